@@ -1,0 +1,3 @@
+"""feeds: clean, rubric-tagged Atom, RSS and JSON feeds from raw news sources."""
+
+__version__ = "0.1.0"

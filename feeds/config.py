@@ -1,0 +1,374 @@
+"""Config stage: reads config.yaml and returns a frozen, checked `Config`.
+
+The only module that imports YAML. It reads one file; every problem becomes a
+`ConfigError` naming the file, the line and the key path
+(``config.yaml:14: sources[2].url: ...``). Unknown keys are errors, with a
+"did you mean" when a known key is close. Relative paths resolve against the
+folder of the config file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from feeds.errors import ConfigError
+from feeds.model import Config, Rubric, Site, Source
+from feeds.parse import SOURCE_TYPES, TYPE_OPTIONS
+
+DEFAULT_STORAGE = "sqlite:///feeds.db"
+DEFAULT_MAX_ITEMS = 50
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_CONCURRENCY = 8
+
+#: Keys that were renamed: old dotted path -> new one. Kept so an old config
+#: gets a message naming the replacement instead of a bare "unknown key".
+RENAMED: dict[str, str] = {
+    "output.items": "output.max_items",
+}
+
+_TOP_KEYS = ("site", "output", "storage", "fetch", "rubrics", "series", "sources")
+_SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
+_OUTPUT_KEYS = ("dir", "max_items")
+_STORAGE_KEYS = ("url",)
+_FETCH_KEYS = ("timeout", "max_bytes", "concurrency")
+_RUBRIC_KEYS = ("slug", "title", "aliases", "description")
+_SOURCE_KEYS = (
+    "name",
+    "type",
+    "url",
+    "path",
+    "rubrics",
+    "timezone",
+    "timeout",
+    "max_bytes",
+    *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
+)
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: Reserved: the combined feed is written as all.atom, all.rss, all.json.
+_RESERVED_SLUGS = ("all", "feeds", "index")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check config.yaml. Raises ConfigError."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(shown, 0, "", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, 0, "", f"cannot read: {exc}") from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Check the YAML text of a config file that lives at `path`.
+    Raises ConfigError."""
+    shown = str(path)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        lines: dict[str, int] = {}
+        if node is not None:
+            _index_lines(node, "", lines, shown)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = exc.problem or str(exc)
+        raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(shown, 0, "", f"invalid YAML: {exc}") from exc
+    return _Checker(shown, path.resolve().parent, lines).config(data, path.resolve())
+
+
+def _index_lines(node: yaml.Node, key: str, lines: dict[str, int], shown: str) -> None:
+    """Record the line of every key path; reject duplicate keys, which YAML
+    would otherwise resolve silently by keeping the last one."""
+    lines.setdefault(key, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            child = f"{key}.{name}" if key else name
+            if name in seen:
+                raise ConfigError(shown, key_node.start_mark.line + 1, child, "duplicate key")
+            seen.add(name)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, shown)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, f"{key}[{index}]", lines, shown)
+
+
+class _Checker:
+    """Turns the loaded YAML into a Config, failing at the first problem."""
+
+    def __init__(self, shown: str, base: Path, lines: dict[str, int]) -> None:
+        self.shown = shown
+        self.base = base
+        self.lines = lines
+
+    def fail(self, key: str, detail: str) -> ConfigError:
+        line = self.lines.get(key, 0)
+        probe = key
+        while not line and probe:
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            line = self.lines.get(probe, 0)
+        return ConfigError(self.shown, line, key, detail)
+
+    # -- shapes ---------------------------------------------------------
+
+    def mapping(
+        self, key: str, value: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping of keys, got {_kind(value)}")
+        for name in value:
+            if not isinstance(name, str):
+                raise self.fail(key, f"keys must be text, got {name!r}")
+            if name not in allowed:
+                child = f"{key}.{name}" if key else name
+                renamed = RENAMED.get(_generic(child))
+                if renamed:
+                    raise self.fail(child, f"this key was renamed: use '{renamed}'")
+                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(child, f"unknown key{hint}; known keys: {', '.join(allowed)}")
+        for name in required:
+            if value.get(name) in (None, ""):
+                child = f"{key}.{name}" if key else name
+                raise self.fail(key if key else child, f"missing required key '{name}'")
+        return value
+
+    def sequence(self, key: str, value: Any) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, got {_kind(value)}")
+        return value
+
+    def text(self, key: str, value: Any, default: str = "") -> str:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(key, f"expected text, got {_kind(value)}")
+        return str(value).strip()
+
+    def texts(self, key: str, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        items = self.sequence(key, value)
+        return tuple(self.text(f"{key}[{i}]", item) for i, item in enumerate(items))
+
+    def number(self, key: str, value: Any, default: float, *, integer: bool = False) -> Any:
+        if value is None:
+            return default
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = "a whole number" if integer else "a number"
+            raise self.fail(key, f"expected {wanted}, got {_kind(value)} {value!r}")
+        if value <= 0:
+            raise self.fail(key, f"must be greater than 0, got {value}")
+        return value
+
+    def timezone(self, key: str, value: Any, default: str) -> str:
+        name = self.text(key, value, default)
+        if not name:
+            return ""
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(key, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Moscow')") from None
+        return name
+
+    # -- sections -------------------------------------------------------
+
+    def config(self, data: Any, path: Path) -> Config:
+        if data is None:
+            raise ConfigError(self.shown, 1, "", "the file is empty")
+        top = self.mapping("", data, _TOP_KEYS, required=("site",))
+        site = self.site(top.get("site"))
+        output = self.mapping("output", top.get("output"), _OUTPUT_KEYS)
+        storage = self.mapping("storage", top.get("storage"), _STORAGE_KEYS)
+        fetch = self.mapping("fetch", top.get("fetch"), _FETCH_KEYS)
+        rubrics = self.rubrics(top.get("rubrics"))
+        series = self.texts("series", top.get("series"))
+        timeout = float(self.number("fetch.timeout", fetch.get("timeout"), DEFAULT_TIMEOUT))
+        max_bytes = int(
+            self.number("fetch.max_bytes", fetch.get("max_bytes"), DEFAULT_MAX_BYTES, integer=True)
+        )
+        sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes)
+        out_dir = self.text("output.dir", output.get("dir"), "output") or "output"
+        return Config(
+            path=path,
+            site=site,
+            output_dir=(self.base / out_dir).resolve(),
+            max_items=int(
+                self.number(
+                    "output.max_items", output.get("max_items"), DEFAULT_MAX_ITEMS, integer=True
+                )
+            ),
+            storage_url=self.storage(storage.get("url")),
+            rubrics=rubrics,
+            series=series,
+            sources=sources,
+            concurrency=int(
+                self.number(
+                    "fetch.concurrency", fetch.get("concurrency"), DEFAULT_CONCURRENCY, integer=True
+                )
+            ),
+        )
+
+    def site(self, value: Any) -> Site:
+        site = self.mapping("site", value, _SITE_KEYS, required=("title", "base_url"))
+        base_url = self.text("site.base_url", site.get("base_url"))
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise self.fail("site.base_url", f"expected an http(s) URL, got {base_url!r}")
+        if not base_url.endswith("/"):
+            base_url += "/"
+        return Site(
+            title=self.text("site.title", site.get("title")),
+            base_url=base_url,
+            language=self.text("site.language", site.get("language"), "en") or "en",
+            timezone=self.timezone("site.timezone", site.get("timezone"), "UTC") or "UTC",
+            description=self.text("site.description", site.get("description")),
+        )
+
+    def storage(self, value: Any) -> str:
+        url = self.text("storage.url", value, DEFAULT_STORAGE) or DEFAULT_STORAGE
+        if "://" not in url:
+            url = "sqlite:///" + url
+        if not url.startswith("sqlite:///"):
+            scheme = url.split("://", 1)[0]
+            raise self.fail("storage.url", f"unsupported store {scheme!r}: use sqlite:///PATH")
+        file = url.removeprefix("sqlite:///")
+        if not file:
+            raise self.fail("storage.url", "expected sqlite:///PATH with a file name")
+        return "sqlite:///" + str((self.base / file).resolve())
+
+    def rubrics(self, value: Any) -> tuple[Rubric, ...]:
+        rubrics: list[Rubric] = []
+        owners: dict[str, str] = {}
+        for index, entry in enumerate(self.sequence("rubrics", value)):
+            key = f"rubrics[{index}]"
+            fields = self.mapping(key, entry, _RUBRIC_KEYS, required=("slug", "title"))
+            slug = self.text(f"{key}.slug", fields["slug"])
+            if not _SLUG.match(slug):
+                raise self.fail(
+                    f"{key}.slug",
+                    f"{slug!r} is not a slug: use lower-case Latin letters, digits, '-' and '_'",
+                )
+            if slug in _RESERVED_SLUGS:
+                raise self.fail(f"{key}.slug", f"{slug!r} is reserved for the combined feed files")
+            rubric = Rubric(
+                slug=slug,
+                title=self.text(f"{key}.title", fields["title"]),
+                aliases=self.texts(f"{key}.aliases", fields.get("aliases")),
+                description=self.text(f"{key}.description", fields.get("description")),
+            )
+            for name in rubric.names:
+                folded = name.casefold()
+                owner = owners.get(folded)
+                if owner is not None and owner != slug:
+                    raise self.fail(key, f"the name {name!r} already belongs to rubric '{owner}'")
+                owners[folded] = slug
+            rubrics.append(rubric)
+        return tuple(rubrics)
+
+    def sources(
+        self, value: Any, rubrics: tuple[Rubric, ...], timeout: float, max_bytes: int
+    ) -> tuple[Source, ...]:
+        slugs = tuple(r.slug for r in rubrics)
+        sources: list[Source] = []
+        names: set[str] = set()
+        for index, entry in enumerate(self.sequence("sources", value)):
+            key = f"sources[{index}]"
+            fields = self.mapping(key, entry, _SOURCE_KEYS, required=("name", "type"))
+            name = self.text(f"{key}.name", fields["name"])
+            if name in names:
+                raise self.fail(f"{key}.name", f"another source is already named {name!r}")
+            names.add(name)
+            kind = self.text(f"{key}.type", fields["type"])
+            if kind not in SOURCE_TYPES:
+                close = difflib.get_close_matches(kind, SOURCE_TYPES, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(
+                    f"{key}.type",
+                    f"unknown source type {kind!r}{hint}; known: {', '.join(SOURCE_TYPES)}",
+                )
+            for option in _SOURCE_KEYS:
+                owners = [t for t, keys in TYPE_OPTIONS.items() if option in keys]
+                if option in fields and owners and kind not in owners:
+                    raise self.fail(
+                        f"{key}.{option}", f"only for sources of type {', '.join(owners)}"
+                    )
+            url, path = self.location(key, fields)
+            sources.append(
+                Source(
+                    name=name,
+                    type=kind,
+                    url=url,
+                    path=path,
+                    rubrics=self.slugs(f"{key}.rubrics", fields.get("rubrics"), slugs),
+                    news_rubrics=self.slugs(
+                        f"{key}.news_rubrics", fields.get("news_rubrics"), slugs
+                    ),
+                    timezone=self.timezone(f"{key}.timezone", fields.get("timezone"), ""),
+                    timeout=float(self.number(f"{key}.timeout", fields.get("timeout"), timeout)),
+                    max_bytes=int(
+                        self.number(
+                            f"{key}.max_bytes", fields.get("max_bytes"), max_bytes, integer=True
+                        )
+                    ),
+                )
+            )
+        return tuple(sources)
+
+    def location(self, key: str, fields: dict[str, Any]) -> tuple[str, Path | None]:
+        url = self.text(f"{key}.url", fields.get("url"))
+        path = self.text(f"{key}.path", fields.get("path"))
+        if bool(url) == bool(path):
+            raise self.fail(key, "give exactly one of 'url' and 'path'")
+        if path:
+            return "", (self.base / path).resolve()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "file") or (
+            parts.scheme != "file" and not parts.netloc
+        ):
+            raise self.fail(f"{key}.url", f"expected an http(s) or file URL, got {url!r}")
+        return url, None
+
+    def slugs(self, key: str, value: Any, known: tuple[str, ...]) -> tuple[str, ...]:
+        slugs = self.texts(key, value)
+        for index, slug in enumerate(slugs):
+            if slug not in known:
+                close = difflib.get_close_matches(slug, known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(f"{key}[{index}]", f"no rubric with slug {slug!r}{hint}")
+        return tuple(sorted(set(slugs)))
+
+
+def _generic(key: str) -> str:
+    """`sources[3].urll` -> `sources.urll`, for the RENAMED table."""
+    return re.sub(r"\[\d+\]", "", key)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return type(value).__name__

@@ -1,0 +1,83 @@
+"""The one exception family of feeds. Pure: no I/O, imports nothing of ours.
+
+    FeedsError
+    ├── ConfigError          config.yaml is unreadable or invalid (exit code 2)
+    ├── SourceError          one source failed; the run goes on without it
+    │   ├── FetchError       the network or the input file
+    │   └── ParseError       the body is not what the source type expects
+    ├── StoreError           the database
+    └── PublishError         writing into output/
+
+Every error keeps its facts as attributes and builds its message from them,
+ordered where, what, detail.
+"""
+
+from __future__ import annotations
+
+
+class FeedsError(Exception):
+    """Root of every error that feeds reports to an operator."""
+
+
+class ConfigError(FeedsError):
+    """config.yaml is missing, malformed or invalid.
+
+    `path` is the config file, `line` the 1-based line (0 when unknown) and
+    `key` the dotted key path such as ``sources[2].url``.
+    """
+
+    def __init__(self, path: str, line: int, key: str, detail: str) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        self.detail = detail
+        where = f"{path}:{line}" if line else path
+        what = f" {key}:" if key else ""
+        super().__init__(f"{where}:{what} {detail}")
+
+
+class SourceError(FeedsError):
+    """One source could not be read; `source` names it."""
+
+    stage = "failed"
+
+    def __init__(self, source: str, detail: str, *, url: str = "") -> None:
+        self.source = source
+        self.detail = detail
+        self.url = url
+        at = f" ({url})" if url else ""
+        super().__init__(f"source '{source}': {self.stage}{at}: {detail}")
+
+
+class FetchError(SourceError):
+    """The source's URL or file could not be fetched."""
+
+    stage = "fetch failed"
+
+    def __init__(self, source: str, detail: str, *, url: str = "", status: int = 0) -> None:
+        self.status = status
+        super().__init__(source, detail, url=url)
+
+
+class ParseError(SourceError):
+    """The fetched body is not what the source's type expects."""
+
+    stage = "parse failed"
+
+
+class StoreError(FeedsError):
+    """The database could not be opened, migrated or written."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(f"store {url}: {detail}")
+
+
+class PublishError(FeedsError):
+    """An output file could not be written; the previous version stays."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"output {path}: {detail}")

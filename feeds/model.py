@@ -1,0 +1,223 @@
+"""The values that travel through the pipeline. Standard library only, no I/O.
+
+Every type here is frozen: stages return new values (``dataclasses.replace``)
+rather than changing the ones they were given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def _check_aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{name} must be time-zone aware, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One story, from parse to render.
+
+    Invariants: datetimes are aware (parsers may give local offsets; after
+    `normalise` they are in UTC); `rubrics` holds rubric slugs, sorted, no
+    repeats. `id` is empty until `normalise` decides it and never changes
+    after that. `guid` is the source's own identifier when it has one.
+    When a field is added, decide whether it belongs in `fingerprint`.
+    """
+
+    source: str
+    title: str
+    id: str = ""
+    guid: str = ""
+    link: str = ""
+    summary: str = ""
+    content: str = ""
+    author: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+    categories: tuple[str, ...] = ()
+    rubrics: tuple[str, ...] = ()
+    series: str = ""
+    views: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            raise ValueError("an item needs the name of its source")
+        _check_aware("published", self.published)
+        _check_aware("updated", self.updated)
+        if self.views is not None and self.views < 0:
+            raise ValueError(f"views must not be negative, got {self.views}")
+
+    def fingerprint(self) -> str:
+        """A digest of what a reader sees of the story. Views are volatile and
+        rubrics are kept per source by the store, so neither counts here:
+        a changing view count alone is never an update."""
+        parts = (
+            self.title,
+            self.link,
+            self.summary,
+            self.content,
+            self.author,
+            self.published.isoformat() if self.published else "",
+            self.series,
+        )
+        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rubric:
+    """A rubric of the vocabulary: `slug` names its feed files."""
+
+    slug: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every spelling that means this rubric (matched case-insensitively)."""
+        return (self.title, self.slug, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """One configured source. Exactly one of `url` and `path` is set."""
+
+    name: str
+    type: str
+    url: str = ""
+    path: Path | None = None
+    rubrics: tuple[str, ...] = ()
+    timezone: str = ""
+    news_rubrics: tuple[str, ...] = ()
+    timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+
+    @property
+    def location(self) -> str:
+        """Where the source is read from, for messages."""
+        return self.url or str(self.path)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    title: str
+    base_url: str
+    language: str = "en"
+    timezone: str = "UTC"
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """The whole of config.yaml, checked. Paths are absolute."""
+
+    path: Path
+    site: Site
+    output_dir: Path
+    max_items: int
+    storage_url: str
+    rubrics: tuple[Rubric, ...]
+    series: tuple[str, ...]
+    sources: tuple[Source, ...]
+    concurrency: int = 8
+
+    def rubric(self, slug: str) -> Rubric:
+        for rubric in self.rubrics:
+            if rubric.slug == slug:
+                return rubric
+        raise KeyError(slug)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fetched:
+    """What a fetch brought back: raw bytes plus the response headers
+    (lower-case names), so a parser can honour a declared charset."""
+
+    source: str
+    url: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    not_modified: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParseContext:
+    """What a parser may know besides the bytes: the clock, the source's time
+    zone and the vocabulary (rubric and series names) from config.yaml."""
+
+    now: datetime
+    timezone: str
+    rubric_names: tuple[str, ...] = ()
+    series_names: tuple[str, ...] = ()
+    language: str = ""
+
+    def __post_init__(self) -> None:
+        _check_aware("now", self.now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceResult:
+    """How one source fared in one run."""
+
+    source: str
+    error: str = ""
+    status: int = 0
+    not_modified: bool = False
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """The outcome of one full cycle."""
+
+    started: datetime
+    results: tuple[SourceResult, ...]
+    written: tuple[str, ...] = ()
+    unchanged: int = 0
+
+    @property
+    def failed(self) -> tuple[SourceResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+_TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid")
+
+
+def canonical_link(link: str) -> str:
+    """The form of a link used to spot one story published by several
+    sources: scheme and host lower-cased, default port, fragment and tracking
+    parameters dropped. Empty for an empty link."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    if not link:
+        return ""
+    parts = urlsplit(link.strip())
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port not in (None, 80, 443) else None
+    netloc = f"{host}:{port}" if port else host
+    query = urlencode(
+        [
+            (key, value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not key.lower().startswith(_TRACKING_PARAMS)
+        ]
+    )
+    scheme = parts.scheme.lower()
+    if scheme == "http":
+        scheme = "https"
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

@@ -1,0 +1,118 @@
+"""Normalise stage: Item -> Item, pure. Dates, ids, whitespace, HTML clean-up.
+
+After this stage an item has its final id, plain-text title, sanitised
+HTML, UTC datetimes and tidy categories. Normalising twice gives the same
+item as normalising once.
+
+Id scheme (documented in the README, and a promise to partners: an item
+keeps its id for ever):
+
+1. the source's own guid when it is an absolute URI (``tag:``, ``http:``...);
+2. a source's guid that is not a URI, namespaced by source:
+   ``urn:feeds:<source>:guid:<guid>``;
+3. else the item's link;
+4. else ``urn:feeds:<source>:<digest>``, the digest taken over the title and
+   the date the source printed (never the position on the page, never the
+   time we fetched it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+import nh3
+
+from feeds.model import Item
+
+MAX_TITLE = 140
+_URL_SCHEMES = {"http", "https", "mailto"}
+_CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“A-ZА-ЯЁ0-9])")
+# Characters XML 1.0 forbids: a feed carrying one would not parse at all.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
+
+
+def normalise_item(item: Item) -> Item:
+    """Final forms for one item: id, title, HTML, dates."""
+    link = item.link.strip()
+    if link and urlsplit(link).scheme.lower() not in ("http", "https"):
+        link = ""
+    summary = sanitise_html(item.summary)
+    content = sanitise_html(item.content)
+    title = _line(item.title) or title_from(summary) or title_from(content)
+    if not title:
+        title = link or "Untitled"
+    categories = tuple(dict.fromkeys(_line(c) for c in item.categories if _line(c)))
+    published = _utc(item.published)
+    normalised = replace(
+        item,
+        title=title,
+        link=link,
+        summary=summary,
+        content=content,
+        author=_line(item.author),
+        guid=item.guid.strip(),
+        published=published,
+        updated=_utc(item.updated),
+        categories=categories,
+        series=_line(item.series),
+    )
+    return replace(normalised, id=item.id or item_id(normalised))
+
+
+def item_id(item: Item) -> str:
+    """The id of an item by the scheme in this module's docstring."""
+    source = quote(item.source, safe="")
+    if item.guid:
+        if _URI.match(item.guid):
+            return item.guid
+        return f"urn:feeds:{source}:guid:{quote(item.guid, safe='')}"
+    if item.link:
+        return item.link
+    day = item.published.isoformat() if item.published else ""
+    key = "\x1f".join((item.source, item.title.casefold(), day))
+    return f"urn:feeds:{source}:{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def sanitise_html(value: str) -> str:
+    """Allow-list clean-up: no script, style, frames, event handlers or
+    `javascript:` URLs survive; what is left is well-formed HTML."""
+    value = _CONTROL.sub("", value)
+    if not value.strip():
+        return ""
+    return nh3.clean(value, url_schemes=_URL_SCHEMES, clean_content_tags=_CLEAN_TAGS).strip()
+
+
+def plain_text(value: str) -> str:
+    """Text without tags, entities decoded once, white space collapsed."""
+    if "<" in value or "&" in value:
+        value = html.unescape(nh3.clean(value, tags=set(), clean_content_tags=_CLEAN_TAGS))
+    return _line(value)
+
+
+def _line(value: str) -> str:
+    """One line of plain text: control characters gone, white space collapsed."""
+    return " ".join(_CONTROL.sub("", value).split())
+
+
+def title_from(lead_html: str) -> str:
+    """A title for an item that has none: the lead's first sentence, cut at a
+    word boundary when it is longer than MAX_TITLE."""
+    text = plain_text(lead_html)
+    if not text:
+        return ""
+    sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
+    if len(sentence) <= MAX_TITLE:
+        return sentence
+    cut = sentence[: MAX_TITLE + 1].rsplit(" ", 1)[0].rstrip(",;:—–- ")
+    return (cut or sentence[:MAX_TITLE]) + "…"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None

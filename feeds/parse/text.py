@@ -1,0 +1,216 @@
+"""Parse stage for `type: text`: the visible text of a news page, one line per
+block, neighbouring inline elements glued together with no space (the layout
+of a crawler's text dump). Pure.
+
+Three shapes on such a page make items; everything else is noise (photo
+credits, the page's own body text, navigation such as "Все новости"):
+
+- a news list: a date heading (``11 марта 2022``, ``Сегодня``) followed by
+  headlines with the time glued in front (``14:52COLTA.RU заблокирована``);
+- article cards: rubric lines, then the lead (a rubric or series name may be
+  glued in front of it), then the date glued to the view count
+  (``20 января 202212300`` is 20 January 2022 and 12,300 views);
+- a featured headline: a rubric or series name glued in front of a headline,
+  or rubric lines followed by one, with no date after it.
+
+Rubric and series names come from config.yaml through the ParseContext; the
+news list's rubrics from the source's `news_rubrics`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from feeds.dates import parse_human_date
+from feeds.errors import ParseError
+from feeds.model import Fetched, Item, ParseContext, Source
+
+_TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?P<rest>\S.*)$")
+# A year is four digits, so whatever follows it on a card's last line is the
+# view count: "20 января 202212300" -> 2022 and 12300.
+_DATED_VIEWS = re.compile(
+    r"^(?P<date>\d{1,2}\s+[^\W\d_]+\.?\s+(?P<year>\d{4}))(?P<views>\d{1,9})$"
+)
+_DAY_HEADING = re.compile(r"^\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*г\.?)?$")
+_WORD_HEADING = re.compile(r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$")
+_CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
+#: What may start the next word when two inline elements were glued: a
+#: capital, a digit or an opening quote ("ИскусствоКуратор", "Specials«...").
+_GLUE_NEXT = re.compile(r"[^\W_a-zа-яё]|[«\"'„“(\[]")
+_MAX_HEADING = 40
+
+
+@dataclass(slots=True)
+class _Vocabulary:
+    """Rubric and series names, longest first so "Академическая музыка"
+    wins over a shorter name it starts with."""
+
+    rubrics: dict[str, str]
+    series: dict[str, str]
+    ordered: list[tuple[str, str, bool]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, rubric_names: tuple[str, ...], series_names: tuple[str, ...]) -> _Vocabulary:
+        rubrics = {name.casefold(): name for name in rubric_names if name}
+        series = {name.casefold(): name for name in series_names if name}
+        ordered = [(key, name, False) for key, name in rubrics.items()]
+        ordered += [(key, name, True) for key, name in series.items()]
+        ordered.sort(key=lambda entry: -len(entry[0]))
+        return cls(rubrics, series, ordered)
+
+    def split_glued(self, line: str) -> tuple[list[str], str, str]:
+        """Peel known names glued to the front of `line`: (rubrics, series, rest)."""
+        rubrics: list[str] = []
+        series = ""
+        rest = line
+        peeled = True
+        while peeled:
+            peeled = False
+            folded = rest.casefold()
+            for key, name, is_series in self.ordered:
+                if len(rest) > len(key) and folded.startswith(key):
+                    if not _GLUE_NEXT.match(rest[len(key)]):
+                        continue
+                    if is_series:
+                        series = series or name
+                    else:
+                        rubrics.append(name)
+                    rest = rest[len(key) :]
+                    peeled = True
+                    break
+        return rubrics, series, rest
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Rubric and series lines seen since the last item."""
+
+    rubrics: list[str] = field(default_factory=list)
+    series: str = ""
+
+    def clear(self) -> None:
+        self.rubrics.clear()
+        self.series = ""
+
+
+def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
+    """Items from a page-text dump. Raises ParseError for a body that is not text."""
+    text = _decode(fetched, source)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    vocabulary = _Vocabulary.build(context.rubric_names, context.series_names)
+    zone = ZoneInfo(context.timezone)
+    languages = (context.language,) if context.language else ()
+    news_categories = tuple(source.news_rubrics)
+
+    items: list[Item] = []
+    pending = _Pending()
+    day: date | None = None
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        index += 1
+        folded = line.casefold()
+
+        if folded in vocabulary.rubrics:
+            pending.rubrics.append(vocabulary.rubrics[folded])
+            day = None
+            continue
+        if folded in vocabulary.series:
+            pending.series = vocabulary.series[folded]
+            day = None
+            continue
+
+        timed = _TIMED.match(line)
+        if timed and not _DATED_VIEWS.match(line):
+            on = day or context.now.astimezone(zone).date()
+            at = time(int(timed["hour"]), int(timed["minute"]))
+            items.append(
+                Item(
+                    source=source.name,
+                    title=timed["rest"],
+                    published=datetime.combine(on, at, tzinfo=zone),
+                    categories=news_categories,
+                )
+            )
+            pending.clear()
+            continue
+
+        heading = _heading_date(line, context, languages)
+        if heading is not None:
+            day = heading
+            pending.clear()
+            continue
+
+        if _CREDIT.match(line) or _DATED_VIEWS.match(line):
+            continue
+
+        glued_rubrics, glued_series, rest = vocabulary.split_glued(line)
+        rubrics = list(dict.fromkeys([*pending.rubrics, *glued_rubrics]))
+        series = glued_series or pending.series
+        card = _DATED_VIEWS.match(following)
+        if card:
+            index += 1
+            published = _card_date(card["date"], context, languages)
+            items.append(
+                Item(
+                    source=source.name,
+                    title="",
+                    summary=html.escape(rest, quote=False),
+                    published=published,
+                    categories=tuple(rubrics),
+                    series=series,
+                    views=int(card["views"]),
+                )
+            )
+        elif rubrics or series:
+            items.append(
+                Item(source=source.name, title=rest, categories=tuple(rubrics), series=series)
+            )
+        pending.clear()
+        day = None if (rubrics or series) else day
+    return items
+
+
+def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) -> date | None:
+    if len(line) > _MAX_HEADING:
+        return None
+    if not (_DAY_HEADING.match(line) or _WORD_HEADING.match(line)):
+        return None
+    found = parse_human_date(
+        line, now=context.now, timezone=context.timezone, languages=languages
+    )
+    return found.date() if found else None
+
+
+def _card_date(text: str, context: ParseContext, languages: tuple[str, ...]) -> datetime | None:
+    found = parse_human_date(
+        text, now=context.now, timezone=context.timezone, languages=languages
+    )
+    if found is None:
+        return None
+    # A card gives the day only: its start in the source's time zone.
+    return datetime.combine(found.date(), time(), tzinfo=ZoneInfo(context.timezone))
+
+
+def _decode(fetched: Fetched, source: Source) -> str:
+    body = fetched.body
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    match = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
+    encodings = [match.group(1)] if match else []
+    encodings += ["utf-8", "cp1251"]
+    for encoding in encodings:
+        try:
+            text = body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if "\x00" in text:
+            break
+        return text
+    raise ParseError(source.name, "the body is not text in a known encoding", url=fetched.url)

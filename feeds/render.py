@@ -1,0 +1,270 @@
+"""Render stage: items -> bytes of Atom 1.0, RSS 2.0, JSON Feed 1.1, OPML 2.0
+and the HTML index. Pure and deterministic; the only module that imports
+feedgen.
+
+Nothing here reads the clock: a feed's `updated` is its newest item's, or
+the time given for an empty feed, so the same items give the same bytes and
+an unchanged feed is never rewritten. Dates are written in the site's time
+zone, so a story keeps the calendar day its publisher gave it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from xml.sax.saxutils import quoteattr
+from zoneinfo import ZoneInfo
+
+from feedgen.feed import FeedGenerator
+
+from feeds import __version__
+from feeds.model import Item, Site
+
+#: File suffix -> (label, MIME type) of every feed format we write.
+FORMATS: dict[str, tuple[str, str]] = {
+    "atom": ("Atom", "application/atom+xml"),
+    "rss": ("RSS", "application/rss+xml"),
+    "json": ("JSON Feed", "application/feed+json"),
+}
+COMBINED = "all"
+GENERATOR_URI = "https://pypi.org/project/feeds/"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One published feed: the combined one (slug ``all``) or a rubric's."""
+
+    slug: str
+    title: str
+    description: str
+    items: tuple[Item, ...]
+    updated: datetime
+    total: int = 0
+    #: Rubric slug -> title, for category labels and JSON tags.
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, slug: str) -> str:
+        return self.labels.get(slug, slug)
+
+    def filename(self, suffix: str) -> str:
+        return f"{self.slug}.{suffix}"
+
+
+def feed_url(site: Site, spec: FeedSpec, suffix: str) -> str:
+    return site.base_url + spec.filename(suffix)
+
+
+def render_feed(site: Site, spec: FeedSpec, suffix: str) -> bytes:
+    """The bytes of one feed file in the format its suffix names."""
+    if suffix == "json":
+        return render_json(site, spec)
+    generator = _generator(site, spec, suffix)
+    if suffix == "atom":
+        return bytes(generator.atom_str(pretty=True, encoding="UTF-8"))
+    return bytes(generator.rss_str(pretty=True, encoding="UTF-8"))
+
+
+def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
+    zone = ZoneInfo(site.timezone)
+    feed = FeedGenerator()
+    feed.load_extension("dc", atom=False, rss=True)
+    feed.id(feed_url(site, spec, "atom"))
+    feed.title(spec.title)
+    # RFC 4287 4.1.1: a feed needs an author unless every entry has one.
+    feed.author(name=site.title)
+    feed.subtitle(spec.description or spec.title)
+    feed.link(href=feed_url(site, spec, suffix), rel="self", type=FORMATS[suffix][1])
+    feed.link(href=site.base_url, rel="alternate", type="text/html")
+    feed.language(site.language)
+    feed.updated(spec.updated.astimezone(zone))
+    feed.generator("feeds", version=__version__, uri=GENERATOR_URI)
+    for item in spec.items:
+        entry = feed.add_entry(order="append")
+        entry.id(item.id)
+        entry.title(item.title)
+        if item.link:
+            entry.link(href=item.link, rel="alternate", type="text/html")
+        published = _published(item).astimezone(zone)
+        entry.published(published)
+        entry.updated((item.updated or published).astimezone(zone))
+        content = item.content
+        if not content and not item.link:
+            # Atom wants content when there is no link to the story.
+            content = item.summary or f"<p>{html.escape(item.title)}</p>"
+        if item.summary and item.summary != content:
+            entry.summary(item.summary, type="html")
+        if content:
+            entry.content(content, type="html")
+        if item.author:
+            entry.author(name=item.author)
+            entry.dc.dc_creator(item.author)
+        for slug in item.rubrics:
+            entry.category(term=slug, label=spec.label(slug), scheme=site.base_url)
+        is_permalink = bool(item.link) and item.id == item.link
+        entry.guid(item.id, permalink=is_permalink)
+    return feed
+
+
+def render_json(site: Site, spec: FeedSpec) -> bytes:
+    """JSON Feed 1.1 with the same items, in the same order, as the XML feeds."""
+    zone = ZoneInfo(site.timezone)
+    items = []
+    for item in spec.items:
+        published = _published(item).astimezone(zone)
+        entry: dict[str, object] = {
+            "id": item.id,
+            "title": item.title,
+            "content_html": item.content or item.summary or f"<p>{html.escape(item.title)}</p>",
+            "date_published": published.isoformat(),
+            "date_modified": (item.updated or published).astimezone(zone).isoformat(),
+        }
+        if item.link:
+            entry["url"] = item.link
+        if item.content and item.summary:
+            entry["summary"] = _plain(item.summary)
+        if item.author:
+            entry["authors"] = [{"name": item.author}]
+        if item.rubrics:
+            entry["tags"] = [spec.label(slug) for slug in item.rubrics]
+        extension: dict[str, object] = {"rubrics": list(item.rubrics)}
+        if item.series:
+            extension["series"] = item.series
+        if item.views is not None:
+            extension["views"] = item.views
+        entry["_feeds"] = extension
+        items.append(entry)
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": spec.title,
+        "home_page_url": site.base_url,
+        "feed_url": feed_url(site, spec, "json"),
+        "description": spec.description or spec.title,
+        "language": site.language,
+        "items": items,
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def render_opml(site: Site, specs: Iterable[FeedSpec]) -> bytes:
+    """OPML 2.0 listing every feed, grouped by format."""
+    specs = list(specs)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head>",
+        f"    <title>{html.escape(site.title)}</title>",
+        f"    <ownerId>{html.escape(site.base_url)}</ownerId>",
+        "  </head>",
+        "  <body>",
+    ]
+    for suffix, (label, _mime) in FORMATS.items():
+        lines.append(f"    <outline text={quoteattr(label)} title={quoteattr(label)}>")
+        for spec in specs:
+            kind = "rss" if suffix != "json" else "json"
+            lines.append(
+                "      <outline"
+                f" type={quoteattr(kind)}"
+                f" text={quoteattr(spec.title)}"
+                f" title={quoteattr(spec.title)}"
+                f" description={quoteattr(spec.description or spec.title)}"
+                f" xmlUrl={quoteattr(feed_url(site, spec, suffix))}"
+                f" htmlUrl={quoteattr(site.base_url)}"
+                f" language={quoteattr(site.language)}/>"
+            )
+        lines.append("    </outline>")
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> bytes:
+    """The HTML index: rubrics, item counts, latest headlines, subscribe
+    links and autodiscovery tags for every feed."""
+    specs = list(specs)
+    zone = ZoneInfo(site.timezone)
+    esc = html.escape
+    head = [
+        "<!DOCTYPE html>",
+        f'<html lang="{esc(site.language)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(site.title)}</title>",
+    ]
+    for spec in specs:
+        for suffix, (label, mime) in FORMATS.items():
+            head.append(
+                f'<link rel="alternate" type="{mime}" '
+                f'title="{esc(spec.title)} ({label})" href="{esc(spec.filename(suffix))}">'
+            )
+    head += [
+        "<style>",
+        "body{font:16px/1.5 system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem;color:#222}",
+        "h1{margin-bottom:.2rem}section{border-top:1px solid #ddd;padding:.6rem 0}",
+        "h2{font-size:1.2rem;margin:.4rem 0}.count{color:#666;font-weight:normal;font-size:.9rem}",
+        ".subscribe a{margin-right:.8rem;font-size:.9rem}time{color:#666;font-size:.85rem;margin-right:.5rem}",
+        "ul{padding-left:1.1rem}",
+        "</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{esc(site.title)}</h1>",
+    ]
+    if site.description:
+        head.append(f"<p>{esc(site.description)}</p>")
+    body = [f'<p class="subscribe">All feeds as <a href="feeds.opml">OPML</a></p>']
+    for spec in specs:
+        noun = "item" if spec.total == 1 else "items"
+        body.append(f'<section id="{esc(spec.slug)}">')
+        body.append(
+            f'<h2>{esc(spec.title)} <span class="count">{spec.total} {noun}</span></h2>'
+        )
+        if spec.description:
+            body.append(f"<p>{esc(spec.description)}</p>")
+        links = " ".join(
+            f'<a href="{esc(spec.filename(suffix))}" type="{mime}">{label}</a>'
+            for suffix, (label, mime) in FORMATS.items()
+        )
+        body.append(f'<p class="subscribe">Subscribe: {links}</p>')
+        if spec.items:
+            body.append("<ul>")
+            for item in spec.items[:headlines]:
+                when = _published(item).astimezone(zone)
+                stamp = f'<time datetime="{when.isoformat()}">{when:%Y-%m-%d %H:%M}</time>'
+                title = esc(item.title)
+                if item.link:
+                    title = f'<a href="{esc(item.link)}">{title}</a>'
+                body.append(f"<li>{stamp}{title}</li>")
+            body.append("</ul>")
+        else:
+            body.append("<p>No items yet.</p>")
+        body.append("</section>")
+    tail = [
+        f'<footer><p class="count">Generated by feeds {esc(__version__)}</p></footer>',
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(head + body + tail).encode("utf-8")
+
+
+def _published(item: Item) -> datetime:
+    if item.published is None:
+        raise ValueError(f"item {item.id!r} has no published date; the store sets one")
+    return item.published
+
+
+def _plain(fragment: str) -> str:
+    from html.parser import HTMLParser
+
+    parts: list[str] = []
+
+    class _Text(HTMLParser):
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    parser = _Text(convert_charrefs=True)
+    parser.feed(fragment)
+    parser.close()
+    return " ".join("".join(parts).split())

@@ -1,0 +1,409 @@
+"""Store stage: the history of every item and the state of every source.
+
+The only module that speaks SQL and imports the database driver (SQLite,
+in WAL mode). Items accumulate across runs; `upsert` decides what is new,
+what changed and what merely reappeared. The caller wraps a whole cycle in
+`transaction()`, so a run commits entirely or not at all.
+sqlite3 errors are wrapped in StoreError.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feeds.errors import StoreError
+from feeds.model import Item, canonical_link
+
+SCHEMA_VERSION = 1
+
+# Each entry migrates from version N to N+1; append, never edit.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        canonical_link TEXT UNIQUE,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        guid TEXT NOT NULL,
+        link TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        content TEXT NOT NULL,
+        author TEXT NOT NULL,
+        series TEXT NOT NULL,
+        views INTEGER,
+        categories TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    CREATE INDEX items_newest ON items (published DESC, id DESC);
+    CREATE TABLE item_rubrics (
+        item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        rubric TEXT NOT NULL,
+        PRIMARY KEY (item_id, source, rubric)
+    );
+    CREATE INDEX item_rubrics_by_rubric ON item_rubrics (rubric, item_id);
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        last_attempt TEXT,
+        last_success TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_status INTEGER NOT NULL DEFAULT 0,
+        last_items INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+_ITEM_COLUMNS = (
+    "id, source, title, guid, link, summary, content, author, series, views, "
+    "categories, published, updated"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """What one batch of items did to the store."""
+
+    new: int = 0
+    updated: int = 0
+    reclassified: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers of a source between runs."""
+
+    name: str
+    etag: str = ""
+    last_modified: str = ""
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str = ""
+    failures: int = 0
+    last_status: int = 0
+    last_items: int = 0
+
+
+class Store:
+    """One open database. Not shared between threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        path = Path(url.removeprefix("sqlite:///"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(url, f"cannot open: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                self.url,
+                f"schema version {version} is newer than this feeds knows ({SCHEMA_VERSION})",
+            )
+        for number in range(version, SCHEMA_VERSION):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                if number == 0:
+                    self._db.execute(
+                        "INSERT INTO meta (key, value) VALUES ('created', ?)",
+                        (_text(datetime.now(UTC)),),
+                    )
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all. Raises StoreError."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(self.url, f"cannot start a transaction: {exc}") from exc
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(self.url, f"commit failed: {exc}") from exc
+
+    # -- sources --------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState:
+        row = self._db.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return SourceState(name=name)
+        return SourceState(
+            name=name,
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            last_attempt=_date(row["last_attempt"]),
+            last_success=_date(row["last_success"]),
+            last_error=row["last_error"],
+            failures=row["failures"],
+            last_status=row["last_status"],
+            last_items=row["last_items"],
+        )
+
+    def record_attempt(
+        self,
+        name: str,
+        *,
+        now: datetime,
+        error: str = "",
+        status: int = 0,
+        items: int | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """Remember how a fetch of `name` went. Validators and the item count
+        change only when given; a failure keeps the last good ones."""
+        state = self.source_state(name)
+        ok = not error
+        self._execute(
+            """
+            INSERT INTO sources (name, etag, last_modified, last_attempt, last_success,
+                                 last_error, failures, last_status, last_items)
+            VALUES (:name, :etag, :last_modified, :now, :success, :error, :failures,
+                    :status, :items)
+            ON CONFLICT (name) DO UPDATE SET
+                etag = :etag, last_modified = :last_modified, last_attempt = :now,
+                last_success = :success, last_error = :error, failures = :failures,
+                last_status = :status, last_items = :items
+            """,
+            {
+                "name": name,
+                "etag": state.etag if etag is None else etag,
+                "last_modified": state.last_modified if last_modified is None else last_modified,
+                "now": _text(now),
+                "success": _text(now) if ok else _text(state.last_success),
+                "error": error,
+                "failures": 0 if ok else state.failures + 1,
+                "status": status,
+                "items": state.last_items if items is None else items,
+            },
+        )
+
+    # -- items ----------------------------------------------------------
+
+    def upsert(self, items: list[Item], *, now: datetime) -> Upserted:
+        """Add new items, update changed ones, merge a story already known
+        under another source's id (same canonical link): it keeps its first
+        id and gains this source's rubrics."""
+        new = updated = reclassified = 0
+        for item in items:
+            if not item.id:
+                raise ValueError(f"item from {item.source!r} reached the store without an id")
+            canonical = canonical_link(item.link) or None
+            row = self._db.execute(
+                "SELECT id, source, fingerprint, views FROM items WHERE id = ?", (item.id,)
+            ).fetchone()
+            if row is None and canonical:
+                row = self._db.execute(
+                    "SELECT id, source, fingerprint, views FROM items WHERE canonical_link = ?",
+                    (canonical,),
+                ).fetchone()
+            fingerprint = item.fingerprint()
+            if row is None:
+                self._insert(item, canonical, fingerprint, now)
+                self._set_rubrics(item.id, item.source, item.rubrics)
+                new += 1
+                continue
+            target = row["id"]
+            if self._set_rubrics(target, item.source, item.rubrics):
+                reclassified += 1
+            if row["source"] != item.source:
+                continue
+            if row["fingerprint"] != fingerprint:
+                self._execute(
+                    """
+                    UPDATE items SET title = ?, guid = ?, link = ?, summary = ?, content = ?,
+                        author = ?, series = ?, views = ?, categories = ?, updated = ?,
+                        last_seen = ?, fingerprint = ?
+                    WHERE id = ?
+                    """,
+                    (
+                        item.title,
+                        item.guid,
+                        item.link,
+                        item.summary,
+                        item.content,
+                        item.author,
+                        item.series,
+                        item.views,
+                        json.dumps(list(item.categories), ensure_ascii=False),
+                        _text(item.updated or now),
+                        _text(now),
+                        fingerprint,
+                        target,
+                    ),
+                )
+                updated += 1
+            elif item.views is not None and item.views != row["views"]:
+                self._execute(
+                    "UPDATE items SET views = ?, last_seen = ? WHERE id = ?",
+                    (item.views, _text(now), target),
+                )
+        return Upserted(new=new, updated=updated, reclassified=reclassified)
+
+    def _insert(self, item: Item, canonical: str | None, fingerprint: str, now: datetime) -> None:
+        self._execute(
+            """
+            INSERT INTO items (id, canonical_link, source, title, guid, link, summary, content,
+                               author, series, views, categories, published, updated,
+                               first_seen, last_seen, fingerprint)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                item.id,
+                canonical,
+                item.source,
+                item.title,
+                item.guid,
+                item.link,
+                item.summary,
+                item.content,
+                item.author,
+                item.series,
+                item.views,
+                json.dumps(list(item.categories), ensure_ascii=False),
+                # An item its source left undated is dated when first seen.
+                _text(item.published or now),
+                _text(item.updated) if item.updated else None,
+                _text(now),
+                _text(now),
+                fingerprint,
+            ),
+        )
+
+    def _set_rubrics(self, item_id: str, source: str, rubrics: tuple[str, ...]) -> bool:
+        """Replace what `source` says of the item's rubrics; True if it changed."""
+        old = {
+            row[0]
+            for row in self._db.execute(
+                "SELECT rubric FROM item_rubrics WHERE item_id = ? AND source = ?",
+                (item_id, source),
+            )
+        }
+        if old == set(rubrics):
+            return False
+        self._execute(
+            "DELETE FROM item_rubrics WHERE item_id = ? AND source = ?", (item_id, source)
+        )
+        self._db.executemany(
+            "INSERT INTO item_rubrics (item_id, source, rubric) VALUES (?, ?, ?)",
+            [(item_id, source, rubric) for rubric in rubrics],
+        )
+        return True
+
+    def latest(self, rubric: str | None = None, limit: int = 50) -> list[Item]:
+        """The newest items, newest first (ties broken by id), of one rubric
+        or of all."""
+        where = ""
+        params: list[object] = []
+        if rubric is not None:
+            where = "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
+            params.append(rubric)
+        params.append(limit)
+        rows = self._db.execute(
+            f"""
+            SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))},
+                   (SELECT group_concat(DISTINCT r.rubric) FROM item_rubrics r
+                    WHERE r.item_id = i.id) AS rubrics
+            FROM items i {where}
+            ORDER BY i.published DESC, i.id DESC
+            LIMIT ?
+            """,
+            params,
+        ).fetchall()
+        return [_item(row) for row in rows]
+
+    def count(self, rubric: str | None = None) -> int:
+        if rubric is None:
+            return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+        return int(
+            self._db.execute(
+                "SELECT count(DISTINCT item_id) FROM item_rubrics WHERE rubric = ?", (rubric,)
+            ).fetchone()[0]
+        )
+
+    def created(self) -> datetime:
+        """When this store was made: the stable `updated` of an empty feed."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+        created = _date(row[0]) if row else None
+        return created or datetime(1970, 1, 1, tzinfo=UTC)
+
+    def _execute(self, sql: str, params: object = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)  # type: ignore[arg-type]
+        except sqlite3.Error as exc:
+            raise StoreError(self.url, str(exc)) from exc
+
+
+def _text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(
+        id=row["id"],
+        source=row["source"],
+        title=row["title"],
+        guid=row["guid"],
+        link=row["link"],
+        summary=row["summary"],
+        content=row["content"],
+        author=row["author"],
+        series=row["series"],
+        views=row["views"],
+        categories=tuple(json.loads(row["categories"])),
+        published=_date(row["published"]),
+        updated=_date(row["updated"]),
+        rubrics=tuple(sorted((row["rubrics"] or "").split(","))) if row["rubrics"] else (),
+    )
