@@ -81,8 +81,14 @@ def parse_config(text: str, path: Path) -> Config:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        # A problem found at the end of the stream (an unclosed bracket or
+        # quote) is best shown where the unclosed thing started.
+        if exc.context_mark and mark and mark.line >= len(text.splitlines()):
+            mark = exc.context_mark
         line = mark.line + 1 if mark else 0
         problem = exc.problem or str(exc)
+        if exc.context and exc.context_mark:
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(shown, 0, "", f"invalid YAML: {exc}") from exc

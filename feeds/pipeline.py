@@ -92,8 +92,17 @@ def _collect_all(
             )
             for source in config.sources
         ]
+        # Results are stored in config order, not completion order: when two
+        # sources bring the same story in the same run, the first source in
+        # config.yaml always gives it its id.
+        index = {future: position for position, future in enumerate(futures)}
+        done: dict[int, _Collected] = {}
+        next_up = 0
         for future in as_completed(futures):
-            yield future.result()
+            done[index[future]] = future.result()
+            while next_up in done:
+                yield done.pop(next_up)
+                next_up += 1
 
 
 def collect_source(

@@ -1,0 +1,161 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, a loopback-only network
+guard, config writing and running the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT.parent / "shared" / "seed" / "colta-page.txt"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach past 127.0.0.1: any other connect fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise AssertionError(f"test tried to reach {host}: only loopback is allowed")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@dataclass
+class Route:
+    """One canned answer of the test server."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Server:
+    """A threaded HTTP server on 127.0.0.1 that answers from `routes` and
+    records every request's path and headers."""
+
+    url: str
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def add(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> str:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[path] = Route(
+            body=body, status=status, headers={k.replace("_", "-"): v for k, v in headers.items()}
+        )
+        return self.url + path
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [headers for seen, headers in self.requests if seen == path]
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    state = Server(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            path = self.path.split("?", 1)[0]
+            state.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
+            route = state.routes.get(path)
+            if route is None:
+                self.send_error(404)
+                return
+            etag = route.headers.get("ETag")
+            if etag and self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(route.status)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(route.body)))
+            self.end_headers()
+            self.wfile.write(route.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m feeds ARGS` in a subprocess, as an operator runs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+BASE_CONFIG = """\
+site:
+  title: Test Site
+  base_url: https://feeds.example.org/
+  language: ru
+  timezone: Europe/Moscow
+output:
+  dir: output
+  max_items: 50
+rubrics:
+  - slug: literature
+    title: Литература
+    aliases: [literature, books]
+  - slug: art
+    title: Искусство
+    aliases: [art]
+  - slug: society
+    title: Общество
+  - slug: classical-music
+    title: Академическая музыка
+    aliases: [classical music]
+  - slug: news
+    title: Новости
+    aliases: [news]
+series:
+  - Colta Specials
+  - Молодая Россия
+"""
+
+
+def write_config(folder: Path, sources: str, base: str = BASE_CONFIG) -> Path:
+    """A config.yaml in `folder`: the base vocabulary plus the given
+    `sources:` block (YAML text)."""
+    path = folder / "config.yaml"
+    path.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    return path

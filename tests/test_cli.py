@@ -1,0 +1,197 @@
+"""End to end: `python -m feeds` in a subprocess against a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from xml.etree import ElementTree
+
+import feedparser
+import pytest
+
+from .conftest import ROOT, SEED, Server, run_cli, write_config
+
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel>
+<title>Openstage</title><link>https://openstage.example/</link><description>d</description>
+<item><title>Выставка в ГЭС-2</title><link>https://openstage.example/a</link>
+<guid isPermaLink="true">https://openstage.example/a</guid>
+<pubDate>Wed, 25 Nov 2026 12:30:00 +0300</pubDate>
+<category>Искусство</category><category>Мода</category>
+<description><![CDATA[<p onclick="x()">Текст <script>alert(1)</script><a href="javascript:evil()">ссылка</a></p>]]></description>
+</item>
+<item><title>Роман года</title><link>https://openstage.example/b</link>
+<guid isPermaLink="false">openstage-2</guid>
+<pubDate>Tue, 24 Nov 2026 10:00:00 +0300</pubDate>
+<category>books</category>
+</item>
+</channel></rss>
+"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+<title>Desk</title><id>tag:desk.example,2026:feed</id><updated>2026-11-25T10:00:00Z</updated>
+<entry><id>tag:desk.example,2026:1</id><title>Same story, other desk</title>
+<link rel="alternate" href="https://openstage.example/a?utm_source=desk"/>
+<updated>2026-11-25T09:30:00Z</updated><category term="literature"/>
+<summary>Syndicated</summary></entry>
+</feed>
+"""
+
+
+def sources_block(server: Server) -> str:
+    rss = server.add("/culture.rss", RSS, content_type="application/rss+xml", ETag='"v1"')
+    atom = server.add("/desk.atom", ATOM, content_type="application/atom+xml")
+    seed = server.add("/colta.txt", SEED.read_bytes(), content_type="text/plain; charset=utf-8")
+    return f"""\
+  - name: culture
+    type: feed
+    url: {rss}
+  - name: desk
+    type: feed
+    url: {atom}
+    rubrics: [society]
+  - name: colta
+    type: text
+    url: {seed}
+    news_rubrics: [news]
+"""
+
+
+def parse_all(output: Path) -> dict[str, feedparser.FeedParserDict]:
+    parsed = {}
+    for path in sorted(output.glob("*.atom")) + sorted(output.glob("*.rss")):
+        parsed[path.name] = feedparser.parse(path.read_bytes())
+    return parsed
+
+
+@pytest.mark.slow
+def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
+    tmp_path: Path, server: Server
+) -> None:
+    config = write_config(tmp_path, sources_block(server))
+    done = run_cli("build", "-c", str(config), "--now", "2026-11-26T09:00:00+00:00")
+    assert done.returncode == 0, done.stderr
+    output = tmp_path / "output"
+    slugs = ["all", "literature", "art", "society", "classical-music", "news"]
+    expected = {f"{slug}.{suffix}" for slug in slugs for suffix in ("atom", "rss", "json")}
+    assert expected | {"feeds.opml", "index.html"} == {p.name for p in output.iterdir()}
+
+    for name, feed in parse_all(output).items():
+        assert feed.bozo == 0, (name, feed.get("bozo_exception"))
+        assert feed.version in ("atom10", "rss20"), name
+
+    combined = parse_all(output)["all.atom"]
+    # 2 RSS items + 14 page items; the Atom entry is the RSS story again.
+    assert len(combined.entries) == 16
+    by_link = {e.get("link"): e for e in combined.entries}
+    story = by_link["https://openstage.example/a"]
+    assert story.id == "https://openstage.example/a"
+    assert {t.term for t in story.tags} == {"art", "literature", "society"}
+    assert {t.label for t in story.tags} == {"Искусство", "Литература", "Общество"}
+
+    literature = parse_all(output)["literature.atom"]
+    titles = [e.title for e in literature.entries]
+    assert "Роман года" in titles and "Выставка в ГЭС-2" in titles
+    assert "Философ и художник: Яков Друскин и Михаил Шемякин" in titles
+
+    news = json.loads((output / "news.json").read_text(encoding="utf-8"))
+    assert len(news["items"]) == 9
+    assert news["items"][0]["title"] == "COLTA.RU заблокирована в России"
+    assert news["items"][0]["date_published"] == "2022-03-11T14:52:00+03:00"
+
+    for path in output.iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert "<script" not in text and "javascript:" not in text and "onclick" not in text
+    ElementTree.fromstring((output / "feeds.opml").read_bytes())
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    again = run_cli("build", "-c", str(config), "--now", "2026-11-26T10:00:00+00:00")
+    assert again.returncode == 0, again.stderr
+    assert "0 files written" in again.stdout
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    # The RSS source answered 304 to the validator it gave the first time.
+    assert server.hits("/culture.rss")[-1].get("if-none-match") == '"v1"'
+    assert "culture: not modified" in again.stdout
+    with sqlite3.connect(tmp_path / "feeds.db") as db:
+        assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 16
+
+
+@pytest.mark.slow
+def test_one_failing_source_exits_1_and_the_others_are_published(
+    tmp_path: Path, server: Server
+) -> None:
+    good = server.add("/ok.rss", RSS, content_type="application/rss+xml")
+    config = write_config(
+        tmp_path,
+        f"""\
+  - name: gone
+    type: feed
+    url: {server.url}/missing.rss
+  - name: fine
+    type: feed
+    url: {good}
+""",
+    )
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 1
+    assert "source 'gone'" in done.stderr and "HTTP 404" in done.stderr
+    feed = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes())
+    assert [e.title for e in feed.entries] == ["Выставка в ГЭС-2", "Роман года"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("site: [unclosed\n", "config.yaml:1: invalid YAML"),
+        (
+            "site:\n  title: T\n  base_url: https://x.example/\n  titel: oops\n",
+            "config.yaml:4: site.titel: unknown key (did you mean 'title'?)",
+        ),
+        (
+            "site:\n  title: T\n  base_url: https://x.example/\nsources:\n"
+            "  - name: a\n    type: feed\n    url: ftp://x.example/f\n",
+            "config.yaml:7: sources[0].url: expected an http(s) or file URL",
+        ),
+    ],
+)
+def test_invalid_config_exits_2_and_writes_nothing(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    for command in ("check", "build"):
+        done = run_cli(command, "-c", str(config))
+        assert done.returncode == 2, (command, done.stderr)
+        assert message in done.stderr
+        assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    done = run_cli("check", "-c", str(tmp_path / "nope.yaml"))
+    assert done.returncode == 2
+    assert "nope.yaml: no such file" in done.stderr
+
+
+@pytest.mark.slow
+def test_shipped_config_builds_offline(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    done = run_cli("build", "-c", str(tmp_path / "config.yaml"))
+    assert done.returncode == 0, done.stderr
+    feeds = parse_all(tmp_path / "output")
+    assert all(feed.bozo == 0 for feed in feeds.values())
+    assert len(feeds["all.atom"].entries) >= 20
+    assert all(len(feed.entries) > 0 for feed in feeds.values())
+
+
+def test_every_command_has_help() -> None:
+    for command in ("build", "check"):
+        done = run_cli(command, "--help")
+        assert done.returncode == 0
+        assert "--config" in done.stdout
+    top = run_cli("--help")
+    assert "build" in top.stdout and "check" in top.stdout

@@ -1,0 +1,293 @@
+"""The `text` source type on the seed page and on glue, date and id cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeds.classify import Vocabulary, classify_item
+from feeds.errors import ParseError
+from feeds.model import Fetched, Item, ParseContext, Rubric, Source
+from feeds.normalise import normalise_item
+from feeds.parse.text import parse
+
+from .conftest import SEED
+
+MSK = ZoneInfo("Europe/Moscow")
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+RUBRICS = (
+    Rubric(slug="literature", title="Литература"),
+    Rubric(slug="art", title="Искусство"),
+    Rubric(slug="society", title="Общество"),
+    Rubric(slug="classical-music", title="Академическая музыка"),
+    Rubric(slug="news", title="Новости", aliases=("news",)),
+)
+SERIES = ("Colta Specials", "Молодая Россия")
+SOURCE = Source(name="colta", type="text", path=Path("colta.txt"), news_rubrics=("news",))
+
+
+def context(now: datetime = NOW) -> ParseContext:
+    return ParseContext(
+        now=now,
+        timezone="Europe/Moscow",
+        rubric_names=tuple(name for rubric in RUBRICS for name in rubric.names),
+        series_names=SERIES,
+        language="ru",
+    )
+
+
+def items_of(text: str | bytes, now: datetime = NOW) -> list[Item]:
+    body = text.encode("utf-8") if isinstance(text, str) else text
+    fetched = Fetched(source="colta", url="file:///colta.txt", body=body)
+    vocabulary = Vocabulary.of(RUBRICS)
+    return [
+        classify_item(normalise_item(item), vocabulary, SOURCE.rubrics)
+        for item in parse(fetched, SOURCE, context(now))
+    ]
+
+
+def msk(*args: int) -> datetime:
+    return datetime(*args, tzinfo=MSK).astimezone(UTC)
+
+
+# (title, published, rubrics, series, views) for the 14 items of the seed,
+# in page order.
+SEED_ITEMS = [
+    ("Философ и художник: Яков Друскин и Михаил Шемякин", None, ("literature",), "", None),
+    ("COLTA.RU заблокирована в России", msk(2022, 3, 11, 14, 52), ("news",), "", None),
+    (
+        "Из фонда V-A-C уходит художественный директор Франческо Манакорда",
+        msk(2022, 3, 3, 14, 53),
+        ("news",),
+        "",
+        None,
+    ),
+    ("Уволился замдиректора Пушкинского музея", msk(2022, 3, 3, 12, 33), ("news",), "", None),
+    ("Принято решение о ликвидации «Эха Москвы»", msk(2022, 3, 3, 11, 29), ("news",), "", None),
+    (
+        "«Фабрика» предоставит площадку оставшимся без работы художникам и кураторам",
+        msk(2022, 3, 2, 18, 26),
+        ("news",),
+        "",
+        None,
+    ),
+    (
+        "Госдума обсудит 15-летний срок за распространение фейков о военных действиях",
+        msk(2022, 3, 2, 17, 23),
+        ("news",),
+        "",
+        None,
+    ),
+    ("В Москве покажут «Лебединое озеро»", msk(2022, 3, 2, 15, 11), ("news",), "", None),
+    ("Кузбасс будет писаться через Z", msk(2022, 3, 2, 12, 48), ("news",), "", None),
+    (
+        "В России начали блокировать сайты «Эха Москвы» и «Дождя»",
+        msk(2022, 3, 1, 20, 55),
+        ("news",),
+        "",
+        None,
+    ),
+    (
+        "Поэтесса Наста Манцевич восстанавливает следы семейного и государственного насилия, "
+        "пытаясь понять, как преодолеть общую немоту",
+        msk(2022, 1, 20),
+        ("literature",),
+        "Colta Specials",
+        12300,
+    ),
+    (
+        "Рассказ Алексея Николаева о радикальном дополнении для обработки фотографий будущего",
+        msk(2022, 1, 18),
+        ("art",),
+        "Молодая Россия",
+        2764,
+    ),
+    (
+        "Куратор Алиса Багдонайте об итогах международной конференции в Выксе, "
+        "местном контексте и новой арт-резиденции",
+        msk(2022, 1, 17),
+        ("art", "literature", "society"),
+        "",
+        11806,
+    ),
+    (
+        "Андрей Мирошниченко о недавнем медиаскандале, который иллюстрирует борьбу старых "
+        "и новых медиа",
+        msk(2022, 1, 13),
+        ("art", "classical-music", "literature", "society"),
+        "",
+        15401,
+    ),
+]
+
+
+def test_seed_page_gives_exactly_the_fourteen_items() -> None:
+    items = items_of(SEED.read_bytes())
+    got = [(i.title, i.published, i.rubrics, i.series, i.views) for i in items]
+    assert got == SEED_ITEMS
+
+
+def test_seed_cards_keep_their_lead_as_summary() -> None:
+    cards = items_of(SEED.read_bytes())[10:]
+    assert [card.summary for card in cards] == [title for title, *_ in SEED_ITEMS[10:]]
+
+
+def test_seed_noise_never_becomes_an_item() -> None:
+    text = " ".join(f"{i.title} {i.summary}" for i in items_of(SEED.read_bytes()))
+    for noise in ("©", "Facebook", "Все новости", "Союз креативных кластеров", "Сегодня"):
+        assert noise not in text
+
+
+def test_seed_ids_are_unique_and_stable_across_reads() -> None:
+    first = [item.id for item in items_of(SEED.read_bytes())]
+    again = [item.id for item in items_of(SEED.read_bytes(), now=datetime(2026, 12, 1, tzinfo=UTC))]
+    assert len(set(first)) == 14
+    assert first == again
+
+
+def test_new_headline_leaves_old_ids_unchanged() -> None:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    at = lines.index("11 марта 2022") + 1
+    grown = lines[:at] + ["16:05Новая новость о новом"] + lines[at:]
+    before = {item.title: item.id for item in items_of("\n".join(lines))}
+    after = {item.title: item.id for item in items_of("\n".join(grown))}
+    assert len(after) == len(before) + 1
+    for title, item_id in before.items():
+        assert after[title] == item_id
+
+
+def test_ids_do_not_depend_on_position_on_the_page() -> None:
+    page = "1 марта 2022\n10:00Первая новость\n11:00Вторая новость\n"
+    swapped = "1 марта 2022\n11:00Вторая новость\n10:00Первая новость\n"
+    assert {i.id for i in items_of(page)} == {i.id for i in items_of(swapped)}
+
+
+@pytest.mark.parametrize(
+    ("line", "title", "rubrics", "series"),
+    [
+        ("ЛитератураФилософ и художник", "Философ и художник", ("literature",), ""),
+        ("Colta SpecialsПоэтесса пишет", "Поэтесса пишет", (), "Colta Specials"),
+        ("Молодая РоссияРассказ о будущем", "Рассказ о будущем", (), "Молодая Россия"),
+        ("Академическая музыкаОркестр уехал", "Оркестр уехал", ("classical-music",), ""),
+        ("ИскусствоColta SpecialsЭссе", "Эссе", ("art",), "Colta Specials"),
+        ("Общество«Мемориал» в суде", "«Мемориал» в суде", ("society",), ""),
+    ],
+)
+def test_glued_names_are_peeled_from_a_featured_headline(
+    line: str, title: str, rubrics: tuple[str, ...], series: str
+) -> None:
+    (item,) = items_of(line)
+    assert (item.title, item.rubrics, item.series) == (title, rubrics, series)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Обществознание возвращают в школы",  # a rubric name as the start of a word
+        "Литература и жизнь: заметки",  # a rubric as the first word, not glued
+        "Все новости",
+        "© Фото: пресс-служба",
+    ],
+)
+def test_lines_that_only_look_glued_are_noise(line: str) -> None:
+    assert items_of(line) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "hour", "minute", "title"),
+    [
+        ("14:52COLTA.RU заблокирована в России", 14, 52, "COLTA.RU заблокирована в России"),
+        ("09:0530 лет спустя", 9, 5, "30 лет спустя"),
+        ("23:59«Эха Москвы» больше нет", 23, 59, "«Эха Москвы» больше нет"),
+        ("7:00V-A-C объявил конкурс", 7, 0, "V-A-C объявил конкурс"),
+    ],
+)
+def test_time_glued_to_headline(line: str, hour: int, minute: int, title: str) -> None:
+    (item,) = items_of(f"3 марта 2022\n{line}")
+    assert item.title == title
+    assert item.published == msk(2022, 3, 3, hour, minute)
+
+
+@pytest.mark.parametrize(
+    ("heading", "day"),
+    [
+        ("11 марта 2022", (2022, 3, 11)),
+        ("1 января 2023", (2023, 1, 1)),
+        ("22 ноября", (2026, 11, 22)),  # no year: the most recent past 22 November
+        ("27 ноября", (2025, 11, 27)),  # tomorrow's date without a year is last year's
+        ("Сегодня", (2026, 11, 26)),
+        ("Вчера", (2026, 11, 25)),
+        ("Сегодня, 26 ноября", (2026, 11, 26)),
+    ],
+)
+def test_russian_date_headings(heading: str, day: tuple[int, int, int]) -> None:
+    (item,) = items_of(f"{heading}\n10:15Заголовок новости")
+    assert item.published == msk(*day, 10, 15)
+
+
+def test_date_heading_applies_to_every_headline_below_it() -> None:
+    items = items_of("2 марта 2022\n18:26Первая\n12:48Вторая\n1 марта 2022\n20:55Третья")
+    assert [i.published for i in items] == [
+        msk(2022, 3, 2, 18, 26),
+        msk(2022, 3, 2, 12, 48),
+        msk(2022, 3, 1, 20, 55),
+    ]
+
+
+def test_moscow_midnight_is_stored_as_the_previous_utc_evening() -> None:
+    (card,) = items_of("Литература\nЛид статьи о книгах\n20 января 202212300")
+    assert card.published == datetime(2022, 1, 19, 21, 0, tzinfo=UTC)
+    assert card.views == 12300
+
+
+@pytest.mark.parametrize(
+    ("line", "year", "views"),
+    [
+        ("20 января 202212300", 2022, 12300),
+        ("18 января 20222764", 2022, 2764),
+        ("9 ноября 20265", 2026, 5),
+    ],
+)
+def test_year_glued_to_view_count(line: str, year: int, views: int) -> None:
+    (card,) = items_of(f"Искусство\nЛид карточки\n{line}")
+    assert card.published is not None
+    assert card.published.astimezone(MSK).year == year
+    assert card.views == views
+
+
+def test_repeated_rubric_line_counts_once() -> None:
+    (card,) = items_of("Искусство\nИскусство\nЛид\n18 января 20222764")
+    assert card.rubrics == ("art",)
+    assert card.categories == ("Искусство",)
+
+
+def test_vocabulary_comes_from_the_context_not_the_code() -> None:
+    fetched = Fetched(source="colta", url="file:///x", body="КиноРежиссер снял фильм".encode())
+    bare = ParseContext(now=NOW, timezone="Europe/Moscow")
+    assert parse(fetched, SOURCE, bare) == []
+    taught = ParseContext(now=NOW, timezone="Europe/Moscow", rubric_names=("Кино",))
+    (item,) = parse(fetched, SOURCE, taught)
+    assert (item.title, item.categories) == ("Режиссер снял фильм", ("Кино",))
+
+
+def test_long_lead_gives_a_title_cut_at_a_word_boundary() -> None:
+    lead = "Очень " * 40 + "длинный лид"
+    (card,) = items_of(f"Литература\n{lead}\n20 января 20221")
+    assert card.title.endswith("…")
+    assert len(card.title) <= 141
+    assert lead.startswith(card.title[:-1])
+    assert card.title[:-1] == card.title[:-1].rstrip()
+
+
+def test_windows_1251_page_is_decoded() -> None:
+    (item,) = items_of("ЛитератураФилософ и художник".encode("cp1251"))
+    assert item.title == "Философ и художник"
+
+
+def test_binary_garbage_is_a_parse_error_naming_the_source() -> None:
+    fetched = Fetched(source="colta", url="file:///x", body=b"\x00\x01\x02\xff" * 10)
+    with pytest.raises(ParseError, match="source 'colta'"):
+        parse(fetched, SOURCE, context())
