@@ -1,0 +1,189 @@
+"""normalise: ids, titles, sanitising, dates; and its properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feeds.model import Item, canonical_link
+from feeds.normalise import MAX_TITLE, normalise_item, sanitise_html
+
+MSK = timezone(timedelta(hours=3))
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"guid": "tag:x.example,2026:1", "link": "https://x.example/1"}, "tag:x.example,2026:1"),
+        ({"guid": "https://x.example/?p=1", "link": "https://x.example/1"}, "https://x.example/?p=1"),
+        ({"guid": "openstage 1187", "link": "https://x.example/1"}, "urn:feeds:src:guid:openstage%201187"),
+        ({"link": "https://x.example/1"}, "https://x.example/1"),
+    ],
+)
+def test_id_scheme(fields: dict[str, str], expected: str) -> None:
+    assert normalise_item(Item(source="src", title="T", **fields)).id == expected
+
+
+def test_id_without_guid_or_link_is_derived_from_source_title_and_date() -> None:
+    base = Item(source="src", title="Заголовок", published=datetime(2022, 3, 1, 20, 55, tzinfo=MSK))
+    first = normalise_item(base).id
+    assert first.startswith("urn:feeds:src:")
+    assert normalise_item(base).id == first
+    assert normalise_item(Item(source="other", title="Заголовок", published=base.published)).id != first
+    later = base.published + timedelta(days=1)  # type: ignore[operator]
+    assert normalise_item(Item(source="src", title="Заголовок", published=later)).id != first
+    assert normalise_item(Item(source="src", title="  Заголовок ", published=base.published)).id == first
+
+
+def test_dates_become_utc() -> None:
+    item = normalise_item(
+        Item(source="s", title="T", published=datetime(2026, 11, 25, 16, 40, tzinfo=MSK))
+    )
+    assert item.published == datetime(2026, 11, 25, 13, 40, tzinfo=UTC)
+    assert item.published.utcoffset() == timedelta(0)
+
+
+def test_naive_datetime_is_refused() -> None:
+    with pytest.raises(ValueError, match="time-zone aware"):
+        Item(source="s", title="T", published=datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ("<p>Первое предложение. Второе предложение.</p>", "Первое предложение."),
+        ("<p>Без точки в конце</p>", "Без точки в конце"),
+        ("<p>" + "слово " * 60 + "</p>", None),
+    ],
+)
+def test_title_falls_back_to_the_leads_first_sentence(summary: str, title: str | None) -> None:
+    got = normalise_item(Item(source="s", title="  ", summary=summary)).title
+    if title is not None:
+        assert got == title
+    else:
+        assert got.endswith("…") and len(got) <= MAX_TITLE + 1
+        assert not got[:-1].endswith(" ") and got[:-1].split()[-1] == "слово"
+
+
+def test_title_is_never_empty() -> None:
+    assert normalise_item(Item(source="s", title="", link="https://x.example/a")).title
+    assert normalise_item(Item(source="s", title="")).title
+
+
+def test_title_white_space_and_control_characters() -> None:
+    item = normalise_item(Item(source="s", title=" Два\n  слова\x00\x1f "))
+    assert item.title == "Два слова"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href="JaVaScRiPt:alert(1)">x</a>',
+        '<iframe src="https://evil.example"></iframe>',
+        "<style>body{display:none}</style>",
+        '<svg onload="alert(1)"></svg>',
+        '<p style="background:url(javascript:alert(1))">x</p>',
+        "<![CDATA[<script>alert(1)</script>]]>",
+        '<object data="x.swf"></object><embed src="x.swf">',
+    ],
+)
+def test_sanitiser_removes_executable_constructs(hostile: str) -> None:
+    clean = sanitise_html(f"<p>ok</p>{hostile}").lower()
+    for bad in ("<script", "onerror", "onload", "javascript:", "<iframe", "<style", "<object", "<embed"):
+        assert bad not in clean
+
+
+def test_sanitiser_keeps_ordinary_markup() -> None:
+    clean = sanitise_html('<p>Text <a href="https://x.example/">link</a> <b>bold</b></p>')
+    assert '<a href="https://x.example/"' in clean and "<b>bold</b>" in clean
+
+
+def test_non_http_item_links_are_dropped() -> None:
+    assert normalise_item(Item(source="s", title="T", link="javascript:alert(1)")).link == ""
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://x.example/a", "http://X.EXAMPLE:80/a#comments"),
+        ("https://x.example/a?id=1", "https://x.example/a?id=1&utm_source=rss&fbclid=z"),
+        ("https://x.example", "https://x.example/"),
+    ],
+)
+def test_canonical_link_spots_the_same_story(a: str, b: str) -> None:
+    assert canonical_link(a) == canonical_link(b)
+
+
+def test_canonical_link_keeps_different_stories_apart() -> None:
+    assert canonical_link("https://x.example/a?id=1") != canonical_link("https://x.example/a?id=2")
+
+
+items = st.builds(
+    Item,
+    source=st.text(min_size=1, max_size=10),
+    title=st.text(max_size=60),
+    guid=st.one_of(st.just(""), st.text(max_size=20)),
+    link=st.one_of(st.just(""), st.just("https://x.example/a"), st.text(max_size=20)),
+    summary=st.text(max_size=200),
+    content=st.one_of(st.just(""), st.text(max_size=100)),
+    author=st.text(max_size=20),
+    published=st.one_of(st.none(), st.datetimes(timezones=st.just(MSK))),
+    categories=st.lists(st.text(max_size=10), max_size=3).map(tuple),
+)
+
+
+@given(items)
+def test_normalising_twice_equals_normalising_once(item: Item) -> None:
+    once = normalise_item(item)
+    assert normalise_item(once) == once
+
+
+class _Tags(HTMLParser):
+    """Every start tag and attribute of a fragment, as a browser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))
+
+
+def executable_parts(fragment: str) -> list[str]:
+    parser = _Tags()
+    parser.feed(fragment)
+    parser.close()
+    bad = []
+    for tag, attrs in parser.found:
+        if tag in ("script", "style", "iframe", "object", "embed", "frame", "base"):
+            bad.append(tag)
+        for name, value in attrs:
+            squeezed = "".join((value or "").split()).lower()
+            if name.startswith("on") or squeezed.startswith(("javascript:", "vbscript:", "data:")):
+                bad.append(f"{tag} {name}={value}")
+    return bad
+
+
+PIECES = [
+    "<script>alert(1)</script>", "<p>", "</p>", "<a href='javascript:x()'>", "</a>",
+    '<img src="x" onerror="x()">', "<svg onload=x()>", "<iframe src=//e>", "<![CDATA[",
+    "]]>", "<!--", "-->", "&lt;script&gt;", "<scr<script>ipt>", "java\tscript:", "\"", "'",
+    "<a href=' javascript:x'>", "<style>", "text", "&amp;", "<b onclick=x>", "<",
+]
+
+
+@given(st.lists(st.sampled_from(PIECES) | st.text(max_size=5), max_size=30).map("".join))
+def test_sanitised_html_never_carries_an_executable_construct(value: str) -> None:
+    assert executable_parts(sanitise_html(value)) == []
+
+
+def test_the_checker_itself_sees_executable_constructs() -> None:
+    found = executable_parts('<script>x</script><a href=" javascript:x">y</a><b onclick="x">')
+    assert len(found) == 3

@@ -1,0 +1,182 @@
+"""The SQLite store: accumulation, updates, merging, ordering, source state."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import StoreError
+from feeds.model import Item
+from feeds.normalise import normalise_item
+from feeds.store import SCHEMA_VERSION, Store
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def item(n: int, source: str = "a", **fields: object) -> Item:
+    base = Item(
+        source=source,
+        title=f"Story {n}",
+        link=f"https://news.example/{n}",
+        summary=f"<p>Lead {n}</p>",
+        published=T0 - timedelta(hours=n),
+        rubrics=("art",),
+    )
+    return normalise_item(replace(base, **fields))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    opened = Store(f"sqlite:///{tmp_path / 'feeds.db'}")
+    yield opened
+    opened.close()
+
+
+def test_items_accumulate_after_they_leave_their_source(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1), item(2)], now=T0)
+    with store.transaction():
+        result = store.upsert([item(3)], now=T0 + timedelta(hours=1))
+    assert result.new == 1
+    assert [i.title for i in store.latest()] == ["Story 1", "Story 2", "Story 3"]
+
+
+def test_latest_is_newest_first_and_capped(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(n) for n in (5, 1, 3, 2, 4)], now=T0)
+    assert [i.title for i in store.latest(limit=3)] == ["Story 1", "Story 2", "Story 3"]
+    assert store.count() == 5
+
+
+def test_same_item_again_is_neither_new_nor_updated(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1)], now=T0)
+    with store.transaction():
+        result = store.upsert([item(1)], now=T0 + timedelta(days=1))
+    assert (result.new, result.updated) == (0, 0)
+    (stored,) = store.latest()
+    assert stored.updated is None
+
+
+def test_changed_text_keeps_id_and_published_and_sets_updated(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1)], now=T0)
+    later = T0 + timedelta(hours=5)
+    changed = item(1, title="Story 1, corrected", published=T0 - timedelta(minutes=3))
+    with store.transaction():
+        result = store.upsert([changed], now=later)
+    assert result.updated == 1
+    (stored,) = store.latest()
+    assert stored.id == "https://news.example/1"
+    assert stored.title == "Story 1, corrected"
+    assert stored.published == T0 - timedelta(hours=1)
+    assert stored.updated == later
+
+
+def test_view_count_alone_is_not_an_update(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1, views=10)], now=T0)
+    with store.transaction():
+        result = store.upsert([item(1, views=99)], now=T0 + timedelta(hours=1))
+    assert result.updated == 0
+    (stored,) = store.latest()
+    assert (stored.views, stored.updated) == (99, None)
+
+
+def test_undated_item_is_dated_when_first_seen(store: Store) -> None:
+    undated = item(1, published=None, link="")
+    with store.transaction():
+        store.upsert([undated], now=T0)
+    with store.transaction():
+        store.upsert([undated], now=T0 + timedelta(days=2))
+    (stored,) = store.latest()
+    assert stored.published == T0
+
+
+def test_same_story_from_two_sources_appears_once_with_both_rubrics(store: Store) -> None:
+    first = item(1, source="a", rubrics=("art",))
+    second = item(
+        1,
+        source="b",
+        guid="tag:b.example,2026:1",
+        link="http://NEWS.example:80/1?utm_source=b#top",
+        rubrics=("literature",),
+    )
+    with store.transaction():
+        store.upsert([first], now=T0)
+        result = store.upsert([second], now=T0)
+    assert result.new == 0
+    (stored,) = store.latest()
+    assert stored.id == first.id
+    assert stored.rubrics == ("art", "literature")
+    assert [i.id for i in store.latest("literature")] == [first.id]
+
+
+def test_source_reclassifying_an_item_replaces_only_its_own_rubrics(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1, source="a", rubrics=("art",))], now=T0)
+        store.upsert([item(1, source="b", guid="x:1", rubrics=("news",))], now=T0)
+    with store.transaction():
+        store.upsert([item(1, source="a", rubrics=("society",))], now=T0)
+    (stored,) = store.latest()
+    assert stored.rubrics == ("news", "society")
+
+
+def test_rubric_query_and_count(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1, rubrics=("art",)), item(2, rubrics=("art", "news"))], now=T0)
+    assert [i.title for i in store.latest("news")] == ["Story 2"]
+    assert (store.count("art"), store.count("news"), store.count("missing")) == (2, 1, 0)
+
+
+def test_a_failed_transaction_commits_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert([item(1)], now=T0)
+        raise RuntimeError("crash mid-cycle")
+    assert store.latest() == []
+
+
+def test_history_survives_reopening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    with Store(url) as first, first.transaction():
+        first.upsert([item(1)], now=T0)
+        first.record_attempt("a", now=T0, status=200, items=1, etag='"e1"', last_modified="x")
+    with Store(url) as again:
+        assert [i.title for i in again.latest()] == ["Story 1"]
+        state = again.source_state("a")
+        assert (state.etag, state.last_modified, state.last_success) == ('"e1"', "x", T0)
+
+
+def test_failures_count_up_and_keep_the_last_validators(store: Store) -> None:
+    with store.transaction():
+        store.record_attempt("a", now=T0, status=200, items=3, etag='"e1"')
+        store.record_attempt("a", now=T0 + timedelta(hours=1), error="HTTP 503", status=503)
+        store.record_attempt("a", now=T0 + timedelta(hours=2), error="HTTP 503", status=503)
+    state = store.source_state("a")
+    assert (state.failures, state.etag, state.last_items) == (2, '"e1"', 3)
+    assert state.last_success == T0
+    assert state.last_error == "HTTP 503"
+    with store.transaction():
+        store.record_attempt("a", now=T0 + timedelta(hours=3), status=200, items=4)
+    assert store.source_state("a").failures == 0
+
+
+def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.db"
+    Store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer"):
+        Store(f"sqlite:///{path}")
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=str(path)):
+        Store(f"sqlite:///{path}")
