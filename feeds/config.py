@@ -126,9 +126,10 @@ class _Checker:
         line = self.lines.get(key, 0)
         probe = key
         while not line and probe:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = "" if shorter == probe else shorter
             line = self.lines.get(probe, 0)
-        return ConfigError(self.shown, line, key, detail)
+        return ConfigError(self.shown, line or 1, key, detail)
 
     # -- shapes ---------------------------------------------------------
 
@@ -193,7 +194,8 @@ class _Checker:
             return ""
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a folder of the zone database, such as 'Europe'.
             raise self.fail(key, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Moscow')") from None
         return name
 

@@ -75,6 +75,13 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
             if value and value.strip() and value.strip() not in categories:
                 categories.append(value.strip())
     link = entry.get("link", "")
+    # dict.get: feedparser's own get() maps a missing `updated` to
+    # `published` with a DeprecationWarning; we decide that ourselves.
+    published = _date(entry.get("published"), entry.get("published_parsed"), zone)
+    updated = _date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), zone)
+    if published is None:
+        # RSS 1.0 dc:date and Atom entries with only <updated> date the story.
+        published, updated = updated, None
     return Item(
         source=source.name,
         title=title,
@@ -83,8 +90,8 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
         summary=summary,
         content=content,
         author=(author or "").strip(),
-        published=_date(entry.get("published"), entry.get("published_parsed"), zone),
-        updated=_date(entry.get("updated"), entry.get("updated_parsed"), zone),
+        published=published,
+        updated=updated,
         categories=tuple(categories),
     )
 

@@ -1,0 +1,858 @@
+"""The config stage: `load_config` / `parse_config`.
+
+Valid configs: relative paths resolve against the folder of the config file,
+defaults are filled in, the rubric vocabulary is built. Invalid configs: every
+problem is a ConfigError whose message is exactly ``FILE:LINE: KEY: DETAIL``,
+with the 1-based line an operator has to open in an editor.
+
+Error cases mark the line the message must point at with ``# <-``.
+"""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from feeds.config import load_config, parse_config
+from feeds.errors import ConfigError
+from feeds.model import Config, Rubric
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "# <-"
+
+SITE = """\
+site:
+  title: Test Site
+  base_url: https://feeds.example.org/
+"""
+
+#: A small valid config; error cases below are variations of it.
+MINIMAL = (
+    SITE
+    + """\
+rubrics:
+  - slug: literature
+    title: Литература
+    aliases: [books]
+  - slug: art
+    title: Искусство
+sources:
+  - name: one
+    type: feed
+    url: https://example.org/feed.xml
+"""
+)
+
+TOP_KEYS = "site, output, storage, fetch, rubrics, series, sources"
+SITE_KEYS = "title, base_url, language, timezone, description"
+SOURCE_KEYS = "name, type, url, path, rubrics, timezone, timeout, max_bytes, news_rubrics"
+RUBRIC_KEYS = "slug, title, aliases, description"
+NOT_A_SLUG = "is not a slug: use lower-case Latin letters, digits, '-' and '_'"
+
+
+@contextmanager
+def deadline(seconds: float = 0.5) -> Iterator[None]:
+    """Fail instead of hanging when the checker loops forever."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"parse_config did not finish within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def parse(folder: Path, text: str) -> Config:
+    with deadline():
+        return parse_config(textwrap.dedent(text), folder / "config.yaml")
+
+
+def fail(folder: Path, text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse(folder, text)
+    return info.value
+
+
+def marked_line(text: str) -> int:
+    lines = [n for n, line in enumerate(textwrap.dedent(text).splitlines(), 1) if MARK in line]
+    assert len(lines) == 1, "a case marks exactly one line with '# <-'"
+    return lines[0]
+
+
+# -- valid configs ------------------------------------------------------------
+
+
+def test_shipped_config_loads() -> None:
+    config = load_config(ROOT / "config.yaml")
+
+    assert config.path == ROOT / "config.yaml"
+    assert config.site.title == "Colta Feeds"
+    assert config.site.base_url == "http://127.0.0.1:8080/"
+    assert config.site.language == "ru"
+    assert config.site.timezone == "Europe/Moscow"
+    assert config.output_dir == ROOT / "output"
+    assert config.max_items == 50
+    assert config.storage_url == f"sqlite:///{ROOT / 'feeds.db'}"
+    assert config.concurrency == 8
+    assert [r.slug for r in config.rubrics] == [
+        "literature",
+        "art",
+        "society",
+        "classical-music",
+        "news",
+        "cinema",
+        "theatre",
+        "music",
+    ]
+    assert config.series == ("Colta Specials", "Молодая Россия", "Медленное чтение")
+    assert [(s.name, s.type) for s in config.sources] == [
+        ("colta-front", "text"),
+        ("colta-music", "text"),
+        ("openstage-culture", "feed"),
+        ("arts-desk", "feed"),
+    ]
+    for source in config.sources:
+        assert source.url == ""
+        assert source.path is not None and source.path.is_file(), source.path
+    assert config.sources[0].news_rubrics == ("news",)
+    assert config.sources[3].timezone == "Europe/London"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = parse(tmp_path, MINIMAL)
+
+    assert config.path == tmp_path / "config.yaml"
+    assert config.output_dir == tmp_path / "output"
+    assert config.max_items == 50
+    assert config.storage_url == f"sqlite:///{tmp_path / 'feeds.db'}"
+    assert config.concurrency == 8
+    assert config.site.language == "en"
+    assert config.site.timezone == "UTC"
+    assert config.site.description == ""
+    assert config.series == ()
+    (source,) = config.sources
+    assert source.url == "https://example.org/feed.xml"
+    assert source.path is None
+    assert source.timeout == 30.0
+    assert source.max_bytes == 10 * 1024 * 1024
+    assert source.timezone == ""
+    assert source.rubrics == ()
+    assert source.news_rubrics == ()
+
+
+def test_site_base_url_gains_a_trailing_slash(tmp_path: Path) -> None:
+    config = parse(
+        tmp_path,
+        """\
+        site:
+          title: Test Site
+          base_url: https://feeds.example.org/news
+        """,
+    )
+    assert config.site.base_url == "https://feeds.example.org/news/"
+    assert config.sources == ()
+    assert config.rubrics == ()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        pytest.param("output:\n  dir: out\n", ("output_dir", "conf/out"), id="output.dir"),
+        pytest.param(
+            "output:\n  dir: ../public/feeds\n",
+            ("output_dir", "public/feeds"),
+            id="output.dir-parent",
+        ),
+        pytest.param(
+            "storage:\n  url: sqlite:///feeds.db\n",
+            ("storage_url", "conf/feeds.db"),
+            id="storage.url",
+        ),
+        pytest.param(
+            "storage:\n  url: sqlite:///data/feeds.db\n",
+            ("storage_url", "conf/data/feeds.db"),
+            id="storage.url-subfolder",
+        ),
+        pytest.param(
+            "storage:\n  url: state.db\n", ("storage_url", "conf/state.db"), id="storage.url-bare"
+        ),
+        pytest.param(
+            "sources:\n  - name: local\n    type: text\n    path: samples/page.txt\n",
+            ("source_path", "conf/samples/page.txt"),
+            id="sources.path",
+        ),
+        pytest.param(
+            "sources:\n  - name: local\n    type: feed\n    path: ../shared/world.atom\n",
+            ("source_path", "shared/world.atom"),
+            id="sources.path-parent",
+        ),
+    ],
+)
+def test_relative_paths_resolve_against_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, expected: tuple[str, str]
+) -> None:
+    folder = tmp_path / "conf"
+    elsewhere = tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "config.yaml").write_text(SITE + yaml_text, encoding="utf-8")
+    monkeypatch.chdir(elsewhere)  # the working directory must not matter
+
+    config = load_config(Path("..") / "conf" / "config.yaml")
+
+    field, relative = expected
+    want = tmp_path.resolve() / relative
+    if field == "output_dir":
+        assert config.output_dir == want
+        assert config.output_dir.is_absolute()
+    elif field == "storage_url":
+        assert config.storage_url == f"sqlite:///{want}"
+    else:
+        (source,) = config.sources
+        assert source.path == want
+        assert source.path is not None and source.path.is_absolute()
+    assert config.path == folder.resolve() / "config.yaml"
+
+
+def test_absolute_paths_stay_absolute(tmp_path: Path) -> None:
+    target = tmp_path / "abs"
+    config = parse(
+        tmp_path / "sub",
+        f"""\
+        site:
+          title: Test Site
+          base_url: https://feeds.example.org/
+        output:
+          dir: {target / "out"}
+        storage:
+          url: sqlite:///{target / "feeds.db"}
+        sources:
+          - name: local
+            type: feed
+            path: {target / "feed.xml"}
+        """,
+    )
+    assert config.output_dir == target / "out"
+    assert config.storage_url == f"sqlite:///{target / 'feeds.db'}"
+    assert config.sources[0].path == target / "feed.xml"
+
+
+def test_fetch_settings_are_inherited_and_overridden(tmp_path: Path) -> None:
+    config = parse(
+        tmp_path,
+        SITE
+        + """\
+output:
+  max_items: 7
+fetch:
+  timeout: 12.5
+  max_bytes: 2048
+  concurrency: 3
+sources:
+  - name: inherits
+    type: feed
+    url: https://example.org/a.xml
+  - name: overrides
+    type: feed
+    url: https://example.org/b.xml
+    timeout: 3
+    max_bytes: 100
+    timezone: Europe/London
+""",
+    )
+    assert config.max_items == 7
+    assert config.concurrency == 3
+    inherits, overrides = config.sources
+    assert (inherits.timeout, inherits.max_bytes, inherits.timezone) == (12.5, 2048, "")
+    assert (overrides.timeout, overrides.max_bytes, overrides.timezone) == (
+        3.0,
+        100,
+        "Europe/London",
+    )
+    assert isinstance(overrides.timeout, float)
+
+
+def test_rubric_vocabulary(tmp_path: Path) -> None:
+    config = parse(
+        tmp_path,
+        SITE
+        + """\
+rubrics:
+  - slug: literature
+    title: Литература
+    aliases: [literature, books, книги]
+    description: Книги и поэзия.
+  - slug: art
+    title: Искусство
+    aliases: visual art
+  - slug: news
+    title: Новости
+series: Colta Specials
+sources:
+  - name: page
+    type: text
+    url: https://example.org/page.txt
+    rubrics: [news, art, news]
+    news_rubrics: news
+""",
+    )
+    assert config.rubric("literature") == Rubric(
+        slug="literature",
+        title="Литература",
+        aliases=("literature", "books", "книги"),
+        description="Книги и поэзия.",
+    )
+    assert config.rubric("art").aliases == ("visual art",)  # a single string is a list of one
+    assert config.rubric("news").aliases == ()
+    assert config.rubric("art").names == ("Искусство", "art", "visual art")
+    with pytest.raises(KeyError):
+        config.rubric("Литература")  # titles are not slugs
+    assert config.series == ("Colta Specials",)
+    (source,) = config.sources
+    assert source.rubrics == ("art", "news")  # sorted, no repeats
+    assert source.news_rubrics == ("news",)
+
+
+# -- errors ---------------------------------------------------------------------
+
+ERROR_CASES = [
+    # unknown and renamed keys
+    pytest.param(
+        SITE + "sorces: []  # <-\n",
+        "sorces",
+        f"unknown key (did you mean 'sources'?); known keys: {TOP_KEYS}",
+        id="unknown-top-key",
+    ),
+    pytest.param(
+        SITE + "colour: red  # <-\n",
+        "colour",
+        f"unknown key; known keys: {TOP_KEYS}",
+        id="unknown-top-key-no-hint",
+    ),
+    pytest.param(
+        """\
+        site:
+          titel: Test Site  # <-
+          base_url: https://feeds.example.org/
+        """,
+        "site.titel",
+        f"unknown key (did you mean 'title'?); known keys: {SITE_KEYS}",
+        id="site.titel",
+    ),
+    pytest.param(
+        SITE
+        + """\
+sources:
+  - name: one
+    type: feed
+    urll: https://example.org/feed.xml  # <-
+""",
+        "sources[0].urll",
+        f"unknown key (did you mean 'url'?); known keys: {SOURCE_KEYS}",
+        id="sources[0].urll",
+    ),
+    pytest.param(
+        MINIMAL
+        + """\
+  - name: two
+    type: feed
+    url: https://example.org/two.xml
+  - name: three
+    type: feed
+    urll: https://example.org/three.xml  # <-
+""",
+        "sources[2].urll",
+        f"unknown key (did you mean 'url'?); known keys: {SOURCE_KEYS}",
+        id="sources[2].urll",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: art
+    title: Искусство
+    alias: [arts]  # <-
+""",
+        "rubrics[0].alias",
+        f"unknown key (did you mean 'aliases'?); known keys: {RUBRIC_KEYS}",
+        id="rubrics[0].alias",
+    ),
+    pytest.param(
+        SITE
+        + """\
+output:
+  dir: output
+  items: 20  # <-
+""",
+        "output.items",
+        "this key was renamed: use 'output.max_items'",
+        id="renamed-output.items",
+    ),
+    # duplicate keys (YAML alone would silently keep the last one)
+    pytest.param(
+        """\
+        site:
+          title: Test Site
+          base_url: https://feeds.example.org/
+          title: Other Title  # <-
+        """,
+        "site.title",
+        "duplicate key",
+        id="duplicate-site.title",
+    ),
+    pytest.param(
+        MINIMAL + "    url: https://example.org/other.xml  # <-\n",
+        "sources[0].url",
+        "duplicate key",
+        id="duplicate-sources[0].url",
+    ),
+    pytest.param(
+        MINIMAL + "site:  # <-\n  title: Again\n",
+        "site",
+        "duplicate key",
+        id="duplicate-top-key",
+    ),
+    # wrong types and values
+    pytest.param(
+        SITE + "output:\n  max_items: fifty  # <-\n",
+        "output.max_items",
+        "expected a whole number, got str 'fifty'",
+        id="max_items-text",
+    ),
+    pytest.param(
+        SITE + "output:\n  max_items: 0  # <-\n",
+        "output.max_items",
+        "must be greater than 0, got 0",
+        id="max_items-zero",
+    ),
+    pytest.param(
+        SITE + "output:\n  max_items: 12.5  # <-\n",
+        "output.max_items",
+        "expected a whole number, got float 12.5",
+        id="max_items-float",
+    ),
+    pytest.param(
+        SITE + "fetch:\n  timeout: soon  # <-\n",
+        "fetch.timeout",
+        "expected a number, got str 'soon'",
+        id="fetch.timeout-text",
+    ),
+    pytest.param(
+        SITE + "fetch:\n  max_bytes: -1  # <-\n",
+        "fetch.max_bytes",
+        "must be greater than 0, got -1",
+        id="fetch.max_bytes-negative",
+    ),
+    pytest.param(
+        SITE + "rubrics: literature  # <-\n",
+        "rubrics",
+        "expected a list, got str",
+        id="rubrics-not-a-list",
+    ),
+    pytest.param(
+        SITE + "rubrics:  # <-\n  slug: art\n  title: Искусство\n",
+        "rubrics",
+        "expected a list, got a mapping",
+        id="rubrics-a-mapping",
+    ),
+    pytest.param(
+        SITE + "sources:  # <-\n  name: one\n",
+        "sources",
+        "expected a list, got a mapping",
+        id="sources-a-mapping",
+    ),
+    pytest.param(
+        "site: Test Site  # <-\n",
+        "site",
+        "expected a mapping of keys, got str",
+        id="site-not-a-mapping",
+    ),
+    pytest.param(
+        """\
+        site:
+          title: Test Site
+          base_url: feeds.example.org  # <-
+        """,
+        "site.base_url",
+        "expected an http(s) URL, got 'feeds.example.org'",
+        id="site.base_url-no-scheme",
+    ),
+    pytest.param(
+        """\
+        site:
+          title: [Test, Site]  # <-
+          base_url: https://feeds.example.org/
+        """,
+        "site.title",
+        "expected text, got a list",
+        id="site.title-a-list",
+    ),
+    # missing required keys: the message points at the mapping that lacks them
+    pytest.param(
+        """\
+        site:  # <-
+          base_url: https://feeds.example.org/
+        """,
+        "site",
+        "missing required key 'title'",
+        id="missing-site.title",
+    ),
+    pytest.param(
+        """\
+        site:  # <-
+          title: Test Site
+          base_url: ""
+        """,
+        "site",
+        "missing required key 'base_url'",
+        id="missing-site.base_url",
+    ),
+    pytest.param(
+        """\
+        output:  # <-
+          dir: out
+        """,
+        "site",
+        "missing required key 'site'",
+        id="missing-site",
+    ),
+    pytest.param(
+        MINIMAL
+        + """\
+  - type: feed  # <-
+    url: https://example.org/two.xml
+""",
+        "sources[1]",
+        "missing required key 'name'",
+        id="missing-sources[1].name",
+    ),
+    pytest.param(
+        MINIMAL
+        + """\
+  - name: two  # <-
+    url: https://example.org/two.xml
+""",
+        "sources[1]",
+        "missing required key 'type'",
+        id="missing-sources[1].type",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: art  # <-
+""",
+        "rubrics[0]",
+        "missing required key 'title'",
+        id="missing-rubrics[0].title",
+    ),
+    # sources
+    pytest.param(
+        SITE
+        + """\
+sources:
+  - name: one
+    type: feeed  # <-
+    url: https://example.org/feed.xml
+""",
+        "sources[0].type",
+        "unknown source type 'feeed' (did you mean 'feed'?); known: feed, text",
+        id="type-feeed",
+    ),
+    pytest.param(
+        SITE
+        + """\
+sources:
+  - name: one
+    type: html  # <-
+    url: https://example.org/
+""",
+        "sources[0].type",
+        "unknown source type 'html'; known: feed, text",
+        id="type-html",
+    ),
+    pytest.param(
+        SITE
+        + """\
+sources:
+  - name: one  # <-
+    type: feed
+    url: https://example.org/feed.xml
+    path: samples/feed.xml
+""",
+        "sources[0]",
+        "give exactly one of 'url' and 'path'",
+        id="url-and-path",
+    ),
+    pytest.param(
+        MINIMAL
+        + """\
+  - name: two  # <-
+    type: feed
+""",
+        "sources[1]",
+        "give exactly one of 'url' and 'path'",
+        id="neither-url-nor-path",
+    ),
+    pytest.param(
+        SITE
+        + """\
+sources:
+  - name: one
+    type: feed
+    url: ftp://example.org/feed.xml  # <-
+""",
+        "sources[0].url",
+        "expected an http(s) or file URL, got 'ftp://example.org/feed.xml'",
+        id="url-ftp",
+    ),
+    pytest.param(
+        MINIMAL + "  - name: one  # <-\n    type: text\n    url: https://example.org/page.txt\n",
+        "sources[1].name",
+        "another source is already named 'one'",
+        id="duplicate-source-name",
+    ),
+    pytest.param(
+        MINIMAL + "    news_rubrics: [art]  # <-\n",
+        "sources[0].news_rubrics",
+        "only for sources of type text",
+        id="news_rubrics-on-feed",
+    ),
+    pytest.param(
+        MINIMAL + "    rubrics: [art, literatur]  # <-\n",
+        "sources[0].rubrics[1]",
+        "no rubric with slug 'literatur' (did you mean 'literature'?)",
+        id="source-rubric-unknown",
+    ),
+    pytest.param(
+        MINIMAL
+        + """\
+    rubrics:
+      - art
+      - Литература  # <-
+""",
+        "sources[0].rubrics[1]",
+        "no rubric with slug 'Литература'",
+        id="source-rubric-title-not-slug",
+    ),
+    pytest.param(
+        MINIMAL + "  - name: two\n    type: text\n    path: p.txt\n    news_rubrics: nws  # <-\n",
+        "sources[1].news_rubrics[0]",
+        "no rubric with slug 'nws'",
+        id="news_rubrics-unknown",
+    ),
+    # time zones
+    pytest.param(
+        """\
+        site:
+          title: Test Site
+          base_url: https://feeds.example.org/
+          timezone: Mars/Olympus  # <-
+        """,
+        "site.timezone",
+        "unknown time zone 'Mars/Olympus' (use an IANA name such as 'Europe/Moscow')",
+        id="site.timezone-unknown",
+    ),
+    pytest.param(
+        MINIMAL + "    timezone: MSK+3  # <-\n",
+        "sources[0].timezone",
+        "unknown time zone 'MSK+3' (use an IANA name such as 'Europe/Moscow')",
+        id="source.timezone-unknown",
+    ),
+    pytest.param(
+        MINIMAL + "    timezone: Europe  # <-\n",
+        "sources[0].timezone",
+        "unknown time zone 'Europe' (use an IANA name such as 'Europe/Moscow')",
+        id="source.timezone-a-folder",
+    ),
+    # rubric vocabulary
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: Литература  # <-
+    title: Литература
+""",
+        "rubrics[0].slug",
+        f"'Литература' {NOT_A_SLUG}",
+        id="slug-cyrillic",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: art
+    title: Искусство
+  - slug: Classical Music  # <-
+    title: Академическая музыка
+""",
+        "rubrics[1].slug",
+        f"'Classical Music' {NOT_A_SLUG}",
+        id="slug-capitals-and-space",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: all  # <-
+    title: Всё
+""",
+        "rubrics[0].slug",
+        "'all' is reserved for the combined feed files",
+        id="slug-all-reserved",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: literature
+    title: Литература
+    aliases: [books]
+  - slug: art  # <-
+    title: Искусство
+    aliases: [visual art, books]
+""",
+        "rubrics[1]",
+        "the name 'books' already belongs to rubric 'literature'",
+        id="alias-used-twice",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: art
+    title: Искусство
+  - slug: visual-art  # <-
+    title: Визуальное искусство
+    aliases: ART
+""",
+        "rubrics[1]",
+        "the name 'ART' already belongs to rubric 'art'",
+        id="alias-clashes-with-slug-any-case",
+    ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: art
+    title: Искусство
+  - slug: fine-art  # <-
+    title: Искусство
+""",
+        "rubrics[1]",
+        "the name 'Искусство' already belongs to rubric 'art'",
+        id="title-used-twice",
+    ),
+    # storage
+    pytest.param(
+        SITE + "storage:\n  url: postgresql://feeds@localhost/feeds  # <-\n",
+        "storage.url",
+        "unsupported store 'postgresql': use sqlite:///PATH",
+        id="storage-postgresql",
+    ),
+    pytest.param(
+        SITE + "storage:\n  url: sqlite:///  # <-\n",
+        "storage.url",
+        "expected sqlite:///PATH with a file name",
+        id="storage-no-file",
+    ),
+]
+
+
+@pytest.mark.parametrize(("yaml_text", "key", "detail"), ERROR_CASES)
+def test_config_errors(tmp_path: Path, yaml_text: str, key: str, detail: str) -> None:
+    line = marked_line(yaml_text)
+
+    error = fail(tmp_path, yaml_text)
+
+    assert (error.line, error.key, error.detail) == (line, key, detail)
+    assert error.path == str(tmp_path / "config.yaml")
+    assert str(error) == f"{tmp_path / 'config.yaml'}:{line}: {key}: {detail}"
+
+
+INVALID_YAML = [
+    pytest.param(
+        """\
+        site:
+          title: Test: Site  # <-
+          base_url: https://feeds.example.org/
+        """,
+        "mapping values are not allowed here",
+        id="colon-in-plain-value",
+    ),
+    pytest.param(
+        """\
+        site:
+          title: Test Site
+         base_url: https://feeds.example.org/  # <-
+        """,
+        "expected <block end>, but found '<block mapping start>'"
+        " (while parsing a block mapping at line 1)",
+        id="bad-indentation",
+    ),
+    pytest.param(
+        "site:\n\ttitle: Test Site  # <-\n",
+        "found character '\\t' that cannot start any token",
+        id="tab-indentation",
+    ),
+    pytest.param(
+        """\
+        site:
+          title: 'Test Site  # <-
+          base_url: https://feeds.example.org/
+        output:
+          dir: out
+        """,
+        "found unexpected end of stream (while scanning a quoted scalar at line 2)",
+        id="unclosed-quote",
+    ),
+]
+
+
+@pytest.mark.parametrize(("yaml_text", "problem"), INVALID_YAML)
+def test_invalid_yaml_names_the_line(tmp_path: Path, yaml_text: str, problem: str) -> None:
+    line = marked_line(yaml_text)
+
+    error = fail(tmp_path, yaml_text)
+
+    assert (error.line, error.key) == (line, "")
+    assert str(error) == f"{tmp_path / 'config.yaml'}:{line}: invalid YAML: {problem}"
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("\n\n", id="blank-lines"),
+        pytest.param("# nothing configured yet\n", id="only-a-comment"),
+    ],
+)
+def test_empty_file(tmp_path: Path, yaml_text: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    assert (info.value.line, info.value.key) == (1, "")
+    assert str(info.value) == f"{path}:1: the file is empty"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "config.yaml"
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    assert (info.value.line, info.value.key) == (0, "")
+    assert str(info.value) == f"{path}: no such file"

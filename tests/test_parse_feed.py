@@ -1,0 +1,544 @@
+"""The `feed` parser: RSS 0.91/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.0/1.1.
+
+Every case is a small fixture under tests/data/feed/ (one behaviour per file)
+fed to `parse` as bytes plus response headers, exactly as a fetch hands it
+over. Summaries and content are still raw HTML here: sanitising is
+`normalise`'s job, so the integration cases at the end run the next stages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds.classify import Vocabulary, classify_item
+from feeds.errors import ParseError
+from feeds.model import Fetched, Item, ParseContext, Rubric, Source
+from feeds.normalise import normalise_item, sanitise_html
+from feeds.parse.feed import parse
+
+DATA = Path(__file__).resolve().parent / "data" / "feed"
+FEED_URL = "https://example.org/feed"
+RSS = "application/rss+xml"
+ATOM = "application/atom+xml"
+JSON_FEED = "application/feed+json"
+
+SOURCE = Source(name="s", type="feed", url=FEED_URL)
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def _context(timezone: str = "Europe/Moscow") -> ParseContext:
+    return ParseContext(now=NOW, timezone=timezone)
+
+
+def _fetched(body: bytes, content_type: str) -> Fetched:
+    return Fetched(source="s", url=FEED_URL, body=body, headers={"content-type": content_type})
+
+
+def _parse(name: str, content_type: str, timezone: str = "Europe/Moscow") -> list[Item]:
+    body = (DATA / name).read_bytes()
+    return parse(_fetched(body, content_type), SOURCE, _context(timezone))
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def _view(item: Item) -> dict[str, Any]:
+    """What a reader gets of a parsed item. Datetimes compare by instant
+    (aware datetimes do). An `updated` equal to `published` says nothing
+    more than `published` does, and every later stage reads a missing
+    `updated` as `published`, so the two spellings count as one: None."""
+    return {
+        "source": item.source,
+        "title": item.title,
+        "guid": item.guid,
+        "link": item.link,
+        "summary": item.summary,
+        "content": item.content,
+        "author": item.author,
+        "published": item.published,
+        "updated": None if item.updated == item.published else item.updated,
+        "categories": item.categories,
+    }
+
+
+def _expect(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "source": "s",
+        "title": "",
+        "guid": "",
+        "link": "",
+        "summary": "",
+        "content": "",
+        "author": "",
+        "published": None,
+        "updated": None,
+        "categories": (),
+    }
+    unknown = set(fields) - set(base)
+    assert not unknown, f"typo in expected fields: {unknown}"
+    return {**base, **fields}
+
+
+# --- every field of every item, per format ------------------------------------
+
+FORMATS = [
+    pytest.param(
+        "rss20.xml",
+        RSS,
+        [
+            _expect(
+                title="First story",
+                guid="https://example.org/news/first",
+                link="https://example.org/news/first",
+                summary="<p>First <b>lead</b></p>",
+                author="Анна Петрова",
+                published=_utc(2026, 11, 20, 7, 0),
+                categories=("Books", "Общество"),
+            ),
+            _expect(
+                title="Second story",
+                guid="story-2",
+                link="https://example.org/news/second",
+                summary="Plain lead",
+                content="<p>Full <i>text</i></p>",
+                author="Иван Сидоров",
+                published=_utc(2026, 11, 21, 15, 30),
+                categories=("Art",),
+            ),
+            _expect(
+                # a permalink guid and no <link>: the guid is the link
+                title="Third story",
+                guid="https://example.org/news/third",
+                link="https://example.org/news/third",
+                summary="Third lead",
+                published=_utc(2026, 11, 22, 5, 15),
+            ),
+        ],
+        id="rss-2.0",
+    ),
+    pytest.param(
+        "rss10.xml",
+        RSS,
+        [
+            _expect(
+                title="RDF one",
+                guid="https://example.org/rdf/1",
+                link="https://example.org/rdf/1",
+                summary="One <em>lead</em>",
+                author="Мария Иванова",
+                published=_utc(2026, 11, 20, 7, 0),
+                categories=("Literature",),
+            ),
+            _expect(
+                title="RDF two",
+                guid="https://example.org/rdf/2",
+                link="https://example.org/rdf/2",
+                summary="Two lead",
+                published=_utc(2026, 11, 21, 6, 30),
+            ),
+        ],
+        id="rss-1.0",
+    ),
+    pytest.param(
+        "rss091.xml",
+        RSS,
+        [
+            _expect(
+                title="Old one",
+                link="https://example.org/old/1",
+                summary="Old lead one",
+            ),
+            _expect(
+                title="Old two",
+                link="https://example.org/old/2",
+                summary="Old lead two",
+            ),
+        ],
+        id="rss-0.91",
+    ),
+    pytest.param(
+        "atom10.xml",
+        ATOM,
+        [
+            _expect(
+                title="Atom html",
+                guid="tag:example.org,2026:1",
+                link="https://example.org/atom/1",
+                # a text summary becomes HTML that shows the same text
+                summary="Cats &amp; dogs &lt;3",
+                content="<p>Full <b>html</b> text</p>",
+                author="Ольга Смирнова",
+                published=_utc(2026, 11, 20, 7, 0),
+                updated=_utc(2026, 11, 20, 9, 30),
+                # term and label are both categories
+                categories=("books", "Литература", "art"),
+            ),
+            _expect(
+                # xhtml content without its wrapping div; the only body is the lead
+                title="Atom xhtml",
+                guid="tag:example.org,2026:2",
+                link="https://example.org/atom/2",
+                summary="<p>Hello <em>world</em></p>",
+                author="Editor",
+                published=_utc(2026, 11, 21, 9, 0),
+            ),
+        ],
+        id="atom-1.0",
+    ),
+    pytest.param(
+        "atom03.xml",
+        ATOM,
+        [
+            _expect(
+                title="Atom 0.3 entry",
+                guid="tag:example.org,2026:a03-1",
+                link="https://example.org/a03/1",
+                summary="Short summary",
+                content="<p>Old <b>content</b></p>",
+                author="Old Author",
+                published=_utc(2026, 11, 20, 7, 0),
+                updated=_utc(2026, 11, 20, 15, 0),
+            ),
+        ],
+        id="atom-0.3",
+    ),
+    pytest.param(
+        "jsonfeed11.json",
+        JSON_FEED,
+        [
+            _expect(
+                title="JSON html",
+                guid="https://example.org/json/1",
+                link="https://example.org/json/1",
+                # a JSON Feed summary is plain text
+                summary="Cats &amp; dogs",
+                content="<p>Rich <b>content</b></p>",
+                author="Анна, Борис",
+                published=_utc(2026, 11, 20, 7, 0),
+                updated=_utc(2026, 11, 20, 12, 0),
+                categories=("Books", "Искусство"),
+            ),
+            _expect(
+                # content_text only: escaped, line breaks kept; feed authors apply
+                title="JSON text",
+                guid="json-2",
+                link="https://example.org/json/2",
+                summary="Line one<br>Line &lt;two&gt; &amp; more",
+                author="Feed Team",
+                published=_utc(2026, 11, 21, 8, 0),
+            ),
+        ],
+        id="jsonfeed-1.1",
+    ),
+    pytest.param(
+        "jsonfeed11.json",
+        "text/plain; charset=utf-8",
+        [
+            _expect(
+                title="JSON html",
+                guid="https://example.org/json/1",
+                link="https://example.org/json/1",
+                summary="Cats &amp; dogs",
+                content="<p>Rich <b>content</b></p>",
+                author="Анна, Борис",
+                published=_utc(2026, 11, 20, 7, 0),
+                updated=_utc(2026, 11, 20, 12, 0),
+                categories=("Books", "Искусство"),
+            ),
+            _expect(
+                title="JSON text",
+                guid="json-2",
+                link="https://example.org/json/2",
+                summary="Line one<br>Line &lt;two&gt; &amp; more",
+                author="Feed Team",
+                published=_utc(2026, 11, 21, 8, 0),
+            ),
+        ],
+        id="jsonfeed-1.1-served-as-text",
+    ),
+    pytest.param(
+        "jsonfeed10.json",
+        "application/json",
+        [
+            _expect(
+                title="Version one",
+                guid="j10-1",
+                link="https://example.org/j10/1",
+                summary="<p>One</p>",
+                author="Дмитрий",
+                published=_utc(2026, 11, 20, 7, 0),
+                categories=("news",),
+            ),
+            _expect(
+                title="Feed author only",
+                guid="j10-2",
+                link="https://example.org/j10/2",
+                summary="<p>Two</p>",
+                author="Feed Author",
+            ),
+        ],
+        id="jsonfeed-1.0",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content_type", "expected"), FORMATS)
+def test_every_field_of_every_item(
+    name: str, content_type: str, expected: list[dict[str, Any]]
+) -> None:
+    items = _parse(name, content_type)
+
+    assert [_view(item) for item in items] == expected
+
+
+# --- encodings ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("application/rss+xml", id="xml-declaration-only"),
+        pytest.param("application/rss+xml; charset=windows-1251", id="charset-header"),
+    ],
+)
+def test_windows_1251_feed_reads_as_russian(content_type: str) -> None:
+    body = (DATA / "cp1251.xml").read_bytes()
+    assert "Привет".encode("cp1251") in body  # the fixture really is cp1251
+
+    items = parse(_fetched(body, content_type), SOURCE, _context())
+
+    assert [_view(item) for item in items] == [
+        _expect(
+            title="Привет, мир",
+            link="https://example.org/ru/1",
+            summary="Ёлки-палки, съешь ещё этих мягких французских булок",
+            categories=("Литература",),
+        )
+    ]
+
+
+# --- links ----------------------------------------------------------------------
+
+
+def test_relative_link_resolves_against_the_feed_url() -> None:
+    (item,) = _parse("relative_link.xml", RSS)
+
+    assert item.link == "https://example.org/news/1"
+
+
+# --- dates ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "timezone", "published"),
+    [
+        pytest.param(
+            "atom_naive_dates.xml",
+            ATOM,
+            "Europe/Moscow",
+            _utc(2026, 11, 20, 7, 0),
+            id="atom-moscow",
+        ),
+        pytest.param(
+            "atom_naive_dates.xml", ATOM, "UTC", _utc(2026, 11, 20, 10, 0), id="atom-utc"
+        ),
+        pytest.param(
+            "atom_naive_dates.xml",
+            ATOM,
+            "Asia/Vladivostok",
+            _utc(2026, 11, 20, 0, 0),
+            id="atom-vladivostok",
+        ),
+        pytest.param(
+            "rss_naive_date.xml", RSS, "Europe/Moscow", _utc(2026, 11, 20, 7, 0), id="rss-moscow"
+        ),
+        pytest.param(
+            "jsonfeed_naive_date.json",
+            JSON_FEED,
+            "Europe/Moscow",
+            _utc(2026, 11, 20, 7, 0),
+            id="jsonfeed-moscow",
+        ),
+    ],
+)
+def test_date_without_zone_is_in_the_source_zone(
+    name: str, content_type: str, timezone: str, published: datetime
+) -> None:
+    (item,) = _parse(name, content_type, timezone)
+
+    assert item.published == published
+
+
+@pytest.mark.parametrize("timezone", ["Europe/Moscow", "UTC", "America/New_York"])
+def test_date_with_offset_keeps_its_instant_whatever_the_source_zone(timezone: str) -> None:
+    (item,) = _parse("atom_naive_dates.xml", ATOM, timezone)
+
+    # <updated>2026-11-20T12:00:00+01:00</updated>
+    assert item.updated == _utc(2026, 11, 20, 11, 0)
+
+
+# --- titles -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "title"),
+    [
+        # <title>Кошки &amp;amp; собаки</title>: an RSS title is HTML (RSS
+        # Best Practices Profile), escaped once more for XML; readers show "&".
+        pytest.param(
+            "title_double_escaped.xml", RSS, "Кошки & собаки", id="rss-double-escaped"
+        ),
+        # <title>Кошки &amp; собаки</title>
+        pytest.param("title_escaped.xml", RSS, "Кошки & собаки", id="rss-escaped"),
+        # <title type="html">&lt;b&gt;Bold&lt;/b&gt; move</title>
+        pytest.param("title_html_atom.xml", ATOM, "Bold move", id="atom-html"),
+        # <title type="text">AT&amp;amp;T &lt;b&gt; tag</title>: plain text, decoded once
+        pytest.param("title_text_atom.xml", ATOM, "AT&amp;T <b> tag", id="atom-text"),
+    ],
+)
+def test_title_entities_are_decoded_exactly_once(
+    name: str, content_type: str, title: str
+) -> None:
+    (item,) = _parse(name, content_type)
+
+    assert item.title == title
+
+
+# --- failures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        pytest.param("not_a_feed.html", "text/html; charset=utf-8", id="html-page"),
+        pytest.param("not_a_feed.html", RSS, id="html-page-served-as-rss"),
+        pytest.param("empty.xml", RSS, id="empty-body"),
+        pytest.param("invalid.json", "text/plain", id="invalid-json"),
+        pytest.param("invalid.json", JSON_FEED, id="invalid-json-declared"),
+        pytest.param("not_jsonfeed.json", "application/json", id="json-not-a-json-feed"),
+    ],
+)
+def test_unreadable_body_raises_parse_error_naming_the_source(
+    name: str, content_type: str
+) -> None:
+    with pytest.raises(ParseError) as caught:
+        _parse(name, content_type)
+
+    assert caught.value.source == "s"
+    assert "source 's'" in str(caught.value)
+
+
+def test_malformed_but_recoverable_feed_still_yields_its_items() -> None:
+    # <description>Tom & Jerry</description>: an unescaped ampersand
+    items = _parse("unescaped_amp.xml", RSS)
+
+    assert [(item.title, item.link) for item in items] == [
+        ("Tom and Jerry", "https://example.org/broken/1"),
+        ("Still here", "https://example.org/broken/2"),
+    ]
+    assert sanitise_html(items[0].summary) == "Tom &amp; Jerry"
+
+
+# --- with normalise and classify ----------------------------------------------------
+
+RUBRICS = (
+    Rubric(slug="literature", title="Литература", aliases=("books",)),
+    Rubric(slug="art", title="Искусство"),
+    Rubric(slug="society", title="Общество"),
+    Rubric(slug="news", title="Новости"),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "source_rubrics", "expected"),
+    [
+        pytest.param(
+            "categories.xml",
+            RSS,
+            ("news",),
+            [
+                # BOOKS: an alias; "  искусство ": a title, other case, spaces
+                ("Matched by alias and title", ("art", "literature", "news")),
+                # Literature: the slug; ЛИТЕРАТУРА: the title upper-cased
+                ("Matched by slug", ("literature", "news")),
+                ("No categories", ("news",)),
+            ],
+            id="rss-categories",
+        ),
+        pytest.param(
+            "categories.xml",
+            RSS,
+            (),
+            [
+                ("Matched by alias and title", ("art", "literature")),
+                ("Matched by slug", ("literature",)),
+                ("No categories", ()),
+            ],
+            id="rss-categories-no-source-rubrics",
+        ),
+        pytest.param(
+            "atom10.xml",
+            ATOM,
+            ("society",),
+            [
+                # term "books" and label "Литература" both name literature
+                ("Atom html", ("art", "literature", "society")),
+                ("Atom xhtml", ("society",)),
+            ],
+            id="atom-term-and-label",
+        ),
+        pytest.param(
+            "jsonfeed11.json",
+            JSON_FEED,
+            ("news",),
+            [
+                ("JSON html", ("art", "literature", "news")),
+                ("JSON text", ("news",)),
+            ],
+            id="jsonfeed-tags",
+        ),
+    ],
+)
+def test_categories_become_rubrics_after_normalise_and_classify(
+    name: str,
+    content_type: str,
+    source_rubrics: tuple[str, ...],
+    expected: list[tuple[str, tuple[str, ...]]],
+) -> None:
+    vocabulary = Vocabulary.of(RUBRICS)
+
+    items = [
+        classify_item(normalise_item(item), vocabulary, source_rubrics)
+        for item in _parse(name, content_type)
+    ]
+
+    assert [(item.title, item.rubrics) for item in items] == expected
+
+
+def test_normalised_items_are_utc_with_clean_html_and_ids() -> None:
+    items = [normalise_item(item) for item in _parse("atom10.xml", ATOM)]
+
+    assert [
+        (item.id, item.published, item.updated, item.summary, item.content) for item in items
+    ] == [
+        (
+            "tag:example.org,2026:1",
+            _utc(2026, 11, 20, 7, 0),
+            _utc(2026, 11, 20, 9, 30),
+            "Cats &amp; dogs &lt;3",
+            "<p>Full <b>html</b> text</p>",
+        ),
+        (
+            "tag:example.org,2026:2",
+            _utc(2026, 11, 21, 9, 0),
+            _utc(2026, 11, 21, 9, 0),
+            "<p>Hello <em>world</em></p>",
+            "",
+        ),
+    ]
+    assert {item.published.utcoffset() for item in items if item.published} == {timedelta(0)}

@@ -1,0 +1,217 @@
+"""Publish stage: files land in output/ whole or not at all, and an
+unchanged file is never touched (its mtime stays, so conditional requests
+keep getting 304)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import PublishError
+from feeds.publish import prepare_dir, publish_file
+
+OLD_MTIME_NS = 1_600_000_000_000_000_000  # 2020-09-13, long before this test
+
+
+def temp_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".feeds-"))
+
+
+def age(path: Path) -> None:
+    os.utime(path, ns=(OLD_MTIME_NS, OLD_MTIME_NS))
+    assert path.stat().st_mtime_ns == OLD_MTIME_NS
+
+
+# --------------------------------------------------------------------------
+# prepare_dir
+
+
+def test_prepare_dir_creates_missing_folders(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "output"
+    prepare_dir(out)
+    assert out.is_dir()
+
+
+def test_prepare_dir_accepts_an_existing_folder(tmp_path: Path) -> None:
+    (tmp_path / "all.atom").write_bytes(b"<feed/>")
+    prepare_dir(tmp_path)
+    prepare_dir(tmp_path)
+    assert (tmp_path / "all.atom").read_bytes() == b"<feed/>"
+
+
+def test_prepare_dir_sweeps_leftover_temporary_files_only(tmp_path: Path) -> None:
+    (tmp_path / ".feeds-abc123.tmp").write_bytes(b"half a fee")
+    (tmp_path / ".feeds-x.tmp").write_bytes(b"")
+    keep = {
+        "all.atom": b"<feed/>",
+        "index.html": b"<html></html>",
+        ".feeds-notes.txt": b"not ours to delete",
+        "feeds-abc.tmp": b"no leading dot",
+    }
+    for name, data in keep.items():
+        (tmp_path / name).write_bytes(data)
+
+    prepare_dir(tmp_path)
+
+    assert not (tmp_path / ".feeds-abc123.tmp").exists()
+    assert not (tmp_path / ".feeds-x.tmp").exists()
+    for name, data in keep.items():
+        assert (tmp_path / name).read_bytes() == data
+
+
+def test_prepare_dir_on_a_file_raises_publish_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "output"
+    blocker.write_bytes(b"not a folder")
+    with pytest.raises(PublishError) as caught:
+        prepare_dir(blocker)
+    assert caught.value.path == str(blocker)
+    assert str(blocker) in str(caught.value)
+
+
+# --------------------------------------------------------------------------
+# publish_file
+
+
+def test_publish_writes_a_new_file(tmp_path: Path) -> None:
+    data = "<feed>Искусство</feed>\n".encode()
+    assert publish_file(tmp_path, "art.atom", data) is True
+    assert (tmp_path / "art.atom").read_bytes() == data
+    assert temp_files(tmp_path) == []
+
+
+def test_published_file_is_readable_by_the_web_server(tmp_path: Path) -> None:
+    """A temporary file starts private (0600); the published one must be
+    world-readable, or the web server serves 403."""
+    publish_file(tmp_path, "all.rss", b"<rss/>")
+    mode = stat.S_IMODE((tmp_path / "all.rss").stat().st_mode)
+    assert mode & 0o444 == 0o444
+    assert mode & 0o022 == 0
+
+
+def test_unchanged_bytes_leave_the_file_untouched(tmp_path: Path) -> None:
+    data = b'{"version": "https://jsonfeed.org/version/1.1"}\n'
+    target = tmp_path / "all.json"
+    assert publish_file(tmp_path, "all.json", data) is True
+    age(target)
+    inode = target.stat().st_ino
+
+    assert publish_file(tmp_path, "all.json", data) is False
+
+    assert target.stat().st_mtime_ns == OLD_MTIME_NS
+    assert target.stat().st_ino == inode
+    assert target.read_bytes() == data
+    assert temp_files(tmp_path) == []
+
+
+def test_changed_bytes_replace_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "index.html"
+    assert publish_file(tmp_path, "index.html", b"old page") is True
+    age(target)
+
+    assert publish_file(tmp_path, "index.html", b"new page") is True
+
+    assert target.read_bytes() == b"new page"
+    assert target.stat().st_mtime_ns != OLD_MTIME_NS
+    assert temp_files(tmp_path) == []
+
+
+def test_shorter_and_empty_bytes_replace_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "feeds.opml"
+    publish_file(tmp_path, "feeds.opml", b"a much longer first version")
+    assert publish_file(tmp_path, "feeds.opml", b"short") is True
+    assert target.read_bytes() == b"short"
+    assert publish_file(tmp_path, "feeds.opml", b"") is True
+    assert target.read_bytes() == b""
+    assert publish_file(tmp_path, "feeds.opml", b"") is False
+
+
+def test_failed_rename_keeps_old_file_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "all.atom"
+    publish_file(tmp_path, "all.atom", b"old feed")
+    age(target)
+
+    def broken_replace(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+
+    with pytest.raises(PublishError) as caught:
+        publish_file(tmp_path, "all.atom", b"new feed")
+
+    assert caught.value.path == str(target)
+    assert str(target) in str(caught.value)
+    assert target.read_bytes() == b"old feed"
+    assert target.stat().st_mtime_ns == OLD_MTIME_NS
+    assert temp_files(tmp_path) == []
+
+
+def test_failed_rename_of_a_new_file_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_replace(src: object, dst: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+
+    with pytest.raises(PublishError) as caught:
+        publish_file(tmp_path, "art.rss", b"<rss/>")
+
+    assert caught.value.path == str(tmp_path / "art.rss")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "art.json"
+    publish_file(tmp_path, "art.json", b"old")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+
+    with pytest.raises(PublishError) as caught:
+        publish_file(tmp_path, "art.json", b"new")
+
+    assert caught.value.path == str(target)
+    assert target.read_bytes() == b"old"
+    assert temp_files(tmp_path) == []
+
+
+def test_missing_directory_raises_publish_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(PublishError) as caught:
+        publish_file(missing, "all.atom", b"<feed/>")
+    assert caught.value.path == str(missing / "all.atom")
+    assert not missing.exists()
+
+
+def test_target_that_is_a_directory_raises_publish_error(tmp_path: Path) -> None:
+    (tmp_path / "all.atom").mkdir()
+    with pytest.raises(PublishError) as caught:
+        publish_file(tmp_path, "all.atom", b"<feed/>")
+    assert caught.value.path == str(tmp_path / "all.atom")
+    assert (tmp_path / "all.atom").is_dir()
+    assert temp_files(tmp_path) == []
+
+
+def test_read_only_directory_raises_publish_error(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("running with privileges that ignore directory permissions")
+        with pytest.raises(PublishError) as caught:
+            publish_file(out, "all.atom", b"<feed/>")
+        assert caught.value.path == str(out / "all.atom")
+        assert str(out / "all.atom") in str(caught.value)
+        assert list(out.iterdir()) == []
+    finally:
+        out.chmod(0o755)
