@@ -20,5 +20,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Format check, lint, types, then the tests: the order CI would use.
+check: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/ruff format --check feeds tests bench
+	$(BIN)/ruff check feeds tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
 clean:
 	rm -rf $(VENV) output feeds.db feeds.db-wal feeds.db-shm

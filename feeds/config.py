@@ -196,7 +196,9 @@ class _Checker:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             # OSError: a folder of the zone database, such as 'Europe'.
-            raise self.fail(key, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Moscow')") from None
+            raise self.fail(
+                key, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Moscow')"
+            ) from None
         return name
 
     # -- sections -------------------------------------------------------

@@ -44,7 +44,9 @@ def parse_human_date(
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str, local_now: datetime, timezone: str, langs: tuple[str, ...]) -> datetime | None:
+def _parse(
+    text: str, local_now: datetime, timezone: str, langs: tuple[str, ...]
+) -> datetime | None:
     settings = {
         "TIMEZONE": timezone,
         "TO_TIMEZONE": timezone,
@@ -54,7 +56,7 @@ def _parse(text: str, local_now: datetime, timezone: str, langs: tuple[str, ...]
         "DATE_ORDER": "DMY",
     }
     languages = [lang for lang in langs if _known_language(lang)]
-    found = dateparser.parse(text, languages=languages or None, settings=settings)  # type: ignore[arg-type]
+    found = dateparser.parse(text, languages=languages or None, settings=settings)
     if found is None:
         return None
     return found.astimezone(ZoneInfo(timezone))

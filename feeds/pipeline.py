@@ -51,9 +51,7 @@ def run_once(config: Config, *, now: datetime) -> RunReport:
     prepare_dir(config.output_dir)
     results: list[SourceResult] = []
     with Store(config.storage_url) as store, Fetcher(config.site.base_url) as fetcher:
-        validators = {
-            source.name: _validators(store, source.name) for source in config.sources
-        }
+        validators = {source.name: _validators(store, source.name) for source in config.sources}
         with store.transaction():
             for collected in _collect_all(config, fetcher, validators, now):
                 results.append(_store(store, collected, now))

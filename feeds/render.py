@@ -201,10 +201,12 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
             )
     head += [
         "<style>",
-        "body{font:16px/1.5 system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem;color:#222}",
+        "body{font:16px/1.5 system-ui,sans-serif;max-width:56rem;margin:2rem auto;",
+        "padding:0 1rem;color:#222}",
         "h1{margin-bottom:.2rem}section{border-top:1px solid #ddd;padding:.6rem 0}",
         "h2{font-size:1.2rem;margin:.4rem 0}.count{color:#666;font-weight:normal;font-size:.9rem}",
-        ".subscribe a{margin-right:.8rem;font-size:.9rem}time{color:#666;font-size:.85rem;margin-right:.5rem}",
+        ".subscribe a{margin-right:.8rem;font-size:.9rem}",
+        "time{color:#666;font-size:.85rem;margin-right:.5rem}",
         "ul{padding-left:1.1rem}",
         "</style>",
         "</head>",
@@ -213,13 +215,11 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
     ]
     if site.description:
         head.append(f"<p>{esc(site.description)}</p>")
-    body = [f'<p class="subscribe">All feeds as <a href="feeds.opml">OPML</a></p>']
+    body = ['<p class="subscribe">All feeds as <a href="feeds.opml">OPML</a></p>']
     for spec in specs:
         noun = "item" if spec.total == 1 else "items"
         body.append(f'<section id="{esc(spec.slug)}">')
-        body.append(
-            f'<h2>{esc(spec.title)} <span class="count">{spec.total} {noun}</span></h2>'
-        )
+        body.append(f'<h2>{esc(spec.title)} <span class="count">{spec.total} {noun}</span></h2>')
         if spec.description:
             body.append(f"<p>{esc(spec.description)}</p>")
         links = " ".join(

@@ -345,7 +345,7 @@ class Store:
         params.append(limit)
         rows = self._db.execute(
             f"""
-            SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))},
+            SELECT {", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))},
                    (SELECT group_concat(DISTINCT r.rubric) FROM item_rubrics r
                     WHERE r.item_id = i.id) AS rubrics
             FROM items i {where}

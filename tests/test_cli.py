@@ -20,7 +20,8 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <guid isPermaLink="true">https://openstage.example/a</guid>
 <pubDate>Wed, 25 Nov 2026 12:30:00 +0300</pubDate>
 <category>Искусство</category><category>Мода</category>
-<description><![CDATA[<p onclick="x()">Текст <script>alert(1)</script><a href="javascript:evil()">ссылка</a></p>]]></description>
+<description><![CDATA[<p onclick="x()">Текст <script>alert(1)</script>
+<a href="javascript:evil()">ссылка</a></p>]]></description>
 </item>
 <item><title>Роман года</title><link>https://openstage.example/b</link>
 <guid isPermaLink="false">openstage-2</guid>
@@ -157,9 +158,7 @@ def test_one_failing_source_exits_1_and_the_others_are_published(
         ),
     ],
 )
-def test_invalid_config_exits_2_and_writes_nothing(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_invalid_config_exits_2_and_writes_nothing(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(text, encoding="utf-8")
     for command in ("check", "build"):

@@ -10,8 +10,16 @@ import yaml
 
 from .conftest import ROOT
 
-PURE = ["feeds.model", "feeds.errors", "feeds.normalise", "feeds.classify", "feeds.render",
-        "feeds.parse.feed", "feeds.parse.text", "feeds.config"]
+PURE = [
+    "feeds.model",
+    "feeds.errors",
+    "feeds.normalise",
+    "feeds.classify",
+    "feeds.render",
+    "feeds.parse.feed",
+    "feeds.parse.text",
+    "feeds.config",
+]
 
 
 def test_pure_modules_load_no_database_network_or_scheduler() -> None:
@@ -44,7 +52,11 @@ def test_every_key_of_the_shipped_config_is_documented() -> None:
     shipped = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_.\[\]]+)` \|", readme, flags=re.M))
-    leaves = {key for key in _keys(shipped) if key not in ("site", "output", "storage", "fetch", "rubrics", "sources")}
+    leaves = {
+        key
+        for key in _keys(shipped)
+        if key not in ("site", "output", "storage", "fetch", "rubrics", "sources")
+    }
     missing = sorted(leaves - documented)
     assert missing == []
 

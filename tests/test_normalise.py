@@ -19,8 +19,14 @@ MSK = timezone(timedelta(hours=3))
     ("fields", "expected"),
     [
         ({"guid": "tag:x.example,2026:1", "link": "https://x.example/1"}, "tag:x.example,2026:1"),
-        ({"guid": "https://x.example/?p=1", "link": "https://x.example/1"}, "https://x.example/?p=1"),
-        ({"guid": "openstage 1187", "link": "https://x.example/1"}, "urn:feeds:src:guid:openstage%201187"),
+        (
+            {"guid": "https://x.example/?p=1", "link": "https://x.example/1"},
+            "https://x.example/?p=1",
+        ),
+        (
+            {"guid": "openstage 1187", "link": "https://x.example/1"},
+            "urn:feeds:src:guid:openstage%201187",
+        ),
         ({"link": "https://x.example/1"}, "https://x.example/1"),
     ],
 )
@@ -33,10 +39,16 @@ def test_id_without_guid_or_link_is_derived_from_source_title_and_date() -> None
     first = normalise_item(base).id
     assert first.startswith("urn:feeds:src:")
     assert normalise_item(base).id == first
-    assert normalise_item(Item(source="other", title="Заголовок", published=base.published)).id != first
+    assert (
+        normalise_item(Item(source="other", title="Заголовок", published=base.published)).id
+        != first
+    )
     later = base.published + timedelta(days=1)  # type: ignore[operator]
     assert normalise_item(Item(source="src", title="Заголовок", published=later)).id != first
-    assert normalise_item(Item(source="src", title="  Заголовок ", published=base.published)).id == first
+    assert (
+        normalise_item(Item(source="src", title="  Заголовок ", published=base.published)).id
+        == first
+    )
 
 
 def test_dates_become_utc() -> None:
@@ -96,7 +108,16 @@ def test_title_white_space_and_control_characters() -> None:
 )
 def test_sanitiser_removes_executable_constructs(hostile: str) -> None:
     clean = sanitise_html(f"<p>ok</p>{hostile}").lower()
-    for bad in ("<script", "onerror", "onload", "javascript:", "<iframe", "<style", "<object", "<embed"):
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "javascript:",
+        "<iframe",
+        "<style",
+        "<object",
+        "<embed",
+    ):
         assert bad not in clean
 
 
@@ -172,10 +193,29 @@ def executable_parts(fragment: str) -> list[str]:
 
 
 PIECES = [
-    "<script>alert(1)</script>", "<p>", "</p>", "<a href='javascript:x()'>", "</a>",
-    '<img src="x" onerror="x()">', "<svg onload=x()>", "<iframe src=//e>", "<![CDATA[",
-    "]]>", "<!--", "-->", "&lt;script&gt;", "<scr<script>ipt>", "java\tscript:", "\"", "'",
-    "<a href=' javascript:x'>", "<style>", "text", "&amp;", "<b onclick=x>", "<",
+    "<script>alert(1)</script>",
+    "<p>",
+    "</p>",
+    "<a href='javascript:x()'>",
+    "</a>",
+    '<img src="x" onerror="x()">',
+    "<svg onload=x()>",
+    "<iframe src=//e>",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "&lt;script&gt;",
+    "<scr<script>ipt>",
+    "java\tscript:",
+    '"',
+    "'",
+    "<a href=' javascript:x'>",
+    "<style>",
+    "text",
+    "&amp;",
+    "<b onclick=x>",
+    "<",
 ]
 
 

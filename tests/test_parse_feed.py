@@ -344,9 +344,7 @@ def test_relative_link_resolves_against_the_feed_url() -> None:
             _utc(2026, 11, 20, 7, 0),
             id="atom-moscow",
         ),
-        pytest.param(
-            "atom_naive_dates.xml", ATOM, "UTC", _utc(2026, 11, 20, 10, 0), id="atom-utc"
-        ),
+        pytest.param("atom_naive_dates.xml", ATOM, "UTC", _utc(2026, 11, 20, 10, 0), id="atom-utc"),
         pytest.param(
             "atom_naive_dates.xml",
             ATOM,
@@ -390,9 +388,7 @@ def test_date_with_offset_keeps_its_instant_whatever_the_source_zone(timezone: s
     [
         # <title>Кошки &amp;amp; собаки</title>: an RSS title is HTML (RSS
         # Best Practices Profile), escaped once more for XML; readers show "&".
-        pytest.param(
-            "title_double_escaped.xml", RSS, "Кошки & собаки", id="rss-double-escaped"
-        ),
+        pytest.param("title_double_escaped.xml", RSS, "Кошки & собаки", id="rss-double-escaped"),
         # <title>Кошки &amp; собаки</title>
         pytest.param("title_escaped.xml", RSS, "Кошки & собаки", id="rss-escaped"),
         # <title type="html">&lt;b&gt;Bold&lt;/b&gt; move</title>
@@ -401,9 +397,7 @@ def test_date_with_offset_keeps_its_instant_whatever_the_source_zone(timezone: s
         pytest.param("title_text_atom.xml", ATOM, "AT&amp;T <b> tag", id="atom-text"),
     ],
 )
-def test_title_entities_are_decoded_exactly_once(
-    name: str, content_type: str, title: str
-) -> None:
+def test_title_entities_are_decoded_exactly_once(name: str, content_type: str, title: str) -> None:
     (item,) = _parse(name, content_type)
 
     assert item.title == title
@@ -423,9 +417,7 @@ def test_title_entities_are_decoded_exactly_once(
         pytest.param("not_jsonfeed.json", "application/json", id="json-not-a-json-feed"),
     ],
 )
-def test_unreadable_body_raises_parse_error_naming_the_source(
-    name: str, content_type: str
-) -> None:
+def test_unreadable_body_raises_parse_error_naming_the_source(name: str, content_type: str) -> None:
     with pytest.raises(ParseError) as caught:
         _parse(name, content_type)
 

@@ -398,9 +398,7 @@ def test_rss_feed_metadata(site: Site) -> None:
     assert channel.findtext("link") == BASE
     assert channel.findtext("description") == "Искусство: items of Test Site"
     assert channel.findtext("language") == "ru"
-    self_links = [
-        link for link in channel.findall(f"{A}link") if link.get("rel") == "self"
-    ]
+    self_links = [link for link in channel.findall(f"{A}link") if link.get("rel") == "self"]
     assert [link.get("href") for link in self_links] == [BASE + "art.rss"]
     assert self_links[0].get("type") == "application/rss+xml"
 

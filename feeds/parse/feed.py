@@ -121,7 +121,8 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
         summary = html.escape(str(entry.get("summary") or ""), quote=False)
         if not summary:
             summary, content = content, ""
-        tags = entry.get("tags") if isinstance(entry.get("tags"), list) else []
+        raw_tags = entry.get("tags")
+        tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
         items.append(
             Item(
                 source=source.name,

@@ -32,9 +32,7 @@ from feeds.model import Fetched, Item, ParseContext, Source
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
 # view count: "20 января 202212300" -> 2022 and 12300.
-_DATED_VIEWS = re.compile(
-    r"^(?P<date>\d{1,2}\s+[^\W\d_]+\.?\s+(?P<year>\d{4}))(?P<views>\d{1,9})$"
-)
+_DATED_VIEWS = re.compile(r"^(?P<date>\d{1,2}\s+[^\W\d_]+\.?\s+(?P<year>\d{4}))(?P<views>\d{1,9})$")
 _DAY_HEADING = re.compile(r"^\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*г\.?)?$")
 _WORD_HEADING = re.compile(r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$")
 _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
@@ -182,16 +180,12 @@ def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) 
         return None
     if not (_DAY_HEADING.match(line) or _WORD_HEADING.match(line)):
         return None
-    found = parse_human_date(
-        line, now=context.now, timezone=context.timezone, languages=languages
-    )
+    found = parse_human_date(line, now=context.now, timezone=context.timezone, languages=languages)
     return found.date() if found else None
 
 
 def _card_date(text: str, context: ParseContext, languages: tuple[str, ...]) -> datetime | None:
-    found = parse_human_date(
-        text, now=context.now, timezone=context.timezone, languages=languages
-    )
+    found = parse_human_date(text, now=context.now, timezone=context.timezone, languages=languages)
     if found is None:
         return None
     # A card gives the day only: its start in the source's time zone.
