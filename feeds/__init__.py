@@ -1,4 +1,5 @@
 """feeds: clean, rubric-tagged Atom, RSS and JSON feeds from raw news sources."""
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

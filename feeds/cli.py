@@ -1,6 +1,9 @@
 """The command line: arguments, logging, exit codes, human-readable output.
 
     feeds build   one full cycle: fetch every source, store, render, publish
+    feeds run     the service: every source on its schedule, config reloaded live
+    feeds serve   serve output/ over HTTP (ETag, 304, gzip), /healthz, /metrics
+    feeds status  a table of sources from the store
     feeds check   validate config.yaml and print what it describes
 
 Exit codes: 0 every source succeeded; 1 one or more sources failed (the
@@ -11,7 +14,10 @@ others are still published) or the store/output could not be written;
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +25,7 @@ from pathlib import Path
 from feeds import __version__
 from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
-from feeds.model import Config, RunReport
+from feeds.model import Config, RunReport, Server, SourceResult
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -35,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    _setup_logging(args.verbose)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    _setup_logging(config, args.verbose, quiet_sources=args.command == "build" and _is_tty())
     handler = _COMMANDS[args.command]
     try:
         return handler(config, args)
@@ -76,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="pretend the current time is this ISO 8601 instant (reproducible builds, tests)",
     )
+    command(
+        "run",
+        "Run the service: fetch each source on its schedule, keep feeds fresh, "
+        "reload config.yaml on change or SIGHUP, serve output/ when config has `server:`.",
+    )
+    serve = command("serve", "Serve output/ over HTTP with /healthz and /metrics.")
+    serve.add_argument("--host", default=None, help="address to listen on (default: server.host)")
+    serve.add_argument(
+        "--port", type=int, default=None, help="port to listen on (default: server.port or 8080)"
+    )
+    command("status", "Show each source's state from the store: health, last success, errors.")
     command("check", "Validate config.yaml without fetching or writing anything.")
     return parser
 
@@ -88,21 +105,76 @@ def _instant(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+def _is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+        }
+        for key in ("source", "status", "new"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _setup_logging(config: Config, verbose: bool, *, quiet_sources: bool) -> None:
+    """Log lines go to stderr, as text or JSON (config `log:`). On a terminal
+    `feeds build` shows a progress line instead of one log line per source."""
+    level = logging.DEBUG if verbose else getattr(logging, config.log_level.upper())
+    if quiet_sources and not verbose:
+        level = max(level, logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    if config.log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _build(config: Config, args: argparse.Namespace) -> int:
     from feeds.pipeline import run_once
 
     now = args.now or datetime.now(UTC)
-    report = run_once(config, now=now)
+    progress = _Progress(len(config.sources)) if _is_tty() else None
+    report = run_once(config, now=now, on_result=progress.step if progress else None)
+    if progress:
+        progress.done()
     _print_report(config, report)
     return EXIT_SOURCES_FAILED if report.failed else EXIT_OK
+
+
+class _Progress:
+    """A one-line progress bar on the terminal's stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+
+    def step(self, result: SourceResult) -> None:
+        self.count += 1
+        width = 30
+        filled = width * self.count // max(1, self.total)
+        mark = "ok" if result.ok else "FAILED"
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} "
+        sys.stderr.write(f"{line}{result.source} {mark}"[:120].ljust(120))
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r" + " " * 120 + "\r")
+        sys.stderr.flush()
 
 
 def _print_report(config: Config, report: RunReport) -> None:
@@ -131,4 +203,72 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"build": _build, "check": _check}
+def _run(config: Config, args: argparse.Namespace) -> int:
+    from feeds.scheduler import Service
+
+    def announce(url: str) -> None:
+        print(f"serving {url} (index: {url}index.html); Ctrl-C stops", flush=True)
+
+    return Service(args.config, config, on_serving=announce).run()
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    from feeds.scheduler import serve_settings
+    from feeds.serve import create_app, serve_forever
+
+    server = config.server or Server()
+    host = args.host or server.host
+    port = server.port if args.port is None else args.port
+    settings = serve_settings(config)
+    print(f"serving {config.output_dir} at http://{host}:{port}/", flush=True)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught:
+    # make that a clean exit rather than death by SIGTERM.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(EXIT_OK))
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_forever(create_app(lambda: settings), host, port)
+    return EXIT_OK
+
+
+def _status(config: Config, args: argparse.Namespace) -> int:
+    from feeds.store import Store
+
+    with Store(config.storage_url) as store:
+        states = {state.name: state for state in store.source_states()}
+    rows = [("SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "NEXT DUE", "LAST ERROR")]
+    for source in config.sources:
+        state = states.get(source.name)
+        if state is None or state.last_attempt is None:
+            rows.append((source.name, "never fetched", "-", "-", "-", ""))
+            continue
+        health = state.health or "ok"
+        if state.failures:
+            health = f"{health} ({state.failures}x)"
+        rows.append(
+            (
+                source.name,
+                health,
+                _when(state.last_success),
+                str(state.last_items),
+                _when(state.next_due),
+                state.last_error[:80],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return EXIT_OK
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
+
+
+_COMMANDS = {
+    "build": _build,
+    "run": _run,
+    "serve": _serve,
+    "status": _status,
+    "check": _check,
+}

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from feeds.errors import ConfigError
-from feeds.model import Config, Rubric, Site, Source
+from feeds.model import Config, Rubric, Schedule, Server, Site, Source
 from feeds.parse import SOURCE_TYPES, TYPE_OPTIONS
+from feeds.timing import parse_duration
 
 DEFAULT_STORAGE = "sqlite:///feeds.db"
 DEFAULT_MAX_ITEMS = 50
@@ -34,11 +35,28 @@ RENAMED: dict[str, str] = {
     "output.items": "output.max_items",
 }
 
-_TOP_KEYS = ("site", "output", "storage", "fetch", "rubrics", "series", "sources")
+_TOP_KEYS = (
+    "site",
+    "output",
+    "storage",
+    "fetch",
+    "schedule",
+    "server",
+    "log",
+    "rubrics",
+    "series",
+    "sources",
+)
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
 _OUTPUT_KEYS = ("dir", "max_items")
 _STORAGE_KEYS = ("url",)
-_FETCH_KEYS = ("timeout", "max_bytes", "concurrency")
+_FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "host_delay")
+_SCHEDULE_KEYS = ("interval", "jitter", "max_backoff")
+_SERVER_KEYS = ("host", "port")
+_LOG_KEYS = ("format", "level")
+_LOG_FORMATS = ("text", "json")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_CRON = re.compile(r"^\S+(\s+\S+){4}$")
 _RUBRIC_KEYS = ("slug", "title", "aliases", "description")
 _SOURCE_KEYS = (
     "name",
@@ -49,6 +67,8 @@ _SOURCE_KEYS = (
     "timezone",
     "timeout",
     "max_bytes",
+    "interval",
+    "cron",
     *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
 )
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -217,7 +237,8 @@ class _Checker:
         max_bytes = int(
             self.number("fetch.max_bytes", fetch.get("max_bytes"), DEFAULT_MAX_BYTES, integer=True)
         )
-        sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes)
+        schedule = self.schedule(top.get("schedule"))
+        sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes, schedule)
         out_dir = self.text("output.dir", output.get("dir"), "output") or "output"
         return Config(
             path=path,
@@ -237,7 +258,56 @@ class _Checker:
                     "fetch.concurrency", fetch.get("concurrency"), DEFAULT_CONCURRENCY, integer=True
                 )
             ),
+            per_host=int(self.number("fetch.per_host", fetch.get("per_host"), 2, integer=True)),
+            host_delay=self.duration("fetch.host_delay", fetch.get("host_delay"), 1.0, zero=True),
+            schedule=schedule,
+            server=self.server(top),
+            **self.log(top.get("log")),
         )
+
+    def duration(self, key: str, value: Any, default: float, *, zero: bool = False) -> float:
+        if value is None:
+            return default
+        if zero and value in (0, "0"):
+            return 0.0
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def schedule(self, value: Any) -> Schedule:
+        fields = self.mapping("schedule", value, _SCHEDULE_KEYS)
+        base = Schedule()
+        return Schedule(
+            interval=self.duration("schedule.interval", fields.get("interval"), base.interval),
+            jitter=self.duration("schedule.jitter", fields.get("jitter"), base.jitter, zero=True),
+            max_backoff=self.duration(
+                "schedule.max_backoff", fields.get("max_backoff"), base.max_backoff
+            ),
+        )
+
+    def server(self, top: dict[str, Any]) -> Server | None:
+        if "server" not in top:
+            return None
+        fields = self.mapping("server", top.get("server"), _SERVER_KEYS)
+        port = fields.get("port", 8080)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise self.fail("server.port", f"expected a port number 0-65535, got {port!r}")
+        host = self.text("server.host", fields.get("host"), "127.0.0.1") or "127.0.0.1"
+        return Server(host=host, port=port)
+
+    def log(self, value: Any) -> dict[str, str]:
+        fields = self.mapping("log", value, _LOG_KEYS)
+        chosen = {}
+        for key, allowed, default in (
+            ("format", _LOG_FORMATS, "text"),
+            ("level", _LOG_LEVELS, "info"),
+        ):
+            text = self.text(f"log.{key}", fields.get(key), default).lower() or default
+            if text not in allowed:
+                raise self.fail(f"log.{key}", f"expected one of {', '.join(allowed)}, got {text!r}")
+            chosen[f"log_{key}"] = text
+        return chosen
 
     def site(self, value: Any) -> Site:
         site = self.mapping("site", value, _SITE_KEYS, required=("title", "base_url"))
@@ -297,7 +367,12 @@ class _Checker:
         return tuple(rubrics)
 
     def sources(
-        self, value: Any, rubrics: tuple[Rubric, ...], timeout: float, max_bytes: int
+        self,
+        value: Any,
+        rubrics: tuple[Rubric, ...],
+        timeout: float,
+        max_bytes: int,
+        schedule: Schedule,
     ) -> tuple[Source, ...]:
         slugs = tuple(r.slug for r in rubrics)
         sources: list[Source] = []
@@ -324,6 +399,14 @@ class _Checker:
                         f"{key}.{option}", f"only for sources of type {', '.join(owners)}"
                     )
             url, path = self.location(key, fields)
+            cron = self.text(f"{key}.cron", fields.get("cron"))
+            if cron and "interval" in fields:
+                raise self.fail(key, "give 'interval' or 'cron', not both")
+            if cron and not _CRON.match(cron):
+                raise self.fail(
+                    f"{key}.cron",
+                    f"expected five crontab fields (minute hour day month weekday), got {cron!r}",
+                )
             sources.append(
                 Source(
                     name=name,
@@ -336,6 +419,10 @@ class _Checker:
                     ),
                     timezone=self.timezone(f"{key}.timezone", fields.get("timezone"), ""),
                     timeout=float(self.number(f"{key}.timeout", fields.get("timeout"), timeout)),
+                    interval=self.duration(
+                        f"{key}.interval", fields.get("interval"), schedule.interval
+                    ),
+                    cron=cron,
                     max_bytes=int(
                         self.number(
                             f"{key}.max_bytes", fields.get("max_bytes"), max_bytes, integer=True

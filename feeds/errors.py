@@ -6,7 +6,8 @@
     │   ├── FetchError       the network or the input file
     │   └── ParseError       the body is not what the source type expects
     ├── StoreError           the database
-    └── PublishError         writing into output/
+    ├── PublishError         writing into output/
+    └── ServeError           the HTTP server cannot listen
 
 Every error keeps its facts as attributes and builds its message from them,
 ordered where, what, detail.
@@ -54,8 +55,18 @@ class FetchError(SourceError):
 
     stage = "fetch failed"
 
-    def __init__(self, source: str, detail: str, *, url: str = "", status: int = 0) -> None:
+    def __init__(
+        self,
+        source: str,
+        detail: str,
+        *,
+        url: str = "",
+        status: int = 0,
+        retry_after: float | None = None,
+    ) -> None:
         self.status = status
+        #: Seconds the server asked us to wait (Retry-After on 429/503).
+        self.retry_after = retry_after
         super().__init__(source, detail, url=url)
 
 
@@ -81,3 +92,12 @@ class PublishError(FeedsError):
         self.path = path
         self.detail = detail
         super().__init__(f"output {path}: {detail}")
+
+
+class ServeError(FeedsError):
+    """The HTTP server could not start (address in use, no permission)."""
+
+    def __init__(self, address: str, detail: str) -> None:
+        self.address = address
+        self.detail = detail
+        super().__init__(f"serve {address}: {detail}")

@@ -95,6 +95,9 @@ class Source:
     news_rubrics: tuple[str, ...] = ()
     timeout: float = 30.0
     max_bytes: int = 10 * 1024 * 1024
+    #: Seconds between fetches, unless `cron` (a crontab line) is set.
+    interval: float = 1800.0
+    cron: str = ""
 
     @property
     def location(self) -> str:
@@ -112,6 +115,23 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """Defaults of the service's timing (seconds)."""
+
+    interval: float = 1800.0
+    jitter: float = 60.0
+    max_backoff: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Server:
+    """Where `feeds run` and `feeds serve` listen."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole of config.yaml, checked. Paths are absolute."""
 
@@ -124,6 +144,14 @@ class Config:
     series: tuple[str, ...]
     sources: tuple[Source, ...]
     concurrency: int = 8
+    #: Politeness per host: requests at once, and seconds between two starts.
+    per_host: int = 2
+    host_delay: float = 1.0
+    schedule: Schedule = Schedule()
+    #: None unless config.yaml has a `server:` section.
+    server: Server | None = None
+    log_format: str = "text"
+    log_level: str = "info"
 
     def rubric(self, slug: str) -> Rubric:
         for rubric in self.rubrics:
@@ -143,6 +171,8 @@ class Fetched:
     headers: dict[str, str] = field(default_factory=dict)
     status: int = 200
     not_modified: bool = False
+    #: Where a permanent redirect (301/308) on the way pointed, if any.
+    moved_to: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +202,10 @@ class SourceResult:
     new: int = 0
     updated: int = 0
     seconds: float = 0.0
+    #: '' when healthy, else 'failing', 'empty' or 'gone' (see store.SourceState).
+    health: str = ""
+    moved_to: str = ""
+    next_due: datetime | None = None
 
     @property
     def ok(self) -> bool:

@@ -1,34 +1,46 @@
-"""The pipeline: runs the stages in order for one full cycle.
+"""The pipeline: runs the stages in order.
 
-    per source (in worker threads):  fetch -> parse -> normalise -> classify
-    in this thread, one transaction:  store (upsert, source state)
-    then:                             render -> publish
+    per source (worker threads):   fetch -> parse -> normalise -> classify
+    in one transaction:            store (items, rubrics, source state)
+    then:                          render -> publish
 
-A `SourceError` in one source is recorded in the RunReport and logged with
-the source's name; the other sources go on. Any other exception is a bug and
-propagates.
+`run_once` is one full cycle over every source (`feeds build`);
+`run_source` is one source's turn in the service, re-rendering only the
+feeds it changed. A `SourceError` is recorded in the result and logged with
+the source's name; the other sources go on. Any other exception is a bug
+and propagates.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feeds.classify import Vocabulary, classify_item
-from feeds.errors import SourceError
+from feeds.errors import FetchError, SourceError
 from feeds.fetch import Fetcher, Validators
 from feeds.model import Config, Item, ParseContext, RunReport, Source, SourceResult
 from feeds.normalise import normalise_item
 from feeds.parse import parser_for
 from feeds.publish import prepare_dir, publish_file
 from feeds.render import COMBINED, FORMATS, FeedSpec, render_feed, render_index, render_opml
-from feeds.store import Store
+from feeds.store import Attempt, SourceState, Store
+from feeds.timing import cache_lifetime, next_due
 
 log = logging.getLogger("feeds")
+
+#: A source's own next time after `now` (interval or cron).
+RegularDue = Callable[[Source, datetime], datetime]
+
+
+def every_interval(source: Source, now: datetime) -> datetime:
+    return now + timedelta(seconds=source.interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,37 +52,79 @@ class _Collected:
     error: str = ""
     status: int = 0
     not_modified: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    size: int = 0
+    moved_to: str = ""
+    retry_after: float | None = None
     seconds: float = 0.0
 
 
-def run_once(config: Config, *, now: datetime) -> RunReport:
-    """One full cycle over every source, then render and publish.
+def run_once(
+    config: Config, *, now: datetime, on_result: Callable[[SourceResult], None] | None = None
+) -> RunReport:
+    """One full cycle over every source, then render and publish every feed.
     Raises StoreError and PublishError; a failing source does not raise."""
     prepare_dir(config.output_dir)
     results: list[SourceResult] = []
-    with Store(config.storage_url) as store, Fetcher(config.site.base_url) as fetcher:
-        validators = {source.name: _validators(store, source.name) for source in config.sources}
+    with (
+        Store(config.storage_url) as store,
+        Fetcher(
+            config.site.base_url, per_host=config.per_host, host_delay=config.host_delay
+        ) as fetcher,
+    ):
+        states = {source.name: store.source_state(source.name) for source in config.sources}
         with store.transaction():
-            for collected in _collect_all(config, fetcher, validators, now):
-                results.append(_store(store, collected, now))
+            for collected in _collect_all(config, fetcher, states, now):
+                result, _ = _record(store, config, collected, states[collected.source.name], now)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
         written, unchanged = publish_feeds(config, store)
     order = {source.name: index for index, source in enumerate(config.sources)}
     results.sort(key=lambda result: order[result.source])
     return RunReport(started=now, results=tuple(results), written=written, unchanged=unchanged)
 
 
-def _validators(store: Store, name: str) -> Validators:
-    state = store.source_state(name)
-    return Validators(etag=state.etag, last_modified=state.last_modified)
+def run_source(
+    config: Config,
+    source: Source,
+    *,
+    store: Store,
+    fetcher: Fetcher,
+    now: datetime,
+    publish_lock: threading.Lock,
+    regular: RegularDue = every_interval,
+    stopped: threading.Event | None = None,
+) -> SourceResult:
+    """One source's turn in the service: fetch, store in one transaction,
+    then re-render only the feeds it changed (its rubrics and the combined
+    feed). A 304 costs no parsing and no rendering. When `stopped` is set
+    by the time the fetch ends, nothing is stored: the run never happened."""
+    state = store.source_state(source.name)
+    collected = collect_source(source, fetcher, state, _context(config, source, now), config)
+    if stopped is not None and stopped.is_set():
+        return SourceResult(source=source.name, error="stopped before storing")
+    with store.transaction():
+        result, changed = _record(store, config, collected, state, now, regular)
+    if changed is not None:
+        with publish_lock:
+            publish_feeds(config, store, only=changed)
+    return result
+
+
+def _context(config: Config, source: Source, now: datetime) -> ParseContext:
+    return ParseContext(
+        now=now,
+        timezone=source.timezone or config.site.timezone,
+        rubric_names=tuple(name for rubric in config.rubrics for name in rubric.names),
+        series_names=config.series,
+        language=config.site.language,
+    )
 
 
 def _collect_all(
-    config: Config, fetcher: Fetcher, validators: dict[str, Validators], now: datetime
+    config: Config, fetcher: Fetcher, states: dict[str, SourceState], now: datetime
 ) -> Iterator[_Collected]:
-    vocabulary = Vocabulary.of(config.rubrics)
-    names = tuple(name for rubric in config.rubrics for name in rubric.names)
     workers = max(1, min(config.concurrency, len(config.sources)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool:
         futures = [
@@ -78,15 +132,9 @@ def _collect_all(
                 collect_source,
                 source,
                 fetcher,
-                validators[source.name],
-                ParseContext(
-                    now=now,
-                    timezone=source.timezone or config.site.timezone,
-                    rubric_names=names,
-                    series_names=config.series,
-                    language=config.site.language,
-                ),
-                vocabulary,
+                states[source.name],
+                _context(config, source, now),
+                config,
             )
             for source in config.sources
         ]
@@ -104,31 +152,45 @@ def _collect_all(
 
 
 def collect_source(
-    source: Source,
-    fetcher: Fetcher,
-    validators: Validators,
-    context: ParseContext,
-    vocabulary: Vocabulary,
+    source: Source, fetcher: Fetcher, state: SourceState, context: ParseContext, config: Config
 ) -> _Collected:
     """Fetch, parse, normalise and classify one source; a SourceError becomes
     an error in the result."""
     started = time.monotonic()
+    if state.gone_url and state.gone_url == source.location:
+        return _Collected(
+            source=source,
+            status=410,
+            error=f"source '{source.name}': paused: {source.location} answered 410 Gone; "
+            "change its url in config.yaml to resume",
+        )
     status = 0
     try:
-        fetched = fetcher.fetch(source, validators)
+        fetched = fetcher.fetch(
+            source, Validators(etag=state.etag, last_modified=state.last_modified)
+        )
         status = fetched.status
-        etag = fetched.headers.get("etag")
-        last_modified = fetched.headers.get("last-modified")
         if fetched.not_modified:
             return _Collected(
                 source=source,
                 status=status,
                 not_modified=True,
+                headers=tuple(fetched.headers.items()),
+                moved_to=fetched.moved_to,
                 seconds=time.monotonic() - started,
             )
         parsed = parser_for(source.type)(fetched, source, context)
+        vocabulary = Vocabulary.of(config.rubrics)
         items = tuple(
             classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed
+        )
+    except FetchError as exc:
+        return _Collected(
+            source=source,
+            error=str(exc),
+            status=exc.status,
+            retry_after=exc.retry_after,
+            seconds=time.monotonic() - started,
         )
     except SourceError as exc:
         return _Collected(
@@ -138,55 +200,127 @@ def collect_source(
         source=source,
         items=items,
         status=status,
-        etag=etag or "",
-        last_modified=last_modified or "",
+        headers=tuple(fetched.headers.items()),
+        size=len(fetched.body),
+        moved_to=fetched.moved_to,
         seconds=time.monotonic() - started,
     )
 
 
-def _store(store: Store, collected: _Collected, now: datetime) -> SourceResult:
-    name = collected.source.name
+def _record(
+    store: Store,
+    config: Config,
+    collected: _Collected,
+    state: SourceState,
+    now: datetime,
+    regular: RegularDue = every_interval,
+) -> tuple[SourceResult, frozenset[str] | None]:
+    """Store one source's outcome. Returns its result and the rubric slugs
+    whose feeds changed (None when nothing changed)."""
+    source = collected.source
+    headers = dict(collected.headers)
+    failures = 0 if not collected.error else state.failures + 1
+    due = next_due(
+        now=now,
+        regular=regular(source, now),
+        interval=source.interval,
+        max_backoff=config.schedule.max_backoff,
+        failures=failures,
+        wait=collected.retry_after,
+        lifetime=None if collected.error else cache_lifetime(headers, now),
+        rand=random.random(),
+    )
     if collected.error:
-        store.record_attempt(name, now=now, error=collected.error, status=collected.status)
+        gone = collected.status == 410
+        health = "gone" if gone else "failing"
+        store.record_attempt(
+            source.name,
+            Attempt(
+                now=now,
+                error=collected.error,
+                status=collected.status,
+                seconds=collected.seconds,
+                next_due=due,
+                health=health,
+                gone_url=source.location if gone else "",
+            ),
+        )
         log.warning("%s", collected.error)
-        return SourceResult(
-            source=name,
+        result = SourceResult(
+            source=source.name,
             error=collected.error,
             status=collected.status,
             seconds=collected.seconds,
+            health=health,
+            next_due=due,
+        )
+        return result, None
+
+    health = ""
+    if collected.not_modified:
+        health = "" if state.health in ("failing", "gone") else state.health
+    elif not collected.items and state.last_items:
+        health = "empty"
+        log.warning(
+            "source '%s': no items this time (%d last time): has the page or feed changed?",
+            source.name,
+            state.last_items,
+        )
+    if collected.moved_to:
+        log.warning(
+            "source '%s': permanent redirect to %s; update its url in config.yaml",
+            source.name,
+            collected.moved_to,
         )
     upserted = store.upsert(list(collected.items), now=now)
     store.record_attempt(
-        name,
-        now=now,
-        status=collected.status,
-        items=None if collected.not_modified else len(collected.items),
-        etag=collected.etag,
-        last_modified=collected.last_modified,
+        source.name,
+        Attempt(
+            now=now,
+            status=collected.status,
+            items=None if collected.not_modified else len(collected.items),
+            etag=None if collected.not_modified else headers.get("etag", ""),
+            last_modified=None if collected.not_modified else headers.get("last-modified", ""),
+            not_modified=collected.not_modified,
+            bytes=collected.size,
+            seconds=collected.seconds,
+            next_due=due,
+            health=health,
+            moved_to=collected.moved_to,
+        ),
     )
     result = SourceResult(
-        source=name,
+        source=source.name,
         status=collected.status,
         not_modified=collected.not_modified,
         items=len(collected.items),
         new=upserted.new,
         updated=upserted.updated,
         seconds=collected.seconds,
+        health=health,
+        moved_to=collected.moved_to,
+        next_due=due,
     )
     log.info(
         "source '%s': %s in %.2f s, %d items, %d new, %d updated",
-        name,
-        "not modified" if result.not_modified else f"status {result.status or 'ok'}",
+        source.name,
+        "not modified"
+        if result.not_modified
+        else f"HTTP {result.status}"
+        if result.status
+        else "read",
         result.seconds,
         result.items,
         result.new,
         result.updated,
+        extra={"source": source.name, "status": result.status, "new": result.new},
     )
-    return result
+    return result, upserted.rubrics if upserted.changed else None
 
 
-def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
-    """The combined feed and one feed per rubric, with their newest items."""
+def feed_specs(config: Config, store: Store, only: frozenset[str] | None = None) -> list[FeedSpec]:
+    """The combined feed and one feed per rubric (or per rubric in `only`),
+    with their newest items."""
     labels = {rubric.slug: rubric.title for rubric in config.rubrics}
     created = store.created()
     site = config.site
@@ -203,6 +337,8 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
         )
     ]
     for rubric in config.rubrics:
+        if only is not None and rubric.slug not in only:
+            continue
         specs.append(
             _spec(
                 store,
@@ -242,16 +378,20 @@ def _spec(
     )
 
 
-def publish_feeds(config: Config, store: Store) -> tuple[tuple[str, ...], int]:
-    """Render every feed, the OPML list and the index; write those that
-    changed. Returns (names written, number left untouched)."""
+def publish_feeds(
+    config: Config, store: Store, only: frozenset[str] | None = None
+) -> tuple[tuple[str, ...], int]:
+    """Render the combined feed, the rubric feeds (all, or those in `only`),
+    the OPML list and the index; write the files whose bytes changed.
+    Returns (names written, number left untouched). Raises PublishError."""
     site = config.site
-    specs = feed_specs(config, store)
+    specs = feed_specs(config, store, only)
     files: list[tuple[str, bytes]] = []
     for spec in specs:
         for suffix in FORMATS:
             files.append((spec.filename(suffix), render_feed(site, spec, suffix)))
-    files.append(("feeds.opml", render_opml(site, specs)))
-    files.append(("index.html", render_index(site, specs)))
+    everything = specs if only is None else feed_specs(config, store)
+    files.append(("feeds.opml", render_opml(site, everything)))
+    files.append(("index.html", render_index(site, everything)))
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     return tuple(written), len(files) - len(written)

@@ -20,7 +20,7 @@ from pathlib import Path
 from feeds.errors import StoreError
 from feeds.model import Item, canonical_link
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -65,6 +65,20 @@ _MIGRATIONS: tuple[str, ...] = (
         last_items INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: what the service needs to know of a source across restarts, and
+    # running totals for /metrics (so they survive restarts and are the same
+    # whichever process serves them).
+    """
+    ALTER TABLE sources ADD COLUMN next_due TEXT;
+    ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sources ADD COLUMN moved_to TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sources ADD COLUMN gone_url TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sources ADD COLUMN fetches INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN failures_total INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN seconds REAL NOT NULL DEFAULT 0;
+    """,
 )
 
 _ITEM_COLUMNS = (
@@ -75,11 +89,14 @@ _ITEM_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Upserted:
-    """What one batch of items did to the store."""
+    """What one batch of items did to the store; `rubrics` are the slugs
+    whose feeds now read differently."""
 
     new: int = 0
     updated: int = 0
     reclassified: int = 0
+    rubrics: frozenset[str] = frozenset()
+    changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +112,40 @@ class SourceState:
     failures: int = 0
     last_status: int = 0
     last_items: int = 0
+    #: When the service should fetch it next (backoff, Retry-After included).
+    next_due: datetime | None = None
+    #: '' when healthy, else why not: 'failing', 'empty' (used to yield
+    #: items, now none), 'gone' (HTTP 410: paused until its URL changes).
+    health: str = ""
+    #: Where a permanent redirect (301/308) pointed: update the config.
+    moved_to: str = ""
+    #: The URL that answered 410 Gone; the source is paused while it is used.
+    gone_url: str = ""
+    fetches: int = 0
+    failures_total: int = 0
+    not_modified: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """The outcome of one fetch of a source, as `record_attempt` stores it.
+    Validators and the item count change only when given."""
+
+    now: datetime
+    error: str = ""
+    status: int = 0
+    items: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    bytes: int = 0
+    seconds: float = 0.0
+    next_due: datetime | None = None
+    health: str = ""
+    moved_to: str = ""
+    gone_url: str | None = None
 
 
 class Store:
@@ -124,15 +175,17 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                self.url,
-                f"schema version {version} is newer than this feeds knows ({SCHEMA_VERSION})",
-            )
-        for number in range(version, SCHEMA_VERSION):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+        # The version is read inside the write transaction, so two processes
+        # opening a new database at once never both migrate it.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    self.url,
+                    f"schema version {version} is newer than this feeds knows ({SCHEMA_VERSION})",
+                )
+            for number in range(version, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
@@ -141,11 +194,11 @@ class Store:
                         "INSERT INTO meta (key, value) VALUES ('created', ?)",
                         (_text(datetime.now(UTC)),),
                     )
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -168,59 +221,74 @@ class Store:
     # -- sources --------------------------------------------------------
 
     def source_state(self, name: str) -> SourceState:
-        row = self._db.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return SourceState(name=name)
-        return SourceState(
-            name=name,
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            last_attempt=_date(row["last_attempt"]),
-            last_success=_date(row["last_success"]),
-            last_error=row["last_error"],
-            failures=row["failures"],
-            last_status=row["last_status"],
-            last_items=row["last_items"],
-        )
+        row = self._execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
+        return SourceState(name=name) if row is None else _state(row)
 
-    def record_attempt(
-        self,
-        name: str,
-        *,
-        now: datetime,
-        error: str = "",
-        status: int = 0,
-        items: int | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-    ) -> None:
-        """Remember how a fetch of `name` went. Validators and the item count
-        change only when given; a failure keeps the last good ones."""
+    def source_states(self) -> list[SourceState]:
+        """Every source the store has seen, by name."""
+        rows = self._execute("SELECT * FROM sources ORDER BY name").fetchall()
+        return [_state(row) for row in rows]
+
+    def record_attempt(self, name: str, attempt: Attempt) -> None:
+        """Remember how a fetch of `name` went; a failure keeps the last good
+        validators and item count."""
         state = self.source_state(name)
-        ok = not error
+        ok = not attempt.error
         self._execute(
             """
             INSERT INTO sources (name, etag, last_modified, last_attempt, last_success,
-                                 last_error, failures, last_status, last_items)
+                                 last_error, failures, last_status, last_items, next_due,
+                                 health, moved_to, gone_url, fetches, failures_total,
+                                 not_modified, bytes, seconds)
             VALUES (:name, :etag, :last_modified, :now, :success, :error, :failures,
-                    :status, :items)
+                    :status, :items, :next_due, :health, :moved_to, :gone_url, 1,
+                    :failed, :not_modified, :bytes, :seconds)
             ON CONFLICT (name) DO UPDATE SET
                 etag = :etag, last_modified = :last_modified, last_attempt = :now,
                 last_success = :success, last_error = :error, failures = :failures,
-                last_status = :status, last_items = :items
+                last_status = :status, last_items = :items, next_due = :next_due,
+                health = :health, moved_to = :moved_to, gone_url = :gone_url,
+                fetches = fetches + 1, failures_total = failures_total + :failed,
+                not_modified = not_modified + :not_modified, bytes = bytes + :bytes,
+                seconds = seconds + :seconds
             """,
             {
                 "name": name,
-                "etag": state.etag if etag is None else etag,
-                "last_modified": state.last_modified if last_modified is None else last_modified,
-                "now": _text(now),
-                "success": _text(now) if ok else _text(state.last_success),
-                "error": error,
+                "etag": state.etag if attempt.etag is None else attempt.etag,
+                "last_modified": state.last_modified
+                if attempt.last_modified is None
+                else attempt.last_modified,
+                "now": _text(attempt.now),
+                "success": _text(attempt.now) if ok else _text(state.last_success),
+                "error": attempt.error,
                 "failures": 0 if ok else state.failures + 1,
-                "status": status,
-                "items": state.last_items if items is None else items,
+                "status": attempt.status,
+                "items": state.last_items if attempt.items is None else attempt.items,
+                "next_due": _text(attempt.next_due),
+                "health": attempt.health,
+                "moved_to": attempt.moved_to,
+                "gone_url": state.gone_url if attempt.gone_url is None else attempt.gone_url,
+                "failed": 0 if ok else 1,
+                "not_modified": 1 if attempt.not_modified else 0,
+                "bytes": attempt.bytes,
+                "seconds": attempt.seconds,
             },
         )
+
+    def set_next_due(self, name: str, due: datetime) -> None:
+        """Move a source's next fetch (a config edit, a manual run)."""
+        self._execute(
+            "INSERT INTO sources (name, next_due) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET next_due = excluded.next_due",
+            (name, _text(due)),
+        )
+
+    def rubric_counts(self) -> dict[str, int]:
+        """How many items each rubric holds."""
+        rows = self._execute(
+            "SELECT rubric, count(DISTINCT item_id) FROM item_rubrics GROUP BY rubric"
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
     # -- items ----------------------------------------------------------
 
@@ -229,6 +297,8 @@ class Store:
         under another source's id (same canonical link): it keeps its first
         id and gains this source's rubrics."""
         new = updated = reclassified = 0
+        touched: set[str] = set()
+        changed = False
         for item in items:
             if not item.id:
                 raise ValueError(f"item from {item.source!r} reached the store without an id")
@@ -246,12 +316,22 @@ class Store:
                 self._insert(item, canonical, fingerprint, now)
                 self._set_rubrics(item.id, item.source, item.rubrics)
                 new += 1
+                touched.update(item.rubrics)
+                changed = True
                 continue
             target = row["id"]
-            if self._set_rubrics(target, item.source, item.rubrics):
+            before = self._set_rubrics(target, item.source, item.rubrics)
+            if before is not None:
                 reclassified += 1
+                touched.update(before, item.rubrics, self._rubrics_of(target))
+                changed = True
             if row["source"] != item.source:
                 continue
+            if row["fingerprint"] != fingerprint or (
+                item.views is not None and item.views != row["views"]
+            ):
+                touched.update(self._rubrics_of(target))
+                changed = True
             if row["fingerprint"] != fingerprint:
                 self._execute(
                     """
@@ -282,7 +362,19 @@ class Store:
                     "UPDATE items SET views = ?, last_seen = ? WHERE id = ?",
                     (item.views, _text(now), target),
                 )
-        return Upserted(new=new, updated=updated, reclassified=reclassified)
+        return Upserted(
+            new=new,
+            updated=updated,
+            reclassified=reclassified,
+            rubrics=frozenset(touched),
+            changed=changed,
+        )
+
+    def _rubrics_of(self, item_id: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT rubric FROM item_rubrics WHERE item_id = ?", (item_id,)
+        )
+        return {row[0] for row in rows}
 
     def _insert(self, item: Item, canonical: str | None, fingerprint: str, now: datetime) -> None:
         self._execute(
@@ -314,8 +406,9 @@ class Store:
             ),
         )
 
-    def _set_rubrics(self, item_id: str, source: str, rubrics: tuple[str, ...]) -> bool:
-        """Replace what `source` says of the item's rubrics; True if it changed."""
+    def _set_rubrics(self, item_id: str, source: str, rubrics: tuple[str, ...]) -> set[str] | None:
+        """Replace what `source` says of the item's rubrics; the old ones
+        when that changed anything, else None."""
         old = {
             row[0]
             for row in self._db.execute(
@@ -324,7 +417,7 @@ class Store:
             )
         }
         if old == set(rubrics):
-            return False
+            return None
         self._execute(
             "DELETE FROM item_rubrics WHERE item_id = ? AND source = ?", (item_id, source)
         )
@@ -332,7 +425,7 @@ class Store:
             "INSERT INTO item_rubrics (item_id, source, rubric) VALUES (?, ?, ?)",
             [(item_id, source, rubric) for rubric in rubrics],
         )
-        return True
+        return old
 
     def latest(self, rubric: str | None = None, limit: int = 50) -> list[Item]:
         """The newest items, newest first (ties broken by id), of one rubric
@@ -343,7 +436,7 @@ class Store:
             where = "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
             params.append(rubric)
         params.append(limit)
-        rows = self._db.execute(
+        rows = self._execute(
             f"""
             SELECT {", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))},
                    (SELECT group_concat(DISTINCT r.rubric) FROM item_rubrics r
@@ -358,9 +451,9 @@ class Store:
 
     def count(self, rubric: str | None = None) -> int:
         if rubric is None:
-            return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+            return int(self._execute("SELECT count(*) FROM items").fetchone()[0])
         return int(
-            self._db.execute(
+            self._execute(
                 "SELECT count(DISTINCT item_id) FROM item_rubrics WHERE rubric = ?", (rubric,)
             ).fetchone()[0]
         )
@@ -388,6 +481,29 @@ def _date(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _state(row: sqlite3.Row) -> SourceState:
+    return SourceState(
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_attempt=_date(row["last_attempt"]),
+        last_success=_date(row["last_success"]),
+        last_error=row["last_error"],
+        failures=row["failures"],
+        last_status=row["last_status"],
+        last_items=row["last_items"],
+        next_due=_date(row["next_due"]),
+        health=row["health"],
+        moved_to=row["moved_to"],
+        gone_url=row["gone_url"],
+        fetches=row["fetches"],
+        failures_total=row["failures_total"],
+        not_modified=row["not_modified"],
+        bytes=row["bytes"],
+        seconds=row["seconds"],
+    )
 
 
 def _item(row: sqlite3.Row) -> Item:

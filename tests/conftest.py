@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +48,7 @@ class Route:
     body: bytes = b""
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass
@@ -55,16 +57,31 @@ class Server:
     records every request's path and headers."""
 
     url: str
-    routes: dict[str, Route] = field(default_factory=dict)
+    routes: dict[str, list[Route]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    times: list[tuple[str, float]] = field(default_factory=list)
+    in_flight: int = 0
+    most_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> str:
+    def add(
+        self, path: str, body: bytes | str, status: int = 200, delay: float = 0.0, **headers: str
+    ) -> str:
+        """Answer `path` with this from now on. Header names use _ for -."""
+        self.routes[path] = [self.route(body, status, delay, **headers)]
+        return self.url + path
+
+    def sequence(self, path: str, *routes: Route) -> str:
+        """Answer `path` with each route in turn; the last one then repeats."""
+        self.routes[path] = list(routes)
+        return self.url + path
+
+    @staticmethod
+    def route(body: bytes | str, status: int = 200, delay: float = 0.0, **headers: str) -> Route:
         if isinstance(body, str):
             body = body.encode("utf-8")
-        self.routes[path] = Route(
-            body=body, status=status, headers={k.replace("_", "-"): v for k, v in headers.items()}
-        )
-        return self.url + path
+        named = {k.replace("_", "-"): v for k, v in headers.items()}
+        return Route(body=body, status=status, headers=named, delay=delay)
 
     def hits(self, path: str) -> list[dict[str, str]]:
         return [headers for seen, headers in self.requests if seen == path]
@@ -77,15 +94,34 @@ def server() -> Iterator[Server]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
             path = self.path.split("?", 1)[0]
-            state.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
-            route = state.routes.get(path)
-            if route is None:
-                self.send_error(404)
-                return
+            with state.lock:
+                state.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
+                state.times.append((path, time.monotonic()))
+                state.in_flight += 1
+                state.most_in_flight = max(state.most_in_flight, state.in_flight)
+                routes = state.routes.get(path)
+                route = (routes.pop(0) if len(routes) > 1 else routes[0]) if routes else None
+            try:
+                if route is None:
+                    self.send_error(404)
+                    return
+                if route.delay:
+                    time.sleep(route.delay)
+                self._answer(route)
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
+
+        def _answer(self, route: Route) -> None:
             etag = route.headers.get("ETag")
-            if etag and self.headers.get("If-None-Match") == etag:
+            modified = route.headers.get("Last-Modified")
+            if (etag and self.headers.get("If-None-Match") == etag) or (
+                not etag and modified and self.headers.get("If-Modified-Since") == modified
+            ):
                 self.send_response(304)
-                self.send_header("ETag", etag)
+                for name in ("ETag", "Last-Modified"):
+                    if name in route.headers:
+                        self.send_header(name, route.headers[name])
                 self.end_headers()
                 return
             self.send_response(route.status)
@@ -132,6 +168,8 @@ site:
 output:
   dir: output
   max_items: 50
+fetch:
+  host_delay: 0
 rubrics:
   - slug: literature
     title: Литература

@@ -49,9 +49,11 @@ sources:
 """
 )
 
-TOP_KEYS = "site, output, storage, fetch, rubrics, series, sources"
+TOP_KEYS = "site, output, storage, fetch, schedule, server, log, rubrics, series, sources"
 SITE_KEYS = "title, base_url, language, timezone, description"
-SOURCE_KEYS = "name, type, url, path, rubrics, timezone, timeout, max_bytes, news_rubrics"
+SOURCE_KEYS = (
+    "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, news_rubrics"
+)
 RUBRIC_KEYS = "slug, title, aliases, description"
 NOT_A_SLUG = "is not a slug: use lower-case Latin letters, digits, '-' and '_'"
 

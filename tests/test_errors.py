@@ -22,6 +22,7 @@ from feeds.errors import (
     FetchError,
     ParseError,
     PublishError,
+    ServeError,
     SourceError,
     StoreError,
 )
@@ -100,6 +101,13 @@ CASES: dict[type[FeedsError], tuple[Case, ...]] = {
             fields=("path", "detail"),
         ),
     ),
+    ServeError: (
+        Case(
+            args=("127.0.0.1:8080", "Address already in use"),
+            message="serve 127.0.0.1:8080: Address already in use",
+            fields=("address", "detail"),
+        ),
+    ),
 }
 
 
@@ -124,7 +132,15 @@ DISCOVERED: list[type[FeedsError]] = sorted(
 
 
 def test_the_known_classes_are_discovered() -> None:
-    known = {ConfigError, SourceError, FetchError, ParseError, StoreError, PublishError}
+    known = {
+        ConfigError,
+        SourceError,
+        FetchError,
+        ParseError,
+        StoreError,
+        PublishError,
+        ServeError,
+    }
     assert known <= set(DISCOVERED)
 
 

@@ -12,7 +12,7 @@ import pytest
 from feeds.errors import StoreError
 from feeds.model import Item
 from feeds.normalise import normalise_item
-from feeds.store import SCHEMA_VERSION, Store
+from feeds.store import SCHEMA_VERSION, Attempt, Store
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -144,7 +144,9 @@ def test_history_survives_reopening(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'feeds.db'}"
     with Store(url) as first, first.transaction():
         first.upsert([item(1)], now=T0)
-        first.record_attempt("a", now=T0, status=200, items=1, etag='"e1"', last_modified="x")
+        first.record_attempt(
+            "a", Attempt(now=T0, status=200, items=1, etag='"e1"', last_modified="x")
+        )
     with Store(url) as again:
         assert [i.title for i in again.latest()] == ["Story 1"]
         state = again.source_state("a")
@@ -153,15 +155,19 @@ def test_history_survives_reopening(tmp_path: Path) -> None:
 
 def test_failures_count_up_and_keep_the_last_validators(store: Store) -> None:
     with store.transaction():
-        store.record_attempt("a", now=T0, status=200, items=3, etag='"e1"')
-        store.record_attempt("a", now=T0 + timedelta(hours=1), error="HTTP 503", status=503)
-        store.record_attempt("a", now=T0 + timedelta(hours=2), error="HTTP 503", status=503)
+        store.record_attempt("a", Attempt(now=T0, status=200, items=3, etag='"e1"'))
+        store.record_attempt(
+            "a", Attempt(now=T0 + timedelta(hours=1), error="HTTP 503", status=503)
+        )
+        store.record_attempt(
+            "a", Attempt(now=T0 + timedelta(hours=2), error="HTTP 503", status=503)
+        )
     state = store.source_state("a")
     assert (state.failures, state.etag, state.last_items) == (2, '"e1"', 3)
     assert state.last_success == T0
     assert state.last_error == "HTTP 503"
     with store.transaction():
-        store.record_attempt("a", now=T0 + timedelta(hours=3), status=200, items=4)
+        store.record_attempt("a", Attempt(now=T0 + timedelta(hours=3), status=200, items=4))
     assert store.source_state("a").failures == 0
 
 

@@ -1,0 +1,321 @@
+"""The service shell: APScheduler wiring around `pipeline.run_source`.
+
+The only module that imports APScheduler. One job per source, each run
+scheduling the next at the time `timing` decided (interval or cron,
+back-off, Retry-After, cache lifetime) plus jitter, so runs of one source
+never overlap. config.yaml is watched and re-read on change or SIGHUP; an
+invalid edit is logged and the running config stays. SIGTERM/SIGINT stop
+in-flight fetches and exit cleanly: a source interrupted mid-fetch commits
+nothing, and files are only ever replaced whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+
+from feeds.config import load_config
+from feeds.errors import ConfigError, FeedsError
+from feeds.fetch import Fetcher
+from feeds.model import Config, Source
+from feeds.pipeline import publish_feeds, run_source
+from feeds.publish import prepare_dir
+from feeds.store import Store
+
+log = logging.getLogger("feeds")
+
+WATCH_SECONDS = 1.0
+
+
+def cron_trigger(source: Source, timezone: str) -> CronTrigger:
+    """The trigger of a `cron:` source. Raises ValueError for a bad line."""
+    return CronTrigger.from_crontab(source.cron, timezone=ZoneInfo(timezone))
+
+
+class Service:
+    """`feeds run`: keeps every source fresh until stopped."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        on_serving: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self._on_serving = on_serving
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._publish_lock = threading.Lock()
+        self._config_lock = threading.Lock()
+        self._fetcher = self._new_fetcher(config)
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=config.concurrency)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self._stamp = _stamp(config_path)
+        self._server: Any = None
+
+    # -- life cycle -----------------------------------------------------
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
+        self._install_signals()
+        prepare_dir(self.config.output_dir)
+        with Store(self.config.storage_url) as store, self._publish_lock:
+            publish_feeds(self.config, store)
+        self._scheduler.start()
+        now = datetime.now(UTC)
+        with Store(self.config.storage_url) as store:
+            for source in self.config.sources:
+                self._schedule_first(source, store, now)
+        self._start_server()
+        log.info("service started with %d sources", len(self.config.sources))
+        while not self._stop.is_set():
+            if self._reload.wait(WATCH_SECONDS) or self._config_changed():
+                self._reload.clear()
+                self.reload()
+        self._shutdown()
+        return 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._reload.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %s: stopping", signal.Signals(signum).name)
+            self.stop()
+
+        def reload(signum: int, frame: FrameType | None) -> None:
+            self._reload.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, reload)
+
+    def _shutdown(self) -> None:
+        self._fetcher.stop()
+        self._scheduler.shutdown(wait=True)
+        self._fetcher.close()
+        if self._server is not None:
+            self._server.stop()
+        log.info("service stopped")
+
+    def _start_server(self) -> None:
+        server = self.config.server
+        if server is None:
+            return
+        from feeds.serve import ServerThread, create_app
+
+        self._server = ServerThread(
+            create_app(lambda: serve_settings(self.config)), server.host, server.port
+        )
+        self._server.start()
+        url = f"http://{server.host}:{self._server.port}/"
+        log.info("serving %s at %s", self.config.output_dir, url)
+        if self._on_serving is not None:
+            self._on_serving(url)
+
+    # -- jobs -----------------------------------------------------------
+
+    def _schedule_first(self, source: Source, store: Store, now: datetime) -> None:
+        """At start-up: now (with jitter), unless the store says the source
+        was fetched recently or is backing off."""
+        state = store.source_state(source.name)
+        if state.gone_url and state.gone_url == source.location:
+            log.warning(
+                "source '%s' is paused: %s answered 410 Gone; change its url to resume",
+                source.name,
+                source.location,
+            )
+            return
+        due = now + timedelta(seconds=random.uniform(0, self.config.schedule.jitter))
+        if state.next_due is not None and state.next_due > now:
+            due = state.next_due
+        elif state.last_attempt is not None:
+            due = max(due, state.last_attempt + timedelta(seconds=source.interval))
+        self._schedule(source.name, due)
+
+    def _schedule(self, name: str, due: datetime) -> None:
+        self._scheduler.add_job(
+            self._run_job,
+            trigger=DateTrigger(run_date=due, timezone=UTC),
+            args=[name],
+            id=name,
+            name=name,
+            replace_existing=True,
+        )
+
+    def _unschedule(self, name: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(name)
+
+    def _regular(self, source: Source, now: datetime) -> datetime:
+        if source.cron:
+            fire = cron_trigger(source, self.config.site.timezone).get_next_fire_time(None, now)
+            if fire is not None:
+                return fire.astimezone(UTC)  # type: ignore[no-any-return]
+        return now + timedelta(seconds=source.interval)
+
+    def _run_job(self, name: str) -> None:
+        with self._config_lock:
+            config = self.config
+            fetcher = self._fetcher
+        source = next((s for s in config.sources if s.name == name), None)
+        if source is None or self._stop.is_set():
+            return
+        now = datetime.now(UTC)
+        due: datetime | None = now + timedelta(seconds=source.interval)
+        try:
+            with Store(config.storage_url) as store:
+                result = run_source(
+                    config,
+                    source,
+                    store=store,
+                    fetcher=fetcher,
+                    now=now,
+                    publish_lock=self._publish_lock,
+                    regular=self._regular,
+                    stopped=self._stop,
+                )
+            due = None if result.health == "gone" else result.next_due
+        except FeedsError as exc:
+            log.error("source '%s': %s", name, exc)
+        except Exception:
+            # A bug: keep its traceback in the log, keep the service alive.
+            log.exception("source '%s': unexpected error", name)
+            due = now + timedelta(seconds=max(source.interval, config.schedule.max_backoff))
+        if due is not None and not self._stop.is_set():
+            jitter = random.uniform(0, config.schedule.jitter)
+            self._schedule(name, max(due, now) + timedelta(seconds=jitter))
+
+    # -- configuration --------------------------------------------------
+
+    def _config_changed(self) -> bool:
+        stamp = _stamp(self.config_path)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return True
+
+    def reload(self) -> bool:
+        """Re-read config.yaml; apply it if valid. True when applied."""
+        self._stamp = _stamp(self.config_path)
+        try:
+            new = load_config(self.config_path)
+            for source in new.sources:
+                if source.cron:
+                    try:
+                        cron_trigger(source, new.site.timezone)
+                    except ValueError as exc:
+                        raise ConfigError(
+                            str(self.config_path), 0, f"sources.{source.name}.cron", str(exc)
+                        ) from exc
+        except ConfigError as exc:
+            log.error("config not applied, the running one stays: %s", exc)
+            return False
+        old = self.config
+        before = {source.name: source for source in old.sources}
+        after = {source.name: source for source in new.sources}
+        with self._config_lock:
+            self.config = new
+            if (new.site.base_url, new.per_host, new.host_delay) != (
+                old.site.base_url,
+                old.per_host,
+                old.host_delay,
+            ):
+                retired, self._fetcher = self._fetcher, self._new_fetcher(new)
+                threading.Timer(
+                    max(s.timeout for s in old.sources or new.sources) + 5, retired.close
+                ).start()
+        now = datetime.now(UTC)
+        removed = [name for name in before if name not in after]
+        added = [name for name in after if name not in before]
+        changed = [name for name in after if name in before and after[name] != before[name]]
+        for name in removed:
+            self._unschedule(name)
+        for name in added + changed:
+            self._schedule(name, now)
+        feeds_changed = (
+            new.rubrics != old.rubrics
+            or new.site != old.site
+            or new.max_items != old.max_items
+            or new.output_dir != old.output_dir
+            or bool(removed)
+        )
+        if feeds_changed:
+            try:
+                prepare_dir(new.output_dir)
+                with Store(new.storage_url) as store, self._publish_lock:
+                    publish_feeds(new, store)
+            except FeedsError as exc:
+                log.error("feeds not re-rendered after the config change: %s", exc)
+        log.info(
+            "config applied: %d sources added, %d removed, %d changed%s",
+            len(added),
+            len(removed),
+            len(changed),
+            "; feeds re-rendered" if feeds_changed else "",
+        )
+        return True
+
+    @staticmethod
+    def _new_fetcher(config: Config) -> Fetcher:
+        return Fetcher(config.site.base_url, per_host=config.per_host, host_delay=config.host_delay)
+
+    def jobs(self) -> dict[str, datetime]:
+        """Each scheduled source and when it runs next (for tests and status)."""
+        return {
+            job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time
+        }
+
+
+def serve_settings(config: Config) -> Any:
+    """What `serve` needs to know of the current config."""
+    from feeds.serve import ServeSettings
+
+    return ServeSettings(
+        output_dir=config.output_dir,
+        storage_url=config.storage_url,
+        max_age=int(min((s.interval for s in config.sources), default=300)),
+        sources=tuple(source.name for source in config.sources),
+        stale_after=stale_after(config),
+    )
+
+
+def stale_after(config: Config) -> float:
+    """How long without any successful fetch before /healthz says 503: two
+    of the longest intervals, and never less than ten minutes."""
+    longest = max((source.interval for source in config.sources), default=0.0)
+    return max(600.0, 2 * longest)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)

@@ -1,0 +1,535 @@
+"""Serving: the optional last step after publish. HTTP for the files in
+output/, plus /healthz and /metrics for whoever watches the service.
+
+I/O: reads regular files directly inside output/ (never outside it, never
+hidden temporaries), opens the store for each /healthz and /metrics request
+(a fresh `Store` per request, closed after, so no connection is shared
+between threads), and listens on a TCP socket through uvicorn. The only
+module that imports starlette, uvicorn and prometheus_client.
+
+Feed files get a strong ETag (a digest of their bytes, remembered per inode,
+mtime and size so an unchanged file is not hashed again), Last-Modified,
+Cache-Control and conditional 304s. Gzip is done here rather than by a
+middleware, so that HEAD and 304 answers carry the same headers as GET and
+the gzipped bytes, a different representation, get their own ETag.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from feeds.errors import ServeError, StoreError
+from feeds.render import FORMATS
+from feeds.store import SourceState, Store
+
+logger = logging.getLogger(__name__)
+
+#: Bodies smaller than this go out as they are: gzip would save too little.
+GZIP_MIN_SIZE = 500
+#: How long a stopping server lets requests in flight finish.
+_GRACE_SECONDS = 3
+#: A bound on remembered file versions; output/ holds a few dozen files.
+_CACHE_LIMIT = 1024
+
+_CONTENT_TYPES: dict[str, str] = {
+    **{f".{suffix}": mime for suffix, (_label, mime) in FORMATS.items()},
+    ".opml": "text/x-opml",
+    ".html": "text/html",
+    ".xsl": "application/xslt+xml",
+    ".css": "text/css",
+}
+_NO_CACHE = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+_ENTITY_TAG = re.compile(r'(?:W/)?"[^"]*"')
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """What the app needs of the config; read again on every request, so a
+    running service picks up an edited config.yaml."""
+
+    output_dir: Path
+    #: ``sqlite:////abs/path/feeds.db``
+    storage_url: str
+    #: Seconds for ``Cache-Control: public, max-age=N`` on files.
+    max_age: int
+    #: Configured source names: /healthz and /metrics report these only.
+    sources: tuple[str, ...]
+    #: /healthz fails when no source succeeded within this many seconds.
+    stale_after: float
+
+
+def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
+    """The ASGI app serving output/, /healthz and /metrics."""
+    files = _FileCache()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_StoreCollector(settings))
+
+    def serve_file(request: Request) -> Response:
+        current = settings()
+        path = _find_file(current.output_dir, request.path_params["name"] or "index.html")
+        if path is None:
+            return _not_found()
+        try:
+            return _file_response(request, path, files, current.max_age)
+        except OSError:
+            # Renamed away or unreadable between the lookup and the read.
+            return _not_found()
+
+    def healthz(request: Request) -> Response:
+        current = settings()
+        try:
+            with Store(current.storage_url) as store:
+                known = {state.name: state for state in store.source_states()}
+        except StoreError as exc:
+            logger.warning("/healthz: %s", exc)
+            failed = {"status": "unhealthy", "error": "store unavailable"}
+            return _dynamic(request, _json(failed), "application/json", 503)
+        now = datetime.now(UTC)
+        states = [known.get(name) for name in current.sources]
+        fresh = any(
+            state is not None
+            and state.last_success is not None
+            and (now - state.last_success).total_seconds() <= current.stale_after
+            for state in states
+        )
+        body = {
+            "status": "ok" if fresh else "unhealthy",
+            "sources": [
+                _source_health(name, state)
+                for name, state in zip(current.sources, states, strict=True)
+            ],
+        }
+        return _dynamic(request, _json(body), "application/json", 200 if fresh else 503)
+
+    def metrics(request: Request) -> Response:
+        try:
+            text = generate_latest(registry)
+        except StoreError as exc:
+            logger.warning("/metrics: %s", exc)
+            return _dynamic(request, b"store unavailable\n", "text/plain; charset=utf-8", 503)
+        return _dynamic(request, text, CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            # Starlette adds HEAD wherever GET is allowed; the rest get 405.
+            Route("/{name:path}", serve_file, methods=["GET"]),
+        ]
+    )
+
+
+# -- files ---------------------------------------------------------------
+
+
+def _find_file(root: Path, name: str) -> Path | None:
+    """The regular file `name` directly inside `root`, or None for anything
+    that could lead elsewhere. `name` is already percent-decoded, so ``%2e``
+    and ``%2f`` arrive here as ``.`` and ``/``."""
+    if (
+        not name
+        or name.startswith(".")
+        or any(char in "/\\" or ord(char) < 0x20 or char == "\x7f" for char in name)
+    ):
+        return None
+    try:
+        base = root.resolve(strict=True)
+        path = (base / name).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a symlink loop
+        return None
+    # A symlink may point anywhere; only its final target counts.
+    if path.parent != base or path.name.startswith(".") or not path.is_file():
+        return None
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """One version of one output file. `key` (inode, mtime, size) tells a
+    later stat that the file is unchanged; publish renames new files into
+    place, so a rewrite changes the inode even within one mtime tick."""
+
+    key: tuple[int, int, int]
+    digest: str
+    size: int
+    mtime: float
+    #: The gzip representation, or None when the file is too small or
+    #: does not shrink.
+    gzipped: bytes | None
+
+    def etag(self, gzipped: bool) -> str:
+        # RFC 9110 8.8.3: a strong tag names one exact byte sequence, so the
+        # gzipped bytes need a tag of their own.
+        return f'"{self.digest}-gz"' if gzipped else f'"{self.digest}"'
+
+
+def _key(status: os.stat_result) -> tuple[int, int, int]:
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+class _FileCache:
+    """Digests and gzipped bytes of the files served, per path. Shared by
+    the worker threads, hence the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: dict[Path, _Version] = {}
+
+    def find(self, path: Path) -> _Version | None:
+        """The remembered version of `path` if the file is still that one."""
+        key = _key(path.stat())
+        with self._lock:
+            version = self._versions.get(path)
+        return version if version is not None and version.key == key else None
+
+    def load(self, path: Path) -> tuple[_Version, bytes]:
+        """Read `path`; hash and compress it only if it changed."""
+        with path.open("rb") as file:
+            key = _key(os.fstat(file.fileno()))
+            data = file.read()
+        with self._lock:
+            version = self._versions.get(path)
+        if version is not None and version.key == key:
+            return version, data
+        gzipped: bytes | None = None
+        if len(data) >= GZIP_MIN_SIZE:
+            # mtime=0 keeps the bytes, and so the ETag, the same across restarts.
+            gzipped = gzip.compress(data, compresslevel=6, mtime=0)
+            if len(gzipped) >= len(data):
+                gzipped = None
+        version = _Version(
+            key=key,
+            digest=hashlib.sha256(data).hexdigest()[:32],
+            size=len(data),
+            mtime=key[1] / 1e9,
+            gzipped=gzipped,
+        )
+        with self._lock:
+            if len(self._versions) >= _CACHE_LIMIT:
+                self._versions.clear()
+            self._versions[path] = version
+        return version, data
+
+
+def _file_response(request: Request, path: Path, files: _FileCache, max_age: int) -> Response:
+    body: bytes | None = None
+    version = files.find(path)
+    if version is None:
+        version, body = files.load(path)
+    gzip_ok = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    use_gzip = gzip_ok and version.gzipped is not None
+    headers = {
+        "ETag": version.etag(use_gzip),
+        "Last-Modified": formatdate(version.mtime, usegmt=True),
+        "Cache-Control": f"public, max-age={max_age}",
+        "Vary": "Accept-Encoding",
+    }
+    if _not_modified(request.headers, headers["ETag"], version.mtime):
+        return Response(status_code=304, headers=headers)
+    if request.method == "GET" and not use_gzip and body is None:
+        # The file may have been replaced since the stat: serve what was
+        # read, with the headers of what was read.
+        version, body = files.load(path)
+        use_gzip = gzip_ok and version.gzipped is not None
+        headers["ETag"] = version.etag(use_gzip)
+        headers["Last-Modified"] = formatdate(version.mtime, usegmt=True)
+    if use_gzip:
+        assert version.gzipped is not None
+        content, length = version.gzipped, len(version.gzipped)
+        headers["Content-Encoding"] = "gzip"
+    else:
+        content, length = body or b"", version.size
+    headers["Content-Type"] = _content_type(path)
+    headers["Content-Length"] = str(length)
+    headers["X-Content-Type-Options"] = "nosniff"
+    return Response(content=b"" if request.method == "HEAD" else content, headers=headers)
+
+
+def _content_type(path: Path) -> str:
+    mime = _CONTENT_TYPES.get(path.suffix.lower())
+    return f"{mime}; charset=utf-8" if mime else "application/octet-stream"
+
+
+def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
+    """RFC 9110 13.1: If-None-Match (weak comparison) wins; If-Modified-Since
+    counts only without it."""
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if any(part.strip() == "*" for part in if_none_match.split(",")):
+            return True
+        opaque = etag.removeprefix("W/")
+        return any(tag.removeprefix("W/") == opaque for tag in _ENTITY_TAG.findall(if_none_match))
+    if_modified_since = headers.get("if-modified-since")
+    if not if_modified_since:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False  # an unparsable date is ignored, RFC 9110 13.1.3
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    # HTTP dates have whole seconds; Last-Modified was truncated the same way.
+    return int(mtime) <= since.timestamp()
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Whether Accept-Encoding allows gzip, honouring ``q=0`` refusals."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        coding, *params = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding.lower()] = weight
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in weights:
+            return weights[coding] > 0
+    return False
+
+
+def _not_found() -> Response:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def _dynamic(request: Request, body: bytes, media_type: str, status: int = 200) -> Response:
+    """An uncached answer, gzipped when it is worth it and the client agrees."""
+    headers = dict(_NO_CACHE)
+    if len(body) >= GZIP_MIN_SIZE and _accepts_gzip(request.headers.get("accept-encoding", "")):
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, status_code=status, headers=headers, media_type=media_type)
+
+
+# -- health and metrics ----------------------------------------------------
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _source_health(name: str, state: SourceState | None) -> dict[str, object]:
+    """One source in /healthz; nulls for a source the store has not seen."""
+    if state is None:
+        return {
+            "name": name,
+            "health": None,
+            "last_success": None,
+            "last_attempt": None,
+            "last_error": None,
+            "failures": None,
+            "next_due": None,
+            "items": None,
+        }
+    return {
+        "name": name,
+        "health": state.health or "ok",
+        "last_success": _iso(state.last_success),
+        "last_attempt": _iso(state.last_attempt),
+        "last_error": state.last_error or None,
+        "failures": state.failures,
+        "next_due": _iso(state.next_due),
+        "items": state.last_items,
+    }
+
+
+#: name, help, the SourceState field it sums.
+_COUNTERS: tuple[tuple[str, str, Callable[[SourceState], float]], ...] = (
+    ("feeds_source_fetches", "Fetch attempts of the source.", lambda s: s.fetches),
+    ("feeds_source_failures", "Failed fetch attempts.", lambda s: s.failures_total),
+    ("feeds_source_not_modified", "Fetches answered 304.", lambda s: s.not_modified),
+    ("feeds_source_fetched_bytes", "Bytes fetched from the source.", lambda s: s.bytes),
+    ("feeds_source_fetch_seconds", "Seconds spent fetching.", lambda s: s.seconds),
+)
+
+
+class _StoreCollector(Collector):
+    """Reads the store at scrape time, so the numbers are those of whichever
+    process wrote them and survive restarts. Raises StoreError."""
+
+    def __init__(self, settings: Callable[[], ServeSettings]) -> None:
+        self._settings = settings
+
+    def collect(self) -> Iterable[Metric]:
+        current = self._settings()
+        with Store(current.storage_url) as store:
+            known = {state.name: state for state in store.source_states()}
+            rubrics = store.rubric_counts()
+            total = store.count()
+        states = [known.get(name) or SourceState(name=name) for name in current.sources]
+        return [*_source_families(states), *_item_families(rubrics, total)]
+
+
+def _source_families(states: list[SourceState]) -> list[Metric]:
+    families: list[Metric] = []
+    for name, documentation, field in _COUNTERS:
+        counter = CounterMetricFamily(name, documentation, labels=["source"])
+        for state in states:
+            counter.add_metric([state.name], float(field(state)))
+        families.append(counter)
+    consecutive = GaugeMetricFamily(
+        "feeds_source_consecutive_failures",
+        "Failures since the last success.",
+        labels=["source"],
+    )
+    last_success = GaugeMetricFamily(
+        "feeds_source_last_success_timestamp_seconds",
+        "Unix time of the last successful fetch.",
+        labels=["source"],
+    )
+    healthy = GaugeMetricFamily(
+        "feeds_source_healthy", "1 when the source is healthy, else 0.", labels=["source"]
+    )
+    for state in states:
+        consecutive.add_metric([state.name], state.failures)
+        if state.last_success is not None:
+            last_success.add_metric([state.name], state.last_success.timestamp())
+        healthy.add_metric([state.name], 0 if state.health else 1)
+    return [*families, consecutive, last_success, healthy]
+
+
+def _item_families(rubrics: Mapping[str, int], total: int) -> list[Metric]:
+    per_rubric = GaugeMetricFamily("feeds_rubric_items", "Items in the rubric.", labels=["rubric"])
+    for rubric, count in sorted(rubrics.items()):
+        per_rubric.add_metric([rubric], count)
+    return [per_rubric, GaugeMetricFamily("feeds_items", "Items in the store.", value=total)]
+
+
+# -- running ---------------------------------------------------------------
+
+
+def _config(app: ASGIApp, host: str, port: int, grace: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        # Logging stays the CLI's business: uvicorn's loggers just propagate.
+        log_config=None,
+        lifespan="off",
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=grace,
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket. Raises ServeError (address in use, no such host)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ServeError(f"{host}:{port}", exc.strerror or str(exc)) from exc
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling a waiting thread when startup is over."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+
+class ServerThread:
+    """uvicorn in a daemon thread, for the scheduler's service mode and tests."""
+
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+        self._host = host
+        self._requested_port = port
+        self._server = _Server(_config(app, host, port, _GRACE_SECONDS))
+        self._socket: socket.socket | None = None
+        self._port = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Bind and start serving; returns once uvicorn accepts connections.
+        Raises ServeError when the address cannot be bound, RuntimeError when
+        uvicorn does not start."""
+        if self._thread is not None:
+            raise RuntimeError("the server thread was already started")
+        self._socket = _bind(self._host, self._requested_port)
+        self._port = int(self._socket.getsockname()[1])
+        self._thread = threading.Thread(target=self._run, name="feeds-http", daemon=True)
+        self._thread.start()
+        self._server.ready.wait(timeout=30)
+        if not self._server.started:
+            self.stop()
+            self._socket.close()
+            raise RuntimeError(f"HTTP server on {self._host}:{self._port} did not start")
+        logger.info("serving on http://%s:%d", self._host, self.port)
+
+    def _run(self) -> None:
+        assert self._socket is not None
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self._server.ready.set()
+
+    @property
+    def port(self) -> int:
+        """The bound port, the real one when 0 was asked for."""
+        if self._socket is None:
+            raise RuntimeError("the server thread has not been started")
+        return self._port
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for it: idle connections are closed at
+        once, requests in flight get a few seconds."""
+        if self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout=_GRACE_SECONDS + 1)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=1)
+            if self._thread.is_alive():
+                logger.warning("HTTP server thread did not stop in time")
+
+
+def serve_forever(app: ASGIApp, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM (uvicorn's handling: a graceful
+    shutdown, after which uvicorn re-raises the signal, so SIGINT surfaces
+    as KeyboardInterrupt). Raises ServeError when the address cannot be bound."""
+    sock = _bind(host, port)
+    logger.info("serving on http://%s:%d", host, sock.getsockname()[1])
+    try:
+        _Server(_config(app, host, port, _GRACE_SECONDS)).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,117 @@
+"""When to fetch a source next: pure decisions, `now` always passed in.
+
+Rules (see the README, "Polite fetching"):
+
+- after a success, the source's regular time (its interval or cron);
+  a `Cache-Control: max-age` or `Expires` answer only ever pushes that later;
+- after a failure, exponential back-off from the interval, doubled per
+  consecutive failure, capped at `max_backoff`, with +-10 % jitter, and
+  never earlier than a `Retry-After` the server gave; a failing source is
+  retried at the cap for ever, never dropped;
+- nothing is pushed later than `max_backoff` past the regular time, so a
+  bogus year-long max-age cannot silence a source.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+MAX_RETRY_AFTER = 86400.0
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in `30`, `45s`, `10m`, `1h30m`, `2d`. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        elif text and _DURATION.sub("", text) == "":
+            seconds = sum(float(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(text))
+        else:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 45s, 10m, 1h30m, 2d)")
+    else:
+        raise ValueError(f"not a duration: {value!r}")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be greater than 0, got {value!r}")
+    return seconds
+
+
+def retry_after(value: str, now: datetime) -> float | None:
+    """Seconds a `Retry-After` header asks us to wait (delta or HTTP date)."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def cache_lifetime(headers: dict[str, str], now: datetime) -> float | None:
+    """How long the answer says it stays fresh: Cache-Control max-age, else
+    Expires. None when it says nothing (or forbids caching)."""
+    control = headers.get("cache-control", "").lower()
+    if "no-store" in control or "no-cache" in control:
+        return None
+    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", control)
+    if match:
+        return float(match.group(1))
+    expires = headers.get("expires", "")
+    if expires:
+        try:
+            when = parsedate_to_datetime(expires)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is not None:
+            return max(0.0, (when - now).total_seconds())
+    return None
+
+
+def backoff(failures: int, interval: float, max_backoff: float, rand: float) -> float:
+    """Seconds to wait after `failures` consecutive failures; `rand` in
+    [0, 1) gives the jitter (+-10 %)."""
+    cap = max(max_backoff, interval)
+    delay = min(cap, interval * 2.0 ** max(0, failures - 1))
+    return min(cap, delay * (0.9 + 0.2 * rand))
+
+
+def next_due(
+    *,
+    now: datetime,
+    regular: datetime,
+    interval: float,
+    max_backoff: float,
+    failures: int = 0,
+    wait: float | None = None,
+    lifetime: float | None = None,
+    rand: float = 0.5,
+) -> datetime:
+    """When to fetch next. `regular` is the source's own next time (interval
+    or cron) counted from `now`; `failures` the consecutive failures so far
+    (0 after a success); `wait` a Retry-After in seconds; `lifetime` the
+    freshness the last answer declared."""
+    limit = regular + timedelta(seconds=max(max_backoff, interval))
+    if failures:
+        due = now + timedelta(seconds=backoff(failures, interval, max_backoff, rand))
+    else:
+        due = regular
+    if lifetime is not None:
+        due = max(due, now + timedelta(seconds=lifetime))
+    due = min(due, limit)
+    if wait is not None:
+        # The server's explicit wish wins over the cap, up to a day.
+        due = max(due, now + timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
+    return due

@@ -1,0 +1,234 @@
+"""Polite, bounded HTTP: validators, 304, Retry-After, back-off, redirects,
+410, size limits and per-host limits, against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feeds import pipeline
+from feeds.config import load_config
+from feeds.errors import FetchError
+from feeds.fetch import Fetcher
+from feeds.model import Config, Source
+from feeds.pipeline import run_source
+from feeds.store import Store
+
+from .conftest import Server, write_config
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://x.example/</link><description>d</description>
+<item><title>One</title><link>https://x.example/1</link><category>art</category></item>
+</channel></rss>"""
+
+
+def config_for(tmp_path: Path, url: str, **source: str) -> Config:
+    extra = "".join(f"    {key}: {value}\n" for key, value in source.items())
+    path = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n{extra}")
+    return load_config(path)
+
+
+class Runner:
+    """Runs one source through the service's per-source path."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = Store(config.storage_url)
+        self.fetcher = Fetcher(config.site.base_url, per_host=2, host_delay=0)
+        self.lock = threading.Lock()
+        config.output_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(self, now: datetime = NOW) -> pipeline.SourceResult:
+        return run_source(
+            self.config,
+            self.config.sources[0],
+            store=self.store,
+            fetcher=self.fetcher,
+            now=now,
+            publish_lock=self.lock,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+        self.fetcher.close()
+
+
+@pytest.fixture
+def runner_for(tmp_path: Path):  # type: ignore[no-untyped-def]
+    made: list[Runner] = []
+
+    def make(url: str, **source: str) -> Runner:
+        made.append(Runner(config_for(tmp_path, url, **source)))
+        return made[-1]
+
+    yield make
+    for runner in made:
+        runner.close()
+
+
+def test_validators_are_sent_and_a_304_skips_parsing_and_rendering(
+    server: Server, runner_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = server.add("/feed.rss", RSS, ETag='"abc"', Last_Modified="Wed, 25 Nov 2026 10:00:00 GMT")
+    runner = runner_for(url)
+    first = runner.run()
+    assert (first.new, first.not_modified) == (1, False)
+    assert "if-none-match" not in server.hits("/feed.rss")[0]
+
+    parsed: list[str] = []
+    rendered: list[object] = []
+    real_parser = pipeline.parser_for
+    monkeypatch.setattr(
+        pipeline, "parser_for", lambda kind: parsed.append(kind) or real_parser(kind)
+    )
+    monkeypatch.setattr(pipeline, "publish_feeds", lambda *a, **k: rendered.append(a))
+    second = runner.run(NOW + timedelta(minutes=30))
+    sent = server.hits("/feed.rss")[1]
+    assert sent["if-none-match"] == '"abc"'
+    assert sent["if-modified-since"] == "Wed, 25 Nov 2026 10:00:00 GMT"
+    assert second.not_modified and second.ok
+    assert parsed == [] and rendered == []
+    assert runner.store.source_state("s").not_modified == 1
+
+
+def test_last_modified_alone_gives_a_304(server: Server, runner_for) -> None:
+    url = server.add("/feed.rss", RSS, Last_Modified="Wed, 25 Nov 2026 10:00:00 GMT")
+    runner = runner_for(url)
+    runner.run()
+    assert runner.run(NOW + timedelta(hours=1)).not_modified
+
+
+def test_only_changed_feeds_are_rendered(server: Server, runner_for) -> None:
+    url = server.add("/feed.rss", RSS)
+    runner = runner_for(url)
+    runner.run()
+    output = runner.config.output_dir
+    art_before = (output / "art.atom").stat().st_mtime_ns
+    news_missing = not (output / "news.atom").exists()
+    changed = RSS.replace("<title>One</title>", "<title>One, corrected</title>")
+    server.add("/feed.rss", changed)
+    result = runner.run(NOW + timedelta(hours=1))
+    assert result.updated == 1
+    assert (output / "art.atom").stat().st_mtime_ns != art_before
+    assert news_missing and not (output / "news.atom").exists()
+    assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
+
+
+def test_retry_after_is_honoured(server: Server, runner_for) -> None:
+    url = server.add("/feed.rss", "busy", status=503, Retry_After="7200")
+    runner = runner_for(url, interval="10m")
+    result = runner.run()
+    assert not result.ok and "HTTP 503" in result.error
+    assert result.next_due is not None
+    assert result.next_due >= NOW + timedelta(seconds=7200)
+    server.add("/feed.rss", "slow down", status=429, Retry_After="60")
+    again = runner.run(NOW + timedelta(hours=2))
+    assert again.next_due is not None
+    assert again.next_due >= NOW + timedelta(hours=2, seconds=60)
+
+
+def test_back_off_grows_and_resets_on_success(server: Server, runner_for) -> None:
+    url = server.sequence(
+        "/feed.rss",
+        Server.route("oops", status=500),
+        Server.route("oops", status=500),
+        Server.route("oops", status=500),
+        Server.route(RSS),
+    )
+    runner = runner_for(url, interval="10m")
+    now = NOW
+    delays = []
+    for _ in range(3):
+        result = runner.run(now)
+        assert result.next_due is not None
+        delays.append((result.next_due - now).total_seconds())
+        now = result.next_due
+    assert runner.store.source_state("s").failures == 3
+    # 10, 20, 40 minutes, each within +-10 %.
+    for delay, expected in zip(delays, (600, 1200, 2400), strict=True):
+        assert expected * 0.9 <= delay <= expected * 1.1
+    ok = runner.run(now)
+    assert ok.ok and ok.next_due == now + timedelta(minutes=10)
+    assert runner.store.source_state("s").failures == 0
+
+
+def test_permanent_redirect_is_reported(server: Server, runner_for) -> None:
+    target = server.add("/new.rss", RSS)
+    url = server.add("/old.rss", "", status=301, Location=target)
+    result = runner_for(url).run()
+    assert result.ok and result.new == 1
+    assert result.moved_to == target
+
+
+def test_gone_pauses_the_source_until_its_url_changes(server: Server, runner_for) -> None:
+    url = server.add("/feed.rss", "", status=410)
+    runner = runner_for(url)
+    first = runner.run()
+    assert first.health == "gone" and "410" in first.error
+    second = runner.run(NOW + timedelta(days=1))
+    assert "paused" in second.error
+    assert len(server.hits("/feed.rss")) == 1
+    moved = server.add("/elsewhere.rss", RSS)
+    runner.config = replace(runner.config, sources=(replace(runner.config.sources[0], url=moved),))
+    assert runner.run(NOW + timedelta(days=2)).new == 1
+
+
+def test_body_over_the_limit_is_refused(server: Server) -> None:
+    url = server.add("/big.rss", b"x" * 5000)
+    source = Source(name="big", type="feed", url=url, max_bytes=4096)
+    with (
+        Fetcher("https://feeds.example.org/") as fetcher,
+        pytest.raises(FetchError, match="over the limit of 4096"),
+    ):
+        fetcher.fetch(source)
+
+
+def test_user_agent_names_the_project_and_the_site(server: Server) -> None:
+    url = server.add("/feed.rss", RSS)
+    with Fetcher("https://feeds.example.org/") as fetcher:
+        fetcher.fetch(Source(name="s", type="feed", url=url))
+    agent = server.hits("/feed.rss")[0]["user-agent"]
+    assert agent.startswith("feeds/") and "https://feeds.example.org/" in agent
+
+
+def test_per_host_limit_and_delay(server: Server) -> None:
+    for n in range(6):
+        server.add(f"/{n}.rss", RSS, delay=0.15)
+    sources = [Source(name=f"s{n}", type="feed", url=f"{server.url}/{n}.rss") for n in range(6)]
+    with Fetcher("https://feeds.example.org/", per_host=2, host_delay=0.05) as fetcher:
+        threads = [threading.Thread(target=fetcher.fetch, args=(s,)) for s in sources]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert server.most_in_flight == 2
+    starts = sorted(moment for _, moment in server.times)
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= 0.04
+
+
+def test_stopping_aborts_a_waiting_fetch(server: Server) -> None:
+    url = server.add("/slow.rss", RSS, delay=0.5)
+    fetcher = Fetcher("https://feeds.example.org/", per_host=1, host_delay=30)
+    source = Source(name="s", type="feed", url=url)
+    fetcher.fetch(source)
+    errors: list[Exception] = []
+
+    def second() -> None:
+        try:
+            fetcher.fetch(source)
+        except FetchError as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    fetcher.stop()
+    waiter.join(timeout=5)
+    fetcher.close()
+    assert not waiter.is_alive()
+    assert errors and "shutting down" in str(errors[0])

@@ -1,0 +1,510 @@
+"""serve: a real uvicorn on 127.0.0.1 (port 0) answering from a temporary
+output/ and a real SQLite store.
+
+One server runs for the whole module; each test points it at its own output
+folder and store by swapping the settings it reads per request, which also
+exercises live reconfiguration.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
+
+from feeds.model import Item
+from feeds.serve import ServerThread, ServeSettings, create_app
+from feeds.store import Attempt, Store
+
+ATOM = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+    + b"".join(
+        f"  <entry><id>urn:x:{n}</id><title>Статья {n}</title></entry>\n".encode()
+        for n in range(60)
+    )
+    + b"</feed>\n"
+)
+FILES: dict[str, bytes] = {
+    "index.html": b"<!doctype html><title>feeds</title>",
+    "all.atom": ATOM,
+    "all.rss": b'<?xml version="1.0"?><rss version="2.0"><channel/></rss>',
+    "all.json": b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
+    "feeds.opml": b'<?xml version="1.0"?><opml version="2.0"/>',
+    "feed.xsl": b'<?xml version="1.0"?><xsl:stylesheet version="1.0"/>',
+    "style.css": b"body { margin: 0 }",
+    "blob.dat": b"\x00\x01\x02",
+    ".feeds-abc.tmp": b"half-written",
+}
+SECRET = b"password: hunter2"
+
+
+@dataclass
+class Holder:
+    settings: ServeSettings | None = None
+
+    def current(self) -> ServeSettings:
+        assert self.settings is not None
+        return self.settings
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[tuple[Holder, int]]:
+    holder = Holder()
+    server = ServerThread(create_app(holder.current), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield holder, server.port
+    finally:
+        server.stop()
+
+
+@dataclass
+class Site:
+    holder: Holder
+    port: int
+    root: Path
+    output: Path
+    client: httpx.Client
+
+    @property
+    def storage_url(self) -> str:
+        return self.holder.current().storage_url
+
+    def set(self, **changes: object) -> None:
+        self.holder.settings = replace(self.holder.current(), **changes)  # type: ignore[arg-type]
+
+    def raw(self, method: str, target: str) -> tuple[int, bytes]:
+        """A request whose target goes out exactly as written."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            connection.request(method, target)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def site(live: tuple[Holder, int], tmp_path: Path) -> Iterator[Site]:
+    holder, port = live
+    output = tmp_path / "output"
+    output.mkdir()
+    for name, body in FILES.items():
+        (output / name).write_bytes(body)
+    (tmp_path / "config.yaml").write_bytes(SECRET)
+    (tmp_path / "secret.atom").write_bytes(SECRET)
+    (output / "leak.atom").symlink_to(tmp_path / "secret.atom")
+    (output / "latest.atom").symlink_to("all.atom")
+    (output / "sub").mkdir()
+    holder.settings = ServeSettings(
+        output_dir=output,
+        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+        max_age=300,
+        sources=("alpha", "beta"),
+        stale_after=3600.0,
+    )
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        yield Site(holder=holder, port=port, root=tmp_path, output=output, client=client)
+    holder.settings = None
+
+
+PLAIN = {"Accept-Encoding": "identity"}
+GZIP = {"Accept-Encoding": "gzip"}
+
+
+# -- conditional requests --------------------------------------------------
+
+
+def test_200_then_304_for_the_same_etag(site: Site) -> None:
+    first = site.client.get("/all.atom", headers=PLAIN)
+    assert first.status_code == 200
+    assert first.content == ATOM
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    assert first.headers["cache-control"] == "public, max-age=300"
+    assert first.headers["vary"] == "Accept-Encoding"
+    assert first.headers["last-modified"].endswith(" GMT")
+
+    again = site.client.get("/all.atom", headers={**PLAIN, "If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["last-modified"] == first.headers["last-modified"]
+    assert again.headers["cache-control"] == "public, max-age=300"
+    assert "content-length" not in again.headers or again.headers["content-length"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("template", "status"),
+    [
+        ("{etag}", 304),
+        ("W/{etag}", 304),
+        ('"other", {etag}', 304),
+        ('W/"other" ,W/{etag}', 304),
+        ("*", 304),
+        ('"other"', 200),
+        ('"other", W/"another"', 200),
+    ],
+)
+def test_if_none_match_forms(site: Site, template: str, status: int) -> None:
+    etag = site.client.get("/all.rss", headers=PLAIN).headers["etag"]
+    response = site.client.get(
+        "/all.rss", headers={**PLAIN, "If-None-Match": template.format(etag=etag)}
+    )
+    assert response.status_code == status
+
+
+def test_if_modified_since(site: Site) -> None:
+    path = site.output / "all.rss"
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    last_modified = site.client.get("/all.rss", headers=PLAIN).headers["last-modified"]
+    assert last_modified == formatdate(1_700_000_000, usegmt=True)
+
+    def status(**headers: str) -> int:
+        return site.client.get("/all.rss", headers={**PLAIN, **headers}).status_code
+
+    assert status(**{"If-Modified-Since": last_modified}) == 304
+    assert status(**{"If-Modified-Since": formatdate(1_700_000_100, usegmt=True)}) == 304
+    assert status(**{"If-Modified-Since": formatdate(1_699_999_999, usegmt=True)}) == 200
+    assert status(**{"If-Modified-Since": "not a date"}) == 200
+    # If-None-Match decides alone when present (RFC 9110 13.2.2).
+    assert status(**{"If-Modified-Since": last_modified, "If-None-Match": '"stale"'}) == 200
+
+
+def test_a_changed_file_gets_a_new_etag(site: Site) -> None:
+    path = site.output / "all.json"
+    old = site.client.get("/all.json", headers=PLAIN).headers["etag"]
+
+    path.write_bytes(b'{"version": "https://jsonfeed.org/version/1.1", "items": [1]}')
+    changed = site.client.get("/all.json", headers={**PLAIN, "If-None-Match": old})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != old
+    assert changed.json()["items"] == [1]
+
+    # As publish does it: same size, renamed into place.
+    newer_body = b'{"version": "https://jsonfeed.org/version/1.1", "items": [2]}'
+    temporary = site.output / ".feeds-x.tmp"
+    temporary.write_bytes(newer_body)
+    os.replace(temporary, path)
+    newer = site.client.get(
+        "/all.json", headers={**PLAIN, "If-None-Match": changed.headers["etag"]}
+    )
+    assert newer.status_code == 200
+    assert newer.headers["etag"] not in (old, changed.headers["etag"])
+    assert newer.content == newer_body
+
+
+# -- content -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("all.atom", "application/atom+xml; charset=utf-8"),
+        ("all.rss", "application/rss+xml; charset=utf-8"),
+        ("all.json", "application/feed+json; charset=utf-8"),
+        ("feeds.opml", "text/x-opml; charset=utf-8"),
+        ("index.html", "text/html; charset=utf-8"),
+        ("feed.xsl", "application/xslt+xml; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("blob.dat", "application/octet-stream"),
+    ],
+)
+def test_content_types(site: Site, name: str, content_type: str) -> None:
+    response = site.client.get(f"/{name}", headers=PLAIN)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert response.content == FILES[name]
+
+
+def test_root_is_the_index_with_the_same_caching(site: Site) -> None:
+    response = site.client.get("/", headers=PLAIN)
+    assert response.status_code == 200
+    assert response.content == FILES["index.html"]
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.headers["etag"] == site.client.get("/index.html", headers=PLAIN).headers["etag"]
+
+
+def test_settings_are_read_per_request(site: Site) -> None:
+    site.set(max_age=60)
+    assert site.client.get("/all.rss").headers["cache-control"] == "public, max-age=60"
+
+
+def test_gzip_when_asked_identity_otherwise(site: Site) -> None:
+    with site.client.stream("GET", "/all.atom", headers=GZIP) as zipped:
+        raw = b"".join(zipped.iter_raw())
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert int(zipped.headers["content-length"]) == len(raw) < len(ATOM)
+    assert gzip.decompress(raw) == ATOM
+
+    plain = site.client.get("/all.atom", headers=PLAIN)
+    assert "content-encoding" not in plain.headers
+    assert plain.content == ATOM
+    assert int(plain.headers["content-length"]) == len(ATOM)
+
+    # Two representations, two strong tags; each revalidates itself only.
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    for headers, etag, status in [
+        (GZIP, zipped.headers["etag"], 304),
+        (PLAIN, plain.headers["etag"], 304),
+        (PLAIN, zipped.headers["etag"], 200),
+        ({"Accept-Encoding": "gzip;q=0, identity"}, plain.headers["etag"], 304),
+    ]:
+        response = site.client.get("/all.atom", headers={**headers, "If-None-Match": etag})
+        assert response.status_code == status, (headers, etag)
+        if status == 304:
+            assert response.headers["etag"] == etag
+
+
+def test_small_files_are_not_gzipped(site: Site) -> None:
+    response = site.client.get("/style.css", headers=GZIP)
+    assert "content-encoding" not in response.headers
+    assert response.content == FILES["style.css"]
+
+
+@pytest.mark.parametrize("accept", ["gzip", "identity"])
+@pytest.mark.parametrize("name", ["all.atom", "index.html", "metrics", "healthz"])
+def test_head_has_the_headers_of_get_and_no_body(site: Site, accept: str, name: str) -> None:
+    if name == "healthz":
+        with Store(site.storage_url) as store:
+            store.record_attempt("alpha", Attempt(now=datetime.now(UTC), items=1))
+    headers = {"Accept-Encoding": accept}
+    with site.client.stream("GET", f"/{name}", headers=headers) as get:
+        body = b"".join(get.iter_raw())
+    head = site.client.head(f"/{name}", headers=headers)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["content-length"]) == len(body)
+    assert {k: v for k, v in head.headers.items() if k != "date"} == {
+        k: v for k, v in get.headers.items() if k != "date"
+    }
+
+
+# -- refusals ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../config.yaml",
+        "/%2e%2e/config.yaml",
+        "/..%2fconfig.yaml",
+        "/%2e%2e%2fconfig.yaml",
+        "/....//config.yaml",
+        "/sub/../../config.yaml",
+        "/.feeds-abc.tmp",
+        "/%2efeeds-abc.tmp",
+        "/%00",
+        "/all.atom%00.css",
+        "/..\\config.yaml",
+        "/..%5cconfig.yaml",
+        "//etc/passwd",
+        "/%2fetc%2fpasswd",
+        "/leak.atom",
+        "/sub",
+        "/sub/",
+        "/missing.atom",
+        "/%252e%252e%252fconfig.yaml",
+    ],
+)
+def test_nothing_outside_output_and_nothing_hidden(site: Site, target: str) -> None:
+    status, body = site.raw("GET", target)
+    assert status == 404
+    assert SECRET not in body
+    assert b"half-written" not in body
+
+
+def test_a_symlink_inside_output_is_followed(site: Site) -> None:
+    response = site.client.get("/latest.atom", headers=PLAIN)
+    assert response.status_code == 200
+    assert response.content == ATOM
+
+
+@pytest.mark.parametrize("target", ["/all.atom", "/", "/healthz", "/metrics", "/missing"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_only_get_and_head(site: Site, target: str, method: str) -> None:
+    status, _ = site.raw(method, target)
+    assert status == 405
+
+
+# -- health --------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def test_healthz_ok_with_a_recent_success(site: Site) -> None:
+    now = _now()
+    with Store(site.storage_url) as store:
+        store.record_attempt("alpha", Attempt(now=now - timedelta(minutes=5), status=200, items=7))
+        store.record_attempt(
+            "alpha",
+            Attempt(now=now, error="HTTP 503", status=503, health="failing", next_due=now),
+        )
+        store.record_attempt("gamma", Attempt(now=now, items=1))  # not configured
+    response = site.client.get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-cache"
+    report = response.json()
+    assert report["status"] == "ok"
+    assert report["sources"] == [
+        {
+            "name": "alpha",
+            "health": "failing",
+            "last_success": (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "last_attempt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "last_error": "HTTP 503",
+            "failures": 1,
+            "next_due": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "items": 7,
+        },
+        {
+            "name": "beta",
+            "health": None,
+            "last_success": None,
+            "last_attempt": None,
+            "last_error": None,
+            "failures": None,
+            "next_due": None,
+            "items": None,
+        },
+    ]
+
+
+def test_healthz_503_when_the_last_success_is_stale(site: Site) -> None:
+    with Store(site.storage_url) as store:
+        store.record_attempt("alpha", Attempt(now=_now() - timedelta(hours=2), items=3))
+    response = site.client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert [source["name"] for source in response.json()["sources"]] == ["alpha", "beta"]
+
+    site.set(stale_after=3 * 3600.0)
+    assert site.client.get("/healthz").status_code == 200
+
+
+def test_healthz_503_when_nothing_ever_succeeded(site: Site) -> None:
+    with Store(site.storage_url) as store:
+        store.record_attempt("alpha", Attempt(now=_now(), error="HTTP 500", status=500))
+        store.record_attempt("gamma", Attempt(now=_now(), items=1))  # not configured
+    response = site.client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+
+
+@pytest.mark.parametrize("target", ["/healthz", "/metrics"])
+def test_a_broken_store_is_503_without_traceback(site: Site, target: str) -> None:
+    (site.root / "not-a-folder").write_text("x")
+    site.set(storage_url=f"sqlite:///{site.root / 'not-a-folder' / 'feeds.db'}")
+    response = site.client.get(target)
+    assert response.status_code == 503
+    assert "store unavailable" in response.text
+    assert "Traceback" not in response.text
+    assert "not-a-folder" not in response.text
+
+
+# -- metrics -------------------------------------------------------------------
+
+
+def test_metrics(site: Site) -> None:
+    start = _now() - timedelta(minutes=10)
+    with Store(site.storage_url) as store:
+        store.record_attempt(
+            "alpha", Attempt(now=start, status=200, items=3, bytes=1000, seconds=0.5)
+        )
+        store.record_attempt(
+            "alpha",
+            Attempt(now=start + timedelta(minutes=1), status=304, not_modified=True, seconds=0.25),
+        )
+        store.record_attempt(
+            "alpha",
+            Attempt(
+                now=start + timedelta(minutes=2),
+                error="HTTP 503",
+                status=503,
+                seconds=1.0,
+                health="failing",
+            ),
+        )
+        store.record_attempt("gamma", Attempt(now=start, items=1))  # not configured
+        store.upsert(
+            [
+                Item(source="alpha", id="a1", title="One", rubrics=("art",)),
+                Item(source="alpha", id="a2", title="Two", rubrics=("art", "news")),
+                Item(source="alpha", id="a3", title="Three"),
+            ],
+            now=start,
+        )
+    response = site.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+    def alpha(name: str) -> float:
+        return samples[(name, (("source", "alpha"),))]
+
+    def beta(name: str) -> float:
+        return samples[(name, (("source", "beta"),))]
+
+    assert alpha("feeds_source_fetches_total") == 3
+    assert alpha("feeds_source_failures_total") == 1
+    assert alpha("feeds_source_not_modified_total") == 1
+    assert alpha("feeds_source_fetched_bytes_total") == 1000
+    assert alpha("feeds_source_fetch_seconds_total") == pytest.approx(1.75)
+    assert alpha("feeds_source_consecutive_failures") == 1
+    assert alpha("feeds_source_healthy") == 0
+    assert alpha("feeds_source_last_success_timestamp_seconds") == (
+        (start + timedelta(minutes=1)).timestamp()
+    )
+    assert beta("feeds_source_fetches_total") == 0
+    assert beta("feeds_source_healthy") == 1
+    assert ("feeds_source_last_success_timestamp_seconds", (("source", "beta"),)) not in samples
+    assert not any(("source", "gamma") in labels for _, labels in samples)
+    assert samples[("feeds_rubric_items", (("rubric", "art"),))] == 2
+    assert samples[("feeds_rubric_items", (("rubric", "news"),))] == 1
+    assert samples[("feeds_items", ())] == 3
+    # A dedicated registry: nothing of the process collectors leaks in.
+    assert not any(name.startswith(("process_", "python_")) for name, _ in samples)
+
+
+# -- the thread ------------------------------------------------------------------
+
+
+def test_server_thread_stops_quickly_with_a_connection_open(tmp_path: Path) -> None:
+    settings = ServeSettings(
+        output_dir=tmp_path,
+        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+        max_age=0,
+        sources=(),
+        stale_after=1.0,
+    )
+    (tmp_path / "index.html").write_text("hi")
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    with pytest.raises(RuntimeError):
+        _ = server.port
+    server.start()
+    assert server.port > 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+        assert client.get("/").text == "hi"  # leaves an idle keep-alive connection
+        began = time.monotonic()
+        server.stop()
+        assert time.monotonic() - began < 5
+    server.stop()  # a second stop is harmless
