@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ from feeds.store import Store
 log = logging.getLogger("feeds")
 
 WATCH_SECONDS = 1.0
+STOP_GRACE_SECONDS = 2.0
 
 
 def cron_trigger(source: Source, timezone: str) -> CronTrigger:
@@ -73,6 +75,7 @@ class Service:
         )
         self._stamp = _stamp(config_path)
         self._server: Any = None
+        self._active = 0
 
     # -- life cycle -----------------------------------------------------
 
@@ -117,12 +120,28 @@ class Service:
             signal.signal(signal.SIGHUP, reload)
 
     def _shutdown(self) -> None:
+        """Abort waiting and streaming fetches, give running jobs a moment,
+        then leave. A job still blocked on a silent server is abandoned: it
+        has committed nothing (the store's transaction is atomic) and
+        published nothing half-written (files are renamed into place)."""
         self._fetcher.stop()
-        self._scheduler.shutdown(wait=True)
-        self._fetcher.close()
+        self._scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.05)
         if self._server is not None:
             self._server.stop()
-        log.info("service stopped")
+        abandoned = self._active
+        log.info(
+            "service stopped%s",
+            f"; {abandoned} fetch(es) abandoned mid-request" if abandoned else "",
+        )
+        if abandoned:
+            # Worker threads blocked in a read would hold the interpreter's
+            # exit for up to their time-out.
+            logging.shutdown()
+            os._exit(0)
+        self._fetcher.close()
 
     def _start_server(self) -> None:
         server = self.config.server
@@ -181,6 +200,15 @@ class Service:
         return now + timedelta(seconds=source.interval)
 
     def _run_job(self, name: str) -> None:
+        with self._config_lock:
+            self._active += 1
+        try:
+            self._run_source(name)
+        finally:
+            with self._config_lock:
+                self._active -= 1
+
+    def _run_source(self, name: str) -> None:
         with self._config_lock:
             config = self.config
             fetcher = self._fetcher

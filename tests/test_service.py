@@ -1,0 +1,192 @@
+"""`feeds run` as a subprocess: schedules, health, metrics, live reload, signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from .conftest import BASE_CONFIG, ROOT, Server
+
+pytestmark = pytest.mark.slow
+
+
+def rss(*titles: str) -> str:
+    items = "".join(
+        f"<item><title>{t}</title><link>https://x.example/{abs(hash(t))}</link>"
+        f"<category>art</category></item>"
+        for t in titles
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>https://x.example/</link><description>d</description>{items}</channel></rss>"
+    )
+
+
+SERVICE = """\
+schedule:
+  jitter: 0
+server:
+  host: 127.0.0.1
+  port: 0
+"""
+
+
+class Running:
+    """A `feeds run` process and what it printed."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.log = config.parent / "service.log"
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "feeds", "run", "-c", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            text=True,
+            cwd=config.parent,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        match = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
+        assert match, f"no serving line: {line!r}\n{self.stderr()}"
+        self.url = match.group(1)
+
+    def stderr(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def wait_for(self, check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"condition not met in {timeout} s\n{self.stderr()}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=10)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        self._log_file.close()
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    running: list[Running] = []
+
+    def launch(sources: str) -> Running:
+        config = tmp_path / "config.yaml"
+        config.write_text(BASE_CONFIG + SERVICE + "sources:\n" + sources, encoding="utf-8")
+        running.append(Running(config))
+        return running[-1]
+
+    yield launch
+    for service in running:
+        service.close()
+
+
+def test_sources_run_on_their_own_intervals_with_health_and_metrics(
+    server: Server, start
+) -> None:
+    fast = server.add("/fast.rss", rss("Fast one"))
+    slow = server.add("/slow.rss", rss("Slow one"))
+    service = start(
+        f"  - name: fast\n    type: feed\n    url: {fast}\n    interval: 0.5s\n"
+        f"  - name: slow\n    type: feed\n    url: {slow}\n    interval: 2s\n"
+    )
+    started = time.monotonic()
+    service.wait_for(lambda: len(server.hits("/fast.rss")) >= 7)
+    elapsed = time.monotonic() - started
+    fast_hits, slow_hits = len(server.hits("/fast.rss")), len(server.hits("/slow.rss"))
+    # The slow source ran about once per two seconds, the fast one about
+    # four times as often; both ran at start-up.
+    assert 1 <= slow_hits <= elapsed / 2 + 2
+    assert fast_hits > slow_hits
+
+    feed = feedparser.parse(httpx.get(service.url + "all.atom").content)
+    assert {e.title for e in feed.entries} == {"Fast one", "Slow one"}
+
+    health = httpx.get(service.url + "healthz")
+    assert health.status_code == 200
+    assert {s["name"] for s in health.json()["sources"]} == {"fast", "slow"}
+
+    metrics = httpx.get(service.url + "metrics").text
+    samples = {
+        (sample.name, sample.labels.get("source")): sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+    }
+    assert samples[("feeds_source_fetches_total", "fast")] >= 5
+    assert samples[("feeds_source_fetches_total", "slow")] >= 1
+    assert ("feeds_rubric_items", None) in samples or any(
+        name == "feeds_rubric_items" for name, _ in samples
+    )
+
+    assert service.stop() == 0
+
+
+def test_broken_config_keeps_the_old_one_and_a_fix_is_applied(server: Server, start) -> None:
+    first = server.add("/a.rss", rss("From A"))
+    second = server.add("/b.rss", rss("From B"))
+    service = start(f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+
+    good = service.config.read_text(encoding="utf-8")
+    service.config.write_text(good + "  - name: b\n    typo: feed\n", encoding="utf-8")
+    service.wait_for(lambda: "config not applied" in service.stderr())
+    assert re.search(r"config\.yaml:\d+: sources\[1\]\.typo: unknown key", service.stderr())
+    assert httpx.get(service.url + "all.atom").status_code == 200
+    assert service.process.poll() is None
+
+    service.config.write_text(
+        good + f"  - name: b\n    type: feed\n    url: {second}\n    interval: 1h\n",
+        encoding="utf-8",
+    )
+    service.wait_for(lambda: "From B" in _read(output / "all.atom"))
+    assert "From A" in _read(output / "all.atom")
+    assert service.stop() == 0
+
+
+def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
+    quick = server.add("/quick.rss", rss("Quick"))
+    slow = server.add("/slow.rss", rss("Never stored"), delay=5)
+    service = start(
+        f"  - name: quick\n    type: feed\n    url: {quick}\n    interval: 1h\n"
+        f"  - name: slow\n    type: feed\n    url: {slow}\n    interval: 1h\n"
+    )
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "Quick" in _read(output / "all.atom"))
+    service.wait_for(lambda: len(server.hits("/slow.rss")) == 1)
+    began = time.monotonic()
+    assert service.stop() == 0
+    assert time.monotonic() - began < 4
+    for path in output.iterdir():
+        if path.suffix in (".atom", ".rss"):
+            assert feedparser.parse(path.read_bytes()).bozo == 0, path.name
+    assert "Never stored" not in _read(output / "all.atom")
+    assert not [p for p in output.iterdir() if p.name.startswith(".")]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
