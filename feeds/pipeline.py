@@ -307,7 +307,7 @@ def _record(
         "not modified"
         if result.not_modified
         else f"HTTP {result.status}"
-        if result.status
+        if source.url.startswith("http")
         else "read",
         result.seconds,
         result.items,

@@ -43,6 +43,7 @@ log = logging.getLogger("feeds")
 
 WATCH_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
+FIRST_RUN_SPREAD = 5.0
 
 
 def cron_trigger(source: Source, timezone: str) -> CronTrigger:
@@ -93,7 +94,10 @@ class Service:
         self._start_server()
         log.info("service started with %d sources", len(self.config.sources))
         while not self._stop.is_set():
-            if self._reload.wait(WATCH_SECONDS) or self._config_changed():
+            asked = self._reload.wait(WATCH_SECONDS)
+            if self._stop.is_set():
+                break
+            if asked or self._config_changed():
                 self._reload.clear()
                 self.reload()
         self._shutdown()
@@ -171,7 +175,10 @@ class Service:
                 source.location,
             )
             return
-        due = now + timedelta(seconds=random.uniform(0, self.config.schedule.jitter))
+        # At start-up a few seconds of spread is enough: an operator who just
+        # started the service should not wait a whole jitter for first feeds.
+        spread = min(self.config.schedule.jitter, FIRST_RUN_SPREAD)
+        due = now + timedelta(seconds=random.uniform(0, spread))
         if state.next_due is not None and state.next_due > now:
             due = state.next_due
         elif state.last_attempt is not None:

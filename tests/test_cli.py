@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
 import feedparser
+import httpx
 import pytest
 
-from .conftest import ROOT, SEED, Server, run_cli, write_config
+from .conftest import BASE_CONFIG, ROOT, SEED, Server, run_cli, write_config
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel>
@@ -194,3 +202,74 @@ def test_every_command_has_help() -> None:
         assert "--config" in done.stdout
     top = run_cli("--help")
     assert "build" in top.stdout and "check" in top.stdout
+
+
+def test_status_lists_every_source_after_a_build(tmp_path: Path, server: Server) -> None:
+    good = server.add("/ok.rss", RSS)
+    config = write_config(
+        tmp_path,
+        f"  - name: fine\n    type: feed\n    url: {good}\n"
+        f"  - name: broken\n    type: feed\n    url: {server.url}/nope.rss\n"
+        f"  - name: later\n    type: feed\n    url: {good}?x\n",
+    )
+    before = run_cli("status", "-c", str(config))
+    assert before.returncode == 0
+    assert "never fetched" in before.stdout
+    run_cli("build", "-c", str(config))
+    table = run_cli("status", "-c", str(config)).stdout.splitlines()
+    assert table[0].split()[:2] == ["SOURCE", "STATE"]
+    rows = {line.split()[0]: line for line in table[1:]}
+    assert rows["fine"].split()[1] == "ok" and " 2 " in rows["fine"]
+    assert "failing (1x)" in rows["broken"] and "HTTP 404" in rows["broken"]
+
+
+def test_build_logs_one_line_per_source_as_text_or_json(tmp_path: Path, server: Server) -> None:
+    good = server.add("/ok.rss", RSS)
+    sources = f"  - name: fine\n    type: feed\n    url: {good}\n"
+    config = write_config(tmp_path, sources)
+    text = run_cli("build", "-c", str(config))
+    assert re.search(r"INFO source 'fine': HTTP 200 in [\d.]+ s, 2 items, 2 new", text.stderr)
+    config = write_config(tmp_path, sources, base=BASE_CONFIG + "log:\n  format: json\n")
+    lines = [json.loads(line) for line in run_cli("build", "-c", str(config)).stderr.splitlines()]
+    (entry,) = [line for line in lines if line.get("source") == "fine"]
+    assert entry["level"] == "info" and entry["status"] == 200
+    assert "not modified" in entry["message"] or "2 items" in entry["message"]
+
+
+@pytest.mark.slow
+def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server: Server) -> None:
+    config = write_config(
+        tmp_path, f"  - name: fine\n    type: feed\n    url: {server.add('/ok.rss', RSS)}\n"
+    )
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "serve", "-c", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                first = httpx.get(url + "art.atom")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "feeds serve did not answer"
+                time.sleep(0.1)
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        again = httpx.get(url + "art.atom", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        assert httpx.get(url + "..%2fconfig.yaml").status_code == 404
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()

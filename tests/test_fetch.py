@@ -232,3 +232,19 @@ def test_stopping_aborts_a_waiting_fetch(server: Server) -> None:
     fetcher.close()
     assert not waiter.is_alive()
     assert errors and "shutting down" in str(errors[0])
+
+
+def test_a_source_that_stops_yielding_items_is_flagged(
+    server: Server, runner_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.add("/feed.rss", RSS)
+    runner = runner_for(url)
+    assert runner.run().health == ""
+    empty = RSS.split("<item>")[0] + "</channel></rss>"
+    server.add("/feed.rss", empty)
+    result = runner.run(NOW + timedelta(hours=1))
+    assert result.ok and result.health == "empty"
+    assert runner.store.source_state("s").health == "empty"
+    assert "no items this time (1 last time)" in caplog.text
+    server.add("/feed.rss", RSS)
+    assert runner.run(NOW + timedelta(hours=2)).health == ""

@@ -102,9 +102,7 @@ def start(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
         service.close()
 
 
-def test_sources_run_on_their_own_intervals_with_health_and_metrics(
-    server: Server, start
-) -> None:
+def test_sources_run_on_their_own_intervals_with_health_and_metrics(server: Server, start) -> None:
     fast = server.add("/fast.rss", rss("Fast one"))
     slow = server.add("/slow.rss", rss("Slow one"))
     service = start(
