@@ -50,6 +50,10 @@ def normalise_item(item: Item) -> Item:
         title = link or "Untitled"
     categories = tuple(dict.fromkeys(_line(c) for c in item.categories if _line(c)))
     published = _utc(item.published)
+    updated = _utc(item.updated)
+    if updated == published:
+        # "Updated when published" says nothing more than "published".
+        updated = None
     normalised = replace(
         item,
         title=title,
@@ -59,7 +63,7 @@ def normalise_item(item: Item) -> Item:
         author=_line(item.author),
         guid=item.guid.strip(),
         published=published,
-        updated=_utc(item.updated),
+        updated=updated,
         categories=categories,
         series=_line(item.series),
     )

@@ -25,6 +25,7 @@ import nh3
 
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 
@@ -35,7 +36,15 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
         return _parse_json_feed(fetched, source, zone)
+    items = parse_fast(fetched, source)
+    if items is not None:
+        return items
     return _parse_xml_feed(fetched, source, zone)
+
+
+def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
+    """The feedparser path alone (the reference the fast path is held to)."""
+    return _parse_xml_feed(fetched, source, ZoneInfo(context.timezone))
 
 
 def _parse_xml_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[Item]:
