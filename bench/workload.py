@@ -111,7 +111,7 @@ _ZONES = (
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-_RU_WORDS = (
+_RU_TEXT = (
     "выставка художник музей роман поэт театр премьера оркестр дирижёр композитор "
     "фестиваль режиссёр фильм спектакль опера балет концерт альбом песня книга "
     "издательство премия конкурс галерея коллекция архив город столица провинция "
@@ -125,8 +125,9 @@ _RU_WORDS = (
     "открывает показывает представляет объявляет получает возвращается "
     "продолжает начинает завершает вспоминает обсуждает переводит издаёт "
     "в на о для после перед вместе между без через"
-).split()
-_EN_WORDS = (
+)
+_RU_WORDS = tuple(_RU_TEXT.split())
+_EN_TEXT = (
     "exhibition artist museum novel poet theatre premiere orchestra conductor "
     "composer festival director film play opera ballet concert album song book "
     "publisher prize contest gallery collection archive city capital province "
@@ -139,7 +140,8 @@ _EN_WORDS = (
     "first opens shows presents announces wins returns continues begins ends "
     "remembers discusses translates publishes in on about for after before "
     "with between without through"
-).split()
+)
+_EN_WORDS = tuple(_EN_TEXT.split())
 _RU_NAMES = (
     "Анна Ахматова",
     "Дмитрий Шостакович",
@@ -462,7 +464,8 @@ class _Pools:
         return paragraph.split(". ", 1)[0].rstrip(".") + "."
 
     def body(self, rng: random.Random, language: str, serial: int, *, big: bool) -> str:
-        low, high = (1600, 2300) if big else (1024, 2048)
+        # Aimed so finished bodies come out at 1-2 KB and the huge feed at ~20 MB.
+        low, high = (1000, 1450) if big else (900, 1500)
         target = rng.randint(low, high)
         parts: list[str] = []
         size = 0
@@ -492,8 +495,7 @@ class _Pools:
             if rng.random() < 0.12:
                 part += rng.choice(_HOSTILE)
             parts.append(part)
-            # UTF-8 size: Cyrillic letters take two bytes.
-            size += len(part) * (2 if language == "ru" else 1)
+            size += len(part.encode())
         return "\n".join(parts)
 
     @staticmethod

@@ -42,6 +42,9 @@ class Item:
     rubrics: tuple[str, ...] = ()
     series: str = ""
     views: int | None = None
+    #: The address relative URLs in the item's HTML are resolved against
+    #: (the feed's or page's URL); used by `normalise`, never stored.
+    base: str = ""
 
     def __post_init__(self) -> None:
         if not self.source:

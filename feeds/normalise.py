@@ -23,7 +23,7 @@ import html
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
@@ -35,6 +35,8 @@ _CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "e
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“A-ZА-ЯЁ0-9])")
 # Characters XML 1.0 forbids: a feed carrying one would not parse at all.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
+_ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
 
 
@@ -43,8 +45,9 @@ def normalise_item(item: Item) -> Item:
     link = item.link.strip()
     if link and urlsplit(link).scheme.lower() not in ("http", "https"):
         link = ""
-    summary = sanitise_html(item.summary)
-    content = sanitise_html(item.content)
+    base = item.base if item.base.startswith(("http://", "https://")) else link
+    summary = sanitise_html(item.summary, base)
+    content = sanitise_html(item.content, base)
     title = _line(item.title) or title_from(summary) or title_from(content)
     if not title:
         title = link or "Untitled"
@@ -84,13 +87,27 @@ def item_id(item: Item) -> str:
     return f"urn:feeds:{source}:{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
-def sanitise_html(value: str) -> str:
+def sanitise_html(value: str, base: str = "") -> str:
     """Allow-list clean-up: no script, style, frames, event handlers or
-    `javascript:` URLs survive; what is left is well-formed HTML."""
+    `javascript:` URLs survive; what is left is well-formed HTML. With a
+    `base`, relative links and image sources are made absolute."""
     value = _CONTROL.sub("", value)
     if not value.strip():
         return ""
-    return nh3.clean(value, url_schemes=_URL_SCHEMES, clean_content_tags=_CLEAN_TAGS).strip()
+    resolve = None
+    if base:
+
+        def resolve(element: str, attribute: str, found: str) -> str:
+            if attribute in _URL_ATTRIBUTES and not _ABSOLUTE.match(found):
+                return urljoin(base, found)
+            return found
+
+    return nh3.clean(
+        value,
+        url_schemes=_URL_SCHEMES,
+        clean_content_tags=_CLEAN_TAGS,
+        attribute_filter=resolve,
+    ).strip()
 
 
 def plain_text(value: str) -> str:

@@ -20,6 +20,7 @@ returns None and the caller falls back to feedparser:
 
 from __future__ import annotations
 
+import html
 import re
 import xml.parsers.expat
 from datetime import datetime
@@ -39,10 +40,9 @@ _DATES = re.compile(
 _ZONED = re.compile(
     rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]))$"
 )
-_ATOM_TEXT = re.compile(
-    rb"<(title|summary|content|subtitle|rights)\b([^>]*)>(.*?)</\1>", re.DOTALL
-)
+_ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^>]*)>(.*?)</\1>", re.DOTALL)
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
+_TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 
 
@@ -119,6 +119,10 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
             break
     if content == summary:
         content = ""
+    elif content and _squeezed(summary) == _squeezed(_TAG.sub("", content)):
+        # fastfeedparser made the summary up from the content; feedparser
+        # gives the content as the summary, and so do we.
+        summary, content = content, ""
     categories: list[str] = []
     for tag in entry.get("tags") or []:
         for value in (tag.get("term"), tag.get("label")):
@@ -143,7 +147,12 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
         published=published,
         updated=updated,
         categories=tuple(categories),
+        base=base,
     )
+
+
+def _squeezed(text: str) -> str:
+    return "".join(html.unescape(text).split())
 
 
 def _date(value: Any) -> datetime | None:

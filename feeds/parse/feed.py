@@ -102,6 +102,7 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
         published=published,
         updated=updated,
         categories=tuple(categories),
+        base=base,
     )
 
 
