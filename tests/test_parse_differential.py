@@ -58,8 +58,29 @@ def test_the_fast_path_takes_the_ordinary_fixtures() -> None:
     assert "atom10.xml" not in taken
 
 
-WORDS_RU = "выставка театр премьера роман музей оркестр фестиваль книга город художник".split()
-WORDS_EN = "exhibition theatre premiere novel museum orchestra festival book city".split()
+WORDS_RU = [
+    "выставка",
+    "театр",
+    "премьера",
+    "роман",
+    "музей",
+    "оркестр",
+    "фестиваль",
+    "книга",
+    "город",
+    "художник",
+]
+WORDS_EN = [
+    "exhibition",
+    "theatre",
+    "premiere",
+    "novel",
+    "museum",
+    "orchestra",
+    "festival",
+    "book",
+    "city",
+]
 CATEGORIES = ["art", "Литература", "classical music", "Новости", "Мода", "film", "society"]
 ZONES = [UTC, timezone(timedelta(hours=3)), timezone(timedelta(hours=-5))]
 
