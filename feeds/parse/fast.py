@@ -42,6 +42,7 @@ _ZONED = re.compile(
 )
 _ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^>]*)>(.*?)</\1>", re.DOTALL)
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
+_ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 
@@ -97,11 +98,14 @@ def _dates_are_zoned(body: bytes) -> bool:
 
 def _atom_types_are_clear(body: bytes) -> bool:
     """In Atom, text constructs default to plain text; an untyped one that
-    carries escaped markup or entities would read differently here."""
+    carries escaped markup or entities would read differently here (the fast
+    path cannot tell the type of a summary)."""
     for _name, attributes, inner in _ATOM_TEXT.findall(body):
         if _HTML_TYPE.search(attributes):
             continue
-        if b"&" in inner or b"<" in inner:
+        # A plain "&amp;" decodes to "&" either way; markup or an entity
+        # once decoded would not.
+        if b"<" in inner or b"&lt;" in inner or _ESCAPED_ENTITY.search(inner):
             return False
     return True
 
