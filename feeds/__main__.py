@@ -6,4 +6,7 @@ import sys
 
 from feeds.cli import main
 
-sys.exit(main())
+# Worker processes import this module under another name: only the real
+# entry point runs the command line.
+if __name__ == "__main__":
+    sys.exit(main())

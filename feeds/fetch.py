@@ -111,15 +111,35 @@ class Fetcher:
         self.close()
 
     def fetch(self, source: Source, validators: Validators | None = None) -> Fetched:
-        """Read one source. Raises FetchError."""
+        """Read one source, keeping to the per-host limits. Raises FetchError."""
+        with self.turn(source):
+            return self.fetch_ungated(source, validators)
+
+    @contextmanager
+    def turn(self, source: Source) -> Iterator[None]:
+        """Wait for this source's host to have a free slot (and for the
+        delay since its last request), and hold the slot meanwhile. Lets a
+        caller run the fetch elsewhere (a worker process) while this process
+        keeps the politeness. Raises FetchError when the fetcher stops."""
+        if not source.url or source.url.startswith("file:"):
+            yield
+            return
+        try:
+            with self._gate.enter(urlsplit(source.url).netloc.lower(), self._stopped):
+                yield
+        except _Stopped:
+            raise FetchError(source.name, "stopped: the service is shutting down") from None
+
+    def fetch_ungated(self, source: Source, validators: Validators | None = None) -> Fetched:
+        """Read one source now, with no per-host wait: for a caller holding
+        its `turn`. Raises FetchError."""
         if source.path is not None:
             return _read_file(source, source.path)
         parts = urlsplit(source.url)
         if parts.scheme == "file":
             return _read_file(source, Path(url2pathname(unquote(parts.path))))
         try:
-            with self._gate.enter(parts.netloc.lower(), self._stopped):
-                return self._get(source, validators or Validators())
+            return self._get(source, validators or Validators())
         except _Stopped:
             raise FetchError(source.name, "stopped: the service is shutting down") from None
 

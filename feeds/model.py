@@ -7,9 +7,11 @@ rather than changing the ones they were given.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 def _check_aware(name: str, value: datetime | None) -> None:
@@ -233,16 +235,19 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid")
+_SIMPLE_LINK = re.compile(r"^(https?)://([a-z0-9.-]+)(/[^?#]*)?$")
 
 
 def canonical_link(link: str) -> str:
     """The form of a link used to spot one story published by several
     sources: scheme and host lower-cased, default port, fragment and tracking
     parameters dropped. Empty for an empty link."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     if not link:
         return ""
+    simple = _SIMPLE_LINK.match(link)
+    if simple:
+        # The common case, without a query, a fragment, a port or capitals.
+        return f"https://{simple.group(2)}{simple.group(3) or '/'}"
     parts = urlsplit(link.strip())
     host = (parts.hostname or "").lower()
     port = parts.port if parts.port not in (None, 80, 443) else None

@@ -23,7 +23,7 @@ import html
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import nh3
 
@@ -37,53 +37,68 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“A-ZА-ЯЁ0-9])")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
+_HTTP = re.compile(r"^https?://", re.IGNORECASE)
+# An attribute that may hold a URL whose value has no scheme (nor is a
+# fragment): "href=/x", "src='img.png'", "href=//host/x".
+_RELATIVE = re.compile(
+    r"""\b(?:href|src|cite|longdesc)\s*=\s*["']?(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)""",
+    re.IGNORECASE,
+)
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
 
 
 def normalise_item(item: Item) -> Item:
     """Final forms for one item: id, title, HTML, dates."""
     link = item.link.strip()
-    if link and urlsplit(link).scheme.lower() not in ("http", "https"):
+    if link and not _HTTP.match(link):
         link = ""
-    base = item.base if item.base.startswith(("http://", "https://")) else link
+    base = item.base if _HTTP.match(item.base) else link
     summary = sanitise_html(item.summary, base)
     content = sanitise_html(item.content, base)
     title = _line(item.title) or title_from(summary) or title_from(content)
     if not title:
         title = link or "Untitled"
-    categories = tuple(dict.fromkeys(_line(c) for c in item.categories if _line(c)))
+    categories = tuple(dict.fromkeys(line for c in item.categories if (line := _line(c))))
     published = _utc(item.published)
     updated = _utc(item.updated)
     if updated == published:
         # "Updated when published" says nothing more than "published".
         updated = None
-    normalised = replace(
+    guid = item.guid.strip()
+    identity = item.id or _derive_id(item.source, guid, link, title, published)
+    return replace(
         item,
+        id=identity,
         title=title,
         link=link,
         summary=summary,
         content=content,
         author=_line(item.author),
-        guid=item.guid.strip(),
+        guid=guid,
         published=published,
         updated=updated,
         categories=categories,
         series=_line(item.series),
     )
-    return replace(normalised, id=item.id or item_id(normalised))
 
 
 def item_id(item: Item) -> str:
     """The id of an item by the scheme in this module's docstring."""
-    source = quote(item.source, safe="")
-    if item.guid:
-        if _URI.match(item.guid):
-            return item.guid
-        return f"urn:feeds:{source}:guid:{quote(item.guid, safe='')}"
-    if item.link:
-        return item.link
-    day = item.published.isoformat() if item.published else ""
-    key = "\x1f".join((item.source, item.title.casefold(), day))
+    return _derive_id(item.source, item.guid, item.link, item.title, item.published)
+
+
+def _derive_id(
+    source_name: str, guid: str, link: str, title: str, published: datetime | None
+) -> str:
+    source = quote(source_name, safe="")
+    if guid:
+        if _URI.match(guid):
+            return guid
+        return f"urn:feeds:{source}:guid:{quote(guid, safe='')}"
+    if link:
+        return link
+    day = published.isoformat() if published else ""
+    key = "\x1f".join((source_name, title.casefold(), day))
     return f"urn:feeds:{source}:{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
@@ -91,11 +106,14 @@ def sanitise_html(value: str, base: str = "") -> str:
     """Allow-list clean-up: no script, style, frames, event handlers or
     `javascript:` URLs survive; what is left is well-formed HTML. With a
     `base`, relative links and image sources are made absolute."""
-    value = _CONTROL.sub("", value)
-    if not value.strip():
+    if _CONTROL.search(value):
+        value = _CONTROL.sub("", value)
+    if not value or value.isspace():
         return ""
     resolve = None
-    if base:
+    # The URL rewriter is a Python call per attribute: only pay for it when
+    # some link or image source is relative.
+    if base and _RELATIVE.search(value):
 
         def resolve(element: str, attribute: str, found: str) -> str:
             if attribute in _URL_ATTRIBUTES and not _ABSOLUTE.match(found):
@@ -119,7 +137,9 @@ def plain_text(value: str) -> str:
 
 def _line(value: str) -> str:
     """One line of plain text: control characters gone, white space collapsed."""
-    return " ".join(_CONTROL.sub("", value).split())
+    if _CONTROL.search(value):
+        value = _CONTROL.sub("", value)
+    return " ".join(value.split())
 
 
 def title_from(lead_html: str) -> str:

@@ -14,18 +14,33 @@ and propagates.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from itertools import islice
 
 from feeds.classify import Vocabulary, classify_item
 from feeds.errors import FetchError, SourceError
 from feeds.fetch import Fetcher, Validators
-from feeds.model import Config, Item, ParseContext, RunReport, Source, SourceResult
+from feeds.model import (
+    Config,
+    Fetched,
+    Item,
+    ParseContext,
+    Rubric,
+    RunReport,
+    Source,
+    SourceResult,
+)
 from feeds.normalise import normalise_item
 from feeds.parse import parser_for
 from feeds.publish import prepare_dir, publish_file
@@ -34,6 +49,9 @@ from feeds.store import Attempt, SourceState, Store
 from feeds.timing import cache_lifetime, next_due
 
 log = logging.getLogger("feeds")
+
+#: From this many sources on, parsing runs in worker processes too.
+PROCESS_THRESHOLD = 50
 
 #: A source's own next time after `now` (interval or cron).
 RegularDue = Callable[[Source, datetime], datetime]
@@ -125,38 +143,85 @@ def _context(config: Config, source: Source, now: datetime) -> ParseContext:
 def _collect_all(
     config: Config, fetcher: Fetcher, states: dict[str, SourceState], now: datetime
 ) -> Iterator[_Collected]:
+    """Every source's outcome, in config order, with a bounded number in
+    flight: memory stays flat however many sources there are."""
     workers = max(1, min(config.concurrency, len(config.sources)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool:
-        futures = [
-            pool.submit(
-                collect_source,
-                source,
-                fetcher,
-                states[source.name],
-                _context(config, source, now),
-                config,
+    window = max(4 * workers, 32)
+    with (
+        _cpu_pool(len(config.sources)) as cpu,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool,
+    ):
+        sources = iter(config.sources)
+        pending: deque[Future[_Collected]] = deque()
+
+        def submit(source: Source) -> None:
+            pending.append(
+                pool.submit(
+                    collect_source,
+                    source,
+                    fetcher,
+                    states[source.name],
+                    _context(config, source, now),
+                    config,
+                    cpu,
+                )
             )
-            for source in config.sources
-        ]
+
+        for source in islice(sources, window):
+            submit(source)
         # Results are stored in config order, not completion order: when two
         # sources bring the same story in the same run, the first source in
         # config.yaml always gives it its id.
-        index = {future: position for position, future in enumerate(futures)}
-        done: dict[int, _Collected] = {}
-        next_up = 0
-        for future in as_completed(futures):
-            done[index[future]] = future.result()
-            while next_up in done:
-                yield done.pop(next_up)
-                next_up += 1
+        while pending:
+            collected = pending.popleft().result()
+            following = next(sources, None)
+            if following is not None:
+                submit(following)
+            yield collected
+
+
+@contextmanager
+def _cpu_pool(sources: int) -> Iterator[Executor | None]:
+    """Worker processes for parsing and clean-up when there is enough work
+    to repay starting them (feedparser, fastfeedparser's Python side and
+    dataclass building hold the GIL); None means in the fetching thread."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or sources < PROCESS_THRESHOLD:
+        yield None
+        return
+    # forkserver: the fetching threads are already running, and forking a
+    # threaded process can copy a lock in a held state.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=cores, mp_context=context) as processes:
+        yield processes
+
+
+def process_fetched(
+    fetched: Fetched, source: Source, context: ParseContext, rubrics: tuple[Rubric, ...]
+) -> tuple[tuple[Item, ...], str]:
+    """Parse, normalise and classify one fetched body: (items, error)."""
+    try:
+        parsed = parser_for(source.type)(fetched, source, context)
+    except SourceError as exc:
+        return (), str(exc)
+    vocabulary = Vocabulary.of(rubrics)
+    return (
+        tuple(classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed),
+        "",
+    )
 
 
 def collect_source(
-    source: Source, fetcher: Fetcher, state: SourceState, context: ParseContext, config: Config
+    source: Source,
+    fetcher: Fetcher,
+    state: SourceState,
+    context: ParseContext,
+    config: Config,
+    cpu: Executor | None = None,
 ) -> _Collected:
     """Fetch, parse, normalise and classify one source; a SourceError becomes
-    an error in the result."""
-    started = time.monotonic()
+    an error in the result. With `cpu`, a worker process does the fetch and
+    the parsing while this process holds the host's turn."""
     if state.gone_url and state.gone_url == source.location:
         return _Collected(
             source=source,
@@ -164,26 +229,51 @@ def collect_source(
             error=f"source '{source.name}': paused: {source.location} answered 410 Gone; "
             "change its url in config.yaml to resume",
         )
-    status = 0
+    validators = Validators(etag=state.etag, last_modified=state.last_modified)
+    if cpu is None:
+        return _fetch_and_process(fetcher.fetch, source, validators, context, config.rubrics)
     try:
-        fetched = fetcher.fetch(
-            source, Validators(etag=state.etag, last_modified=state.last_modified)
-        )
-        status = fetched.status
-        if fetched.not_modified:
-            return _Collected(
-                source=source,
-                status=status,
-                not_modified=True,
-                headers=tuple(fetched.headers.items()),
-                moved_to=fetched.moved_to,
-                seconds=time.monotonic() - started,
-            )
-        parsed = parser_for(source.type)(fetched, source, context)
-        vocabulary = Vocabulary.of(config.rubrics)
-        items = tuple(
-            classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed
-        )
+        with fetcher.turn(source):
+            return cpu.submit(
+                _collect_in_worker,
+                config.site.base_url,
+                source,
+                validators,
+                context,
+                config.rubrics,
+            ).result()
+    except FetchError as exc:
+        return _Collected(source=source, error=str(exc))
+
+
+def _collect_in_worker(
+    base_url: str,
+    source: Source,
+    validators: Validators,
+    context: ParseContext,
+    rubrics: tuple[Rubric, ...],
+) -> _Collected:
+    fetch = _worker_fetcher(base_url).fetch_ungated
+    return _fetch_and_process(fetch, source, validators, context, rubrics)
+
+
+@lru_cache(maxsize=4)
+def _worker_fetcher(base_url: str) -> Fetcher:
+    """One HTTP client per worker process; the per-host turns are kept by
+    the parent, so none are kept here."""
+    return Fetcher(base_url, per_host=1_000_000, host_delay=0)
+
+
+def _fetch_and_process(
+    fetch: Callable[[Source, Validators], Fetched],
+    source: Source,
+    validators: Validators,
+    context: ParseContext,
+    rubrics: tuple[Rubric, ...],
+) -> _Collected:
+    started = time.monotonic()
+    try:
+        fetched = fetch(source, validators)
     except FetchError as exc:
         return _Collected(
             source=source,
@@ -192,14 +282,21 @@ def collect_source(
             retry_after=exc.retry_after,
             seconds=time.monotonic() - started,
         )
-    except SourceError as exc:
+    if fetched.not_modified:
         return _Collected(
-            source=source, error=str(exc), status=status, seconds=time.monotonic() - started
+            source=source,
+            status=fetched.status,
+            not_modified=True,
+            headers=tuple(fetched.headers.items()),
+            moved_to=fetched.moved_to,
+            seconds=time.monotonic() - started,
         )
+    items, error = process_fetched(fetched, source, context, rubrics)
     return _Collected(
         source=source,
         items=items,
-        status=status,
+        error=error,
+        status=fetched.status,
         headers=tuple(fetched.headers.items()),
         size=len(fetched.body),
         moved_to=fetched.moved_to,

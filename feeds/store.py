@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -295,137 +295,181 @@ class Store:
     def upsert(self, items: list[Item], *, now: datetime) -> Upserted:
         """Add new items, update changed ones, merge a story already known
         under another source's id (same canonical link): it keeps its first
-        id and gains this source's rubrics."""
-        new = updated = reclassified = 0
-        touched: set[str] = set()
-        changed = False
-        for item in items:
-            if not item.id:
-                raise ValueError(f"item from {item.source!r} reached the store without an id")
-            canonical = canonical_link(item.link) or None
-            row = self._db.execute(
-                "SELECT id, source, fingerprint, views FROM items WHERE id = ?", (item.id,)
-            ).fetchone()
-            if row is None and canonical:
-                row = self._db.execute(
-                    "SELECT id, source, fingerprint, views FROM items WHERE canonical_link = ?",
-                    (canonical,),
-                ).fetchone()
-            fingerprint = item.fingerprint()
+        id and gains this source's rubrics. Batched: a few statements per
+        call, not per item."""
+        batch = _dedupe(items)
+        if not batch:
+            return Upserted()
+        stamp = _text(now)
+        rows = self._rows_by("id", [entry.item.id for entry in batch])
+        missing = [e.canonical for e in batch if e.item.id not in rows and e.canonical]
+        by_link = self._rows_by("canonical_link", missing) if missing else {}
+        new: list[_Entry] = []
+        known: list[tuple[_Entry, sqlite3.Row]] = []
+        for entry in batch:
+            row = rows.get(entry.item.id) or by_link.get(entry.canonical or "")
             if row is None:
-                self._insert(item, canonical, fingerprint, now)
-                self._set_rubrics(item.id, item.source, item.rubrics)
-                new += 1
-                touched.update(item.rubrics)
-                changed = True
-                continue
-            target = row["id"]
-            before = self._set_rubrics(target, item.source, item.rubrics)
-            if before is not None:
-                reclassified += 1
-                touched.update(before, item.rubrics, self._rubrics_of(target))
-                changed = True
-            if row["source"] != item.source:
-                continue
-            if row["fingerprint"] != fingerprint or (
-                item.views is not None and item.views != row["views"]
-            ):
-                touched.update(self._rubrics_of(target))
-                changed = True
-            if row["fingerprint"] != fingerprint:
-                self._execute(
-                    """
-                    UPDATE items SET title = ?, guid = ?, link = ?, summary = ?, content = ?,
-                        author = ?, series = ?, views = ?, categories = ?, updated = ?,
-                        last_seen = ?, fingerprint = ?
-                    WHERE id = ?
-                    """,
-                    (
-                        item.title,
-                        item.guid,
-                        item.link,
-                        item.summary,
-                        item.content,
-                        item.author,
-                        item.series,
-                        item.views,
-                        json.dumps(list(item.categories), ensure_ascii=False),
-                        _text(item.updated or now),
-                        _text(now),
-                        fingerprint,
-                        target,
-                    ),
-                )
-                updated += 1
-            elif item.views is not None and item.views != row["views"]:
-                self._execute(
-                    "UPDATE items SET views = ?, last_seen = ? WHERE id = ?",
-                    (item.views, _text(now), target),
-                )
+                new.append(entry)
+                # A later item of the batch with the same link merges into it.
+                if entry.canonical:
+                    by_link[entry.canonical] = _Placeholder(entry)  # type: ignore[assignment]
+            else:
+                known.append((entry, row))
+        touched: set[str] = set()
+        self._insert_many(new, stamp)
+        for entry in new:
+            touched.update(entry.rubrics)
+        reclassified = self._reclassify(known, touched)
+        updated = self._update_changed(known, touched, now, stamp)
+        changed = bool(new) or reclassified > 0 or bool(touched)
         return Upserted(
-            new=new,
+            new=len(new),
             updated=updated,
             reclassified=reclassified,
             rubrics=frozenset(touched),
             changed=changed,
         )
 
-    def _rubrics_of(self, item_id: str) -> set[str]:
-        rows = self._db.execute(
-            "SELECT DISTINCT rubric FROM item_rubrics WHERE item_id = ?", (item_id,)
-        )
-        return {row[0] for row in rows}
+    def _rows_by(self, column: str, keys: list[str]) -> dict[str, sqlite3.Row]:
+        found: dict[str, sqlite3.Row] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._execute(
+                f"SELECT id, canonical_link, source, fingerprint, views FROM items "
+                f"WHERE {column} IN ({marks})",
+                chunk,
+            ):
+                found[row[column]] = row
+        return found
 
-    def _insert(self, item: Item, canonical: str | None, fingerprint: str, now: datetime) -> None:
-        self._execute(
+    def _insert_many(self, entries: list[_Entry], stamp: str | None) -> None:
+        if not entries:
+            return
+        self._executemany(
             """
             INSERT INTO items (id, canonical_link, source, title, guid, link, summary, content,
                                author, series, views, categories, published, updated,
                                first_seen, last_seen, fingerprint)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            (
-                item.id,
-                canonical,
-                item.source,
-                item.title,
-                item.guid,
-                item.link,
-                item.summary,
-                item.content,
-                item.author,
-                item.series,
-                item.views,
-                json.dumps(list(item.categories), ensure_ascii=False),
-                # An item its source left undated is dated when first seen.
-                _text(item.published or now),
-                _text(item.updated) if item.updated else None,
-                _text(now),
-                _text(now),
-                fingerprint,
-            ),
+            [
+                (
+                    e.item.id,
+                    e.canonical,
+                    e.item.source,
+                    e.item.title,
+                    e.item.guid,
+                    e.item.link,
+                    e.item.summary,
+                    e.item.content,
+                    e.item.author,
+                    e.item.series,
+                    e.item.views,
+                    json.dumps(list(e.item.categories), ensure_ascii=False),
+                    # An item its source left undated is dated when first seen.
+                    _text(e.item.published) or stamp,
+                    _text(e.item.updated),
+                    stamp,
+                    stamp,
+                    e.fingerprint,
+                )
+                for e in entries
+            ],
+        )
+        self._executemany(
+            "INSERT INTO item_rubrics (item_id, source, rubric) VALUES (?, ?, ?)",
+            [(e.item.id, e.item.source, rubric) for e in entries for rubric in e.rubrics],
         )
 
-    def _set_rubrics(self, item_id: str, source: str, rubrics: tuple[str, ...]) -> set[str] | None:
-        """Replace what `source` says of the item's rubrics; the old ones
-        when that changed anything, else None."""
-        old = {
-            row[0]
-            for row in self._db.execute(
-                "SELECT rubric FROM item_rubrics WHERE item_id = ? AND source = ?",
-                (item_id, source),
-            )
-        }
-        if old == set(rubrics):
-            return None
-        self._execute(
-            "DELETE FROM item_rubrics WHERE item_id = ? AND source = ?", (item_id, source)
+    def _reclassify(self, known: list[tuple[_Entry, sqlite3.Row]], touched: set[str]) -> int:
+        """Replace what each source says of an item's rubrics, where that
+        changed; the rubrics before and after count as touched."""
+        if not known:
+            return 0
+        source = known[0][0].item.source
+        targets = [row["id"] for _entry, row in known]
+        before: dict[str, set[str]] = {}
+        for chunk in _chunks(targets, 500):
+            marks = ",".join("?" * len(chunk))
+            for item_id, rubric in self._execute(
+                f"SELECT item_id, rubric FROM item_rubrics WHERE source = ? "
+                f"AND item_id IN ({marks})",
+                [source, *chunk],
+            ):
+                before.setdefault(item_id, set()).add(rubric)
+        changed = [
+            (row["id"], entry)
+            for entry, row in known
+            if before.get(row["id"], set()) != set(entry.rubrics)
+        ]
+        for target, entry in changed:
+            touched.update(before.get(target, set()), entry.rubrics, self._rubrics_of(target))
+        self._executemany(
+            "DELETE FROM item_rubrics WHERE item_id = ? AND source = ?",
+            [(target, source) for target, _entry in changed],
         )
-        self._db.executemany(
+        self._executemany(
             "INSERT INTO item_rubrics (item_id, source, rubric) VALUES (?, ?, ?)",
-            [(item_id, source, rubric) for rubric in rubrics],
+            [(target, source, rubric) for target, entry in changed for rubric in entry.rubrics],
         )
-        return old
+        return len(changed)
+
+    def _update_changed(
+        self,
+        known: list[tuple[_Entry, sqlite3.Row]],
+        touched: set[str],
+        now: datetime,
+        stamp: str | None,
+    ) -> int:
+        """New text from the source that first brought an item: keep id and
+        published date, set updated. A new view count alone is no update."""
+        texts = []
+        views = []
+        for entry, row in known:
+            item = entry.item
+            if row["source"] != item.source:
+                continue
+            if row["fingerprint"] != entry.fingerprint:
+                texts.append((entry, row["id"]))
+            elif item.views is not None and item.views != row["views"]:
+                views.append((item.views, stamp, row["id"]))
+            else:
+                continue
+            touched.update(self._rubrics_of(row["id"]))
+        self._executemany(
+            """
+            UPDATE items SET title = ?, guid = ?, link = ?, summary = ?, content = ?,
+                author = ?, series = ?, views = ?, categories = ?, updated = ?,
+                last_seen = ?, fingerprint = ?
+            WHERE id = ?
+            """,
+            [
+                (
+                    e.item.title,
+                    e.item.guid,
+                    e.item.link,
+                    e.item.summary,
+                    e.item.content,
+                    e.item.author,
+                    e.item.series,
+                    e.item.views,
+                    json.dumps(list(e.item.categories), ensure_ascii=False),
+                    _text(e.item.updated or now),
+                    stamp,
+                    e.fingerprint,
+                    target,
+                )
+                for e, target in texts
+            ],
+        )
+        self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
+        return len(texts)
+
+    def _rubrics_of(self, item_id: str) -> set[str]:
+        rows = self._execute(
+            "SELECT DISTINCT rubric FROM item_rubrics WHERE item_id = ?", (item_id,)
+        )
+        return {row[0] for row in rows}
 
     def latest(self, rubric: str | None = None, limit: int = 50) -> list[Item]:
         """The newest items, newest first (ties broken by id), of one rubric
@@ -464,6 +508,14 @@ class Store:
         created = _date(row[0]) if row else None
         return created or datetime(1970, 1, 1, tzinfo=UTC)
 
+    def _executemany(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        if not rows:
+            return
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(self.url, str(exc)) from exc
+
     def _execute(self, sql: str, params: object = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, params)  # type: ignore[arg-type]
@@ -471,10 +523,58 @@ class Store:
             raise StoreError(self.url, str(exc)) from exc
 
 
+@dataclass(slots=True)
+class _Entry:
+    """One item of an upsert batch, with what the store derives from it.
+    `rubrics` is the union over the batch's copies of the same story."""
+
+    item: Item
+    canonical: str | None
+    fingerprint: str
+    rubrics: tuple[str, ...]
+
+
+class _Placeholder(dict):  # type: ignore[type-arg]
+    """Stands for a row inserted earlier in the same batch."""
+
+    def __init__(self, entry: _Entry) -> None:
+        super().__init__(
+            id=entry.item.id,
+            source=entry.item.source,
+            fingerprint=entry.fingerprint,
+            views=entry.item.views,
+        )
+
+
+def _dedupe(items: list[Item]) -> list[_Entry]:
+    """One entry per id: a source listing a story twice merges the copies'
+    rubrics; the first copy's text wins."""
+    entries: dict[str, _Entry] = {}
+    for item in items:
+        if not item.id:
+            raise ValueError(f"item from {item.source!r} reached the store without an id")
+        seen = entries.get(item.id)
+        if seen is not None:
+            seen.rubrics = tuple(sorted(set(seen.rubrics) | set(item.rubrics)))
+            continue
+        entries[item.id] = _Entry(
+            item=item,
+            canonical=canonical_link(item.link) or None,
+            fingerprint=item.fingerprint(),
+            rubrics=item.rubrics,
+        )
+    return list(entries.values())
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _text(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _date(value: str | None) -> datetime | None:

@@ -40,9 +40,10 @@ _DATES = re.compile(
 _ZONED = re.compile(
     rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]))$"
 )
-_ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^>]*)>(.*?)</\1>", re.DOTALL)
+_ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^>]*?)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
+_ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 
@@ -100,9 +101,11 @@ def _atom_types_are_clear(body: bytes) -> bool:
     """In Atom, text constructs default to plain text; an untyped one that
     carries escaped markup or entities would read differently here (the fast
     path cannot tell the type of a summary)."""
-    for _name, attributes, inner in _ATOM_TEXT.findall(body):
-        if _HTML_TYPE.search(attributes):
+    for opening in _ATOM_TEXT.finditer(body):
+        if _HTML_TYPE.search(opening.group(2)):
             continue
+        end = body.find(b"</" + opening.group(1), opening.end())
+        inner = body[opening.end() : end if end >= 0 else len(body)]
         # A plain "&amp;" decodes to "&" either way; markup or an entity
         # once decoded would not.
         if b"<" in inner or b"&lt;" in inner or _ESCAPED_ENTITY.search(inner):
@@ -123,7 +126,12 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
             break
     if content == summary:
         content = ""
-    elif content and _squeezed(summary) == _squeezed(_TAG.sub("", content)):
+    elif (
+        content
+        and len(summary) <= len(content)
+        and _squeezed(_TAG.sub("", content[:400])).startswith(_squeezed(summary[:100])[:40])
+        and _squeezed(summary) == _squeezed(_TAG.sub("", content))
+    ):
         # fastfeedparser made the summary up from the content; feedparser
         # gives the content as the summary, and so do we.
         summary, content = content, ""
@@ -144,7 +152,7 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
         source=source.name,
         title=" ".join(title.split()),
         guid=guid,
-        link=urljoin(base, link) if link else "",
+        link=link if not link or _ABSOLUTE.match(link) else urljoin(base, link),
         summary=summary,
         content=content,
         author=str(entry.get("author") or "").strip(),
