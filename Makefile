@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run build test check clean
+.PHONY: run build test check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ build: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The ingestion benchmark (several minutes): prints the table in the README.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 # Format check, lint, types, then the tests: the order CI would use.
 check: $(STAMP)

@@ -12,7 +12,10 @@
       304, and no file in output/ may be rewritten;
    c. the naive baseline (bench/baseline.py).
    Each is a subprocess; its wall time includes interpreter start-up, and
-   its peak RSS is the child's ru_maxrss from os.wait4.
+   its peak RSS is the peak of the summed RSS of it and its descendants
+   (worker processes), sampled every 50 ms, or its own ru_maxrss if larger;
+   peak PSS is the same sum with shared pages split between the processes
+   that share them (the fairer total for several processes).
 4. Then the huge feed alone through `feeds build`, on an empty store.
 5. Prints medians over the runs: wall time, items/s (items in the workload
    divided by wall time), peak RSS, and the ratio to the baseline's items/s.
@@ -74,6 +77,7 @@ class Measured:
     code: int
     seconds: float
     max_rss_mb: float
+    max_pss_mb: float
     stdout: str
     stderr: str
 
@@ -119,6 +123,65 @@ class RunResult:
     warm_statuses: Counter[str]
 
 
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed resident memory of a process and all its
+    descendants (worker processes count towards a program's footprint)."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.every = every
+        self.peak_mb = 0.0
+        #: Proportional set size: shared pages split between the processes
+        #: sharing them, so libraries loaded by every worker count once.
+        self.peak_pss_mb = 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.every):
+            self.peak_mb = max(self.peak_mb, self._sample())
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def _sample(self) -> float:
+        parents: dict[int, int] = {}
+        rss: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21])  # pages
+        tree = {self.pid}
+        grew = True
+        while grew:
+            grew = False
+            for pid, parent in parents.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        page = os.sysconf("SC_PAGE_SIZE")
+        self.peak_pss_mb = max(self.peak_pss_mb, sum(_pss_kib(pid) for pid in tree) / 1024)
+        return sum(rss.get(pid, 0) for pid in tree) * page / (1024 * 1024)
+
+
 def measure(command: Sequence[str], *, cwd: Path, env: dict[str, str], logs: Path) -> Measured:
     """Run `command` to completion; its stdout and stderr go to files under
     `logs` (no pipes to drain), its peak RSS comes from os.wait4."""
@@ -131,17 +194,23 @@ def measure(command: Sequence[str], *, cwd: Path, env: dict[str, str], logs: Pat
         )
         watchdog = threading.Timer(CHILD_TIMEOUT, proc.kill)
         watchdog.start()
+        sampler = TreeRss(proc.pid)
+        sampler.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             watchdog.cancel()
+            sampler.stop()
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait again
     return Measured(
         command=tuple(command),
         code=proc.returncode,
         seconds=seconds,
-        max_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        # The larger of the child's own peak and the peak of the whole
+        # process tree's sum (worker processes included), sampled.
+        max_rss_mb=max(usage.ru_maxrss / 1024, sampler.peak_mb),  # KiB on Linux
+        max_pss_mb=sampler.peak_pss_mb,
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
     )
@@ -387,12 +456,13 @@ def main(argv: list[str] | None = None) -> int:
     warm_s = med([r.warm.seconds for r in results])
     base_s = med([r.baseline.seconds for r in results])
     rows = [
-        ("", "wall s", "items/s", "peak RSS MB", "vs baseline"),
+        ("", "wall s", "items/s", "peak RSS MB", "peak PSS MB", "vs baseline"),
         (
             "feeds build, first cycle",
             f"{cold_s:.2f}",
             f"{total / cold_s:,.0f}",
             f"{med([r.cold.max_rss_mb for r in results]):.0f}",
+            f"{med([r.cold.max_pss_mb for r in results]):.0f}",
             f"{base_s / cold_s:.2f}x",
         ),
         (
@@ -400,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{warm_s:.2f}",
             f"{total / warm_s:,.0f}",
             f"{med([r.warm.max_rss_mb for r in results]):.0f}",
+            f"{med([r.warm.max_pss_mb for r in results]):.0f}",
             f"{base_s / warm_s:.2f}x",
         ),
         (
@@ -407,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{base_s:.2f}",
             f"{total / base_s:,.0f}",
             f"{med([r.baseline.max_rss_mb for r in results]):.0f}",
+            f"{med([r.baseline.max_pss_mb for r in results]):.0f}",
             "1.00x",
         ),
     ]
@@ -429,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  huge feed alone: {manifest.huge.items} items, {manifest.huge.bytes / 1e6:.1f} MB: "
         f"{huge.seconds:.2f} s, {manifest.huge.items / huge.seconds:,.0f} items/s, "
-        f"peak RSS {huge.max_rss_mb:.0f} MB (exit {huge.code}, "
+        f"peak RSS {huge.max_rss_mb:.0f} MB, PSS {huge.max_pss_mb:.0f} MB (exit {huge.code}, "
         f"{huge_summary.items} items parsed, {huge_summary.new} new)"
     )
 

@@ -8,7 +8,7 @@ rubric's title, slug and aliases, case-insensitively; the source's own
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from feeds.model import Item, Rubric
 
@@ -39,7 +39,7 @@ def classify_item(item: Item, vocabulary: Vocabulary, source_rubrics: tuple[str,
         slug = vocabulary.slug_for(category)
         if slug is not None:
             slugs.add(slug)
-    return replace(item, rubrics=tuple(sorted(slugs)))
+    return item.evolve(rubrics=tuple(sorted(slugs)))
 
 
 def unmatched_categories(item: Item, vocabulary: Vocabulary) -> tuple[str, ...]:

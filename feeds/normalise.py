@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote, urljoin
 
@@ -66,8 +65,7 @@ def normalise_item(item: Item) -> Item:
         updated = None
     guid = item.guid.strip()
     identity = item.id or _derive_id(item.source, guid, link, title, published)
-    return replace(
-        item,
+    return item.evolve(
         id=identity,
         title=title,
         link=link,
@@ -137,7 +135,7 @@ def plain_text(value: str) -> str:
 
 def _line(value: str) -> str:
     """One line of plain text: control characters gone, white space collapsed."""
-    if _CONTROL.search(value):
+    if not value.isprintable() and _CONTROL.search(value):
         value = _CONTROL.sub("", value)
     return " ".join(value.split())
 
