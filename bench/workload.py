@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from urllib.parse import urlsplit
 import random
 import time
 import uuid
@@ -330,6 +331,8 @@ def render_config(
         "  concurrency: 16",
         "  per_host: 16",
         "  host_delay: 0",
+        # The workload is served on loopback, which fetches refuse unless listed.
+        f"  allow_private: [{json.dumps(urlsplit(base_url).netloc)}]",
         "  timeout: 60",
         "  max_bytes: 52428800",
         "log:",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from feeds.errors import ConfigError
+from feeds.guard import parse_allow_rule
 from feeds.model import Config, Rubric, Schedule, Server, Site, Source
 from feeds.parse import SOURCE_TYPES, TYPE_OPTIONS
 from feeds.timing import parse_duration
@@ -54,7 +55,14 @@ _TOP_KEYS = (
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
 _OUTPUT_KEYS = ("dir", "max_items")
 _STORAGE_KEYS = ("url",)
-_FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "host_delay")
+_FETCH_KEYS = (
+    "timeout",
+    "max_bytes",
+    "concurrency",
+    "per_host",
+    "host_delay",
+    "allow_private",
+)
 _SCHEDULE_KEYS = ("interval", "jitter", "max_backoff")
 _SERVER_KEYS = ("host", "port")
 _LOG_KEYS = ("format", "level")
@@ -279,6 +287,7 @@ class _Checker:
             ),
             per_host=int(self.number("fetch.per_host", fetch.get("per_host"), 2, integer=True)),
             host_delay=self.duration("fetch.host_delay", fetch.get("host_delay"), 1.0, zero=True),
+            allow_private=self.allow_rules(fetch.get("allow_private")),
             schedule=schedule,
             server=self.server(top),
             **self.log(top.get("log")),
@@ -293,6 +302,15 @@ class _Checker:
             return parse_duration(value)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
+
+    def allow_rules(self, value: Any) -> tuple[str, ...]:
+        rules = self.texts("fetch.allow_private", value)
+        for index, rule in enumerate(rules):
+            try:
+                parse_allow_rule(rule)
+            except ValueError as exc:
+                raise self.fail(f"fetch.allow_private[{index}]", str(exc)) from None
+        return rules
 
     def schedule(self, value: Any) -> Schedule:
         fields = self.mapping("schedule", value, _SCHEDULE_KEYS)

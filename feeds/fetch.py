@@ -17,6 +17,7 @@ Every failure becomes a `FetchError` that names the source.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,9 +29,13 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     HTTPError,
+    LocationValueError,
     MaxRetryError,
+    NewConnectionError,
     ProtocolError,
 )
 from urllib3.exceptions import (
@@ -40,6 +45,7 @@ from urllib3.util.retry import Retry
 
 from feeds import __version__
 from feeds.errors import FetchError
+from feeds.guard import AllowRule, parse_allow_rule, refusal
 from feeds.model import Fetched, Source
 from feeds.timing import retry_after
 
@@ -104,11 +110,16 @@ class Fetcher:
         per_host: int = 2,
         host_delay: float = 0.0,
         connections: int = 16,
+        allow_private: tuple[str, ...] = (),
     ) -> None:
         # Per-request headers replace a pool's own, so they are added to
         # every request instead.
         self._headers = {"User-Agent": user_agent(base_url), "Accept-Encoding": "gzip, deflate"}
         self._pool = urllib3.PoolManager(num_pools=256, maxsize=max(connections, per_host))
+        # Every connection, the first and each redirect's, checks the
+        # address it reached (feeds.guard).
+        rules = tuple(parse_allow_rule(text) for text in allow_private)
+        self._pool.pool_classes_by_scheme = _guarded_pools(rules)
         self._gate = _HostGate(per_host, host_delay)
         self._stopped = threading.Event()
 
@@ -185,6 +196,8 @@ class Fetcher:
                 decode_content=True,
             )
         except MaxRetryError as exc:
+            if isinstance(exc.reason, RefusedAddress):
+                raise FetchError(source.name, exc.reason.reason, url=source.url) from None
             if isinstance(exc.reason, Urllib3Timeout):
                 raise FetchError(
                     source.name, f"no answer within {source.timeout:g} s", url=source.url
@@ -197,6 +210,12 @@ class Fetcher:
         except Urllib3Timeout:
             raise FetchError(
                 source.name, f"no answer within {source.timeout:g} s", url=source.url
+            ) from None
+        except LocationValueError as exc:
+            # urllib3 follows only http and https: a redirect to file:,
+            # ftp: or anything else ends here.
+            raise FetchError(
+                source.name, f"refused a redirect to a non-HTTP address ({exc})", url=source.url
             ) from None
         except HTTPError as exc:
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
@@ -245,7 +264,12 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.stream(64 * 1024, decode_content=True):
+        while True:
+            # read1: whatever has arrived, so a body trickled a byte at a
+            # time still meets the deadline check below.
+            chunk = response.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > source.max_bytes:
                 raise FetchError(
@@ -262,6 +286,40 @@ class Fetcher:
                 raise _Stopped
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class RefusedAddress(NewConnectionError):
+    """A connection reached an address feeds.guard refuses."""
+
+    def __init__(self, connection: HTTPConnection, reason: str) -> None:
+        super().__init__(connection, reason)
+        self.reason = reason
+
+
+def _guarded_pools(rules: tuple[AllowRule, ...]) -> dict[str, type[HTTPConnectionPool]]:
+    def guarded(base: type[HTTPConnection]) -> type[HTTPConnection]:
+        class Guarded(base):  # type: ignore[valid-type,misc]
+            def _new_conn(self) -> socket.socket:
+                sock: socket.socket = super()._new_conn()
+                try:
+                    peer = str(sock.getpeername()[0])
+                except OSError:
+                    peer = ""
+                reason = refusal(peer, self.host, self.port or 0, rules)
+                if reason:
+                    sock.close()
+                    raise RefusedAddress(self, reason)
+                return sock
+
+        return Guarded
+
+    class Plain(HTTPConnectionPool):
+        ConnectionCls = guarded(HTTPConnection)
+
+    class Secure(HTTPSConnectionPool):
+        ConnectionCls = guarded(HTTPSConnection)  # type: ignore[assignment]
+
+    return {"http": Plain, "https": Secure}
 
 
 def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchError:

@@ -169,6 +169,9 @@ class Config:
     #: Politeness per host: requests at once, and seconds between two starts.
     per_host: int = 2
     host_delay: float = 1.0
+    #: Private hosts, addresses or networks (optionally :port) that fetches
+    #: may reach; see feeds.guard. Checked strings.
+    allow_private: tuple[str, ...] = ()
     schedule: Schedule = Schedule()
     #: None unless config.yaml has a `server:` section.
     server: Server | None = None

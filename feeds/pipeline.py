@@ -89,7 +89,10 @@ def run_once(
     with (
         Store(config.storage_url) as store,
         Fetcher(
-            config.site.base_url, per_host=config.per_host, host_delay=config.host_delay
+            config.site.base_url,
+            per_host=config.per_host,
+            host_delay=config.host_delay,
+            allow_private=config.allow_private,
         ) as fetcher,
     ):
         states = {source.name: store.source_state(source.name) for source in config.sources}
@@ -259,6 +262,7 @@ def collect_source(
             return cpu.submit(
                 _collect_in_worker,
                 config.site.base_url,
+                config.allow_private,
                 source,
                 validators,
                 context,
@@ -270,20 +274,21 @@ def collect_source(
 
 def _collect_in_worker(
     base_url: str,
+    allow_private: tuple[str, ...],
     source: Source,
     validators: Validators,
     context: ParseContext,
     rubrics: tuple[Rubric, ...],
 ) -> _Collected:
-    fetch = _worker_fetcher(base_url).fetch_ungated
+    fetch = _worker_fetcher(base_url, allow_private).fetch_ungated
     return _fetch_and_process(fetch, source, validators, context, rubrics)
 
 
 @lru_cache(maxsize=4)
-def _worker_fetcher(base_url: str) -> Fetcher:
+def _worker_fetcher(base_url: str, allow_private: tuple[str, ...]) -> Fetcher:
     """One HTTP client per worker process; the per-host turns are kept by
     the parent, so none are kept here."""
-    return Fetcher(base_url, per_host=1_000_000, host_delay=0)
+    return Fetcher(base_url, per_host=1_000_000, host_delay=0, allow_private=allow_private)
 
 
 def _fetch_and_process(

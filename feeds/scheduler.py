@@ -319,7 +319,12 @@ class Service:
 
     @staticmethod
     def _new_fetcher(config: Config) -> Fetcher:
-        return Fetcher(config.site.base_url, per_host=config.per_host, host_delay=config.host_delay)
+        return Fetcher(
+            config.site.base_url,
+            per_host=config.per_host,
+            host_delay=config.host_delay,
+            allow_private=config.allow_private,
+        )
 
     def jobs(self) -> dict[str, datetime]:
         """Each scheduled source and when it runs next (for tests and status)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -82,6 +83,11 @@ class Server:
             body = body.encode("utf-8")
         named = {k.replace("_", "-"): v for k, v in headers.items()}
         return Route(body=body, status=status, headers=named, delay=delay)
+
+    @property
+    def address(self) -> tuple[str]:
+        """This server as the one `fetch.allow_private` entry it needs."""
+        return (self.url.removeprefix("http://"),)
 
     def hits(self, path: str) -> list[dict[str, str]]:
         return [headers for seen, headers in self.requests if seen == path]
@@ -191,9 +197,22 @@ series:
 """
 
 
+def allowing(base: str, sources: str) -> str:
+    """`base` with `fetch.allow_private` listing exactly the loopback test
+    servers the `sources` block points at (fetches refuse loopback by
+    default)."""
+    servers = sorted(set(re.findall(r"http://(127\.0\.0\.1:\d+)", sources)))
+    if not servers:
+        return base
+    rule = "  allow_private: [" + ", ".join(f'"{s}"' for s in servers) + "]\n"
+    if "\nfetch:\n" in base:
+        return base.replace("\nfetch:\n", "\nfetch:\n" + rule, 1)
+    return base + "fetch:\n" + rule
+
+
 def write_config(folder: Path, sources: str, base: str = BASE_CONFIG) -> Path:
     """A config.yaml in `folder`: the base vocabulary plus the given
-    `sources:` block (YAML text)."""
+    `sources:` block (YAML text), allowing the loopback servers it uses."""
     path = folder / "config.yaml"
-    path.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    path.write_text(allowing(base, sources) + "sources:\n" + sources, encoding="utf-8")
     return path

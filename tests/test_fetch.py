@@ -39,7 +39,9 @@ class Runner:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = Store(config.storage_url)
-        self.fetcher = Fetcher(config.site.base_url, per_host=2, host_delay=0)
+        self.fetcher = Fetcher(
+            config.site.base_url, per_host=2, host_delay=0, allow_private=config.allow_private
+        )
         self.lock = threading.Lock()
         config.output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -182,7 +184,7 @@ def test_body_over_the_limit_is_refused(server: Server) -> None:
     url = server.add("/big.rss", b"x" * 5000)
     source = Source(name="big", type="feed", url=url, max_bytes=4096)
     with (
-        Fetcher("https://feeds.example.org/") as fetcher,
+        Fetcher("https://feeds.example.org/", allow_private=server.address) as fetcher,
         pytest.raises(FetchError, match="over the limit of 4096"),
     ):
         fetcher.fetch(source)
@@ -190,7 +192,7 @@ def test_body_over_the_limit_is_refused(server: Server) -> None:
 
 def test_user_agent_names_the_project_and_the_site(server: Server) -> None:
     url = server.add("/feed.rss", RSS)
-    with Fetcher("https://feeds.example.org/") as fetcher:
+    with Fetcher("https://feeds.example.org/", allow_private=server.address) as fetcher:
         fetcher.fetch(Source(name="s", type="feed", url=url))
     agent = server.hits("/feed.rss")[0]["user-agent"]
     assert agent.startswith("feeds/") and "https://feeds.example.org/" in agent
@@ -200,7 +202,9 @@ def test_per_host_limit_and_delay(server: Server) -> None:
     for n in range(6):
         server.add(f"/{n}.rss", RSS, delay=0.15)
     sources = [Source(name=f"s{n}", type="feed", url=f"{server.url}/{n}.rss") for n in range(6)]
-    with Fetcher("https://feeds.example.org/", per_host=2, host_delay=0.05) as fetcher:
+    with Fetcher(
+        "https://feeds.example.org/", per_host=2, host_delay=0.05, allow_private=server.address
+    ) as fetcher:
         threads = [threading.Thread(target=fetcher.fetch, args=(s,)) for s in sources]
         for thread in threads:
             thread.start()
@@ -214,7 +218,9 @@ def test_per_host_limit_and_delay(server: Server) -> None:
 
 def test_stopping_aborts_a_waiting_fetch(server: Server) -> None:
     url = server.add("/slow.rss", RSS, delay=0.5)
-    fetcher = Fetcher("https://feeds.example.org/", per_host=1, host_delay=30)
+    fetcher = Fetcher(
+        "https://feeds.example.org/", per_host=1, host_delay=30, allow_private=server.address
+    )
     source = Source(name="s", type="feed", url=url)
     fetcher.fetch(source)
     errors: list[Exception] = []

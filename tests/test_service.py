@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import BASE_CONFIG, ROOT, Server
+from .conftest import BASE_CONFIG, ROOT, Server, allowing
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,8 @@ def start(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
 
     def launch(sources: str) -> Running:
         config = tmp_path / "config.yaml"
-        config.write_text(BASE_CONFIG + SERVICE + "sources:\n" + sources, encoding="utf-8")
+        base = allowing(BASE_CONFIG + SERVICE, sources)
+        config.write_text(base + "sources:\n" + sources, encoding="utf-8")
         running.append(Running(config))
         return running[-1]
 
