@@ -47,7 +47,7 @@ from feeds.normalise import normalise_item
 from feeds.parse import parser_for
 from feeds.publish import prepare_dir, publish_file
 from feeds.render import COMBINED, FORMATS, FeedSpec, render_feed, render_index, render_opml
-from feeds.store import Attempt, SourceState, Store
+from feeds.store import Attempt, RunLock, SourceState, Store
 from feeds.timing import cache_lifetime, next_due
 
 log = logging.getLogger("feeds")
@@ -84,6 +84,17 @@ def run_once(
 ) -> RunReport:
     """One full cycle over every source, then render and publish every feed.
     Raises StoreError and PublishError; a failing source does not raise."""
+    lock = RunLock(config.storage_url, "build")
+    lock.acquire(on_wait=log.warning)
+    try:
+        return _run_once_locked(config, now=now, on_result=on_result)
+    finally:
+        lock.release()
+
+
+def _run_once_locked(
+    config: Config, *, now: datetime, on_result: Callable[[SourceResult], None] | None
+) -> RunReport:
     prepare_dir(config.output_dir)
     results: list[SourceResult] = []
     with (

@@ -37,7 +37,7 @@ from feeds.fetch import Fetcher
 from feeds.model import Config, Source
 from feeds.pipeline import publish_feeds, run_source
 from feeds.publish import prepare_dir
-from feeds.store import Store
+from feeds.store import RunLock, Store
 
 log = logging.getLogger("feeds")
 
@@ -77,12 +77,14 @@ class Service:
         self._stamp = _stamp(config_path)
         self._server: Any = None
         self._active = 0
+        self._lock = RunLock(config.storage_url, "run")
 
     # -- life cycle -----------------------------------------------------
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
         self._install_signals()
+        self._lock.acquire()
         prepare_dir(self.config.output_dir)
         with Store(self.config.storage_url) as store, self._publish_lock:
             publish_feeds(self.config, store)
@@ -146,6 +148,7 @@ class Service:
             logging.shutdown()
             os._exit(0)
         self._fetcher.close()
+        self._lock.release()
 
     def _start_server(self) -> None:
         server = self.config.server

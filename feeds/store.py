@@ -9,13 +9,16 @@ sqlite3 errors are wrapped in StoreError.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from feeds.errors import StoreError
 from feeds.model import Item, canonical_link
@@ -146,6 +149,60 @@ class Attempt:
     health: str = ""
     moved_to: str = ""
     gone_url: str | None = None
+
+
+class RunLock:
+    """An advisory lock next to the database: one `feeds build` (or one
+    `feeds run` service) works on a store at a time. A second build waits
+    for the first; a build finding a service exits with a message.
+    The lock file names its holder; the operating system releases it when
+    the holder exits, however it exits."""
+
+    def __init__(self, url: str, role: str) -> None:
+        self.url = url
+        self.role = role
+        self.path = Path(url.removeprefix("sqlite:///") + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
+        """Raises StoreError when a service holds the store."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(self.url, f"cannot open the lock file {self.path}: {exc}") from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            if holder.startswith("run") or self.role == "run":
+                handle.close()
+                raise StoreError(
+                    self.url,
+                    f"in use by {holder}; a feeds run service keeps this store up to date "
+                    "itself: stop it first, or let it do the work",
+                ) from None
+            if on_wait is not None:
+                on_wait(f"waiting for {holder} to finish with {self.url}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{self.role} pid {os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the flock
+            self._file = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 class Store:
