@@ -1,31 +1,45 @@
-"""Classify stage: Item -> Item with its rubrics. Pure.
+"""Classify stage: Item -> Item with its rubrics; filters. Pure.
 
-An item's categories (as its source wrote them) are matched against every
-rubric's title, slug and aliases, case-insensitively; the source's own
-`rubrics:` are added to every item it yields.
+An item's rubrics come from:
+
+- its categories (as its source wrote them), matched against every
+  rubric's title, slug and aliases, case-insensitively;
+- the source's own `rubrics:`, added to every item it yields;
+- `rules:` from config.yaml, each a regular expression or keywords looked
+  for in the item's title, summary, content, link path, categories or
+  author.
+
+A source's `include:` and `exclude:` filters drop items before they are
+stored (adverts, "Все новости" and the like).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
 
-from feeds.model import Item, Rubric
+from feeds.model import Item, Match, Rubric, Rule
 
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """Every spelling of every rubric, folded, mapped to the rubric's slug."""
+    """Every spelling of every rubric, folded, mapped to the rubric's slug;
+    and the rules that assign rubrics by content."""
 
     names: dict[str, str]
+    rules: tuple[Rule, ...] = ()
 
     @classmethod
-    def of(cls, rubrics: Iterable[Rubric]) -> Vocabulary:
+    def of(cls, rubrics: Iterable[Rubric], rules: tuple[Rule, ...] = ()) -> Vocabulary:
         names: dict[str, str] = {}
         for rubric in rubrics:
             for name in rubric.names:
                 names.setdefault(_fold(name), rubric.slug)
-        return cls(names)
+        return cls(names, rules)
 
     def slug_for(self, category: str) -> str | None:
         """The slug a source category maps to, or None."""
@@ -39,7 +53,51 @@ def classify_item(item: Item, vocabulary: Vocabulary, source_rubrics: tuple[str,
         slug = vocabulary.slug_for(category)
         if slug is not None:
             slugs.add(slug)
+    for rule in vocabulary.rules:
+        if rule.rubric not in slugs and matches(rule.match, item):
+            slugs.add(rule.rubric)
     return item.evolve(rubrics=tuple(sorted(slugs)))
+
+
+def keep_item(item: Item, include: tuple[Match, ...], exclude: tuple[Match, ...]) -> bool:
+    """Whether a source's filters let the item through."""
+    if include and not any(matches(match, item) for match in include):
+        return False
+    return not any(matches(match, item) for match in exclude)
+
+
+def matches(match: Match, item: Item) -> bool:
+    """Whether the match's pattern or keywords occur in the chosen fields."""
+    search = _regex(match.pattern, match.keywords).search
+    return any(search(text) for text in _texts(item, match.fields))
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str, keywords: tuple[str, ...]) -> re.Pattern[str]:
+    if pattern:
+        return re.compile(pattern)
+    # Whole words in any case: "art" finds "Art" but not "party".
+    words = "|".join(re.escape(word) for word in sorted(keywords, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+
+
+def _texts(item: Item, fields: tuple[str, ...]) -> list[str]:
+    texts: list[str] = []
+    for field in fields:
+        if field == "title":
+            texts.append(item.title)
+        elif field in ("summary", "content"):
+            texts.append(html.unescape(_TAGS.sub(" ", getattr(item, field))))
+        elif field == "link":
+            texts.append(urlsplit(item.link).path if item.link else "")
+        elif field == "category":
+            texts.extend(item.categories)
+        elif field == "author":
+            texts.append(item.author)
+    return texts
+
+
+_TAGS = re.compile(r"<[^>]*>")
 
 
 def unmatched_categories(item: Item, vocabulary: Vocabulary) -> tuple[str, ...]:

@@ -20,7 +20,18 @@ import yaml
 
 from feeds.errors import ConfigError
 from feeds.guard import parse_allow_rule
-from feeds.model import Config, Rubric, Schedule, Server, Site, Source
+from feeds.model import (
+    FEED_FORMATS,
+    MATCH_FIELDS,
+    Config,
+    Match,
+    Rubric,
+    Rule,
+    Schedule,
+    Server,
+    Site,
+    Source,
+)
 from feeds.parse import SOURCE_TYPES, TYPE_OPTIONS
 from feeds.timing import parse_duration
 
@@ -50,6 +61,7 @@ _TOP_KEYS = (
     "log",
     "rubrics",
     "series",
+    "rules",
     "sources",
 )
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
@@ -69,7 +81,9 @@ _LOG_KEYS = ("format", "level")
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _CRON = re.compile(r"^\S+(\s+\S+){4}$")
-_RUBRIC_KEYS = ("slug", "title", "aliases", "description")
+_RUBRIC_KEYS = ("slug", "title", "aliases", "description", "max_items", "formats")
+_MATCH_KEYS = ("pattern", "keywords", "fields")
+_RULE_KEYS = ("rubric", *_MATCH_KEYS)
 _SOURCE_KEYS = (
     "name",
     "type",
@@ -81,6 +95,9 @@ _SOURCE_KEYS = (
     "max_bytes",
     "interval",
     "cron",
+    "language",
+    "include",
+    "exclude",
     *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
 )
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -264,6 +281,7 @@ class _Checker:
         max_bytes = int(
             self.number("fetch.max_bytes", fetch.get("max_bytes"), DEFAULT_MAX_BYTES, integer=True)
         )
+        rules = self.rules(top.get("rules"), rubrics)
         schedule = self.schedule(top.get("schedule"))
         sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes, schedule)
         out_dir = self.text("output.dir", output.get("dir"), "output") or "output"
@@ -289,6 +307,7 @@ class _Checker:
             host_delay=self.duration("fetch.host_delay", fetch.get("host_delay"), 1.0, zero=True),
             allow_private=self.allow_rules(fetch.get("allow_private")),
             schedule=schedule,
+            rules=rules,
             server=self.server(top),
             **self.log(top.get("log")),
         )
@@ -302,6 +321,44 @@ class _Checker:
             return parse_duration(value)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
+
+    def match(self, key: str, fields: dict[str, Any]) -> Match:
+        pattern = self.text(f"{key}.pattern", fields.get("pattern"))
+        keywords = self.texts(f"{key}.keywords", fields.get("keywords"))
+        if bool(pattern) == bool(keywords):
+            raise self.fail(key, "give exactly one of 'pattern' and 'keywords'")
+        if pattern:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self.fail(f"{key}.pattern", f"not a regular expression: {exc}") from None
+        where = self.texts(f"{key}.fields", fields.get("fields")) or ("title", "summary")
+        for index, name in enumerate(where):
+            if name not in MATCH_FIELDS:
+                close = difflib.get_close_matches(name, MATCH_FIELDS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(
+                    f"{key}.fields[{index}]",
+                    f"unknown field {name!r}{hint}; known: {', '.join(MATCH_FIELDS)}",
+                )
+        return Match(pattern=pattern, keywords=keywords, fields=tuple(dict.fromkeys(where)))
+
+    def matches(self, key: str, value: Any) -> tuple[Match, ...]:
+        found = []
+        for index, entry in enumerate(self.sequence(key, value)):
+            child = f"{key}[{index}]"
+            found.append(self.match(child, self.mapping(child, entry, _MATCH_KEYS)))
+        return tuple(found)
+
+    def rules(self, value: Any, rubrics: tuple[Rubric, ...]) -> tuple[Rule, ...]:
+        slugs = tuple(r.slug for r in rubrics)
+        found = []
+        for index, entry in enumerate(self.sequence("rules", value)):
+            key = f"rules[{index}]"
+            fields = self.mapping(key, entry, _RULE_KEYS, required=("rubric",))
+            (rubric,) = self.slugs(f"{key}.rubric", fields["rubric"], slugs)
+            found.append(Rule(rubric=rubric, match=self.match(key, fields)))
+        return tuple(found)
 
     def allow_rules(self, value: Any) -> tuple[str, ...]:
         rules = self.texts("fetch.allow_private", value)
@@ -388,11 +445,23 @@ class _Checker:
                 )
             if slug in _RESERVED_SLUGS:
                 raise self.fail(f"{key}.slug", f"{slug!r} is reserved for the combined feed files")
+            formats = self.texts(f"{key}.formats", fields.get("formats")) or FEED_FORMATS
+            for index_, name in enumerate(formats):
+                if name not in FEED_FORMATS:
+                    raise self.fail(
+                        f"{key}.formats[{index_}]",
+                        f"unknown format {name!r}; known: {', '.join(FEED_FORMATS)}",
+                    )
+            limit = fields.get("max_items")
             rubric = Rubric(
                 slug=slug,
                 title=self.text(f"{key}.title", fields["title"]),
                 aliases=self.texts(f"{key}.aliases", fields.get("aliases")),
                 description=self.text(f"{key}.description", fields.get("description")),
+                max_items=None
+                if limit is None
+                else int(self.number(f"{key}.max_items", limit, 0, integer=True)),
+                formats=tuple(dict.fromkeys(formats)),
             )
             for name in rubric.names:
                 folded = name.casefold()
@@ -460,6 +529,9 @@ class _Checker:
                         f"{key}.interval", fields.get("interval"), schedule.interval
                     ),
                     cron=cron,
+                    language=self.text(f"{key}.language", fields.get("language")),
+                    include=self.matches(f"{key}.include", fields.get("include")),
+                    exclude=self.matches(f"{key}.exclude", fields.get("exclude")),
                     max_bytes=int(
                         self.number(
                             f"{key}.max_bytes", fields.get("max_bytes"), max_bytes, integer=True

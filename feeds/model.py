@@ -89,6 +89,32 @@ class Item:
 _ITEM_FIELDS = frozenset(Item.__dataclass_fields__)
 
 
+#: Feed formats, by file suffix.
+FEED_FORMATS: tuple[str, ...] = ("atom", "rss", "json")
+
+#: Item fields a Match may look in.
+MATCH_FIELDS: tuple[str, ...] = ("title", "summary", "content", "link", "category", "author")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    """A test on an item: a regular expression, or keywords (whole words,
+    any case), looked for in some of its fields. Exactly one of `pattern`
+    and `keywords` is set (config.py checks it)."""
+
+    pattern: str = ""
+    keywords: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ("title", "summary")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """Put items that pass `match` into rubric `rubric`."""
+
+    rubric: str
+    match: Match
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rubric:
     """A rubric of the vocabulary: `slug` names its feed files."""
@@ -97,6 +123,9 @@ class Rubric:
     title: str
     aliases: tuple[str, ...] = ()
     description: str = ""
+    #: None: the site-wide output.max_items.
+    max_items: int | None = None
+    formats: tuple[str, ...] = FEED_FORMATS
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -120,6 +149,15 @@ class Source:
     #: Seconds between fetches, unless `cron` (a crontab line) is set.
     interval: float = 1800.0
     cron: str = ""
+    #: Language hint for dates written for people (else site.language).
+    language: str = ""
+    #: Items are kept when they pass one of `include` (if any) and none of
+    #: `exclude`.
+    include: tuple[Match, ...] = ()
+    exclude: tuple[Match, ...] = ()
+    #: `type: html` only: selector name -> CSS selector ("css" or
+    #: "css@attribute"); empty means automatic mode.
+    selectors: tuple[tuple[str, str], ...] = ()
 
     @property
     def location(self) -> str:
@@ -165,6 +203,7 @@ class Config:
     rubrics: tuple[Rubric, ...]
     series: tuple[str, ...]
     sources: tuple[Source, ...]
+    rules: tuple[Rule, ...] = ()
     concurrency: int = 8
     #: Politeness per host: requests at once, and seconds between two starts.
     per_host: int = 2

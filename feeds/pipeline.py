@@ -30,15 +30,15 @@ from functools import lru_cache
 from itertools import islice
 
 from feeds import __version__
-from feeds.classify import Vocabulary, classify_item
+from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import FetchError, SourceError
 from feeds.fetch import Fetcher, Validators
 from feeds.model import (
+    FEED_FORMATS,
     Config,
     Fetched,
     Item,
     ParseContext,
-    Rubric,
     RunReport,
     Source,
     SourceResult,
@@ -46,7 +46,7 @@ from feeds.model import (
 from feeds.normalise import normalise_item
 from feeds.parse import parser_for
 from feeds.publish import prepare_dir, publish_file
-from feeds.render import COMBINED, FORMATS, FeedSpec, render_feed, render_index, render_opml
+from feeds.render import COMBINED, FeedSpec, render_feed, render_index, render_opml
 from feeds.store import Attempt, RunLock, SourceState, Store
 from feeds.timing import cache_lifetime, next_due
 
@@ -160,13 +160,18 @@ def run_source(
     return result
 
 
+@lru_cache(maxsize=8)
+def _vocabulary(config: Config) -> Vocabulary:
+    return Vocabulary.of(config.rubrics, config.rules)
+
+
 def _context(config: Config, source: Source, now: datetime) -> ParseContext:
     return ParseContext(
         now=now,
         timezone=source.timezone or config.site.timezone,
         rubric_names=tuple(name for rubric in config.rubrics for name in rubric.names),
         series_names=config.series,
-        language=config.site.language,
+        language=source.language or config.site.language,
     )
 
 
@@ -227,18 +232,17 @@ def _cpu_pool(sources: int) -> Iterator[Executor | None]:
 
 
 def process_fetched(
-    fetched: Fetched, source: Source, context: ParseContext, rubrics: tuple[Rubric, ...]
+    fetched: Fetched, source: Source, context: ParseContext, vocabulary: Vocabulary
 ) -> tuple[tuple[Item, ...], str]:
-    """Parse, normalise and classify one fetched body: (items, error)."""
+    """Parse, normalise, classify and filter one fetched body: (items, error)."""
     try:
         parsed = parser_for(source.type)(fetched, source, context)
     except SourceError as exc:
         return (), str(exc)
-    vocabulary = Vocabulary.of(rubrics)
-    return (
-        tuple(classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed),
-        "",
-    )
+    items = (classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed)
+    if source.include or source.exclude:
+        items = (item for item in items if keep_item(item, source.include, source.exclude))
+    return tuple(items), ""
 
 
 def collect_source(
@@ -261,12 +265,12 @@ def collect_source(
         )
     validators = Validators(etag=state.etag, last_modified=state.last_modified)
     if cpu is None:
-        return _fetch_and_process(fetcher.fetch, source, validators, context, config.rubrics)
+        return _fetch_and_process(fetcher.fetch, source, validators, context, _vocabulary(config))
     if validators.etag or validators.last_modified:
         # Likely a 304: ask here, and only send a body that did come to a
         # worker; an unchanged cycle then starts no worker process at all.
         return _fetch_and_process(
-            fetcher.fetch, source, validators, context, config.rubrics, cpu=cpu
+            fetcher.fetch, source, validators, context, _vocabulary(config), cpu=cpu
         )
     try:
         with fetcher.turn(source):
@@ -277,7 +281,7 @@ def collect_source(
                 source,
                 validators,
                 context,
-                config.rubrics,
+                _vocabulary(config),
             ).result()
     except FetchError as exc:
         return _Collected(source=source, error=str(exc))
@@ -289,10 +293,10 @@ def _collect_in_worker(
     source: Source,
     validators: Validators,
     context: ParseContext,
-    rubrics: tuple[Rubric, ...],
+    vocabulary: Vocabulary,
 ) -> _Collected:
     fetch = _worker_fetcher(base_url, allow_private).fetch_ungated
-    return _fetch_and_process(fetch, source, validators, context, rubrics)
+    return _fetch_and_process(fetch, source, validators, context, vocabulary)
 
 
 @lru_cache(maxsize=4)
@@ -307,7 +311,7 @@ def _fetch_and_process(
     source: Source,
     validators: Validators,
     context: ParseContext,
-    rubrics: tuple[Rubric, ...],
+    vocabulary: Vocabulary,
     cpu: Executor | None = None,
 ) -> _Collected:
     started = time.monotonic()
@@ -331,9 +335,9 @@ def _fetch_and_process(
             seconds=time.monotonic() - started,
         )
     if cpu is None:
-        items, error = process_fetched(fetched, source, context, rubrics)
+        items, error = process_fetched(fetched, source, context, vocabulary)
     else:
-        items, error = cpu.submit(process_fetched, fetched, source, context, rubrics).result()
+        items, error = cpu.submit(process_fetched, fetched, source, context, vocabulary).result()
     return _Collected(
         source=source,
         items=items,
@@ -485,9 +489,10 @@ def feed_specs(config: Config, store: Store, only: frozenset[str] | None = None)
                 rubric.slug,
                 f"{rubric.title} — {site.title}",
                 rubric.description or f"{rubric.title}: items of {site.title}",
-                config.max_items,
+                rubric.max_items or config.max_items,
                 created,
                 labels,
+                rubric.formats,
             )
         )
     return specs
@@ -502,6 +507,7 @@ def _spec(
     limit: int,
     created: datetime,
     labels: dict[str, str],
+    formats: tuple[str, ...] = FEED_FORMATS,
 ) -> FeedSpec:
     items = tuple(store.latest(rubric, limit))
     stamps = [item.updated or item.published for item in items]
@@ -514,6 +520,7 @@ def _spec(
         updated=updated,
         total=store.count(rubric),
         labels=labels,
+        formats=formats,
     )
 
 
@@ -530,8 +537,8 @@ def _render_key(config: Config) -> str:
 
 
 def _file_names(config: Config) -> list[str]:
-    slugs = [COMBINED, *(rubric.slug for rubric in config.rubrics)]
-    names = [f"{slug}.{suffix}" for slug in slugs for suffix in FORMATS]
+    names = [f"{COMBINED}.{suffix}" for suffix in FEED_FORMATS]
+    names += [f"{r.slug}.{suffix}" for r in config.rubrics for suffix in r.formats]
     return [*names, "feeds.opml", "index.html"]
 
 
@@ -549,7 +556,7 @@ def publish_feeds(
     specs = feed_specs(config, store, only)
     files: list[tuple[str, bytes]] = []
     for spec in specs:
-        for suffix in FORMATS:
+        for suffix in spec.formats:
             files.append((spec.filename(suffix), render_feed(site, spec, suffix)))
     everything = specs if only is None else feed_specs(config, store)
     files.append(("feeds.opml", render_opml(site, everything)))

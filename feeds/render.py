@@ -45,6 +45,8 @@ class FeedSpec:
     total: int = 0
     #: Rubric slug -> title, for category labels and JSON tags.
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: The formats (file suffixes) this feed is published in.
+    formats: tuple[str, ...] = tuple(FORMATS)
 
     def label(self, slug: str) -> str:
         return self.labels.get(slug, slug)
@@ -163,6 +165,8 @@ def render_opml(site: Site, specs: Iterable[FeedSpec]) -> bytes:
     for suffix, (label, _mime) in FORMATS.items():
         lines.append(f"    <outline text={quoteattr(label)} title={quoteattr(label)}>")
         for spec in specs:
+            if suffix not in spec.formats:
+                continue
             kind = "rss" if suffix != "json" else "json"
             lines.append(
                 "      <outline"
@@ -195,6 +199,8 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
     ]
     for spec in specs:
         for suffix, (label, mime) in FORMATS.items():
+            if suffix not in spec.formats:
+                continue
             head.append(
                 f'<link rel="alternate" type="{mime}" '
                 f'title="{esc(spec.title)} ({label})" href="{esc(spec.filename(suffix))}">'
@@ -225,6 +231,7 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
         links = " ".join(
             f'<a href="{esc(spec.filename(suffix))}" type="{mime}">{label}</a>'
             for suffix, (label, mime) in FORMATS.items()
+            if suffix in spec.formats
         )
         body.append(f'<p class="subscribe">Subscribe: {links}</p>')
         if spec.items:

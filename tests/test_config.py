@@ -49,12 +49,12 @@ sources:
 """
 )
 
-TOP_KEYS = "site, output, storage, fetch, schedule, server, log, rubrics, series, sources"
+TOP_KEYS = "site, output, storage, fetch, schedule, server, log, rubrics, series, rules, sources"
 SITE_KEYS = "title, base_url, language, timezone, description"
 SOURCE_KEYS = (
-    "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, news_rubrics"
+    "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, language, include, exclude, news_rubrics"
 )
-RUBRIC_KEYS = "slug, title, aliases, description"
+RUBRIC_KEYS = "slug, title, aliases, description, max_items, formats"
 NOT_A_SLUG = "is not a slug: use lower-case Latin letters, digits, '-' and '_'"
 
 
