@@ -19,6 +19,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port to listen on (default: server.port or 8080)"
     )
     command("status", "Show each source's state from the store: health, last success, errors.")
+    command(
+        "rubrics",
+        "Show how many items each rubric holds, and the source categories that matched "
+        "no rubric (with how often), to know which aliases or rules to add.",
+    )
     command("check", "Validate config.yaml without fetching or writing anything.")
     return parser
 
@@ -253,12 +259,41 @@ def _status(config: Config, args: argparse.Namespace) -> int:
                 state.last_error[:80],
             )
         )
+    _table(rows)
+    return EXIT_OK
+
+
+def _rubrics(config: Config, args: argparse.Namespace) -> int:
+    from feeds.classify import Vocabulary
+    from feeds.store import Store
+
+    with Store(config.storage_url) as store:
+        counts = store.rubric_counts()
+        categories = store.category_counts()
+        total = store.count()
+    vocabulary = Vocabulary.of(config.rubrics)
+    rows = [("RUBRIC", "TITLE", "ITEMS")]
+    rows += [(r.slug, r.title, str(counts.get(r.slug, 0))) for r in config.rubrics]
+    rows.append(("(all)", config.site.title, str(total)))
+    _table(rows)
+    unmatched = sorted(
+        ((n, name) for name, n in categories.items() if vocabulary.slug_for(name) is None),
+        key=lambda pair: (-pair[0], pair[1].casefold()),
+    )
+    print()
+    if not unmatched:
+        print("Every source category maps to a rubric.")
+        return EXIT_OK
+    print("Source categories that match no rubric (add them as aliases, or write a rule):")
+    _table([("ITEMS", "CATEGORY"), *((str(n), name) for n, name in unmatched)])
+    return EXIT_OK
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-    return EXIT_OK
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def _when(moment: datetime | None) -> str:
@@ -270,5 +305,6 @@ _COMMANDS = {
     "run": _run,
     "serve": _serve,
     "status": _status,
+    "rubrics": _rubrics,
     "check": _check,
 }

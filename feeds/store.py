@@ -571,6 +571,13 @@ class Store:
             (key, value),
         )
 
+    def category_counts(self) -> dict[str, int]:
+        """How many stored items carry each source category, as written."""
+        rows = self._execute(
+            "SELECT value, count(*) FROM items, json_each(items.categories) GROUP BY value"
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def created(self) -> datetime:
         """When this store was made: the stable `updated` of an empty feed."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()

@@ -196,7 +196,7 @@ def test_shipped_config_builds_offline(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("build", "check"):
+    for command in ("build", "run", "serve", "status", "rubrics", "check"):
         done = run_cli(command, "--help")
         assert done.returncode == 0
         assert "--config" in done.stdout
@@ -273,3 +273,16 @@ def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server
         if process.poll() is None:
             process.kill()
         process.communicate()
+
+
+def test_rubrics_lists_counts_and_unmatched_categories(tmp_path: Path, server: Server) -> None:
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {server.add('/ok.rss', RSS)}\n"
+    )
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    done = run_cli("rubrics", "-c", str(config))
+    assert done.returncode == 0
+    rows = {line.split()[0]: line.split()[-1] for line in done.stdout.splitlines() if line}
+    assert rows["art"] == "1" and rows["literature"] == "1" and rows["news"] == "0"
+    unmatched = done.stdout.split("match no rubric", 1)[1]
+    assert re.search(r"^1\s+Мода$", unmatched, flags=re.M)
