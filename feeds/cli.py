@@ -17,16 +17,19 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from feeds import __version__
 from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
-from feeds.model import Config, RunReport, Server, SourceResult
+from feeds.model import Config, RunReport, Server, Source, SourceResult
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -54,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except FeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SOURCES_FAILED
+    except BrokenPipeError:
+        # `feeds preview ... | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,6 +106,15 @@ def _parser() -> argparse.ArgumentParser:
         "Show how many items each rubric holds, and the source categories that matched "
         "no rubric (with how often), to know which aliases or rules to add.",
     )
+    preview = command(
+        "preview",
+        "Fetch one source (from config.yaml, or given with --type and --url) and show the "
+        "items it would yield, with every empty field and why; nothing is stored.",
+    )
+    preview.add_argument("name", nargs="?", help="a source's name in config.yaml")
+    preview.add_argument("--type", dest="source_type", help="source type for an ad-hoc source")
+    preview.add_argument("--url", help="URL of an ad-hoc source")
+    preview.add_argument("--json", action="store_true", help="print JSON instead of a table")
     command("check", "Validate config.yaml without fetching or writing anything.")
     return parser
 
@@ -296,6 +312,76 @@ def _table(rows: Sequence[tuple[str, ...]]) -> None:
         print("  ".join(cells).rstrip())
 
 
+def _preview(config: Config, args: argparse.Namespace) -> int:
+    from feeds.parse import SOURCE_TYPES
+    from feeds.pipeline import preview_source
+
+    if args.name:
+        source = next((s for s in config.sources if s.name == args.name), None)
+        if source is None:
+            known = ", ".join(s.name for s in config.sources) or "none"
+            print(
+                f"error: no source named {args.name!r} in {config.path}; known: {known}",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+    elif args.url and args.source_type in SOURCE_TYPES:
+        source = Source(name="preview", type=args.source_type, url=args.url)
+    else:
+        print(
+            f"error: give a source name, or --type (one of {', '.join(SOURCE_TYPES)}) and --url",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    preview = preview_source(config, source, now=datetime.now(UTC))
+    if args.json:
+        print(json.dumps(_preview_json(preview), ensure_ascii=False, indent=2))
+    else:
+        _print_preview(config, preview)
+    return EXIT_SOURCES_FAILED if preview.error else EXIT_OK
+
+
+def _preview_json(preview: Any) -> dict[str, object]:
+    return {
+        "source": preview.source.name,
+        "error": preview.error,
+        "dropped_by_filters": preview.dropped,
+        "notes": list(preview.notes),
+        "items": [
+            {
+                "id": item.id,
+                "title": item.title,
+                "link": item.link,
+                "published": item.published.isoformat() if item.published else None,
+                "updated": item.updated.isoformat() if item.updated else None,
+                "author": item.author,
+                "rubrics": list(item.rubrics),
+                "categories": list(item.categories),
+                "series": item.series,
+                "views": item.views,
+                "summary": item.summary,
+            }
+            for item in preview.items
+        ],
+    }
+
+
+def _print_preview(config: Config, preview: Any) -> None:
+    if preview.error:
+        print(f"FAILED {preview.error}", file=sys.stderr)
+        return
+    zone = ZoneInfo(config.site.timezone)
+    rows = [("#", "DATE", "RUBRICS", "TITLE")]
+    for number, item in enumerate(preview.items, 1):
+        when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if item.published else "-"
+        rows.append((str(number), when, ",".join(item.rubrics) or "-", item.title[:90]))
+    _table(rows)
+    print(f"\n{len(preview.items)} items from {preview.source.location}", end="")
+    print(f"; {preview.dropped} dropped by filters" if preview.dropped else "")
+    for note in preview.notes:
+        print(f"  {note}")
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
 
@@ -306,5 +392,6 @@ _COMMANDS = {
     "serve": _serve,
     "status": _status,
     "rubrics": _rubrics,
+    "preview": _preview,
     "check": _check,
 }

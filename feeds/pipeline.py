@@ -160,6 +160,52 @@ def run_source(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What one source would yield now, and why fields came out empty."""
+
+    source: Source
+    items: tuple[Item, ...] = ()
+    notes: tuple[str, ...] = ()
+    dropped: int = 0
+    error: str = ""
+
+
+def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
+    """Fetch one source and run it through every stage but the store:
+    nothing is written. For writing selectors and rules without guessing."""
+    vocabulary = _vocabulary(config)
+    with Fetcher(
+        config.site.base_url,
+        per_host=config.per_host,
+        host_delay=0,
+        allow_private=config.allow_private,
+    ) as fetcher:
+        try:
+            fetched = fetcher.fetch(source)
+            parsed = parser_for(source.type)(fetched, source, _context(config, source, now))
+        except SourceError as exc:
+            return Preview(source=source, error=str(exc))
+    items = [classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed]
+    kept = tuple(item for item in items if keep_item(item, source.include, source.exclude))
+    notes = [note for number, item in enumerate(kept, 1) for note in _empty_fields(number, item)]
+    return Preview(source=source, items=kept, notes=tuple(notes), dropped=len(items) - len(kept))
+
+
+def _empty_fields(number: int, item: Item) -> list[str]:
+    notes = []
+    if item.published is None:
+        notes.append(f"item {number}: date: none on the source; dated when first seen")
+    if not item.link:
+        notes.append(f"item {number}: link: none; the id is derived from source, title and date")
+    if not item.summary and not item.content:
+        notes.append(f"item {number}: summary: empty")
+    if not item.rubrics:
+        categories = ", ".join(repr(c) for c in item.categories) or "none"
+        notes.append(f"item {number}: rubrics: none (categories: {categories})")
+    return notes
+
+
 @lru_cache(maxsize=8)
 def _vocabulary(config: Config) -> Vocabulary:
     return Vocabulary.of(config.rubrics, config.rules)

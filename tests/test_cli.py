@@ -196,7 +196,7 @@ def test_shipped_config_builds_offline(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("build", "run", "serve", "status", "rubrics", "check"):
+    for command in ("build", "run", "serve", "status", "rubrics", "preview", "check"):
         done = run_cli(command, "--help")
         assert done.returncode == 0
         assert "--config" in done.stdout
@@ -286,3 +286,23 @@ def test_rubrics_lists_counts_and_unmatched_categories(tmp_path: Path, server: S
     assert rows["art"] == "1" and rows["literature"] == "1" and rows["news"] == "0"
     unmatched = done.stdout.split("match no rubric", 1)[1]
     assert re.search(r"^1\s+Мода$", unmatched, flags=re.M)
+
+
+def test_preview_shows_items_and_empty_fields_and_stores_nothing(
+    tmp_path: Path, server: Server
+) -> None:
+    url = server.add("/ok.rss", RSS)
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n")
+    table = run_cli("preview", "s", "-c", str(config))
+    assert table.returncode == 0, table.stderr
+    assert "Выставка в ГЭС-2" in table.stdout and "Роман года" in table.stdout
+    assert "2 items from" in table.stdout
+    as_json = json.loads(run_cli("preview", "s", "-c", str(config), "--json").stdout)
+    assert [i["title"] for i in as_json["items"]] == ["Выставка в ГЭС-2", "Роман года"]
+    assert as_json["items"][1]["rubrics"] == ["literature"]
+    assert any("item 2: summary: empty" == note for note in as_json["notes"])
+    adhoc = run_cli("preview", "--type", "feed", "--url", url, "-c", str(config), "--json")
+    assert len(json.loads(adhoc.stdout)["items"]) == 2
+    assert not (tmp_path / "feeds.db").exists() and not (tmp_path / "output").exists()
+    unknown = run_cli("preview", "nope", "-c", str(config))
+    assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
