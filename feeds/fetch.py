@@ -21,10 +21,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -96,6 +97,64 @@ class _HostGate:
             slot.release()
 
 
+class _Deadlines:
+    """Enforces a whole-request deadline, which socket time-outs cannot: a
+    server trickling its headers or body a byte at a time never lets one
+    read time out. At the deadline the request's socket is shut down, so
+    the blocked read returns at once. One watcher thread per Fetcher."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: dict[int, tuple[float, socket.socket]] = {}
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def limit(self, deadline: float) -> Iterator[None]:
+        """Sockets registered by this thread until the block ends are shut
+        down at `deadline`."""
+        _current.deadline = deadline
+        _current.sockets = []
+        try:
+            yield
+        finally:
+            with self._cond:
+                for sock in _current.sockets:
+                    self._watched.pop(id(sock), None)
+            _current.deadline = None
+            _current.sockets = []
+
+    def watch(self, sock: socket.socket) -> None:
+        deadline = getattr(_current, "deadline", None)
+        if deadline is None:
+            return
+        _current.sockets.append(sock)
+        with self._cond:
+            self._watched[id(sock)] = (deadline, sock)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="feeds-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = [key for key, (when, _) in self._watched.items() if when <= now]
+                for key in due:
+                    _, sock = self._watched.pop(key)
+                    with suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                upcoming = min((when for when, _ in self._watched.values()), default=None)
+                self._cond.wait(None if upcoming is None else max(0.0, upcoming - now))
+
+
+#: Per-thread: the deadline of the request this thread is making, and the
+#: sockets it used (set by _Deadlines.limit, read by the connections).
+_current = threading.local()
+
+
 class _Stopped(Exception):
     """The fetcher was stopped while a request waited or streamed."""
 
@@ -119,7 +178,8 @@ class Fetcher:
         # Every connection, the first and each redirect's, checks the
         # address it reached (feeds.guard).
         rules = tuple(parse_allow_rule(text) for text in allow_private)
-        self._pool.pool_classes_by_scheme = _guarded_pools(rules)
+        self._deadlines = _Deadlines()
+        self._pool.pool_classes_by_scheme = _guarded_pools(rules, self._deadlines)
         self._gate = _HostGate(per_host, host_delay)
         self._stopped = threading.Event()
 
@@ -176,6 +236,15 @@ class Fetcher:
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         deadline = time.monotonic() + source.timeout
+        with self._deadlines.limit(deadline):
+            return self._request(source, headers, deadline)
+
+    def _request(self, source: Source, headers: dict[str, str], deadline: float) -> Fetched:
+        # Before the headers are in: no answer; after: the body was late.
+        silent = FetchError(source.name, f"no answer within {source.timeout:g} s", url=source.url)
+        late = FetchError(
+            source.name, f"body not complete after {source.timeout:g} s", url=source.url
+        )
         try:
             response = self._pool.request(
                 "GET",
@@ -196,9 +265,15 @@ class Fetcher:
                 decode_content=True,
             )
         except MaxRetryError as exc:
+            if time.monotonic() >= deadline:
+                raise silent from None
             if isinstance(exc.reason, RefusedAddress):
                 raise FetchError(source.name, exc.reason.reason, url=source.url) from None
-            if isinstance(exc.reason, Urllib3Timeout):
+            # NewConnectionError is a ConnectTimeoutError in urllib3's tree:
+            # a refused connection is not a slow one.
+            if isinstance(exc.reason, Urllib3Timeout) and not isinstance(
+                exc.reason, NewConnectionError
+            ):
                 raise FetchError(
                     source.name, f"no answer within {source.timeout:g} s", url=source.url
                 ) from None
@@ -217,7 +292,9 @@ class Fetcher:
             raise FetchError(
                 source.name, f"refused a redirect to a non-HTTP address ({exc})", url=source.url
             ) from None
-        except HTTPError as exc:
+        except (HTTPError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise silent from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
         try:
             final_url = response.geturl() or source.url
@@ -246,7 +323,9 @@ class Fetcher:
             raise FetchError(
                 source.name, f"body not complete after {source.timeout:g} s", url=source.url
             ) from None
-        except (ProtocolError, HTTPError) as exc:
+        except (ProtocolError, HTTPError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise late from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
         finally:
             response.release_conn()
@@ -296,9 +375,16 @@ class RefusedAddress(NewConnectionError):
         self.reason = reason
 
 
-def _guarded_pools(rules: tuple[AllowRule, ...]) -> dict[str, type[HTTPConnectionPool]]:
+def _guarded_pools(
+    rules: tuple[AllowRule, ...], deadlines: _Deadlines
+) -> dict[str, type[HTTPConnectionPool]]:
     def guarded(base: type[HTTPConnection]) -> type[HTTPConnection]:
         class Guarded(base):  # type: ignore[valid-type,misc]
+            def getresponse(self) -> Any:
+                if self.sock is not None:
+                    deadlines.watch(self.sock)
+                return super().getresponse()
+
             def _new_conn(self) -> socket.socket:
                 sock: socket.socket = super()._new_conn()
                 try:

@@ -14,6 +14,7 @@ and propagates.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -118,16 +119,19 @@ def _run_once_locked(
                 if on_result is not None:
                     on_result(result)
             key = _render_key(config)
-            # Nothing new, the same feeds configured, every file in place:
-            # rendering would only prove the files are already right.
-            if changed or store.meta("render_key") != key or not _all_published(config):
+            if changed:
+                # Forget the key with the change, in its transaction: if the
+                # publishing below fails or is killed, the next run renders.
+                store.set_meta("render_key", "")
+        # Nothing new, the same feeds configured, every file in place:
+        # rendering would only prove the files are already right.
+        if changed or store.meta("render_key") != key or not _all_published(config):
+            written, unchanged = publish_feeds(config, store)
+            with store.transaction():
                 store.set_meta("render_key", key)
-                render = True
-            else:
-                render = False
-        written, unchanged = (
-            publish_feeds(config, store) if render else ((), len(_file_names(config)))
-        )
+                store.set_meta("pending_rubrics", "")
+        else:
+            written, unchanged = (), len(_file_names(config))
     order = {source.name: index for index, source in enumerate(config.sources)}
     results.sort(key=lambda result: order[result.source])
     return RunReport(started=now, results=tuple(results), written=written, unchanged=unchanged)
@@ -154,10 +158,29 @@ def run_source(
         return SourceResult(source=source.name, error="stopped before storing")
     with store.transaction():
         result, changed = _record(store, config, collected, state, now, regular)
-    if changed is not None:
+        if changed is not None:
+            # Remembered with the change: a publish that fails (a full disk)
+            # or is killed is made good by the next run of any source.
+            _add_pending(store, changed)
+            store.set_meta("render_key", "")
+    pending = _pending(store)
+    if pending is not None:
         with publish_lock:
-            publish_feeds(config, store, only=changed)
+            publish_feeds(config, store, only=pending)
+        with store.transaction():
+            store.set_meta("pending_rubrics", "")
     return result
+
+
+def _pending(store: Store) -> frozenset[str] | None:
+    """Rubric feeds changed in the store and not yet published (None: none)."""
+    text = store.meta("pending_rubrics")
+    return frozenset(json.loads(text)) if text else None
+
+
+def _add_pending(store: Store, rubrics: frozenset[str]) -> None:
+    known = _pending(store) or frozenset()
+    store.set_meta("pending_rubrics", json.dumps(sorted(known | rubrics)))
 
 
 @dataclass(frozen=True, slots=True)

