@@ -32,7 +32,7 @@ from feeds.model import (
     Site,
     Source,
 )
-from feeds.parse import SOURCE_TYPES, TYPE_OPTIONS
+from feeds.parse import SELECTOR_KEYS, SOURCE_TYPES, TYPE_OPTIONS
 from feeds.timing import parse_duration
 
 #: libyaml's parser when PyYAML has it (ten times faster on a config with
@@ -350,6 +350,16 @@ class _Checker:
             found.append(self.match(child, self.mapping(child, entry, _MATCH_KEYS)))
         return tuple(found)
 
+    def selectors(self, key: str, value: Any) -> tuple[tuple[str, str], ...]:
+        if value is None:
+            return ()
+        fields = self.mapping(key, value, SELECTOR_KEYS, required=("item",))
+        return tuple(
+            (name, self.text(f"{key}.{name}", fields[name]))
+            for name in SELECTOR_KEYS
+            if fields.get(name)
+        )
+
     def rules(self, value: Any, rubrics: tuple[Rubric, ...]) -> tuple[Rule, ...]:
         slugs = tuple(r.slug for r in rubrics)
         found = []
@@ -530,6 +540,7 @@ class _Checker:
                     ),
                     cron=cron,
                     language=self.text(f"{key}.language", fields.get("language")),
+                    selectors=self.selectors(f"{key}.selectors", fields.get("selectors")),
                     include=self.matches(f"{key}.include", fields.get("include")),
                     exclude=self.matches(f"{key}.exclude", fields.get("exclude")),
                     max_bytes=int(

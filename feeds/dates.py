@@ -24,8 +24,8 @@ def parse_human_date(
 ) -> datetime | None:
     """Read a date as a person would, or None when `text` is not one.
 
-    A combined form such as ``Сегодня, 22 ноября`` is read by its most
-    precise part (the day and month).
+    A combined form such as ``Сегодня, 22 ноября`` that does not read as a
+    whole is read by its more precise part (the day and month).
     """
     text = " ".join(text.split())
     if not text:
@@ -34,8 +34,10 @@ def parse_human_date(
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
     candidates = [text]
     if "," in text:
+        # "вчера, 09:30" and "Nov 22, 2026" read whole once the comma is a
+        # space; "Сегодня, 22 ноября" only by its more precise part.
         head, _, tail = text.partition(",")
-        candidates = [tail.strip(), head.strip(), text]
+        candidates = [" ".join(text.replace(",", " ").split()), text, tail.strip(), head.strip()]
     for candidate in candidates:
         found = _parse(candidate, local_now, timezone, langs)
         if found is not None:

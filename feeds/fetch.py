@@ -17,6 +17,7 @@ Every failure becomes a `FetchError` that names the source.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import urllib3
@@ -297,7 +298,7 @@ class Fetcher:
                 raise silent from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
         try:
-            final_url = response.geturl() or source.url
+            final_url = _final_url(source.url, response)
             moved_to = _permanent_target(response, final_url)
             if response.status == 304:
                 return Fetched(
@@ -422,6 +423,17 @@ def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchEr
     return FetchError(source.name, detail, url=source.url, status=status, retry_after=wait)
 
 
+def _final_url(requested: str, response: urllib3.BaseHTTPResponse) -> str:
+    """The absolute address the body came from (urllib3's own `url` is only
+    the path): the requested one, moved by each redirect on the way."""
+    final = requested
+    history = response.retries.history if response.retries else ()
+    for hop in history:
+        if hop.redirect_location:
+            final = urljoin(final, hop.redirect_location)
+    return final
+
+
 def _permanent_target(response: urllib3.BaseHTTPResponse, final_url: str) -> str:
     """The final URL when a 301/308 was on the way, so the operator can
     update the config."""
@@ -438,7 +450,9 @@ def _headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
 def _reason(exc: BaseException | None) -> str:
     """What went wrong, without urllib3's object reprs."""
     text = str(exc) if exc is not None else "connection failed"
-    text = text.split(": ", 1)[-1] if "object at 0x" in text else text
+    # "Guarded(host='x', port=443): Failed to resolve..." or "<... object at
+    # 0x...>: Failed to establish...": keep what happened.
+    text = re.sub(r"^(?:\w+\(host=[^)]*\)|<[^>]*object at 0x[0-9a-f]+>): ", "", text)
     return text or type(exc).__name__
 
 

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import islice
@@ -45,7 +45,7 @@ from feeds.model import (
     SourceResult,
 )
 from feeds.normalise import normalise_item
-from feeds.parse import parser_for
+from feeds.parse import follower_for, noted_parser_for, parser_for
 from feeds.publish import prepare_dir, publish_file
 from feeds.render import COMBINED, FeedSpec, render_feed, render_index, render_opml
 from feeds.store import Attempt, RunLock, SourceState, Store
@@ -77,6 +77,8 @@ class _Collected:
     size: int = 0
     moved_to: str = ""
     retry_after: float | None = None
+    #: The feed read instead of the page, when the page advertised one.
+    followed: str = ""
     seconds: float = 0.0
 
 
@@ -205,13 +207,17 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
         allow_private=config.allow_private,
     ) as fetcher:
         try:
-            fetched = fetcher.fetch(source)
-            parsed = parser_for(source.type)(fetched, source, _context(config, source, now))
+            fetched, parsed_as = _follow(fetcher.fetch, source, fetcher.fetch(source))
+            parse = noted_parser_for(parsed_as.type)
+            parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
         except SourceError as exc:
             return Preview(source=source, error=str(exc))
     items = [classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed]
     kept = tuple(item for item in items if keep_item(item, source.include, source.exclude))
-    notes = [note for number, item in enumerate(kept, 1) for note in _empty_fields(number, item)]
+    notes = list(parser_notes)
+    if parsed_as is not source:
+        notes.insert(0, f"the page advertises its own feed; read {parsed_as.url} instead")
+    notes += [note for number, item in enumerate(kept, 1) for note in _empty_fields(number, item)]
     return Preview(source=source, items=kept, notes=tuple(notes), dropped=len(items) - len(kept))
 
 
@@ -403,20 +409,42 @@ def _fetch_and_process(
             moved_to=fetched.moved_to,
             seconds=time.monotonic() - started,
         )
+    page = fetched
+    parsed_as = source
+    try:
+        fetched, parsed_as = _follow(fetch, source, fetched)
+    except SourceError as exc:
+        return _Collected(source=source, error=str(exc), seconds=time.monotonic() - started)
     if cpu is None:
-        items, error = process_fetched(fetched, source, context, vocabulary)
+        items, error = process_fetched(fetched, parsed_as, context, vocabulary)
     else:
-        items, error = cpu.submit(process_fetched, fetched, source, context, vocabulary).result()
+        items, error = cpu.submit(process_fetched, fetched, parsed_as, context, vocabulary).result()
     return _Collected(
         source=source,
         items=items,
         error=error,
-        status=fetched.status,
-        headers=tuple(fetched.headers.items()),
-        size=len(fetched.body),
-        moved_to=fetched.moved_to,
+        status=page.status,
+        # The page's validators, so an unchanged page still costs a 304.
+        headers=tuple(page.headers.items()),
+        size=len(page.body) + (len(fetched.body) if fetched is not page else 0),
+        moved_to=page.moved_to,
+        followed=parsed_as.url if parsed_as is not source else "",
         seconds=time.monotonic() - started,
     )
+
+
+def _follow(
+    fetch: Callable[[Source, Validators], Fetched], source: Source, fetched: Fetched
+) -> tuple[Fetched, Source]:
+    """A page that advertises its own feed is read through that feed (for
+    source types that say so, such as `html` without selectors).
+    Raises SourceError."""
+    follow = follower_for(source.type)
+    url = follow(fetched, source) if follow is not None else ""
+    if not url:
+        return fetched, source
+    feed = replace(source, type="feed", url=url, path=None)
+    return fetch(feed, Validators()), feed
 
 
 def _record(
@@ -477,6 +505,12 @@ def _record(
             "source '%s': no items this time (%d last time): has the page or feed changed?",
             source.name,
             state.last_items,
+        )
+    if collected.followed:
+        log.info(
+            "source '%s': the page advertises its own feed; read %s instead",
+            source.name,
+            collected.followed,
         )
     if collected.moved_to:
         log.warning(

@@ -300,7 +300,7 @@ def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     as_json = json.loads(run_cli("preview", "s", "-c", str(config), "--json").stdout)
     assert [i["title"] for i in as_json["items"]] == ["Выставка в ГЭС-2", "Роман года"]
     assert as_json["items"][1]["rubrics"] == ["literature"]
-    assert any("item 2: summary: empty" == note for note in as_json["notes"])
+    assert any(note == "item 2: summary: empty" for note in as_json["notes"])
     adhoc = run_cli("preview", "--type", "feed", "--url", url, "-c", str(config), "--json")
     assert len(json.loads(adhoc.stdout)["items"]) == 2
     assert not (tmp_path / "feeds.db").exists() and not (tmp_path / "output").exists()

@@ -52,7 +52,8 @@ sources:
 TOP_KEYS = "site, output, storage, fetch, schedule, server, log, rubrics, series, rules, sources"
 SITE_KEYS = "title, base_url, language, timezone, description"
 SOURCE_KEYS = (
-    "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, language, include, exclude, news_rubrics"
+    "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, "
+    "language, include, exclude, news_rubrics, selectors"
 )
 RUBRIC_KEYS = "slug, title, aliases, description, max_items, formats"
 NOT_A_SLUG = "is not a slug: use lower-case Latin letters, digits, '-' and '_'"
@@ -568,7 +569,7 @@ sources:
     url: https://example.org/feed.xml
 """,
         "sources[0].type",
-        "unknown source type 'feeed' (did you mean 'feed'?); known: feed, text",
+        "unknown source type 'feeed' (did you mean 'feed'?); known: feed, text, html",
         id="type-feeed",
     ),
     pytest.param(
@@ -576,12 +577,12 @@ sources:
         + """\
 sources:
   - name: one
-    type: html  # <-
+    type: webpage  # <-
     url: https://example.org/
 """,
         "sources[0].type",
-        "unknown source type 'html'; known: feed, text",
-        id="type-html",
+        "unknown source type 'webpage'; known: feed, text, html",
+        id="type-webpage",
     ),
     pytest.param(
         SITE

@@ -114,8 +114,7 @@ scalars = (
 keys = st.sampled_from(KNOWN_KEYS) | st.text(max_size=10) | st.integers(-3, 3)
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(keys, children, max_size=5),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=5),
     max_leaves=25,
 )
 documents = values | st.dictionaries(keys, values, max_size=8)
@@ -465,7 +464,9 @@ SAFE_CHARS = st.sampled_from(
 SAFE_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", max_size=8)
 SAFE_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 100_000) | SAFE_WORDS,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(SAFE_WORDS, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(SAFE_WORDS, children, max_size=3)
+    ),
     max_leaves=6,
 )
 CLI = settings(

@@ -254,3 +254,13 @@ def test_a_source_that_stops_yielding_items_is_flagged(
     assert "no items this time (1 last time)" in caplog.text
     server.add("/feed.rss", RSS)
     assert runner.run(NOW + timedelta(hours=2)).health == ""
+
+
+def test_relative_links_resolve_against_the_address_fetched(server: Server, runner_for) -> None:
+    relative = RSS.replace("<link>https://x.example/1</link>", "<link>/stories/1</link>")
+    target = server.add("/new/feed.rss", relative)
+    url = server.add("/old/feed.rss", "", status=302, Location="/new/feed.rss")
+    runner = runner_for(url)
+    assert runner.run().new == 1
+    (stored,) = runner.store.latest()
+    assert stored.link == target.replace("/new/feed.rss", "/stories/1")

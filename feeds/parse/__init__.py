@@ -2,7 +2,10 @@
 
 A source type is one module in this package exposing
 ``parse(fetched, source, context) -> list[Item]`` plus one entry in
-`_MODULES`. Modules load on first use, so reading the config stays cheap.
+`_MODULES`. Optionally it also exposes ``parse_with_notes`` (items and a
+line per empty field, for `feeds preview`) and ``follow(fetched, source)``
+(the URL of a feed to read instead, such as the one a page advertises).
+Modules load on first use, so reading the config stays cheap.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ Parser = Callable[[Fetched, Source, ParseContext], list[Item]]
 _MODULES: dict[str, str] = {
     "feed": "feeds.parse.feed",
     "text": "feeds.parse.text",
+    "html": "feeds.parse.html",
 }
 
 #: The `type:` values config.yaml accepts.
@@ -25,11 +29,51 @@ SOURCE_TYPES: tuple[str, ...] = tuple(_MODULES)
 #: Source keys that only make sense for one type.
 TYPE_OPTIONS: dict[str, tuple[str, ...]] = {
     "text": ("news_rubrics",),
+    "html": ("selectors",),
 }
+
+#: The selectors a `type: html` source may give; `item` is required.
+SELECTOR_KEYS: tuple[str, ...] = (
+    "item",
+    "title",
+    "link",
+    "date",
+    "summary",
+    "rubrics",
+    "image",
+    "author",
+)
+
+
+NotedParser = Callable[[Fetched, Source, ParseContext], tuple[list[Item], list[str]]]
+Follower = Callable[[Fetched, Source], str]
 
 
 def parser_for(source_type: str) -> Parser:
     """The parse function for a source type (KeyError for an unknown one)."""
-    module = importlib.import_module(_MODULES[source_type])
-    parse: Parser = module.parse
+    parse: Parser = importlib.import_module(_MODULES[source_type]).parse
     return parse
+
+
+def noted_parser_for(source_type: str) -> NotedParser:
+    """A parse function that also explains empty fields."""
+    module = importlib.import_module(_MODULES[source_type])
+    noted: NotedParser | None = getattr(module, "parse_with_notes", None)
+    if noted is not None:
+        return noted
+    parse: Parser = module.parse
+
+    def without_notes(
+        fetched: Fetched, source: Source, context: ParseContext
+    ) -> tuple[list[Item], list[str]]:
+        return parse(fetched, source, context), []
+
+    return without_notes
+
+
+def follower_for(source_type: str) -> Follower | None:
+    """The type's `follow` function, if it has one."""
+    follower: Follower | None = getattr(
+        importlib.import_module(_MODULES[source_type]), "follow", None
+    )
+    return follower

@@ -1005,3 +1005,32 @@ def _property_html(node: LexborNode) -> str:
     if (node.tag or "") in _PROPERTY_ATTRIBUTES:
         return html.escape(_property_value(node), quote=False)
     return (node.inner_html or "").strip()
+
+
+# -- the registry's interface (feeds.parse) ---------------------------------
+
+
+def _selectors_of(source: Source) -> Selectors | None:
+    return Selectors(**dict(source.selectors)) if source.selectors else None
+
+
+def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
+    """Items of a web page: by the source's CSS selectors, or from what the
+    page declares (JSON-LD, OpenGraph, microdata). Raises ParseError."""
+    return parse_html(fetched, source, context, _selectors_of(source))[0]
+
+
+def parse_with_notes(
+    fetched: Fetched, source: Source, context: ParseContext
+) -> tuple[list[Item], list[str]]:
+    """`parse`, with a line for each field that came out empty and why."""
+    return parse_html(fetched, source, context, _selectors_of(source))
+
+
+def follow(fetched: Fetched, source: Source) -> str:
+    """The feed a page advertises, to be read instead of the page, when the
+    source has no selectors of its own ('' when there is none)."""
+    if source.selectors:
+        return ""
+    page = decode_page(fetched.body, fetched.headers)
+    return advertised_feed(page, fetched.url) or ""
