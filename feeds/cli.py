@@ -30,6 +30,7 @@ from feeds import __version__
 from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
 from feeds.model import Config, RunReport, Server, Source, SourceResult
+from feeds.parse import SELECTOR_KEYS
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -115,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--type", dest="source_type", help="source type for an ad-hoc source")
     preview.add_argument("--url", help="URL of an ad-hoc source")
     preview.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    for name in SELECTOR_KEYS:
+        preview.add_argument(
+            f"--{name}",
+            metavar="CSS",
+            help=f"with --type html: the {name} selector ('css' or 'css@attr')",
+        )
     command("check", "Validate config.yaml without fetching or writing anything.")
     return parser
 
@@ -326,7 +333,16 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
             )
             return EXIT_CONFIG
     elif args.url and args.source_type in SOURCE_TYPES:
-        source = Source(name="preview", type=args.source_type, url=args.url)
+        selectors = tuple(
+            (name, getattr(args, name)) for name in SELECTOR_KEYS if getattr(args, name)
+        )
+        if selectors and args.source_type != "html":
+            print("error: selectors go with --type html", file=sys.stderr)
+            return EXIT_CONFIG
+        if selectors and not args.item:
+            print("error: selectors need --item, the selector of each item", file=sys.stderr)
+            return EXIT_CONFIG
+        source = Source(name="preview", type=args.source_type, url=args.url, selectors=selectors)
     else:
         print(
             f"error: give a source name, or --type (one of {', '.join(SOURCE_TYPES)}) and --url",

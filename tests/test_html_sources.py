@@ -111,3 +111,30 @@ def test_preview_explains_empty_fields(tmp_path: Path, server: Server) -> None:
     report = json.loads(done.stdout)
     assert report["items"]
     assert any("date: selector 'time.missing' matched nothing" in n for n in report["notes"])
+
+
+def test_adhoc_preview_with_selector_options(tmp_path: Path, server: Server) -> None:
+    url = server.add(
+        "/ru/lenta/", (HTML / "cards-ru.html").read_bytes(), content_type="text/html; charset=utf-8"
+    )
+    config = write_config(tmp_path, f"  - name: volga\n    type: html\n    url: {url}\n")
+    done = run_cli(
+        "preview",
+        "-c",
+        str(config),
+        "--json",
+        "--type",
+        "html",
+        "--url",
+        url,
+        "--item",
+        "article.card",
+        "--title",
+        "h2.card__title",
+        "--rubrics",
+        "a.tag",
+    )
+    assert done.returncode == 0, done.stderr
+    items = json.loads(done.stdout)["items"]
+    assert items and all(item["title"] for item in items)
+    assert any(item["categories"] for item in items)
