@@ -98,6 +98,7 @@ _SOURCE_KEYS = (
     "language",
     "include",
     "exclude",
+    "full_content",
     *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
 )
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -350,6 +351,13 @@ class _Checker:
             found.append(self.match(child, self.mapping(child, entry, _MATCH_KEYS)))
         return tuple(found)
 
+    def flag(self, key: str, value: Any, default: bool = False) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {_kind(value)} {value!r}")
+        return value
+
     def selectors(self, key: str, value: Any) -> tuple[tuple[str, str], ...]:
         if value is None:
             return ()
@@ -541,6 +549,7 @@ class _Checker:
                     cron=cron,
                     language=self.text(f"{key}.language", fields.get("language")),
                     selectors=self.selectors(f"{key}.selectors", fields.get("selectors")),
+                    full_content=self.flag(f"{key}.full_content", fields.get("full_content")),
                     include=self.matches(f"{key}.include", fields.get("include")),
                     exclude=self.matches(f"{key}.exclude", fields.get("exclude")),
                     max_bytes=int(

@@ -387,6 +387,12 @@ def _guarded_pools(
                 return super().getresponse()
 
             def _new_conn(self) -> socket.socket:
+                # A literal address (in any spelling) is checked before any
+                # connect, so not even a handshake reaches a refused one.
+                for literal in _numeric_addresses(self.host, self.port or 0):
+                    reason = refusal(literal, self.host, self.port or 0, rules)
+                    if reason:
+                        raise RefusedAddress(self, reason)
                 sock: socket.socket = super()._new_conn()
                 try:
                     peer = str(sock.getpeername()[0])
@@ -423,6 +429,17 @@ def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchEr
     return FetchError(source.name, detail, url=source.url, status=status, retry_after=wait)
 
 
+def _numeric_addresses(host: str, port: int) -> list[str]:
+    """The addresses a host names without any DNS look-up ([] for names)."""
+    try:
+        found = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+    except (OSError, UnicodeError):
+        return []
+    return [str(entry[4][0]) for entry in found]
+
+
 def _final_url(requested: str, response: urllib3.BaseHTTPResponse) -> str:
     """The absolute address the body came from (urllib3's own `url` is only
     the path): the requested one, moved by each redirect on the way."""
@@ -449,7 +466,10 @@ def _headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
 
 def _reason(exc: BaseException | None) -> str:
     """What went wrong, without urllib3's object reprs."""
-    text = str(exc) if exc is not None else "connection failed"
+    if exc is not None and exc.args and isinstance(exc.args[0], str):
+        text = exc.args[0]  # ProtocolError carries (message, cause)
+    else:
+        text = str(exc) if exc is not None else "connection failed"
     # "Guarded(host='x', port=443): Failed to resolve..." or "<... object at
     # 0x...>: Failed to establish...": keep what happened.
     text = re.sub(r"^(?:\w+\(host=[^)]*\)|<[^>]*object at 0x[0-9a-f]+>): ", "", text)

@@ -158,6 +158,8 @@ class Source:
     #: `type: html` only: selector name -> CSS selector ("css" or
     #: "css@attribute"); empty means automatic mode.
     selectors: tuple[tuple[str, str], ...] = ()
+    #: Fetch each new item's own page and take the whole article from it.
+    full_content: bool = False
 
     @property
     def location(self) -> str:

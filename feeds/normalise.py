@@ -43,6 +43,10 @@ _RELATIVE = re.compile(
     r"""\b(?:href|src|cite|longdesc)\s*=\s*["']?(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)""",
     re.IGNORECASE,
 )
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[a-zA-Z!][^<>]*>")
+#: Schemes an id may not keep: a reader may follow an id as a link.
+_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
 
 
@@ -54,7 +58,7 @@ def normalise_item(item: Item) -> Item:
     base = item.base if _HTTP.match(item.base) else link
     summary = sanitise_html(item.summary, base)
     content = sanitise_html(item.content, base)
-    title = _line(item.title) or title_from(summary) or title_from(content)
+    title = _untagged(_line(item.title)) or title_from(summary) or title_from(content)
     if not title:
         title = link or "Untitled"
     categories = tuple(dict.fromkeys(line for c in item.categories if (line := _line(c))))
@@ -90,7 +94,7 @@ def _derive_id(
 ) -> str:
     source = quote(source_name, safe="")
     if guid:
-        if _URI.match(guid):
+        if _URI.match(guid) and not guid.lower().startswith(_UNSAFE_SCHEMES):
             return guid
         return f"urn:feeds:{source}:guid:{quote(guid, safe='')}"
     if link:
@@ -131,6 +135,18 @@ def plain_text(value: str) -> str:
     if "<" in value or "&" in value:
         value = html.unescape(nh3.clean(value, tags=set(), clean_content_tags=_CLEAN_TAGS))
     return _line(value)
+
+
+def _untagged(title: str) -> str:
+    """A title without markup, even markup its source escaped: readers that
+    render RSS titles as HTML must find nothing to run. Repeated until no
+    tag is left, since removing one can join the pieces of another."""
+    while "<" in title:
+        cleaned = _TAG.sub("", _SCRIPT.sub("", title))
+        if cleaned == title:
+            break
+        title = cleaned
+    return " ".join(title.split())
 
 
 def _line(value: str) -> str:

@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import FetchError, SourceError
+from feeds.extract import Article, extract_article
 from feeds.fetch import Fetcher, Validators
 from feeds.model import (
     FEED_FORMATS,
@@ -44,7 +45,7 @@ from feeds.model import (
     Source,
     SourceResult,
 )
-from feeds.normalise import normalise_item
+from feeds.normalise import normalise_item, sanitise_html
 from feeds.parse import follower_for, noted_parser_for, parser_for
 from feeds.publish import prepare_dir, publish_file
 from feeds.render import COMBINED, FeedSpec, render_feed, render_index, render_opml
@@ -113,6 +114,7 @@ def _run_once_locked(
         changed = False
         with store.transaction():
             for collected in _collect_all(config, fetcher, states, now):
+                collected = _with_full_content(config, collected, store, fetcher, now)
                 result, touched = _record(
                     store, config, collected, states[collected.source.name], now
                 )
@@ -159,6 +161,7 @@ def run_source(
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     with store.transaction():
+        collected = _with_full_content(config, collected, store, fetcher, now)
         result, changed = _record(store, config, collected, state, now, regular)
         if changed is not None:
             # Remembered with the change: a publish that fails (a full disk)
@@ -431,6 +434,52 @@ def _fetch_and_process(
         followed=parsed_as.url if parsed_as is not source else "",
         seconds=time.monotonic() - started,
     )
+
+
+#: Article pages fetched per source and run, and at once, for full_content.
+FULL_CONTENT_PER_RUN = 25
+FULL_CONTENT_AT_ONCE = 4
+
+
+def _with_full_content(
+    config: Config, collected: _Collected, store: Store, fetcher: Fetcher, now: datetime
+) -> _Collected:
+    """For a `full_content` source: each item's own page, fetched once and
+    kept in the store, gives the item its whole text (and its date, if the
+    source gave none). Pages that fail are tried again next run."""
+    source = collected.source
+    if not source.full_content or not collected.items:
+        return collected
+    links = [item.link for item in collected.items if item.link]
+    pages = store.pages(links)
+    missing = [link for link in dict.fromkeys(links) if link not in pages]
+    context = _context(config, source, now)
+
+    def article(link: str) -> tuple[str, Article | None]:
+        page = replace(source, type="html", url=link, path=None, selectors=())
+        try:
+            return link, extract_article(fetcher.fetch(page), context)
+        except SourceError as exc:
+            log.warning("source '%s': article %s: %s", source.name, link, exc.detail)
+            return link, None
+
+    with ThreadPoolExecutor(FULL_CONTENT_AT_ONCE, thread_name_prefix="feeds-article") as pool:
+        for link, found in pool.map(article, missing[:FULL_CONTENT_PER_RUN]):
+            if found is None:
+                continue
+            content = sanitise_html(found.content, link)
+            store.save_page(link, content, found.published, now)
+            pages[link] = (content, found.published)
+    items = []
+    for item in collected.items:
+        content, published = pages.get(item.link, ("", None))
+        items.append(
+            item.evolve(
+                content=content or item.content,
+                published=item.published or (published and published.astimezone(UTC)),
+            )
+        )
+    return replace(collected, items=tuple(items))
 
 
 def _follow(

@@ -23,7 +23,7 @@ from typing import IO
 from feeds.errors import StoreError
 from feeds.model import Item, canonical_link
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -81,6 +81,16 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sources ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sources ADD COLUMN seconds REAL NOT NULL DEFAULT 0;
+    """,
+    # 3: articles fetched for full_content sources, so each page is fetched
+    # and extracted once.
+    """
+    CREATE TABLE pages (
+        url TEXT PRIMARY KEY,
+        content TEXT NOT NULL,
+        published TEXT,
+        fetched TEXT NOT NULL
+    );
     """,
 )
 
@@ -569,6 +579,25 @@ class Store:
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
+        )
+
+    def pages(self, urls: list[str]) -> dict[str, tuple[str, datetime | None]]:
+        """Cached article pages: url -> (content, published)."""
+        found: dict[str, tuple[str, datetime | None]] = {}
+        for chunk in _chunks(list(dict.fromkeys(urls)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._execute(
+                f"SELECT url, content, published FROM pages WHERE url IN ({marks})", chunk
+            ):
+                found[row[0]] = (row[1], _date(row[2]))
+        return found
+
+    def save_page(self, url: str, content: str, published: datetime | None, now: datetime) -> None:
+        self._execute(
+            "INSERT INTO pages (url, content, published, fetched) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (url) DO UPDATE SET content = excluded.content, "
+            "published = excluded.published, fetched = excluded.fetched",
+            (url, content, _text(published), _text(now)),
         )
 
     def category_counts(self) -> dict[str, int]:

@@ -227,3 +227,25 @@ def test_sanitised_html_never_carries_an_executable_construct(value: str) -> Non
 def test_the_checker_itself_sees_executable_constructs() -> None:
     found = executable_parts('<script>x</script><a href=" javascript:x">y</a><b onclick="x">')
     assert len(found) == 3
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("<script>alert(1)</script>Script title", "Script title"),
+        ("<b>Bold</b> move", "Bold move"),
+        ("<<b>i>nested", "nested"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("AT&T <3", "AT&T <3"),
+    ],
+)
+def test_titles_carry_no_markup(title: str, expected: str) -> None:
+    normalised = normalise_item(Item(source="s", title=title))
+    assert normalised.title == expected
+    assert normalise_item(normalised).title == expected
+
+
+@pytest.mark.parametrize("guid", ["javascript:alert(1)", "JavaScript:x", "data:text/html,x"])
+def test_an_id_never_keeps_an_executable_scheme(guid: str) -> None:
+    item = normalise_item(Item(source="s", title="T", guid=guid))
+    assert item.id.startswith("urn:feeds:s:guid:")

@@ -1,0 +1,81 @@
+"""Whole articles for full_content sources: extraction, dates, caching."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feeds.extract import extract_article
+from feeds.model import Fetched, ParseContext
+
+from .conftest import Server, run_cli, write_config
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CONTEXT = ParseContext(now=NOW, timezone="Europe/Moscow", language="ru")
+BODY = "".join(
+    f"<p>Абзац {n}: длинный текст статьи о новой выставке в городском музее, "
+    "о художниках, кураторах и зрителях, который стоит прочитать целиком.</p>"
+    for n in range(8)
+)
+
+
+def page(head: str = "", dateline: str = "") -> bytes:
+    return (
+        f'<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>Статья</title>{head}'
+        "</head><body><nav><a href='/'>Главная</a> <a href='/news'>Новости</a></nav>"
+        f"<article><h1>Выставка года</h1>{dateline}{BODY}</article>"
+        "<footer>© Редакция, все права защищены</footer></body></html>"
+    ).encode()
+
+
+def fetched(body: bytes) -> Fetched:
+    return Fetched(source="s", url="https://news.example/a/1", body=body)
+
+
+def test_main_text_without_navigation_or_footer() -> None:
+    article = extract_article(fetched(page()), CONTEXT)
+    assert "Абзац 0" in article.content and "Абзац 7" in article.content
+    assert "Главная" not in article.content and "все права" not in article.content
+
+
+def test_structured_date_keeps_its_offset() -> None:
+    head = '<meta property="article:published_time" content="2026-11-25T23:30:00+03:00">'
+    article = extract_article(fetched(page(head)), CONTEXT)
+    assert article.published == datetime(2026, 11, 25, 23, 30, tzinfo=timezone(timedelta(hours=3)))
+
+
+def test_text_date_keeps_the_local_calendar_day() -> None:
+    article = extract_article(fetched(page(dateline="<p class='date'>25.11.2026</p>")), CONTEXT)
+    assert article.published is not None
+    assert article.published.date().isoformat() == "2026-11-25"
+    assert article.published.utcoffset() == timedelta(hours=3)
+
+
+def test_an_undated_page_gets_no_invented_date() -> None:
+    assert extract_article(fetched(page()), CONTEXT).published is None
+
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://x.example/</link><description>d</description>
+<item><title>Выставка года</title><link>{link}</link></item></channel></rss>"""
+
+
+@pytest.mark.slow
+def test_full_content_fetches_each_article_once(tmp_path: Path, server: Server) -> None:
+    article = server.add(
+        "/a/1", page(dateline="<p>25.11.2026</p>"), content_type="text/html; charset=utf-8"
+    )
+    feed = server.add("/feed.rss", RSS.format(link=article), content_type="application/rss+xml")
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+    )
+    for _ in range(2):
+        done = run_cli("build", "-c", str(config))
+        assert done.returncode == 0, done.stderr
+    (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    assert "Абзац 7" in entry.content[0].value
+    assert entry.published.startswith("2026-11-25")
+    assert len(server.hits("/a/1")) == 1  # cached in the store after the first build
