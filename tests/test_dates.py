@@ -1,0 +1,46 @@
+"""Dates written for people, resolved against a fixed fetch time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeds.dates import parse_human_date
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+MSK = ZoneInfo("Europe/Moscow")
+
+
+@pytest.mark.parametrize(
+    ("text", "languages", "expected"),
+    [
+        ("22 ноября", ("ru",), datetime(2026, 11, 22, tzinfo=MSK)),
+        ("27 ноября", ("ru",), datetime(2025, 11, 27, tzinfo=MSK)),  # most recent past one
+        ("11 марта 2022", ("ru",), datetime(2022, 3, 11, tzinfo=MSK)),
+        ("Сегодня, 11:05", ("ru",), datetime(2026, 11, 26, 11, 5, tzinfo=MSK)),
+        ("вчера, 09:30", ("ru",), datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
+        ("Вчера", ("ru",), datetime(2026, 11, 25, 12, 0, tzinfo=MSK)),
+        ("3 часа назад", ("ru",), datetime(2026, 11, 26, 9, 0, tzinfo=MSK)),
+        ("Сегодня, 22 ноября", ("ru",), datetime(2026, 11, 22, tzinfo=MSK)),
+        ("2 days ago", ("en",), datetime(2026, 11, 24, 12, 0, tzinfo=MSK)),
+        ("Nov 22, 2026", ("en",), datetime(2026, 11, 22, tzinfo=MSK)),
+        ("yesterday, 9:30 AM", ("en",), datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
+        ("22 ноября, 18:40", (), datetime(2026, 11, 22, 18, 40, tzinfo=MSK)),
+    ],
+)
+def test_dates_for_people(text: str, languages: tuple[str, ...], expected: datetime) -> None:
+    assert (
+        parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=languages) == expected
+    )
+
+
+@pytest.mark.parametrize("text", ["", "Литература", "Все новости", "Colta Specials"])
+def test_words_that_are_not_dates(text: str) -> None:
+    assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru",)) is None
+
+
+def test_an_unknown_language_hint_is_ignored_not_fatal() -> None:
+    got = parse_human_date("22 ноября", now=NOW, timezone="Europe/Moscow", languages=("xx",))
+    assert got == datetime(2026, 11, 22, tzinfo=MSK)
