@@ -35,9 +35,35 @@ from feeds.model import (
 from feeds.parse import SELECTOR_KEYS, SOURCE_TYPES, TYPE_OPTIONS
 from feeds.timing import parse_duration
 
+
+def _guarded(loader: Any) -> Any:
+    """A safe loader whose scalar constructors report a bad value
+    (`!!int =`, `!!timestamp` with nothing) as a YAML error with its line,
+    rather than the ValueError or IndexError PyYAML lets escape."""
+
+    def wrap(construct: Any) -> Any:
+        def guarded(self: Any, node: yaml.Node) -> Any:
+            try:
+                return construct(self, node)
+            except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"cannot read {node.tag} value {node.value!r}", node.start_mark
+                ) from exc
+
+        return guarded
+
+    class Guarded(loader):  # type: ignore[misc]
+        pass
+
+    for tag, construct in list(loader.yaml_constructors.items()):
+        Guarded.add_constructor(tag, wrap(construct))
+    return Guarded
+
+
 #: libyaml's parser when PyYAML has it (ten times faster on a config with
 #: a thousand sources), the pure-Python one otherwise; both safe.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = _guarded(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+_PY_LOADER = _guarded(yaml.SafeLoader)
 
 DEFAULT_STORAGE = "sqlite:///feeds.db"
 DEFAULT_MAX_ITEMS = 50
@@ -125,11 +151,15 @@ def parse_config(text: str, path: Path) -> Config:
     shown = str(path)
     try:
         data, lines = _load(text, shown, _LOADER)
+    except RecursionError:
+        raise ConfigError(shown, 1, "", "invalid YAML: nested too deeply") from None
     except yaml.YAMLError:
         # libyaml's messages are terser: read a broken file again with the
         # pure-Python parser, for the message an operator will see.
         try:
-            data, lines = _load(text, shown, yaml.SafeLoader)
+            data, lines = _load(text, shown, _PY_LOADER)
+        except RecursionError:
+            raise ConfigError(shown, 1, "", "invalid YAML: nested too deeply") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             # A problem found at the end of the stream (an unclosed bracket or
@@ -141,8 +171,12 @@ def parse_config(text: str, path: Path) -> Config:
             if exc.context and exc.context_mark:
                 problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
             raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 1
+            problem = f"character {exc.character!r} is not allowed in YAML"
+            raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
         except yaml.YAMLError as exc:
-            raise ConfigError(shown, 0, "", f"invalid YAML: {exc}") from exc
+            raise ConfigError(shown, 1, "", f"invalid YAML: {exc}") from exc
     return _Checker(shown, path.resolve().parent, lines).config(data, path.resolve())
 
 
@@ -209,7 +243,8 @@ class _Checker:
             if not isinstance(name, str):
                 raise self.fail(key, f"keys must be text, got {name!r}")
             if name not in allowed:
-                child = f"{key}.{name}" if key else name
+                shown_name = name or '""'  # an empty key still needs a name
+                child = f"{key}.{shown_name}" if key else shown_name
                 renamed = RENAMED.get(_generic(child))
                 if renamed:
                     raise self.fail(child, f"this key was renamed: use '{renamed}'")
@@ -234,7 +269,14 @@ class _Checker:
             return default
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(key, f"expected text, got {_kind(value)}")
-        return str(value).strip()
+        text = str(value).strip()
+        if "\x00" in text:
+            raise self.fail(key, "contains a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.fail(key, "is not valid Unicode text (a lone surrogate)") from None
+        return text
 
     def texts(self, key: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
@@ -424,7 +466,7 @@ class _Checker:
     def site(self, value: Any) -> Site:
         site = self.mapping("site", value, _SITE_KEYS, required=("title", "base_url"))
         base_url = self.text("site.base_url", site.get("base_url"))
-        parts = urlsplit(base_url)
+        parts = _split_url(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise self.fail("site.base_url", f"expected an http(s) URL, got {base_url!r}")
         if not base_url.endswith("/"):
@@ -568,7 +610,7 @@ class _Checker:
             raise self.fail(key, "give exactly one of 'url' and 'path'")
         if path:
             return "", (self.base / path).resolve()
-        parts = urlsplit(url)
+        parts = _split_url(url)
         if parts.scheme not in ("http", "https", "file") or (
             parts.scheme != "file" and not parts.netloc
         ):
@@ -583,6 +625,15 @@ class _Checker:
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise self.fail(f"{key}[{index}]", f"no rubric with slug {slug!r}{hint}")
         return tuple(sorted(set(slugs)))
+
+
+def _split_url(url: str) -> Any:
+    """urlsplit, with a malformed URL (an unclosed "[") read as having no
+    scheme, so the caller's own message names the key."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return urlsplit("")
 
 
 def _generic(key: str) -> str:

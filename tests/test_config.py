@@ -53,7 +53,7 @@ TOP_KEYS = "site, output, storage, fetch, schedule, server, log, rubrics, series
 SITE_KEYS = "title, base_url, language, timezone, description"
 SOURCE_KEYS = (
     "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, "
-    "language, include, exclude, news_rubrics, selectors"
+    "language, include, exclude, full_content, news_rubrics, selectors"
 )
 RUBRIC_KEYS = "slug, title, aliases, description, max_items, formats"
 NOT_A_SLUG = "is not a slug: use lower-case Latin letters, digits, '-' and '_'"
