@@ -7,12 +7,22 @@ rather than changing the ones they were given.
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+def image_type_of(url: str, declared: str = "") -> str:
+    """An image's MIME type: from its file name when that says, else what
+    the source declared if it is an image type, else ''."""
+    guessed = mimetypes.guess_type(url.split("?", 1)[0])[0] or ""
+    if guessed.startswith("image/"):
+        return guessed
+    return declared if declared.startswith("image/") else ""
 
 
 def _check_aware(name: str, value: datetime | None) -> None:
@@ -45,6 +55,11 @@ class Item:
     rubrics: tuple[str, ...] = ()
     series: str = ""
     views: int | None = None
+    #: The item's picture (a feed enclosure, media:content, og:image...):
+    #: its absolute URL, MIME type and size in bytes when known.
+    image: str = ""
+    image_type: str = ""
+    image_length: int | None = None
     #: The address relative URLs in the item's HTML are resolved against
     #: (the feed's or page's URL); used by `normalise`, never stored.
     base: str = ""
@@ -82,6 +97,7 @@ class Item:
             self.author,
             self.published.isoformat() if self.published else "",
             self.series,
+            self.image,
         )
         return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:32]
 

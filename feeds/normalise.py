@@ -81,7 +81,15 @@ def normalise_item(item: Item) -> Item:
         updated=updated,
         categories=categories,
         series=_line(item.series),
+        **_image(item),
     )
+
+
+def _image(item: Item) -> dict[str, object]:
+    """Only a web address survives as a picture (no javascript:, data:)."""
+    if item.image and _HTTP.match(item.image.strip()):
+        return {"image": item.image.strip()}
+    return {"image": "", "image_type": "", "image_length": None}
 
 
 def item_id(item: Item) -> str:

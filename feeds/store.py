@@ -23,7 +23,7 @@ from typing import IO
 from feeds.errors import StoreError
 from feeds.model import Item, canonical_link
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -92,11 +92,17 @@ _MIGRATIONS: tuple[str, ...] = (
         fetched TEXT NOT NULL
     );
     """,
+    # 4: an item's picture, kept for enclosures in every format.
+    """
+    ALTER TABLE items ADD COLUMN image TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN image_type TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN image_length INTEGER;
+    """,
 )
 
 _ITEM_COLUMNS = (
     "id, source, title, guid, link, summary, content, author, series, views, "
-    "categories, published, updated"
+    "categories, published, updated, image, image_type, image_length"
 )
 
 
@@ -416,8 +422,9 @@ class Store:
             """
             INSERT INTO items (id, canonical_link, source, title, guid, link, summary, content,
                                author, series, views, categories, published, updated,
-                               first_seen, last_seen, fingerprint)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               first_seen, last_seen, fingerprint, image, image_type,
+                               image_length)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 (
@@ -439,6 +446,9 @@ class Store:
                     stamp,
                     stamp,
                     e.fingerprint,
+                    e.item.image,
+                    e.item.image_type,
+                    e.item.image_length,
                 )
                 for e in entries
             ],
@@ -507,7 +517,7 @@ class Store:
             """
             UPDATE items SET title = ?, guid = ?, link = ?, summary = ?, content = ?,
                 author = ?, series = ?, views = ?, categories = ?, updated = ?,
-                last_seen = ?, fingerprint = ?
+                last_seen = ?, fingerprint = ?, image = ?, image_type = ?, image_length = ?
             WHERE id = ?
             """,
             [
@@ -524,6 +534,9 @@ class Store:
                     _text(e.item.updated or now),
                     stamp,
                     e.fingerprint,
+                    e.item.image,
+                    e.item.image_type,
+                    e.item.image_length,
                     target,
                 )
                 for e, target in texts
@@ -727,4 +740,7 @@ def _item(row: sqlite3.Row) -> Item:
         published=_date(row["published"]),
         updated=_date(row["updated"]),
         rubrics=tuple(sorted((row["rubrics"] or "").split(","))) if row["rubrics"] else (),
+        image=row["image"],
+        image_type=row["image_type"],
+        image_length=row["image_length"],
     )

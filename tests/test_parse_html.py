@@ -74,6 +74,7 @@ def test_cards_page_by_selectors() -> None:
         Item(
             source="test",
             title="Мост через Волгу закроют на ремонт до весны",
+            image="https://gazeta-volga.example/ru/img/2026/11/most-600x400.jpg",
             link="https://gazeta-volga.example/ru/news/2026/11/26/most-cherez-volgu/",
             summary=(
                 '<img src="https://gazeta-volga.example/ru/img/2026/11/most-600x400.jpg">'
@@ -88,6 +89,7 @@ def test_cards_page_by_selectors() -> None:
         Item(
             source="test",
             title="«Рубин» обыграл «Зенит» в Казани: 2:1",
+            image="https://gazeta-volga.example/media/2026/11/rubin.jpg",
             link="https://gazeta-volga.example/ru/sport/2026/11/25/rubin-zenit/",
             # data-src, not the data: placeholder in src
             summary=(
@@ -102,6 +104,7 @@ def test_cards_page_by_selectors() -> None:
         Item(
             source="test",
             title="В библиотеке открылась выставка старых фотографий",
+            image="https://gazeta-volga.example/ru/img/2026/11/vystavka.jpg",
             link="https://kultura.gazeta-volga.example/2026/11/22/vystavka-fotografiy/",
             # The lead shows an image already: the card's is not added.
             summary=(
@@ -173,6 +176,7 @@ def test_notes_say_which_fields_came_out_empty_and_why() -> None:
         Item(
             source="test",
             title="Library extends winter opening hours",
+            image="https://northfieldcourier.example/img/2026/library.jpg",
             link="https://northfieldcourier.example/2026/11/25/library-hours/",
             summary=(
                 '<img src="https://northfieldcourier.example/img/2026/library.jpg">'
@@ -251,6 +255,7 @@ def test_attribute_specs() -> None:
         Item(
             source="inline",
             title="Тарифы & льготы",
+            image="https://example.org/i/1.jpg",
             link="https://example.org/news/1",
             summary='<img src="https://example.org/i/1.jpg">',
             categories=("Тарифы",),
@@ -349,6 +354,7 @@ def test_article_page_with_json_ld_only() -> None:
             source="test",
             # entities in JSON-LD text decoded once
             title="Целлюлозный завод в Сегеже остановит вторую линию «до лучших времён»",
+            image="https://severpost.example/wp-content/uploads/2026/11/segezha-cbk.jpg",
             # mainEntityOfPage is an @id reference to the WebPage node
             link="https://severpost.example/2026/11/25/segezha-vtoraya-liniya/",
             summary=(
@@ -379,6 +385,7 @@ def test_article_page_with_open_graph_only() -> None:
         Item(
             source="test",
             title="Ferry workers walk out as talks collapse — again",
+            image="https://www.harborlight.example/media/2026/11/ferry-terminal.jpg",
             link="https://www.harborlight.example/news/2026/11/25/ferry-strike/",
             summary=(
                 '<img src="https://www.harborlight.example/media/2026/11/ferry-terminal.jpg">'
@@ -407,6 +414,7 @@ def test_article_page_with_microdata() -> None:
         Item(
             source="test",
             title="Как мы чинили старую «Ракету»",
+            image="https://rechflot-blog.example/blog/img/2026/raketa.jpg",
             link="https://rechflot-blog.example/blog/raketa-remont/",
             summary=(
                 '<img src="https://rechflot-blog.example/blog/img/2026/raketa.jpg">'
@@ -443,6 +451,7 @@ def test_listing_page_with_a_json_ld_item_list() -> None:
         Item(
             source="test",
             title="Council approves new bus route to Skipton",
+            image="https://www.dalesgazette.example/img/bus-route-16x9.jpg",
             link="https://www.dalesgazette.example/news/2026/11/25/bus-route/",
             summary=(
                 '<img src="https://www.dalesgazette.example/img/bus-route-16x9.jpg">'

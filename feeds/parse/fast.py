@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 import fastfeedparser
 
-from feeds.model import Fetched, Item, Source
+from feeds.model import Fetched, Item, Source, image_type_of
 
 _HEAD = 4096
 # Date elements and whether their text ends in a zone.
@@ -65,8 +65,10 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
         return None
     if not _well_formed(body):
         return None  # feedparser's recovery keeps more of a broken document
+    if is_atom and b'rel="enclosure"' in body:
+        return None  # fastfeedparser does not read Atom enclosures
     try:
-        parsed = fastfeedparser.parse(body, include_media=False, include_enclosures=False)
+        parsed = fastfeedparser.parse(body, include_media=True, include_enclosures=True)
     except Exception:
         # Its errors are plain ValueErrors and lxml errors: whatever it
         # rejects, feedparser gets to try (and to explain).
@@ -148,6 +150,7 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
     updated = _date(entry.get("updated"))
     if published is None:
         published, updated = updated, None
+    image, image_type, image_length = _image(entry, base)
     return Item(
         source=source.name,
         title=" ".join(title.split()),
@@ -159,8 +162,27 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
         published=published,
         updated=updated,
         categories=tuple(categories),
+        image=image,
+        image_type=image_type,
+        image_length=image_length,
         base=base,
     )
+
+
+def _image(entry: Any, base: str) -> tuple[str, str, int | None]:
+    """As the feedparser path reads it: an image enclosure, then media."""
+    for enclosure in entry.get("enclosures") or []:
+        url = str(enclosure.get("url") or enclosure.get("href") or "").strip()
+        kind = image_type_of(url, str(enclosure.get("type") or ""))
+        if url and kind:
+            length = str(enclosure.get("length") or "")
+            return urljoin(base, url), kind, int(length) if length.isdigit() else None
+    for media in entry.get("media_content") or []:
+        url = str(media.get("url") or "").strip()
+        kind = image_type_of(url, str(media.get("type") or ""))
+        if url and (kind or media.get("medium") == "image"):
+            return urljoin(base, url), kind, None
+    return "", "", None
 
 
 def _squeezed(text: str) -> str:

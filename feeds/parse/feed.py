@@ -25,7 +25,7 @@ import feedparser
 import nh3
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.model import Fetched, Item, ParseContext, Source, image_type_of
 from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -94,6 +94,7 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
         for value in (tag.get("term"), tag.get("label")):
             if value and value.strip() and value.strip() not in categories:
                 categories.append(value.strip())
+    image, image_type, image_length = _feedparser_image(entry, base)
     link = entry.get("link", "")
     # dict.get: feedparser's own get() maps a missing `updated` to
     # `published` with a DeprecationWarning; we decide that ourselves.
@@ -113,8 +114,28 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
         published=published,
         updated=updated,
         categories=tuple(categories),
+        image=image,
+        image_type=image_type,
+        image_length=image_length,
         base=base,
     )
+
+
+def _feedparser_image(entry: Any, base: str) -> tuple[str, str, int | None]:
+    """The first image an entry carries: an image enclosure, then
+    media:content, then media:thumbnail."""
+    for enclosure in entry.get("enclosures") or []:
+        url = (enclosure.get("href") or "").strip()
+        kind = image_type_of(url, enclosure.get("type") or "")
+        if url and kind:
+            length = str(enclosure.get("length") or "")
+            return urljoin(base, url), kind, int(length) if length.isdigit() else None
+    for media in (*(entry.get("media_content") or []), *(entry.get("media_thumbnail") or [])):
+        url = (media.get("url") or "").strip()
+        kind = image_type_of(url, media.get("type") or "")
+        if url and (kind or media.get("medium") == "image"):
+            return urljoin(base, url), kind, None
+    return "", "", None
 
 
 def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[Item]:
@@ -139,6 +160,7 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
         content = str(entry.get("content_html") or "")
         if not content and entry.get("content_text"):
             content = _text_to_html(str(entry["content_text"]))
+        image = str(entry.get("image") or entry.get("banner_image") or "").strip()
         summary = html.escape(str(entry.get("summary") or ""), quote=False)
         if not summary:
             summary, content = content, ""
@@ -156,6 +178,8 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
                 published=_date(entry.get("date_published"), None, zone),
                 updated=_date(entry.get("date_modified"), None, zone),
                 categories=tuple(str(tag).strip() for tag in tags if str(tag).strip()),
+                image=urljoin(base, image) if image else "",
+                image_type=image_type_of(image) if image else "",
             )
         )
     return items

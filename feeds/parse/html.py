@@ -436,6 +436,7 @@ def _card(block: LexborNode, number: int, selectors: Selectors, page: _Page) -> 
         title=title,
         link=page.absolute(link),
         summary=_with_image(summary, page.absolute(image)),
+        image=page.absolute(image) if image else "",
         author=", ".join(authors),
         published=published,
         categories=tuple(rubrics),
@@ -767,6 +768,7 @@ def _json_ld_item(
         title=title,
         link=page.absolute(link),
         summary=_with_image(html.escape(description, quote=False), page.absolute(image)),
+        image=page.absolute(image) if image else "",
         author=author,
         published=published,
         updated=updated,
@@ -862,6 +864,7 @@ def _open_graph_items(tree: LexborHTMLParser, page: _Page) -> list[_Found]:
         summary=_with_image(
             html.escape(description, quote=False), page.absolute(first("og:image"))
         ),
+        image=page.absolute(first("og:image")) if first("og:image") else "",
         author=author,
         published=published,
         updated=updated,
@@ -949,6 +952,7 @@ def _microdata_item(scope: LexborNode, page: _Page) -> _Found:
         title=title,
         link=page.absolute(link),
         summary=_with_image(summary, page.absolute(value("image"))),
+        image=page.absolute(value("image")) if value("image") else "",
         author=author,
         published=published,
         updated=updated,
