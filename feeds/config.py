@@ -201,7 +201,7 @@ def _index_lines(node: yaml.Node, key: str, lines: dict[str, int], shown: str) -
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
-            name = str(key_node.value)
+            name = str(key_node.value) or '""'  # an empty key still needs a name
             child = f"{key}.{name}" if key else name
             if name in seen:
                 raise ConfigError(shown, key_node.start_mark.line + 1, child, "duplicate key")

@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from xml.sax.saxutils import quoteattr
 from typing import Any
+from xml.sax.saxutils import quoteattr
 from zoneinfo import ZoneInfo
 
 from feedgen.ext.base import BaseEntryExtension

@@ -138,8 +138,11 @@
         </main>
 
         <footer lang="en">
-          <p>Shown with feeds.xsl. Feed readers read the same file as plain
-            <xsl:value-of select="$kind"/>; this design is for browsers only.</p>
+          <p>
+            <xsl:text>Feed readers get this same file as plain </xsl:text>
+            <xsl:value-of select="$kind"/>
+            <xsl:text>; the page design is for browsers only.</xsl:text>
+          </p>
         </footer>
       </body>
     </html>
@@ -290,12 +293,26 @@
     <xsl:value-of select="normalize-space($decoded)"/>
   </xsl:template>
 
+  <!-- Block elements' tags become a space, so paragraphs do not run
+       together; inline ones (b, a, em) vanish. -->
+  <xsl:variable name="block-tags"
+      select="' address article aside blockquote br dd div dl dt figcaption figure footer
+              h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul '"/>
+
   <xsl:template name="strip-tags">
     <xsl:param name="html"/>
     <xsl:choose>
       <xsl:when test="contains($html, '&lt;')">
+        <xsl:variable name="tag"
+            select="substring-before(substring-after($html, '&lt;'), '&gt;')"/>
+        <xsl:variable name="name" select="translate(
+            substring-before(concat(normalize-space(translate($tag, '/', ' ')), ' '), ' '),
+            'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"/>
         <xsl:value-of select="substring-before($html, '&lt;')"/>
-        <xsl:text> </xsl:text>
+        <xsl:if test="contains(concat(' ', normalize-space($block-tags), ' '), concat(' ', $name, ' '))
+                      or not($name)">
+          <xsl:text> </xsl:text>
+        </xsl:if>
         <xsl:call-template name="strip-tags">
           <xsl:with-param name="html"
               select="substring-after(substring-after($html, '&lt;'), '&gt;')"/>
@@ -433,7 +450,7 @@ a { color: var(--accent); }
   font-size: .75rem; letter-spacing: .04em; text-transform: uppercase;
   padding: .1rem .5rem; border-radius: .25rem; margin-right: .3rem; }
 .subtitle { margin: 0; color: var(--muted); font-size: 1.1rem; }
-.subscribe { margin: 1.5rem 0 2rem; padding: 1rem 1.25rem; background: var(--note);
+.subscribe { margin: 1.5rem 0 1.25rem; padding: 1rem 1.25rem; background: var(--note);
   border: 1px solid var(--note-line); border-radius: .5rem; }
 .subscribe h2 { margin: 0 0 .3rem; font-size: 1.1rem; }
 .subscribe p { margin: .35rem 0; }
@@ -441,7 +458,8 @@ a { color: var(--accent); }
 .url { display: block; padding: .45rem .6rem; background: Canvas; color: CanvasText;
   border: 1px solid var(--note-line); border-radius: .3rem; font-size: .95rem;
   overflow-wrap: anywhere; user-select: all; -webkit-user-select: all; }
-.entry { border-top: 1px solid var(--line); padding: 1.1rem 0 .6rem; }
+.entry { border-top: 1px solid var(--line); padding: 1.1rem 0; }
+.entry:first-child { border-top: 0; }
 .entry h2 { font-size: 1.25rem; line-height: 1.3; margin: 0 0 .3rem; }
 .entry h2 a { text-decoration: none; }
 .entry h2 a:hover { text-decoration: underline; }
@@ -451,11 +469,14 @@ a { color: var(--accent); }
 .rubric { background: var(--chip); border: 1px solid var(--line); border-radius: 1rem;
   padding: 0 .55rem; font-size: .8rem; color: var(--fg); }
 .summary { overflow-wrap: break-word; }
+.meta:last-child { margin-bottom: 0; }
 .summary > :first-child { margin-top: 0; }
+.summary > :last-child { margin-bottom: 0; }
+.summary p { margin: 0 0 .6rem; }
 .summary img, .summary video, .summary iframe { max-width: 100%; height: auto; }
 .summary pre { overflow-x: auto; }
 .empty { color: var(--muted); }
-footer { margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .5rem;
+footer { margin-top: 1rem; border-top: 1px solid var(--line); padding-top: .5rem;
   color: var(--muted); font-size: .8rem; }
     </style>
   </xsl:template>
