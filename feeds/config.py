@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,6 +89,7 @@ _TOP_KEYS = (
     "rubrics",
     "series",
     "rules",
+    "websub",
     "sources",
 )
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
@@ -315,6 +317,13 @@ class _Checker:
             raise ConfigError(self.shown, 1, "", "the file is empty")
         top = self.mapping("", data, _TOP_KEYS, required=("site",))
         site = self.site(top.get("site"))
+        websub = self.mapping("websub", top.get("websub"), ("hub",))
+        hub = self.text("websub.hub", websub.get("hub"))
+        if hub:
+            parts = _split_url(hub)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise self.fail("websub.hub", f"expected an http(s) URL, got {hub!r}")
+            site = replace(site, hub=hub)
         output = self.mapping("output", top.get("output"), _OUTPUT_KEYS)
         storage = self.mapping("storage", top.get("storage"), _STORAGE_KEYS)
         fetch = self.mapping("fetch", top.get("fetch"), _FETCH_KEYS)

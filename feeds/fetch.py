@@ -491,3 +491,51 @@ def _read_file(source: Source, path: Path) -> Fetched:
     except OSError as exc:
         raise FetchError(source.name, exc.strerror or str(exc), url=str(path)) from exc
     return Fetched(source=source.name, url=path.as_uri(), body=body)
+
+
+def notify_hub(
+    hub: str,
+    topics: list[str],
+    base_url: str,
+    *,
+    timeout: float = 5.0,
+    attempts: int = 3,
+) -> list[str]:
+    """WebSub publish pings (W3C WebSub 7.1): one POST per changed feed URL,
+    each tried `attempts` times with a pause that doubles. The hub is the
+    operator's own choice, so it is reached without the private-address
+    guard, and no redirect is followed. Returns what failed, for the log."""
+    pool = urllib3.PoolManager(headers={"User-Agent": user_agent(base_url)})
+    failures = []
+    try:
+        for topic in topics:
+            problem = ""
+            for attempt in range(attempts):
+                try:
+                    answer = pool.request(
+                        "POST",
+                        hub,
+                        fields={"hub.mode": "publish", "hub.url": topic},
+                        encode_multipart=False,
+                        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                        retries=False,
+                        redirect=False,
+                    )
+                    if 200 <= answer.status < 300:
+                        problem = ""
+                        break
+                    problem = f"HTTP {answer.status}"
+                except HTTPError as exc:
+                    problem = _reason(exc)
+                if attempt + 1 < attempts:
+                    time.sleep(0.5 * 2**attempt)
+            if problem:
+                failures.append(f"WebSub hub {hub}: ping for {topic} failed: {problem}")
+                # A hub that failed one topic every time is down: do not make
+                # the cycle wait on it once per remaining topic.
+                rest = topics[topics.index(topic) + 1 :]
+                failures += [f"WebSub hub {hub}: ping for {t} not sent (hub down)" for t in rest]
+                break
+    finally:
+        pool.clear()
+    return failures

@@ -190,6 +190,8 @@ class Site:
     language: str = "en"
     timezone: str = "UTC"
     description: str = ""
+    #: A WebSub hub to ping when feeds change ('' for none).
+    hub: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,7 +34,7 @@ from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import FetchError, SourceError
 from feeds.extract import Article, extract_article
-from feeds.fetch import Fetcher, Validators
+from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
     FEED_FORMATS,
     Config,
@@ -714,4 +714,18 @@ def publish_feeds(
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
+    _announce(config, written)
     return tuple(written), len(files) - len(written)
+
+
+def _announce(config: Config, written: list[str]) -> None:
+    """Ping the WebSub hub for exactly the feeds that changed; failures are
+    logged, never raised: the files are out whatever the hub says."""
+    hub = config.site.hub
+    topics = [
+        config.site.base_url + name for name in written if name.rsplit(".", 1)[-1] in FEED_FORMATS
+    ]
+    if not hub or not topics:
+        return
+    for failure in notify_hub(hub, topics, config.site.base_url):
+        log.warning("%s", failure)

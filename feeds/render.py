@@ -19,7 +19,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 from zoneinfo import ZoneInfo
 
-from feedgen.ext.base import BaseEntryExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
@@ -33,6 +33,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "json": ("JSON Feed", "application/feed+json"),
 }
 COMBINED = "all"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR_URI = "https://pypi.org/project/feeds/"
 
 
@@ -83,6 +84,12 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
     feed.subtitle(spec.description or spec.title)
     feed.link(href=feed_url(site, spec, suffix), rel="self", type=FORMATS[suffix][1])
     feed.link(href=site.base_url, rel="alternate", type="text/html")
+    if site.hub:
+        # WebSub: subscribers learn the hub from the feed (Atom here; RSS
+        # through atom:link, below).
+        feed.link(href=site.hub, rel="hub")
+        feed.register_extension("websub", _HubLink, _NoEntryExtension, atom=False, rss=True)
+        feed.websub.href = site.hub
     feed.language(site.language)
     feed.updated(spec.updated.astimezone(zone))
     feed.generator("feeds", version=__version__, uri=GENERATOR_URI)
@@ -122,6 +129,23 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
         is_permalink = bool(item.link) and item.id == item.link
         entry.guid(item.id, permalink=is_permalink)
     return feed
+
+
+class _HubLink(BaseExtension):  # type: ignore[misc]
+    """`<atom:link rel="hub">` in an RSS channel (feedgen writes only the
+    self link there)."""
+
+    def __init__(self) -> None:
+        self.href = ""
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss[0]
+        xml_elem(f"{{{ATOM_NS}}}link", channel, href=self.href, rel="hub")
+        return rss
+
+
+class _NoEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    pass
 
 
 class _Picture(BaseEntryExtension):  # type: ignore[misc]

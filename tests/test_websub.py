@@ -1,0 +1,96 @@
+"""WebSub publishing against a hub stand-in on 127.0.0.1 that records pings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import feedparser
+import pytest
+
+from .conftest import BASE_CONFIG, Server, run_cli, write_config
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://x.example/</link><description>d</description>
+<item><title>{title}</title><link>https://x.example/{n}</link>
+<category>art</category></item></channel></rss>"""
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.pings: list[dict[str, list[str]]] = []
+        self.fail_first = 0
+        self.url = ""
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    state = Hub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            if state.fail_first > 0:
+                state.fail_first -= 1
+                self.send_response(503)
+            else:
+                state.pings.append(parse_qs(body))
+                self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hub"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_changed_feeds_are_pinged_and_carry_hub_links(
+    tmp_path: Path, server: Server, hub: Hub
+) -> None:
+    url = server.add("/feed.rss", RSS.format(title="One", n=1))
+    base = BASE_CONFIG + f"websub:\n  hub: {hub.url}\n"
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    hub.fail_first = 1  # the first ping is refused once: it is retried
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    first = {ping["hub.url"][0] for ping in hub.pings}
+    assert all(ping["hub.mode"] == ["publish"] for ping in hub.pings)
+    base_url = "https://feeds.example.org/"
+    assert {base_url + "all.atom", base_url + "art.rss", base_url + "news.json"} <= first
+
+    atom = feedparser.parse((tmp_path / "output" / "art.atom").read_bytes())
+    rss = feedparser.parse((tmp_path / "output" / "art.rss").read_bytes())
+    for feed, self_url in ((atom, base_url + "art.atom"), (rss, base_url + "art.rss")):
+        links = {link.rel: link.href for link in feed.feed.links}
+        assert links["hub"] == hub.url and links["self"] == self_url
+        assert feed.bozo == 0
+
+    hub.pings.clear()
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    assert hub.pings == []  # nothing changed, nobody is pinged
+
+    server.add("/feed.rss", RSS.format(title="Two", n=2))
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    pinged = {ping["hub.url"][0] for ping in hub.pings}
+    assert base_url + "art.atom" in pinged and base_url + "all.rss" in pinged
+    assert base_url + "news.atom" not in pinged  # unchanged feeds are left alone
+
+
+def test_a_dead_hub_is_logged_and_does_not_fail_the_build(tmp_path: Path, server: Server) -> None:
+    url = server.add("/feed.rss", RSS.format(title="One", n=1))
+    base = BASE_CONFIG + "websub:\n  hub: http://127.0.0.1:9/hub\n"
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0
+    assert "WebSub hub http://127.0.0.1:9/hub: ping for" in done.stderr
+    assert (tmp_path / "output" / "all.atom").exists()
