@@ -419,36 +419,23 @@ class Store:
         if not entries:
             return
         self._executemany(
-            """
-            INSERT INTO items (id, canonical_link, source, title, guid, link, summary, content,
-                               author, series, views, categories, published, updated,
-                               first_seen, last_seen, fingerprint, image, image_type,
-                               image_length)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            f"""
+            INSERT INTO items ({_STORY_COLUMNS}, id, canonical_link, source, published,
+                               updated, first_seen, last_seen, fingerprint)
+            VALUES ({", ".join("?" * (_STORY_WIDTH + 8))})
             """,
             [
                 (
+                    *_story(e.item),
                     e.item.id,
                     e.canonical,
                     e.item.source,
-                    e.item.title,
-                    e.item.guid,
-                    e.item.link,
-                    e.item.summary,
-                    e.item.content,
-                    e.item.author,
-                    e.item.series,
-                    e.item.views,
-                    json.dumps(list(e.item.categories), ensure_ascii=False),
                     # An item its source left undated is dated when first seen.
                     _text(e.item.published) or stamp,
                     _text(e.item.updated),
                     stamp,
                     stamp,
                     e.fingerprint,
-                    e.item.image,
-                    e.item.image_type,
-                    e.item.image_length,
                 )
                 for e in entries
             ],
@@ -513,32 +500,14 @@ class Store:
             else:
                 continue
             touched.update(self._rubrics_of(row["id"]))
+        assignments = ", ".join(f"{column} = ?" for column in _STORY_COLUMNS.split(", "))
         self._executemany(
-            """
-            UPDATE items SET title = ?, guid = ?, link = ?, summary = ?, content = ?,
-                author = ?, series = ?, views = ?, categories = ?, updated = ?,
-                last_seen = ?, fingerprint = ?, image = ?, image_type = ?, image_length = ?
+            f"""
+            UPDATE items SET {assignments}, updated = ?, last_seen = ?, fingerprint = ?
             WHERE id = ?
             """,
             [
-                (
-                    e.item.title,
-                    e.item.guid,
-                    e.item.link,
-                    e.item.summary,
-                    e.item.content,
-                    e.item.author,
-                    e.item.series,
-                    e.item.views,
-                    json.dumps(list(e.item.categories), ensure_ascii=False),
-                    _text(e.item.updated or now),
-                    stamp,
-                    e.fingerprint,
-                    e.item.image,
-                    e.item.image_type,
-                    e.item.image_length,
-                    target,
-                )
+                (*_story(e.item), _text(e.item.updated or now), stamp, e.fingerprint, target)
                 for e, target in texts
             ],
         )
@@ -639,6 +608,31 @@ class Store:
             return self._db.execute(sql, params)  # type: ignore[arg-type]
         except sqlite3.Error as exc:
             raise StoreError(self.url, str(exc)) from exc
+
+
+#: What the source says of a story, written alike by insert and update.
+_STORY_COLUMNS = (
+    "title, guid, link, summary, content, author, series, views, categories, "
+    "image, image_type, image_length"
+)
+_STORY_WIDTH = len(_STORY_COLUMNS.split(", "))
+
+
+def _story(item: Item) -> tuple[object, ...]:
+    return (
+        item.title,
+        item.guid,
+        item.link,
+        item.summary,
+        item.content,
+        item.author,
+        item.series,
+        item.views,
+        json.dumps(list(item.categories), ensure_ascii=False),
+        item.image,
+        item.image_type,
+        item.image_length,
+    )
 
 
 @dataclass(slots=True)
