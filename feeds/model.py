@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 
 def image_type_of(url: str, declared: str = "") -> str:
@@ -23,6 +24,26 @@ def image_type_of(url: str, declared: str = "") -> str:
     if guessed.startswith("image/"):
         return guessed
     return declared if declared.startswith("image/") else ""
+
+
+def first_image(
+    enclosures: Iterable[tuple[str, str, object]],
+    media: Iterable[tuple[str, str, str]],
+    base: str,
+) -> tuple[str, str, int | None]:
+    """An entry's picture, as every feed reader here picks it: the first
+    image enclosure (url, type, length), else the first media element (url,
+    type, medium) that is an image; the URL made absolute against `base`."""
+    for url, declared, length in enclosures:
+        kind = image_type_of(url, declared)
+        if url and kind:
+            size = str(length or "")
+            return urljoin(base, url), kind, int(size) if size.isdigit() else None
+    for url, declared, medium in media:
+        kind = image_type_of(url, declared)
+        if url and (kind or medium == "image"):
+            return urljoin(base, url), kind, None
+    return "", "", None
 
 
 def _check_aware(name: str, value: datetime | None) -> None:

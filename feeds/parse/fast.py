@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 import fastfeedparser
 
-from feeds.model import Fetched, Item, Source, image_type_of
+from feeds.model import Fetched, Item, Source, first_image
 
 _HEAD = 4096
 # Date elements and whether their text ends in a zone.
@@ -171,18 +171,21 @@ def _item(entry: Any, source: Source, base: str, raw: bytes) -> Item | None:
 
 def _image(entry: Any, base: str) -> tuple[str, str, int | None]:
     """As the feedparser path reads it: an image enclosure, then media."""
-    for enclosure in entry.get("enclosures") or []:
-        url = str(enclosure.get("url") or enclosure.get("href") or "").strip()
-        kind = image_type_of(url, str(enclosure.get("type") or ""))
-        if url and kind:
-            length = str(enclosure.get("length") or "")
-            return urljoin(base, url), kind, int(length) if length.isdigit() else None
-    for media in entry.get("media_content") or []:
-        url = str(media.get("url") or "").strip()
-        kind = image_type_of(url, str(media.get("type") or ""))
-        if url and (kind or media.get("medium") == "image"):
-            return urljoin(base, url), kind, None
-    return "", "", None
+    return first_image(
+        (
+            (
+                str(e.get("url") or e.get("href") or "").strip(),
+                str(e.get("type") or ""),
+                e.get("length"),
+            )
+            for e in entry.get("enclosures") or []
+        ),
+        (
+            (str(m.get("url") or "").strip(), str(m.get("type") or ""), str(m.get("medium") or ""))
+            for m in entry.get("media_content") or []
+        ),
+        base,
+    )
 
 
 def _squeezed(text: str) -> str:

@@ -25,7 +25,7 @@ import feedparser
 import nh3
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, Item, ParseContext, Source, image_type_of
+from feeds.model import Fetched, Item, ParseContext, Source, first_image, image_type_of
 from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -124,18 +124,15 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
 def _feedparser_image(entry: Any, base: str) -> tuple[str, str, int | None]:
     """The first image an entry carries: an image enclosure, then
     media:content, then media:thumbnail."""
-    for enclosure in entry.get("enclosures") or []:
-        url = (enclosure.get("href") or "").strip()
-        kind = image_type_of(url, enclosure.get("type") or "")
-        if url and kind:
-            length = str(enclosure.get("length") or "")
-            return urljoin(base, url), kind, int(length) if length.isdigit() else None
-    for media in (*(entry.get("media_content") or []), *(entry.get("media_thumbnail") or [])):
-        url = (media.get("url") or "").strip()
-        kind = image_type_of(url, media.get("type") or "")
-        if url and (kind or media.get("medium") == "image"):
-            return urljoin(base, url), kind, None
-    return "", "", None
+    media = (*(entry.get("media_content") or []), *(entry.get("media_thumbnail") or []))
+    return first_image(
+        (
+            ((e.get("href") or "").strip(), e.get("type") or "", e.get("length"))
+            for e in entry.get("enclosures") or []
+        ),
+        (((m.get("url") or "").strip(), m.get("type") or "", m.get("medium") or "") for m in media),
+        base,
+    )
 
 
 def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[Item]:
