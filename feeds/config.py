@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -250,8 +251,7 @@ class _Checker:
                 renamed = RENAMED.get(_generic(child))
                 if renamed:
                     raise self.fail(child, f"this key was renamed: use '{renamed}'")
-                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = _did_you_mean(name, allowed)
                 raise self.fail(child, f"unknown key{hint}; known keys: {', '.join(allowed)}")
         for name in required:
             if value.get(name) in (None, ""):
@@ -387,8 +387,7 @@ class _Checker:
         where = self.texts(f"{key}.fields", fields.get("fields")) or ("title", "summary")
         for index, name in enumerate(where):
             if name not in MATCH_FIELDS:
-                close = difflib.get_close_matches(name, MATCH_FIELDS, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = _did_you_mean(name, MATCH_FIELDS)
                 raise self.fail(
                     f"{key}.fields[{index}]",
                     f"unknown field {name!r}{hint}; known: {', '.join(MATCH_FIELDS)}",
@@ -561,8 +560,7 @@ class _Checker:
             names.add(name)
             kind = self.text(f"{key}.type", fields["type"])
             if kind not in SOURCE_TYPES:
-                close = difflib.get_close_matches(kind, SOURCE_TYPES, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = _did_you_mean(kind, SOURCE_TYPES)
                 raise self.fail(
                     f"{key}.type",
                     f"unknown source type {kind!r}{hint}; known: {', '.join(SOURCE_TYPES)}",
@@ -630,8 +628,7 @@ class _Checker:
         slugs = self.texts(key, value)
         for index, slug in enumerate(slugs):
             if slug not in known:
-                close = difflib.get_close_matches(slug, known, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = _did_you_mean(slug, known)
                 raise self.fail(f"{key}[{index}]", f"no rubric with slug {slug!r}{hint}")
         return tuple(sorted(set(slugs)))
 
@@ -643,6 +640,12 @@ def _split_url(url: str) -> Any:
         return urlsplit(url)
     except ValueError:
         return urlsplit("")
+
+
+def _did_you_mean(name: str, choices: Sequence[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss, else ''."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _generic(key: str) -> str:
