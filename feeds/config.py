@@ -532,7 +532,8 @@ class _Checker:
                 formats=tuple(dict.fromkeys(formats)),
             )
             for name in rubric.names:
-                folded = name.casefold()
+                # Folded as classify folds categories: case and spacing.
+                folded = " ".join(name.casefold().split())
                 owner = owners.get(folded)
                 if owner is not None and owner != slug:
                     raise self.fail(key, f"the name {name!r} already belongs to rubric '{owner}'")

@@ -33,7 +33,10 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 _CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“A-ZА-ЯЁ0-9])")
 # Characters XML 1.0 forbids: a feed carrying one would not parse at all.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Also C1 controls (U+007F-U+009F: readers turn them into windows-1252
+# letters) and lone surrogates (a JSON "\ud800" escape), which no encoder
+# can write.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)

@@ -48,7 +48,15 @@ from feeds.model import (
 from feeds.normalise import normalise_item, sanitise_html
 from feeds.parse import follower_for, noted_parser_for, parser_for
 from feeds.publish import prepare_dir, publish_file
-from feeds.render import COMBINED, FeedSpec, render_feed, render_index, render_opml
+from feeds.render import (
+    COMBINED,
+    STYLESHEET,
+    FeedSpec,
+    render_feed,
+    render_index,
+    render_opml,
+    stylesheet,
+)
 from feeds.store import Attempt, RunLock, SourceState, Store
 from feeds.timing import cache_lifetime, next_due
 
@@ -691,7 +699,7 @@ def _render_key(config: Config) -> str:
 def _file_names(config: Config) -> list[str]:
     names = [f"{COMBINED}.{suffix}" for suffix in FEED_FORMATS]
     names += [f"{r.slug}.{suffix}" for r in config.rubrics for suffix in r.formats]
-    return [*names, "feeds.opml", "index.html"]
+    return [*names, "feeds.opml", "index.html", STYLESHEET]
 
 
 def _all_published(config: Config) -> bool:
@@ -713,6 +721,7 @@ def publish_feeds(
     everything = specs if only is None else feed_specs(config, store)
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))
+    files.append((STYLESHEET, stylesheet()))
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     _announce(config, written)
     return tuple(written), len(files) - len(written)

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from typing import Any
 from xml.sax.saxutils import quoteattr
 from zoneinfo import ZoneInfo
@@ -69,8 +70,22 @@ def render_feed(site: Site, spec: FeedSpec, suffix: str) -> bytes:
         return render_json(site, spec)
     generator = _generator(site, spec, suffix)
     if suffix == "atom":
-        return bytes(generator.atom_str(pretty=True, encoding="UTF-8"))
-    return bytes(generator.rss_str(pretty=True, encoding="UTF-8"))
+        document = bytes(generator.atom_str(pretty=True, encoding="UTF-8"))
+    else:
+        document = bytes(generator.rss_str(pretty=True, encoding="UTF-8"))
+    # A browser renders the feed through feeds.xsl (published beside it);
+    # feed readers ignore the processing instruction.
+    declaration, _, rest = document.partition(b"\n")
+    return declaration + b"\n" + STYLESHEET_PI + b"\n" + rest
+
+
+STYLESHEET = "feeds.xsl"
+STYLESHEET_PI = f'<?xml-stylesheet type="text/xsl" href="{STYLESHEET}"?>'.encode()
+
+
+def stylesheet() -> bytes:
+    """The XSLT that makes a feed readable in a browser (a package file)."""
+    return (resources.files("feeds") / "assets" / STYLESHEET).read_bytes()
 
 
 def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:

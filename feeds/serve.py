@@ -245,7 +245,7 @@ def _file_response(request: Request, path: Path, files: _FileCache, max_age: int
         "ETag": version.etag(use_gzip),
         "Last-Modified": formatdate(version.mtime, usegmt=True),
         "Cache-Control": f"public, max-age={max_age}",
-        "Vary": "Accept-Encoding",
+        "Vary": "Accept-Encoding, Accept",
     }
     if _not_modified(request.headers, headers["ETag"], version.mtime):
         return Response(status_code=304, headers=headers)
@@ -262,14 +262,20 @@ def _file_response(request: Request, path: Path, files: _FileCache, max_age: int
         headers["Content-Encoding"] = "gzip"
     else:
         content, length = body or b"", version.size
-    headers["Content-Type"] = _content_type(path)
+    headers["Content-Type"] = _content_type(path, request.headers.get("accept", ""))
     headers["Content-Length"] = str(length)
     headers["X-Content-Type-Options"] = "nosniff"
     return Response(content=b"" if request.method == "HEAD" else content, headers=headers)
 
 
-def _content_type(path: Path) -> str:
+def _content_type(path: Path, accept: str = "") -> str:
     mime = _CONTENT_TYPES.get(path.suffix.lower())
+    if path.suffix.lower() in (".atom", ".rss") and accept.lstrip().startswith("text/html"):
+        # A browser opening the feed: browsers apply the feed's stylesheet
+        # (feeds.xsl) to application/xml but show atom+xml and rss+xml as
+        # raw text. Feed readers do not ask for text/html first and keep
+        # getting the feed's own type.
+        mime = "application/xml"
     return f"{mime}; charset=utf-8" if mime else "application/octet-stream"
 
 

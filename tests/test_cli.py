@@ -86,7 +86,9 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
     output = tmp_path / "output"
     slugs = ["all", "literature", "art", "society", "classical-music", "news"]
     expected = {f"{slug}.{suffix}" for slug in slugs for suffix in ("atom", "rss", "json")}
-    assert expected | {"feeds.opml", "index.html"} == {p.name for p in output.iterdir()}
+    assert expected | {"feeds.opml", "index.html", "feeds.xsl"} == {
+        p.name for p in output.iterdir()
+    }
 
     for name, feed in parse_all(output).items():
         assert feed.bozo == 0, (name, feed.get("bozo_exception"))

@@ -49,7 +49,9 @@ sources:
 """
 )
 
-TOP_KEYS = "site, output, storage, fetch, schedule, server, log, rubrics, series, rules, websub, sources"
+TOP_KEYS = (
+    "site, output, storage, fetch, schedule, server, log, rubrics, series, rules, websub, sources"
+)
 SITE_KEYS = "title, base_url, language, timezone, description"
 SOURCE_KEYS = (
     "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, "

@@ -41,6 +41,7 @@ SLUGS = ("all", "literature", "art", "society", "classical-music", "news")
 PUBLISHED = {f"{slug}.{ext}" for slug in SLUGS for ext in ("atom", "rss", "json")} | {
     "feeds.opml",
     "index.html",
+    "feeds.xsl",
 }
 TEMP = re.compile(r"\.feeds-.*\.tmp")
 # Categories that map onto the rubrics of BASE_CONFIG.
@@ -132,7 +133,7 @@ def check_output(output: Path) -> dict[str, bytes]:
             ids = [entry.get("id") for entry in parsed.entries]
         elif name.endswith(".json"):
             ids = [item["id"] for item in json.loads(data)["items"]]
-        elif name.endswith(".opml"):
+        elif name.endswith((".opml", ".xsl")):
             ET.fromstring(data)
             ids = []
         else:

@@ -133,7 +133,7 @@ def test_200_then_304_for_the_same_etag(site: Site) -> None:
     etag = first.headers["etag"]
     assert etag.startswith('"') and etag.endswith('"')
     assert first.headers["cache-control"] == "public, max-age=300"
-    assert first.headers["vary"] == "Accept-Encoding"
+    assert first.headers["vary"] == "Accept-Encoding, Accept"
     assert first.headers["last-modified"].endswith(" GMT")
 
     again = site.client.get("/all.atom", headers={**PLAIN, "If-None-Match": etag})
@@ -245,7 +245,7 @@ def test_gzip_when_asked_identity_otherwise(site: Site) -> None:
     with site.client.stream("GET", "/all.atom", headers=GZIP) as zipped:
         raw = b"".join(zipped.iter_raw())
     assert zipped.headers["content-encoding"] == "gzip"
-    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.headers["vary"] == "Accept-Encoding, Accept"
     assert int(zipped.headers["content-length"]) == len(raw) < len(ATOM)
     assert gzip.decompress(raw) == ATOM
 
@@ -508,3 +508,16 @@ def test_server_thread_stops_quickly_with_a_connection_open(tmp_path: Path) -> N
         server.stop()
         assert time.monotonic() - began < 5
     server.stop()  # a second stop is harmless
+
+
+def test_a_browser_gets_a_feed_as_xml_so_it_applies_the_stylesheet(
+    tmp_path: Path,
+) -> None:
+    from feeds.serve import _content_type
+
+    feed = tmp_path / "all.atom"
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert _content_type(feed, browser) == "application/xml; charset=utf-8"
+    assert _content_type(feed, "application/atom+xml") == "application/atom+xml; charset=utf-8"
+    assert _content_type(feed, "") == "application/atom+xml; charset=utf-8"
+    assert _content_type(tmp_path / "all.json", browser) == "application/feed+json; charset=utf-8"

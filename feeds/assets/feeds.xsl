@@ -76,7 +76,6 @@
       </xsl:if>
       <head>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <meta name="robots" content="noindex"/>
         <title><xsl:value-of select="$title"/> (<xsl:value-of select="$kind"/> feed)</title>
         <xsl:call-template name="style"/>
       </head>
