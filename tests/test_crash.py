@@ -477,6 +477,17 @@ def test_two_builds_at_once_take_turns(
 
     began = time.monotonic()
     first = processes(tmp_path, "first", "build", "-c", str(config))
+    # The second starts once the first holds the store and is fetching, so
+    # they overlap however slowly a loaded machine starts processes.
+    lock = tmp_path / "feeds.db.lock"
+    deadline = time.monotonic() + 30
+    while not (
+        lock.exists()
+        and f"build pid {first.pid}" in lock.read_text(encoding="utf-8")
+        and server.requests
+    ):
+        assert time.monotonic() < deadline, "the first build never took the store"
+        time.sleep(0.02)
     second = processes(tmp_path, "second", "build", "-c", str(config))
     codes = (first.wait(timeout=60), second.wait(timeout=60))
     elapsed = time.monotonic() - began
