@@ -33,7 +33,6 @@ from itertools import islice
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import FetchError, SourceError
-from feeds.extract import Article, extract_article
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
     FEED_FORMATS,
@@ -458,6 +457,10 @@ def _with_full_content(
     source = collected.source
     if not source.full_content or not collected.items:
         return collected
+    # Loaded only when a source wants whole articles: trafilatura and
+    # htmldate take a fifth of a second to import, on every run.
+    from feeds.extract import Article, extract_article
+
     links = [item.link for item in collected.items if item.link]
     pages = store.pages(links)
     missing = [link for link in dict.fromkeys(links) if link not in pages]
@@ -698,7 +701,7 @@ def _render_key(config: Config) -> str:
 
 def _file_names(config: Config) -> list[str]:
     names = [f"{COMBINED}.{suffix}" for suffix in FEED_FORMATS]
-    names += [f"{r.slug}.{suffix}" for r in config.rubrics for suffix in r.formats]
+    names += [f"{r.slug}.{suffix}" for r in config.rubrics for suffix in (*r.formats, "opml")]
     return [*names, "feeds.opml", "index.html", STYLESHEET]
 
 
@@ -718,6 +721,9 @@ def publish_feeds(
     for spec in specs:
         for suffix in spec.formats:
             files.append((spec.filename(suffix), render_feed(site, spec, suffix)))
+        if spec.slug != COMBINED:
+            # One rubric's feeds as OPML, for a partner who takes just that.
+            files.append((spec.filename("opml"), render_opml(site, [spec], spec.title)))
     everything = specs if only is None else feed_specs(config, store)
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))

@@ -223,14 +223,15 @@ def render_json(site: Site, spec: FeedSpec) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def render_opml(site: Site, specs: Iterable[FeedSpec]) -> bytes:
-    """OPML 2.0 listing every feed, grouped by format."""
+def render_opml(site: Site, specs: Iterable[FeedSpec], title: str = "") -> bytes:
+    """OPML 2.0 listing the given feeds (all of them, or one rubric's),
+    grouped by format."""
     specs = list(specs)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
         "  <head>",
-        f"    <title>{html.escape(site.title)}</title>",
+        f"    <title>{html.escape(title or site.title)}</title>",
         f"    <ownerId>{html.escape(site.base_url)}</ownerId>",
         "  </head>",
         "  <body>",
@@ -306,6 +307,9 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
             for suffix, (label, mime) in FORMATS.items()
             if suffix in spec.formats
         )
+        if spec.slug != COMBINED:
+            opml = esc(spec.filename("opml"))
+            links += f' <a href="{opml}" type="text/x-opml">OPML</a>'
         body.append(f'<p class="subscribe">Subscribe: {links}</p>')
         if spec.items:
             body.append("<ul>")

@@ -42,6 +42,7 @@ PUBLISHED = {f"{slug}.{ext}" for slug in SLUGS for ext in ("atom", "rss", "json"
     "feeds.opml",
     "index.html",
     "feeds.xsl",
+    *(f"{slug}.opml" for slug in SLUGS if slug != "all"),
 }
 TEMP = re.compile(r"\.feeds-.*\.tmp")
 # Categories that map onto the rubrics of BASE_CONFIG.
