@@ -245,8 +245,9 @@ def _empty_fields(number: int, item: Item) -> list[str]:
     return notes
 
 
-@lru_cache(maxsize=8)
 def _vocabulary(config: Config) -> Vocabulary:
+    # Built once per run, not cached by config: hashing a config of a
+    # thousand sources once per source made a cycle quadratic.
     return Vocabulary.of(config.rubrics, config.rules)
 
 
@@ -267,6 +268,7 @@ def _collect_all(
     flight: memory stays flat however many sources there are."""
     workers = max(1, min(config.concurrency, len(config.sources)))
     window = max(4 * workers, 32)
+    vocabulary = _vocabulary(config)
     with (
         _cpu_pool(len(config.sources)) as cpu,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool,
@@ -284,6 +286,7 @@ def _collect_all(
                     _context(config, source, now),
                     config,
                     cpu,
+                    vocabulary,
                 )
             )
 
@@ -337,6 +340,7 @@ def collect_source(
     context: ParseContext,
     config: Config,
     cpu: Executor | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> _Collected:
     """Fetch, parse, normalise and classify one source; a SourceError becomes
     an error in the result. With `cpu`, a worker process does the fetch and
@@ -349,14 +353,14 @@ def collect_source(
             "change its url in config.yaml to resume",
         )
     validators = Validators(etag=state.etag, last_modified=state.last_modified)
+    if vocabulary is None:
+        vocabulary = _vocabulary(config)
     if cpu is None:
-        return _fetch_and_process(fetcher.fetch, source, validators, context, _vocabulary(config))
+        return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary)
     if validators.etag or validators.last_modified:
         # Likely a 304: ask here, and only send a body that did come to a
         # worker; an unchanged cycle then starts no worker process at all.
-        return _fetch_and_process(
-            fetcher.fetch, source, validators, context, _vocabulary(config), cpu=cpu
-        )
+        return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
     try:
         with fetcher.turn(source):
             return cpu.submit(
@@ -366,7 +370,7 @@ def collect_source(
                 source,
                 validators,
                 context,
-                _vocabulary(config),
+                vocabulary,
             ).result()
     except FetchError as exc:
         return _Collected(source=source, error=str(exc))
