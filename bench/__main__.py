@@ -13,7 +13,8 @@
    c. the naive baseline (bench/baseline.py).
    Each is a subprocess; its wall time includes interpreter start-up, and
    its peak RSS is the peak of the summed RSS of it and its descendants
-   (worker processes), sampled every 50 ms, or its own ru_maxrss if larger;
+   (worker processes), sampled every 50 ms (ru_maxrss would count this
+   process's own memory, borrowed by the child until its exec);
    peak PSS is the same sum with shared pages split between the processes
    that share them (the fairer total for several processes).
 4. Then the huge feed alone through `feeds build`, on an empty store.
@@ -207,9 +208,11 @@ def measure(command: Sequence[str], *, cwd: Path, env: dict[str, str], logs: Pat
         command=tuple(command),
         code=proc.returncode,
         seconds=seconds,
-        # The larger of the child's own peak and the peak of the whole
-        # process tree's sum (worker processes included), sampled.
-        max_rss_mb=max(usage.ru_maxrss / 1024, sampler.peak_mb),  # KiB on Linux
+        # The peak of the whole process tree's sum (worker processes
+        # included), sampled. Not os.wait4's ru_maxrss: at exec, Linux
+        # records the RSS of the memory the child borrowed from this process
+        # through vfork, so it reports at least this benchmark's own size.
+        max_rss_mb=sampler.peak_mb or usage.ru_maxrss / 1024,  # KiB on Linux
         max_pss_mb=sampler.peak_pss_mb,
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),

@@ -11,7 +11,7 @@ Every case asserts that the build:
 - exits 1 naming the bad source with a reason a person understands, or 0
   when the answer is recoverable and its items were read safely;
 - still publishes the healthy source's items in all.atom (feedparser, bozo 0);
-- stays under PEAK_RSS_MB of peak resident memory (os.wait4's ru_maxrss);
+- stays under PEAK_RSS_MB of peak resident memory (the build's own VmHWM);
 - never connects anywhere but loopback: the build runs with a
   `sitecustomize` that refuses (and logs) any other connect, the same rule
   as conftest's `_loopback_only`, which only guards this process.
@@ -618,6 +618,25 @@ def _guarded(self, address):
 
 
 socket.socket.connect = _guarded
+
+
+def _report_peak():
+    # The process's own high-water mark. os.wait4's ru_maxrss is no good
+    # here: at exec, Linux records the RSS of the mm the child borrowed from
+    # pytest through vfork, so every build would show pytest's size.
+    target = os.environ.get("HOSTILE_PEAK_LOG", "")
+    if not target:
+        return
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(target, "w", encoding="ascii") as out:
+                    out.write(line.split()[1])
+
+
+import atexit
+
+atexit.register(_report_peak)
 '''
 
 
@@ -713,6 +732,11 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
 # Running a build
 
 
+def _own_peak(folder: Path) -> float:
+    report = folder / "peak-kib.txt"
+    return int(report.read_text()) / 1024 if report.exists() else 0.0
+
+
 @dataclass
 class Build:
     code: int
@@ -749,6 +773,7 @@ def run_build(folder: Path, bed: Bed, bad_url: str, limit: float) -> Build:
         **os.environ,
         "PYTHONPATH": f"{bed.site}{os.pathsep}{ROOT}",
         "HOSTILE_CONNECT_LOG": str(connect_log),
+        "HOSTILE_PEAK_LOG": str(folder / "peak-kib.txt"),
     }
     out_path, err_path = folder / "stdout.txt", folder / "stderr.txt"
     killed = False
@@ -778,7 +803,9 @@ def run_build(folder: Path, bed: Bed, bad_url: str, limit: float) -> Build:
     return Build(
         code=process.returncode,
         seconds=seconds,
-        peak_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        # The build's own VmHWM (see SITECUSTOMIZE); ru_maxrss only for a
+        # build that was killed before it could say.
+        peak_mb=_own_peak(folder) or usage.ru_maxrss / 1024,
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
         killed=killed,
