@@ -143,7 +143,7 @@ def test_sources_run_on_their_own_intervals_with_health_and_metrics(server: Serv
 
 def test_broken_config_keeps_the_old_one_and_a_fix_is_applied(server: Server, start) -> None:
     first = server.add("/a.rss", rss("From A"))
-    second = server.add("/b.rss", rss("From B"))
+    server.add("/by.rss", rss("From B"))
     service = start(f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n")
     output = service.config.parent / "output"
     service.wait_for(lambda: "From A" in _read(output / "all.atom"))
@@ -189,3 +189,25 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return ""
+
+
+def test_sighup_reloads_the_config(server: Server, start) -> None:
+    first = server.add("/a.rss", rss("From A"))
+    server.add("/by.rss", rss("From B"))
+    service = start(
+        f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n"
+        f"  - name: b\n    type: feed\n    url: {server.url}/bx.rss\n    interval: 1h\n"
+    )
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    # Same length, same modification time: only the signal can tell the
+    # service that the file changed.
+    before = service.config.stat()
+    edited = service.config.read_text(encoding="utf-8").replace("/bx.rss", "/by.rss")
+    assert len(edited) == len(service.config.read_text(encoding="utf-8"))
+    service.config.write_text(edited, encoding="utf-8")
+    os.utime(service.config, ns=(before.st_atime_ns, before.st_mtime_ns))
+    service.process.send_signal(signal.SIGHUP)
+    service.wait_for(lambda: "From B" in _read(output / "all.atom"))
+    assert "config applied" in service.stderr()
+    assert service.stop() == 0
