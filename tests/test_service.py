@@ -143,7 +143,7 @@ def test_sources_run_on_their_own_intervals_with_health_and_metrics(server: Serv
 
 def test_broken_config_keeps_the_old_one_and_a_fix_is_applied(server: Server, start) -> None:
     first = server.add("/a.rss", rss("From A"))
-    server.add("/by.rss", rss("From B"))
+    second = server.add("/b.rss", rss("From B"))
     service = start(f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n")
     output = service.config.parent / "output"
     service.wait_for(lambda: "From A" in _read(output / "all.atom"))
