@@ -100,10 +100,5 @@ def _texts(item: Item, fields: tuple[str, ...]) -> list[str]:
 _TAGS = re.compile(r"<[^>]*>")
 
 
-def unmatched_categories(item: Item, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """The item's categories that name no rubric (for operators' reports)."""
-    return tuple(c for c in item.categories if vocabulary.slug_for(c) is None)
-
-
 def _fold(name: str) -> str:
     return " ".join(name.casefold().split())

@@ -11,7 +11,7 @@ import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -329,9 +329,6 @@ class RunReport:
     @property
     def failed(self) -> tuple[SourceResult, ...]:
         return tuple(r for r in self.results if not r.ok)
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid")

@@ -95,11 +95,6 @@ def _image(item: Item) -> dict[str, object]:
     return {"image": "", "image_type": "", "image_length": None}
 
 
-def item_id(item: Item) -> str:
-    """The id of an item by the scheme in this module's docstring."""
-    return _derive_id(item.source, item.guid, item.link, item.title, item.published)
-
-
 def _derive_id(
     source_name: str, guid: str, link: str, title: str, published: datetime | None
 ) -> str:

@@ -628,9 +628,8 @@ def _record(
     return result, upserted.rubrics if upserted.changed else None
 
 
-def feed_specs(config: Config, store: Store, only: frozenset[str] | None = None) -> list[FeedSpec]:
-    """The combined feed and one feed per rubric (or per rubric in `only`),
-    with their newest items."""
+def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
+    """The combined feed and one feed per rubric, with their newest items."""
     labels = {rubric.slug: rubric.title for rubric in config.rubrics}
     created = store.created()
     site = config.site
@@ -647,8 +646,6 @@ def feed_specs(config: Config, store: Store, only: frozenset[str] | None = None)
         )
     ]
     for rubric in config.rubrics:
-        if only is not None and rubric.slug not in only:
-            continue
         specs.append(
             _spec(
                 store,
@@ -720,7 +717,10 @@ def publish_feeds(
     the OPML list and the index; write the files whose bytes changed.
     Returns (names written, number left untouched). Raises PublishError."""
     site = config.site
-    specs = feed_specs(config, store, only)
+    # Every spec once: the OPML list and the index need them all, whatever
+    # feeds are rewritten.
+    everything = feed_specs(config, store)
+    specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
     files: list[tuple[str, bytes]] = []
     for spec in specs:
         for suffix in spec.formats:
@@ -728,7 +728,6 @@ def publish_feeds(
         if spec.slug != COMBINED:
             # One rubric's feeds as OPML, for a partner who takes just that.
             files.append((spec.filename("opml"), render_opml(site, [spec], spec.title)))
-    everything = specs if only is None else feed_specs(config, store)
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))
     files.append((STYLESHEET, stylesheet()))
