@@ -598,6 +598,27 @@ def as_feedparser_reads(text: str) -> str:
 _ENTITY_LIKE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
+_AMP_SEMI = re.compile(r"&[^&;\s]*;")
+
+
+def written_links(data: bytes, suffix: str) -> list[str]:
+    """Each entry's link, exactly as the XML document states it."""
+    root = ET.fromstring(data)
+    if suffix == "atom":
+        return [
+            next(
+                (
+                    link.get("href", "")
+                    for link in entry.findall(f"{ATOM}link")
+                    if link.get("rel", "alternate") == "alternate"
+                ),
+                "",
+            )
+            for entry in root.findall(f"{ATOM}entry")
+        ]
+    return [item.findtext("link") or "" for item in root.iter("item")]
+
+
 def written(data: bytes, suffix: str) -> list[tuple[str | None, str | None]]:
     """(id, title) of each entry, exactly as the XML document states them."""
     root = ET.fromstring(data)
@@ -617,6 +638,12 @@ def _item(title: str) -> Item:
 # RSS titles have no type: feedparser takes this one for HTML and gives
 # back '&amp;&amp;b c' (see the comment in the test).
 @example(items=[_item("&amp;&b c")], zone=MOSCOW)
+@example(
+    items=[
+        normalise_item(Item(source="s", title="t", link="https://x.example/&0;", published=NOW))
+    ],
+    zone=MOSCOW,
+)
 @given(st.lists(normalised_items(), max_size=5), st.sampled_from(SITE_ZONES))
 def test_atom_and_rss_round_trip(items: list[Item], zone: str) -> None:
     site = site_in(zone)
@@ -637,7 +664,15 @@ def test_atom_and_rss_round_trip(items: list[Item], zone: str) -> None:
             if suffix == "atom" or not _ENTITY_LIKE.search(item.title)
         ]
         assert [read for read, _ in pairs] == [meant for _, meant in pairs], suffix
-        assert [alternate(e) for e in entries] == [i.link for i in items], suffix
+        # The same for RSS links: the document states each exactly, but
+        # feedparser reads "&0;" in a <link> as a (broken) character reference.
+        assert written_links(data, suffix) == [i.link for i in items], suffix
+        links = [
+            (alternate(entry), item.link)
+            for entry, item in zip(entries, items, strict=True)
+            if suffix == "atom" or not _AMP_SEMI.search(item.link)
+        ]
+        assert [read for read, _ in links] == [meant for _, meant in links], suffix
         assert [timegm(e.published_parsed) for e in entries] == [
             second(i.published)  # type: ignore[arg-type]
             for i in items
