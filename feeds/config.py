@@ -69,6 +69,7 @@ _PY_LOADER = _guarded(yaml.SafeLoader)
 
 DEFAULT_STORAGE = "sqlite:///feeds.db"
 DEFAULT_MAX_ITEMS = 50
+DEFAULT_ARCHIVE_PAGE_SIZE = 50
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_CONCURRENCY = 8
@@ -94,7 +95,7 @@ _TOP_KEYS = (
     "sources",
 )
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
-_OUTPUT_KEYS = ("dir", "max_items")
+_OUTPUT_KEYS = ("dir", "max_items", "archive_page_size")
 _STORAGE_KEYS = ("url",)
 _FETCH_KEYS = (
     "timeout",
@@ -344,6 +345,14 @@ class _Checker:
             max_items=int(
                 self.number(
                     "output.max_items", output.get("max_items"), DEFAULT_MAX_ITEMS, integer=True
+                )
+            ),
+            archive_page_size=int(
+                self.number(
+                    "output.archive_page_size",
+                    output.get("archive_page_size"),
+                    DEFAULT_ARCHIVE_PAGE_SIZE,
+                    integer=True,
                 )
             ),
             storage_url=self.storage(storage.get("url")),

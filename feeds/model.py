@@ -257,12 +257,30 @@ class Config:
     server: Server | None = None
     log_format: str = "text"
     log_level: str = "info"
+    #: Items per RFC 5005 archive page (output.archive_page_size).
+    archive_page_size: int = 50
 
     def rubric(self, slug: str) -> Rubric:
         for rubric in self.rubrics:
             if rubric.slug == slug:
                 return rubric
         raise KeyError(slug)
+
+
+#: The slug (and file name) of the feed that holds every item.
+COMBINED = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePage:
+    """One full page of a feed's archive (RFC 5005): the members with
+    sequence numbers `first`..`last` of the feed `slug`. Once recorded, a
+    page never changes."""
+
+    slug: str
+    number: int
+    first: int
+    last: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

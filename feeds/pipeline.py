@@ -29,13 +29,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
+from typing import Any
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import FetchError, SourceError
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
+    COMBINED,
     FEED_FORMATS,
+    ArchivePage,
     Config,
     Fetched,
     Item,
@@ -46,11 +49,14 @@ from feeds.model import (
 )
 from feeds.normalise import normalise_item, sanitise_html
 from feeds.parse import follower_for, noted_parser_for, parser_for
-from feeds.publish import prepare_dir, publish_file
+from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
-    COMBINED,
+    ARCHIVE_DIR,
+    ARCHIVE_FORMATS,
     STYLESHEET,
     FeedSpec,
+    archive_name,
+    render_archive,
     render_feed,
     render_index,
     render_opml,
@@ -628,64 +634,54 @@ def _record(
     return result, upserted.rubrics if upserted.changed else None
 
 
-def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
-    """The combined feed and one feed per rubric, with their newest items."""
+def feed_specs(
+    config: Config, store: Store, archives: dict[str, list[ArchivePage]] | None = None
+) -> list[FeedSpec]:
+    """The combined feed and one feed per rubric, with their newest items
+    and the number of their archive pages."""
     labels = {rubric.slug: rubric.title for rubric in config.rubrics}
     created = store.created()
     site = config.site
+    archives = archives or {}
+
+    def spec(
+        rubric: str | None, slug: str, title: str, description: str, limit: int, **extra: Any
+    ) -> FeedSpec:
+        items = tuple(store.latest(rubric, limit))
+        stamps = [item.updated or item.published for item in items]
+        return FeedSpec(
+            slug=slug,
+            title=title,
+            description=description,
+            items=items,
+            updated=max((stamp for stamp in stamps if stamp is not None), default=created),
+            total=store.count(rubric),
+            labels=labels,
+            archived=len(archives.get(slug, ())),
+            **extra,
+        )
+
     specs = [
-        _spec(
-            store,
+        spec(
             None,
             COMBINED,
             site.title,
             site.description or f"Every item of {site.title}",
             config.max_items,
-            created,
-            labels,
         )
     ]
     for rubric in config.rubrics:
         specs.append(
-            _spec(
-                store,
+            spec(
                 rubric.slug,
                 rubric.slug,
                 f"{rubric.title} — {site.title}",
                 rubric.description or f"{rubric.title}: items of {site.title}",
                 rubric.max_items or config.max_items,
-                created,
-                labels,
-                rubric.formats,
+                formats=rubric.formats,
             )
         )
     return specs
-
-
-def _spec(
-    store: Store,
-    rubric: str | None,
-    slug: str,
-    title: str,
-    description: str,
-    limit: int,
-    created: datetime,
-    labels: dict[str, str],
-    formats: tuple[str, ...] = FEED_FORMATS,
-) -> FeedSpec:
-    items = tuple(store.latest(rubric, limit))
-    stamps = [item.updated or item.published for item in items]
-    updated = max((stamp for stamp in stamps if stamp is not None), default=created)
-    return FeedSpec(
-        slug=slug,
-        title=title,
-        description=description,
-        items=items,
-        updated=updated,
-        total=store.count(rubric),
-        labels=labels,
-        formats=formats,
-    )
 
 
 def _render_key(config: Config) -> str:
@@ -695,6 +691,7 @@ def _render_key(config: Config) -> str:
         config.site,
         config.rubrics,
         config.max_items,
+        config.archive_page_size,
         str(config.output_dir),
     )
     return hashlib.sha256(repr(shown).encode()).hexdigest()
@@ -714,12 +711,21 @@ def publish_feeds(
     config: Config, store: Store, only: frozenset[str] | None = None
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
-    the OPML list and the index; write the files whose bytes changed.
-    Returns (names written, number left untouched). Raises PublishError."""
+    their new archive pages, the OPML list and the index; write the files
+    whose bytes changed. Returns (names written, number left untouched).
+    Raises PublishError."""
     site = config.site
+    with store.transaction():
+        # Pages that filled up are recorded before anything is written: a
+        # run that dies below writes them next time (files are checked).
+        size = config.archive_page_size
+        archives = {COMBINED: store.archive_pages(COMBINED, size, config.max_items)}
+        for rubric in config.rubrics:
+            limit = rubric.max_items or config.max_items
+            archives[rubric.slug] = store.archive_pages(rubric.slug, size, limit)
     # Every spec once: the OPML list and the index need them all, whatever
     # feeds are rewritten.
-    everything = feed_specs(config, store)
+    everything = feed_specs(config, store, archives)
     specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
     files: list[tuple[str, bytes]] = []
     for spec in specs:
@@ -731,9 +737,36 @@ def publish_feeds(
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))
     files.append((STYLESHEET, stylesheet()))
+    archived = _publish_archives(config, store, specs, archives)
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     _announce(config, written)
-    return tuple(written), len(files) - len(written)
+    return (*archived, *written), len(files) - len(written)
+
+
+def _publish_archives(
+    config: Config, store: Store, specs: list[FeedSpec], archives: dict[str, list[ArchivePage]]
+) -> list[str]:
+    """Write every archive page of these feeds that is not on disk yet (a
+    page on disk is never rewritten: partners may keep it for ever).
+    Before the current documents that link to them, so no link leads
+    nowhere. Returns the names written."""
+    batch = NewFiles(config.output_dir)
+    names: list[str] = []
+    for spec in specs:
+        suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
+        folder = config.output_dir / ARCHIVE_DIR / spec.slug
+        present = set(os.listdir(folder)) if folder.is_dir() else set()
+        for page in archives.get(spec.slug, []):
+            missing = [s for s in suffixes if f"{page.number}.{s}" not in present]
+            if not missing:
+                continue
+            items = store.archived_items(page)
+            for suffix in missing:
+                name = archive_name(spec.slug, page.number, suffix)
+                batch.add(name, render_archive(config.site, spec, page, items, suffix))
+                names.append(name)
+    batch.commit()
+    return names
 
 
 def _announce(config: Config, written: list[str]) -> None:

@@ -42,7 +42,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from feeds.errors import ServeError, StoreError
-from feeds.render import FORMATS
+from feeds.render import ARCHIVE_DIR, FORMATS
 from feeds.store import SourceState, Store
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
         if path is None:
             return _not_found()
         try:
-            return _file_response(request, path, files, current.max_age)
+            return _file_response(request, path, files, _cache_control(path, current))
         except OSError:
             # Renamed away or unreadable between the lookup and the read.
             return _not_found()
@@ -146,22 +146,29 @@ def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
 
 
 def _find_file(root: Path, name: str) -> Path | None:
-    """The regular file `name` directly inside `root`, or None for anything
-    that could lead elsewhere. `name` is already percent-decoded, so ``%2e``
-    and ``%2f`` arrive here as ``.`` and ``/``."""
-    if (
-        not name
-        or name.startswith(".")
-        or any(char in "/\\" or ord(char) < 0x20 or char == "\x7f" for char in name)
-    ):
+    """The regular file `name` directly inside `root`, or an archive page
+    (``archive/<slug>/<file>``), or None for anything that could lead
+    elsewhere. `name` is already percent-decoded, so ``%2e`` and ``%2f``
+    arrive here as ``.`` and ``/``."""
+    parts = name.split("/")
+    if len(parts) not in (1, 3) or (len(parts) == 3 and parts[0] != ARCHIVE_DIR):
         return None
+    for part in parts:
+        if (
+            not part
+            or part.startswith(".")
+            or any(char == "\\" or ord(char) < 0x20 or char == "\x7f" for char in part)
+        ):
+            return None
     try:
         base = root.resolve(strict=True)
         path = (base / name).resolve(strict=True)
     except (OSError, RuntimeError):  # missing, or a symlink loop
         return None
-    # A symlink may point anywhere; only its final target counts.
-    if path.parent != base or path.name.startswith(".") or not path.is_file():
+    # A symlink may point anywhere; only its final target counts, and it
+    # must be in the folder the name says.
+    folder = base.joinpath(*parts[:-1])
+    if path.parent != folder or path.name.startswith(".") or not path.is_file():
         return None
     return path
 
@@ -234,7 +241,17 @@ class _FileCache:
         return version, data
 
 
-def _file_response(request: Request, path: Path, files: _FileCache, max_age: int) -> Response:
+#: Archive pages never change once written (RFC 5005): caches keep them.
+_ARCHIVE_CACHE = "public, max-age=31536000, immutable"
+
+
+def _cache_control(path: Path, settings: ServeSettings) -> str:
+    if path.parent.parent == settings.output_dir / ARCHIVE_DIR:
+        return _ARCHIVE_CACHE
+    return f"public, max-age={settings.max_age}"
+
+
+def _file_response(request: Request, path: Path, files: _FileCache, cache_control: str) -> Response:
     body: bytes | None = None
     version = files.find(path)
     if version is None:
@@ -244,7 +261,7 @@ def _file_response(request: Request, path: Path, files: _FileCache, max_age: int
     headers = {
         "ETag": version.etag(use_gzip),
         "Last-Modified": formatdate(version.mtime, usegmt=True),
-        "Cache-Control": f"public, max-age={max_age}",
+        "Cache-Control": cache_control,
         "Vary": "Accept-Encoding, Accept",
     }
     if _not_modified(request.headers, headers["ETag"], version.mtime):

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import IO
 
 from feeds.errors import StoreError
-from feeds.model import Item, canonical_link
+from feeds.model import COMBINED, ArchivePage, Item, canonical_link
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -97,6 +97,33 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE items ADD COLUMN image TEXT NOT NULL DEFAULT '';
     ALTER TABLE items ADD COLUMN image_type TEXT NOT NULL DEFAULT '';
     ALTER TABLE items ADD COLUMN image_length INTEGER;
+    """,
+    # 5: RFC 5005 archives. Every item that enters a feed (the combined one,
+    # 'all', or a rubric's) gets the feed's next sequence number; a page is
+    # a fixed range of those numbers, recorded once full and never changed.
+    # Items already stored join in published order.
+    """
+    CREATE TABLE feed_members (
+        feed TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        item_id TEXT NOT NULL,
+        PRIMARY KEY (feed, seq),
+        UNIQUE (feed, item_id)
+    );
+    CREATE TABLE archive_pages (
+        feed TEXT NOT NULL,
+        page INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (feed, page)
+    );
+    INSERT INTO feed_members (feed, seq, item_id)
+        SELECT 'all', row_number() OVER (ORDER BY published, id), id FROM items;
+    INSERT INTO feed_members (feed, seq, item_id)
+        SELECT r.rubric, row_number() OVER (PARTITION BY r.rubric ORDER BY i.published, i.id),
+               i.id
+        FROM (SELECT DISTINCT rubric, item_id FROM item_rubrics) r
+        JOIN items i ON i.id = r.item_id;
     """,
 )
 
@@ -392,7 +419,9 @@ class Store:
         self._insert_many(new, stamp)
         for entry in new:
             touched.update(entry.rubrics)
-        reclassified = self._reclassify(known, touched)
+        joined: list[str] = [entry.item.id for entry in new]
+        reclassified = self._reclassify(known, touched, joined)
+        self._join_feeds(joined)
         updated = self._update_changed(known, touched, now, stamp)
         changed = bool(new) or reclassified > 0 or bool(touched)
         return Upserted(
@@ -445,9 +474,12 @@ class Store:
             [(e.item.id, e.item.source, rubric) for e in entries for rubric in e.rubrics],
         )
 
-    def _reclassify(self, known: list[tuple[_Entry, sqlite3.Row]], touched: set[str]) -> int:
+    def _reclassify(
+        self, known: list[tuple[_Entry, sqlite3.Row]], touched: set[str], joined: list[str]
+    ) -> int:
         """Replace what each source says of an item's rubrics, where that
-        changed; the rubrics before and after count as touched."""
+        changed; the rubrics before and after count as touched, and the
+        items go to `joined` (they may have entered a feed)."""
         if not known:
             return 0
         source = known[0][0].item.source
@@ -468,6 +500,7 @@ class Store:
         ]
         for target, entry in changed:
             touched.update(before.get(target, set()), entry.rubrics, self._rubrics_of(target))
+            joined.append(target)
         self._executemany(
             "DELETE FROM item_rubrics WHERE item_id = ? AND source = ?",
             [(target, source) for target, _entry in changed],
@@ -514,6 +547,101 @@ class Store:
         self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
         return len(texts)
 
+    def _join_feeds(self, item_ids: list[str]) -> None:
+        """Give each item the next sequence number of every feed it is now
+        in and was never in before: the combined feed and its rubrics'.
+        Several items join a feed in published order (then id). Leaving a
+        rubric does not take an item out of the feed's archive."""
+        for chunk in _chunks(item_ids, 400):
+            marks = ",".join("?" * len(chunk))
+            self._execute(
+                f"""
+                WITH joining AS (
+                    SELECT ? AS feed, id, published FROM items WHERE id IN ({marks})
+                    UNION
+                    SELECT r.rubric, i.id, i.published
+                    FROM item_rubrics r JOIN items i ON i.id = r.item_id
+                    WHERE r.item_id IN ({marks})
+                ),
+                fresh AS (
+                    SELECT * FROM joining j WHERE NOT EXISTS (
+                        SELECT 1 FROM feed_members m WHERE m.feed = j.feed AND m.item_id = j.id)
+                ),
+                tops AS (
+                    SELECT f.feed,
+                           (SELECT coalesce(max(m.seq), 0) FROM feed_members m
+                            WHERE m.feed = f.feed) AS top
+                    FROM (SELECT DISTINCT feed FROM fresh) f
+                )
+                INSERT INTO feed_members (feed, seq, item_id)
+                SELECT fresh.feed,
+                       tops.top + row_number() OVER (
+                           PARTITION BY fresh.feed ORDER BY fresh.published, fresh.id),
+                       fresh.id
+                FROM fresh JOIN tops ON tops.feed = fresh.feed
+                """,
+                [COMBINED, *chunk, *chunk],
+            )
+
+    def archive_pages(self, slug: str, size: int, current: int) -> list[ArchivePage]:
+        """Every archive page of a feed, oldest first, after recording the
+        new ones: each run of `size` members is a page, and so are the
+        members left over when one of them is not among the feed's `current`
+        newest items (it came late with an old date, or left the rubric):
+        no member is ever out of both the archive and the current document.
+        A page recorded earlier keeps its range whatever the sizes are now."""
+        pages = [
+            ArchivePage(slug, int(row[0]), int(row[1]), int(row[2]))
+            for row in self._execute(
+                "SELECT page, first_seq, last_seq FROM archive_pages WHERE feed = ? ORDER BY page",
+                (slug,),
+            )
+        ]
+        end = pages[-1].last if pages else 0
+        tail = [
+            str(row[0])
+            for row in self._execute(
+                "SELECT item_id FROM feed_members WHERE feed = ? AND seq > ? ORDER BY seq",
+                (slug, end),
+            )
+        ]
+        ranges = [(end + n + 1, end + n + size) for n in range(0, len(tail) - size + 1, size)]
+        rest = len(tail) % size
+        if rest:
+            rubric = None if slug == COMBINED else slug
+            newest = {
+                str(row[0])
+                for row in self._execute(
+                    f"SELECT i.id FROM items i {_in_rubric(rubric)} "
+                    "ORDER BY i.published DESC, i.id DESC LIMIT ?",
+                    [*([rubric] if rubric else []), current],
+                )
+            }
+            if not newest.issuperset(tail[-rest:]):
+                ranges.append((end + len(tail) - rest + 1, end + len(tail)))
+        fresh = [
+            ArchivePage(slug, len(pages) + number, first, last)
+            for number, (first, last) in enumerate(ranges, 1)
+        ]
+        self._executemany(
+            "INSERT INTO archive_pages (feed, page, first_seq, last_seq) VALUES (?, ?, ?, ?)",
+            [(page.slug, page.number, page.first, page.last) for page in fresh],
+        )
+        return pages + fresh
+
+    def archived_items(self, page: ArchivePage) -> list[Item]:
+        """The items of one archive page, newest member first."""
+        rows = self._execute(
+            f"""
+            SELECT {_ITEM_SELECT}
+            FROM feed_members m JOIN items i ON i.id = m.item_id
+            WHERE m.feed = ? AND m.seq BETWEEN ? AND ?
+            ORDER BY m.seq DESC
+            """,
+            (page.slug, page.first, page.last),
+        ).fetchall()
+        return [_item(row) for row in rows]
+
     def _rubrics_of(self, item_id: str) -> set[str]:
         rows = self._execute(
             "SELECT DISTINCT rubric FROM item_rubrics WHERE item_id = ?", (item_id,)
@@ -523,22 +651,10 @@ class Store:
     def latest(self, rubric: str | None = None, limit: int = 50) -> list[Item]:
         """The newest items, newest first (ties broken by id), of one rubric
         or of all."""
-        where = ""
-        params: list[object] = []
-        if rubric is not None:
-            where = "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
-            params.append(rubric)
-        params.append(limit)
         rows = self._execute(
-            f"""
-            SELECT {", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))},
-                   (SELECT group_concat(DISTINCT r.rubric) FROM item_rubrics r
-                    WHERE r.item_id = i.id) AS rubrics
-            FROM items i {where}
-            ORDER BY i.published DESC, i.id DESC
-            LIMIT ?
-            """,
-            params,
+            f"SELECT {_ITEM_SELECT} FROM items i {_in_rubric(rubric)} "
+            "ORDER BY i.published DESC, i.id DESC LIMIT ?",
+            [*([rubric] if rubric else []), limit],
         ).fetchall()
         return [_item(row) for row in rows]
 
@@ -610,6 +726,13 @@ class Store:
             raise StoreError(self.url, str(exc)) from exc
 
 
+#: An item row and its rubrics, as `_item` reads them (items aliased `i`).
+_ITEM_SELECT = (
+    ", ".join("i." + column.strip() for column in _ITEM_COLUMNS.split(","))
+    + ", (SELECT group_concat(DISTINCT r.rubric) FROM item_rubrics r"
+    " WHERE r.item_id = i.id) AS rubrics"
+)
+
 #: What the source says of a story, written alike by insert and update.
 _STORY_COLUMNS = (
     "title, guid, link, summary, content, author, series, views, categories, "
@@ -676,6 +799,13 @@ def _dedupe(items: list[Item]) -> list[_Entry]:
             rubrics=item.rubrics,
         )
     return list(entries.values())
+
+
+def _in_rubric(rubric: str | None) -> str:
+    """The WHERE clause keeping items `i` of one rubric (a parameter)."""
+    if rubric is None:
+        return ""
+    return "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
 
 
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:

@@ -139,6 +139,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.path == tmp_path / "config.yaml"
     assert config.output_dir == tmp_path / "output"
     assert config.max_items == 50
+    assert config.archive_page_size == 50
     assert config.storage_url == f"sqlite:///{tmp_path / 'feeds.db'}"
     assert config.concurrency == 8
     assert config.site.language == "en"
@@ -259,6 +260,7 @@ def test_fetch_settings_are_inherited_and_overridden(tmp_path: Path) -> None:
         + """\
 output:
   max_items: 7
+  archive_page_size: 20
 fetch:
   timeout: 12.5
   max_bytes: 2048
@@ -276,6 +278,7 @@ sources:
 """,
     )
     assert config.max_items == 7
+    assert config.archive_page_size == 20
     assert config.concurrency == 3
     inherits, overrides = config.sources
     assert (inherits.timeout, inherits.max_bytes, inherits.timezone) == (12.5, 2048, "")
@@ -439,6 +442,12 @@ output:
         "output.max_items",
         "must be greater than 0, got 0",
         id="max_items-zero",
+    ),
+    pytest.param(
+        SITE + "output:\n  archive_page_size: -5  # <-\n",
+        "output.archive_page_size",
+        "must be greater than 0, got -5",
+        id="archive_page_size-negative",
     ),
     pytest.param(
         SITE + "output:\n  max_items: 12.5  # <-\n",

@@ -45,6 +45,8 @@ PUBLISHED = {f"{slug}.{ext}" for slug in SLUGS for ext in ("atom", "rss", "json"
     *(f"{slug}.opml" for slug in SLUGS if slug != "all"),
 }
 TEMP = re.compile(r"\.feeds-.*\.tmp")
+ARCHIVE_DIR = re.compile(r"archive(/[a-z0-9-]+)?")
+ARCHIVE_PAGE = re.compile(r"archive/[a-z0-9-]+/[1-9][0-9]*\.(atom|rss)")
 # Categories that map onto the rubrics of BASE_CONFIG.
 CATEGORIES = ("art", "books", "news", "Общество", "classical music")
 EPOCH = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -115,17 +117,21 @@ def sources_block(server: Server, count: int, interval: str = "") -> str:
 def check_output(output: Path) -> dict[str, bytes]:
     """Every file in `output` is whole: the feeds parse (feedparser without
     bozo, JSON, XML), every feed's entry ids are unique, and the only other
-    files are hidden `.feeds-*.tmp` temporaries. Returns name -> bytes."""
+    files are hidden `.feeds-*.tmp` temporaries. Archive pages count too.
+    Returns name -> bytes."""
     files: dict[str, bytes] = {}
     if not output.is_dir():
         return files
-    for path in sorted(output.iterdir()):
-        name = path.name
-        if name.startswith("."):
-            assert TEMP.fullmatch(name), f"unexpected hidden file in output/: {name}"
+    for path in sorted(output.rglob("*")):
+        name = str(path.relative_to(output))
+        if path.is_dir():
+            assert ARCHIVE_DIR.fullmatch(name), f"unexpected folder in output/: {name}"
+            continue
+        if path.name.startswith("."):
+            assert TEMP.fullmatch(path.name), f"unexpected hidden file in output/: {name}"
             continue
         assert ".tmp" not in name, f"a temporary is served as {name}"
-        assert name in PUBLISHED, f"unexpected file in output/: {name}"
+        assert name in PUBLISHED or ARCHIVE_PAGE.fullmatch(name), f"unexpected file: {name}"
         data = path.read_bytes()
         files[name] = data
         if name.endswith((".atom", ".rss")):
@@ -142,6 +148,19 @@ def check_output(output: Path) -> dict[str, bytes]:
             ids = []
         assert len(ids) == len(set(ids)), f"{name} repeats an entry id"
     return files
+
+
+def check_history(files: dict[str, bytes], stored: set[str]) -> None:
+    """The combined feed's archive pages and current document hold every
+    stored item, no page repeating another's."""
+    paged: list[str] = []
+    for name, data in files.items():
+        if name.startswith("archive/all/") and name.endswith(".atom"):
+            paged += [entry.id for entry in feedparser.parse(data).entries]
+    assert len(paged) == len(set(paged)), "an item is on two archive pages"
+    current = {entry.id for entry in feedparser.parse(files["all.atom"]).entries}
+    missing = stored - set(paged) - current
+    assert not missing, f"{len(missing)} items out of every document, e.g. {sorted(missing)[:3]}"
 
 
 @contextlib.contextmanager
@@ -401,6 +420,7 @@ def test_build_killed_at_random_moments_loses_and_duplicates_nothing(
     files = check_output(output)
     assert set(files) >= PUBLISHED
     assert committed <= check_store(db)
+    check_history(files, check_store(db))
     check_no_duplicates(db, served)
     assert json_ids(output / "all.json") == newest_ids(db)
 
@@ -458,6 +478,7 @@ def test_service_killed_at_random_moments_loses_and_duplicates_nothing(
     files = check_output(output)
     assert set(files) >= PUBLISHED
     assert committed <= check_store(db)
+    check_history(files, check_store(db))
     check_no_duplicates(db, served)
     assert json_ids(output / "all.json") == newest_ids(db)
 

@@ -74,6 +74,9 @@ def _sample_files(output: Path) -> None:
         path.write_text(text, encoding="utf-8")
         os.utime(path, (MTIME, MTIME))
     (output / "sub").mkdir()
+    (output / "archive" / "all").mkdir(parents=True)
+    (output / "archive" / "all" / "1.atom").write_text(files["all.atom"], encoding="utf-8")
+    (output / "archive" / "all" / ".feeds-y.tmp").write_text("<feed>half", encoding="utf-8")
 
 
 @dataclass
@@ -269,6 +272,16 @@ def test_small_files_are_not_compressed(nginx: Nginx) -> None:
 def test_hidden_temporary_files_are_never_served(nginx: Nginx) -> None:
     assert nginx.client.get("/.feeds-x.tmp").status_code == 404
     assert nginx.client.get("/sub/.hidden").status_code == 404
+
+
+def test_archive_pages_are_cached_for_a_year_and_current_feeds_for_minutes(nginx: Nginx) -> None:
+    page = nginx.client.get("/archive/all/1.atom", headers=IDENTITY)
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "max-age=31536000"
+    assert page.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert nginx.client.get("/all.atom").headers["cache-control"] == "max-age=300"
+    assert nginx.client.get("/archive/all/.feeds-y.tmp").status_code == 404
+    assert nginx.client.get("/archive/all/2.atom").status_code == 404
 
 
 def test_root_serves_the_index_and_folders_are_not_listed(nginx: Nginx) -> None:

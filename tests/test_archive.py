@@ -1,0 +1,402 @@
+"""RFC 5005 archives: what a syndication partner sees when it walks a feed's
+history, cycle after cycle, over HTTP from `feeds serve`.
+
+The partner's algorithm is the RFC's: read the current document, follow
+`prev-archive` to the end, merge by item id. Every item published in the
+feed must come back, each archive page must hold its own items only, and a
+page, once written, must never change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import feedparser
+import httpx
+import pytest
+
+from feeds.model import ArchivePage, Item, Site
+from feeds.render import FeedSpec, render_archive, render_feed
+from feeds.serve import ServerThread, ServeSettings, create_app
+from feeds.store import Store
+
+from .conftest import BASE_CONFIG, Server, run_cli, write_config
+
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+PAGE = 3  # output.archive_page_size
+KEEP = 4  # output.max_items
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Story:
+    number: int
+    title: str
+    hours: int  # after T0
+    art: bool
+
+    @property
+    def guid(self) -> str:
+        return f"urn:story:{self.number}"
+
+
+def story(number: int, *, hours: int | None = None, title: str = "") -> Story:
+    return Story(
+        number,
+        title or f"Новость {number}",
+        number if hours is None else hours,
+        art=number % 2 == 1,
+    )
+
+
+def rss(stories: list[Story]) -> str:
+    items = "".join(
+        "<item>"
+        f"<title>{escape(s.title)}</title>"
+        f"<link>https://source.example/{s.number}</link>"
+        f'<guid isPermaLink="false">{s.guid}</guid>'
+        f"<pubDate>{format_datetime(T0 + timedelta(hours=s.hours))}</pubDate>"
+        f"<description>&lt;p&gt;Текст {s.number}&lt;/p&gt;</description>"
+        + ("<category>art</category>" if s.art else "")
+        + "</item>"
+        for s in stories
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Source</title><link>https://source.example/</link>{items}</channel></rss>"
+    )
+
+
+@dataclass
+class Walk:
+    """What a partner collected from one feed: the entries of the current
+    document and of each archive page, newest page first."""
+
+    current: list[str]
+    pages: list[tuple[str, list[str]]]
+
+    def merged(self) -> set[str]:
+        ids = set(self.current)
+        for _url, page in self.pages:
+            ids.update(page)
+        return ids
+
+
+def walk(url: str) -> Walk:
+    """Read the current document and follow prev-archive to the end."""
+    current = feedparser.parse(url)
+    assert not current.bozo, current.get("bozo_exception")
+    walked = Walk(current=[e.id for e in current.entries], pages=[])
+    link = _link(current, "prev-archive")
+    seen = set()
+    while link:
+        assert link not in seen, f"prev-archive loops back to {link}"
+        seen.add(link)
+        page = feedparser.parse(link)
+        assert not page.bozo, (link, page.get("bozo_exception"))
+        assert page.get("status") == 200, link
+        assert _link(page, "current") == url
+        walked.pages.append((link, [e.id for e in page.entries]))
+        link = _link(page, "prev-archive")
+    return walked
+
+
+def _link(document: feedparser.FeedParserDict, rel: str) -> str:
+    found = [link.href for link in document.feed.get("links", []) if link.get("rel") == rel]
+    assert len(found) <= 1, (rel, found)
+    return found[0] if found else ""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """`feeds serve`'s app over tmp_path/output; yields its base URL."""
+    output = tmp_path / "output"
+    output.mkdir()
+    settings = ServeSettings(
+        output_dir=output,
+        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+        max_age=60,
+        sources=("source",),
+        stale_after=3600.0,
+    )
+    thread = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{thread.port}/"
+    finally:
+        thread.stop()
+
+
+def _config(tmp_path: Path, server: Server, base_url: str) -> Path:
+    base = BASE_CONFIG.replace("https://feeds.example.org/", base_url).replace(
+        "  max_items: 50\n", f"  max_items: {KEEP}\n  archive_page_size: {PAGE}\n"
+    )
+    url = server.url + "/feed.rss"
+    return write_config(tmp_path, f"  - name: source\n    type: feed\n    url: {url}\n", base)
+
+
+def _build(config: Path) -> None:
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+
+
+def _archive_files(output: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(path.relative_to(output)): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted((output / "archive").rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_walking_the_archive_recovers_every_item_cycle_after_cycle(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    config = _config(tmp_path, server, served)
+    output = tmp_path / "output"
+    cycles = [
+        [story(n) for n in range(1, 6)],
+        # A feed shows only its latest stories: 1-5 scroll off.
+        [story(n) for n in range(6, 12)],
+        # New stories, and one already archived is edited at its source.
+        [story(n) for n in range(12, 17)] + [story(7, title="Новость 7 (исправлено)")],
+        # One arrives late with the oldest date of all.
+        [story(n) for n in range(12, 17)] + [story(0, hours=-100)],
+    ]
+    published: set[int] = set()
+    before: dict[str, tuple[bytes, int]] = {}
+    for number, stories in enumerate(cycles, 1):
+        server.add("/feed.rss", rss(stories))
+        _build(config)
+        published.update(s.number for s in stories)
+        expected = {
+            "all": {f"urn:story:{n}" for n in published},
+            "art": {f"urn:story:{n}" for n in published if n % 2 == 1},
+        }
+        for slug, ids in expected.items():
+            for suffix in ("atom", "rss"):
+                walked = walk(f"{served}{slug}.{suffix}")
+                assert walked.merged() == ids, (number, slug, suffix)
+                # Each item on one page only, pages of at most PAGE items.
+                paged = [i for _url, page in walked.pages for i in page]
+                assert len(paged) == len(set(paged))
+                assert all(0 < len(page) <= PAGE for _url, page in walked.pages)
+                # The current document keeps its size: the newest KEEP.
+                assert len(walked.current) == min(KEEP, len(ids))
+        if number == 4:
+            # The late story is older than everything: not in the current
+            # document, so it went straight to a page (a short one).
+            combined = walk(f"{served}all.atom")
+            assert "urn:story:0" not in combined.current
+            assert "urn:story:0" in combined.pages[0][1]
+            assert len(combined.pages[0][1]) < PAGE
+        if number == 3:
+            # Pages written earlier are byte for byte (and mtime) the same:
+            # the edit of story 7 does not reach its archived copy.
+            after = _archive_files(output)
+            assert {name: after[name] for name in before} == before
+            assert len(after) > len(before)
+            page = next(
+                feedparser.parse(url)
+                for url, ids in walk(f"{served}all.atom").pages
+                if "urn:story:7" in ids
+            )
+            titles = {e.id: e.title for e in page.entries}
+            assert titles["urn:story:7"] == "Новость 7"
+        before = _archive_files(output)
+
+
+def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    config = _config(tmp_path, server, served)
+    server.add("/feed.rss", rss([story(n) for n in range(1, 8)]))  # 7 items: 2 pages
+    _build(config)
+    with httpx.Client(base_url=served, timeout=5) as client:
+        for suffix in ("atom", "rss"):
+            response = client.get(f"archive/all/2.{suffix}", headers={"Accept": "*/*"})
+            assert response.status_code == 200
+            assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+            root = ET.fromstring(response.content)
+            channel = root if suffix == "atom" else root.find("channel")
+            assert channel is not None
+            assert channel.find(f"{{{HISTORY_NS}}}archive") is not None
+            links = {
+                link.get("rel"): link.get("href") for link in channel.findall(f"{{{ATOM_NS}}}link")
+            }
+            assert links["self"] == f"{served}archive/all/2.{suffix}"
+            assert links["current"] == f"{served}all.{suffix}"
+            assert links["prev-archive"] == f"{served}archive/all/1.{suffix}"
+            # Written in advance, so the page never has to change.
+            assert links["next-archive"] == f"{served}archive/all/3.{suffix}"
+            assert client.get(links["next-archive"]).status_code == 404
+            first = ET.fromstring(client.get(f"archive/all/1.{suffix}").content)
+            first_channel = first if suffix == "atom" else first.find("channel")
+            assert first_channel is not None
+            rels = [link.get("rel") for link in first_channel.findall(f"{{{ATOM_NS}}}link")]
+            assert "prev-archive" not in rels
+            # The stylesheet two folders up is the one published.
+            assert b'href="../../feeds.xsl"' in response.content
+            assert client.get("archive/all/../../feeds.xsl").status_code in (200, 404)
+            assert client.get("feeds.xsl").status_code == 200
+            # The current document is no archive page.
+            current = ET.fromstring(client.get(f"all.{suffix}").content)
+            assert current.find(f".//{{{HISTORY_NS}}}archive") is None
+        for bad in ("archive/all/.feeds-x.tmp", "archive/x/y/1.atom", "archive/..%2fall.atom"):
+            assert client.get(bad).status_code == 404, bad
+
+
+SITE = Site(title="Сайт", base_url="https://feeds.example.org/", timezone="Europe/Moscow")
+
+
+def _items() -> list[Item]:
+    when = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    return [
+        Item(
+            source="s",
+            id="https://a.example/1",
+            title="Ссылка & <теги>",
+            link="https://a.example/1",
+            summary="<p>Кратко</p>",
+            content="<p>Полностью <b>всё</b></p>",
+            author="Анна",
+            published=when,
+            updated=when + timedelta(hours=2),
+            rubrics=("art", "news"),
+            image="https://a.example/1.jpg",
+            image_type="image/png",
+            image_length=1234,
+        ),
+        Item(source="s", id="urn:x:2", title="Без ссылки", summary="<p>Только</p>", published=when),
+        Item(source="s", id="urn:x:3", title="Пусто", link="https://a.example/3", published=when),
+        Item(
+            source="s",
+            id="urn:x:4",
+            title="Картинка без размера",
+            link="https://a.example/4",
+            content="<p>Текст</p>",
+            published=when - timedelta(days=3),
+            image="https://a.example/4.jpg",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["atom", "rss"])
+def test_archive_entries_read_the_same_as_the_current_documents(suffix: str) -> None:
+    """Archive pages have their own writer; a reader must not tell."""
+    items = tuple(_items())
+    spec = FeedSpec(
+        slug="all",
+        title="Всё",
+        description="",
+        items=items,
+        updated=datetime(2026, 11, 25, tzinfo=UTC),
+        labels={"art": "Искусство", "news": "Новости"},
+    )
+    current = feedparser.parse(render_feed(SITE, spec, suffix))
+    page = feedparser.parse(render_archive(SITE, spec, ArchivePage("all", 1, 1, 4), items, suffix))
+    assert not current.bozo and not page.bozo
+    fields = (
+        "id",
+        "title",
+        "link",
+        "summary",
+        "content",
+        "author",
+        "published_parsed",
+        "updated_parsed",
+        "tags",
+        "enclosures",
+    )
+    assert len(page.entries) == len(current.entries) == len(items)
+    for ours, theirs in zip(page.entries, current.entries, strict=True):
+        for name in fields:
+            # (RSS has no updated date; asking feedparser for one warns.)
+            present = dict.__contains__(theirs, name), dict.__contains__(ours, name)
+            assert present[0] == present[1], (ours.id, name)
+            if present[0]:
+                assert ours[name] == theirs[name], (ours.id, name)
+
+
+def test_membership_survives_leaving_a_rubric_and_is_never_doubled(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+
+    def item(n: int, rubrics: tuple[str, ...]) -> Item:
+        return Item(
+            source="s",
+            id=f"urn:x:{n}",
+            title=f"Статья {n}",
+            published=now - timedelta(hours=10 - n),
+            rubrics=rubrics,
+        )
+
+    with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+        with store.transaction():
+            store.upsert([item(n, ("art",)) for n in (1, 2, 3)], now=now)
+            pages = store.archive_pages("art", 2, 10)
+        assert [(p.first, p.last) for p in pages] == [(1, 2)]
+        assert [i.id for i in store.archived_items(pages[0])] == ["urn:x:2", "urn:x:1"]
+        with store.transaction():
+            store.upsert([item(1, ())], now=now)  # leaves the rubric
+            store.upsert([item(1, ("art",))], now=now)  # and comes back
+            store.upsert([item(4, ("art",))], now=now)
+            pages = store.archive_pages("art", 2, 10)
+        # Item 1 keeps its place; only item 4 is new to the feed.
+        assert [(p.first, p.last) for p in pages] == [(1, 2), (3, 4)]
+        assert [i.id for i in store.archived_items(pages[1])] == ["urn:x:4", "urn:x:3"]
+        with store.transaction():
+            # A smaller page size applies to new pages only.
+            store.upsert([item(n, ("art",)) for n in (5, 6)], now=now)
+            pages = store.archive_pages("art", 1, 10)
+        assert [(p.first, p.last) for p in pages] == [(1, 2), (3, 4), (5, 5), (6, 6)]
+        with store.transaction():
+            # Item 7 joins and leaves at once: out of the current document,
+            # so the short rest becomes a page rather than be out of reach.
+            store.upsert([item(7, ("art",)), item(8, ("art",))], now=now)
+            store.upsert([item(7, ())], now=now)
+            pages = store.archive_pages("art", 5, 10)
+        assert [(p.first, p.last) for p in pages][-1] == (7, 8)
+        with store.transaction():
+            store.upsert([item(9, ("art",))], now=now)
+            assert store.archive_pages("art", 5, 10)[-1].last == 8  # 9 is current
+
+
+def test_an_older_store_joins_its_items_to_the_feeds_in_date_order(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.db"
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    with Store(f"sqlite:///{path}") as store, store.transaction():
+        store.upsert(
+            [
+                Item(
+                    source="s",
+                    id=f"urn:x:{n}",
+                    title=f"Статья {n}",
+                    published=now - timedelta(days=n),
+                    rubrics=("art",) if n % 2 else (),
+                )
+                for n in range(1, 6)
+            ],
+            now=now,
+        )
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE feed_members; DROP TABLE archive_pages; PRAGMA user_version = 4;")
+    db.close()
+    with Store(f"sqlite:///{path}") as store:
+        with store.transaction():
+            everything = store.archive_pages("all", 5, 5)
+            art = store.archive_pages("art", 1, 5)
+        assert [i.id for i in store.archived_items(everything[0])] == [
+            f"urn:x:{n}" for n in range(1, 6)
+        ]
+        assert [store.archived_items(page)[0].id for page in art] == [
+            "urn:x:5",
+            "urn:x:3",
+            "urn:x:1",
+        ]
