@@ -84,6 +84,9 @@ class Item:
     #: The address relative URLs in the item's HTML are resolved against
     #: (the feed's or page's URL); used by `normalise`, never stored.
     base: str = ""
+    #: `fingerprint()` once computed: a worker process computes it, and the
+    #: copy it sends back carries it, so the store need not hash again.
+    _digest: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.source:
@@ -103,6 +106,7 @@ class Item:
         new = object.__new__(Item)
         for name in _ITEM_FIELDS:
             object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        object.__setattr__(new, "_digest", "")
         new.__post_init__()
         return new
 
@@ -110,6 +114,8 @@ class Item:
         """A digest of what a reader sees of the story. Views are volatile and
         rubrics are kept per source by the store, so neither counts here:
         a changing view count alone is never an update."""
+        if self._digest:
+            return self._digest
         parts = (
             self.title,
             self.link,
@@ -120,10 +126,12 @@ class Item:
             self.series,
             self.image,
         )
-        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:32]
+        digest = hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:32]
+        object.__setattr__(self, "_digest", digest)
+        return digest
 
 
-_ITEM_FIELDS = frozenset(Item.__dataclass_fields__)
+_ITEM_FIELDS = frozenset(Item.__dataclass_fields__) - {"_digest"}
 
 
 #: Feed formats, by file suffix.
@@ -258,7 +266,7 @@ class Config:
     log_format: str = "text"
     log_level: str = "info"
     #: Items per RFC 5005 archive page (output.archive_page_size).
-    archive_page_size: int = 50
+    archive_page_size: int = 100
 
     def rubric(self, slug: str) -> Rubric:
         for rubric in self.rubrics:

@@ -21,7 +21,7 @@ import os
 import random
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,7 +54,9 @@ from feeds.render import (
     ARCHIVE_DIR,
     ARCHIVE_FORMATS,
     STYLESHEET,
+    ArchiveEntry,
     FeedSpec,
+    archive_entry,
     archive_name,
     render_archive,
     render_feed,
@@ -122,11 +124,13 @@ def _run_once_locked(
             host_delay=config.host_delay,
             allow_private=config.allow_private,
         ) as fetcher,
+        # Worker processes parse the sources, then write archive pages.
+        _cpu_pool(len(config.sources)) as cpu,
     ):
         states = {source.name: store.source_state(source.name) for source in config.sources}
         changed = False
         with store.transaction():
-            for collected in _collect_all(config, fetcher, states, now):
+            for collected in _collect_all(config, fetcher, states, now, cpu):
                 collected = _with_full_content(config, collected, store, fetcher, now)
                 result, touched = _record(
                     store, config, collected, states[collected.source.name], now
@@ -143,7 +147,7 @@ def _run_once_locked(
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
         if changed or store.meta("render_key") != key or not _all_published(config):
-            written, unchanged = publish_feeds(config, store)
+            written, unchanged = publish_feeds(config, store, cpu=cpu)
             with store.transaction():
                 store.set_meta("render_key", key)
                 store.set_meta("pending_rubrics", "")
@@ -268,17 +272,18 @@ def _context(config: Config, source: Source, now: datetime) -> ParseContext:
 
 
 def _collect_all(
-    config: Config, fetcher: Fetcher, states: dict[str, SourceState], now: datetime
+    config: Config,
+    fetcher: Fetcher,
+    states: dict[str, SourceState],
+    now: datetime,
+    cpu: Executor | None,
 ) -> Iterator[_Collected]:
     """Every source's outcome, in config order, with a bounded number in
     flight: memory stays flat however many sources there are."""
     workers = max(1, min(config.concurrency, len(config.sources)))
     window = max(4 * workers, 32)
     vocabulary = _vocabulary(config)
-    with (
-        _cpu_pool(len(config.sources)) as cpu,
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool,
-    ):
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool:
         sources = iter(config.sources)
         pending: deque[Future[_Collected]] = deque()
 
@@ -336,7 +341,10 @@ def process_fetched(
     items = (classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed)
     if source.include or source.exclude:
         items = (item for item in items if keep_item(item, source.include, source.exclude))
-    return tuple(items), ""
+    kept = tuple(items)
+    for item in kept:
+        item.fingerprint()  # here, in the worker, rather than in the store
+    return kept, ""
 
 
 def collect_source(
@@ -708,11 +716,16 @@ def _all_published(config: Config) -> bool:
 
 
 def publish_feeds(
-    config: Config, store: Store, only: frozenset[str] | None = None
+    config: Config,
+    store: Store,
+    only: frozenset[str] | None = None,
+    *,
+    cpu: Executor | None = None,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
-    their new archive pages, the OPML list and the index; write the files
-    whose bytes changed. Returns (names written, number left untouched).
+    their new archive pages (in the `cpu` worker processes when there are
+    many), the OPML list and the index; write the files whose bytes
+    changed. Returns (names written, number left untouched).
     Raises PublishError."""
     site = config.site
     with store.transaction():
@@ -737,36 +750,117 @@ def publish_feeds(
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))
     files.append((STYLESHEET, stylesheet()))
-    archived = _publish_archives(config, store, specs, archives)
+    archived = _publish_archives(config, store, specs, archives, cpu)
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     _announce(config, written)
     return (*archived, *written), len(files) - len(written)
 
 
+#: Rendered archive entries kept while writing pages: an item is on a page
+#: of the combined feed and of each of its rubrics, written close together.
+ARCHIVE_CACHE_ITEMS = 3000
+#: From this many pages to write on, worker processes share the work.
+ARCHIVE_PARALLEL_PAGES = 100
+
+#: One archive page to write: the feed (without its items), the page, and
+#: the formats missing on disk.
+_PageTask = tuple[FeedSpec, ArchivePage, tuple[str, ...]]
+
+
 def _publish_archives(
-    config: Config, store: Store, specs: list[FeedSpec], archives: dict[str, list[ArchivePage]]
+    config: Config,
+    store: Store,
+    specs: list[FeedSpec],
+    archives: dict[str, list[ArchivePage]],
+    cpu: Executor | None,
 ) -> list[str]:
     """Write every archive page of these feeds that is not on disk yet (a
     page on disk is never rewritten: partners may keep it for ever).
     Before the current documents that link to them, so no link leads
-    nowhere. Returns the names written."""
-    batch = NewFiles(config.output_dir)
-    names: list[str] = []
+    nowhere. Returns the names written.
+
+    Pages of all feeds are written in step (by how far into its feed each
+    page is), so an item's pages in several feeds come close together and
+    its entries are rendered once, from a bounded cache. Many pages (a
+    first run) are split in runs among the worker processes; the pages
+    are put in place together, here, after one sync."""
+    todo: list[tuple[float, _PageTask]] = []
     for spec in specs:
+        pages = archives.get(spec.slug, [])
         suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
         folder = config.output_dir / ARCHIVE_DIR / spec.slug
-        present = set(os.listdir(folder)) if folder.is_dir() else set()
-        for page in archives.get(spec.slug, []):
-            missing = [s for s in suffixes if f"{page.number}.{s}" not in present]
-            if not missing:
-                continue
-            items = store.archived_items(page)
-            for suffix in missing:
-                name = archive_name(spec.slug, page.number, suffix)
-                batch.add(name, render_archive(config.site, spec, page, items, suffix))
-                names.append(name)
-    batch.commit()
+        present = set(os.listdir(folder)) if pages and folder.is_dir() else set()
+        bare = replace(spec, items=())
+        for page in pages:
+            missing = tuple(s for s in suffixes if f"{page.number}.{s}" not in present)
+            if missing:
+                todo.append((page.last / pages[-1].last, (bare, page, missing)))
+    todo.sort(key=lambda task: (task[0], task[1][0].slug, task[1][1].number))
+    tasks = [task for _position, task in todo]
+    if not tasks:
+        return []
+    started = time.monotonic()
+    batch = NewFiles(config.output_dir)
+    try:
+        if cpu is None or len(tasks) < ARCHIVE_PARALLEL_PAGES:
+            _write_archive_pages(config, store, tasks, batch)
+        else:
+            shares = os.cpu_count() or 2
+            size = -(-len(tasks) // shares)
+            runs = [
+                cpu.submit(_archive_pages_in_worker, config, tasks[start : start + size])
+                for start in range(0, len(tasks), size)
+            ]
+            failure: BaseException | None = None
+            for run in runs:
+                try:
+                    batch.adopt(run.result())
+                except BaseException as exc:  # collect every run's files first
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
+        batch.commit()
+    except BaseException:
+        batch.abort()
+        raise
+    names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
+    log.info("archive: %d pages written in %.2f s", len(names), time.monotonic() - started)
     return names
+
+
+def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> list[tuple[str, str]]:
+    """A worker process's run of archive pages: written to temporary files
+    that the parent puts in place. Returns (temporary, target) pairs."""
+    batch = NewFiles(config.output_dir)
+    try:
+        with Store(config.storage_url) as store:
+            _write_archive_pages(config, store, tasks, batch)
+        return batch.detach()
+    except BaseException:
+        batch.abort()
+        raise
+
+
+def _write_archive_pages(
+    config: Config, store: Store, tasks: list[_PageTask], batch: NewFiles
+) -> None:
+    labels = {rubric.slug: rubric.title for rubric in config.rubrics}
+    cache: OrderedDict[str, ArchiveEntry] = OrderedDict()
+    for spec, page, suffixes in tasks:
+        ids = store.archived_ids(page)
+        found = {}
+        for item_id in ids:
+            if item_id in cache:
+                cache.move_to_end(item_id)
+                found[item_id] = cache[item_id]
+        for item in store.items_by_id([i for i in ids if i not in found]).values():
+            found[item.id] = cache[item.id] = archive_entry(config.site, labels, item)
+        while len(cache) > ARCHIVE_CACHE_ITEMS:
+            cache.popitem(last=False)
+        entries = [found[item_id] for item_id in ids]
+        for suffix in suffixes:
+            name = archive_name(spec.slug, page.number, suffix)
+            batch.add(name, render_archive(config.site, spec, page, entries, suffix))
 
 
 def _announce(config: Config, written: list[str]) -> None:

@@ -12,7 +12,9 @@ PublishError.
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
+import threading
 from pathlib import Path
 
 from feeds.errors import PublishError
@@ -64,56 +66,101 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
 
 class NewFiles:
     """Files that are written once and never change (archive pages), many
-    at a time: `add` puts each in a temporary file beside its target, and
+    at a time: `add` hands each to a writer thread, which puts it in a
+    temporary file beside its target while the caller renders the next;
     `commit` makes them all durable with one sync, then renames each into
-    place; so none is ever seen half-written or, after a crash, empty. One
-    sync for all costs far less than one per file. Names may contain
-    folders, created as needed. Raises PublishError; temporary files of a
-    failed batch are removed."""
+    place. So none is ever seen half-written or, after a crash, empty, and
+    one sync for all costs far less than one per file. Names may contain
+    folders, created as needed. Raises PublishError; the temporary files of
+    a failed batch are removed."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, backlog: int = 16) -> None:
         self.directory = directory
-        self._pending: list[tuple[str, Path]] = []
+        self._written: list[tuple[str, Path]] = []
+        self._queue: queue.Queue[tuple[Path, bytes] | None] = queue.Queue(maxsize=backlog)
+        self._error: PublishError | None = None
+        self._thread: threading.Thread | None = None
 
     def add(self, name: str, data: bytes) -> None:
-        target = self.directory / name
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(
-                prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=target.parent
-            )
-            self._pending.append((temp, target))
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.chmod(temp, 0o644)
-        except OSError as exc:
+        if self._error is not None:
             self.abort()
-            raise PublishError(str(target), exc.strerror or str(exc)) from exc
+            raise self._error
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._write_all, name="feeds-newfiles")
+            self._thread.daemon = True
+            self._thread.start()
+        self._queue.put((self.directory / name, data))
+
+    def _write_all(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the batch has failed
+            target, data = job
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                handle, temp = tempfile.mkstemp(
+                    prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=target.parent
+                )
+                self._written.append((temp, target))
+                with os.fdopen(handle, "wb") as stream:
+                    os.fchmod(stream.fileno(), 0o644)
+                    stream.write(data)
+            except OSError as exc:
+                self._error = PublishError(str(target), exc.strerror or str(exc))
+            except Exception as exc:  # never leave add() blocked on a dead writer
+                self._error = PublishError(str(target), f"cannot write: {exc!r}")
+
+    def _finish(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def commit(self) -> int:
         """Put every added file in place; returns how many."""
-        count = len(self._pending)
-        if not count:
+        self._finish()
+        if self._error is not None:
+            self.abort()
+            raise self._error
+        if not self._written:
             return 0
         os.sync()
         folders = set()
-        try:
-            while self._pending:
-                temp, target = self._pending[0]
+        for done, (temp, target) in enumerate(self._written):
+            try:
                 os.replace(temp, target)
-                self._pending.pop(0)
-                folders.add(target.parent)
-        except OSError as exc:
-            self.abort()
-            raise PublishError(str(target), exc.strerror or str(exc)) from exc
+            except OSError as exc:
+                del self._written[:done]
+                self.abort()
+                raise PublishError(str(target), exc.strerror or str(exc)) from exc
+            folders.add(target.parent)
         for folder in folders:
             _sync_dir(folder)
+        count = len(self._written)
+        self._written.clear()
         return count
 
+    def detach(self) -> list[tuple[str, str]]:
+        """Finish writing and hand over the (temporary, target) pairs, for
+        another process's batch to `adopt` and commit. Raises PublishError."""
+        self._finish()
+        if self._error is not None:
+            self.abort()
+            raise self._error
+        pairs = [(temp, str(target)) for temp, target in self._written]
+        self._written.clear()
+        return pairs
+
+    def adopt(self, pairs: list[tuple[str, str]]) -> None:
+        """Take over temporary files another batch wrote (see `detach`)."""
+        self._written.extend((temp, Path(target)) for temp, target in pairs)
+
     def abort(self) -> None:
-        for temp, _target in self._pending:
+        """Forget the batch: its temporary files are removed."""
+        self._finish()
+        for temp, _target in self._written:
             Path(temp).unlink(missing_ok=True)
-        self._pending.clear()
+        self._written.clear()
 
 
 def _sync_dir(directory: Path) -> None:

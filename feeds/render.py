@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -203,36 +203,85 @@ class _Picture(BaseEntryExtension):  # type: ignore[misc]
         return item
 
 
-def render_archive(
-    site: Site,
-    spec: FeedSpec,
-    page: ArchivePage,
-    items: Iterable[Item],
-    suffix: str,
-    entries: dict[tuple[str, str], str] | None = None,
-) -> bytes:
-    """One RFC 5005 archive page of a feed as Atom or RSS: `fh:archive`,
-    links to the current document and to the pages before and after (the
-    next page's URL is fixed in advance, so the page never changes; until
-    that page is full its items are in the current document).
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    """One item as archive pages write it, in both formats."""
 
-    Written directly rather than through feedgen, which costs ~10x more per
-    entry and archives hold every item ever published; the entries match
-    the current document's (tests compare them through feedparser).
-    `entries` caches rendered entries by (item id, suffix) across pages."""
+    atom: str
+    rss: str
+    #: When the item last changed: the newest makes a page's `updated`.
+    stamp: datetime
+
+
+def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveEntry:
+    """An item's Atom entry and RSS item for archive pages. Written
+    directly rather than through feedgen, which costs ~10x more per entry
+    (and archives hold every item ever published); both formats share the
+    escaping of the item's texts. They read like the current document's
+    entries: tests compare the two through feedparser."""
     zone = ZoneInfo(site.timezone)
-    items = list(items)
-    cache = {} if entries is None else entries
-    write = _atom_entry if suffix == "atom" else _rss_item
-    body = []
-    for item in items:
-        key = (item.id, suffix)
-        text = cache.get(key)
-        if text is None:
-            text = cache[key] = write(site, spec, item, zone)
-        body.append(text)
-    stamps = [item.updated or _published(item) for item in items]
-    updated = max(stamps, default=spec.updated).astimezone(zone)
+    published = _published(item).astimezone(zone)
+    updated = (item.updated or published).astimezone(zone)
+    summary, content = _texts(item)
+    the_id, title = escape(item.id), escape(item.title)
+    summary, content = escape(summary), escape(content)
+    author = escape(item.author)
+    link = quoteattr(item.link)
+    scheme = quoteattr(site.base_url)
+    names = [labels.get(slug, slug) for slug in item.rubrics]
+    kind = quoteattr(item.image_type or "image/jpeg")
+    image = quoteattr(item.image)
+
+    atom = ["  <entry>", f"    <id>{the_id}</id>", f"    <title>{title}</title>"]
+    atom.append(f"    <updated>{updated.isoformat()}</updated>")
+    if author:
+        atom.append(f"    <author>\n      <name>{author}</name>\n    </author>")
+    if item.link:
+        atom.append(f'    <link href={link} rel="alternate" type="text/html"/>')
+    if summary:
+        atom.append(f'    <summary type="html">{summary}</summary>')
+    if content:
+        atom.append(f'    <content type="html">{content}</content>')
+    for slug, name in zip(item.rubrics, names, strict=True):
+        atom.append(
+            f"    <category term={quoteattr(slug)} scheme={scheme} label={quoteattr(name)}/>"
+        )
+    if item.image:
+        length = f" length={quoteattr(str(item.image_length))}" if item.image_length else ""
+        atom.append(f'    <link rel="enclosure" href={image} type={kind}{length}/>')
+    atom += [f"    <published>{published.isoformat()}</published>", "  </entry>"]
+
+    rss = ["    <item>", f"      <title>{title}</title>"]
+    if item.link:
+        rss.append(f"      <link>{escape(item.link)}</link>")
+    if summary and content:
+        rss.append(f"      <description>{summary}</description>")
+        rss.append(f"      <content:encoded>{content}</content:encoded>")
+    elif summary or content:
+        rss.append(f"      <description>{summary or content}</description>")
+    permalink = "true" if item.link and item.id == item.link else "false"
+    rss.append(f'      <guid isPermaLink="{permalink}">{the_id}</guid>')
+    rss += [f"      <category domain={scheme}>{escape(name)}</category>" for name in names]
+    if item.image:
+        length = quoteattr(str(item.image_length or 0))
+        rss.append(f"      <enclosure url={image} length={length} type={kind}/>")
+    rss.append(f"      <pubDate>{format_datetime(published)}</pubDate>")
+    if author:
+        rss.append(f"      <dc:creator>{author}</dc:creator>")
+    rss.append("    </item>")
+    return ArchiveEntry("\n".join(atom), "\n".join(rss), updated)
+
+
+def render_archive(
+    site: Site, spec: FeedSpec, page: ArchivePage, entries: Sequence[ArchiveEntry], suffix: str
+) -> bytes:
+    """One RFC 5005 archive page of a feed as Atom or RSS, its entries in
+    the order given: `fh:archive`, and links to the current document and
+    to the pages before and after. The next page's URL is fixed in
+    advance, so a page never changes; until that page exists, its items
+    are in the current document."""
+    zone = ZoneInfo(site.timezone)
+    updated = max((e.stamp for e in entries), default=spec.updated).astimezone(zone)
     mime = FORMATS[suffix][1]
     links = [("self", archive_name(spec.slug, page.number, suffix))]
     links.append(("current", spec.filename(suffix)))
@@ -259,8 +308,10 @@ def render_archive(
             "feeds</generator>",
             f"  <subtitle>{escape(spec.description or spec.title)}</subtitle>",
             "  <fh:archive/>",
+            *(entry.atom for entry in entries),
+            "</feed>",
+            "",
         ]
-        tail = ["</feed>", ""]
     else:
         head = [
             "<?xml version='1.0' encoding='UTF-8'?>",
@@ -280,73 +331,12 @@ def render_archive(
             f"    <generator>feeds {escape(__version__)}</generator>",
             f"    <language>{escape(site.language)}</language>",
             f"    <lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
+            *(entry.rss for entry in entries),
+            "  </channel>",
+            "</rss>",
+            "",
         ]
-        tail = ["  </channel>", "</rss>", ""]
-    return "\n".join([*head, *body, *tail]).encode("utf-8")
-
-
-def _atom_entry(site: Site, spec: FeedSpec, item: Item, zone: ZoneInfo) -> str:
-    published = _published(item).astimezone(zone)
-    updated = (item.updated or published).astimezone(zone)
-    lines = [
-        "  <entry>",
-        f"    <id>{escape(item.id)}</id>",
-        f"    <title>{escape(item.title)}</title>",
-        f"    <updated>{updated.isoformat()}</updated>",
-    ]
-    if item.author:
-        lines.append(f"    <author>\n      <name>{escape(item.author)}</name>\n    </author>")
-    if item.link:
-        lines.append(f'    <link href={quoteattr(item.link)} rel="alternate" type="text/html"/>')
-    summary, content = _texts(item)
-    if summary:
-        lines.append(f'    <summary type="html">{escape(summary)}</summary>')
-    if content:
-        lines.append(f'    <content type="html">{escape(content)}</content>')
-    scheme = quoteattr(site.base_url)
-    for slug in item.rubrics:
-        lines.append(
-            f"    <category term={quoteattr(slug)} scheme={scheme}"
-            f" label={quoteattr(spec.label(slug))}/>"
-        )
-    if item.image:
-        length = f" length={quoteattr(str(item.image_length))}" if item.image_length else ""
-        lines.append(
-            f'    <link rel="enclosure" href={quoteattr(item.image)}'
-            f" type={quoteattr(item.image_type or 'image/jpeg')}{length}/>"
-        )
-    lines.append(f"    <published>{published.isoformat()}</published>")
-    lines.append("  </entry>")
-    return "\n".join(lines)
-
-
-def _rss_item(site: Site, spec: FeedSpec, item: Item, zone: ZoneInfo) -> str:
-    published = _published(item).astimezone(zone)
-    lines = ["    <item>", f"      <title>{escape(item.title)}</title>"]
-    if item.link:
-        lines.append(f"      <link>{escape(item.link)}</link>")
-    summary, content = _texts(item)
-    if summary and content:
-        lines.append(f"      <description>{escape(summary)}</description>")
-        lines.append(f"      <content:encoded>{escape(content)}</content:encoded>")
-    elif summary or content:
-        lines.append(f"      <description>{escape(summary or content)}</description>")
-    permalink = "true" if item.link and item.id == item.link else "false"
-    lines.append(f'      <guid isPermaLink="{permalink}">{escape(item.id)}</guid>')
-    domain = quoteattr(site.base_url)
-    for slug in item.rubrics:
-        lines.append(f"      <category domain={domain}>{escape(spec.label(slug))}</category>")
-    if item.image:
-        lines.append(
-            f"      <enclosure url={quoteattr(item.image)}"
-            f" length={quoteattr(str(item.image_length or 0))}"
-            f" type={quoteattr(item.image_type or 'image/jpeg')}/>"
-        )
-    lines.append(f"      <pubDate>{format_datetime(published)}</pubDate>")
-    if item.author:
-        lines.append(f"      <dc:creator>{escape(item.author)}</dc:creator>")
-    lines.append("    </item>")
-    return "\n".join(lines)
+    return "\n".join(head).encode("utf-8")
 
 
 def render_json(site: Site, spec: FeedSpec) -> bytes:

@@ -109,7 +109,7 @@ _MIGRATIONS: tuple[str, ...] = (
         item_id TEXT NOT NULL,
         PRIMARY KEY (feed, seq),
         UNIQUE (feed, item_id)
-    );
+    ) WITHOUT ROWID;
     CREATE TABLE archive_pages (
         feed TEXT NOT NULL,
         page INTEGER NOT NULL,
@@ -419,7 +419,8 @@ class Store:
         self._insert_many(new, stamp)
         for entry in new:
             touched.update(entry.rubrics)
-        joined: list[str] = [entry.item.id for entry in new]
+        self._join_new(new)
+        joined: list[str] = []
         reclassified = self._reclassify(known, touched, joined)
         self._join_feeds(joined)
         updated = self._update_changed(known, touched, now, stamp)
@@ -547,6 +548,32 @@ class Store:
         self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
         return len(texts)
 
+    def _join_new(self, entries: list[_Entry]) -> None:
+        """New items join the combined feed and their rubrics' feeds, in
+        published order (then id); none can be a member of any yet."""
+        if not entries:
+            return
+        ordered = sorted(entries, key=lambda e: (e.item.published or _LATEST, e.item.id))
+        rows: list[tuple[str, int, str]] = []
+        tops: dict[str, int] = {}
+        for entry in ordered:
+            for feed in dict.fromkeys((COMBINED, *entry.rubrics)):
+                top = tops.get(feed)
+                if top is None:
+                    top = self._top(feed)
+                tops[feed] = top + 1
+                rows.append((feed, top + 1, entry.item.id))
+        self._executemany("INSERT INTO feed_members (feed, seq, item_id) VALUES (?, ?, ?)", rows)
+
+    def _top(self, feed: str) -> int:
+        """The highest member number of a feed (0: none yet)."""
+        # (ORDER BY ... LIMIT 1 walks the index to its end; wrapping max()
+        # in another function would make SQLite scan the whole feed.)
+        row = self._execute(
+            "SELECT seq FROM feed_members WHERE feed = ? ORDER BY seq DESC LIMIT 1", (feed,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def _join_feeds(self, item_ids: list[str]) -> None:
         """Give each item the next sequence number of every feed it is now
         in and was never in before: the combined feed and its rubrics'.
@@ -629,18 +656,24 @@ class Store:
         )
         return pages + fresh
 
-    def archived_items(self, page: ArchivePage) -> list[Item]:
-        """The items of one archive page, newest member first."""
+    def archived_ids(self, page: ArchivePage) -> list[str]:
+        """The ids of one archive page's items, newest member first."""
         rows = self._execute(
-            f"""
-            SELECT {_ITEM_SELECT}
-            FROM feed_members m JOIN items i ON i.id = m.item_id
-            WHERE m.feed = ? AND m.seq BETWEEN ? AND ?
-            ORDER BY m.seq DESC
-            """,
+            "SELECT item_id FROM feed_members WHERE feed = ? AND seq BETWEEN ? AND ? "
+            "ORDER BY seq DESC",
             (page.slug, page.first, page.last),
-        ).fetchall()
-        return [_item(row) for row in rows]
+        )
+        return [str(row[0]) for row in rows]
+
+    def items_by_id(self, ids: list[str]) -> dict[str, Item]:
+        found: dict[str, Item] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._execute(
+                f"SELECT {_ITEM_SELECT} FROM items i WHERE i.id IN ({marks})", chunk
+            ):
+                found[row["id"]] = _item(row)
+        return found
 
     def _rubrics_of(self, item_id: str) -> set[str]:
         rows = self._execute(
@@ -799,6 +832,10 @@ def _dedupe(items: list[Item]) -> list[_Entry]:
             rubrics=item.rubrics,
         )
     return list(entries.values())
+
+
+#: Sorts an undated item (the store dates it "now") after every dated one.
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def _in_rubric(rubric: str | None) -> str:

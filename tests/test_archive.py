@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from feeds.model import ArchivePage, Item, Site
-from feeds.render import FeedSpec, render_archive, render_feed
+from feeds.render import FeedSpec, archive_entry, render_archive, render_feed
 from feeds.serve import ServerThread, ServeSettings, create_app
 from feeds.store import Store
 
@@ -301,7 +301,9 @@ def test_archive_entries_read_the_same_as_the_current_documents(suffix: str) -> 
         labels={"art": "Искусство", "news": "Новости"},
     )
     current = feedparser.parse(render_feed(SITE, spec, suffix))
-    page = feedparser.parse(render_archive(SITE, spec, ArchivePage("all", 1, 1, 4), items, suffix))
+    entries = [archive_entry(SITE, spec.labels, item) for item in items]
+    first = ArchivePage("all", 1, 1, 4)
+    page = feedparser.parse(render_archive(SITE, spec, first, entries, suffix))
     assert not current.bozo and not page.bozo
     fields = (
         "id",
@@ -342,7 +344,7 @@ def test_membership_survives_leaving_a_rubric_and_is_never_doubled(tmp_path: Pat
             store.upsert([item(n, ("art",)) for n in (1, 2, 3)], now=now)
             pages = store.archive_pages("art", 2, 10)
         assert [(p.first, p.last) for p in pages] == [(1, 2)]
-        assert [i.id for i in store.archived_items(pages[0])] == ["urn:x:2", "urn:x:1"]
+        assert store.archived_ids(pages[0]) == ["urn:x:2", "urn:x:1"]
         with store.transaction():
             store.upsert([item(1, ())], now=now)  # leaves the rubric
             store.upsert([item(1, ("art",))], now=now)  # and comes back
@@ -350,7 +352,7 @@ def test_membership_survives_leaving_a_rubric_and_is_never_doubled(tmp_path: Pat
             pages = store.archive_pages("art", 2, 10)
         # Item 1 keeps its place; only item 4 is new to the feed.
         assert [(p.first, p.last) for p in pages] == [(1, 2), (3, 4)]
-        assert [i.id for i in store.archived_items(pages[1])] == ["urn:x:4", "urn:x:3"]
+        assert store.archived_ids(pages[1]) == ["urn:x:4", "urn:x:3"]
         with store.transaction():
             # A smaller page size applies to new pages only.
             store.upsert([item(n, ("art",)) for n in (5, 6)], now=now)
@@ -392,11 +394,53 @@ def test_an_older_store_joins_its_items_to_the_feeds_in_date_order(tmp_path: Pat
         with store.transaction():
             everything = store.archive_pages("all", 5, 5)
             art = store.archive_pages("art", 1, 5)
-        assert [i.id for i in store.archived_items(everything[0])] == [
-            f"urn:x:{n}" for n in range(1, 6)
-        ]
-        assert [store.archived_items(page)[0].id for page in art] == [
+        assert store.archived_ids(everything[0]) == [f"urn:x:{n}" for n in range(1, 6)]
+        assert [store.archived_ids(page)[0] for page in art] == [
             "urn:x:5",
             "urn:x:3",
             "urn:x:1",
         ]
+
+
+def test_a_first_run_with_many_pages_writes_them_in_worker_processes(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """Fifty sources start worker processes; three hundred one-item pages
+    are shared among them. The chain must be whole all the same."""
+    sources = ""
+    for n in range(50):
+        stories = [story(n * 3 + k, hours=n * 3 + k) for k in range(3)]
+        for s in stories:
+            s.title = f"Источник {n}, новость {s.number}"
+        url = server.add(f"/s{n}.rss", rss(stories))
+        sources += f"  - name: s{n}\n    type: feed\n    url: {url}\n"
+    base = BASE_CONFIG.replace("https://feeds.example.org/", served).replace(
+        "  max_items: 50\n", "  max_items: 5\n  archive_page_size: 1\n"
+    )
+    done = run_cli("build", "-c", str(write_config(tmp_path, sources, base)))
+    assert done.returncode == 0, done.stderr
+    output = tmp_path / "output"
+    walked = walk(f"{served}all.atom")
+    paged = [i for _url, page in walked.pages for i in page]
+    assert sorted(paged) == sorted(f"urn:story:{n}" for n in range(150))
+    assert len(walked.current) == 5
+    art = walk(f"{served}art.rss")
+    assert art.merged() == {f"urn:story:{n}" for n in range(150) if n % 2 == 1}
+    assert not list(output.rglob(".feeds-*")), "temporary files left behind"
+
+
+def test_a_folder_in_the_way_fails_the_build_naming_it_and_leaves_no_temporaries(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    config = _config(tmp_path, server, served)
+    server.add("/feed.rss", rss([story(n) for n in range(1, 8)]))
+    output = tmp_path / "output"
+    (output / "archive").write_text("not a folder", encoding="utf-8")
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 1
+    assert "archive" in done.stderr and "Traceback" not in done.stderr
+    assert not list(output.rglob(".feeds-*"))
+    # Once the way is clear, the next build writes every page.
+    (output / "archive").unlink()
+    _build(config)
+    assert walk(f"{served}all.atom").merged() == {f"urn:story:{n}" for n in range(1, 8)}

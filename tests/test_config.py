@@ -139,7 +139,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.path == tmp_path / "config.yaml"
     assert config.output_dir == tmp_path / "output"
     assert config.max_items == 50
-    assert config.archive_page_size == 50
+    assert config.archive_page_size == 100
     assert config.storage_url == f"sqlite:///{tmp_path / 'feeds.db'}"
     assert config.concurrency == 8
     assert config.site.language == "en"
