@@ -758,7 +758,7 @@ def publish_feeds(
 
 #: Rendered archive entries kept while writing pages: an item is on a page
 #: of the combined feed and of each of its rubrics, written close together.
-ARCHIVE_CACHE_ITEMS = 3000
+ARCHIVE_CACHE_ITEMS = 1000
 #: From this many pages to write on, worker processes share the work.
 ARCHIVE_PARALLEL_PAGES = 100
 

@@ -74,7 +74,7 @@ class NewFiles:
     folders, created as needed. Raises PublishError; the temporary files of
     a failed batch are removed."""
 
-    def __init__(self, directory: Path, backlog: int = 16) -> None:
+    def __init__(self, directory: Path, backlog: int = 4) -> None:
         self.directory = directory
         self._written: list[tuple[str, Path]] = []
         self._queue: queue.Queue[tuple[Path, bytes] | None] = queue.Queue(maxsize=backlog)

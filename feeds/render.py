@@ -205,10 +205,11 @@ class _Picture(BaseEntryExtension):  # type: ignore[misc]
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:
-    """One item as archive pages write it, in both formats."""
+    """One item as archive pages write it, in both formats (UTF-8: encoded
+    once however many pages carry it, and half the memory of Cyrillic str)."""
 
-    atom: str
-    rss: str
+    atom: bytes
+    rss: bytes
     #: When the item last changed: the newest makes a page's `updated`.
     stamp: datetime
 
@@ -269,7 +270,7 @@ def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveE
     if author:
         rss.append(f"      <dc:creator>{author}</dc:creator>")
     rss.append("    </item>")
-    return ArchiveEntry("\n".join(atom), "\n".join(rss), updated)
+    return ArchiveEntry("\n".join(atom).encode(), "\n".join(rss).encode(), updated)
 
 
 def render_archive(
@@ -308,10 +309,9 @@ def render_archive(
             "feeds</generator>",
             f"  <subtitle>{escape(spec.description or spec.title)}</subtitle>",
             "  <fh:archive/>",
-            *(entry.atom for entry in entries),
-            "</feed>",
-            "",
         ]
+        body = [entry.atom for entry in entries]
+        tail = b"\n</feed>\n"
     else:
         head = [
             "<?xml version='1.0' encoding='UTF-8'?>",
@@ -331,12 +331,10 @@ def render_archive(
             f"    <generator>feeds {escape(__version__)}</generator>",
             f"    <language>{escape(site.language)}</language>",
             f"    <lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
-            *(entry.rss for entry in entries),
-            "  </channel>",
-            "</rss>",
-            "",
         ]
-    return "\n".join(head).encode("utf-8")
+        body = [entry.rss for entry in entries]
+        tail = b"\n  </channel>\n</rss>\n"
+    return b"\n".join(["\n".join(head).encode(), *body]) + tail
 
 
 def render_json(site: Site, spec: FeedSpec) -> bytes:

@@ -26,8 +26,8 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from feeds.model import Item, Site
-from feeds.render import FeedSpec, render_feed
+from feeds.model import ArchivePage, Item, Site
+from feeds.render import FeedSpec, archive_entry, render_archive, render_feed
 
 from .conftest import ROOT
 
@@ -67,7 +67,7 @@ def site() -> Site:
     return Site(title="Test Site", base_url=BASE, language="ru", timezone="Europe/Moscow")
 
 
-def spec(items: tuple[Item, ...] | None = None) -> FeedSpec:
+def spec(items: tuple[Item, ...] | None = None, archived: int = 0) -> FeedSpec:
     if items is None:
         items = sample_items()
     return FeedSpec(
@@ -78,6 +78,7 @@ def spec(items: tuple[Item, ...] | None = None) -> FeedSpec:
         updated=UPDATED,
         total=len(items),
         labels=dict(LABELS),
+        archived=archived,
     )
 
 
@@ -130,8 +131,10 @@ def with_pi(data: bytes) -> bytes:
     return declaration + b"?>\n" + PI + rest
 
 
-def feed_bytes(site: Site, suffix: str, items: tuple[Item, ...] | None = None) -> bytes:
-    return with_pi(render_feed(site, spec(items), suffix))
+def feed_bytes(
+    site: Site, suffix: str, items: tuple[Item, ...] | None = None, archived: int = 0
+) -> bytes:
+    return with_pi(render_feed(site, spec(items, archived), suffix))
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +346,30 @@ def test_chromium_renders_atom_feed(site: Site, chromium: str, tmp_path: Path) -
     png = shot.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 1000
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_archive_pages_say_so_and_link_the_pages_around(
+    site: Site, transform: etree.XSLT, suffix: str
+) -> None:
+    items = sample_items()
+    entries = [archive_entry(site, LABELS, item) for item in items]
+    data = render_archive(site, spec(items), ArchivePage("art", 2, 4, 6), entries, suffix)
+    page = to_html(transform, data)
+    note = text(page.find_class("subscribe")[0])
+    assert "archive page" in note and "never changes" in note
+    assert [text(c) for c in page.find_class("url")] == [f"{BASE}art.{suffix}"]
+    links = {a.get("class"): a.get("href") for a in page.find_class("pages")[0].iter("a")}
+    assert links == {
+        "current": f"{BASE}art.{suffix}",
+        "newer": f"{BASE}archive/art/3.{suffix}",
+        "older": f"{BASE}archive/art/1.{suffix}",
+    }
+    assert [text(e.find("h2")) for e in page.find_class("entry")] == [t for t, *_ in EXPECTED]
+    # The current document points back into its archive.
+    current = to_html(transform, feed_bytes(site, suffix, items, archived=2))
+    nav = current.find_class("pages")[0]
+    assert [(a.get("class"), a.get("href")) for a in nav.iter("a")] == [
+        ("older", f"{BASE}archive/art/2.{suffix}")
+    ]
+    assert "This is a web feed" in text(current.find_class("subscribe")[0])

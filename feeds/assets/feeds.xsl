@@ -24,7 +24,8 @@
     xmlns:atom="http://www.w3.org/2005/Atom"
     xmlns:dc="http://purl.org/dc/elements/1.1/"
     xmlns:content="http://purl.org/rss/1.0/modules/content/"
-    exclude-result-prefixes="atom dc content">
+    xmlns:fh="http://purl.org/syndication/history/1.0"
+    exclude-result-prefixes="atom dc content fh">
 
   <xsl:output method="html" encoding="UTF-8" indent="yes"
       doctype-system="about:legacy-compat"/>
@@ -69,6 +70,11 @@
         select="string((atom:link[@rel = 'alternate' or not(@rel)]/@href | link)[1])"/>
     <xsl:variable name="lang" select="string(@xml:lang | language)"/>
     <xsl:variable name="entries" select="atom:entry | item"/>
+    <!-- RFC 5005: an archive page of the feed, and the links between pages. -->
+    <xsl:variable name="archived" select="boolean(fh:archive)"/>
+    <xsl:variable name="current" select="string(atom:link[@rel = 'current']/@href)"/>
+    <xsl:variable name="older" select="string(atom:link[@rel = 'prev-archive']/@href)"/>
+    <xsl:variable name="newer" select="string(atom:link[@rel = 'next-archive']/@href)"/>
 
     <html>
       <xsl:if test="$lang">
@@ -103,17 +109,29 @@
         </header>
 
         <aside class="subscribe" lang="en">
-          <h2>This is a web feed</h2>
-          <p>
-            <xsl:text>To follow it, copy this page&#8217;s address into your feed reader</xsl:text>
-            <xsl:choose>
-              <xsl:when test="$self">:</xsl:when>
-              <xsl:otherwise>.</xsl:otherwise>
-            </xsl:choose>
-          </p>
-          <xsl:if test="$self">
-            <p class="address"><code class="url"><xsl:value-of select="$self"/></code></p>
-          </xsl:if>
+          <xsl:choose>
+            <xsl:when test="$archived">
+              <h2>This is an archive page of a web feed</h2>
+              <p>
+                <xsl:text>It holds older items and never changes. To follow the feed, </xsl:text>
+                <xsl:text>copy the address of its current document into your feed reader:</xsl:text>
+              </p>
+              <p class="address"><code class="url"><xsl:value-of select="$current"/></code></p>
+            </xsl:when>
+            <xsl:otherwise>
+              <h2>This is a web feed</h2>
+              <p>
+                <xsl:text>To follow it, copy this page&#8217;s address into your feed reader</xsl:text>
+                <xsl:choose>
+                  <xsl:when test="$self">:</xsl:when>
+                  <xsl:otherwise>.</xsl:otherwise>
+                </xsl:choose>
+              </p>
+              <xsl:if test="$self">
+                <p class="address"><code class="url"><xsl:value-of select="$self"/></code></p>
+              </xsl:if>
+            </xsl:otherwise>
+          </xsl:choose>
           <p class="hint">
             <xsl:text>The reader checks it for you and shows new items as they appear. </xsl:text>
             <xsl:text>This page is only a preview.</xsl:text>
@@ -135,6 +153,20 @@
             </xsl:otherwise>
           </xsl:choose>
         </main>
+
+        <xsl:if test="$older or ($archived and ($newer or $current))">
+          <nav class="pages" lang="en">
+            <xsl:if test="$archived and $current">
+              <a class="current" href="{$current}">Current items</a>
+            </xsl:if>
+            <xsl:if test="$archived and $newer">
+              <a class="newer" href="{$newer}">&#8592; Newer items</a>
+            </xsl:if>
+            <xsl:if test="$older">
+              <a class="older" href="{$older}">Older items &#8594;</a>
+            </xsl:if>
+          </nav>
+        </xsl:if>
 
         <footer lang="en">
           <p>
@@ -452,6 +484,7 @@ a { color: var(--accent); }
 .subscribe { margin: 1.5rem 0 1.25rem; padding: 1rem 1.25rem; background: var(--note);
   border: 1px solid var(--note-line); border-radius: .5rem; }
 .subscribe h2 { margin: 0 0 .3rem; font-size: 1.1rem; }
+.pages { display: flex; gap: 1.5rem; margin: 1.5rem 0; }
 .subscribe p { margin: .35rem 0; }
 .subscribe .hint { color: var(--muted); font-size: .9rem; }
 .url { display: block; padding: .45rem .6rem; background: Canvas; color: CanvasText;
