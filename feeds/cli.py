@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from feeds import __version__
 from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
-from feeds.model import Config, RunReport, Server, Source, SourceResult
+from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
 
 EXIT_OK = 0
@@ -216,9 +216,12 @@ def _print_report(config: Config, report: RunReport) -> None:
             )
     for result in report.failed:
         print(f"FAILED {result.error}", file=sys.stderr)
+    pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
+    archived = f" ({pages} of them archive pages)" if pages else ""
     print(
         f"{len(report.results) - len(report.failed)} of {len(report.results)} sources ok; "
-        f"{len(report.written)} files written, {report.unchanged} unchanged in {config.output_dir}"
+        f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "
+        f"in {config.output_dir}"
     )
 
 

@@ -277,6 +277,8 @@ class Config:
 
 #: The slug (and file name) of the feed that holds every item.
 COMBINED = "all"
+#: The folder of output/ that holds RFC 5005 archive pages.
+ARCHIVE_DIR = "archive"
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import FetchError, SourceError
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
+    ARCHIVE_DIR,
     COMBINED,
     FEED_FORMATS,
     ArchivePage,
@@ -51,7 +52,6 @@ from feeds.normalise import normalise_item, sanitise_html
 from feeds.parse import follower_for, noted_parser_for, parser_for
 from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
-    ARCHIVE_DIR,
     ARCHIVE_FORMATS,
     STYLESHEET,
     ArchiveEntry,

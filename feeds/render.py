@@ -26,7 +26,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from feeds import __version__
-from feeds.model import COMBINED, ArchivePage, Item, Site
+from feeds.model import ARCHIVE_DIR, COMBINED, ArchivePage, Item, Site
 
 #: File suffix -> (label, MIME type) of every feed format we write.
 FORMATS: dict[str, tuple[str, str]] = {
@@ -67,8 +67,6 @@ def feed_url(site: Site, spec: FeedSpec, suffix: str) -> str:
     return site.base_url + spec.filename(suffix)
 
 
-#: Archive pages live at archive/<slug>/<number>.<suffix> under output/.
-ARCHIVE_DIR = "archive"
 #: Archive pages are written in these formats (those of the feed).
 ARCHIVE_FORMATS = ("atom", "rss")
 HISTORY_NS = "http://purl.org/syndication/history/1.0"

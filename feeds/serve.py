@@ -42,7 +42,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from feeds.errors import ServeError, StoreError
-from feeds.render import ARCHIVE_DIR, FORMATS
+from feeds.model import ARCHIVE_DIR
+from feeds.render import FORMATS
 from feeds.store import SourceState, Store
 
 logger = logging.getLogger(__name__)

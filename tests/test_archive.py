@@ -143,9 +143,10 @@ def _config(tmp_path: Path, server: Server, base_url: str) -> Path:
     return write_config(tmp_path, f"  - name: source\n    type: feed\n    url: {url}\n", base)
 
 
-def _build(config: Path) -> None:
+def _build(config: Path) -> str:
     done = run_cli("build", "-c", str(config))
     assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def _archive_files(output: Path) -> dict[str, tuple[bytes, int]]:
@@ -218,7 +219,10 @@ def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
 ) -> None:
     config = _config(tmp_path, server, served)
     server.add("/feed.rss", rss([story(n) for n in range(1, 8)]))  # 7 items: 2 pages
-    _build(config)
+    out = _build(config)
+    pages = list((tmp_path / "output" / "archive").rglob("*.*"))
+    assert len(pages) == 6  # all: 2 pages, art (1, 3, 5, 7): 1 page; in Atom and RSS
+    assert "files written (6 of them archive pages)" in out
     with httpx.Client(base_url=served, timeout=5) as client:
         for suffix in ("atom", "rss"):
             response = client.get(f"archive/all/2.{suffix}", headers={"Accept": "*/*"})
