@@ -782,8 +782,7 @@ def _publish_archives(
     Pages of all feeds are written in step (by how far into its feed each
     page is), so an item's pages in several feeds come close together and
     its entries are rendered once, from a bounded cache. Many pages (a
-    first run) are split in runs among the worker processes; the pages
-    are put in place together, here, after one sync."""
+    first run) are split in runs among the worker processes."""
     todo: list[tuple[float, _PageTask]] = []
     for spec in specs:
         pages = archives.get(spec.slug, [])
@@ -800,42 +799,38 @@ def _publish_archives(
     if not tasks:
         return []
     started = time.monotonic()
-    batch = NewFiles(config.output_dir)
-    try:
-        if cpu is None or len(tasks) < ARCHIVE_PARALLEL_PAGES:
-            _write_archive_pages(config, store, tasks, batch)
-        else:
-            shares = os.cpu_count() or 2
-            size = -(-len(tasks) // shares)
-            runs = [
-                cpu.submit(_archive_pages_in_worker, config, tasks[start : start + size])
-                for start in range(0, len(tasks), size)
-            ]
-            failure: BaseException | None = None
-            for run in runs:
-                try:
-                    batch.adopt(run.result())
-                except BaseException as exc:  # collect every run's files first
-                    failure = failure or exc
+    if cpu is None or len(tasks) < ARCHIVE_PARALLEL_PAGES:
+        _write_pages(config, store, tasks)
+    else:
+        shares = os.cpu_count() or 2
+        size = -(-len(tasks) // shares)
+        runs = [
+            cpu.submit(_archive_pages_in_worker, config, tasks[start : start + size])
+            for start in range(0, len(tasks), size)
+        ]
+        # Every run ends before a failure is raised: no worker is left
+        # writing once the current documents are rendered.
+        failures = [run.exception() for run in runs]
+        for failure in failures:
             if failure is not None:
                 raise failure
-        batch.commit()
-    except BaseException:
-        batch.abort()
-        raise
     names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
     log.info("archive: %d pages written in %.2f s", len(names), time.monotonic() - started)
     return names
 
 
-def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> list[tuple[str, str]]:
-    """A worker process's run of archive pages: written to temporary files
-    that the parent puts in place. Returns (temporary, target) pairs."""
+def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:
+    """A worker process's run of archive pages, each put in place by the
+    worker itself (pages stand alone: one run failing spoils no other)."""
+    with Store(config.storage_url) as store:
+        _write_pages(config, store, tasks)
+
+
+def _write_pages(config: Config, store: Store, tasks: list[_PageTask]) -> None:
     batch = NewFiles(config.output_dir)
     try:
-        with Store(config.storage_url) as store:
-            _write_archive_pages(config, store, tasks, batch)
-        return batch.detach()
+        _write_archive_pages(config, store, tasks, batch)
+        batch.commit()
     except BaseException:
         batch.abort()
         raise

@@ -140,21 +140,6 @@ class NewFiles:
         self._written.clear()
         return count
 
-    def detach(self) -> list[tuple[str, str]]:
-        """Finish writing and hand over the (temporary, target) pairs, for
-        another process's batch to `adopt` and commit. Raises PublishError."""
-        self._finish()
-        if self._error is not None:
-            self.abort()
-            raise self._error
-        pairs = [(temp, str(target)) for temp, target in self._written]
-        self._written.clear()
-        return pairs
-
-    def adopt(self, pairs: list[tuple[str, str]]) -> None:
-        """Take over temporary files another batch wrote (see `detach`)."""
-        self._written.extend((temp, Path(target)) for temp, target in pairs)
-
     def abort(self) -> None:
         """Forget the batch: its temporary files are removed."""
         self._finish()

@@ -18,7 +18,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from importlib import resources
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 from zoneinfo import ZoneInfo
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -222,14 +222,14 @@ def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveE
     published = _published(item).astimezone(zone)
     updated = (item.updated or published).astimezone(zone)
     summary, content = _texts(item)
-    the_id, title = escape(item.id), escape(item.title)
-    summary, content = escape(summary), escape(content)
-    author = escape(item.author)
-    link = quoteattr(item.link)
-    scheme = quoteattr(site.base_url)
+    the_id, title = _esc(item.id), _esc(item.title)
+    summary, content = _esc(summary), _esc(content)
+    author = _esc(item.author)
+    link = _attr(item.link)
+    scheme = _attr(site.base_url)
     names = [labels.get(slug, slug) for slug in item.rubrics]
-    kind = quoteattr(item.image_type or "image/jpeg")
-    image = quoteattr(item.image)
+    kind = _attr(item.image_type or "image/jpeg")
+    image = _attr(item.image)
 
     atom = ["  <entry>", f"    <id>{the_id}</id>", f"    <title>{title}</title>"]
     atom.append(f"    <updated>{updated.isoformat()}</updated>")
@@ -242,17 +242,15 @@ def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveE
     if content:
         atom.append(f'    <content type="html">{content}</content>')
     for slug, name in zip(item.rubrics, names, strict=True):
-        atom.append(
-            f"    <category term={quoteattr(slug)} scheme={scheme} label={quoteattr(name)}/>"
-        )
+        atom.append(f"    <category term={_attr(slug)} scheme={scheme} label={_attr(name)}/>")
     if item.image:
-        length = f" length={quoteattr(str(item.image_length))}" if item.image_length else ""
+        length = f" length={_attr(str(item.image_length))}" if item.image_length else ""
         atom.append(f'    <link rel="enclosure" href={image} type={kind}{length}/>')
     atom += [f"    <published>{published.isoformat()}</published>", "  </entry>"]
 
     rss = ["    <item>", f"      <title>{title}</title>"]
     if item.link:
-        rss.append(f"      <link>{escape(item.link)}</link>")
+        rss.append(f"      <link>{_esc(item.link)}</link>")
     if summary and content:
         rss.append(f"      <description>{summary}</description>")
         rss.append(f"      <content:encoded>{content}</content:encoded>")
@@ -260,9 +258,9 @@ def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveE
         rss.append(f"      <description>{summary or content}</description>")
     permalink = "true" if item.link and item.id == item.link else "false"
     rss.append(f'      <guid isPermaLink="{permalink}">{the_id}</guid>')
-    rss += [f"      <category domain={scheme}>{escape(name)}</category>" for name in names]
+    rss += [f"      <category domain={scheme}>{_esc(name)}</category>" for name in names]
     if item.image:
-        length = quoteattr(str(item.image_length or 0))
+        length = _attr(str(item.image_length or 0))
         rss.append(f"      <enclosure url={image} length={length} type={kind}/>")
     rss.append(f"      <pubDate>{format_datetime(published)}</pubDate>")
     if author:
@@ -292,20 +290,19 @@ def render_archive(
         head = [
             "<?xml version='1.0' encoding='UTF-8'?>",
             ARCHIVE_STYLESHEET_PI,
-            f'<feed xmlns="{ATOM_NS}" xmlns:fh="{HISTORY_NS}" xml:lang={quoteattr(site.language)}>',
-            f"  <id>{escape(feed_url(site, spec, 'atom'))}</id>",
-            f"  <title>{escape(title)}</title>",
+            f'<feed xmlns="{ATOM_NS}" xmlns:fh="{HISTORY_NS}" xml:lang={_attr(site.language)}>',
+            f"  <id>{_esc(feed_url(site, spec, 'atom'))}</id>",
+            f"  <title>{_esc(title)}</title>",
             f"  <updated>{updated.isoformat()}</updated>",
-            f"  <author>\n    <name>{escape(site.title)}</name>\n  </author>",
+            f"  <author>\n    <name>{_esc(site.title)}</name>\n  </author>",
             *(
-                f"  <link href={quoteattr(site.base_url + href)} rel={quoteattr(rel)}"
-                f" type={quoteattr(mime)}/>"
+                f"  <link href={_attr(site.base_url + href)} rel={_attr(rel)} type={_attr(mime)}/>"
                 for rel, href in links
             ),
-            f'  <link href={quoteattr(site.base_url)} rel="alternate" type="text/html"/>',
-            f"  <generator uri={quoteattr(GENERATOR_URI)} version={quoteattr(__version__)}>"
+            f'  <link href={_attr(site.base_url)} rel="alternate" type="text/html"/>',
+            f"  <generator uri={_attr(GENERATOR_URI)} version={_attr(__version__)}>"
             "feeds</generator>",
-            f"  <subtitle>{escape(spec.description or spec.title)}</subtitle>",
+            f"  <subtitle>{_esc(spec.description or spec.title)}</subtitle>",
             "  <fh:archive/>",
         ]
         body = [entry.atom for entry in entries]
@@ -317,17 +314,17 @@ def render_archive(
             f'<rss xmlns:atom="{ATOM_NS}" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
             f' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:fh="{HISTORY_NS}" version="2.0">',
             "  <channel>",
-            f"    <title>{escape(title)}</title>",
-            f"    <link>{escape(site.base_url)}</link>",
-            f"    <description>{escape(spec.description or spec.title)}</description>",
+            f"    <title>{_esc(title)}</title>",
+            f"    <link>{_esc(site.base_url)}</link>",
+            f"    <description>{_esc(spec.description or spec.title)}</description>",
             *(
-                f"    <atom:link href={quoteattr(site.base_url + href)} rel={quoteattr(rel)}"
-                f" type={quoteattr(mime)}/>"
+                f"    <atom:link href={_attr(site.base_url + href)} rel={_attr(rel)}"
+                f" type={_attr(mime)}/>"
                 for rel, href in links
             ),
             "    <fh:archive/>",
-            f"    <generator>feeds {escape(__version__)}</generator>",
-            f"    <language>{escape(site.language)}</language>",
+            f"    <generator>feeds {_esc(__version__)}</generator>",
+            f"    <language>{_esc(site.language)}</language>",
             f"    <lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
         ]
         body = [entry.rss for entry in entries]
@@ -485,6 +482,21 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
         "",
     ]
     return "\n".join(head + body + tail).encode("utf-8")
+
+
+def _esc(text: str) -> str:
+    """Text for XML character data (what saxutils.escape does, at a fraction
+    of the cost per call: archive pages escape every field of every item)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(text: str) -> str:
+    """A double-quoted XML attribute value; white space that attribute
+    normalisation would fold is kept as character references."""
+    text = _esc(text).replace('"', "&quot;")
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    return f'"{text}"'
 
 
 def _texts(item: Item) -> tuple[str, str]:
