@@ -217,7 +217,7 @@ def _print_report(config: Config, report: RunReport) -> None:
     for result in report.failed:
         print(f"FAILED {result.error}", file=sys.stderr)
     pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
-    archived = f" ({pages} of them archive pages)" if pages else ""
+    archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
     print(
         f"{len(report.results) - len(report.failed)} of {len(report.results)} sources ok; "
         f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "

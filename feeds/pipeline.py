@@ -815,7 +815,8 @@ def _publish_archives(
             if failure is not None:
                 raise failure
     names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
-    log.info("archive: %d pages written in %.2f s", len(names), time.monotonic() - started)
+    took = time.monotonic() - started
+    log.info("archive: %d pages written (%d files) in %.2f s", len(tasks), len(names), took)
     return names
 
 

@@ -222,7 +222,7 @@ def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
     out = _build(config)
     pages = list((tmp_path / "output" / "archive").rglob("*.*"))
     assert len(pages) == 6  # all: 2 pages, art (1, 3, 5, 7): 1 page; in Atom and RSS
-    assert "files written (6 of them archive pages)" in out
+    assert "files written (6 of them in archive/)" in out
     with httpx.Client(base_url=served, timeout=5) as client:
         for suffix in ("atom", "rss"):
             response = client.get(f"archive/all/2.{suffix}", headers={"Accept": "*/*"})
