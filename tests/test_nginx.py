@@ -68,6 +68,7 @@ def _sample_files(output: Path) -> None:
         '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>\n',
         "index.html": "<!doctype html><title>Ленты</title><h1>index page</h1>\n",
         ".feeds-x.tmp": "<feed>half written",
+        ".feeds-x.atom": "<feed>half written",
     }
     for name, text in files.items():
         path = output / name
@@ -200,14 +201,13 @@ def test_the_block_has_exactly_one_listen_and_one_root_line() -> None:
 def test_the_readme_shows_the_same_directives() -> None:
     text = SERVER_BLOCK.read_text(encoding="utf-8")
     directives = [
-        line
-        for line in text[text.index("server {") :].splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
     ]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Production serving with nginx") :]
-    start = section.index("    server {\n")
-    shown = section[start : section.index("\n    }\n", start) + 6].splitlines()
+    start = section.index("    map ")
+    end = section.index("\n    }\n", section.index("    server {\n", start)) + 6
+    shown = section[start:end].splitlines()
     assert [line.removeprefix("    ") for line in shown] == directives
 
 
@@ -282,6 +282,36 @@ def test_archive_pages_are_cached_for_a_year_and_current_feeds_for_minutes(nginx
     assert nginx.client.get("/all.atom").headers["cache-control"] == "max-age=300"
     assert nginx.client.get("/archive/all/.feeds-y.tmp").status_code == 404
     assert nginx.client.get("/archive/all/2.atom").status_code == 404
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("path", ["/all.atom", "/all.rss", "/archive/all/1.atom"])
+def test_browsers_get_feeds_as_xml_so_the_stylesheet_applies(nginx: Nginx, path: str) -> None:
+    """What `feeds serve` does: a browser (text/html first) gets
+    application/xml, which it runs feeds.xsl on; a feed reader gets the
+    feed's own type; caches are told the two differ."""
+    reader = nginx.client.get(path, headers={**IDENTITY, "Accept": "application/atom+xml"})
+    browser = nginx.client.get(path, headers={**IDENTITY, "Accept": BROWSER})
+    assert browser.status_code == reader.status_code == 200
+    assert browser.content == reader.content
+    assert browser.headers["content-type"] == "application/xml; charset=utf-8"
+    kind = "rss" if path.endswith(".rss") else "atom"
+    assert reader.headers["content-type"] == f"application/{kind}+xml; charset=utf-8"
+    for response in (browser, reader):
+        assert "Accept" in [v.strip() for v in response.headers.get_list("vary")]
+        assert response.headers["cache-control"] == (
+            "max-age=31536000" if "/archive/" in path else "max-age=300"
+        )
+    again = nginx.client.get(
+        path, headers={**IDENTITY, "Accept": BROWSER, "If-None-Match": browser.headers["etag"]}
+    )
+    assert again.status_code == 304
+
+
+def test_a_hidden_feed_file_is_not_served_to_browsers_either(nginx: Nginx) -> None:
+    assert nginx.client.get("/.feeds-x.atom", headers={"Accept": BROWSER}).status_code == 404
 
 
 def test_root_serves_the_index_and_folders_are_not_listed(nginx: Nginx) -> None:
