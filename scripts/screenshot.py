@@ -2,8 +2,9 @@
 
     python scripts/screenshot.py output/all.atom shot.png [--width 1000 --height 1400]
 
-Serves the feed's folder on 127.0.0.1 (a free port), copies
-feeds/assets/feeds.xsl next to the feed when the folder has none, points
+Serves the folder of the stylesheet the feed names (its own folder, or
+output/ for an archive page) on 127.0.0.1 (a free port), copies
+feeds/assets/feeds.xsl there when the folder has none, points
 headless Chromium at the feed's URL and writes its screenshot, then stops the
 server. `--dump-dom` also prints the page Chromium built (after XSLT) on
 stdout. Nothing leaves the loopback interface; the whole run is bounded by
@@ -19,6 +20,7 @@ import argparse
 import contextlib
 import functools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -105,6 +107,16 @@ def serve(folder: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+def stylesheet_folder(feed: Path) -> Path:
+    """The folder of the stylesheet `feed` names in its <?xml-stylesheet?>
+    (archive pages name ../../feeds.xsl), or the feed's own folder."""
+    head = feed.read_bytes()[:1024]
+    found = re.search(rb'<\?xml-stylesheet[^>]*href="([^"]+)"', head)
+    if not found:
+        return feed.parent
+    return (feed.parent / found.group(1).decode()).resolve().parent
+
+
 def ensure_stylesheet(folder: Path, stylesheet: Path = STYLESHEET) -> bool:
     """Copy feeds.xsl into `folder` unless it holds one; True when copied."""
     target = folder / stylesheet.name
@@ -176,11 +188,14 @@ def screenshot(
     out = out.resolve()
     if not feed.is_file():
         raise ScreenshotError(f"{feed}: no such file")
-    if ensure_stylesheet(feed.parent):
-        sys.stderr.write(f"screenshot: copied {STYLESHEET.name} into {feed.parent}\n")
+    root = stylesheet_folder(feed)
+    if not feed.is_relative_to(root):
+        raise ScreenshotError(f"{feed}: its stylesheet is not in a folder above it")
+    if ensure_stylesheet(root):
+        sys.stderr.write(f"screenshot: copied {STYLESHEET.name} into {root}\n")
     else:
         # An older copy is used as it is: delete it to see an edited stylesheet.
-        sys.stderr.write(f"screenshot: using {feed.parent / STYLESHEET.name}\n")
+        sys.stderr.write(f"screenshot: using {root / STYLESHEET.name}\n")
     out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         out.unlink()
@@ -189,8 +204,9 @@ def screenshot(
         flags.append("--dump-dom")
     if not xslt_banner:
         flags.append(NO_XSLT_BANNER)
-    with serve(feed.parent) as base:
-        dom = run_chromium(base + quote(feed.name), flags, chromium=chromium, timeout=timeout)
+    with serve(root) as base:
+        path = quote(feed.relative_to(root).as_posix())
+        dom = run_chromium(base + path, flags, chromium=chromium, timeout=timeout)
     if not out.is_file() or out.stat().st_size == 0:
         raise ScreenshotError(f"chromium wrote no screenshot to {out}")
     return dom if dump_dom else ""

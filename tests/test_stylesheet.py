@@ -373,3 +373,34 @@ def test_archive_pages_say_so_and_link_the_pages_around(
         ("older", f"{BASE}archive/art/2.{suffix}")
     ]
     assert "This is a web feed" in text(current.find_class("subscribe")[0])
+
+
+@pytest.mark.slow
+def test_chromium_renders_an_archive_page(site: Site, chromium: str, tmp_path: Path) -> None:
+    """An archive page two folders down finds ../../feeds.xsl, and the
+    browser shows it as an archive page with its neighbours linked."""
+    items = sample_items()
+    entries = [archive_entry(site, LABELS, item) for item in items]
+    page = tmp_path / "archive" / "art" / "2.atom"
+    page.parent.mkdir(parents=True)
+    page.write_bytes(
+        render_archive(site, spec(items), ArchivePage("art", 2, 4, 6), entries, "atom")
+    )
+    shot = tmp_path / "page.png"
+
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(page), str(shot), "--dump-dom", "--chromium", chromium]
+        + ["--width", "800", "--height", "1000", "--timeout", "30"],
+        capture_output=True,
+        timeout=45,
+    )
+
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert (tmp_path / "feeds.xsl").read_bytes() == STYLESHEET.read_bytes()
+    assert not (page.parent / "feeds.xsl").exists()
+    dom = lxml_html.fromstring(done.stdout.decode("utf-8"))
+    assert "archive page" in text(dom.find_class("subscribe")[0])
+    assert [text(e.find("h2")) for e in dom.find_class("entry")] == [t for t, *_ in EXPECTED]
+    nav = [a.get("href") for a in dom.find_class("pages")[0].iter("a")]
+    assert nav == [f"{BASE}art.atom", f"{BASE}archive/art/3.atom", f"{BASE}archive/art/1.atom"]
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
