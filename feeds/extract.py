@@ -23,7 +23,8 @@ import trafilatura
 
 from feeds.errors import ParseError
 from feeds.model import Fetched, ParseContext, Source
-from feeds.parse.html import decode_page, parse_html
+from feeds.parse.decode import decode_page
+from feeds.parse.html import parse_html
 
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
 

@@ -14,7 +14,8 @@ import pytest
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
 from feeds.normalise import normalise_item
-from feeds.parse.html import Selectors, advertised_feed, decode_page, parse_html
+from feeds.parse.decode import decode_page
+from feeds.parse.html import Selectors, advertised_feed, parse_html
 
 from .conftest import DATA
 

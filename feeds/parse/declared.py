@@ -1,0 +1,504 @@
+"""Automatic mode of the HTML parser: the items a page declares about
+itself, in this order and de-duplicated by link: JSON-LD (NewsArticle and
+friends, ItemList), OpenGraph/article meta of a single-article page,
+schema.org microdata. Pure: no network, no files, no clock.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from feeds.model import Item, canonical_link
+from feeds.parse.page import Page, node_text, plain, read_date, unique, with_image
+
+#: schema.org types that make an item: Article, its news and blog subtypes.
+ARTICLE_TYPES = frozenset(
+    {
+        "Article",
+        "NewsArticle",
+        "AnalysisNewsArticle",
+        "AskPublicNewsArticle",
+        "BackgroundNewsArticle",
+        "OpinionNewsArticle",
+        "ReportageNewsArticle",
+        "ReviewNewsArticle",
+        "BlogPosting",
+        "LiveBlogPosting",
+    }
+)
+
+
+@dataclass(slots=True)
+class _Found:
+    """An item the page declares, where it came from and what it lacked.
+    `page_level`: it describes the page itself, not one entry of a list."""
+
+    item: Item
+    origin: str
+    missing: list[str]
+    page_level: bool = False
+
+
+def declared_items(tree: LexborHTMLParser, page: Page) -> list[Item]:
+    found = [*_json_ld_items(tree, page), *_open_graph_items(tree, page)]
+    found += _microdata_items(tree, page)
+    items: list[Item] = []
+    seen: set[str] = set()
+    for entry in found:
+        # The same story from JSON-LD and OpenGraph may differ by a slash
+        # or a tracking parameter.
+        key = canonical_link(entry.item.link).rstrip("/")
+        if key and key in seen:
+            continue
+        seen.add(key)
+        items.append(entry.item)
+        for missing in entry.missing:
+            page.notes.append(f"item {len(items)} ({entry.origin}): {missing}")
+    return items
+
+
+def _page_link(tree: LexborHTMLParser, page: Page, og_url: str = "") -> str:
+    """The address of the page itself: og:url, canonical link, fetched URL."""
+    if og_url:
+        return page.absolute(og_url)
+    for link in tree.css("link[rel][href]"):
+        if "canonical" in (link.attributes.get("rel") or "").lower().split():
+            return page.absolute(link.attributes.get("href") or "") or page.url
+    return page.url
+
+
+def _link_the_page(found: list[_Found], tree: LexborHTMLParser, page: Page) -> None:
+    """The one article of an article page that gives no URL is the page."""
+    page_level = [entry for entry in found if entry.page_level]
+    if len(page_level) == 1 and not page_level[0].item.link:
+        entry = page_level[0]
+        entry.item = entry.item.evolve(link=_page_link(tree, page))
+        entry.missing = [m for m in entry.missing if not m.startswith("link:")]
+
+
+def _dated(
+    raw_published: str, raw_updated: str, page: Page, missing: list[str], absent: str
+) -> tuple[datetime | None, datetime | None]:
+    published = read_date(raw_published, page) if raw_published else None
+    updated = read_date(raw_updated, page) if raw_updated else None
+    for raw, value in ((raw_published, published), (raw_updated, updated)):
+        if raw and value is None:
+            missing.append(f"date: {raw!r} not understood")
+    if published is None:
+        # A page that says only when it was modified is dated by that.
+        published, updated = updated, None
+    if not (raw_published or raw_updated):
+        missing.append(f"date: {absent}")
+    return published, updated
+
+
+# JSON-LD
+
+
+def _json_ld_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
+    documents: list[Any] = []
+    number = 0
+    for script in tree.css("script[type]"):
+        kind = (script.attributes.get("type") or "").split(";")[0].strip().lower()
+        if kind != "application/ld+json":
+            continue
+        number += 1
+        raw = script.text().strip()
+        # Old CMS templates wrap the block in a comment or CDATA.
+        raw = re.sub(r"^(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>)$", "", raw).strip()
+        try:
+            # strict=False: raw newlines inside strings are common.
+            documents.append(json.loads(raw, strict=False))
+        except json.JSONDecodeError as exc:
+            page.notes.append(f"JSON-LD block {number}: not valid JSON ({exc})")
+    index: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        _index_ids(document, index)
+    found: list[_Found] = []
+    visited: set[int] = set()
+    for document in documents:
+        for node in _top_nodes(document):
+            _visit(node, index, page, found, visited, listed=False)
+    _link_the_page(found, tree, page)
+    return found
+
+
+def _index_ids(node: Any, index: dict[str, dict[str, Any]]) -> None:
+    if isinstance(node, list):
+        for child in node:
+            _index_ids(child, index)
+    elif isinstance(node, dict):
+        identity = node.get("@id")
+        if isinstance(identity, str) and len(node) > 1:
+            index.setdefault(identity, node)
+        for child in node.values():
+            if isinstance(child, dict | list):
+                _index_ids(child, index)
+
+
+def _top_nodes(document: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(document, list):
+        for child in document:
+            yield from _top_nodes(child)
+    elif isinstance(document, dict):
+        if "@type" in document:
+            yield document
+        yield from _top_nodes(document.get("@graph"))
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    raw = node.get("@type")
+    names = raw if isinstance(raw, list) else [raw]
+    # "NewsArticle", "schema:NewsArticle", "https://schema.org/NewsArticle"
+    return {re.split(r"[/:#]", name)[-1] for name in names if isinstance(name, str)}
+
+
+def _resolve(node: Any, index: dict[str, dict[str, Any]]) -> Any:
+    """A bare {"@id": ...} reference replaced by the node it names."""
+    if isinstance(node, dict) and set(node) == {"@id"} and isinstance(node["@id"], str):
+        return index.get(node["@id"], node)
+    return node
+
+
+def _visit(
+    node: Any,
+    index: dict[str, dict[str, Any]],
+    page: Page,
+    found: list[_Found],
+    visited: set[int],
+    *,
+    listed: bool,
+) -> None:
+    node = _resolve(node, index)
+    if isinstance(node, list):
+        for child in node:
+            _visit(child, index, page, found, visited, listed=listed)
+        return
+    if not isinstance(node, dict) or id(node) in visited:
+        return
+    visited.add(id(node))
+    types = _types(node)
+    if types & ARTICLE_TYPES:
+        found.append(_json_ld_item(node, index, page, listed=listed))
+    elif "ItemList" in types:
+        elements = node.get("itemListElement")
+        for element in elements if isinstance(elements, list) else [elements]:
+            _visit_list_element(element, index, page, found, visited)
+    # CollectionPage -> ItemList, WebPage -> NewsArticle.
+    if "mainEntity" in node:
+        _visit(node["mainEntity"], index, page, found, visited, listed=listed)
+
+
+def _visit_list_element(
+    element: Any,
+    index: dict[str, dict[str, Any]],
+    page: Page,
+    found: list[_Found],
+    visited: set[int],
+) -> None:
+    element = _resolve(element, index)
+    if isinstance(element, str):
+        found.append(_json_ld_item({"url": element}, index, page, listed=True))
+        return
+    if not isinstance(element, dict):
+        return
+    if _types(element) & ARTICLE_TYPES:
+        _visit(element, index, page, found, visited, listed=True)
+        return
+    inner = _resolve(element.get("item"), index)
+    if isinstance(inner, dict) and _types(inner) & ARTICLE_TYPES:
+        _visit(inner, index, page, found, visited, listed=True)
+        return
+    # A ListItem: its own url and name, or those of a plain `item`.
+    thing = dict(element)
+    if isinstance(inner, str):
+        thing["url"] = inner
+    elif isinstance(inner, dict):
+        thing = {**inner, **{k: v for k, v in element.items() if k not in ("item", "@type")}}
+        thing.setdefault("url", inner.get("@id"))
+    found.append(_json_ld_item(thing, index, page, listed=True))
+
+
+def _json_ld_item(
+    node: dict[str, Any], index: dict[str, dict[str, Any]], page: Page, *, listed: bool
+) -> _Found:
+    missing: list[str] = []
+    title = _json_string(node.get("headline")) or _json_string(node.get("name"))
+    if not title:
+        missing.append("title: no headline or name")
+    link = _json_url(node.get("url"), index) or _json_url(node.get("mainEntityOfPage"), index)
+    if not link:
+        missing.append("link: no url or mainEntityOfPage")
+    published, updated = _dated(
+        _json_string(node.get("datePublished")),
+        _json_string(node.get("dateModified")),
+        page,
+        missing,
+        "no datePublished or dateModified",
+    )
+    description = _json_string(node.get("description"))
+    if not description:
+        missing.append("summary: no description")
+    categories = _json_strings(node.get("articleSection"))
+    keywords = node.get("keywords")
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    categories += _json_strings(keywords)
+    if not categories:
+        missing.append("rubrics: no articleSection or keywords")
+    author = ", ".join(unique(_json_names(node.get("author"), index)))
+    if not author:
+        missing.append("author: no author")
+    image = _json_url(node.get("image"), index)
+    item = Item(
+        source=page.source,
+        title=title,
+        link=page.absolute(link),
+        summary=with_image(html.escape(description, quote=False), page.absolute(image)),
+        image=page.absolute(image) if image else "",
+        author=author,
+        published=published,
+        updated=updated,
+        categories=tuple(unique(categories)),
+        base=page.base,
+    )
+    return _Found(item, "JSON-LD", missing, page_level=not listed)
+
+
+def _json_string(value: Any) -> str:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    return plain(value) if isinstance(value, str) else ""
+
+
+def _json_strings(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return unique(_json_string(v) for v in values)
+
+
+def _json_names(value: Any, index: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """Names of a string, Person/Organization object or a list of them."""
+    value = _resolve(value, index)
+    if isinstance(value, list):
+        for child in value:
+            yield from _json_names(child, index)
+    elif isinstance(value, dict):
+        yield _json_string(value.get("name"))
+    else:
+        yield _json_string(value)
+
+
+def _json_url(value: Any, index: dict[str, dict[str, Any]]) -> str:
+    """A URL from a string, an object with url/contentUrl/@id, or the first
+    of a list of them."""
+    value = _resolve(value, index)
+    if isinstance(value, list):
+        return next((url for v in value if (url := _json_url(v, index))), "")
+    if isinstance(value, dict):
+        for key in ("url", "contentUrl", "@id"):
+            if isinstance(value.get(key), str) and value[key].strip():
+                return str(value[key]).strip()
+        return ""
+    return value.strip() if isinstance(value, str) else ""
+
+
+# OpenGraph
+
+
+def _open_graph_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
+    meta: dict[str, list[str]] = {}
+    for node in tree.css("meta[content]"):
+        attributes = node.attributes
+        key = (attributes.get("property") or attributes.get("name") or "").strip().lower()
+        value = " ".join((attributes.get("content") or "").split())
+        if key and value:
+            meta.setdefault(key, []).append(value)
+
+    def first(key: str) -> str:
+        return meta.get(key, [""])[0]
+
+    # A home page is og:type website; only an article page is an item.
+    if not (first("og:type").startswith("article") or "article:published_time" in meta):
+        return []
+    missing: list[str] = []
+    title = first("og:title")
+    if not title:
+        missing.append("title: no og:title")
+    published, updated = _dated(
+        first("article:published_time"),
+        first("article:modified_time"),
+        page,
+        missing,
+        "no article:published_time",
+    )
+    description = first("og:description")
+    if not description:
+        missing.append("summary: no og:description")
+    categories = unique([*meta.get("article:section", []), *meta.get("article:tag", [])])
+    if not categories:
+        missing.append("rubrics: no article:section or article:tag")
+    # article:author is meant to be a profile URL; a name is what a reader wants.
+    names = [a for a in meta.get("article:author", []) if not a.startswith(("http:", "https:"))]
+    author = ", ".join(unique(names or meta.get("author", [])))
+    if not author:
+        missing.append("author: no article:author")
+    item = Item(
+        source=page.source,
+        title=title,
+        link=_page_link(tree, page, first("og:url")),
+        summary=with_image(html.escape(description, quote=False), page.absolute(first("og:image"))),
+        image=page.absolute(first("og:image")) if first("og:image") else "",
+        author=author,
+        published=published,
+        updated=updated,
+        categories=tuple(categories),
+        base=page.base,
+    )
+    return [_Found(item, "OpenGraph", missing)]
+
+
+# Microdata
+
+#: Where a microdata property's value sits, by element (HTML standard, "values").
+_PROPERTY_ATTRIBUTES = {
+    "meta": "content",
+    "a": "href",
+    "area": "href",
+    "link": "href",
+    "img": "src",
+    "source": "src",
+    "video": "src",
+    "audio": "src",
+    "time": "datetime",
+    "data": "value",
+    "meter": "value",
+    "object": "data",
+}
+#: Properties a reader sees as words: <a itemprop="author" href="/authors/7">
+#: means the name shown, not the profile URL.
+_WORDS = frozenset({"headline", "name", "author", "articleSection", "keywords"})
+
+
+def _microdata_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
+    scopes = [
+        node
+        for node in tree.css("[itemscope][itemtype]")
+        if _schema_types(node.attributes.get("itemtype") or "") & ARTICLE_TYPES
+    ]
+    found = [_microdata_item(scope, page) for scope in scopes]
+    for entry in found:
+        entry.page_level = len(found) == 1
+    _link_the_page(found, tree, page)
+    return found
+
+
+def _schema_types(itemtype: str) -> set[str]:
+    return {re.split(r"[/#]", name)[-1] for name in itemtype.split()}
+
+
+def _microdata_item(scope: LexborNode, page: Page) -> _Found:
+    props = _properties(scope)
+
+    def values(name: str) -> list[str]:
+        return unique(_property_value(node, name in _WORDS) for node in props.get(name, []))
+
+    def value(*names: str) -> str:
+        return next((v for name in names for v in values(name)), "")
+
+    missing: list[str] = []
+    title = value("headline", "name")
+    if not title:
+        missing.append("title: no itemprop headline or name")
+    link = value("url", "mainEntityOfPage")
+    itemid = (scope.attributes.get("itemid") or "").strip()
+    if not link and itemid.startswith(("http:", "https:", "/")):
+        link = itemid
+    if not link:
+        missing.append("link: no itemprop url")
+    published, updated = _dated(
+        value("datePublished"), value("dateModified"), page, missing, "no itemprop datePublished"
+    )
+    summary = next(
+        (text for node in props.get("description", []) if (text := _property_html(node))), ""
+    )
+    if not summary:
+        missing.append("summary: no itemprop description")
+    keywords = (word.strip() for words in values("keywords") for word in words.split(","))
+    categories = unique([*values("articleSection"), *keywords])
+    if not categories:
+        missing.append("rubrics: no itemprop articleSection or keywords")
+    author = ", ".join(values("author"))
+    if not author:
+        missing.append("author: no itemprop author")
+    item = Item(
+        source=page.source,
+        title=title,
+        link=page.absolute(link),
+        summary=with_image(summary, page.absolute(value("image"))),
+        image=page.absolute(value("image")) if value("image") else "",
+        author=author,
+        published=published,
+        updated=updated,
+        categories=tuple(categories),
+        base=page.base,
+    )
+    return _Found(item, "microdata", missing)
+
+
+def _properties(scope: LexborNode) -> dict[str, list[LexborNode]]:
+    """The itemprop elements of one itemscope, not those of items nested in it."""
+    own = scope.mem_id
+    props: dict[str, list[LexborNode]] = {}
+    for node in scope.css("[itemprop]"):
+        if node.mem_id == own:
+            continue
+        parent = node.parent
+        while parent is not None and parent.mem_id != own:
+            if "itemscope" in parent.attributes:
+                break
+            parent = parent.parent
+        if parent is None or parent.mem_id != own:
+            continue
+        for name in (node.attributes.get("itemprop") or "").split():
+            props.setdefault(name, []).append(node)
+    return props
+
+
+def _property_value(node: LexborNode, words: bool = False) -> str:
+    """A property's value; a nested item (an author's Person, an
+    ImageObject) gives its name or URL."""
+    attributes = node.attributes
+    if "itemscope" in attributes:
+        nested = _properties(node)
+        for name in ("name", "url", "contentUrl"):
+            for inner in nested.get(name, []):
+                if value := _property_value(inner, words=name == "name"):
+                    return value
+        return node_text(node)
+    tag = node.tag or ""
+    if words and tag in ("a", "area"):
+        text = node_text(node)
+        if text:
+            return text
+    attribute = _PROPERTY_ATTRIBUTES.get(tag)
+    if attribute:
+        value = " ".join((attributes.get(attribute) or "").split())
+        if value or tag != "time":
+            return value
+    return node_text(node)
+
+
+def _property_html(node: LexborNode) -> str:
+    if (node.tag or "") in _PROPERTY_ATTRIBUTES:
+        return html.escape(_property_value(node), quote=False)
+    return (node.inner_html or "").strip()

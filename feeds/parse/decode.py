@@ -1,0 +1,134 @@
+"""Decoding for the HTML parser: a page's bytes and headers -> text. Pure:
+no network, no files, no clock. The one module that imports
+charset_normalizer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import charset_normalizer
+
+# The HTML standard reads a meta charset within the first 1024 bytes; real
+# pages put a long <head> comment or inline styles first, so look further.
+_PRESCAN = 4096
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+# What browsers do with these labels (WHATWG Encoding): "latin-1" and
+# "ascii" pages are windows-1252.
+_LABEL_CODECS = {"iso8859-1": "cp1252", "ascii": "cp1252"}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Ё and ё: 0xA8/0xB8 in windows-1251, 0xB3/0xA3 in KOI8-R.
+_YO = frozenset({0xA8, 0xB8, 0xA3, 0xB3})
+#: Russian letters and how many of ten thousand letters of running text
+#: each one is.
+_RUSSIAN_LETTERS = (
+    "о1097 е845 а801 и735 н670 т626 с547 р473 в454 л440 к349 м321 д298 п281 у262 я201 "
+    "ы190 ь174 г170 з165 б159 ч144 й121 х97 ж94 ш73 ю64 ц48 щ36 э32 ф26 ъ4 ё4"
+)
+_RUSSIAN_FREQUENCY = {entry[0]: int(entry[1:]) for entry in _RUSSIAN_LETTERS.split()}
+# Markup hides the language from the detector: it sees the text alone.
+_MARKUP = re.compile(rb"<script\b.*?</script>|<style\b.*?</style>|<[^>]*>", re.I | re.S)
+
+
+def decode_page(body: bytes, headers: dict[str, str]) -> str:
+    """The page as text.
+
+    A byte-order mark first, and valid UTF-8 with non-ASCII bytes second:
+    neither happens by chance, and both outrank a stale declaration (a site
+    moved to UTF-8 whose server still says windows-1251). Then the charset
+    of the Content-Type header, of a <meta> in the first 4 KB, a guess
+    (Russian in windows-1251 or KOI8-R, then charset_normalizer), and last
+    UTF-8 with U+FFFD for what does not fit.
+    """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    if not body.isascii():
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    header = _HEADER_CHARSET.search(content_type)
+    meta = _META_CHARSET.search(body[:_PRESCAN])
+    declared = [
+        _codec(header.group(1) if header else ""),
+        _codec(meta.group(1).decode("ascii", "replace") if meta else "", in_page=True),
+    ]
+    for label_codec in declared:
+        text = _strict_enough(body, label_codec) if label_codec else None
+        if text is not None:
+            return text
+    if body.isascii():
+        return body.decode("ascii")
+    sample = _MARKUP.sub(b" ", body)
+    cyrillic = _cyrillic_codec(sample)
+    if cyrillic:
+        return body.decode(cyrillic, errors="replace")
+    best = charset_normalizer.from_bytes(sample if sample.strip() else body).best()
+    if best is not None:
+        return body.decode(best.encoding, errors="replace")
+    return body.decode("utf-8", errors="replace")
+
+
+def _cyrillic_codec(text: bytes) -> str | None:
+    """windows-1251 or KOI8-R for Russian text, else None.
+
+    A statistical detector guesses wrong on a short page (a KOI8-R headline
+    comes out as Shift-JIS), so Russian is recognised by its shape first:
+    both encodings keep the letters in 0xC0-0xFF, and a Cyrillic word is a
+    run of such bytes (a French "été" is not). Which of the two it is, the
+    letter frequencies tell: read in the wrong one, "о", "е", "а" turn into
+    rare letters, whatever the case (an all-capitals headline too).
+    """
+    high = [i for i, byte in enumerate(text) if byte >= 0x80]
+    if len(high) < 4:
+        return None
+    letters = [i for i in high if text[i] >= 0xC0 or text[i] in _YO]
+    if len(letters) < 0.9 * len(high):
+        return None
+    in_runs = sum(
+        1
+        for i in letters
+        if (i > 0 and text[i - 1] >= 0xC0) or (i + 1 < len(text) and text[i + 1] >= 0xC0)
+    )
+    if in_runs < 0.6 * len(letters):
+        return None
+    word_bytes = bytes(text[i] for i in letters)
+
+    def score(codec: str) -> int:
+        decoded = word_bytes.decode(codec, errors="replace").lower()
+        return sum(_RUSSIAN_FREQUENCY.get(letter, 0) for letter in decoded)
+
+    return max(("cp1251", "koi8-r"), key=score)
+
+
+def _codec(label: str, *, in_page: bool = False) -> str | None:
+    """Python's codec for a charset label, the way browsers read the label."""
+    for candidate in (label, label.lower().removeprefix("x-")):  # x-cp1251
+        try:
+            name = codecs.lookup(candidate).name
+        except LookupError:
+            continue
+        # A page's own text cannot declare UTF-16: it was read as ASCII.
+        if in_page and name.startswith("utf-16"):
+            return "utf-8"
+        return _LABEL_CODECS.get(name, name)
+    return None
+
+
+def _strict_enough(body: bytes, codec: str) -> str | None:
+    """The body in a declared charset, unless that is plainly wrong (a
+    "UTF-8" page in windows-1251): a stray bad byte in a thousand is kept
+    as U+FFFD, as a browser would."""
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError:
+        text = body.decode(codec, errors="replace")
+    return text if text.count("\ufffd") <= max(1, len(text) // 1000) else None

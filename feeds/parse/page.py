@@ -1,0 +1,126 @@
+"""What both modes of the HTML parser share: `Page` (one parse: where
+relative URLs point, the clock, the notes) and the text and date helpers.
+Pure: no network, no files, no clock.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from feeds.dates import parse_human_date
+from feeds.model import ParseContext
+
+# Elements whose edges separate words in running text.
+_BLOCK_TAG_NAMES = (
+    "address article aside blockquote br dd div dl dt figcaption figure footer "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul"
+)
+_BLOCK_TAGS = frozenset(_BLOCK_TAG_NAMES.split())
+_HIDDEN_TAGS = frozenset({"script", "style", "template"})
+# "вчера, 09:30" and "22 ноября, 18:40": feeds.dates reads the part after a
+# comma first, which loses the day; the date reads right without the comma.
+_COMMA = re.compile(r"\s*,\s*")
+_ISO_START = re.compile(r"^\d{4}-?\d{2}-?\d{2}")
+_SPACE_BEFORE_OFFSET = re.compile(r"\s+(?=[+-]\d{2}(?::?\d{2})?$)")
+
+
+@dataclass(slots=True)
+class Page:
+    """One parse: the source, where relative URLs point, the clock, and the
+    notes gathered on the way."""
+
+    source: str
+    url: str
+    base: str
+    zone: ZoneInfo
+    context: ParseContext
+    notes: list[str] = field(default_factory=list)
+
+    def absolute(self, url: str) -> str:
+        url = url.strip()
+        return urljoin(self.base, url) if url else ""
+
+
+# ---------------------------------------------------------------- text and dates
+
+
+def node_text(node: LexborNode) -> str:
+    """Visible text of an element, one line: block boundaries and <br> are
+    spaces, inline tags join without one ("<a>Путин</a>, Си" stays together),
+    script and style are left out."""
+    parts: list[str] = []
+    stack: list[LexborNode | None] = [node]
+    while stack:
+        current = stack.pop()
+        if current is None:
+            parts.append(" ")
+        elif current.is_text_node:
+            parts.append(current.text_content or "")
+        elif current.is_element_node and current.tag not in _HIDDEN_TAGS:
+            if current.tag in _BLOCK_TAGS:
+                parts.append(" ")
+                stack.append(None)
+            stack.extend(reversed(list(current.iter(include_text=True))))
+    return " ".join("".join(parts).split())
+
+
+def plain(value: str) -> str:
+    """A string from JSON as one line of plain text, entities decoded once."""
+    if "<" in value:
+        value = LexborHTMLParser(value, is_fragment=True).text()
+    elif "&" in value:
+        value = html.unescape(value)
+    return " ".join(value.split())
+
+
+def read_date(value: str, page: Page) -> datetime | None:
+    """A machine date (ISO 8601, RFC 822) with its own offset, a naive one
+    in the source's zone; else a date written for people."""
+    text = " ".join(value.split())
+    if not text:
+        return None
+    if _ISO_START.match(text):
+        try:
+            found = datetime.fromisoformat(_SPACE_BEFORE_OFFSET.sub("", text))
+        except ValueError:
+            pass
+        else:
+            return found if found.tzinfo else found.replace(tzinfo=page.zone)
+    if text[:3].isalpha() and text[3:5] == ", ":
+        try:
+            mailed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            pass
+        else:
+            # RFC 5322: "-0000" is UTC with the local offset unknown.
+            return mailed if mailed.tzinfo else mailed.replace(tzinfo=UTC)
+    context = page.context
+    languages = (context.language,) if context.language else ()
+    for candidate in dict.fromkeys((_COMMA.sub(" ", text), text)):
+        human = parse_human_date(
+            candidate, now=context.now, timezone=context.timezone, languages=languages
+        )
+        if human is not None:
+            return human
+    return None
+
+
+def with_image(summary: str, image: str) -> str:
+    """The image reaches the feed as the summary's first element, unless the
+    summary shows one already."""
+    if not image or "<img" in summary.lower():
+        return summary
+    return f'<img src="{html.escape(image)}">{summary}'
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
