@@ -461,6 +461,12 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
         if spec.slug != COMBINED:
             opml = esc(spec.filename("opml"))
             links += f' <a href="{opml}" type="text/x-opml">OPML</a>'
+        if spec.archived:
+            # Older items: the newest archive page, which links the rest.
+            newest = esc(archive_name(spec.slug, spec.archived, "atom"))
+            pages = "page" if spec.archived == 1 else "pages"
+            links += f' · <a href="{newest}" type="application/atom+xml">Archive</a>'
+            links += f' <span class="count">({spec.archived} {pages})</span>'
         body.append(f'<p class="subscribe">Subscribe: {links}</p>')
         if spec.items:
             body.append("<ul>")

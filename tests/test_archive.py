@@ -253,6 +253,10 @@ def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
             # The current document is no archive page.
             current = ET.fromstring(client.get(f"all.{suffix}").content)
             assert current.find(f".//{{{HISTORY_NS}}}archive") is None
+        # The index leads people to the history too.
+        index = client.get("", headers={"Accept": "text/html"}).text
+        assert '<a href="archive/all/2.atom" type="application/atom+xml">Archive</a>' in index
+        assert "(2 pages)" in index and '"archive/art/1.atom"' in index
         for bad in ("archive/all/.feeds-x.tmp", "archive/x/y/1.atom", "archive/..%2fall.atom"):
             assert client.get(bad).status_code == 404, bad
 
