@@ -452,3 +452,49 @@ def test_a_folder_in_the_way_fails_the_build_naming_it_and_leaves_no_temporaries
     (output / "archive").unlink()
     _build(config)
     assert walk(f"{served}all.atom").merged() == {f"urn:story:{n}" for n in range(1, 8)}
+
+
+@pytest.mark.slow
+def test_the_service_archives_as_it_goes(tmp_path: Path, server: Server) -> None:
+    """`feeds run`: each fetch brings two more stories; pages fill and are
+    written by the service itself, and the chain it serves is complete."""
+    from .test_service import SERVICE, Running
+
+    versions = [[story(n) for n in range(1, 2 * v + 1)][-4:] for v in range(1, 7)]
+    url = server.sequence("/feed.rss", *(server.route(rss(stories)) for stories in versions))
+    base = BASE_CONFIG.replace(
+        "  max_items: 50\n", f"  max_items: {KEEP}\n  archive_page_size: {PAGE}\n"
+    )
+    config = write_config(
+        tmp_path,
+        f"  - name: source\n    type: feed\n    url: {url}\n    interval: 0.3s\n",
+        base + SERVICE,
+    )
+    service = Running(config)
+    try:
+
+        def fetch(address: str) -> bytes:
+            local = address.replace("https://feeds.example.org/", service.url)
+            return httpx.get(local, timeout=5).content
+
+        def newest_is_out() -> bool:
+            return b"urn:story:12" in fetch(service.url + "all.atom")
+
+        service.wait_for(newest_is_out, timeout=20)
+        for slug, wanted in (("all", range(1, 13)), ("art", range(1, 13, 2))):
+            current = feedparser.parse(fetch(f"https://feeds.example.org/{slug}.atom"))
+            ids = [e.id for e in current.entries]
+            assert len(ids) == KEEP
+            paged: list[str] = []
+            link = _link(current, "prev-archive")
+            while link:
+                page = feedparser.parse(fetch(link))
+                assert not page.bozo
+                assert 0 < len(page.entries) <= PAGE
+                paged += [e.id for e in page.entries]
+                link = _link(page, "prev-archive")
+            assert len(paged) == len(set(paged))
+            assert set(paged) | set(ids) == {f"urn:story:{n}" for n in wanted}, slug
+        assert service.stop() == 0
+    finally:
+        service.close()
