@@ -740,6 +740,9 @@ def publish_feeds(
     # feeds are rewritten.
     everything = feed_specs(config, store, archives)
     specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
+    # New archive pages first (in the workers, when there are many, while
+    # this process renders the rest): the current documents link them.
+    archived = _publish_archives(config, store, specs, archives, cpu)
     files: list[tuple[str, bytes]] = []
     for spec in specs:
         for suffix in spec.formats:
@@ -750,10 +753,10 @@ def publish_feeds(
     files.append(("feeds.opml", render_opml(site, everything)))
     files.append(("index.html", render_index(site, everything)))
     files.append((STYLESHEET, stylesheet()))
-    archived = _publish_archives(config, store, specs, archives, cpu)
+    names = archived.wait()
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     _announce(config, written)
-    return (*archived, *written), len(files) - len(written)
+    return (*names, *written), len(files) - len(written)
 
 
 #: Rendered archive entries kept while writing pages: an item is on a page
@@ -767,22 +770,49 @@ ARCHIVE_PARALLEL_PAGES = 100
 _PageTask = tuple[FeedSpec, ArchivePage, tuple[str, ...]]
 
 
+class _ArchiveWrite:
+    """Archive pages being written; `wait` returns their file names once
+    all are in place, or raises what went wrong (after every run ended)."""
+
+    def __init__(
+        self, names: list[str], runs: list[Future[None]], started: float, pages: int
+    ) -> None:
+        self._names = names
+        self._runs = runs
+        self._started = started
+        self._pages = pages
+
+    def wait(self) -> list[str]:
+        failures = [run.exception() for run in self._runs]
+        for failure in failures:
+            if failure is not None:
+                raise failure
+        if self._names:
+            took = time.monotonic() - self._started
+            log.info(
+                "archive: %d pages written (%d files) in %.2f s",
+                self._pages,
+                len(self._names),
+                took,
+            )
+        return self._names
+
+
 def _publish_archives(
     config: Config,
     store: Store,
     specs: list[FeedSpec],
     archives: dict[str, list[ArchivePage]],
     cpu: Executor | None,
-) -> list[str]:
+) -> _ArchiveWrite:
     """Write every archive page of these feeds that is not on disk yet (a
     page on disk is never rewritten: partners may keep it for ever).
-    Before the current documents that link to them, so no link leads
-    nowhere. Returns the names written.
 
     Pages of all feeds are written in step (by how far into its feed each
     page is), so an item's pages in several feeds come close together and
     its entries are rendered once, from a bounded cache. Many pages (a
-    first run) are split in runs among the worker processes."""
+    first run) are split in runs among the worker processes, and this
+    returns at once; few are written here and now."""
     todo: list[tuple[float, _PageTask]] = []
     for spec in specs:
         pages = archives.get(spec.slug, [])
@@ -796,11 +826,12 @@ def _publish_archives(
                 todo.append((page.last / pages[-1].last, (bare, page, missing)))
     todo.sort(key=lambda task: (task[0], task[1][0].slug, task[1][1].number))
     tasks = [task for _position, task in todo]
-    if not tasks:
-        return []
+    names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
     started = time.monotonic()
+    runs: list[Future[None]] = []
     if cpu is None or len(tasks) < ARCHIVE_PARALLEL_PAGES:
-        _write_pages(config, store, tasks)
+        if tasks:
+            _write_pages(config, store, tasks)
     else:
         shares = os.cpu_count() or 2
         size = -(-len(tasks) // shares)
@@ -808,16 +839,7 @@ def _publish_archives(
             cpu.submit(_archive_pages_in_worker, config, tasks[start : start + size])
             for start in range(0, len(tasks), size)
         ]
-        # Every run ends before a failure is raised: no worker is left
-        # writing once the current documents are rendered.
-        failures = [run.exception() for run in runs]
-        for failure in failures:
-            if failure is not None:
-                raise failure
-    names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
-    took = time.monotonic() - started
-    log.info("archive: %d pages written (%d files) in %.2f s", len(tasks), len(names), took)
-    return names
+    return _ArchiveWrite(names, runs, started, len(tasks))
 
 
 def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:
