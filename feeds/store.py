@@ -567,8 +567,6 @@ class Store:
 
     def _top(self, feed: str) -> int:
         """The highest member number of a feed (0: none yet)."""
-        # (ORDER BY ... LIMIT 1 walks the index to its end; wrapping max()
-        # in another function would make SQLite scan the whole feed.)
         row = self._execute(
             "SELECT seq FROM feed_members WHERE feed = ? ORDER BY seq DESC LIMIT 1", (feed,)
         ).fetchone()
@@ -596,8 +594,8 @@ class Store:
                 ),
                 tops AS (
                     SELECT f.feed,
-                           (SELECT coalesce(max(m.seq), 0) FROM feed_members m
-                            WHERE m.feed = f.feed) AS top
+                           coalesce((SELECT m.seq FROM feed_members m WHERE m.feed = f.feed
+                                     ORDER BY m.seq DESC LIMIT 1), 0) AS top
                     FROM (SELECT DISTINCT feed FROM fresh) f
                 )
                 INSERT INTO feed_members (feed, seq, item_id)
