@@ -320,6 +320,18 @@ def chromium() -> str:
     return CHROMIUM
 
 
+def _screenshot(feed: Path, shot: Path, chromium: str) -> subprocess.CompletedProcess[bytes]:
+    """scripts/screenshot.py on `feed`, with the DOM Chromium built."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(feed), str(shot), "--dump-dom", "--chromium", chromium]
+        + ["--width", "800", "--height", "1000", "--timeout", "30"],
+        capture_output=True,
+        timeout=45,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    return done
+
+
 @pytest.mark.slow
 def test_chromium_renders_atom_feed(site: Site, chromium: str, tmp_path: Path) -> None:
     """scripts/screenshot.py serves the folder on 127.0.0.1 and runs headless
@@ -329,14 +341,7 @@ def test_chromium_renders_atom_feed(site: Site, chromium: str, tmp_path: Path) -
     feed.write_bytes(feed_bytes(site, "atom"))
     shot = tmp_path / "art.png"
 
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), str(feed), str(shot), "--dump-dom", "--chromium", chromium]
-        + ["--width", "800", "--height", "1000", "--timeout", "30"],
-        capture_output=True,
-        timeout=45,
-    )
-
-    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    done = _screenshot(feed, shot, chromium)
     assert (tmp_path / "feeds.xsl").read_bytes() == STYLESHEET.read_bytes()
     page = lxml_html.fromstring(done.stdout.decode("utf-8"))
     entries = page.find_class("entry")
@@ -388,14 +393,7 @@ def test_chromium_renders_an_archive_page(site: Site, chromium: str, tmp_path: P
     )
     shot = tmp_path / "page.png"
 
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), str(page), str(shot), "--dump-dom", "--chromium", chromium]
-        + ["--width", "800", "--height", "1000", "--timeout", "30"],
-        capture_output=True,
-        timeout=45,
-    )
-
-    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    done = _screenshot(page, shot, chromium)
     assert (tmp_path / "feeds.xsl").read_bytes() == STYLESHEET.read_bytes()
     assert not (page.parent / "feeds.xsl").exists()
     dom = lxml_html.fromstring(done.stdout.decode("utf-8"))
