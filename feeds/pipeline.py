@@ -642,15 +642,11 @@ def _record(
     return result, upserted.rubrics if upserted.changed else None
 
 
-def feed_specs(
-    config: Config, store: Store, archives: dict[str, list[ArchivePage]] | None = None
-) -> list[FeedSpec]:
-    """The combined feed and one feed per rubric, with their newest items
-    and the number of their archive pages."""
+def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
+    """The combined feed and one feed per rubric, with their newest items."""
     labels = {rubric.slug: rubric.title for rubric in config.rubrics}
     created = store.created()
     site = config.site
-    archives = archives or {}
 
     def spec(
         rubric: str | None, slug: str, title: str, description: str, limit: int, **extra: Any
@@ -665,7 +661,6 @@ def feed_specs(
             updated=max((stamp for stamp in stamps if stamp is not None), default=created),
             total=store.count(rubric),
             labels=labels,
-            archived=len(archives.get(slug, ())),
             **extra,
         )
 
@@ -729,16 +724,18 @@ def publish_feeds(
     Raises PublishError."""
     site = config.site
     with store.transaction():
-        # Pages that filled up are recorded before anything is written: a
-        # run that dies below writes them next time (files are checked).
-        size = config.archive_page_size
-        archives = {COMBINED: store.archive_pages(COMBINED, size, config.max_items)}
-        for rubric in config.rubrics:
-            limit = rubric.max_items or config.max_items
-            archives[rubric.slug] = store.archive_pages(rubric.slug, size, limit)
-    # Every spec once: the OPML list and the index need them all, whatever
-    # feeds are rewritten.
-    everything = feed_specs(config, store, archives)
+        # Every spec once: the OPML list and the index need them all,
+        # whatever feeds are rewritten. Pages that filled up are recorded
+        # before anything is written: a run that dies below writes them
+        # next time (files are checked).
+        everything = feed_specs(config, store)
+        archives = {
+            spec.slug: store.archive_pages(
+                spec.slug, config.archive_page_size, {item.id for item in spec.items}
+            )
+            for spec in everything
+        }
+    everything = [replace(spec, archived=len(archives[spec.slug])) for spec in everything]
     specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
     # New archive pages first (in the workers, when there are many, while
     # this process renders the rest): the current documents link them.

@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -549,20 +549,47 @@ class Store:
         return len(texts)
 
     def _join_new(self, entries: list[_Entry]) -> None:
-        """New items join the combined feed and their rubrics' feeds, in
-        published order (then id); none can be a member of any yet."""
-        if not entries:
-            return
+        """New items join the combined feed and their rubrics' feeds; none
+        can be a member of any yet."""
         ordered = sorted(entries, key=lambda e: (e.item.published or _LATEST, e.item.id))
+        self._number(
+            (feed, entry.item.id)
+            for entry in ordered
+            for feed in dict.fromkeys((COMBINED, *entry.rubrics))
+        )
+
+    def _join_feeds(self, item_ids: list[str]) -> None:
+        """Known items join every feed they are now in and were never in
+        before (they gained a rubric). Leaving a rubric does not take an
+        item out of the feed's archive."""
+        for chunk in _chunks(item_ids, 400):
+            marks = ",".join("?" * len(chunk))
+            rows = self._execute(
+                f"""
+                WITH joining AS (
+                    SELECT ? AS feed, id, published FROM items WHERE id IN ({marks})
+                    UNION
+                    SELECT r.rubric, i.id, i.published
+                    FROM item_rubrics r JOIN items i ON i.id = r.item_id
+                    WHERE r.item_id IN ({marks})
+                )
+                SELECT feed, id FROM joining j WHERE NOT EXISTS (
+                    SELECT 1 FROM feed_members m WHERE m.feed = j.feed AND m.item_id = j.id)
+                ORDER BY published, id
+                """,
+                [COMBINED, *chunk, *chunk],
+            ).fetchall()
+            self._number((row[0], row[1]) for row in rows)
+
+    def _number(self, joining: Iterable[tuple[str, str]]) -> None:
+        """Give each (feed, item id), in the order given (published, then
+        id), the feed's next member number."""
         rows: list[tuple[str, int, str]] = []
         tops: dict[str, int] = {}
-        for entry in ordered:
-            for feed in dict.fromkeys((COMBINED, *entry.rubrics)):
-                top = tops.get(feed)
-                if top is None:
-                    top = self._top(feed)
-                tops[feed] = top + 1
-                rows.append((feed, top + 1, entry.item.id))
+        for feed, item_id in joining:
+            top = tops[feed] if feed in tops else self._top(feed)
+            tops[feed] = top + 1
+            rows.append((feed, top + 1, item_id))
         self._executemany("INSERT INTO feed_members (feed, seq, item_id) VALUES (?, ?, ?)", rows)
 
     def _top(self, feed: str) -> int:
@@ -572,48 +599,12 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def _join_feeds(self, item_ids: list[str]) -> None:
-        """Give each item the next sequence number of every feed it is now
-        in and was never in before: the combined feed and its rubrics'.
-        Several items join a feed in published order (then id). Leaving a
-        rubric does not take an item out of the feed's archive."""
-        for chunk in _chunks(item_ids, 400):
-            marks = ",".join("?" * len(chunk))
-            self._execute(
-                f"""
-                WITH joining AS (
-                    SELECT ? AS feed, id, published FROM items WHERE id IN ({marks})
-                    UNION
-                    SELECT r.rubric, i.id, i.published
-                    FROM item_rubrics r JOIN items i ON i.id = r.item_id
-                    WHERE r.item_id IN ({marks})
-                ),
-                fresh AS (
-                    SELECT * FROM joining j WHERE NOT EXISTS (
-                        SELECT 1 FROM feed_members m WHERE m.feed = j.feed AND m.item_id = j.id)
-                ),
-                tops AS (
-                    SELECT f.feed,
-                           coalesce((SELECT m.seq FROM feed_members m WHERE m.feed = f.feed
-                                     ORDER BY m.seq DESC LIMIT 1), 0) AS top
-                    FROM (SELECT DISTINCT feed FROM fresh) f
-                )
-                INSERT INTO feed_members (feed, seq, item_id)
-                SELECT fresh.feed,
-                       tops.top + row_number() OVER (
-                           PARTITION BY fresh.feed ORDER BY fresh.published, fresh.id),
-                       fresh.id
-                FROM fresh JOIN tops ON tops.feed = fresh.feed
-                """,
-                [COMBINED, *chunk, *chunk],
-            )
-
-    def archive_pages(self, slug: str, size: int, current: int) -> list[ArchivePage]:
+    def archive_pages(self, slug: str, size: int, current: set[str]) -> list[ArchivePage]:
         """Every archive page of a feed, oldest first, after recording the
         new ones: each run of `size` members is a page, and so are the
-        members left over when one of them is not among the feed's `current`
-        newest items (it came late with an old date, or left the rubric):
-        no member is ever out of both the archive and the current document.
+        members left over when one of them is not in the feed's `current`
+        document (it came late with an old date, or left the rubric): no
+        member is ever out of both the archive and the current document.
         A page recorded earlier keeps its range whatever the sizes are now."""
         pages = [
             ArchivePage(slug, int(row[0]), int(row[1]), int(row[2]))
@@ -632,18 +623,8 @@ class Store:
         ]
         ranges = [(end + n + 1, end + n + size) for n in range(0, len(tail) - size + 1, size)]
         rest = len(tail) % size
-        if rest:
-            rubric = None if slug == COMBINED else slug
-            newest = {
-                str(row[0])
-                for row in self._execute(
-                    f"SELECT i.id FROM items i {_in_rubric(rubric)} "
-                    "ORDER BY i.published DESC, i.id DESC LIMIT ?",
-                    [*([rubric] if rubric else []), current],
-                )
-            }
-            if not newest.issuperset(tail[-rest:]):
-                ranges.append((end + len(tail) - rest + 1, end + len(tail)))
+        if rest and not current.issuperset(tail[-rest:]):
+            ranges.append((end + len(tail) - rest + 1, end + len(tail)))
         fresh = [
             ArchivePage(slug, len(pages) + number, first, last)
             for number, (first, last) in enumerate(ranges, 1)
@@ -682,10 +663,15 @@ class Store:
     def latest(self, rubric: str | None = None, limit: int = 50) -> list[Item]:
         """The newest items, newest first (ties broken by id), of one rubric
         or of all."""
+        where = ""
+        params: list[object] = [limit]
+        if rubric is not None:
+            where = "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
+            params.insert(0, rubric)
         rows = self._execute(
-            f"SELECT {_ITEM_SELECT} FROM items i {_in_rubric(rubric)} "
+            f"SELECT {_ITEM_SELECT} FROM items i {where} "
             "ORDER BY i.published DESC, i.id DESC LIMIT ?",
-            [*([rubric] if rubric else []), limit],
+            params,
         ).fetchall()
         return [_item(row) for row in rows]
 
@@ -834,13 +820,6 @@ def _dedupe(items: list[Item]) -> list[_Entry]:
 
 #: Sorts an undated item (the store dates it "now") after every dated one.
 _LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-def _in_rubric(rubric: str | None) -> str:
-    """The WHERE clause keeping items `i` of one rubric (a parameter)."""
-    if rubric is None:
-        return ""
-    return "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
 
 
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
