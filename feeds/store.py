@@ -235,6 +235,10 @@ class RunLock:
         handle.flush()
         self._file = handle
 
+    def fileno(self) -> int | None:
+        """The held lock's descriptor (None when not held)."""
+        return self._file.fileno() if self._file is not None else None
+
     def release(self) -> None:
         if self._file is not None:
             self._file.close()  # closing releases the flock
