@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -128,10 +128,14 @@ def _run_once_locked(
             host_delay=config.host_delay,
             allow_private=config.allow_private,
         ) as fetcher,
-        # Worker processes parse the sources, then write archive pages.
-        _cpu_pool(len(config.sources), lock) as cpu,
+        ExitStack() as stack,
     ):
         states = {source.name: store.source_state(source.name) for source in config.sources}
+        # Sources never read yet will send a body for sure; the others
+        # probably answer 304 and need no worker.
+        unread = sum(1 for s in states.values() if not (s.etag or s.last_modified))
+        # Worker processes parse the sources, then write archive pages.
+        cpu = stack.enter_context(_cpu_pool(len(config.sources), lock, eager=unread > 0))
         changed = False
         with store.transaction():
             for collected in _collect_all(config, fetcher, states, now, cpu):
@@ -319,15 +323,18 @@ def _collect_all(
 
 
 @contextmanager
-def _cpu_pool(sources: int, lock: RunLock | None = None) -> Iterator[Executor | None]:
+def _cpu_pool(
+    sources: int, lock: RunLock | None = None, *, eager: bool = True
+) -> Iterator[Executor | None]:
     """Worker processes for parsing and clean-up when there is enough work
     to repay starting them (feedparser, fastfeedparser's Python side and
-    dataclass building hold the GIL); None means in the fetching thread."""
+    dataclass building hold the GIL); None means in the fetching thread.
+    `eager`: bodies are sure to come, so start the workers now."""
     cores = os.cpu_count() or 1
     if cores < 2 or sources < PROCESS_THRESHOLD:
         yield None
         return
-    if threading.active_count() == 1:
+    if eager and threading.active_count() == 1:
         # Forked while this is the only thread, so no lock can be copied
         # in a held state; every worker starts at once (the pool forks
         # them all on the first submit), sharing this process's imported
@@ -343,7 +350,8 @@ def _cpu_pool(sources: int, lock: RunLock | None = None) -> Iterator[Executor | 
             processes.submit(int).result()
             yield processes
         return
-    # Threads are running (the service): a forkserver starts the workers.
+    # Threads are running (the service), or every source will probably
+    # answer 304: a forkserver starts workers if and when a body comes.
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=cores, mp_context=context) as processes:
         yield processes
