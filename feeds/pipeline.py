@@ -27,7 +27,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 from typing import Any
 
@@ -340,12 +340,11 @@ def _cpu_pool(
         # them all on the first submit), sharing this process's imported
         # modules instead of importing them again: a third of a second of
         # CPU per worker and their memory, saved.
-        fds = () if lock is None or lock.fileno() is None else (lock.fileno(),)
+        held = lock.fileno() if lock is not None else None
         with ProcessPoolExecutor(
             max_workers=cores,
             mp_context=multiprocessing.get_context("fork"),
-            initializer=_close_inherited,
-            initargs=(fds,),
+            initializer=partial(_close_inherited, () if held is None else (held,)),
         ) as processes:
             processes.submit(int).result()
             yield processes
