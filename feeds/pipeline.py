@@ -24,10 +24,10 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -106,17 +106,13 @@ def run_once(
     lock = RunLock(config.storage_url, "build")
     lock.acquire(on_wait=log.warning)
     try:
-        return _run_once_locked(config, now=now, on_result=on_result, lock=lock)
+        return _run_once_locked(config, now=now, on_result=on_result)
     finally:
         lock.release()
 
 
 def _run_once_locked(
-    config: Config,
-    *,
-    now: datetime,
-    on_result: Callable[[SourceResult], None] | None,
-    lock: RunLock,
+    config: Config, *, now: datetime, on_result: Callable[[SourceResult], None] | None
 ) -> RunReport:
     prepare_dir(config.output_dir)
     results: list[SourceResult] = []
@@ -128,16 +124,18 @@ def _run_once_locked(
             host_delay=config.host_delay,
             allow_private=config.allow_private,
         ) as fetcher,
-        ExitStack() as stack,
     ):
         states = {source.name: store.source_state(source.name) for source in config.sources}
         # Sources never read yet will send a body for sure; the others
         # probably answer 304 and need no worker.
         unread = sum(1 for s in states.values() if not (s.etag or s.last_modified))
-        # Worker processes parse the sources, then write archive pages.
-        cpu = stack.enter_context(_cpu_pool(len(config.sources), lock, eager=unread > 0))
         changed = False
-        with store.transaction():
+        with (
+            # Worker processes parse the sources (gone before publishing,
+            # which forks its own helpers when there is much to write).
+            _cpu_pool(len(config.sources), eager=unread > 0) as cpu,
+            store.transaction(),
+        ):
             for collected in _collect_all(config, fetcher, states, now, cpu):
                 collected = _with_full_content(config, collected, store, fetcher, now)
                 result, touched = _record(
@@ -155,7 +153,7 @@ def _run_once_locked(
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
         if changed or store.meta("render_key") != key or not _all_published(config):
-            written, unchanged = publish_feeds(config, store, cpu=cpu)
+            written, unchanged = publish_feeds(config, store, parallel=True)
             with store.transaction():
                 store.set_meta("render_key", key)
                 store.set_meta("pending_rubrics", "")
@@ -323,9 +321,7 @@ def _collect_all(
 
 
 @contextmanager
-def _cpu_pool(
-    sources: int, lock: RunLock | None = None, *, eager: bool = True
-) -> Iterator[Executor | None]:
+def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
     """Worker processes for parsing and clean-up when there is enough work
     to repay starting them (feedparser, fastfeedparser's Python side and
     dataclass building hold the GIL); None means in the fetching thread.
@@ -334,20 +330,10 @@ def _cpu_pool(
     if cores < 2 or sources < PROCESS_THRESHOLD:
         yield None
         return
-    if eager and threading.active_count() == 1:
-        # Forked while this is the only thread, so no lock can be copied
-        # in a held state; every worker starts at once (the pool forks
-        # them all on the first submit), sharing this process's imported
-        # modules instead of importing them again: a third of a second of
-        # CPU per worker and their memory, saved.
-        held = lock.fileno() if lock is not None else None
-        with ProcessPoolExecutor(
-            max_workers=cores,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=partial(_close_inherited, () if held is None else (held,)),
-        ) as processes:
-            processes.submit(int).result()
-            yield processes
+    forked = _forked_pool(cores) if eager else None
+    if forked is not None:
+        with forked:
+            yield forked
         return
     # Threads are running (the service), or every source will probably
     # answer 304: a forkserver starts workers if and when a body comes.
@@ -356,11 +342,21 @@ def _cpu_pool(
         yield processes
 
 
-def _close_inherited(fds: tuple[int, ...]) -> None:
-    """In a forked worker: let go of the run lock, so that only the build
-    itself holds it (a worker outliving a killed build keeps no one out)."""
-    for fd in fds:
-        os.close(fd)
+def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
+    """`workers` processes forked from this one, all started now; None
+    when other threads run here (a fork could copy a lock they hold).
+    Forked, they share this process's imported modules instead of
+    importing them again: a third of a second of CPU each, and memory."""
+    if threading.active_count() != 1:
+        return None
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=RunLock.drop_inherited,
+    )
+    # The first submit forks them all, before the pool starts its thread.
+    pool.submit(int).result()
+    return pool
 
 
 def process_fetched(
@@ -750,11 +746,11 @@ def publish_feeds(
     store: Store,
     only: frozenset[str] | None = None,
     *,
-    cpu: Executor | None = None,
+    parallel: bool = False,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
-    their new archive pages (in the `cpu` worker processes when there are
-    many), the OPML list and the index; write the files whose bytes
+    their new archive pages (`parallel`: shared with forked helper
+    processes when there are many), the OPML list and the index; write the files whose bytes
     changed. Returns (names written, number left untouched).
     Raises PublishError."""
     site = config.site
@@ -774,7 +770,7 @@ def publish_feeds(
     specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
     # New archive pages first (in the workers, when there are many, while
     # this process renders the rest): the current documents link them.
-    archived = _publish_archives(config, store, specs, archives, cpu)
+    archived = _publish_archives(config, store, specs, archives, parallel)
     files: list[tuple[str, bytes]] = []
     for spec in specs:
         for suffix in spec.formats:
@@ -807,15 +803,23 @@ class _ArchiveWrite:
     all are in place, or raises what went wrong (after every run ended)."""
 
     def __init__(
-        self, names: list[str], runs: list[Future[None]], started: float, pages: int
+        self,
+        names: list[str],
+        started: float,
+        pages: int,
+        runs: list[Future[None]] | None = None,
+        helpers: Executor | None = None,
     ) -> None:
         self._names = names
-        self._runs = runs
+        self._runs = runs or []
+        self._helpers = helpers
         self._started = started
         self._pages = pages
 
     def wait(self) -> list[str]:
         failures = [run.exception() for run in self._runs]
+        if self._helpers is not None:
+            self._helpers.shutdown()
         for failure in failures:
             if failure is not None:
                 raise failure
@@ -835,7 +839,7 @@ def _publish_archives(
     store: Store,
     specs: list[FeedSpec],
     archives: dict[str, list[ArchivePage]],
-    cpu: Executor | None,
+    parallel: bool,
 ) -> _ArchiveWrite:
     """Write every archive page of these feeds that is not on disk yet (a
     page on disk is never rewritten: partners may keep it for ever).
@@ -843,8 +847,9 @@ def _publish_archives(
     Pages of all feeds are written in step (by how far into its feed each
     page is), so an item's pages in several feeds come close together and
     its entries are rendered once, from a bounded cache. Many pages (a
-    first run) are split in runs among the worker processes, and this
-    returns at once; few are written here and now."""
+    first run) are split in runs between this process and helpers forked
+    for them, one per other core; the helpers' runs are still going when
+    this returns."""
     todo: list[tuple[float, _PageTask]] = []
     for spec in specs:
         pages = archives.get(spec.slug, [])
@@ -860,18 +865,29 @@ def _publish_archives(
     tasks = [task for _position, task in todo]
     names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
     started = time.monotonic()
-    runs: list[Future[None]] = []
-    if cpu is None or len(tasks) < ARCHIVE_PARALLEL_PAGES:
+    cores = os.cpu_count() or 1
+    helpers = None
+    if parallel and cores > 1 and len(tasks) >= ARCHIVE_PARALLEL_PAGES:
+        # Forked now, not kept from parsing: they start as a copy of this
+        # process, and nothing of the parsing is left in them.
+        helpers = _forked_pool(cores - 1)
+    if helpers is None:
         if tasks:
             _write_pages(config, store, tasks)
-    else:
-        shares = os.cpu_count() or 2
-        size = -(-len(tasks) // shares)
-        runs = [
-            cpu.submit(_archive_pages_in_worker, config, tasks[start : start + size])
-            for start in range(0, len(tasks), size)
-        ]
-    return _ArchiveWrite(names, runs, started, len(tasks))
+        return _ArchiveWrite(names, started, len(tasks))
+    size = -(-len(tasks) // cores)
+    runs = [
+        helpers.submit(_archive_pages_in_worker, config, tasks[start : start + size])
+        for start in range(size, len(tasks), size)
+    ]
+    pending = _ArchiveWrite(names, started, len(tasks), runs, helpers)
+    try:
+        _write_pages(config, store, tasks[:size])
+    except BaseException:
+        with suppress(Exception):
+            pending.wait()
+        raise
+    return pending
 
 
 def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:

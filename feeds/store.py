@@ -194,6 +194,10 @@ class Attempt:
     gone_url: str | None = None
 
 
+#: Descriptors of the run locks this process holds.
+_held: set[int] = set()
+
+
 class RunLock:
     """An advisory lock next to the database: one `feeds build` (or one
     `feeds run` service) works on a store at a time. A second build waits
@@ -234,15 +238,22 @@ class RunLock:
         handle.write(f"{self.role} pid {os.getpid()}\n")
         handle.flush()
         self._file = handle
-
-    def fileno(self) -> int | None:
-        """The held lock's descriptor (None when not held)."""
-        return self._file.fileno() if self._file is not None else None
+        _held.add(handle.fileno())
 
     def release(self) -> None:
         if self._file is not None:
+            _held.discard(self._file.fileno())
             self._file.close()  # closing releases the flock
             self._file = None
+
+    @staticmethod
+    def drop_inherited() -> None:
+        """In a process forked from the holder: close its copies of the
+        held locks' descriptors, so that only the holder keeps the lock (a
+        child outliving a killed holder then keeps no one out)."""
+        for fd in list(_held):
+            os.close(fd)
+        _held.clear()
 
     def __enter__(self) -> RunLock:
         self.acquire()
