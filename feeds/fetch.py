@@ -108,6 +108,7 @@ class _Deadlines:
         self._cond = threading.Condition()
         self._watched: dict[int, tuple[float, socket.socket]] = {}
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     @contextmanager
     def limit(self, deadline: float) -> Iterator[None]:
@@ -138,9 +139,19 @@ class _Deadlines:
                 self._thread.start()
             self._cond.notify()
 
+    def close(self) -> None:
+        """Stop the watcher thread (a later request starts another)."""
+        with self._cond:
+            thread, self._thread = self._thread, None
+            self._closing = True
+            self._cond.notify()
+        if thread is not None:
+            thread.join()
+        self._closing = False
+
     def _run(self) -> None:
         with self._cond:
-            while True:
+            while not self._closing:
                 now = time.monotonic()
                 due = [key for key, (when, _) in self._watched.items() if when <= now]
                 for key in due:
@@ -190,6 +201,7 @@ class Fetcher:
 
     def close(self) -> None:
         self._pool.clear()
+        self._deadlines.close()
 
     def __enter__(self) -> Fetcher:
         return self

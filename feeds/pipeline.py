@@ -13,6 +13,7 @@ and propagates.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
@@ -116,31 +117,37 @@ def _run_once_locked(
 ) -> RunReport:
     prepare_dir(config.output_dir)
     results: list[SourceResult] = []
-    with (
-        Store(config.storage_url) as store,
-        Fetcher(
-            config.site.base_url,
-            per_host=config.per_host,
-            host_delay=config.host_delay,
-            allow_private=config.allow_private,
-        ) as fetcher,
-    ):
+    with Store(config.storage_url) as store:
         states = {source.name: store.source_state(source.name) for source in config.sources}
         # Sources never read yet will send a body for sure; the others
         # probably answer 304 and need no worker.
         unread = sum(1 for s in states.values() if not (s.etag or s.last_modified))
         changed = False
+        # The fetcher and the worker processes are gone before publishing,
+        # which forks its own helpers when there is much to write.
         with (
-            # Worker processes parse the sources (gone before publishing,
-            # which forks its own helpers when there is much to write).
+            Fetcher(
+                config.site.base_url,
+                per_host=config.per_host,
+                host_delay=config.host_delay,
+                allow_private=config.allow_private,
+            ) as fetcher,
             _cpu_pool(len(config.sources), eager=unread > 0) as cpu,
             store.transaction(),
         ):
-            for collected in _collect_all(config, fetcher, states, now, cpu):
-                collected = _with_full_content(config, collected, store, fetcher, now)
-                result, touched = _record(
-                    store, config, collected, states[collected.source.name], now
+            # Each source's items live only while stored: none is left in
+            # memory when publishing forks its helpers.
+            recorded = (
+                _record(
+                    store,
+                    config,
+                    _with_full_content(config, collected, store, fetcher, now),
+                    states[collected.source.name],
+                    now,
                 )
+                for collected in _collect_all(config, fetcher, states, now, cpu)
+            )
+            for result, touched in recorded:
                 changed = changed or touched is not None
                 results.append(result)
                 if on_result is not None:
@@ -349,6 +356,7 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
     importing them again: a third of a second of CPU each, and memory."""
     if threading.active_count() != 1:
         return None
+    _give_back_free_memory()
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -357,6 +365,14 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
     # The first submit forks them all, before the pool starts its thread.
     pool.submit(int).result()
     return pool
+
+
+def _give_back_free_memory() -> None:
+    """Return the heap memory freed since parsing to the system before a
+    fork (glibc keeps it otherwise): a child's resident size starts as a
+    copy of this process's. After a 10,000-item source, 119 -> 64 MB."""
+    with suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def process_fetched(
