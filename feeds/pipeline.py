@@ -1,7 +1,7 @@
 """The pipeline: runs the stages in order.
 
     per source (worker threads):   fetch -> parse -> normalise -> classify
-    in one transaction:            store (items, rubrics, source state)
+    in transactions:               store (items, rubrics, source state)
     then:                          render -> publish
 
 `run_once` is one full cycle over every source (`feeds build`);
@@ -72,6 +72,8 @@ log = logging.getLogger("feeds")
 
 #: From this many sources on, parsing runs in worker processes too.
 PROCESS_THRESHOLD = 50
+#: A full run commits after about this many items (and at its end).
+COMMIT_EVERY_ITEMS = 5000
 
 #: A source's own next time after `now` (interval or cron).
 RegularDue = Callable[[Source, datetime], datetime]
@@ -147,16 +149,24 @@ def _run_once_locked(
                 )
                 for collected in _collect_all(config, fetcher, states, now, cpu)
             )
+            stored = 0
             for result, touched in recorded:
+                if touched is not None and not changed:
+                    # Forget the key with the first change, in its
+                    # transaction: if this run dies before publishing, the
+                    # next one renders.
+                    store.set_meta("render_key", "")
                 changed = changed or touched is not None
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
+                stored += result.items
+                if stored >= COMMIT_EVERY_ITEMS:
+                    # A run killed half-way keeps what it stored; and a
+                    # write-ahead log kept short is cheaper to search.
+                    store.commit_so_far()
+                    stored = 0
             key = _render_key(config)
-            if changed:
-                # Forget the key with the change, in its transaction: if the
-                # publishing below fails or is killed, the next run renders.
-                store.set_meta("render_key", "")
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
         if changed or store.meta("render_key") != key or not _all_published(config):

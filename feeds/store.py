@@ -333,6 +333,15 @@ class Store:
             self._db.execute("ROLLBACK")
             raise StoreError(self.url, f"commit failed: {exc}") from exc
 
+    def commit_so_far(self) -> None:
+        """Inside `transaction`: commit what is written so far and go on in
+        a new transaction (which `transaction` commits or rolls back)."""
+        try:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(self.url, f"commit failed: {exc}") from exc
+
     # -- sources --------------------------------------------------------
 
     def source_state(self, name: str) -> SourceState:

@@ -32,6 +32,10 @@ import feedparser
 import httpx
 import pytest
 
+from feeds import pipeline
+from feeds.config import load_config
+from feeds.model import SourceResult
+
 from .conftest import BASE_CONFIG, ROOT, Route, Server, run_cli, write_config
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -423,6 +427,41 @@ def test_build_killed_at_random_moments_loses_and_duplicates_nothing(
     check_history(files, check_store(db))
     check_no_duplicates(db, served)
     assert json_ids(output / "all.json") == newest_ids(db)
+
+
+def test_an_interrupted_build_keeps_the_sources_it_stored_and_the_next_publishes_them(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full run commits every so many items: stopped before publishing,
+    it keeps the sources it had committed (the next build asks them with
+    their validators and gets 304), and the next build publishes their
+    items although nothing at all is new by then."""
+    monkeypatch.setattr(pipeline, "COMMIT_EVERY_ITEMS", 20)
+    for source in range(5):
+        server.add(f"/s{source}.rss", rss(source, 20), ETag=f'"s{source}"')
+    server.add("/s5.rss", "gone", status=404)
+    config = load_config(write_config(tmp_path, sources_block(server, 6)))
+    output, db = tmp_path / "output", tmp_path / "feeds.db"
+    now = datetime(2024, 3, 2, tzinfo=UTC)
+    seen: list[str] = []
+
+    def stop_at_the_last(result: SourceResult) -> None:
+        seen.append(result.source)
+        if len(seen) == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_once(config, now=now, on_result=stop_at_the_last)
+    kept = check_store(db)
+    assert kept == {story_link(s, n) for s in range(5) for n in range(20)}
+    assert not check_output(output), "nothing was published yet"
+
+    report = pipeline.run_once(config, now=now)
+    assert [r.not_modified for r in report.results] == [True] * 5 + [False]
+    assert report.results[5].error
+    files = check_output(output)
+    assert set(files) >= PUBLISHED
+    check_history(files, kept)
 
 
 # -- 2. feeds run killed at random moments ----------------------------------
