@@ -287,14 +287,19 @@ class _Checker:
         items = self.sequence(key, value)
         return tuple(self.text(f"{key}[{i}]", item) for i, item in enumerate(items))
 
-    def number(self, key: str, value: Any, default: float, *, integer: bool = False) -> Any:
+    def number(
+        self, key: str, value: Any, default: float, *, integer: bool = False, zero: str = ""
+    ) -> Any:
+        """A positive number; `zero` names what 0 means where 0 is allowed."""
         if value is None:
             return default
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             wanted = "a whole number" if integer else "a number"
             raise self.fail(key, f"expected {wanted}, got {_kind(value)} {value!r}")
-        if value <= 0:
+        if zero and value < 0:
+            raise self.fail(key, f"must be 0 ({zero}) or more, got {value}")
+        if not zero and value <= 0:
             raise self.fail(key, f"must be greater than 0, got {value}")
         return value
 
@@ -353,6 +358,7 @@ class _Checker:
                     output.get("archive_page_size"),
                     DEFAULT_ARCHIVE_PAGE_SIZE,
                     integer=True,
+                    zero="no new archive pages",
                 )
             ),
             storage_url=self.storage(storage.get("url")),

@@ -278,7 +278,8 @@ class Config:
     server: Server | None = None
     log_format: str = "text"
     log_level: str = "info"
-    #: Items per RFC 5005 archive page (output.archive_page_size).
+    #: Items per RFC 5005 archive page (output.archive_page_size); 0: no
+    #: new pages (those written before stay, linked).
     archive_page_size: int = 100
 
     def rubric(self, slug: str) -> Rubric:

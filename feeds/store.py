@@ -629,7 +629,8 @@ class Store:
         members left over when one of them is not in the feed's `current`
         document (it came late with an old date, or left the rubric): no
         member is ever out of both the archive and the current document.
-        A page recorded earlier keeps its range whatever the sizes are now."""
+        A page recorded earlier keeps its range whatever the sizes are now;
+        with `size` 0 no page is added."""
         pages = [
             ArchivePage(slug, int(row[0]), int(row[1]), int(row[2]))
             for row in self._execute(
@@ -637,6 +638,8 @@ class Store:
                 (slug,),
             )
         ]
+        if size <= 0:
+            return pages
         end = pages[-1].last if pages else 0
         tail = [
             str(row[0])

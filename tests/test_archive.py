@@ -157,6 +157,31 @@ def _archive_files(output: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+def test_archives_can_be_turned_off_and_on_again(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """`archive_page_size: 0` writes no page and links none; set again, the
+    next build archives every item the current document no longer holds."""
+    config = _config(tmp_path, server, served)
+    on = config.read_text(encoding="utf-8")
+    config.write_text(on.replace(f"archive_page_size: {PAGE}", "archive_page_size: 0"))
+    server.add("/feed.rss", rss([story(n) for n in range(1, 11)]))
+    output = tmp_path / "output"
+    _build(config)
+    assert not (output / "archive").exists()
+    off = walk(served + "all.atom")
+    assert len(off.current) == KEEP
+    assert off.pages == []
+    assert "Archive" not in (output / "index.html").read_text(encoding="utf-8")
+
+    config.write_text(on)
+    _build(config)
+    chain = walk(served + "all.atom")
+    assert chain.merged() == {story(n).guid for n in range(1, 11)}
+    assert all(len(ids) <= PAGE for _url, ids in chain.pages)
+    assert "Archive" in (output / "index.html").read_text(encoding="utf-8")
+
+
 def test_walking_the_archive_recovers_every_item_cycle_after_cycle(
     tmp_path: Path, server: Server, served: str
 ) -> None:

@@ -446,7 +446,7 @@ output:
     pytest.param(
         SITE + "output:\n  archive_page_size: -5  # <-\n",
         "output.archive_page_size",
-        "must be greater than 0, got -5",
+        "must be 0 (no new archive pages) or more, got -5",
         id="archive_page_size-negative",
     ),
     pytest.param(
