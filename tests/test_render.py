@@ -839,3 +839,17 @@ def test_index_for_empty_rubric_says_so_and_still_links_feeds(site: Site) -> Non
     hrefs = {urljoin(BASE, a.get("href", "")) for a in parsed.find("a")}
     assert {f"{BASE}news.{suffix}" for suffix in ALL_FORMATS} <= hrefs
     assert "Новости — Test Site 0 items" in parsed.visible_text()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Moscow", "America/St_Johns", "Asia/Kathmandu"])
+def test_archive_dates_are_written_as_rfc_822_like_the_current_documents(zone: str) -> None:
+    """Archive pages format RSS dates themselves; every day of a year, in
+    zones with negative and odd offsets, reads as email.utils writes it."""
+    from email.utils import format_datetime
+
+    from feeds.render import _rfc822
+
+    start = datetime(2024, 1, 1, 23, 59, 58, tzinfo=UTC)
+    for day in range(366):
+        moment = (start + timedelta(days=day, hours=day % 24)).astimezone(ZoneInfo(zone))
+        assert _rfc822(moment) == format_datetime(moment)
