@@ -325,13 +325,18 @@ class Store:
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(self.url, f"commit failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # A failed COMMIT (a full disk) may have ended the transaction.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def commit_so_far(self) -> None:
         """Inside `transaction`: commit what is written so far and go on in
