@@ -776,9 +776,9 @@ def publish_feeds(
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
     their new archive pages (`parallel`: shared with forked helper
-    processes when there are many), the OPML list and the index; write the files whose bytes
-    changed. Returns (names written, number left untouched).
-    Raises PublishError."""
+    processes when there are many), the OPML list and the index; write the
+    files whose bytes changed. Returns (names written, number left
+    untouched). Raises PublishError."""
     site = config.site
     with store.transaction():
         # Every spec once: the OPML list and the index need them all,
@@ -794,8 +794,8 @@ def publish_feeds(
         }
     everything = [replace(spec, archived=len(archives[spec.slug])) for spec in everything]
     specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
-    # New archive pages first (in the workers, when there are many, while
-    # this process renders the rest): the current documents link them.
+    # New archive pages first, the current documents link them (when there
+    # are many, helpers finish theirs while this process renders the rest).
     archived = _publish_archives(config, store, specs, archives, parallel)
     files: list[tuple[str, bytes]] = []
     for spec in specs:

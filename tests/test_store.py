@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,3 +189,42 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match=str(path)):
         Store(f"sqlite:///{path}")
+
+
+def _forked_child(ready: Any, drop: bool) -> None:
+    from feeds.store import RunLock
+
+    if drop:
+        RunLock.drop_inherited()
+    ready.set()
+    time.sleep(30)
+
+
+@pytest.mark.parametrize("drop", [True, False], ids=["dropped", "kept"])
+def test_a_forked_worker_does_not_keep_the_run_lock(tmp_path: Path, drop: bool) -> None:
+    """Worker processes are forked while a build holds the store's lock; a
+    worker that lets go of its copy keeps no one out once the build has
+    ended (or was killed), however long it lives on. (`kept` shows the
+    test can tell.)"""
+    from feeds.store import RunLock
+
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    build = RunLock(url, "build")
+    build.acquire()
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    child = context.Process(target=_forked_child, args=(ready, drop))
+    child.start()
+    try:
+        assert ready.wait(10)
+        build.release()
+        service = RunLock(url, "run")
+        if drop:
+            service.acquire()
+            service.release()
+        else:
+            with pytest.raises(StoreError, match="in use"):
+                service.acquire()
+    finally:
+        child.kill()
+        child.join()
