@@ -534,3 +534,38 @@ def test_normalised_items_are_utc_with_clean_html_and_ids() -> None:
         ),
     ]
     assert {item.published.utcoffset() for item in items if item.published} == {timedelta(0)}
+
+
+class _CountedBytes(bytes):
+    """A body that counts the searches made through all of it."""
+
+    searches = 0
+
+    def __contains__(self, part: object) -> bool:
+        type(self).searches += 1
+        return super().__contains__(part)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("items", [50, 500])
+def test_a_feed_without_ids_is_searched_a_few_times_not_once_per_item(items: int) -> None:
+    """Items without a guid: the fast path used to look for `<guid` and
+    `<id` in the whole body once per item, so a 16 MB feed of 10,000 such
+    items took three minutes. The number of whole-body searches must not
+    grow with the number of items."""
+    entries = "".join(
+        f"<item><title>Story {n}</title><link>https://x.example/{n}</link>"
+        f"<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate><description>Text {n}</description>"
+        "</item>"
+        for n in range(items)
+    )
+    body = _CountedBytes(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>https://x.example/</link>{entries}</channel></rss>".encode()
+    )
+    _CountedBytes.searches = 0
+    source = Source(name="plain", type="feed", url="https://x.example/feed.rss")
+    fetched = Fetched(source="plain", url=source.url, body=body, headers={})
+    parsed = parse(fetched, source, _context())
+    assert len(parsed) == items
+    assert all(item.guid == "" for item in parsed)
+    assert _CountedBytes.searches < 20
