@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -346,7 +345,7 @@ def render_archive(
             "    <fh:archive/>",
             f"    <generator>feeds {_esc(__version__)}</generator>",
             f"    <language>{_esc(site.language)}</language>",
-            f"    <lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
+            f"    <lastBuildDate>{_rfc822(updated)}</lastBuildDate>",
         ]
         body = [entry.rss for entry in entries]
         tail = b"\n  </channel>\n</rss>\n"
