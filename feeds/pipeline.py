@@ -135,6 +135,7 @@ def _run_once_locked(
                 allow_private=config.allow_private,
             ) as fetcher,
             _cpu_pool(len(config.sources), eager=unread > 0) as cpu,
+            store.bulk(),
             store.transaction(),
         ):
             # Each source's items live only while stored: none is left in

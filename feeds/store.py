@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,6 +194,9 @@ class Attempt:
     gone_url: str | None = None
 
 
+#: The page cache of `Store.bulk`, in KiB.
+BULK_CACHE_KIB = 8192
+
 #: Descriptors of the run locks this process holds.
 _held: set[int] = set()
 
@@ -332,6 +335,26 @@ class Store:
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(self.url, f"commit failed: {exc}") from exc
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A long run of writes (a first cycle: tens of thousands of items)
+        with a bigger page cache, given back to the system when it ends.
+        Its indexes take random inserts; with SQLite's 2 MB default most
+        of those miss the cache, and dirty pages are spilled to the log
+        again and again: on 50,000 items, 1.4 GB written for a 190 MB
+        database, against 1.0 GB with this."""
+        if BULK_CACHE_KIB <= 0:
+            yield
+            return
+        default = self._execute("PRAGMA cache_size").fetchone()[0]
+        self._execute(f"PRAGMA cache_size = -{int(BULK_CACHE_KIB)}")
+        try:
+            yield
+        finally:
+            with suppress(sqlite3.Error):
+                self._db.execute(f"PRAGMA cache_size = {int(default)}")
+                self._db.execute("PRAGMA shrink_memory")
 
     def _rollback(self) -> None:
         # A failed COMMIT (a full disk) may have ended the transaction.
@@ -698,7 +721,18 @@ class Store:
         where = ""
         params: list[object] = [limit]
         if rubric is not None:
-            where = "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
+            # Walking the newest items and keeping the rubric's takes about
+            # limit * all / members probes; gathering and sorting every
+            # member, about members. 25x faster for a rubric of a sixth of
+            # 50,000 items; the set stays the choice for a rare rubric.
+            members, everything = self.count(rubric), self.count()
+            if limit * everything < members * members:
+                where = (
+                    "WHERE EXISTS (SELECT 1 FROM item_rubrics r "
+                    "WHERE r.rubric = ? AND r.item_id = i.id)"
+                )
+            else:
+                where = "WHERE i.id IN (SELECT item_id FROM item_rubrics WHERE rubric = ?)"
             params.insert(0, rubric)
         rows = self._execute(
             f"SELECT {_ITEM_SELECT} FROM items i {where} "

@@ -15,7 +15,7 @@ import pytest
 from feeds.errors import StoreError
 from feeds.model import Item
 from feeds.normalise import normalise_item
-from feeds.store import SCHEMA_VERSION, Attempt, Store
+from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, Store
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -53,6 +53,31 @@ def test_latest_is_newest_first_and_capped(store: Store) -> None:
         store.upsert([item(n) for n in (5, 1, 3, 2, 4)], now=T0)
     assert [i.title for i in store.latest(limit=3)] == ["Story 1", "Story 2", "Story 3"]
     assert store.count() == 5
+
+
+def test_a_rubric_feed_holds_its_newest_items_whether_common_or_rare(store: Store) -> None:
+    """`latest` walks the newest items for a common rubric and gathers the
+    members of a rare one; both give the rubric's newest, ties by id."""
+    rubrics = {"common": range(0, 400, 2), "rare": range(5, 400, 97)}
+    items = [
+        item(
+            n % 150, rubrics=tuple(r for r, ns in rubrics.items() if n in ns), link=f"https://x/{n}"
+        )
+        for n in range(400)
+    ]
+    with store.transaction():
+        store.upsert(items, now=T0)
+    for rubric in rubrics:
+        members = sorted(
+            (i for i in items if i.rubrics and rubric in i.rubrics),
+            key=lambda i: (i.published, i.id),
+            reverse=True,
+        )
+        for limit in (3, 50, 1000):
+            got = [i.id for i in store.latest(rubric, limit)]
+            assert got == [i.id for i in members[:limit]], (rubric, limit)
+    assert len(store.latest("common", 50)) == 50
+    assert len(store.latest("rare", 50)) == len(rubrics["rare"])
 
 
 def test_same_item_again_is_neither_new_nor_updated(store: Store) -> None:
@@ -228,3 +253,22 @@ def test_a_forked_worker_does_not_keep_the_run_lock(tmp_path: Path, drop: bool) 
     finally:
         child.kill()
         child.join()
+
+
+def test_a_bulk_run_has_a_bigger_cache_and_gives_it_back(store: Store) -> None:
+    """A first cycle writes tens of thousands of items with a bigger page
+    cache; publishing forks helpers after it, so the cache must be back to
+    SQLite's default by then, even when the run failed."""
+
+    def cache() -> int:
+        return int(store._db.execute("PRAGMA cache_size").fetchone()[0])
+
+    default = cache()
+    with store.bulk(), store.transaction():
+        assert cache() == -BULK_CACHE_KIB
+        store.upsert([item(1)], now=T0)
+    assert cache() == default
+    with pytest.raises(RuntimeError), store.bulk():
+        raise RuntimeError("a source broke the run")
+    assert cache() == default
+    assert [i.title for i in store.latest()] == ["Story 1"]
