@@ -824,6 +824,10 @@ _STORY_COLUMNS = (
 _STORY_WIDTH = len(_STORY_COLUMNS.split(", "))
 
 
+#: json.dumps(..., ensure_ascii=False) without building an encoder per call.
+_json_list = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _story(item: Item) -> tuple[object, ...]:
     return (
         item.title,
@@ -834,7 +838,7 @@ def _story(item: Item) -> tuple[object, ...]:
         item.author,
         item.series,
         item.views,
-        json.dumps(list(item.categories), ensure_ascii=False),
+        _json_list(list(item.categories)),
         item.image,
         item.image_type,
         item.image_length,
