@@ -101,16 +101,16 @@ def _image(item: Item) -> dict[str, object]:
 def _derive_id(
     source_name: str, guid: str, link: str, title: str, published: datetime | None
 ) -> str:
-    source = quote(source_name, safe="")
     if guid:
         if _URI.match(guid) and not guid.lower().startswith(_UNSAFE_SCHEMES):
             return guid
-        return f"urn:feeds:{source}:guid:{quote(guid, safe='')}"
+        return f"urn:feeds:{quote(source_name, safe='')}:guid:{quote(guid, safe='')}"
     if link:
         return link
     day = published.isoformat() if published else ""
     key = "\x1f".join((source_name, title.casefold(), day))
-    return f"urn:feeds:{source}:{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"urn:feeds:{quote(source_name, safe='')}:{digest}"
 
 
 def sanitise_html(value: str, base: str = "") -> str:
