@@ -798,16 +798,23 @@ def publish_feeds(
     # New archive pages first, the current documents link them (when there
     # are many, helpers finish theirs while this process renders the rest).
     archived = _publish_archives(config, store, specs, archives, parallel)
+    # The current documents are rendered while this process's pages are
+    # still being written out (and the helpers' synced); they are put in
+    # place only after every page is.
     files: list[tuple[str, bytes]] = []
-    for spec in specs:
-        for suffix in spec.formats:
-            files.append((spec.filename(suffix), render_feed(site, spec, suffix)))
-        if spec.slug != COMBINED:
-            # One rubric's feeds as OPML, for a partner who takes just that.
-            files.append((spec.filename("opml"), render_opml(site, [spec], spec.title)))
-    files.append(("feeds.opml", render_opml(site, everything)))
-    files.append(("index.html", render_index(site, everything)))
-    files.append((STYLESHEET, stylesheet()))
+    try:
+        for spec in specs:
+            for suffix in spec.formats:
+                files.append((spec.filename(suffix), render_feed(site, spec, suffix)))
+            if spec.slug != COMBINED:
+                # One rubric's feeds as OPML, for a partner who takes just that.
+                files.append((spec.filename("opml"), render_opml(site, [spec], spec.title)))
+        files.append(("feeds.opml", render_opml(site, everything)))
+        files.append(("index.html", render_index(site, everything)))
+        files.append((STYLESHEET, stylesheet()))
+    except BaseException:
+        archived.abort()
+        raise
     names = archived.wait()
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     _announce(config, written)
@@ -826,27 +833,35 @@ _PageTask = tuple[FeedSpec, ArchivePage, tuple[str, ...]]
 
 
 class _ArchiveWrite:
-    """Archive pages being written; `wait` returns their file names once
-    all are in place, or raises what went wrong (after every run ended)."""
+    """Archive pages being written: this process's in `own` (written, not
+    yet in place), the helpers' in `runs`. `wait` puts this process's in
+    place and returns every page's file names once all are, or raises what
+    went wrong (after every run ended); `abort` drops this process's."""
 
     def __init__(
         self,
         names: list[str],
         started: float,
         pages: int,
+        own: NewFiles | None = None,
         runs: list[Future[None]] | None = None,
         helpers: Executor | None = None,
     ) -> None:
         self._names = names
+        self._own = own
         self._runs = runs or []
         self._helpers = helpers
         self._started = started
         self._pages = pages
 
     def wait(self) -> list[str]:
-        failures = [run.exception() for run in self._runs]
-        if self._helpers is not None:
-            self._helpers.shutdown()
+        try:
+            if self._own is not None:
+                self._own.commit()
+        except BaseException:
+            self.abort()
+            raise
+        failures = self._end_runs()
         for failure in failures:
             if failure is not None:
                 raise failure
@@ -859,6 +874,17 @@ class _ArchiveWrite:
                 took,
             )
         return self._names
+
+    def abort(self) -> None:
+        if self._own is not None:
+            self._own.abort()
+        self._end_runs()
+
+    def _end_runs(self) -> list[BaseException | None]:
+        failures = [run.exception() for run in self._runs]
+        if self._helpers is not None:
+            self._helpers.shutdown()
+        return failures
 
 
 def _publish_archives(
@@ -898,21 +924,23 @@ def _publish_archives(
         # Forked now, not kept from parsing: they start as a copy of this
         # process, and nothing of the parsing is left in them.
         helpers = _forked_pool(cores - 1)
+    own = NewFiles(config.output_dir)
     if helpers is None:
-        if tasks:
-            _write_pages(config, store, tasks)
-        return _ArchiveWrite(names, started, len(tasks))
-    size = -(-len(tasks) // cores)
-    runs = [
-        helpers.submit(_archive_pages_in_worker, config, tasks[start : start + size])
-        for start in range(size, len(tasks), size)
-    ]
-    pending = _ArchiveWrite(names, started, len(tasks), runs, helpers)
+        pending = _ArchiveWrite(names, started, len(tasks), own)
+        mine = tasks
+    else:
+        size = -(-len(tasks) // cores)
+        runs = [
+            helpers.submit(_archive_pages_in_worker, config, tasks[start : start + size])
+            for start in range(size, len(tasks), size)
+        ]
+        pending = _ArchiveWrite(names, started, len(tasks), own, runs, helpers)
+        mine = tasks[:size]
     try:
-        _write_pages(config, store, tasks[:size])
+        _write_archive_pages(config, store, mine, own)
     except BaseException:
         with suppress(Exception):
-            pending.wait()
+            pending.abort()
         raise
     return pending
 

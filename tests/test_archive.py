@@ -486,6 +486,35 @@ def test_a_folder_in_the_way_fails_the_build_naming_it_and_leaves_no_temporaries
     assert walk(f"{served}all.atom").merged() == {f"urn:story:{n}" for n in range(1, 8)}
 
 
+def test_a_failure_rendering_the_current_documents_leaves_no_page_half_done(
+    tmp_path: Path, server: Server, served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current documents are rendered while the archive pages are
+    still being written; if rendering fails, those pages are dropped
+    whole (no temporaries) and the next build writes the complete chain."""
+    from feeds import pipeline
+    from feeds.config import load_config
+
+    config = _config(tmp_path, server, served)
+    server.add("/feed.rss", rss([story(n) for n in range(1, 12)]))
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("the disk went away while rendering")
+
+    monkeypatch.setattr(pipeline, "render_feed", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        pipeline.run_once(load_config(config), now=T0 + timedelta(days=1))
+    output = tmp_path / "output"
+    assert not list(output.rglob(".feeds-*")), "temporary files left behind"
+    assert not (output / "all.atom").exists()
+    monkeypatch.undo()
+    _build(config)
+    assert walk(f"{served}all.atom").merged() == {f"urn:story:{n}" for n in range(1, 12)}
+    assert walk(f"{served}art.rss").merged() == {
+        f"urn:story:{n}" for n in range(1, 12) if story(n).art
+    }
+
+
 @pytest.mark.slow
 def test_the_service_archives_as_it_goes(tmp_path: Path, server: Server) -> None:
     """`feeds run`: each fetch brings two more stories; pages fill and are
