@@ -147,9 +147,9 @@ class Item:
 _ITEM_FIELDS = frozenset(Item.__dataclass_fields__) - {"_digest"}
 _PICKLED = tuple(Item.__dataclass_fields__)
 _pickled_state = operator.attrgetter(*_PICKLED)
-# The slots' own setters, which a frozen item's __setattr__ does not guard:
-# a third cheaper than object.__setattr__ by name, for every field of
-# every item copied or unpickled.
+# The slots' own setters, which go round a frozen item's __setattr__ as
+# object.__setattr__ does, at two thirds of its cost (no lookup by name):
+# every field of every item copied or unpickled goes through them.
 _SETTERS = tuple(Item.__dict__[name].__set__ for name in _PICKLED)
 
 
