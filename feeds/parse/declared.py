@@ -65,6 +65,35 @@ def declared_items(tree: LexborHTMLParser, page: Page) -> list[Item]:
     return items
 
 
+def _declared_item(
+    page: Page,
+    *,
+    title: str,
+    link: str,
+    summary: str,
+    image: str,
+    author: str,
+    published: datetime | None,
+    updated: datetime | None,
+    categories: list[str],
+) -> Item:
+    """An item as the page declares it (JSON-LD, OpenGraph, microdata): its
+    picture made absolute, and shown at the head of the summary too."""
+    picture = page.absolute(image)
+    return Item(
+        source=page.source,
+        title=title,
+        link=link,
+        summary=with_image(summary, picture),
+        image=picture,
+        author=author,
+        published=published,
+        updated=updated,
+        categories=tuple(categories),
+        base=page.base,
+    )
+
+
 def _page_link(tree: LexborHTMLParser, page: Page, og_url: str = "") -> str:
     """The address of the page itself: og:url, canonical link, fetched URL."""
     if og_url:
@@ -257,18 +286,16 @@ def _json_ld_item(
     author = ", ".join(unique(_json_names(node.get("author"), index)))
     if not author:
         missing.append("author: no author")
-    image = _json_url(node.get("image"), index)
-    item = Item(
-        source=page.source,
+    item = _declared_item(
+        page,
         title=title,
         link=page.absolute(link),
-        summary=with_image(html.escape(description, quote=False), page.absolute(image)),
-        image=page.absolute(image) if image else "",
+        summary=html.escape(description, quote=False),
+        image=_json_url(node.get("image"), index),
         author=author,
         published=published,
         updated=updated,
-        categories=tuple(unique(categories)),
-        base=page.base,
+        categories=unique(categories),
     )
     return _Found(item, "JSON-LD", missing, page_level=not listed)
 
@@ -352,17 +379,16 @@ def _open_graph_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
     author = ", ".join(unique(names or meta.get("author", [])))
     if not author:
         missing.append("author: no article:author")
-    item = Item(
-        source=page.source,
+    item = _declared_item(
+        page,
         title=title,
         link=_page_link(tree, page, first("og:url")),
-        summary=with_image(html.escape(description, quote=False), page.absolute(first("og:image"))),
-        image=page.absolute(first("og:image")) if first("og:image") else "",
+        summary=html.escape(description, quote=False),
+        image=first("og:image"),
         author=author,
         published=published,
         updated=updated,
-        categories=tuple(categories),
-        base=page.base,
+        categories=categories,
     )
     return [_Found(item, "OpenGraph", missing)]
 
@@ -440,17 +466,16 @@ def _microdata_item(scope: LexborNode, page: Page) -> _Found:
     author = ", ".join(values("author"))
     if not author:
         missing.append("author: no itemprop author")
-    item = Item(
-        source=page.source,
+    item = _declared_item(
+        page,
         title=title,
         link=page.absolute(link),
-        summary=with_image(summary, page.absolute(value("image"))),
-        image=page.absolute(value("image")) if value("image") else "",
+        summary=summary,
+        image=value("image"),
         author=author,
         published=published,
         updated=updated,
-        categories=tuple(categories),
-        base=page.base,
+        categories=categories,
     )
     return _Found(item, "microdata", missing)
 
