@@ -47,8 +47,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\u
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
-# An attribute that may hold a URL whose value has no scheme (nor is a
-# fragment): "href=/x", "src='img.png'", "href=//host/x".
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z!][^<>]*>")
 #: Schemes an id may not keep: a reader may follow an id as a link.

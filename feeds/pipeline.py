@@ -709,7 +709,8 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
     def spec(
         rubric: str | None, slug: str, title: str, description: str, limit: int, **extra: Any
     ) -> FeedSpec:
-        items = tuple(store.latest(rubric, limit))
+        total = store.count(rubric)
+        items = tuple(store.latest(rubric, limit, members=total))
         stamps = [item.updated or item.published for item in items]
         return FeedSpec(
             slug=slug,
@@ -717,7 +718,7 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
             description=description,
             items=items,
             updated=max((stamp for stamp in stamps if stamp is not None), default=created),
-            total=store.count(rubric),
+            total=total,
             labels=labels,
             **extra,
         )
@@ -843,7 +844,7 @@ class _ArchiveWrite:
         names: list[str],
         started: float,
         pages: int,
-        own: NewFiles | None = None,
+        own: NewFiles,
         runs: list[Future[None]] | None = None,
         helpers: Executor | None = None,
     ) -> None:
@@ -856,8 +857,7 @@ class _ArchiveWrite:
 
     def wait(self) -> list[str]:
         try:
-            if self._own is not None:
-                self._own.commit()
+            self._own.commit()
         except BaseException:
             self.abort()
             raise
@@ -876,8 +876,7 @@ class _ArchiveWrite:
         return self._names
 
     def abort(self) -> None:
-        if self._own is not None:
-            self._own.abort()
+        self._own.abort()
         self._end_runs()
 
     def _end_runs(self) -> list[BaseException | None]:
@@ -948,14 +947,10 @@ def _publish_archives(
 def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:
     """A worker process's run of archive pages, each put in place by the
     worker itself (pages stand alone: one run failing spoils no other)."""
-    with Store(config.storage_url) as store:
-        _write_pages(config, store, tasks)
-
-
-def _write_pages(config: Config, store: Store, tasks: list[_PageTask]) -> None:
     batch = NewFiles(config.output_dir)
     try:
-        _write_archive_pages(config, store, tasks, batch)
+        with Store(config.storage_url) as store:
+            _write_archive_pages(config, store, tasks, batch)
         batch.commit()
     except BaseException:
         batch.abort()
