@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -272,3 +273,57 @@ def test_a_bulk_run_has_a_bigger_cache_and_gives_it_back(store: Store) -> None:
         raise RuntimeError("a source broke the run")
     assert cache() == default
     assert [i.title for i in store.latest()] == ["Story 1"]
+
+
+@pytest.fixture
+def impatient_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections that give up at once on a locked database, instead of
+    SQLite's polling for up to 30 s: what gets past is what never waited
+    on SQLite's lock."""
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real_connect(*args, **{**kwargs, "timeout": 0})
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+
+
+def test_threads_writing_at_once_queue_in_this_process(
+    tmp_path: Path, impatient_sqlite: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    Store(url).close()
+    failures: list[BaseException] = []
+
+    def write(number: int) -> None:
+        try:
+            with Store(url) as store:
+                for round_ in range(20):
+                    with store.transaction():
+                        store.set_meta(f"thread-{number}", str(round_))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with Store(url) as store:
+        assert [store.meta(f"thread-{n}") for n in range(8)] == ["19"] * 8
+
+
+def test_opening_the_store_does_not_wait_for_another_writer(
+    tmp_path: Path, impatient_sqlite: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    Store(url).close()
+    other = sqlite3.connect(tmp_path / "feeds.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing a long batch
+    try:
+        with Store(url) as store:
+            assert store.meta("created")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
