@@ -5,10 +5,10 @@
     then:                          render -> publish
 
 `run_once` is one full cycle over every source (`feeds build`);
-`run_source` is one source's turn in the service, re-rendering only the
-feeds it changed. A `SourceError` is recorded in the result and logged with
-the source's name; the other sources go on. Any other exception is a bug
-and propagates.
+`run_source` is one source's turn in the service, and `publish_pending`
+re-renders only the feeds such turns changed. A `SourceError` is recorded
+in the result and logged with the source's name; the other sources go on.
+Any other exception is a bug and propagates.
 """
 
 from __future__ import annotations
@@ -189,16 +189,20 @@ def run_source(
     store: Store,
     fetcher: Fetcher,
     now: datetime,
-    publish_lock: threading.Lock,
     regular: RegularDue = every_interval,
     stopped: threading.Event | None = None,
+    cpu: Executor | None = None,
 ) -> SourceResult:
-    """One source's turn in the service: fetch, store in one transaction,
-    then re-render only the feeds it changed (its rubrics and the combined
-    feed). A 304 costs no parsing and no rendering. When `stopped` is set
-    by the time the fetch ends, nothing is stored: the run never happened."""
+    """One source's turn in the service: fetch, then store in one
+    transaction, noting which rubric feeds changed; `publish_pending`
+    renders them (the service does it once for a burst of sources). A 304
+    costs no parsing. With `cpu`, a worker process parses the body; the
+    fetch stays here, where `fetcher.stop()` can end it. When `stopped` is
+    set by the time the fetch ends, nothing is stored: the run never
+    happened."""
     state = store.source_state(source.name)
-    collected = collect_source(source, fetcher, state, _context(config, source, now), config)
+    context = _context(config, source, now)
+    collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     with store.transaction():
@@ -206,16 +210,30 @@ def run_source(
         result, changed = _record(store, config, collected, state, now, regular)
         if changed is not None:
             # Remembered with the change: a publish that fails (a full disk)
-            # or is killed is made good by the next run of any source.
+            # or is killed is made good by the next one.
             _add_pending(store, changed)
             store.set_meta("render_key", "")
-    pending = _pending(store)
-    if pending is not None:
-        with publish_lock:
-            publish_feeds(config, store, only=pending)
-        with store.transaction():
-            store.set_meta("pending_rubrics", "")
     return result
+
+
+def publish_pending(config: Config, store: Store) -> tuple[tuple[str, ...], int] | None:
+    """Render the feeds that stored changes touched since the last time
+    (their rubrics' feeds and the combined one), as `publish_feeds` does;
+    None when there were none. Raises PublishError, and then they stay
+    pending."""
+    with store.transaction():
+        pending = _pending(store)
+        if pending is None:
+            return None
+        # Taken now, in the transaction that reads them: a change stored
+        # while this publish runs is pending for the next one.
+        store.set_meta("pending_rubrics", "")
+    try:
+        return publish_feeds(config, store, only=pending)
+    except BaseException:
+        with store.transaction():
+            _add_pending(store, pending)
+        raise
 
 
 def _pending(store: Store) -> frozenset[str] | None:
@@ -344,20 +362,32 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
     to repay starting them (feedparser, fastfeedparser's Python side and
     dataclass building hold the GIL); None means in the fetching thread.
     `eager`: bodies are sure to come, so start the workers now."""
-    cores = os.cpu_count() or 1
-    if cores < 2 or sources < PROCESS_THRESHOLD:
+    if not wants_workers(sources):
         yield None
         return
-    forked = _forked_pool(cores) if eager else None
+    forked = _forked_pool(os.cpu_count() or 1) if eager else None
     if forked is not None:
         with forked:
             yield forked
         return
-    # Threads are running (the service), or every source will probably
-    # answer 304: a forkserver starts workers if and when a body comes.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=cores, mp_context=context) as processes:
+    # Every source will probably answer 304: workers start only if a body
+    # comes.
+    with parsing_pool() as processes:
         yield processes
+
+
+def parsing_pool() -> ProcessPoolExecutor:
+    """Worker processes for parsing, one per core, started by a forkserver
+    when the first body is sent: safe while threads run (the service), and
+    none starts if no body ever comes. Use `wants_workers` first."""
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context)
+
+
+def wants_workers(sources: int) -> bool:
+    """Whether this many sources repay worker processes (more than one
+    core, enough bodies to parse)."""
+    return (os.cpu_count() or 1) >= 2 and sources >= PROCESS_THRESHOLD
 
 
 def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
@@ -411,10 +441,13 @@ def collect_source(
     config: Config,
     cpu: Executor | None = None,
     vocabulary: Vocabulary | None = None,
+    *,
+    fetch_here: bool = False,
 ) -> _Collected:
     """Fetch, parse, normalise and classify one source; a SourceError becomes
-    an error in the result. With `cpu`, a worker process does the fetch and
-    the parsing while this process holds the host's turn."""
+    an error in the result. With `cpu`, a worker process does the parsing,
+    and the fetch too (while this process holds the host's turn) unless
+    `fetch_here` or the source will probably answer 304."""
     if state.gone_url and state.gone_url == source.location:
         return _Collected(
             source=source,
@@ -425,11 +458,9 @@ def collect_source(
     validators = Validators(etag=state.etag, last_modified=state.last_modified)
     if vocabulary is None:
         vocabulary = _vocabulary(config)
-    if cpu is None:
-        return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary)
-    if validators.etag or validators.last_modified:
-        # Likely a 304: ask here, and only send a body that did come to a
-        # worker; an unchanged cycle then starts no worker process at all.
+    if cpu is None or fetch_here or validators.etag or validators.last_modified:
+        # A likely 304 is asked here, and only a body that did come goes to
+        # a worker: an unchanged cycle then starts no worker process at all.
         return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
     try:
         with fetcher.turn(source):

@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, CancelledError, Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -35,7 +36,13 @@ from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
-from feeds.pipeline import publish_feeds, run_source
+from feeds.pipeline import (
+    parsing_pool,
+    publish_feeds,
+    publish_pending,
+    run_source,
+    wants_workers,
+)
 from feeds.publish import prepare_dir
 from feeds.store import RunLock, Store
 
@@ -44,6 +51,13 @@ log = logging.getLogger("feeds")
 WATCH_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
 FIRST_RUN_SPREAD = 5.0
+#: A change is published this long after it was stored, at the soonest:
+#: the sources that finish meanwhile share the publish.
+PUBLISH_DELAY = 0.5
+#: Publishing may take up to this share of the time while changes keep
+#: coming (the first pass over a thousand sources): after a publish that
+#: took t seconds, the next waits at least 2t.
+PUBLISH_SHARE = 1 / 3
 
 
 def cron_trigger(source: Source, timezone: str) -> CronTrigger:
@@ -78,6 +92,11 @@ class Service:
         self._server: Any = None
         self._active = 0
         self._lock = RunLock(config.storage_url, "run")
+        self._publisher = _Publisher(self._publish_pending)
+        #: Worker processes that parse bodies (with enough sources), made
+        #: when first wanted and again if one died.
+        self._parsing: Executor | None = None
+        self._parsing_lock = threading.Lock()
 
     # -- life cycle -----------------------------------------------------
 
@@ -88,6 +107,7 @@ class Service:
         prepare_dir(self.config.output_dir)
         with Store(self.config.storage_url) as store, self._publish_lock:
             publish_feeds(self.config, store)
+        self._publisher.start()
         self._scheduler.start()
         now = datetime.now(UTC)
         with Store(self.config.storage_url) as store:
@@ -135,6 +155,11 @@ class Service:
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._active and time.monotonic() < deadline:
             time.sleep(0.05)
+        with self._parsing_lock:
+            if self._parsing is not None:
+                self._parsing.shutdown(wait=False, cancel_futures=True)
+        # What the finished runs stored goes out now, not at the next start.
+        self._publisher.stop()
         if self._server is not None:
             self._server.stop()
         abandoned = self._active
@@ -227,6 +252,7 @@ class Service:
             return
         now = datetime.now(UTC)
         due: datetime | None = now + timedelta(seconds=source.interval)
+        cpu = self._parsing_for(config)
         try:
             with Store(config.storage_url) as store:
                 result = run_source(
@@ -235,13 +261,22 @@ class Service:
                     store=store,
                     fetcher=fetcher,
                     now=now,
-                    publish_lock=self._publish_lock,
                     regular=self._regular,
                     stopped=self._stop,
+                    cpu=cpu,
                 )
+            if result.ok and not result.not_modified:
+                self._publisher.poke()
             due = None if result.health == "gone" else result.next_due
         except FeedsError as exc:
             log.error("source '%s': %s", name, exc)
+        except CancelledError:
+            return  # its parsing was called off: the service is stopping
+        except BrokenExecutor:
+            # A worker process died (killed for memory, say): the source
+            # tries again at its next turn, with new workers.
+            log.error("source '%s': a parsing worker process died; starting new ones", name)
+            self._drop_parsing(cpu)
         except Exception:
             # A bug: keep its traceback in the log, keep the service alive.
             log.exception("source '%s': unexpected error", name)
@@ -249,6 +284,46 @@ class Service:
         if due is not None and not self._stop.is_set():
             jitter = random.uniform(0, config.schedule.jitter)
             self._schedule(name, max(due, now) + timedelta(seconds=jitter))
+
+    def _parsing_for(self, config: Config) -> Executor | None:
+        if not wants_workers(len(config.sources)):
+            return None
+        with self._parsing_lock:
+            if self._parsing is None and not self._stop.is_set():
+                self._parsing = parsing_pool()
+                log.info(
+                    "%d sources: bodies are parsed in %d worker processes",
+                    len(config.sources),
+                    os.cpu_count() or 1,
+                )
+            return self._parsing
+
+    def _drop_parsing(self, broken: Executor | None) -> None:
+        with self._parsing_lock:
+            if broken is not None and self._parsing is broken:
+                self._parsing = None
+                broken.shutdown(wait=False, cancel_futures=True)
+
+    def _publish_pending(self) -> None:
+        with self._config_lock:
+            config = self.config
+        started = time.monotonic()
+        try:
+            with Store(config.storage_url) as store, self._publish_lock:
+                published = publish_pending(config, store)
+            if published is not None:
+                written, unchanged = published
+                log.info(
+                    "published: %d files written, %d unchanged, in %.2f s",
+                    len(written),
+                    unchanged,
+                    time.monotonic() - started,
+                )
+        except FeedsError as exc:
+            # Still pending: the next stored change publishes them.
+            log.error("feeds not published: %s", exc)
+        except Exception:
+            log.exception("feeds not published: unexpected error")
 
     # -- configuration --------------------------------------------------
 
@@ -334,6 +409,48 @@ class Service:
         return {
             job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time
         }
+
+
+class _Publisher:
+    """Publishes what the sources' runs stored, from one thread of its own.
+    Sources that finish close together share one publish: the first pass
+    over a thousand sources makes a few dozen publishes, not a thousand,
+    and a source's run never waits for one. A run that stored something
+    calls `poke`."""
+
+    def __init__(self, publish: Callable[[], None]) -> None:
+        self._publish = publish
+        self._wanted = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="feeds-publish", daemon=True)
+        self._pause = PUBLISH_DELAY
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wanted.set()
+
+    def stop(self) -> None:
+        """Ends the thread after its current publish; then publishes what is
+        still pending, once."""
+        self._stopping.set()
+        self._wanted.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._publish()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            # Interrupted by stop(), which publishes itself.
+            if self._stopping.wait(self._pause):
+                return
+            self._wanted.clear()
+            started = time.monotonic()
+            self._publish()
+            took = time.monotonic() - started
+            self._pause = max(PUBLISH_DELAY, took / PUBLISH_SHARE - took)
 
 
 def serve_settings(config: Config) -> Any:

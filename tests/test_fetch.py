@@ -12,10 +12,10 @@ import pytest
 
 from feeds import pipeline
 from feeds.config import load_config
-from feeds.errors import FetchError
+from feeds.errors import FetchError, PublishError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
-from feeds.pipeline import run_source
+from feeds.pipeline import publish_pending, run_source
 from feeds.store import Store
 
 from .conftest import Server, write_config
@@ -42,18 +42,14 @@ class Runner:
         self.fetcher = Fetcher(
             config.site.base_url, per_host=2, host_delay=0, allow_private=config.allow_private
         )
-        self.lock = threading.Lock()
         config.output_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, now: datetime = NOW) -> pipeline.SourceResult:
-        return run_source(
-            self.config,
-            self.config.sources[0],
-            store=self.store,
-            fetcher=self.fetcher,
-            now=now,
-            publish_lock=self.lock,
+        result = run_source(
+            self.config, self.config.sources[0], store=self.store, fetcher=self.fetcher, now=now
         )
+        publish_pending(self.config, self.store)
+        return result
 
     def close(self) -> None:
         self.store.close()
@@ -119,6 +115,30 @@ def test_only_changed_feeds_are_rendered(server: Server, runner_for) -> None:
     assert (output / "art.atom").stat().st_mtime_ns != art_before
     assert news_missing and not (output / "news.atom").exists()
     assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
+
+
+def test_a_failed_publish_leaves_the_changes_for_the_next_one(
+    server: Server, runner_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = server.add("/feed.rss", RSS)
+    runner = runner_for(url)
+    runner.run()
+    output = runner.config.output_dir
+    server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>One, corrected</title>"))
+    real_publish = pipeline.publish_feeds
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise PublishError(str(output / "all.atom"), "No space left on device")
+
+    monkeypatch.setattr(pipeline, "publish_feeds", full_disk)
+    with pytest.raises(PublishError):
+        runner.run(NOW + timedelta(hours=1))
+    assert "One, corrected" not in (output / "all.atom").read_text(encoding="utf-8")
+
+    monkeypatch.setattr(pipeline, "publish_feeds", real_publish)
+    assert publish_pending(runner.config, runner.store) is not None
+    assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
+    assert publish_pending(runner.config, runner.store) is None  # nothing left
 
 
 def test_retry_after_is_honoured(server: Server, runner_for) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -210,4 +211,81 @@ def test_sighup_reloads_the_config(server: Server, start) -> None:
     service.process.send_signal(signal.SIGHUP)
     service.wait_for(lambda: "From B" in _read(output / "all.atom"))
     assert "config applied" in service.stderr()
+    assert service.stop() == 0
+
+
+def _descendants(pid: int) -> dict[int, int]:
+    """Every process below `pid`, with its parent."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: dict[int, int] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found[child] = parent
+                frontier.append(child)
+    return found
+
+
+MANY = 60  # at least pipeline.PROCESS_THRESHOLD: bodies go to worker processes
+
+
+def test_a_burst_of_sources_is_parsed_by_workers_and_shares_a_few_publishes(
+    server: Server, start
+) -> None:
+    sources = ""
+    for number in range(MANY):
+        url = server.add(f"/f{number}.rss", rss(f"Story {number}"))
+        sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n    interval: 1h\n"
+    service = start(sources)
+    output = service.config.parent / "output"
+    service.wait_for(lambda: service.stderr().count("': HTTP 200") == MANY, timeout=30)
+    service.wait_for(lambda: "published:" in service.stderr())
+    assert f"{MANY} sources: bodies are parsed in" in service.stderr()
+    assert service.stop() == 0
+
+    stored = sqlite3.connect(service.config.parent / "feeds.db")
+    titles = {row[0] for row in stored.execute("SELECT title FROM items")}
+    stored.close()
+    assert titles == {f"Story {number}" for number in range(MANY)}
+    # The newest 50 in the combined feed, every one of them a story served.
+    entries = feedparser.parse((output / "all.atom").read_bytes()).entries
+    assert len(entries) == 50 and {e.title for e in entries} <= titles
+    # Sixty sources stored at once: their feeds went out in a few publishes
+    # (the last one at stop), not one per source.
+    publishes = service.stderr().count("published:")
+    assert 1 <= publishes <= MANY // 6, service.stderr()
+
+
+def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
+    sources = ""
+    for number in range(MANY):
+        url = server.add(f"/f{number}.rss", rss(f"Story {number}"))
+        sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n    interval: 1h\n"
+    live = server.add("/live.rss", rss("Live, first"))
+    sources += f"  - name: live\n    type: feed\n    url: {live}\n    interval: 0.3s\n"
+    service = start(sources)
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "Live, first" in _read(output / "all.atom"), timeout=30)
+    # The pool's workers are the service's grandchildren (a forkserver
+    # starts them): kill them, as the kernel's OOM killer would.
+    workers = [
+        child
+        for child, parent in _descendants(service.process.pid).items()
+        if parent != service.process.pid
+    ]
+    assert workers
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    server.add("/live.rss", rss("Live, second"))
+    service.wait_for(lambda: "Live, second" in _read(output / "all.atom"), timeout=30)
+    assert "a parsing worker process died; starting new ones" in service.stderr()
     assert service.stop() == 0
