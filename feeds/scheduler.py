@@ -15,7 +15,9 @@ import contextlib
 import logging
 import os
 import random
+import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -79,7 +81,13 @@ class Service:
         self.config = config
         self._on_serving = on_serving
         self._stop = threading.Event()
-        self._reload = threading.Event()
+        # Signals only leave a note here and wake the main loop through the
+        # socket pair: a handler that took a lock could deadlock on the
+        # very lock its own thread held when the signal came.
+        self._signalled: list[int] = []
+        self._wake_up, self._waker = socket.socketpair()
+        self._wake_up.setblocking(False)
+        self._waker.setblocking(False)
         self._publish_lock = threading.Lock()
         self._config_lock = threading.Lock()
         self._fetcher = self._new_fetcher(config)
@@ -116,34 +124,52 @@ class Service:
         self._start_server()
         log.info("service started with %d sources", len(self.config.sources))
         while not self._stop.is_set():
-            asked = self._reload.wait(WATCH_SECONDS)
+            select.select([self._wake_up], [], [], WATCH_SECONDS)
+            with contextlib.suppress(BlockingIOError):
+                self._wake_up.recv(4096)
+            asked = self._handle_signals()
             if self._stop.is_set():
                 break
             if asked or self._config_changed():
-                self._reload.clear()
                 self.reload()
         self._shutdown()
+        self._wake_up.close()
+        self._waker.close()
         return 0
 
     def stop(self) -> None:
         self._stop.set()
-        self._reload.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full: the loop is awake anyway
+            self._waker.send(b"\0")
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
 
-        def stop(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %s: stopping", signal.Signals(signum).name)
-            self.stop()
+        def note(signum: int, frame: FrameType | None) -> None:
+            self._signalled.append(signum)
+            self._wake()
 
-        def reload(signum: int, frame: FrameType | None) -> None:
-            self._reload.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, note)
+        signal.signal(signal.SIGINT, note)
         if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, reload)
+            signal.signal(signal.SIGHUP, note)
+
+    def _handle_signals(self) -> bool:
+        """Act on the signals noted since the last look; True when one asked
+        for the config to be read again."""
+        reload = False
+        while self._signalled:
+            signum = self._signalled.pop(0)
+            if signum == getattr(signal, "SIGHUP", None):
+                reload = True
+            elif not self._stop.is_set():
+                log.info("signal %s: stopping", signal.Signals(signum).name)
+                self.stop()
+        return reload
 
     def _shutdown(self) -> None:
         """Abort waiting and streaming fetches, give running jobs a moment,

@@ -289,3 +289,18 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     service.wait_for(lambda: "Live, second" in _read(output / "all.atom"), timeout=30)
     assert "a parsing worker process died; starting new ones" in service.stderr()
     assert service.stop() == 0
+
+
+def test_a_burst_of_signals_still_stops_the_service(server: Server, start) -> None:
+    # Ctrl-C pressed again and again, or a supervisor that repeats SIGTERM:
+    # a signal arriving while the previous one is handled must not hang it.
+    url = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {url}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    for number in range(300):
+        try:
+            os.kill(service.process.pid, signal.SIGINT if number % 2 else signal.SIGTERM)
+        except ProcessLookupError:
+            break
+    assert service.process.wait(timeout=15) == 0
