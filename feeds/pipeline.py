@@ -216,7 +216,9 @@ def run_source(
     return result
 
 
-def publish_pending(config: Config, store: Store) -> tuple[tuple[str, ...], int] | None:
+def publish_pending(
+    config: Config, store: Store, helpers: Executor | None = None
+) -> tuple[tuple[str, ...], int] | None:
     """Render the feeds that stored changes touched since the last time
     (their rubrics' feeds and the combined one), as `publish_feeds` does;
     None when there were none. Raises PublishError, and then they stay
@@ -229,7 +231,7 @@ def publish_pending(config: Config, store: Store) -> tuple[tuple[str, ...], int]
         # while this publish runs is pending for the next one.
         store.set_meta("pending_rubrics", "")
     try:
-        return publish_feeds(config, store, only=pending)
+        return publish_feeds(config, store, only=pending, helpers=helpers)
     except BaseException:
         with store.transaction():
             _add_pending(store, pending)
@@ -806,12 +808,14 @@ def publish_feeds(
     only: frozenset[str] | None = None,
     *,
     parallel: bool = False,
+    helpers: Executor | None = None,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
-    their new archive pages (`parallel`: shared with forked helper
-    processes when there are many), the OPML list and the index; write the
-    files whose bytes changed. Returns (names written, number left
-    untouched). Raises PublishError."""
+    their new archive pages, the OPML list and the index; write the files
+    whose bytes changed. When there are many archive pages, `helpers`
+    (worker processes of the caller's) write them all, or with `parallel`
+    this process shares them with helpers it forks. Returns (names
+    written, number left untouched). Raises PublishError."""
     site = config.site
     with store.transaction():
         # Every spec once: the OPML list and the index need them all,
@@ -829,7 +833,7 @@ def publish_feeds(
     specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
     # New archive pages first, the current documents link them (when there
     # are many, helpers finish theirs while this process renders the rest).
-    archived = _publish_archives(config, store, specs, archives, parallel)
+    archived = _publish_archives(config, store, specs, archives, parallel, helpers)
     # The current documents are rendered while this process's pages are
     # still being written out (and the helpers' synced); they are put in
     # place only after every page is.
@@ -923,6 +927,7 @@ def _publish_archives(
     specs: list[FeedSpec],
     archives: dict[str, list[ArchivePage]],
     parallel: bool,
+    helpers: Executor | None = None,
 ) -> _ArchiveWrite:
     """Write every archive page of these feeds that is not on disk yet (a
     page on disk is never rewritten: partners may keep it for ever).
@@ -949,23 +954,28 @@ def _publish_archives(
     names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
     started = time.monotonic()
     cores = os.cpu_count() or 1
-    helpers = None
-    if parallel and cores > 1 and len(tasks) >= ARCHIVE_PARALLEL_PAGES:
+    many = cores > 1 and len(tasks) >= ARCHIVE_PARALLEL_PAGES
+    forked = None
+    if many and helpers is None and parallel:
         # Forked now, not kept from parsing: they start as a copy of this
         # process, and nothing of the parsing is left in them.
-        helpers = _forked_pool(cores - 1)
+        forked = _forked_pool(cores - 1)
     own = NewFiles(config.output_dir)
-    if helpers is None:
+    runner = forked or helpers
+    if not many or runner is None:
         pending = _ArchiveWrite(names, started, len(tasks), own)
         mine = tasks
     else:
         size = -(-len(tasks) // cores)
+        # The caller's helpers take every run (this process has other
+        # work: the service's storing); forked ones leave it the first.
+        first = 0 if forked is None else size
         runs = [
-            helpers.submit(_archive_pages_in_worker, config, tasks[start : start + size])
-            for start in range(size, len(tasks), size)
+            runner.submit(_archive_pages_in_worker, config, tasks[start : start + size])
+            for start in range(first, len(tasks), size)
         ]
-        pending = _ArchiveWrite(names, started, len(tasks), own, runs, helpers)
-        mine = tasks[:size]
+        pending = _ArchiveWrite(names, started, len(tasks), own, runs, forked)
+        mine = tasks[:first]
     try:
         _write_archive_pages(config, store, mine, own)
     except BaseException:

@@ -336,7 +336,7 @@ class Service:
         started = time.monotonic()
         try:
             with Store(config.storage_url) as store, self._publish_lock:
-                published = publish_pending(config, store)
+                published = publish_pending(config, store, self._parsing_for(config))
             if published is not None:
                 written, unchanged = published
                 log.info(

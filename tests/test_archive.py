@@ -559,3 +559,36 @@ def test_the_service_archives_as_it_goes(tmp_path: Path, server: Server) -> None
         assert service.stop() == 0
     finally:
         service.close()
+
+
+@pytest.mark.slow
+def test_the_service_has_its_worker_processes_write_many_pages(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """Fifty sources at once in `feeds run`: the publish that follows has
+    hundreds of one-item pages, which the service's parsing workers write.
+    The chains must be whole all the same."""
+    from .test_service import SERVICE, Running
+
+    sources = ""
+    for n in range(50):
+        stories = [story(n * 3 + k, hours=n * 3 + k) for k in range(3)]
+        url = server.add(f"/s{n}.rss", rss(stories))
+        sources += f"  - name: s{n}\n    type: feed\n    url: {url}\n    interval: 1h\n"
+    base = BASE_CONFIG.replace("https://feeds.example.org/", served).replace(
+        "  max_items: 50\n", "  max_items: 5\n  archive_page_size: 1\n"
+    )
+    service = Running(write_config(tmp_path, sources, base + SERVICE))
+    everything = {f"urn:story:{n}" for n in range(150)}
+    try:
+        service.wait_for(lambda: walk(f"{served}all.atom").merged() == everything, timeout=30)
+        assert service.stop() == 0
+    finally:
+        service.close()
+    assert "bodies are parsed in" in service.stderr()
+    walked = walk(f"{served}all.atom")
+    paged = [i for _url, page in walked.pages for i in page]
+    assert sorted(paged) == sorted(everything)  # each on exactly one page
+    art = walk(f"{served}art.rss")
+    assert art.merged() == {f"urn:story:{n}" for n in range(150) if n % 2 == 1}
+    assert not list((tmp_path / "output").rglob(".feeds-*")), "temporary files left behind"
