@@ -99,6 +99,9 @@ class _Collected:
     #: The feed read instead of the page, when the page advertised one.
     followed: str = ""
     seconds: float = 0.0
+    #: Article pages fetched for `full_content`, to keep in the store:
+    #: (url, sanitised content, published).
+    pages: tuple[tuple[str, str, datetime | None], ...] = ()
 
 
 def run_once(
@@ -205,8 +208,10 @@ def run_source(
     collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
+    # Article pages are fetched before the transaction: other sources'
+    # runs store meanwhile.
+    collected = _with_full_content(config, collected, store, fetcher, now)
     with store.transaction():
-        collected = _with_full_content(config, collected, store, fetcher, now)
         result, changed = _record(store, config, collected, state, now, regular)
         if changed is not None:
             # Remembered with the change: a publish that fails (a full disk)
@@ -561,8 +566,9 @@ def _with_full_content(
     config: Config, collected: _Collected, store: Store, fetcher: Fetcher, now: datetime
 ) -> _Collected:
     """For a `full_content` source: each item's own page, fetched once and
-    kept in the store, gives the item its whole text (and its date, if the
-    source gave none). Pages that fail are tried again next run."""
+    kept in the store (by `_record`, with the items), gives the item its
+    whole text (and its date, if the source gave none). Pages that fail are
+    tried again next run. Writes nothing."""
     source = collected.source
     if not source.full_content or not collected.items:
         return collected
@@ -583,12 +589,13 @@ def _with_full_content(
             log.warning("source '%s': article %s: %s", source.name, link, exc.detail)
             return link, None
 
+    fetched = []
     with ThreadPoolExecutor(FULL_CONTENT_AT_ONCE, thread_name_prefix="feeds-article") as pool:
         for link, found in pool.map(article, missing[:FULL_CONTENT_PER_RUN]):
             if found is None:
                 continue
             content = sanitise_html(found.content, link)
-            store.save_page(link, content, found.published, now)
+            fetched.append((link, content, found.published))
             pages[link] = (content, found.published)
     items = []
     for item in collected.items:
@@ -599,7 +606,7 @@ def _with_full_content(
                 published=item.published or (published and published.astimezone(UTC)),
             )
         )
-    return replace(collected, items=tuple(items))
+    return replace(collected, items=tuple(items), pages=tuple(fetched))
 
 
 def _follow(
@@ -627,6 +634,8 @@ def _record(
     """Store one source's outcome. Returns its result and the rubric slugs
     whose feeds changed (None when nothing changed)."""
     source = collected.source
+    for url, content, published in collected.pages:
+        store.save_page(url, content, published, now)
     headers = dict(collected.headers)
     failures = 0 if not collected.error else state.failures + 1
     due = next_due(

@@ -270,11 +270,13 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     for number in range(MANY):
         url = server.add(f"/f{number}.rss", rss(f"Story {number}"))
         sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n    interval: 1h\n"
-    live = server.add("/live.rss", rss("Live, first"))
+    # The live source alone is in its rubric: its feed shows it whatever
+    # the sixty others bring.
+    live = server.add("/live.rss", rss("Live, first").replace("art", "news"))
     sources += f"  - name: live\n    type: feed\n    url: {live}\n    interval: 0.3s\n"
     service = start(sources)
     output = service.config.parent / "output"
-    service.wait_for(lambda: "Live, first" in _read(output / "all.atom"), timeout=30)
+    service.wait_for(lambda: "Live, first" in _read(output / "news.atom"), timeout=30)
     # The pool's workers are the service's grandchildren (a forkserver
     # starts them): kill them, as the kernel's OOM killer would.
     workers = [
@@ -285,8 +287,8 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     assert workers
     for worker in workers:
         os.kill(worker, signal.SIGKILL)
-    server.add("/live.rss", rss("Live, second"))
-    service.wait_for(lambda: "Live, second" in _read(output / "all.atom"), timeout=30)
+    server.add("/live.rss", rss("Live, second").replace("art", "news"))
+    service.wait_for(lambda: "Live, second" in _read(output / "news.atom"), timeout=30)
     assert "a parsing worker process died; starting new ones" in service.stderr()
     assert service.stop() == 0
 
@@ -304,3 +306,35 @@ def test_a_burst_of_signals_still_stops_the_service(server: Server, start) -> No
         except ProcessLookupError:
             break
     assert service.process.wait(timeout=15) == 0
+
+
+ARTICLE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Long read</title>'
+    "</head><body><article><h1>Long read</h1>"
+    + "".join(
+        f"<p>Paragraph {n} of a long article about the city museum's new exhibition, "
+        "its artists, curators and visitors, well worth reading in full.</p>"
+        for n in range(8)
+    )
+    + "</article></body></html>"
+)
+
+
+def test_a_slow_article_page_does_not_hold_up_other_sources(server: Server, start) -> None:
+    article = server.add("/article", ARTICLE, delay=4, Content_Type="text/html; charset=utf-8")
+    own_link = f"https://x.example/{abs(hash('Whole article'))}"
+    whole = server.add("/whole.rss", rss("Whole article").replace(own_link, article))
+    other = server.add("/other.rss", rss("Other story"), delay=0.5)
+    service = start(
+        f"  - name: whole\n    type: feed\n    url: {whole}\n    interval: 1h\n"
+        "    full_content: true\n"
+        f"  - name: other\n    type: feed\n    url: {other}\n    interval: 1h\n"
+    )
+    output = service.config.parent / "output"
+    # The article is on its way for four seconds; the other source, stored
+    # meanwhile, is published without waiting for it.
+    service.wait_for(lambda: "Other story" in _read(output / "all.atom"))
+    assert len(server.hits("/article")) == 1
+    assert "Whole article" not in _read(output / "all.atom")
+    service.wait_for(lambda: "Paragraph 7" in _read(output / "all.atom"))
+    assert service.stop() == 0
