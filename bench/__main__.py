@@ -18,7 +18,10 @@
    peak PSS is the same sum with shared pages split between the processes
    that share them (the fairer total for several processes).
 4. Then the huge feed alone through `feeds build`, on an empty store.
-5. Prints medians over the runs: wall time, items/s (items in the workload
+5. Then, once, the service: `feeds run` on the same workload and an empty
+   store, timed from its start until every source is stored and its feeds
+   published (read from the store), then stopped with SIGTERM.
+6. Prints medians over the runs: wall time, items/s (items in the workload
    divided by wall time), peak RSS, and the ratio to the baseline's items/s.
 
 `--quick` is 100 feeds x 20 items with a 2,000-item huge feed, for smoke
@@ -34,6 +37,8 @@ import platform
 import re
 import shlex
 import shutil
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -217,6 +222,84 @@ def measure(command: Sequence[str], *, cwd: Path, env: dict[str, str], logs: Pat
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePass:
+    """`feeds run` from start until every source was stored and published."""
+
+    seconds: float
+    sources: int
+    items: int
+    max_rss_mb: float
+    max_pss_mb: float
+    code: int
+    stderr: str
+
+
+def measure_service(
+    python: str, config: Path, *, sources: int, env: dict[str, str], logs: Path
+) -> ServicePass:
+    """Start `feeds run`, watch its store until each source has succeeded
+    once and nothing waits to be published, then stop it (SIGTERM)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    database = config.parent / "feeds.db"
+    err_path = logs / "stderr.txt"
+    with err_path.open("wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [python, "-m", "feeds", "run", "-c", str(config)],
+            cwd=config.parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        sampler = TreeRss(proc.pid)
+        sampler.start()
+        done = stored = items = 0
+        seconds = float("nan")
+        try:
+            while proc.poll() is None and time.perf_counter() - started < CHILD_TIMEOUT:
+                time.sleep(0.05)
+                done, stored, items = _service_progress(database)
+                if done >= sources and stored:
+                    seconds = time.perf_counter() - started
+                    break
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+            sampler.stop()
+    return ServicePass(
+        seconds=seconds,
+        sources=done,
+        items=items,
+        max_rss_mb=sampler.peak_mb,
+        max_pss_mb=sampler.peak_pss_mb,
+        code=code,
+        stderr=err_path.read_text(encoding="utf-8", errors="replace"),
+    )
+
+
+def _service_progress(database: Path) -> tuple[int, int, int]:
+    """(sources that succeeded, 1 when nothing waits to be published, items
+    stored), read from the service's store; zeros while it has none."""
+    if not database.exists():
+        return 0, 0, 0
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+            done = db.execute("SELECT count(*) FROM sources WHERE last_success IS NOT NULL")
+            pending = db.execute("SELECT value FROM meta WHERE key = 'pending_rubrics'")
+            row = pending.fetchone()
+            items = db.execute("SELECT count(*) FROM items").fetchone()[0]
+            return done.fetchone()[0], int(not (row and row[0])), items
+    except sqlite3.Error:
+        return 0, 0, 0
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -451,6 +534,14 @@ def main(argv: list[str] | None = None) -> int:
                 env=env,
                 logs=workdir / "huge",
             )
+            service_config = prepare(workdir / "service", render_config(manifest, server.url))
+            service = measure_service(
+                python,
+                service_config,
+                sources=len(manifest.feeds),
+                env=env,
+                logs=workdir / "service-logs",
+            )
     finally:
         if args.keep:
             print(f"run folders kept in {workdir}")
@@ -513,6 +604,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{huge_summary.items} items parsed, {huge_summary.new} new)"
     )
 
+    print(
+        f"  feeds run, first pass: {service.sources}/{len(manifest.feeds)} sources stored and "
+        f"their feeds published in {service.seconds:.2f} s from start "
+        f"({service.items / service.seconds:,.0f} items/s, {service.items} unique items), "
+        f"peak RSS {service.max_rss_mb:.0f} MB, PSS {service.max_pss_mb:.0f} MB "
+        f"(stopped, exit {service.code})"
+    )
+
     notes: list[str] = []
     for index, result in enumerate(results, start=1):
         notes += problems(f"run {index} feeds build (first cycle)", result.cold)
@@ -524,6 +623,10 @@ def main(argv: list[str] | None = None) -> int:
         if result.rewritten:
             notes.append(f"run {index}: the unchanged cycle rewrote {result.rewritten} files")
     notes += problems("huge feed build", huge)
+    service_errors = [line for line in service.stderr.splitlines() if "ERROR" in line]
+    if service.code != 0 or service.sources < len(manifest.feeds) or service_errors:
+        notes.append(f"feeds run: exit {service.code}, {service.sources} sources stored")
+        notes += [f"    {line[:300]}" for line in dict.fromkeys(service_errors)][:8]
     if notes:
         print()
         print("problems:")
