@@ -181,11 +181,13 @@ class Service:
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._active and time.monotonic() < deadline:
             time.sleep(0.05)
-        with self._parsing_lock:
-            if self._parsing is not None:
-                self._parsing.shutdown(wait=False, cancel_futures=True)
-        # What the finished runs stored goes out now, not at the next start.
+        # What the finished runs stored goes out now, not at the next start
+        # (with the worker processes' help, so before they are let go).
         self._publisher.stop()
+        with self._parsing_lock:
+            parsing, self._parsing = self._parsing, None
+        if parsing is not None:
+            parsing.shutdown(wait=False, cancel_futures=True)
         if self._server is not None:
             self._server.stop()
         abandoned = self._active

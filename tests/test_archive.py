@@ -592,3 +592,32 @@ def test_the_service_has_its_worker_processes_write_many_pages(
     art = walk(f"{served}art.rss")
     assert art.merged() == {f"urn:story:{n}" for n in range(150) if n % 2 == 1}
     assert not list((tmp_path / "output").rglob(".feeds-*")), "temporary files left behind"
+
+
+@pytest.mark.slow
+def test_what_is_stored_when_the_service_stops_is_published_before_it_exits(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """SIGTERM right after fifty sources stored, before the publisher's
+    turn: the service publishes them (hundreds of pages, with its workers'
+    help) and then exits, without an error."""
+    from .test_service import SERVICE, Running
+
+    sources = ""
+    for n in range(50):
+        stories = [story(n * 3 + k, hours=n * 3 + k) for k in range(3)]
+        url = server.add(f"/s{n}.rss", rss(stories))
+        sources += f"  - name: s{n}\n    type: feed\n    url: {url}\n    interval: 1h\n"
+    base = BASE_CONFIG.replace("https://feeds.example.org/", served).replace(
+        "  max_items: 50\n", "  max_items: 5\n  archive_page_size: 1\n"
+    )
+    service = Running(write_config(tmp_path, sources, base + SERVICE))
+    try:
+        service.wait_for(lambda: service.stderr().count("': HTTP 200") == 50, timeout=30)
+        assert service.stop() == 0
+    finally:
+        service.close()
+    assert "ERROR" not in service.stderr(), service.stderr()
+    everything = {f"urn:story:{n}" for n in range(150)}
+    assert walk(f"{served}all.atom").merged() == everything
+    assert walk(f"{served}art.rss").merged() == {f"urn:story:{n}" for n in range(1, 150, 2)}
