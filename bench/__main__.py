@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.server import Server, serving
+from bench.server import Server, serving, stop_on_sigterm
 from bench.workload import (
     FEEDS,
     HUGE_ITEMS,
@@ -490,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1 or args.feeds < 1 or args.items < 1 or args.huge_items < 1:
         parser.error("--runs, --feeds, --items and --huge-items must be at least 1")
 
+    stop_on_sigterm()
     python = venv_python()
     env = child_env()
     # As an install would: no measured run compiles the package (Python
@@ -636,4 +637,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        print("interrupted: the server and the run folders are cleaned up", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -25,6 +25,7 @@ import email.utils
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -287,7 +288,18 @@ def _python_server(folder: Path) -> Iterator[Server]:
         thread.join(timeout=5)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so `serving` stops the nginx it started
+    (otherwise it would outlive a killed benchmark, holding its port)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m bench.server", description=__doc__)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--python", action="store_true", help="use the Python server, not nginx")
