@@ -53,12 +53,12 @@ log = logging.getLogger("feeds")
 WATCH_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
 FIRST_RUN_SPREAD = 5.0
-#: A change is published this long after it was stored, at the soonest:
-#: the sources that finish meanwhile share the publish.
+#: Changes are published once none has come for this long: the sources
+#: that finish close together share the publish.
 PUBLISH_DELAY = 0.5
-#: Publishing may take up to this share of the time while changes keep
-#: coming (the first pass over a thousand sources): after a publish that
-#: took t seconds, the next waits at least 2t.
+#: While changes keep coming (the first pass over a thousand sources),
+#: publishing takes up to this share of the time: after a publish that took
+#: t seconds, the next one comes 2t later at the soonest, and at the latest.
 PUBLISH_SHARE = 1 / 3
 
 
@@ -484,9 +484,15 @@ class _Publisher:
     def _run(self) -> None:
         while True:
             self._wanted.wait()
-            # Interrupted by stop(), which publishes itself.
-            if self._stopping.wait(self._pause):
-                return
+            latest = time.monotonic() + self._pause
+            while True:
+                # Wait for a quiet spell, or for the pause to end if changes
+                # keep coming. Interrupted by stop(), which publishes itself.
+                self._wanted.clear()
+                if self._stopping.wait(min(PUBLISH_DELAY, latest - time.monotonic())):
+                    return
+                if not self._wanted.is_set() or time.monotonic() >= latest:
+                    break
             self._wanted.clear()
             started = time.monotonic()
             self._publish()

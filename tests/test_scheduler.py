@@ -58,15 +58,36 @@ def test_stop_ends_the_wait_and_publishes_at_once() -> None:
     assert publish.calls[0] - began < PUBLISH_DELAY
 
 
-def test_while_publishing_takes_long_later_changes_wait_for_a_pause() -> None:
+def poke_for(publisher: _Publisher, seconds: float) -> float:
+    """Changes stored every 20 ms for this long; returns when the last was."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        publisher.poke()
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def test_while_changes_keep_coming_publishes_are_spaced_by_twice_their_length() -> None:
     publish = Recorder(seconds=0.3)
     publisher = _Publisher(publish)
     publisher.start()
-    publisher.poke()
-    assert publish.called.wait(10)
-    publish.called.clear()
-    publisher.poke()  # stored during that publish
-    assert publish.called.wait(10)
+    poke_for(publisher, 2.6)
     publisher.stop()
-    # After a publish of 0.3 s, the next one came at least 2 x 0.3 s later.
-    assert publish.calls[1] - publish.calls[0] >= 0.3 + 0.6
+    starts = publish.calls[:-1]  # the last one is stop's
+    assert len(starts) >= 2
+    # Each publish took 0.3 s; the next began 2 x 0.3 s after it ended.
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= 0.3 + 0.6, gaps
+
+
+def test_when_changes_stop_the_last_ones_go_out_without_the_whole_pause() -> None:
+    publish = Recorder(seconds=1.0)  # a pause of 2 s after each publish
+    publisher = _Publisher(publish)
+    publisher.start()
+    last_change = poke_for(publisher, 1.5)
+    time.sleep(2.5)
+    publisher.stop()
+    after = [call for call in publish.calls[:-1] if call >= last_change]
+    assert after, publish.calls
+    # Out once no change came for PUBLISH_DELAY, not 2 s after the publish.
+    assert after[0] - last_change < 2 * PUBLISH_DELAY + 0.2
