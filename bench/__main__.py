@@ -17,11 +17,11 @@
    process's own memory, borrowed by the child until its exec);
    peak PSS is the same sum with shared pages split between the processes
    that share them (the fairer total for several processes).
+   d. the service: `feeds run` on the same workload and an empty store,
+      timed from its start until every source is stored and its feeds
+      published (read from its store), then stopped with SIGTERM.
 4. Then the huge feed alone through `feeds build`, on an empty store.
-5. Then, once, the service: `feeds run` on the same workload and an empty
-   store, timed from its start until every source is stored and its feeds
-   published (read from the store), then stopped with SIGTERM.
-6. Prints medians over the runs: wall time, items/s (items in the workload
+5. Prints medians over the runs: wall time, items/s (items in the workload
    divided by wall time), peak RSS, and the ratio to the baseline's items/s.
 
 `--quick` is 100 feeds x 20 items with a 2,000-item huge feed, for smoke
@@ -127,6 +127,7 @@ class RunResult:
     baseline: Measured
     rewritten: int
     warm_statuses: Counter[str]
+    service: ServicePass
 
 
 def _pss_kib(pid: int) -> int:
@@ -388,7 +389,11 @@ def one_run(
     baseline = measure(
         [python, "-m", "bench.baseline", str(base_config)], cwd=ROOT, env=env, logs=run_dir / "c"
     )
-    return RunResult(cold, warm, baseline, rewritten, statuses)
+    service_config = prepare(run_dir / "service", config_text)
+    service = measure_service(
+        python, service_config, sources=len(manifest.feeds), env=env, logs=run_dir / "d"
+    )
+    return RunResult(cold, warm, baseline, rewritten, statuses, service)
 
 
 def machine(python: str) -> list[str]:
@@ -525,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"unchanged {result.warm.seconds:.2f} s (exit {result.warm.code}, "
                     f"{warm.not_modified}/{len(manifest.feeds)} not modified, "
                     f"{result.rewritten} files rewritten), "
-                    f"baseline {result.baseline.seconds:.2f} s (exit {result.baseline.code})",
+                    f"baseline {result.baseline.seconds:.2f} s (exit {result.baseline.code}), "
+                    f"service {result.service.seconds:.2f} s (exit {result.service.code})",
                     flush=True,
                 )
             huge_config = prepare(workdir / "huge", render_config(manifest, server.url, huge=True))
@@ -534,14 +540,6 @@ def main(argv: list[str] | None = None) -> int:
                 cwd=huge_config.parent,
                 env=env,
                 logs=workdir / "huge",
-            )
-            service_config = prepare(workdir / "service", render_config(manifest, server.url))
-            service = measure_service(
-                python,
-                service_config,
-                sources=len(manifest.feeds),
-                env=env,
-                logs=workdir / "service-logs",
             )
     finally:
         if args.keep:
@@ -605,12 +603,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{huge_summary.items} items parsed, {huge_summary.new} new)"
     )
 
+    service_s = med([r.service.seconds for r in results])
+    service = results[-1].service
     print(
         f"  feeds run, first pass: {service.sources}/{len(manifest.feeds)} sources stored and "
-        f"their feeds published in {service.seconds:.2f} s from start "
-        f"({service.items / service.seconds:,.0f} items/s, {service.items} unique items), "
-        f"peak RSS {service.max_rss_mb:.0f} MB, PSS {service.max_pss_mb:.0f} MB "
-        f"(stopped, exit {service.code})"
+        f"their feeds published in {service_s:.2f} s from start "
+        f"({service.items / service_s:,.0f} items/s, {service.items} unique items), "
+        f"peak RSS {med([r.service.max_rss_mb for r in results]):.0f} MB, "
+        f"PSS {med([r.service.max_pss_mb for r in results]):.0f} MB (stopped, exit {service.code})"
     )
 
     notes: list[str] = []
@@ -624,10 +624,12 @@ def main(argv: list[str] | None = None) -> int:
         if result.rewritten:
             notes.append(f"run {index}: the unchanged cycle rewrote {result.rewritten} files")
     notes += problems("huge feed build", huge)
-    service_errors = [line for line in service.stderr.splitlines() if "ERROR" in line]
-    if service.code != 0 or service.sources < len(manifest.feeds) or service_errors:
-        notes.append(f"feeds run: exit {service.code}, {service.sources} sources stored")
-        notes += [f"    {line[:300]}" for line in dict.fromkeys(service_errors)][:8]
+    for index, result in enumerate(results, start=1):
+        run = result.service
+        errors = [line for line in run.stderr.splitlines() if "ERROR" in line]
+        if run.code != 0 or run.sources < len(manifest.feeds) or errors:
+            notes.append(f"run {index} feeds run: exit {run.code}, {run.sources} sources stored")
+            notes += [f"    {line[:300]}" for line in dict.fromkeys(errors)][:8]
     if notes:
         print()
         print("problems:")
