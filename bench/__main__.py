@@ -10,16 +10,16 @@
    a. `feeds build` on an empty store and output/ (the first cycle);
    b. `feeds build` again: nothing changed, every source should answer
       304, and no file in output/ may be rewritten;
-   c. the naive baseline (bench/baseline.py).
+   c. the naive baseline (bench/baseline.py);
+   d. the service: `feeds run` on the same workload and an empty store,
+      timed from its start until every source is stored and its feeds
+      published (read from its store), then stopped with SIGTERM.
    Each is a subprocess; its wall time includes interpreter start-up, and
    its peak RSS is the peak of the summed RSS of it and its descendants
    (worker processes), sampled every 50 ms (ru_maxrss would count this
    process's own memory, borrowed by the child until its exec);
    peak PSS is the same sum with shared pages split between the processes
    that share them (the fairer total for several processes).
-   d. the service: `feeds run` on the same workload and an empty store,
-      timed from its start until every source is stored and its feeds
-      published (read from its store), then stopped with SIGTERM.
 4. Then the huge feed alone through `feeds build`, on an empty store.
 5. Prints medians over the runs: wall time, items/s (items in the workload
    divided by wall time), peak RSS, and the ratio to the baseline's items/s.
