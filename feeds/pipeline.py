@@ -215,7 +215,8 @@ def run_source(
         result, changed = _record(store, config, collected, state, now, regular)
         if changed is not None:
             # Remembered with the change: a publish that fails (a full disk)
-            # or is killed is made good by the next one.
+            # puts them back for the next one; one that is killed is made
+            # good at the next start, which renders every feed.
             _add_pending(store, changed)
             store.set_meta("render_key", "")
     return result

@@ -328,9 +328,9 @@ class Service:
 
     def _store_for(self, url: str) -> Store:
         """This job thread's own connection, kept for its next runs: the
-        schema and the prepared statements stay loaded. (A connection per
-        run loaded them in the store's turn, which runs take one at a time:
-        the first pass took 12.0-13.0 s that way, 11.3-11.5 s this way.)"""
+        schema and the prepared statements stay loaded (a connection per
+        run loaded them again in the store's turn, which runs take one at
+        a time)."""
         held: Store | None = getattr(self._stores, "store", None)
         if held is not None and held.url == url:
             return held
@@ -455,7 +455,7 @@ class Service:
 class _Publisher:
     """Publishes what the sources' runs stored, from one thread of its own.
     Sources that finish close together share one publish: the first pass
-    over a thousand sources makes a few dozen publishes, not a thousand,
+    over a thousand sources makes a handful of publishes, not a thousand,
     and a source's run never waits for one. A run that stored something
     calls `poke`."""
 

@@ -271,8 +271,11 @@ class RunLock:
 #: queue on it and each is woken the moment the one before commits;
 #: SQLite alone would have them poll its lock with sleeps of up to 100 ms
 #: (with sixteen sources storing at once, most of their time). Other
-#: processes still meet SQLite's own lock.
-_writers: dict[str, threading.Lock] = {}
+#: processes still meet SQLite's own lock. Reentrant: a thread that opened
+#: a second store on the same file inside a transaction meets SQLite's lock
+#: (an error after its time-out), as before, rather than waiting for itself
+#: for ever.
+_writers: dict[str, threading.RLock] = {}
 _writers_guard = threading.Lock()
 
 
@@ -287,10 +290,10 @@ def _forget_writers() -> None:
 os.register_at_fork(after_in_child=_forget_writers)
 
 
-def _writer_lock(path: Path) -> threading.Lock:
+def _writer_lock(path: Path) -> threading.RLock:
     key = os.path.abspath(path)
     with _writers_guard:
-        return _writers.setdefault(key, threading.Lock())
+        return _writers.setdefault(key, threading.RLock())
 
 
 class Store:
