@@ -294,10 +294,18 @@ def test_threads_writing_at_once_queue_in_this_process(
     url = f"sqlite:///{tmp_path / 'feeds.db'}"
     Store(url).close()
     failures: list[BaseException] = []
+    # Opened one at a time, then all write at once: what is tested is the
+    # writing (a connection being opened may meet a lock for a moment, which
+    # the real 30 s time-out rides out).
+    opening = threading.Lock()
+    ready = threading.Barrier(8)
 
     def write(number: int) -> None:
         try:
-            with Store(url) as store:
+            with opening:
+                store = Store(url)
+            ready.wait()
+            with store:
                 for round_ in range(20):
                     with store.transaction():
                         store.set_meta(f"thread-{number}", str(round_))
