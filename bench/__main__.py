@@ -47,6 +47,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,13 +259,13 @@ def measure_service(
         )
         sampler = TreeRss(proc.pid)
         sampler.start()
-        done = stored = items = 0
+        done = 0
         seconds = float("nan")
         try:
             while proc.poll() is None and time.perf_counter() - started < CHILD_TIMEOUT:
                 time.sleep(0.05)
-                done, stored, items = _service_progress(database)
-                if done >= sources and stored:
+                done, published = _service_progress(database)
+                if done >= sources and published:
                     seconds = time.perf_counter() - started
                     break
         finally:
@@ -279,7 +280,7 @@ def measure_service(
     return ServicePass(
         seconds=seconds,
         sources=done,
-        items=items,
+        items=_query(database, "SELECT count(*) FROM items"),
         max_rss_mb=sampler.peak_mb,
         max_pss_mb=sampler.peak_pss_mb,
         code=code,
@@ -287,20 +288,27 @@ def measure_service(
     )
 
 
-def _service_progress(database: Path) -> tuple[int, int, int]:
-    """(sources that succeeded, 1 when nothing waits to be published, items
-    stored), read from the service's store; zeros while it has none."""
+def _service_progress(database: Path) -> tuple[int, bool]:
+    """(sources that succeeded, whether nothing waits to be published),
+    read from the service's store; (0, False) while it has none. Polled
+    while the service is measured: two indexed lookups, nothing counted
+    over the items."""
+    done = _query(database, "SELECT count(*) FROM sources WHERE last_success IS NOT NULL")
+    pending = _query(
+        database, "SELECT count(*) FROM meta WHERE key = 'pending_rubrics' AND value != ''"
+    )
+    return done, done > 0 and pending == 0
+
+
+def _query(database: Path, sql: str) -> int:
+    """One number from the store, read-only; 0 when it cannot be read yet."""
     if not database.exists():
-        return 0, 0, 0
+        return 0
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            done = db.execute("SELECT count(*) FROM sources WHERE last_success IS NOT NULL")
-            pending = db.execute("SELECT value FROM meta WHERE key = 'pending_rubrics'")
-            row = pending.fetchone()
-            items = db.execute("SELECT count(*) FROM items").fetchone()[0]
-            return done.fetchone()[0], int(not (row and row[0])), items
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
+            return int(db.execute(sql).fetchone()[0])
     except sqlite3.Error:
-        return 0, 0, 0
+        return 0
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

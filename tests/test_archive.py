@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import feedparser
@@ -28,6 +29,9 @@ from feeds.serve import ServerThread, ServeSettings, create_app
 from feeds.store import Store
 
 from .conftest import BASE_CONFIG, Server, run_cli, write_config
+
+if TYPE_CHECKING:
+    from .test_service import Running
 
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -561,13 +565,9 @@ def test_the_service_archives_as_it_goes(tmp_path: Path, server: Server) -> None
         service.close()
 
 
-@pytest.mark.slow
-def test_the_service_has_its_worker_processes_write_many_pages(
-    tmp_path: Path, server: Server, served: str
-) -> None:
-    """Fifty sources at once in `feeds run`: the publish that follows has
-    hundreds of one-item pages, which the service's parsing workers write.
-    The chains must be whole all the same."""
+def _fifty_sources_served(tmp_path: Path, server: Server, served: str) -> Running:
+    """`feeds run` over fifty hourly sources of three stories each, with
+    one-item archive pages: a first publish of hundreds of pages."""
     from .test_service import SERVICE, Running
 
     sources = ""
@@ -578,7 +578,17 @@ def test_the_service_has_its_worker_processes_write_many_pages(
     base = BASE_CONFIG.replace("https://feeds.example.org/", served).replace(
         "  max_items: 50\n", "  max_items: 5\n  archive_page_size: 1\n"
     )
-    service = Running(write_config(tmp_path, sources, base + SERVICE))
+    return Running(write_config(tmp_path, sources, base + SERVICE))
+
+
+@pytest.mark.slow
+def test_the_service_has_its_worker_processes_write_many_pages(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """Fifty sources at once in `feeds run`: the publish that follows has
+    hundreds of one-item pages, which the service's parsing workers write.
+    The chains must be whole all the same."""
+    service = _fifty_sources_served(tmp_path, server, served)
     everything = {f"urn:story:{n}" for n in range(150)}
     try:
         service.wait_for(lambda: walk(f"{served}all.atom").merged() == everything, timeout=30)
@@ -601,17 +611,7 @@ def test_what_is_stored_when_the_service_stops_is_published_before_it_exits(
     """SIGTERM right after fifty sources stored, before the publisher's
     turn: the service publishes them (hundreds of pages, with its workers'
     help) and then exits, without an error."""
-    from .test_service import SERVICE, Running
-
-    sources = ""
-    for n in range(50):
-        stories = [story(n * 3 + k, hours=n * 3 + k) for k in range(3)]
-        url = server.add(f"/s{n}.rss", rss(stories))
-        sources += f"  - name: s{n}\n    type: feed\n    url: {url}\n    interval: 1h\n"
-    base = BASE_CONFIG.replace("https://feeds.example.org/", served).replace(
-        "  max_items: 50\n", "  max_items: 5\n  archive_page_size: 1\n"
-    )
-    service = Running(write_config(tmp_path, sources, base + SERVICE))
+    service = _fifty_sources_served(tmp_path, server, served)
     try:
         service.wait_for(lambda: service.stderr().count("': HTTP 200") == 50, timeout=30)
         assert service.stop() == 0

@@ -238,13 +238,19 @@ def _descendants(pid: int) -> dict[int, int]:
 MANY = 60  # at least pipeline.PROCESS_THRESHOLD: bodies go to worker processes
 
 
-def test_a_burst_of_sources_is_parsed_by_workers_and_shares_a_few_publishes(
-    server: Server, start
-) -> None:
+def many_sources(server: Server) -> str:
+    """MANY hourly sources of one story each ("Story N"), as config lines."""
     sources = ""
     for number in range(MANY):
         url = server.add(f"/f{number}.rss", rss(f"Story {number}"))
         sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n    interval: 1h\n"
+    return sources
+
+
+def test_a_burst_of_sources_is_parsed_by_workers_and_shares_a_few_publishes(
+    server: Server, start
+) -> None:
+    sources = many_sources(server)
     service = start(sources)
     output = service.config.parent / "output"
     service.wait_for(lambda: service.stderr().count("': HTTP 200") == MANY, timeout=30)
@@ -266,10 +272,7 @@ def test_a_burst_of_sources_is_parsed_by_workers_and_shares_a_few_publishes(
 
 
 def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
-    sources = ""
-    for number in range(MANY):
-        url = server.add(f"/f{number}.rss", rss(f"Story {number}"))
-        sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n    interval: 1h\n"
+    sources = many_sources(server)
     # The live source alone is in its rubric: its feed shows it whatever
     # the sixty others bring.
     live = server.add("/live.rss", rss("Live, first").replace("art", "news"))
