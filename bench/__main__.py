@@ -460,7 +460,7 @@ def workload(args: argparse.Namespace) -> tuple[Path, Manifest, str]:
     return folder, manifest, f"generated in {time.perf_counter() - started:.1f} s"
 
 
-def table(rows: list[tuple[str, ...]]) -> list[str]:
+def table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:

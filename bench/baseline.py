@@ -93,12 +93,8 @@ def run_baseline(config_path: str | Path) -> int:
             if key in items:
                 items[key]["rubrics"] |= rubrics
                 continue
-            if entry.get("published_parsed"):
-                published = datetime(*entry.published_parsed[:6], tzinfo=UTC)
-            elif entry.get("updated_parsed"):
-                published = datetime(*entry.updated_parsed[:6], tzinfo=UTC)
-            else:
-                published = now
+            parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+            published = _utc(parsed) if parsed else now
             content = ""
             if entry.get("content"):
                 content = entry.content[0].value
@@ -155,6 +151,12 @@ def run_baseline(config_path: str | Path) -> int:
         f"{len(items)} unique, {len(feeds)} feeds written to {output}"
     )
     return processed
+
+
+def _utc(parsed: Any) -> datetime:
+    """feedparser's struct_time (always UTC) as an aware datetime."""
+    year, month, day, hour, minute, second = parsed[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def write_atom(
