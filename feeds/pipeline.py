@@ -209,14 +209,15 @@ def run_source(
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     # Article pages are fetched before the transaction: other sources'
-    # runs store meanwhile.
+    # runs store meanwhile. Stopping aborts those fetches too, and items
+    # without the text they wait for are not stored either.
     collected = _with_full_content(config, collected, store, fetcher, now)
+    if stopped is not None and stopped.is_set():
+        return SourceResult(source=source.name, error="stopped before storing")
     with store.transaction():
         result, changed = _record(store, config, collected, state, now, regular)
         if changed is not None:
-            # Remembered with the change: a publish that fails (a full disk)
-            # puts them back for the next one; one that is killed is made
-            # good at the next start, which renders every feed.
+            # Remembered with the change, until a publish of them succeeds.
             _add_pending(store, changed)
             store.set_meta("render_key", "")
     return result
@@ -227,21 +228,22 @@ def publish_pending(
 ) -> tuple[tuple[str, ...], int] | None:
     """Render the feeds that stored changes touched since the last time
     (their rubrics' feeds and the combined one), as `publish_feeds` does;
-    None when there were none. Raises PublishError, and then they stay
-    pending."""
+    None when there were none. They stay pending until a publish of them
+    has succeeded: one that raises (PublishError, StoreError) or is killed
+    leaves them for the next."""
     with store.transaction():
         pending = _pending(store)
-        if pending is None:
-            return None
-        # Taken now, in the transaction that reads them: a change stored
-        # while this publish runs is pending for the next one.
-        store.set_meta("pending_rubrics", "")
-    try:
-        return publish_feeds(config, store, only=pending, helpers=helpers)
-    except BaseException:
-        with store.transaction():
-            _add_pending(store, pending)
-        raise
+        serial = store.meta("pending_serial")
+    if pending is None:
+        return None
+    published = publish_feeds(config, store, only=pending, helpers=helpers)
+    with store.transaction():
+        # Cleared only if no run noted a change since they were read: that
+        # change may have come after its feed was rendered. Publishing a
+        # feed twice costs a render; missing a change would cost a story.
+        if store.meta("pending_serial") == serial:
+            store.set_meta("pending_rubrics", "")
+    return published
 
 
 def _pending(store: Store) -> frozenset[str] | None:
@@ -251,8 +253,10 @@ def _pending(store: Store) -> frozenset[str] | None:
 
 
 def _add_pending(store: Store, rubrics: frozenset[str]) -> None:
+    """Note a stored change to these rubrics' feeds, in its transaction."""
     known = _pending(store) or frozenset()
     store.set_meta("pending_rubrics", json.dumps(sorted(known | rubrics)))
+    store.set_meta("pending_serial", str(int(store.meta("pending_serial") or 0) + 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import ipaddress
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -99,6 +101,19 @@ class Server:
 
     def hits(self, path: str) -> list[dict[str, str]]:
         return [headers for seen, headers in self.requests if seen == path]
+
+
+@pytest.fixture
+def impatient_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections that give up at once on a locked database, instead of
+    SQLite's polling for up to 30 s: what gets past is what never waited
+    on SQLite's lock."""
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real_connect(*args, **{**kwargs, "timeout": 0})
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
 
 
 @pytest.fixture

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from feeds import pipeline
 from feeds.config import load_config
-from feeds.errors import FetchError, PublishError
+from feeds.errors import FetchError, PublishError, StoreError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
 from feeds.pipeline import publish_pending, run_source
@@ -139,6 +141,71 @@ def test_a_failed_publish_leaves_the_changes_for_the_next_one(
     assert publish_pending(runner.config, runner.store) is not None
     assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
     assert publish_pending(runner.config, runner.store) is None  # nothing left
+
+
+def test_a_publish_that_fails_while_the_store_is_locked_keeps_the_change(
+    server: Server, impatient_sqlite: None, runner_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process (a backup, an operator's sqlite3 shell) holds the
+    # store's write lock when a publish fails: nothing may depend on writing
+    # the pending feeds back then.
+    url = server.add("/feed.rss", RSS)
+    runner = runner_for(url)
+    runner.run()
+    output = runner.config.output_dir
+    server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>One, corrected</title>"))
+    database = runner.config.storage_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(database, isolation_level=None)
+    real_publish = pipeline.publish_feeds
+
+    def locked_out(*args: object, **kwargs: object) -> None:
+        other.execute("BEGIN IMMEDIATE")
+        raise StoreError(runner.config.storage_url, "database is locked")
+
+    monkeypatch.setattr(pipeline, "publish_feeds", locked_out)
+    with pytest.raises(StoreError):
+        runner.run(NOW + timedelta(hours=1))
+    other.execute("ROLLBACK")
+    other.close()
+
+    monkeypatch.setattr(pipeline, "publish_feeds", real_publish)
+    assert publish_pending(runner.config, runner.store) is not None
+    assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
+
+
+def test_a_change_stored_while_its_feed_is_published_is_published_next(
+    server: Server, runner_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = server.add("/feed.rss", RSS)
+    runner = runner_for(url)
+    runner.run()
+    output = runner.config.output_dir
+    server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>Two</title>"))
+    run_source(
+        runner.config, runner.config.sources[0], store=runner.store, fetcher=runner.fetcher, now=NOW
+    )
+    real_publish = pipeline.publish_feeds
+
+    def then_another_change(*args: Any, **kwargs: Any) -> Any:
+        published = real_publish(*args, **kwargs)
+        # Stored after 'art' was rendered, while 'art' is already pending.
+        server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>Three</title>"))
+        run_source(
+            runner.config,
+            runner.config.sources[0],
+            store=runner.store,
+            fetcher=runner.fetcher,
+            now=NOW + timedelta(hours=1),
+        )
+        return published
+
+    monkeypatch.setattr(pipeline, "publish_feeds", then_another_change)
+    assert publish_pending(runner.config, runner.store) is not None
+    assert "Two" in (output / "art.atom").read_text(encoding="utf-8")
+    monkeypatch.setattr(pipeline, "publish_feeds", real_publish)
+    assert publish_pending(runner.config, runner.store) is not None
+    assert "Three" in (output / "art.atom").read_text(encoding="utf-8")
+    assert publish_pending(runner.config, runner.store) is None
 
 
 def test_retry_after_is_honoured(server: Server, runner_for) -> None:

@@ -341,3 +341,23 @@ def test_a_slow_article_page_does_not_hold_up_other_sources(server: Server, star
     assert "Whole article" not in _read(output / "all.atom")
     service.wait_for(lambda: "Paragraph 7" in _read(output / "all.atom"))
     assert service.stop() == 0
+
+
+def test_a_source_stopped_while_its_articles_load_stores_nothing(server: Server, start) -> None:
+    items = ""
+    for n in range(6):
+        link = server.add(f"/article{n}", ARTICLE, delay=1, Content_Type="text/html; charset=utf-8")
+        items += f"<item><title>Story {n}</title><link>{link}</link></item>"
+    whole = server.add("/whole.rss", rss().replace("</channel>", items + "</channel>"))
+    service = start(
+        f"  - name: whole\n    type: feed\n    url: {whole}\n    interval: 1h\n"
+        "    full_content: true\n"
+    )
+    # Two articles on their way (two requests per host at a time), four
+    # waiting for their turn when the service is told to stop: those are
+    # called off, and the stories are not stored without their text. The
+    # next start reads the source and its articles again.
+    service.wait_for(lambda: any(server.hits(f"/article{n}") for n in range(6)))
+    assert service.stop() == 0
+    with sqlite3.connect(service.config.parent / "feeds.db") as db:
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (0,)

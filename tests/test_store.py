@@ -275,19 +275,6 @@ def test_a_bulk_run_has_a_bigger_cache_and_gives_it_back(store: Store) -> None:
     assert [i.title for i in store.latest()] == ["Story 1"]
 
 
-@pytest.fixture
-def impatient_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Connections that give up at once on a locked database, instead of
-    SQLite's polling for up to 30 s: what gets past is what never waited
-    on SQLite's lock."""
-    real_connect = sqlite3.connect
-
-    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        return real_connect(*args, **{**kwargs, "timeout": 0})
-
-    monkeypatch.setattr(sqlite3, "connect", connect)
-
-
 def test_threads_writing_at_once_queue_in_this_process(
     tmp_path: Path, impatient_sqlite: None
 ) -> None:
