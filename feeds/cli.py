@@ -35,6 +35,8 @@ from feeds.parse import SELECTOR_KEYS
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
 EXIT_CONFIG = 2
+#: As a shell reports a command ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         # `feeds preview ... | head`: the reader left; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except KeyboardInterrupt:
+        # What was committed stays (a build commits every few thousand
+        # items); no file is left half-written.
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -505,6 +505,10 @@ def _read_file(source: Source, path: Path) -> Fetched:
     return Fetched(source=source.name, url=path.as_uri(), body=body)
 
 
+#: How long a WebSub ping may take while the service stops.
+STOPPING_HUB_TIMEOUT = 1.0
+
+
 def notify_hub(
     hub: str,
     topics: list[str],
@@ -512,24 +516,31 @@ def notify_hub(
     *,
     timeout: float = 5.0,
     attempts: int = 3,
+    stopping: threading.Event | None = None,
 ) -> list[str]:
     """WebSub publish pings (W3C WebSub 7.1): one POST per changed feed URL,
-    each tried `attempts` times with a pause that doubles. The hub is the
-    operator's own choice, so it is reached without the private-address
-    guard, and no redirect is followed. Returns what failed, for the log."""
+    each tried `attempts` times with a pause that doubles. Once `stopping`
+    is set (the service is shutting down), a ping gets one try of at most
+    STOPPING_HUB_TIMEOUT seconds. The hub is the operator's own choice, so
+    it is reached without the private-address guard, and no redirect is
+    followed. Returns what failed, for the log."""
     pool = urllib3.PoolManager(headers={"User-Agent": user_agent(base_url)})
     failures = []
     try:
         for topic in topics:
             problem = ""
             for attempt in range(attempts):
+                hurried = stopping is not None and stopping.is_set()
+                if hurried and attempt > 0:
+                    break
+                wait = min(timeout, STOPPING_HUB_TIMEOUT) if hurried else timeout
                 try:
                     answer = pool.request(
                         "POST",
                         hub,
                         fields={"hub.mode": "publish", "hub.url": topic},
                         encode_multipart=False,
-                        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                        timeout=urllib3.Timeout(connect=wait, read=wait),
                         retries=False,
                         redirect=False,
                     )
@@ -540,7 +551,10 @@ def notify_hub(
                 except HTTPError as exc:
                     problem = _reason(exc)
                 if attempt + 1 < attempts:
-                    time.sleep(0.5 * 2**attempt)
+                    if stopping is not None:
+                        stopping.wait(0.5 * 2**attempt)
+                    else:
+                        time.sleep(0.5 * 2**attempt)
             if problem:
                 failures.append(f"WebSub hub {hub}: ping for {topic} failed: {problem}")
                 # A hub that failed one topic every time is down: do not make

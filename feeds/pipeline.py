@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import random
+import signal
 import threading
 import time
 from collections import OrderedDict, deque
@@ -224,19 +225,24 @@ def run_source(
 
 
 def publish_pending(
-    config: Config, store: Store, helpers: Executor | None = None
+    config: Config,
+    store: Store,
+    helpers: Executor | None = None,
+    *,
+    stopping: threading.Event | None = None,
 ) -> tuple[tuple[str, ...], int] | None:
     """Render the feeds that stored changes touched since the last time
     (their rubrics' feeds and the combined one), as `publish_feeds` does;
     None when there were none. They stay pending until a publish of them
     has succeeded: one that raises (PublishError, StoreError) or is killed
-    leaves them for the next."""
+    leaves them for the next. Once `stopping` is set, the WebSub hub gets
+    one short try per feed."""
     with store.transaction():
         pending = _pending(store)
         serial = store.meta("pending_serial")
     if pending is None:
         return None
-    published = publish_feeds(config, store, only=pending, helpers=helpers)
+    published = publish_feeds(config, store, only=pending, helpers=helpers, stopping=stopping)
     with store.transaction():
         # Cleared only if no run noted a change since they were read: that
         # change may have come after its feed was rendered. Publishing a
@@ -393,7 +399,29 @@ def parsing_pool() -> ProcessPoolExecutor:
     when the first body is sent: safe while threads run (the service), and
     none starts if no body ever comes. Use `wants_workers` first."""
     context = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context)
+    # Imported once by the server that forks the workers: each starts with
+    # it loaded instead of importing it on its first task.
+    context.set_forkserver_preload(["feeds.pipeline"])
+    return ProcessPoolExecutor(
+        max_workers=os.cpu_count() or 1, mp_context=context, initializer=_service_worker
+    )
+
+
+def _service_worker() -> None:
+    """The service stops its workers itself, after the last publish they
+    may help with. Ctrl-C in a terminal signals the whole process group,
+    and a service manager's SIGTERM may go to the whole control group:
+    either would kill a worker under a parse, with a traceback, and fail
+    the runs it served."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _build_worker() -> None:
+    """A build's worker: Ctrl-C is the build's to handle (it then ends its
+    workers); a SIGTERM still ends them, as it ends the build."""
+    RunLock.drop_inherited()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def wants_workers(sources: int) -> bool:
@@ -413,7 +441,7 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
-        initializer=RunLock.drop_inherited,
+        initializer=_build_worker,
     )
     # The first submit forks them all, before the pool starts its thread.
     pool.submit(int).result()
@@ -823,6 +851,7 @@ def publish_feeds(
     *,
     parallel: bool = False,
     helpers: Executor | None = None,
+    stopping: threading.Event | None = None,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
     their new archive pages, the OPML list and the index; write the files
@@ -867,7 +896,7 @@ def publish_feeds(
         raise
     names = archived.wait()
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
-    _announce(config, written)
+    _announce(config, written, stopping)
     return (*names, *written), len(files) - len(written)
 
 
@@ -1034,7 +1063,7 @@ def _write_archive_pages(
             batch.add(name, render_archive(config.site, spec, page, entries, suffix))
 
 
-def _announce(config: Config, written: list[str]) -> None:
+def _announce(config: Config, written: list[str], stopping: threading.Event | None) -> None:
     """Ping the WebSub hub for exactly the feeds that changed; failures are
     logged, never raised: the files are out whatever the hub says."""
     hub = config.site.hub
@@ -1043,5 +1072,5 @@ def _announce(config: Config, written: list[str]) -> None:
     ]
     if not hub or not topics:
         return
-    for failure in notify_hub(hub, topics, config.site.base_url):
+    for failure in notify_hub(hub, topics, config.site.base_url, stopping=stopping):
         log.warning("%s", failure)

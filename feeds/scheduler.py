@@ -58,8 +58,16 @@ FIRST_RUN_SPREAD = 5.0
 PUBLISH_DELAY = 0.5
 #: While changes keep coming (the first pass over a thousand sources),
 #: publishing takes up to this share of the time: after a publish that took
-#: t seconds, the next one comes 2t later at the soonest, and at the latest.
+#: t seconds, the next one comes at most 2t later (sooner if the changes
+#: pause for PUBLISH_DELAY).
 PUBLISH_SHARE = 1 / 3
+#: A publish that failed (a full disk, a store locked by another process)
+#: is tried again after this long, even if no new change comes.
+PUBLISH_RETRY = 60.0
+#: At stop, the last publish (what the finished runs stored) may take this
+#: long; past it, it is abandoned like a stuck fetch, and the next start
+#: renders every feed.
+STOP_PUBLISH_SECONDS = 10.0
 
 
 def cron_trigger(source: Source, timezone: str) -> CronTrigger:
@@ -184,7 +192,12 @@ class Service:
             time.sleep(0.05)
         # What the finished runs stored goes out now, not at the next start
         # (with the worker processes' help, so before they are let go).
-        self._publisher.stop()
+        published = self._publisher.stop(STOP_PUBLISH_SECONDS)
+        if not published:
+            log.warning(
+                "publishing at stop took over %.0f s: abandoned; the next start publishes",
+                STOP_PUBLISH_SECONDS,
+            )
         with self._parsing_lock:
             parsing, self._parsing = self._parsing, None
         if parsing is not None:
@@ -196,9 +209,9 @@ class Service:
             "service stopped%s",
             f"; {abandoned} fetch(es) abandoned mid-request" if abandoned else "",
         )
-        if abandoned:
-            # Worker threads blocked in a read would hold the interpreter's
-            # exit for up to their time-out.
+        if abandoned or not published:
+            # Threads blocked in a read would hold the interpreter's exit
+            # for up to their time-out.
             logging.shutdown()
             os._exit(0)
         self._fetcher.close()
@@ -281,8 +294,9 @@ class Service:
             return
         now = datetime.now(UTC)
         due: datetime | None = now + timedelta(seconds=source.interval)
-        cpu = self._parsing_for(config)
+        cpu = None
         try:
+            cpu = self._parsing_for(config)
             result = run_source(
                 config,
                 source,
@@ -314,9 +328,13 @@ class Service:
             self._schedule(name, max(due, now) + timedelta(seconds=jitter))
 
     def _parsing_for(self, config: Config) -> Executor | None:
-        if not wants_workers(len(config.sources)):
-            return None
         with self._parsing_lock:
+            if not wants_workers(len(config.sources)):
+                # Fewer sources since a reload: the workers are let go.
+                if self._parsing is not None:
+                    self._parsing.shutdown(wait=False)
+                    self._parsing = None
+                return None
             if self._parsing is None and not self._stop.is_set():
                 self._parsing = parsing_pool()
                 log.info(
@@ -345,13 +363,20 @@ class Service:
                 self._parsing = None
                 broken.shutdown(wait=False, cancel_futures=True)
 
-    def _publish_pending(self) -> None:
-        with self._config_lock:
-            config = self.config
+    def _publish_pending(self) -> bool:
+        """Publish what runs stored; False when that failed (it stays
+        pending, for the publisher to try again)."""
         started = time.monotonic()
+        helpers = None
         try:
-            with Store(config.storage_url) as store, self._publish_lock:
-                published = publish_pending(config, store, self._parsing_for(config))
+            with self._publish_lock:
+                # Read under the lock: a reload that publishes meanwhile is
+                # not overwritten with the config it replaced.
+                with self._config_lock:
+                    config = self.config
+                helpers = self._parsing_for(config)
+                with Store(config.storage_url) as store:
+                    published = publish_pending(config, store, helpers, stopping=self._stop)
             if published is not None:
                 written, unchanged = published
                 log.info(
@@ -360,11 +385,15 @@ class Service:
                     unchanged,
                     time.monotonic() - started,
                 )
+            return True
         except FeedsError as exc:
-            # Still pending: the next stored change publishes them.
-            log.error("feeds not published: %s", exc)
+            log.error("feeds not published (tried again in %.0f s): %s", PUBLISH_RETRY, exc)
+        except BrokenExecutor:
+            log.error("feeds not published: a worker process died; starting new ones")
+            self._drop_parsing(helpers)
         except Exception:
             log.exception("feeds not published: unexpected error")
+        return False
 
     # -- configuration --------------------------------------------------
 
@@ -457,9 +486,10 @@ class _Publisher:
     Sources that finish close together share one publish: the first pass
     over a thousand sources makes a handful of publishes, not a thousand,
     and a source's run never waits for one. A run that stored something
-    calls `poke`."""
+    calls `poke`; a publish that failed is tried again after
+    PUBLISH_RETRY."""
 
-    def __init__(self, publish: Callable[[], None]) -> None:
+    def __init__(self, publish: Callable[[], bool]) -> None:
         self._publish = publish
         self._wanted = threading.Event()
         self._stopping = threading.Event()
@@ -472,32 +502,39 @@ class _Publisher:
     def poke(self) -> None:
         self._wanted.set()
 
-    def stop(self) -> None:
-        """Ends the thread after its current publish; then publishes what is
-        still pending, once."""
+    def stop(self, timeout: float) -> bool:
+        """Ends the thread after its current publish and a last one of what
+        is still pending. False when that took over `timeout` seconds (the
+        thread is left to the process's exit)."""
         self._stopping.set()
         self._wanted.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        self._publish()
+        if not self._thread.is_alive():
+            self._publish()
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
-        while True:
-            self._wanted.wait()
+        failed = False
+        while not self._stopping.is_set():
+            self._wanted.wait(PUBLISH_RETRY if failed else None)
             latest = time.monotonic() + self._pause
-            while True:
+            while not self._stopping.is_set():
                 # Wait for a quiet spell, or for the pause to end if changes
-                # keep coming. Interrupted by stop(), which publishes itself.
+                # keep coming.
                 self._wanted.clear()
                 if self._stopping.wait(min(PUBLISH_DELAY, latest - time.monotonic())):
-                    return
+                    break
                 if not self._wanted.is_set() or time.monotonic() >= latest:
                     break
+            if self._stopping.is_set():
+                break
             self._wanted.clear()
             started = time.monotonic()
-            self._publish()
+            failed = not self._publish()
             took = time.monotonic() - started
             self._pause = max(PUBLISH_DELAY, took / PUBLISH_SHARE - took)
+        self._publish()
 
 
 def serve_settings(config: Config) -> Any:

@@ -309,3 +309,36 @@ def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     assert not (tmp_path / "feeds.db").exists() and not (tmp_path / "output").exists()
     unknown = run_cli("preview", "nope", "-c", str(config))
     assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
+
+
+def test_ctrl_c_ends_a_build_with_one_line_and_no_file_half_written(
+    tmp_path: Path, server: Server
+) -> None:
+    fast = server.add("/fast.rss", RSS)
+    slow = server.add("/slow.rss", RSS, delay=2)
+    config = write_config(
+        tmp_path,
+        f"  - name: fast\n    type: feed\n    url: {fast}\n"
+        f"  - name: slow\n    type: feed\n    url: {slow}\n",
+    )
+    build = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "build", "-c", str(config)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,  # as a terminal runs it: Ctrl-C signals the group
+        # Not ignoring SIGINT even when the tests run as a background job
+        # (a shell starts those with SIGINT ignored, and exec keeps that).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 20
+    while not server.hits("/slow.rss") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(build.pid, signal.SIGINT)
+    _, stderr = build.communicate(timeout=20)
+    assert build.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in stderr
+    assert not list(tmp_path.glob("output/**/.feeds-*.tmp"))

@@ -1,23 +1,39 @@
-"""The service's publisher: stored changes go out together, and at stop."""
+"""The service's publisher (stored changes go out together, and at stop),
+and its jobs' resilience."""
 
 from __future__ import annotations
 
+import errno
+import logging
 import threading
 import time
+from pathlib import Path
 
+import pytest
+
+from feeds import scheduler
+from feeds.config import load_config
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
+
+from .conftest import write_config
+
+STOP = 10.0
 
 
 class Recorder:
-    def __init__(self, seconds: float = 0.0) -> None:
+    """A publish that takes `seconds` and fails its first `failures` times."""
+
+    def __init__(self, seconds: float = 0.0, failures: int = 0) -> None:
         self.calls: list[float] = []
         self.seconds = seconds
+        self.failures = failures
         self.called = threading.Event()
 
-    def __call__(self) -> None:
+    def __call__(self) -> bool:
         self.calls.append(time.monotonic())
         time.sleep(self.seconds)
         self.called.set()
+        return len(self.calls) > self.failures
 
 
 def test_changes_stored_close_together_share_one_publish() -> None:
@@ -33,7 +49,7 @@ def test_changes_stored_close_together_share_one_publish() -> None:
     assert len(publish.calls) == 1
     # Published after the burst had time to end, not at the first poke.
     assert publish.calls[0] - first >= PUBLISH_DELAY
-    publisher.stop()
+    publisher.stop(STOP)
     assert len(publish.calls) == 2  # stop publishes what may be pending
 
 
@@ -43,7 +59,7 @@ def test_nothing_stored_nothing_published_until_stop() -> None:
     publisher.start()
     time.sleep(2 * PUBLISH_DELAY)
     assert publish.calls == []
-    publisher.stop()
+    publisher.stop(STOP)
     assert len(publish.calls) == 1
 
 
@@ -53,7 +69,7 @@ def test_stop_ends_the_wait_and_publishes_at_once() -> None:
     publisher.start()
     publisher.poke()
     began = time.monotonic()
-    publisher.stop()
+    publisher.stop(STOP)
     assert len(publish.calls) == 1
     assert publish.calls[0] - began < PUBLISH_DELAY
 
@@ -72,7 +88,7 @@ def test_while_changes_keep_coming_publishes_are_spaced_by_twice_their_length() 
     publisher = _Publisher(publish)
     publisher.start()
     poke_for(publisher, 2.6)
-    publisher.stop()
+    publisher.stop(STOP)
     starts = publish.calls[:-1]  # the last one is stop's
     assert len(starts) >= 2
     # Each publish took 0.3 s; the next began 2 x 0.3 s after it ended.
@@ -86,9 +102,59 @@ def test_when_changes_stop_the_last_ones_go_out_without_the_whole_pause() -> Non
     publisher.start()
     last_change = poke_for(publisher, 1.7)
     time.sleep(3.0)
-    publisher.stop()
+    publisher.stop(STOP)
     after = [call for call in publish.calls[:-1] if call >= last_change]
     assert after, publish.calls
     # Out about PUBLISH_DELAY after the last change, not 2.4 s after the
     # publish before.
     assert after[0] - last_change < 2 * PUBLISH_DELAY + 0.8
+
+
+def test_a_failed_publish_is_tried_again_without_a_new_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler, "PUBLISH_RETRY", 0.5)
+    publish = Recorder(failures=1)  # a full disk, say, freed meanwhile
+    publisher = _Publisher(publish)
+    publisher.start()
+    publisher.poke()
+    time.sleep(PUBLISH_DELAY + 1.5)
+    assert len(publish.calls) == 2
+    assert publish.calls[1] - publish.calls[0] >= 0.5
+    time.sleep(1.0)
+    assert len(publish.calls) == 2  # it worked: no more tries
+    assert publisher.stop(STOP)
+
+
+def test_stop_does_not_wait_for_ever_on_the_last_publish() -> None:
+    publish = Recorder(seconds=3.0)  # a hub that never answers, say
+    publisher = _Publisher(publish)
+    publisher.start()
+    began = time.monotonic()
+    assert not publisher.stop(0.5)
+    assert time.monotonic() - began < 2.0
+
+
+def test_a_source_whose_workers_cannot_start_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "feed.rss").write_text("<rss/>", encoding="utf-8")
+    config_path = write_config(tmp_path, "  - name: s\n    type: feed\n    path: feed.rss\n")
+    service = scheduler.Service(config_path, load_config(config_path))
+
+    def no_more_files() -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(scheduler, "wants_workers", lambda sources: True)
+    monkeypatch.setattr(scheduler, "parsing_pool", no_more_files)
+    service._scheduler.start(paused=True)
+    try:
+        with caplog.at_level(logging.ERROR, logger="feeds"):
+            service._run_job("s")
+        assert "Too many open files" in caplog.text
+        assert list(service.jobs()) == ["s"]  # its next turn is booked
+    finally:
+        service._scheduler.shutdown(wait=False)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()

@@ -46,7 +46,7 @@ server:
 class Running:
     """A `feeds run` process and what it printed."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *, own_group: bool = False) -> None:
         self.config = config
         self.log = config.parent / "service.log"
         self._log_file = self.log.open("w")
@@ -57,6 +57,8 @@ class Running:
             text=True,
             cwd=config.parent,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
+            # As a terminal starts it: Ctrl-C signals the whole group.
+            start_new_session=own_group,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -245,6 +247,31 @@ def many_sources(server: Server) -> str:
         url = server.add(f"/f{number}.rss", rss(f"Story {number}"))
         sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n    interval: 1h\n"
     return sources
+
+
+def test_ctrl_c_in_a_terminal_stops_the_service_and_its_workers_quietly(
+    server: Server, tmp_path: Path
+) -> None:
+    sources = many_sources(server)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        allowing(BASE_CONFIG + SERVICE, sources) + "sources:\n" + sources, encoding="utf-8"
+    )
+    service = Running(config, own_group=True)
+    try:
+        # Stopped while the workers parse the first burst of bodies.
+        service.wait_for(lambda: "': HTTP 200" in service.stderr(), timeout=30)
+        os.killpg(service.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert service.process.wait(timeout=20) == 0
+        assert "Traceback" not in service.stderr(), service.stderr()
+        assert "worker process died" not in service.stderr()
+        deadline = time.monotonic() + 10
+        with pytest.raises(ProcessLookupError):  # none of its processes is left
+            while time.monotonic() < deadline:
+                os.killpg(service.process.pid, 0)
+                time.sleep(0.1)
+    finally:
+        service.close()
 
 
 def test_a_burst_of_sources_is_parsed_by_workers_and_shares_a_few_publishes(

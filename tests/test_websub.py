@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -11,7 +13,8 @@ from urllib.parse import parse_qs
 import feedparser
 import pytest
 
-from .conftest import BASE_CONFIG, Server, run_cli, write_config
+from .conftest import BASE_CONFIG, Server, allowing, run_cli, write_config
+from .test_service import SERVICE, Running, rss
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <link>https://x.example/</link><description>d</description>
@@ -24,6 +27,9 @@ class Hub:
         self.pings: list[dict[str, list[str]]] = []
         self.fail_first = 0
         self.url = ""
+        #: Set: pings are held without an answer (a hub that hangs).
+        self.silent = threading.Event()
+        self.released = threading.Event()
 
 
 @pytest.fixture
@@ -33,6 +39,8 @@ def hub() -> Iterator[Hub]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            if state.silent.is_set():
+                state.released.wait(60)
             if state.fail_first > 0:
                 state.fail_first -= 1
                 self.send_response(503)
@@ -51,6 +59,7 @@ def hub() -> Iterator[Hub]:
     try:
         yield state
     finally:
+        state.released.set()
         httpd.shutdown()
         httpd.server_close()
 
@@ -94,3 +103,36 @@ def test_a_dead_hub_is_logged_and_does_not_fail_the_build(tmp_path: Path, server
     assert done.returncode == 0
     assert "WebSub hub http://127.0.0.1:9/hub: ping for" in done.stderr
     assert (tmp_path / "output" / "all.atom").exists()
+
+
+@pytest.mark.slow
+def test_a_hub_that_hangs_does_not_hold_up_the_services_stop(
+    tmp_path: Path, server: Server, hub: Hub
+) -> None:
+    first = server.add("/a.rss", rss("From A"))
+    second = server.add("/b.rss", rss("From B"), delay=2)
+    sources = (
+        f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n"
+        f"  - name: b\n    type: feed\n    url: {second}\n    interval: 1h\n"
+    )
+    config = tmp_path / "config.yaml"
+    base = allowing(BASE_CONFIG + SERVICE + f"websub:\n  hub: {hub.url}\n", sources)
+    config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    service = Running(config)
+    hub.silent.set()  # from now on, every ping waits for an answer that never comes
+    try:
+        # A's story is out and its ping hangs; B is stored meanwhile.
+        service.wait_for(lambda: "From A" in _text(tmp_path / "output" / "all.atom"))
+        service.wait_for(lambda: "source 'b': HTTP 200" in service.stderr())
+        began = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(timeout=30) == 0
+        # The ping on its way gets its 5 s; then one short try for B's.
+        assert time.monotonic() - began < 9
+        assert "From B" in _text(tmp_path / "output" / "all.atom")
+    finally:
+        service.close()
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
