@@ -109,6 +109,7 @@ class _Deadlines:
         self._watched: dict[int, tuple[float, socket.socket]] = {}
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._aborted = False
 
     @contextmanager
     def limit(self, deadline: float) -> Iterator[None]:
@@ -131,6 +132,8 @@ class _Deadlines:
             return
         _current.sockets.append(sock)
         with self._cond:
+            if self._aborted:
+                deadline = 0.0  # shut down by the watcher at once
             self._watched[id(sock)] = (deadline, sock)
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -138,6 +141,16 @@ class _Deadlines:
                 )
                 self._thread.start()
             self._cond.notify()
+
+    def abort(self) -> None:
+        """Shut down every request's socket now, and any opened later: the
+        reads blocked on them return at once."""
+        with self._cond:
+            self._aborted = True
+            for _, sock in self._watched.values():
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._watched.clear()
 
     def close(self) -> None:
         """Stop the watcher thread (a later request starts another)."""
@@ -196,8 +209,10 @@ class Fetcher:
         self._stopped = threading.Event()
 
     def stop(self) -> None:
-        """Abort requests that wait or stream; later fetches fail at once."""
+        """Abort every request, even one blocked on a silent server; later
+        fetches fail at once."""
         self._stopped.set()
+        self._deadlines.abort()
 
     def close(self) -> None:
         self._pool.clear()
@@ -278,6 +293,8 @@ class Fetcher:
                 decode_content=True,
             )
         except MaxRetryError as exc:
+            if self._stopped.is_set():
+                raise _Stopped from None
             if time.monotonic() >= deadline:
                 raise silent from None
             if isinstance(exc.reason, RefusedAddress):
@@ -306,6 +323,8 @@ class Fetcher:
                 source.name, f"refused a redirect to a non-HTTP address ({exc})", url=source.url
             ) from None
         except (HTTPError, OSError) as exc:
+            if self._stopped.is_set():
+                raise _Stopped from None
             if time.monotonic() >= deadline:
                 raise silent from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
@@ -337,6 +356,8 @@ class Fetcher:
                 source.name, f"body not complete after {source.timeout:g} s", url=source.url
             ) from None
         except (ProtocolError, HTTPError, OSError) as exc:
+            if self._stopped.is_set():
+                raise _Stopped from None
             if time.monotonic() >= deadline:
                 raise late from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
@@ -377,6 +398,15 @@ class Fetcher:
             if self._stopped.is_set():
                 raise _Stopped
             chunks.append(chunk)
+        # A body without a length ends when the connection closes, and so
+        # does one whose socket was shut down at the deadline or at a stop:
+        # those are not whole.
+        if self._stopped.is_set():
+            raise _Stopped
+        if time.monotonic() > deadline:
+            raise FetchError(
+                source.name, f"body not complete after {source.timeout:g} s", url=source.url
+            )
         return b"".join(chunks)
 
 

@@ -155,22 +155,26 @@ def _run_once_locked(
                 for collected in _collect_all(config, fetcher, states, now, cpu)
             )
             stored = 0
-            for result, touched in recorded:
-                if touched is not None and not changed:
-                    # Forget the key with the first change, in its
-                    # transaction: if this run dies before publishing, the
-                    # next one renders.
-                    store.set_meta("render_key", "")
-                changed = changed or touched is not None
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
-                stored += result.items
-                if stored >= COMMIT_EVERY_ITEMS:
-                    # A run killed half-way keeps what it stored; and a
-                    # write-ahead log kept short is cheaper to search.
-                    store.commit_so_far()
-                    stored = 0
+            try:
+                for result, touched in recorded:
+                    if touched is not None and not changed:
+                        # Forget the key with the first change, in its
+                        # transaction: if this run dies before publishing,
+                        # the next one renders.
+                        store.set_meta("render_key", "")
+                    changed = changed or touched is not None
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
+                    stored += result.items
+                    if stored >= COMMIT_EVERY_ITEMS:
+                        # A run killed half-way keeps what it stored; and a
+                        # write-ahead log kept short is cheaper to search.
+                        store.commit_so_far()
+                        stored = 0
+            except BaseException:
+                fetcher.stop()  # as in _collect_all, for an interrupt while storing
+                raise
             key = _render_key(config)
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
@@ -366,12 +370,20 @@ def _collect_all(
         # Results are stored in config order, not completion order: when two
         # sources bring the same story in the same run, the first source in
         # config.yaml always gives it its id.
-        while pending:
-            collected = pending.popleft().result()
-            following = next(sources, None)
-            if following is not None:
-                submit(following)
-            yield collected
+        try:
+            while pending:
+                collected = pending.popleft().result()
+                following = next(sources, None)
+                if following is not None:
+                    submit(following)
+                yield collected
+        except BaseException:
+            # Ctrl-C, or the store failing: the fetches in flight end now,
+            # not at their time-outs, and the waiting ones never start.
+            fetcher.stop()
+            for future in pending:
+                future.cancel()
+            raise
 
 
 @contextmanager
@@ -418,10 +430,11 @@ def _service_worker() -> None:
 
 
 def _build_worker() -> None:
-    """A build's worker: Ctrl-C is the build's to handle (it then ends its
-    workers); a SIGTERM still ends them, as it ends the build."""
+    """A build's worker ends at once and without a word on Ctrl-C (a
+    terminal signals the whole process group): the build, which prints
+    `interrupted`, does not wait for the fetches it was making."""
     RunLock.drop_inherited()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wants_workers(sources: int) -> bool:

@@ -311,16 +311,18 @@ def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
 
 
-def test_ctrl_c_ends_a_build_with_one_line_and_no_file_half_written(
-    tmp_path: Path, server: Server
+@pytest.mark.parametrize("sources", [2, 60])  # fetched here, or by worker processes
+def test_ctrl_c_ends_a_build_at_once_with_one_line(
+    tmp_path: Path, server: Server, sources: int
 ) -> None:
-    fast = server.add("/fast.rss", RSS)
-    slow = server.add("/slow.rss", RSS, delay=2)
-    config = write_config(
-        tmp_path,
-        f"  - name: fast\n    type: feed\n    url: {fast}\n"
-        f"  - name: slow\n    type: feed\n    url: {slow}\n",
-    )
+    lines = ""
+    for number in range(sources - 1):
+        url = server.add(
+            f"/f{number}.rss", RSS.replace("openstage.example/", f"s{number}.example/")
+        )
+        lines += f"  - name: s{number}\n    type: feed\n    url: {url}\n"
+    slow = server.add("/slow.rss", RSS, delay=30)  # a server that does not answer
+    config = write_config(tmp_path, lines + f"  - name: slow\n    type: feed\n    url: {slow}\n")
     build = subprocess.Popen(
         [sys.executable, "-m", "feeds", "build", "-c", str(config)],
         stderr=subprocess.PIPE,
@@ -337,8 +339,16 @@ def test_ctrl_c_ends_a_build_with_one_line_and_no_file_half_written(
         time.sleep(0.05)
     time.sleep(0.3)
     os.killpg(build.pid, signal.SIGINT)
-    _, stderr = build.communicate(timeout=20)
+    interrupted = time.monotonic()
+    _, stderr = build.communicate(timeout=40)
+    # Not after the silent server's 30 s: the fetch in flight is called off.
+    assert time.monotonic() - interrupted < 5
     assert build.returncode == 130
     assert stderr.strip().splitlines()[-1] == "interrupted"
     assert "Traceback" not in stderr
     assert not list(tmp_path.glob("output/**/.feeds-*.tmp"))
+    with pytest.raises(ProcessLookupError):  # no worker process is left
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            os.killpg(build.pid, 0)
+            time.sleep(0.1)

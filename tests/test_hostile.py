@@ -499,6 +499,14 @@ def trickle(conn: Conn) -> None:
             return
 
 
+def stall(conn: Conn) -> None:
+    """Half a body of no stated length (it ends when the connection
+    closes), then silence: cut at the deadline, it must not pass for whole."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n\r\n"
+    if conn.send(head + BAD_FEED[: len(BAD_FEED) // 2]):
+        conn.wait_gone(SERVER_BOUND)
+
+
 def trickle_headers(conn: Conn) -> None:
     """The status line and headers, one byte a second, never finished."""
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Slow: " + b"a" * 10_000
@@ -668,6 +676,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/silent": silent,
         "/late": late,
         "/trickle": trickle,
+        "/stall": stall,
         "/trickle-headers": trickle_headers,
         "/reset": reset,
         "/short": short,
@@ -861,6 +870,7 @@ CASES = [
     case("silent", "/silent", words=("no answer within 2 s",), slow=True),
     case("late", "/late", words=("no answer within 2 s",), slow=True),
     case("trickle", "/trickle", words=("not complete after 2 s",), slow=True),
+    case("stall", "/stall", words=("not complete after 2 s",), slow=True),
     case(
         "trickle-headers",
         "/trickle-headers",

@@ -180,6 +180,9 @@ def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, s
     began = time.monotonic()
     assert service.stop() == 0
     assert time.monotonic() - began < 4
+    # The fetch waiting on the silent server was called off, not left
+    # behind for the process's exit to end.
+    assert "abandoned" not in service.stderr()
     for path in output.iterdir():
         if path.suffix in (".atom", ".rss"):
             assert feedparser.parse(path.read_bytes()).bozo == 0, path.name
