@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import random
+import select
 import signal
 import threading
 import time
@@ -415,18 +416,48 @@ def parsing_pool() -> ProcessPoolExecutor:
     # it loaded instead of importing it on its first task.
     context.set_forkserver_preload(["feeds.pipeline"])
     return ProcessPoolExecutor(
-        max_workers=os.cpu_count() or 1, mp_context=context, initializer=_service_worker
+        max_workers=os.cpu_count() or 1,
+        mp_context=context,
+        initializer=_service_worker,
+        initargs=(os.getpid(),),
     )
 
 
-def _service_worker() -> None:
+def _service_worker(service: int) -> None:
     """The service stops its workers itself, after the last publish they
     may help with. Ctrl-C in a terminal signals the whole process group,
     and a service manager's SIGTERM may go to the whole control group:
     either would kill a worker under a parse, with a traceback, and fail
-    the runs it served."""
+    the runs it served. A service that dies without stopping them (the
+    OOM killer's SIGKILL) is noticed, and the worker ends too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(
+        target=_end_with, args=(service,), name="feeds-watch-service", daemon=True
+    ).start()
+
+
+#: How often a worker without a pidfd looks whether its service is alive.
+SERVICE_WATCH_SECONDS = 1.0
+
+
+def _end_with(service: int) -> None:
+    """Exit this process when the process `service` has ended. A worker
+    waits on a queue whose write end it holds itself, and the fork server
+    lives as long as any worker does: neither would ever notice."""
+    try:
+        handle = os.pidfd_open(service)
+    except (AttributeError, OSError):  # not Linux 5.3+: look now and then
+        while True:
+            try:
+                os.kill(service, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except OSError:
+                pass
+            time.sleep(SERVICE_WATCH_SECONDS)
+    select.select([handle], [], [])  # readable once the process has ended
+    os._exit(0)
 
 
 def _build_worker() -> None:
@@ -865,13 +896,16 @@ def publish_feeds(
     parallel: bool = False,
     helpers: Executor | None = None,
     stopping: threading.Event | None = None,
+    ping_aside: bool = False,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
     their new archive pages, the OPML list and the index; write the files
-    whose bytes changed. When there are many archive pages, `helpers`
-    (worker processes of the caller's) write them all, or with `parallel`
-    this process shares them with helpers it forks. Returns (names
-    written, number left untouched). Raises PublishError."""
+    whose bytes changed, and ping the WebSub hub for them (`ping_aside`:
+    from a thread of their own, so a hub that hangs holds up nothing).
+    When there are many archive pages, `helpers` (worker processes of the
+    caller's) write them all, or with `parallel` this process shares them
+    with helpers it forks. Returns (names written, number left untouched).
+    Raises PublishError."""
     site = config.site
     with store.transaction():
         # Every spec once: the OPML list and the index need them all,
@@ -909,7 +943,12 @@ def publish_feeds(
         raise
     names = archived.wait()
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
-    _announce(config, written, stopping)
+    if ping_aside:
+        threading.Thread(
+            target=_announce, args=(config, written, stopping), name="feeds-ping", daemon=True
+        ).start()
+    else:
+        _announce(config, written, stopping)
     return (*names, *written), len(files) - len(written)
 
 

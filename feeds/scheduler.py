@@ -123,7 +123,8 @@ class Service:
         self._lock.acquire()
         prepare_dir(self.config.output_dir)
         with Store(self.config.storage_url) as store, self._publish_lock:
-            publish_feeds(self.config, store)
+            # Its pings go aside: a hub that hangs must not hold up the start.
+            publish_feeds(self.config, store, stopping=self._stop, ping_aside=True)
         self._publisher.start()
         self._scheduler.start()
         now = datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -274,6 +275,29 @@ def test_ctrl_c_in_a_terminal_stops_the_service_and_its_workers_quietly(
                 os.killpg(service.process.pid, 0)
                 time.sleep(0.1)
     finally:
+        service.close()
+
+
+def test_a_service_killed_outright_leaves_no_process_behind(server: Server, tmp_path: Path) -> None:
+    sources = many_sources(server)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        allowing(BASE_CONFIG + SERVICE, sources) + "sources:\n" + sources, encoding="utf-8"
+    )
+    service = Running(config, own_group=True)
+    try:
+        service.wait_for(lambda: "': HTTP 200" in service.stderr(), timeout=30)
+        assert _descendants(service.process.pid)  # its fork server and workers
+        service.process.kill()  # SIGKILL, as the OOM killer sends it
+        service.process.wait()
+        deadline = time.monotonic() + 10
+        with pytest.raises(ProcessLookupError):
+            while time.monotonic() < deadline:
+                os.killpg(service.process.pid, 0)
+                time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(service.process.pid, signal.SIGKILL)
         service.close()
 
 
