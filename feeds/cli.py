@@ -31,6 +31,7 @@ from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
+from feeds.publish import prepare_dir
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -66,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         # What was committed stays (a build commits every few thousand
-        # items); no file is left half-written.
+        # items). Files are replaced whole; the temporaries of those being
+        # written (its helpers died with the same Ctrl-C) are swept.
+        with contextlib.suppress(FeedsError):
+            prepare_dir(config.output_dir)
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 

@@ -106,7 +106,8 @@ class _Deadlines:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._watched: dict[int, tuple[float, socket.socket]] = {}
+        #: id(socket) -> (deadline, socket, the thread whose request it is).
+        self._watched: dict[int, tuple[float, socket.socket, int]] = {}
         self._thread: threading.Thread | None = None
         self._closing = False
         self._aborted = False
@@ -121,8 +122,13 @@ class _Deadlines:
             yield
         finally:
             with self._cond:
+                # Only this thread's entries: a kept-alive connection it
+                # gave back may already be another thread's request.
+                me = threading.get_ident()
                 for sock in _current.sockets:
-                    self._watched.pop(id(sock), None)
+                    entry = self._watched.get(id(sock))
+                    if entry is not None and entry[2] == me:
+                        del self._watched[id(sock)]
             _current.deadline = None
             _current.sockets = []
 
@@ -134,7 +140,7 @@ class _Deadlines:
         with self._cond:
             if self._aborted:
                 deadline = 0.0  # shut down by the watcher at once
-            self._watched[id(sock)] = (deadline, sock)
+            self._watched[id(sock)] = (deadline, sock, threading.get_ident())
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="feeds-deadlines", daemon=True
@@ -147,7 +153,7 @@ class _Deadlines:
         reads blocked on them return at once."""
         with self._cond:
             self._aborted = True
-            for _, sock in self._watched.values():
+            for _, sock, _ in self._watched.values():
                 with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
             self._watched.clear()
@@ -166,12 +172,12 @@ class _Deadlines:
         with self._cond:
             while not self._closing:
                 now = time.monotonic()
-                due = [key for key, (when, _) in self._watched.items() if when <= now]
+                due = [key for key, (when, _, _) in self._watched.items() if when <= now]
                 for key in due:
-                    _, sock = self._watched.pop(key)
+                    _, sock, _ = self._watched.pop(key)
                     with suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
-                upcoming = min((when for when, _ in self._watched.values()), default=None)
+                upcoming = min((when for when, _, _ in self._watched.values()), default=None)
                 self._cond.wait(None if upcoming is None else max(0.0, upcoming - now))
 
 

@@ -18,6 +18,8 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import random
 import select
@@ -411,16 +413,38 @@ def parsing_pool() -> ProcessPoolExecutor:
     """Worker processes for parsing, one per core, started by a forkserver
     when the first body is sent: safe while threads run (the service), and
     none starts if no body ever comes. Use `wants_workers` first."""
-    context = multiprocessing.get_context("forkserver")
-    # Imported once by the server that forks the workers: each starts with
-    # it loaded instead of importing it on its first task.
-    context.set_forkserver_preload(["feeds.pipeline"])
+    context = _parsing_context()
     return ProcessPoolExecutor(
         max_workers=os.cpu_count() or 1,
         mp_context=context,
         initializer=_service_worker,
         initargs=(os.getpid(),),
     )
+
+
+def _parsing_context() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    # Imported once by the server that forks the workers: each starts with
+    # it loaded instead of importing it on its first task.
+    context.set_forkserver_preload(["feeds.pipeline"])
+    return context
+
+
+def start_parsing_server() -> None:
+    """Start the server that forks `parsing_pool`'s workers now, deaf to
+    SIGINT and SIGTERM: a terminal's Ctrl-C or a service manager's SIGTERM
+    to the whole group would kill it, and with it every worker's link to
+    the pool. Ignored signals stay ignored across exec; from the main
+    thread, before the service's own handlers are installed."""
+    _parsing_context()
+    previous = {
+        signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _service_worker(service: int) -> None:

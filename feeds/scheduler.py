@@ -43,6 +43,7 @@ from feeds.pipeline import (
     publish_feeds,
     publish_pending,
     run_source,
+    start_parsing_server,
     wants_workers,
 )
 from feeds.publish import prepare_dir
@@ -119,6 +120,8 @@ class Service:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
+        if wants_workers(len(self.config.sources)):
+            start_parsing_server()
         self._install_signals()
         self._lock.acquire()
         prepare_dir(self.config.output_dir)
@@ -329,13 +332,11 @@ class Service:
             self._schedule(name, max(due, now) + timedelta(seconds=jitter))
 
     def _parsing_for(self, config: Config) -> Executor | None:
+        if not wants_workers(len(config.sources)):
+            # Workers started for more sources before a reload are kept
+            # until the service stops: runs still in flight may use them.
+            return None
         with self._parsing_lock:
-            if not wants_workers(len(config.sources)):
-                # Fewer sources since a reload: the workers are let go.
-                if self._parsing is not None:
-                    self._parsing.shutdown(wait=False)
-                    self._parsing = None
-                return None
             if self._parsing is None and not self._stop.is_set():
                 self._parsing = parsing_pool()
                 log.info(
@@ -432,9 +433,13 @@ class Service:
                 old.host_delay,
             ):
                 retired, self._fetcher = self._fetcher, self._new_fetcher(new)
-                threading.Timer(
+                # Closed once the runs still using it are done; a stop
+                # does not wait for it.
+                closing = threading.Timer(
                     max(s.timeout for s in old.sources or new.sources) + 5, retired.close
-                ).start()
+                )
+                closing.daemon = True
+                closing.start()
         now = datetime.now(UTC)
         removed = [name for name in before if name not in after]
         added = [name for name in after if name not in before]

@@ -352,3 +352,41 @@ def test_ctrl_c_ends_a_build_at_once_with_one_line(
         while time.monotonic() < deadline:
             os.killpg(build.pid, 0)
             time.sleep(0.1)
+
+
+def test_ctrl_c_while_the_archive_is_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    items = "".join(
+        f"<item><title>Story {n}</title><link>https://x.example/{n}</link>"
+        f"<category>art</category><pubDate>Mon, 01 Jan 2024 {n // 3600 % 24:02d}:"
+        f"{n // 60 % 60:02d}:{n % 60:02d} GMT</pubDate><description>{'text ' * 40}"
+        "</description></item>"
+        for n in range(4000)
+    )
+    (tmp_path / "big.rss").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>https://x.example/</link><description>d</description>{items}</channel></rss>",
+        encoding="utf-8",
+    )
+    # One item per archive page: thousands of files, written by helpers.
+    base = BASE_CONFIG.replace("  max_items: 50\n", "  max_items: 1\n  archive_page_size: 1\n")
+    config = write_config(tmp_path, "  - name: big\n    type: feed\n    path: big.rss\n", base=base)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "build", "-c", str(config)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    archive = tmp_path / "output" / "archive"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and build.poll() is None:
+        if archive.is_dir() and any(archive.glob("**/.feeds-*.tmp")):
+            break
+        time.sleep(0.01)
+    assert build.poll() is None, "the build ended before its archive was being written"
+    os.killpg(build.pid, signal.SIGINT)
+    _, stderr = build.communicate(timeout=30)
+    assert build.returncode == 130, stderr
+    assert not list(tmp_path.glob("output/**/.feeds-*.tmp"))

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -351,3 +353,47 @@ def test_relative_links_resolve_against_the_address_fetched(server: Server, runn
     assert runner.run().new == 1
     (stored,) = runner.store.latest()
     assert stored.link == target.replace("/new/feed.rss", "/stories/1")
+
+
+def test_a_connection_reused_by_another_request_stays_watched() -> None:
+    # Request A gives its kept-alive connection back to the pool before its
+    # own bookkeeping ends; request B takes it at once. Ending A must not
+    # end the watch over B's request: stopping still cuts B's read short.
+    from feeds.fetch import _Deadlines
+
+    deadlines = _Deadlines()
+    connection, server_side = socket.socketpair()
+    a_watching, b_watching, a_done = threading.Event(), threading.Event(), threading.Event()
+    got: list[bytes] = []
+
+    def request_a() -> None:
+        with deadlines.limit(time.monotonic() + 100):
+            deadlines.watch(connection)
+            a_watching.set()
+            b_watching.wait(5)
+        a_done.set()
+
+    def request_b() -> None:
+        a_watching.wait(5)
+        with deadlines.limit(time.monotonic() + 100):
+            deadlines.watch(connection)
+            b_watching.set()
+            a_done.wait(5)
+            deadlines.abort()  # what Fetcher.stop() does
+            connection.settimeout(3)
+            try:
+                got.append(connection.recv(10))  # the server never answers
+            except TimeoutError:
+                got.append(b"still waiting")
+
+    threads = [threading.Thread(target=request_a), threading.Thread(target=request_b)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == [b""]  # the read ended: its socket was shut down
+    assert time.monotonic() - began < 2
+    connection.close()
+    server_side.close()
+    deadlines.close()

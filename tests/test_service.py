@@ -253,8 +253,11 @@ def many_sources(server: Server) -> str:
     return sources
 
 
-def test_ctrl_c_in_a_terminal_stops_the_service_and_its_workers_quietly(
-    server: Server, tmp_path: Path
+# SIGINT: Ctrl-C in a terminal; SIGTERM: a service manager stopping the
+# whole control group (systemd's default).
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_to_the_whole_group_stops_the_service_and_its_workers_quietly(
+    server: Server, tmp_path: Path, signum: int
 ) -> None:
     sources = many_sources(server)
     config = tmp_path / "config.yaml"
@@ -265,7 +268,7 @@ def test_ctrl_c_in_a_terminal_stops_the_service_and_its_workers_quietly(
     try:
         # Stopped while the workers parse the first burst of bodies.
         service.wait_for(lambda: "': HTTP 200" in service.stderr(), timeout=30)
-        os.killpg(service.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        os.killpg(service.process.pid, signum)
         assert service.process.wait(timeout=20) == 0
         assert "Traceback" not in service.stderr(), service.stderr()
         assert "worker process died" not in service.stderr()
@@ -276,6 +279,20 @@ def test_ctrl_c_in_a_terminal_stops_the_service_and_its_workers_quietly(
                 time.sleep(0.1)
     finally:
         service.close()
+
+
+def test_a_stop_after_a_reload_that_changed_the_fetcher_is_prompt(server: Server, start) -> None:
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    service.wait_for(lambda: "published:" in service.stderr())
+    # A new fetch.host_delay: the old client is retired, to be closed once
+    # runs still using it are done (after their time-out, 30 s).
+    text = service.config.read_text(encoding="utf-8")
+    service.config.write_text(text.replace("host_delay: 0", "host_delay: 1"), encoding="utf-8")
+    service.wait_for(lambda: "config applied" in service.stderr())
+    began = time.monotonic()
+    assert service.stop() == 0
+    assert time.monotonic() - began < 5
 
 
 def test_a_service_killed_outright_leaves_no_process_behind(server: Server, tmp_path: Path) -> None:
