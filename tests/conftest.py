@@ -220,6 +220,18 @@ series:
 """
 
 
+def group_ends(group: int, seconds: float = 10.0) -> bool:
+    """Whether every process of this process group is gone within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def allowing(base: str, sources: str) -> str:
     """`base` with `fetch.allow_private` listing exactly the loopback test
     servers the `sources` block points at (fetches refuse loopback by
