@@ -28,7 +28,13 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -213,7 +219,22 @@ def run_source(
     happened."""
     state = store.source_state(source.name)
     context = _context(config, source, now)
-    collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
+    try:
+        collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
+    except BrokenExecutor:
+        if stopped is not None and stopped.is_set():
+            raise
+        # Its failure, with a back-off that grows each time: the body may be
+        # what kills the worker, and then it should not take down the
+        # others' parsing every interval unseen. Raised on, for the caller
+        # to start new workers.
+        died = _Collected(
+            source=source,
+            error=f"source '{source.name}': the worker process parsing it died",
+        )
+        with store.transaction():
+            _record(store, config, died, state, now, regular)
+        raise
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     # Article pages are fetched before the transaction: other sources'

@@ -319,10 +319,13 @@ class Service:
         except CancelledError:
             return  # its parsing was called off: the service is stopping
         except BrokenExecutor:
-            # A worker process died (killed for memory, say): the source
-            # tries again at its next turn, with new workers.
+            # A worker process died (killed for memory, say): the source,
+            # recorded as failing, tries again after its back-off, with new
+            # workers.
             log.error("source '%s': a parsing worker process died; starting new ones", name)
             self._drop_parsing(cpu)
+            with contextlib.suppress(FeedsError):
+                due = self._store_for(config.storage_url).source_state(name).next_due or due
         except Exception:
             # A bug: keep its traceback in the log, keep the service alive.
             log.exception("source '%s': unexpected error", name)

@@ -360,6 +360,41 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     assert service.stop() == 0
 
 
+def test_a_source_whose_parsing_worker_dies_is_recorded_failing(server: Server, start) -> None:
+    sources = many_sources(server)
+    # Long enough to parse (20,000 items) that its worker can be killed
+    # under it, and answered after the others are done.
+    items = "".join(
+        f"<item><title>Heavy {n}</title><link>https://heavy.example/{n}</link>"
+        f"<description>{'<p>Some <b>text</b> of the story.</p>' * 8}</description></item>"
+        for n in range(20_000)
+    )
+    heavy = server.add("/heavy.rss", rss().replace("</channel>", items + "</channel>"), delay=3)
+    sources += f"  - name: heavy\n    type: feed\n    url: {heavy}\n    interval: 1h\n"
+    service = start(sources)
+    service.wait_for(lambda: service.stderr().count("': HTTP 200") == MANY, timeout=30)
+    service.wait_for(lambda: bool(server.hits("/heavy.rss")))
+    # Its body arrives 3 s after it was asked; from just before then the
+    # workers are killed, again and again, as a body that crashes the
+    # parser would kill them.
+    time.sleep(2.8)
+    deadline = time.monotonic() + 20
+    while "the worker process parsing it died" not in service.stderr():
+        assert time.monotonic() < deadline, service.stderr()
+        for child, parent in _descendants(service.process.pid).items():
+            if parent != service.process.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
+        time.sleep(0.05)
+    assert service.stop() == 0
+    with sqlite3.connect(service.config.parent / "feeds.db") as db:
+        failures, error, health = db.execute(
+            "SELECT failures, last_error, health FROM sources WHERE name = 'heavy'"
+        ).fetchone()
+    assert failures == 1 and "worker process parsing it died" in error
+    assert health == "failing"
+
+
 def test_a_burst_of_signals_still_stops_the_service(server: Server, start) -> None:
     # Ctrl-C pressed again and again, or a supervisor that repeats SIGTERM:
     # a signal arriving while the previous one is handled must not hang it.
