@@ -428,6 +428,8 @@ class Service:
         old = self.config
         before = {source.name: source for source in old.sources}
         after = {source.name: source for source in new.sources}
+        if wants_workers(len(new.sources)) and not wants_workers(len(old.sources)):
+            start_parsing_server()  # as at start: from this, the main thread
         with self._config_lock:
             self.config = new
             if (new.site.base_url, new.per_host, new.host_delay) != (

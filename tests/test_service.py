@@ -283,6 +283,41 @@ def test_a_signal_to_the_whole_group_stops_the_service_and_its_workers_quietly(
         service.close()
 
 
+def test_workers_started_by_a_reload_outlive_a_sigterm_to_their_group(
+    server: Server, tmp_path: Path
+) -> None:
+    one = server.add("/one.rss", rss("One, first").replace("art", "news"))
+    first = f"  - name: one\n    type: feed\n    url: {one}\n    interval: 0.5s\n"
+    config = tmp_path / "config.yaml"
+    more = many_sources(server)
+    base = allowing(BASE_CONFIG + SERVICE, first + more)
+    config.write_text(base + "sources:\n" + first, encoding="utf-8")
+    service = Running(config, own_group=True)
+    output = tmp_path / "output"
+    try:
+        service.wait_for(lambda: "One, first" in _read(output / "news.atom"))
+        # Sixty more sources: from this reload on, workers parse the bodies.
+        config.write_text(base + "sources:\n" + first + more, encoding="utf-8")
+        service.wait_for(lambda: "bodies are parsed in" in service.stderr())
+        service.wait_for(lambda: "'s0': HTTP 200" in service.stderr())
+        # The SIGTERM a service manager sends the whole group, as the server
+        # that forks the workers receives it: it must not take them down.
+        servers = [
+            child
+            for child in _descendants(service.process.pid)
+            if "forkserver" in Path(f"/proc/{child}/cmdline").read_text(errors="replace")
+        ]
+        assert servers
+        for process in servers:
+            os.kill(process, signal.SIGTERM)
+        server.add("/one.rss", rss("One, second").replace("art", "news"))
+        service.wait_for(lambda: "One, second" in _read(output / "news.atom"), timeout=20)
+        assert "worker process died" not in service.stderr()
+        assert service.stop() == 0
+    finally:
+        service.close()
+
+
 def test_a_stop_after_a_reload_that_changed_the_fetcher_is_prompt(server: Server, start) -> None:
     feed = server.add("/a.rss", rss("From A"))
     service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
