@@ -31,7 +31,6 @@ from feeds.config import load_config
 from feeds.errors import ConfigError, FeedsError
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
-from feeds.publish import prepare_dir
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -67,10 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         # What was committed stays (a build commits every few thousand
-        # items). Files are replaced whole; the temporaries of those being
-        # written (its helpers died with the same Ctrl-C) are swept.
-        with contextlib.suppress(FeedsError):
-            prepare_dir(config.output_dir)
+        # items), and files are replaced whole.
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 

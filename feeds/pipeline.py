@@ -28,13 +28,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import (
-    BrokenExecutor,
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-)
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -44,7 +38,7 @@ from typing import Any
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
-from feeds.errors import FetchError, SourceError
+from feeds.errors import FeedsError, FetchError, SourceError
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
     ARCHIVE_DIR,
@@ -123,6 +117,12 @@ def run_once(
     lock.acquire(on_wait=log.warning)
     try:
         return _run_once_locked(config, now=now, on_result=on_result)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the helpers writing archive pages before they clean
+        # up: their temporaries go now, while this run holds the lock.
+        with suppress(FeedsError):
+            prepare_dir(config.output_dir)
+        raise
     finally:
         lock.release()
 
@@ -219,22 +219,7 @@ def run_source(
     happened."""
     state = store.source_state(source.name)
     context = _context(config, source, now)
-    try:
-        collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
-    except BrokenExecutor:
-        if stopped is not None and stopped.is_set():
-            raise
-        # Its failure, with a back-off that grows each time: the body may be
-        # what kills the worker, and then it should not take down the
-        # others' parsing every interval unseen. Raised on, for the caller
-        # to start new workers.
-        died = _Collected(
-            source=source,
-            error=f"source '{source.name}': the worker process parsing it died",
-        )
-        with store.transaction():
-            _record(store, config, died, state, now, regular)
-        raise
+    collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     # Article pages are fetched before the transaction: other sources'
@@ -249,6 +234,25 @@ def run_source(
             # Remembered with the change, until a publish of them succeeds.
             _add_pending(store, changed)
             store.set_meta("render_key", "")
+    return result
+
+
+def record_failure(
+    config: Config,
+    source: Source,
+    error: str,
+    *,
+    store: Store,
+    now: datetime,
+    regular: RegularDue = every_interval,
+) -> SourceResult:
+    """Record a failed run that is not the fetch's (its parsing worker kept
+    dying) as a source's failure, with its back-off."""
+    state = store.source_state(source.name)
+    with store.transaction():
+        result, _changed = _record(
+            store, config, _Collected(source=source, error=error), state, now, regular
+        )
     return result
 
 

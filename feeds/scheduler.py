@@ -42,6 +42,7 @@ from feeds.pipeline import (
     parsing_pool,
     publish_feeds,
     publish_pending,
+    record_failure,
     run_source,
     start_parsing_server,
     wants_workers,
@@ -65,6 +66,9 @@ PUBLISH_SHARE = 1 / 3
 #: A publish that failed (a full disk, a store locked by another process)
 #: is tried again after this long, even if no new change comes.
 PUBLISH_RETRY = 60.0
+#: A source whose parse a dying worker process cut short this many times
+#: in a row is recorded as failing (and backs off).
+WORKER_DEATHS_TO_FAIL = 3
 #: At stop, the last publish (what the finished runs stored) may take this
 #: long; past it, it is abandoned like a stuck fetch, and the next start
 #: renders every feed.
@@ -115,12 +119,17 @@ class Service:
         self._parsing: Executor | None = None
         self._parsing_lock = threading.Lock()
         self._stores = threading.local()
+        #: Sources whose parse a dying worker cut short, and how many times
+        #: in a row.
+        self._worker_deaths: dict[str, int] = {}
 
     # -- life cycle -----------------------------------------------------
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
-        if wants_workers(len(self.config.sources)):
+        if wants_workers(len(self.config.sources)) and (
+            threading.current_thread() is threading.main_thread()
+        ):
             start_parsing_server()
         self._install_signals()
         self._lock.acquire()
@@ -311,6 +320,7 @@ class Service:
                 stopped=self._stop,
                 cpu=cpu,
             )
+            self._worker_deaths.pop(name, None)
             if result.ok and not result.not_modified:
                 self._publisher.poke()
             due = None if result.health == "gone" else result.next_due
@@ -319,13 +329,25 @@ class Service:
         except CancelledError:
             return  # its parsing was called off: the service is stopping
         except BrokenExecutor:
-            # A worker process died (killed for memory, say): the source,
-            # recorded as failing, tries again after its back-off, with new
-            # workers.
+            # A worker process died (killed for memory, say), failing every
+            # parse in flight: the source tries again at its next turn, with
+            # new workers. One whose parse was cut short this way several
+            # times in a row is likely what kills them (a body that crashes
+            # the parser): it is recorded as failing, and backs off.
             log.error("source '%s': a parsing worker process died; starting new ones", name)
             self._drop_parsing(cpu)
-            with contextlib.suppress(FeedsError):
-                due = self._store_for(config.storage_url).source_state(name).next_due or due
+            deaths = self._worker_deaths[name] = self._worker_deaths.get(name, 0) + 1
+            if deaths >= WORKER_DEATHS_TO_FAIL:
+                with contextlib.suppress(FeedsError):
+                    due = record_failure(
+                        config,
+                        source,
+                        f"source '{name}': the worker process parsing it died, "
+                        f"{deaths} times in a row",
+                        store=self._store_for(config.storage_url),
+                        now=now,
+                        regular=self._regular,
+                    ).next_due
         except Exception:
             # A bug: keep its traceback in the log, keep the service alive.
             log.exception("source '%s': unexpected error", name)
@@ -428,8 +450,6 @@ class Service:
         old = self.config
         before = {source.name: source for source in old.sources}
         after = {source.name: source for source in new.sources}
-        if wants_workers(len(new.sources)) and not wants_workers(len(old.sources)):
-            start_parsing_server()  # as at start: from this, the main thread
         with self._config_lock:
             self.config = new
             if (new.site.base_url, new.per_host, new.host_delay) != (

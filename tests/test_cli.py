@@ -384,3 +384,30 @@ def test_ctrl_c_while_the_archive_is_written_leaves_no_temporary_file(tmp_path: 
     _, stderr = build.communicate(timeout=30)
     assert build.returncode == 130, stderr
     assert not list(tmp_path.glob("output/**/.feeds-*.tmp"))
+
+
+def test_ctrl_c_on_a_build_waiting_for_another_leaves_the_others_files_alone(
+    tmp_path: Path, server: Server
+) -> None:
+    from feeds.config import load_config
+    from feeds.store import RunLock
+
+    url = server.add("/feed.rss", RSS)
+    config_path = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n")
+    config = load_config(config_path)
+    # Another build holds the store and is writing a file.
+    other = RunLock(config.storage_url, "build")
+    other.acquire()
+    try:
+        config.output_dir.mkdir(parents=True)
+        being_written = config.output_dir / ".feeds-other.tmp"
+        being_written.write_text("half", encoding="utf-8")
+        build = build_in_own_group(config_path)
+        assert build.stderr is not None
+        assert "waiting for" in build.stderr.readline()
+        os.killpg(build.pid, signal.SIGINT)
+        _, stderr = build.communicate(timeout=20)
+        assert build.returncode == 130, stderr
+        assert being_written.exists()
+    finally:
+        other.release()
