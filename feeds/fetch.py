@@ -560,13 +560,14 @@ def notify_hub(
     STOPPING_HUB_TIMEOUT seconds. The hub is the operator's own choice, so
     it is reached without the private-address guard, and no redirect is
     followed. Returns what failed, for the log."""
+    stopping = stopping or threading.Event()
     pool = urllib3.PoolManager(headers={"User-Agent": user_agent(base_url)})
     failures = []
     try:
         for topic in topics:
             problem = ""
             for attempt in range(attempts):
-                hurried = stopping is not None and stopping.is_set()
+                hurried = stopping.is_set()
                 if hurried and attempt > 0:
                     break
                 wait = min(timeout, STOPPING_HUB_TIMEOUT) if hurried else timeout
@@ -587,10 +588,7 @@ def notify_hub(
                 except HTTPError as exc:
                     problem = _reason(exc)
                 if attempt + 1 < attempts:
-                    if stopping is not None:
-                        stopping.wait(0.5 * 2**attempt)
-                    else:
-                        time.sleep(0.5 * 2**attempt)
+                    stopping.wait(0.5 * 2**attempt)  # cut short by a stop
             if problem:
                 failures.append(f"WebSub hub {hub}: ping for {topic} failed: {problem}")
                 # A hub that failed one topic every time is down: do not make

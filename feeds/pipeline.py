@@ -27,9 +27,9 @@ import signal
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -150,6 +150,9 @@ def _run_once_locked(
             _cpu_pool(len(config.sources), eager=unread > 0) as cpu,
             store.bulk(),
             store.transaction(),
+            # Closed here, not when collected: an interrupt while storing
+            # calls off the fetches in flight (see _collect_all) at once.
+            closing(_collect_all(config, fetcher, states, now, cpu)) as collecting,
         ):
             # Each source's items live only while stored: none is left in
             # memory when publishing forks its helpers.
@@ -161,29 +164,25 @@ def _run_once_locked(
                     states[collected.source.name],
                     now,
                 )
-                for collected in _collect_all(config, fetcher, states, now, cpu)
+                for collected in collecting
             )
             stored = 0
-            try:
-                for result, touched in recorded:
-                    if touched is not None and not changed:
-                        # Forget the key with the first change, in its
-                        # transaction: if this run dies before publishing,
-                        # the next one renders.
-                        store.set_meta("render_key", "")
-                    changed = changed or touched is not None
-                    results.append(result)
-                    if on_result is not None:
-                        on_result(result)
-                    stored += result.items
-                    if stored >= COMMIT_EVERY_ITEMS:
-                        # A run killed half-way keeps what it stored; and a
-                        # write-ahead log kept short is cheaper to search.
-                        store.commit_so_far()
-                        stored = 0
-            except BaseException:
-                fetcher.stop()  # as in _collect_all, for an interrupt while storing
-                raise
+            for result, touched in recorded:
+                if touched is not None and not changed:
+                    # Forget the key with the first change, in its
+                    # transaction: if this run dies before publishing, the
+                    # next one renders.
+                    store.set_meta("render_key", "")
+                changed = changed or touched is not None
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+                stored += result.items
+                if stored >= COMMIT_EVERY_ITEMS:
+                    # A run killed half-way keeps what it stored; and a
+                    # write-ahead log kept short is cheaper to search.
+                    store.commit_so_far()
+                    stored = 0
             key = _render_key(config)
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
@@ -369,7 +368,7 @@ def _collect_all(
     states: dict[str, SourceState],
     now: datetime,
     cpu: Executor | None,
-) -> Iterator[_Collected]:
+) -> Generator[_Collected, None, None]:
     """Every source's outcome, in config order, with a bounded number in
     flight: memory stays flat however many sources there are."""
     workers = max(1, min(config.concurrency, len(config.sources)))
@@ -406,8 +405,9 @@ def _collect_all(
                     submit(following)
                 yield collected
         except BaseException:
-            # Ctrl-C, or the store failing: the fetches in flight end now,
-            # not at their time-outs, and the waiting ones never start.
+            # Ctrl-C, or the store failing (then the consumer closes this):
+            # the fetches in flight end now, not at their time-outs, and the
+            # waiting ones never start.
             fetcher.stop()
             for future in pending:
                 future.cancel()

@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,27 +122,39 @@ def test_only_changed_feeds_are_rendered(server: Server, runner_for) -> None:
     assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
 
 
-def test_a_failed_publish_leaves_the_changes_for_the_next_one(
-    server: Server, runner_for, monkeypatch: pytest.MonkeyPatch
+def failed_publish_then_recovered(
+    server: Server,
+    runner: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    failing: Callable[..., None],
+    error: type[Exception],
+    after_failure: Callable[[], None] = lambda: None,
 ) -> None:
-    url = server.add("/feed.rss", RSS)
-    runner = runner_for(url)
+    """A stored change whose publish fails with `failing` (then
+    `after_failure` runs), and the next publish, with the real one."""
     runner.run()
     output = runner.config.output_dir
     server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>One, corrected</title>"))
     real_publish = pipeline.publish_feeds
-
-    def full_disk(*args: object, **kwargs: object) -> None:
-        raise PublishError(str(output / "all.atom"), "No space left on device")
-
-    monkeypatch.setattr(pipeline, "publish_feeds", full_disk)
-    with pytest.raises(PublishError):
+    monkeypatch.setattr(pipeline, "publish_feeds", failing)
+    with pytest.raises(error):
         runner.run(NOW + timedelta(hours=1))
+    after_failure()
     assert "One, corrected" not in (output / "all.atom").read_text(encoding="utf-8")
-
     monkeypatch.setattr(pipeline, "publish_feeds", real_publish)
     assert publish_pending(runner.config, runner.store) is not None
     assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
+
+
+def test_a_failed_publish_leaves_the_changes_for_the_next_one(
+    server: Server, runner_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = runner_for(server.add("/feed.rss", RSS))
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise PublishError(str(runner.config.output_dir / "all.atom"), "No space left on device")
+
+    failed_publish_then_recovered(server, runner, monkeypatch, full_disk, PublishError)
     assert publish_pending(runner.config, runner.store) is None  # nothing left
 
 
@@ -151,28 +164,19 @@ def test_a_publish_that_fails_while_the_store_is_locked_keeps_the_change(
     # Another process (a backup, an operator's sqlite3 shell) holds the
     # store's write lock when a publish fails: nothing may depend on writing
     # the pending feeds back then.
-    url = server.add("/feed.rss", RSS)
-    runner = runner_for(url)
-    runner.run()
-    output = runner.config.output_dir
-    server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>One, corrected</title>"))
+    runner = runner_for(server.add("/feed.rss", RSS))
     database = runner.config.storage_url.removeprefix("sqlite:///")
     other = sqlite3.connect(database, isolation_level=None)
-    real_publish = pipeline.publish_feeds
 
     def locked_out(*args: object, **kwargs: object) -> None:
         other.execute("BEGIN IMMEDIATE")
         raise StoreError(runner.config.storage_url, "database is locked")
 
-    monkeypatch.setattr(pipeline, "publish_feeds", locked_out)
-    with pytest.raises(StoreError):
-        runner.run(NOW + timedelta(hours=1))
-    other.execute("ROLLBACK")
-    other.close()
+    def release() -> None:
+        other.execute("ROLLBACK")
+        other.close()
 
-    monkeypatch.setattr(pipeline, "publish_feeds", real_publish)
-    assert publish_pending(runner.config, runner.store) is not None
-    assert "One, corrected" in (output / "all.atom").read_text(encoding="utf-8")
+    failed_publish_then_recovered(server, runner, monkeypatch, locked_out, StoreError, release)
 
 
 def test_a_change_stored_while_its_feed_is_published_is_published_next(
