@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,15 +35,19 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
+    ConnectTimeoutError,
     HTTPError,
+    LocationParseError,
     LocationValueError,
     MaxRetryError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
 )
 from urllib3.exceptions import (
     TimeoutError as Urllib3Timeout,
 )
+from urllib3.util.connection import allowed_gai_family
 from urllib3.util.retry import Retry
 
 from feeds import __version__
@@ -416,6 +421,46 @@ class Fetcher:
         return b"".join(chunks)
 
 
+def _connect_watched(connection: HTTPConnection, deadlines: _Deadlines) -> socket.socket:
+    """What urllib3's `_new_conn` does, but each socket is watched from
+    before its connect: a stop, or the request's deadline, then cuts off a
+    host that never completes the handshake (one dropping packets), where
+    a connect blocks until its own time-out. Errors are urllib3's."""
+    host, port = connection._dns_host.strip("[]"), connection.port or 0
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise LocationParseError(f"'{host}', label empty or too long") from None
+    try:
+        addresses = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NameResolutionError(connection.host, connection, exc) from exc
+    failure: OSError = OSError("getaddrinfo returns an empty list")
+    for family, kind, protocol, _name, address in addresses:
+        sock = socket.socket(family, kind, protocol)
+        try:
+            for option in connection.socket_options or ():
+                sock.setsockopt(*option)
+            # The pool has resolved a default time-out to a number or None.
+            sock.settimeout(connection.timeout)
+            if connection.source_address:
+                sock.bind(connection.source_address)
+            deadlines.watch(sock)
+            sock.connect(address)
+        except OSError as exc:  # the next address, as urllib3 does
+            sock.close()
+            failure = exc
+            continue
+        sys.audit("http.client.connect", connection, connection.host, connection.port)
+        return sock
+    if isinstance(failure, TimeoutError):
+        raise ConnectTimeoutError(
+            connection,
+            f"Connection to {connection.host} timed out. (connect timeout={connection.timeout})",
+        ) from failure
+    raise NewConnectionError(connection, f"Failed to establish a new connection: {failure}")
+
+
 class RefusedAddress(NewConnectionError):
     """A connection reached an address feeds.guard refuses."""
 
@@ -441,7 +486,7 @@ def _guarded_pools(
                     reason = refusal(literal, self.host, self.port or 0, rules)
                     if reason:
                         raise RefusedAddress(self, reason)
-                sock: socket.socket = super()._new_conn()
+                sock = _connect_watched(self, deadlines)
                 try:
                     peer = str(sock.getpeername()[0])
                 except OSError:

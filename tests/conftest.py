@@ -175,6 +175,35 @@ def server() -> Iterator[Server]:
         httpd.server_close()
 
 
+@pytest.fixture
+def no_handshake() -> Iterator[str]:
+    """The base URL of a host that never completes a TCP handshake, like one
+    dropping packets: a listener whose accept queue is full, and which never
+    accepts (Linux then drops every further SYN)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    queued: list[socket.socket] = []
+    try:
+        for _ in range(32):
+            probe = socket.socket()
+            probe.settimeout(0.3)
+            try:
+                probe.connect(address)
+            except TimeoutError:
+                probe.close()
+                break
+            queued.append(probe)  # takes a place in the queue
+        else:
+            pytest.fail("the listen queue never filled: connects would complete")
+        yield f"http://127.0.0.1:{address[1]}"
+    finally:
+        for sock in queued:
+            sock.close()
+        listener.close()
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m feeds ARGS` in a subprocess, as an operator runs it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

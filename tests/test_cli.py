@@ -356,6 +356,29 @@ def test_ctrl_c_ends_a_build_at_once_with_one_line(
     assert group_ends(build.pid)  # no worker process is left
 
 
+def test_ctrl_c_ends_a_build_connecting_to_a_host_that_drops_packets(
+    tmp_path: Path, server: Server, no_handshake: str
+) -> None:
+    quick = server.add("/quick.rss", RSS)
+    config = write_config(
+        tmp_path,
+        f"  - name: quick\n    type: feed\n    url: {quick}\n"
+        f"  - name: dropped\n    type: feed\n    url: {no_handshake}/feed.rss\n",
+    )
+    build = build_in_own_group(config)
+    deadline = time.monotonic() + 20
+    while not server.hits("/quick.rss") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the other source is still connecting, for up to 30 s
+    os.killpg(build.pid, signal.SIGINT)
+    interrupted = time.monotonic()
+    _, stderr = build.communicate(timeout=40)
+    assert time.monotonic() - interrupted < 5
+    assert build.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in stderr
+
+
 def test_ctrl_c_while_the_archive_is_written_leaves_no_temporary_file(tmp_path: Path) -> None:
     items = "".join(
         f"<item><title>Story {n}</title><link>https://x.example/{n}</link>"

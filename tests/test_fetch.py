@@ -333,6 +333,40 @@ def test_stopping_aborts_a_waiting_fetch(server: Server) -> None:
     assert errors and "shutting down" in str(errors[0])
 
 
+def test_stopping_aborts_a_fetch_still_connecting(no_handshake: str) -> None:
+    fetcher = Fetcher("https://feeds.example.org/", allow_private=(no_handshake[7:],))
+    source = Source(name="s", type="feed", url=no_handshake + "/feed.rss", timeout=20)
+    errors: list[Exception] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(source)
+        except FetchError as exc:
+            errors.append(exc)
+
+    fetching = threading.Thread(target=fetch)
+    fetching.start()
+    time.sleep(0.5)  # connecting by now, and for up to 20 s
+    stopped = time.monotonic()
+    fetcher.stop()
+    fetching.join(timeout=10)
+    fetcher.close()
+    assert not fetching.is_alive()
+    assert time.monotonic() - stopped < 2
+    assert errors and "shutting down" in str(errors[0])
+
+
+def test_a_handshake_that_never_completes_is_no_answer_within_the_time_out(
+    no_handshake: str,
+) -> None:
+    with Fetcher("https://feeds.example.org/", allow_private=(no_handshake[7:],)) as fetcher:
+        source = Source(name="s", type="feed", url=no_handshake + "/feed.rss", timeout=1)
+        began = time.monotonic()
+        with pytest.raises(FetchError, match="no answer within 1 s"):
+            fetcher.fetch(source)
+        assert time.monotonic() - began < 3
+
+
 def test_a_source_that_stops_yielding_items_is_flagged(
     server: Server, runner_for, caplog: pytest.LogCaptureFixture
 ) -> None:
