@@ -449,18 +449,18 @@ def parsing_pool() -> ProcessPoolExecutor:
 
 def _parsing_context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
-    # Imported once by the server that forks the workers: each starts with
-    # it loaded instead of importing it on its first task.
-    context.set_forkserver_preload(["feeds.pipeline"])
+    context.set_forkserver_preload(["feeds._forkserver"])
     return context
 
 
 def start_parsing_server() -> None:
     """Start the server that forks `parsing_pool`'s workers now, deaf to
-    SIGINT and SIGTERM: a terminal's Ctrl-C or a service manager's SIGTERM
-    to the whole group would kill it, and with it every worker's link to
-    the pool. Ignored signals stay ignored across exec; from the main
-    thread, before the service's own handlers are installed."""
+    SIGINT and SIGTERM from its first instant: a terminal's Ctrl-C or a
+    service manager's SIGTERM to the whole group would kill it, and with it
+    every worker's link to the pool. Ignored signals stay ignored across
+    exec; from the main thread, before the service's own handlers are
+    installed. (A server started later, by a reload, ignores them from its
+    preload on: `feeds._forkserver`.)"""
     _parsing_context()
     previous = {
         signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)

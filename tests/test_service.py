@@ -283,6 +283,34 @@ def test_a_signal_to_the_whole_group_stops_the_service_and_its_workers_quietly(
         service.close()
 
 
+def test_sigterm_to_the_whole_group_spares_a_fork_server_a_reload_started(
+    server: Server, tmp_path: Path
+) -> None:
+    one = f"  - name: one\n    type: feed\n    url: {server.add('/one.rss', rss('One'))}\n"
+    # A body that takes its worker a while: a parse is in flight at the signal.
+    big = server.add("/big.rss", rss(*(f"Big {number}" for number in range(5000))))
+    many = f"  - name: big\n    type: feed\n    url: {big}\n" + many_sources(server)
+    config = tmp_path / "config.yaml"
+    base = allowing(BASE_CONFIG + SERVICE, one + many) + "sources:\n"
+    config.write_text(base + one, encoding="utf-8")
+    service = Running(config, own_group=True)
+    try:
+        service.wait_for(lambda: "published:" in service.stderr())
+        # Too few sources for workers at the start: the reload to MANY
+        # starts their fork server, from a thread of the service.
+        config.write_text(base + one + many, encoding="utf-8")
+        service.wait_for(lambda: server.hits("/big.rss"), timeout=30)
+        time.sleep(0.1)
+        os.killpg(service.process.pid, signal.SIGTERM)
+        assert service.process.wait(timeout=20) == 0
+        assert "bodies are parsed in" in service.stderr()
+        assert "Traceback" not in service.stderr(), service.stderr()
+        assert "worker process died" not in service.stderr()
+        assert group_ends(service.process.pid)
+    finally:
+        service.close()
+
+
 def test_a_stop_after_a_reload_that_changed_the_fetcher_is_prompt(server: Server, start) -> None:
     feed = server.add("/a.rss", rss("From A"))
     service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
