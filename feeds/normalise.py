@@ -22,7 +22,7 @@ import hashlib
 import html
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urljoin
 
 import nh3
@@ -30,6 +30,13 @@ import nh3
 from feeds.model import Item
 
 MAX_TITLE = 140
+#: Dates before this are placeholders ("0001-01-01", "1900-01-01", the Unix
+#: epoch) far more often than history; older zone rules also gave them
+#: offsets in seconds, which no feed format can write.
+EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
+#: How far past the fetch a date may lie (clocks and zones drift): a later
+#: one would head every feed, and set its `updated`, for years.
+FUTURE_SLACK = timedelta(days=1)
 _URL_SCHEMES = {"http", "https", "mailto"}
 _CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
 # Built once: nh3.clean converts its settings on every call, which costs
@@ -54,8 +61,10 @@ _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
 
 
-def normalise_item(item: Item) -> Item:
-    """Final forms for one item: id, title, HTML, dates."""
+def normalise_item(item: Item, now: datetime | None = None) -> Item:
+    """Final forms for one item: id, title, HTML, dates. A date before
+    EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
+    it, is dropped: the item counts as undated."""
     link = item.link.strip()
     if link and not _HTTP.match(link):
         link = ""
@@ -66,8 +75,8 @@ def normalise_item(item: Item) -> Item:
     if not title:
         title = link or "Untitled"
     categories = tuple(dict.fromkeys(line for c in item.categories if (line := _line(c))))
-    published = _utc(item.published)
-    updated = _utc(item.updated)
+    published = plausible_date(item.published, now)
+    updated = plausible_date(item.updated, now)
     if updated == published:
         # "Updated when published" says nothing more than "published".
         updated = None
@@ -185,5 +194,14 @@ def title_from(lead_html: str) -> str:
     return (cut or sentence[:MAX_TITLE]) + "…"
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value is not None else None
+def plausible_date(value: datetime | None, now: datetime | None) -> datetime | None:
+    """`value` in UTC, or None when it cannot be a real publication date."""
+    if value is None:
+        return None
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # the first or last day a datetime can hold
+        return None
+    if value < EARLIEST_DATE or (now is not None and value > now + FUTURE_SLACK):
+        return None
+    return value

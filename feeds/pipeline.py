@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 from typing import Any
@@ -53,7 +53,7 @@ from feeds.model import (
     Source,
     SourceResult,
 )
-from feeds.normalise import normalise_item, sanitise_html
+from feeds.normalise import normalise_item, plausible_date, sanitise_html
 from feeds.parse import follower_for, noted_parser_for, parser_for
 from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
@@ -323,7 +323,9 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
             parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
         except SourceError as exc:
             return Preview(source=source, error=str(exc))
-    items = [classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed]
+    items = [
+        classify_item(normalise_item(item, now), vocabulary, source.rubrics) for item in parsed
+    ]
     kept = tuple(item for item in items if keep_item(item, source.include, source.exclude))
     notes = list(parser_notes)
     if parsed_as is not source:
@@ -557,7 +559,10 @@ def process_fetched(
         parsed = parser_for(source.type)(fetched, source, context)
     except SourceError as exc:
         return (), str(exc)
-    items = (classify_item(normalise_item(item), vocabulary, source.rubrics) for item in parsed)
+    now = context.now
+    items = (
+        classify_item(normalise_item(item, now), vocabulary, source.rubrics) for item in parsed
+    )
     if source.include or source.exclude:
         items = (item for item in items if keep_item(item, source.include, source.exclude))
     kept = tuple(items)
@@ -729,7 +734,7 @@ def _with_full_content(
         items.append(
             item.evolve(
                 content=content or item.content,
-                published=item.published or (published and published.astimezone(UTC)),
+                published=item.published or plausible_date(published, now),
             )
         )
     return replace(collected, items=tuple(items), pages=tuple(fetched))

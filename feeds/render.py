@@ -14,7 +14,7 @@ import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -113,7 +113,6 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
     feed.author(name=site.title)
     feed.subtitle(spec.description or spec.title)
     feed.link(href=feed_url(site, spec, suffix), rel="self", type=FORMATS[suffix][1])
-    feed.link(href=site.base_url, rel="alternate", type="text/html")
     # WebSub: subscribers learn the hub from the feed. RFC 5005: the newest
     # archive page. Atom takes them as links; RSS through atom:link.
     extra = []
@@ -124,11 +123,14 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
         extra.append({"rel": "prev-archive", "href": href, "type": FORMATS[suffix][1]})
     for link in extra:
         feed.link(**link)
+    # Last: feedgen makes the last link added the RSS channel's <link>,
+    # which must be the site.
+    feed.link(href=site.base_url, rel="alternate", type="text/html")
     if extra:
         feed.register_extension("links", _AtomLinks, _NoEntryExtension, atom=False, rss=True)
         feed.links.extra = extra
     feed.language(site.language)
-    feed.updated(spec.updated.astimezone(zone))
+    feed.updated(_local(spec.updated, zone))
     feed.generator("feeds", version=__version__, uri=GENERATOR_URI)
     for item in spec.items:
         entry = feed.add_entry(order="append")
@@ -136,9 +138,9 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
         entry.title(item.title)
         if item.link:
             entry.link(href=item.link, rel="alternate", type="text/html")
-        published = _published(item).astimezone(zone)
+        published = _local(_published(item), zone)
         entry.published(published)
-        entry.updated((item.updated or published).astimezone(zone))
+        entry.updated(_local(item.updated or published, zone))
         summary, content = _texts(item)
         if summary:
             entry.summary(summary, type="html")
@@ -219,8 +221,8 @@ def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveE
     escaping of the item's texts. They read like the current document's
     entries: tests compare the two through feedparser."""
     zone = ZoneInfo(site.timezone)
-    published = _published(item).astimezone(zone)
-    updated = (item.updated or published).astimezone(zone)
+    published = _local(_published(item), zone)
+    updated = _local(item.updated or published, zone)
     # Formatted once when they are the same moment (most items): 1.7 us each.
     published_text = published.isoformat()
     updated_text = published_text if updated == published else updated.isoformat()
@@ -301,7 +303,7 @@ def render_archive(
     advance, so a page never changes; until that page exists, its items
     are in the current document."""
     zone = ZoneInfo(site.timezone)
-    updated = max((e.stamp for e in entries), default=spec.updated).astimezone(zone)
+    updated = _local(max((e.stamp for e in entries), default=spec.updated), zone)
     mime = FORMATS[suffix][1]
     links = [("self", archive_name(spec.slug, page.number, suffix))]
     links.append(("current", spec.filename(suffix)))
@@ -361,13 +363,13 @@ def render_json(site: Site, spec: FeedSpec) -> bytes:
     zone = ZoneInfo(site.timezone)
     items = []
     for item in spec.items:
-        published = _published(item).astimezone(zone)
+        published = _local(_published(item), zone)
         entry: dict[str, object] = {
             "id": item.id,
             "title": item.title,
             "content_html": item.content or item.summary or f"<p>{html.escape(item.title)}</p>",
             "date_published": published.isoformat(),
-            "date_modified": (item.updated or published).astimezone(zone).isoformat(),
+            "date_modified": _local(item.updated or published, zone).isoformat(),
         }
         if item.link:
             entry["url"] = item.link
@@ -495,7 +497,7 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
         if spec.items:
             body.append("<ul>")
             for item in spec.items[:headlines]:
-                when = _published(item).astimezone(zone)
+                when = _local(_published(item), zone)
                 stamp = f'<time datetime="{when.isoformat()}">{when:%Y-%m-%d %H:%M}</time>'
                 title = esc(item.title)
                 if item.link:
@@ -538,6 +540,21 @@ def _texts(item: Item) -> tuple[str, str]:
         content = item.summary or f"<p>{html.escape(item.title)}</p>"
     summary = item.summary if item.summary and item.summary != content else ""
     return summary, content
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    """`moment` in the site's zone, or in UTC where the zone cannot say it
+    as feeds must: before its standard time (offsets in seconds, which
+    RFC 3339 and RFC 822 cannot write), or past the calendar's ends. The
+    store may hold such dates from before they were refused."""
+    try:
+        local = moment.astimezone(zone)
+    except OverflowError:
+        return moment.astimezone(UTC)
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        return moment.astimezone(UTC)
+    return local
 
 
 def _published(item: Item) -> datetime:

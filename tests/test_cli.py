@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -434,3 +435,40 @@ def test_ctrl_c_on_a_build_waiting_for_another_leaves_the_others_files_alone(
         assert being_written.exists()
     finally:
         other.release()
+
+
+def test_items_with_impossible_dates_are_published_as_first_seen(
+    tmp_path: Path, server: Server
+) -> None:
+    """One hostile or careless item (dated year 1, 9999 or 2100) must not
+    stop publishing, nor head the feeds for ever."""
+    dates = {
+        "year-1": "0001-01-01T00:00:00+03:00",
+        "year-9999": "9999-12-31T23:59:59Z",
+        "year-2100": "2100-01-01T00:00:00Z",
+        "ordinary": "2026-11-20T10:00:00Z",
+    }
+    entries = "".join(
+        f"<entry><id>https://odd.example/{name}</id><title>{name}</title>"
+        f'<link href="https://odd.example/{name}"/><updated>{when}</updated></entry>'
+        for name, when in dates.items()
+    )
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>https://odd.example/</id><title>Odd</title><updated>2026-11-20T10:00:00Z</updated>"
+        f"{entries}</feed>"
+    )
+    url = server.add("/odd.atom", atom, content_type="application/atom+xml")
+    config = write_config(tmp_path, f"  - name: odd\n    type: feed\n    url: {url}\n")
+    done = run_cli("build", "-c", str(config), "--now", "2026-11-26T09:00:00Z")
+    assert done.returncode == 0, done.stderr
+    feed = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes())
+    assert not feed.bozo
+    assert {entry.title for entry in feed.entries} == set(dates)
+    seen = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    for entry in feed.entries:
+        published = datetime.fromisoformat(entry.published)
+        assert published == (
+            seen if entry.title != "ordinary" else datetime(2026, 11, 20, 10, tzinfo=UTC)
+        )
+    assert datetime.fromisoformat(feed.feed.updated) == seen

@@ -249,3 +249,38 @@ def test_titles_carry_no_markup(title: str, expected: str) -> None:
 def test_an_id_never_keeps_an_executable_scheme(guid: str) -> None:
     item = normalise_item(Item(source="s", title="T", guid=guid))
     assert item.id.startswith("urn:feeds:s:guid:")
+
+
+FETCHED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=3))),  # before UTC's first day
+        datetime(1, 1, 1, tzinfo=UTC),  # .NET's "no date"
+        datetime(1900, 1, 1, tzinfo=UTC),  # many a CMS's "no date"
+        datetime(1970, 1, 1, tzinfo=UTC),  # the Unix epoch
+        FETCHED + timedelta(days=2),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+    ids=["year-1-east", "year-1", "1900", "epoch", "in-two-days", "year-9999"],
+)
+def test_a_date_no_story_can_carry_makes_the_item_undated(printed: datetime) -> None:
+    """Undated, the store gives the item the time it was first seen: it
+    neither heads every feed for years nor sinks below the archive."""
+    item = normalise_item(
+        Item(source="s", title="T", link="https://x.example/a", published=printed, updated=printed),
+        FETCHED,
+    )
+    assert item.published is None and item.updated is None
+
+
+def test_dates_a_little_ahead_or_long_ago_are_kept() -> None:
+    ahead = FETCHED + timedelta(hours=20)  # a source whose clock or zone is off
+    old = datetime(1991, 8, 19, 6, 0, tzinfo=UTC)
+    item = normalise_item(
+        Item(source="s", title="T", link="https://x.example/a", published=old, updated=ahead),
+        FETCHED,
+    )
+    assert (item.published, item.updated) == (old, ahead)

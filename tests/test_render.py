@@ -12,6 +12,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from calendar import timegm
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 
-from feeds.model import Item, Site
+from feeds.model import ArchivePage, Item, Site
 from feeds.render import FeedSpec, render_feed, render_index, render_opml
 
 BASE = "https://feeds.example.org/"
@@ -853,3 +854,61 @@ def test_archive_dates_are_written_as_rfc_822_like_the_current_documents(zone: s
     for day in range(366):
         moment = (start + timedelta(days=day, hours=day % 24)).astimezone(ZoneInfo(zone))
         assert _rfc822(moment) == format_datetime(moment)
+
+
+def test_rss_channel_link_is_the_site_with_a_hub_and_archive_pages(site: Site) -> None:
+    """feedgen takes the last link it was given as the channel's <link>:
+    not the hub's, not the newest archive page's."""
+    hubbed = Site(
+        title=site.title,
+        base_url=BASE,
+        language="ru",
+        timezone="Europe/Moscow",
+        hub="https://hub.example/",
+    )
+    data = render_feed(hubbed, replace(make_spec(), archived=3), "rss")
+    channel = xml_root(data).find("channel")
+    assert channel is not None
+    assert channel.findtext("link") == BASE
+    rels = {link.get("rel") for link in channel.findall(f"{A}link")}
+    assert {"self", "hub", "prev-archive"} <= rels
+    assert parse(data).feed.link == BASE
+
+
+# The first and last moments a datetime holds, and a date before Moscow
+# kept standard time (its offset then was +02:30:17).
+EXTREME_DATES = [
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(1900, 1, 1, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "America/New_York"])
+def test_stored_dates_no_zone_can_write_are_written_in_utc(zone: str) -> None:
+    """The store may hold such dates from before normalising refused them:
+    every document still renders, with offsets feeds can carry."""
+    from feeds.render import archive_entry, render_archive
+
+    site = Site(title="T", base_url=BASE, language="ru", timezone=zone)
+    items = tuple(
+        make_item(id=f"{BASE}x/{n}", title=f"T{n}", link=f"{BASE}x/{n}", published=moment)
+        for n, moment in enumerate(EXTREME_DATES)
+    )
+    spec = make_spec(items, updated=EXTREME_DATES[1])
+    for suffix in ("atom", "json"):
+        text = render_feed(site, spec, suffix).decode()
+        stamps = re.findall(
+            r'(?:<(?:updated|published)>|_(?:published|modified)": ")([^<"]+)', text
+        )
+        assert stamps and all(ISO_WITH_OFFSET.match(stamp) for stamp in stamps), stamps
+    root = xml_root(render_feed(site, spec, "rss"))
+    dates = [root.findtext("channel/lastBuildDate")] + [
+        i.findtext("pubDate") for i in rss_items(root)
+    ]
+    assert all(re.search(r" [+-]\d{4}$", str(date)) for date in dates), dates
+    entries = [archive_entry(site, {}, item) for item in items]
+    page = ArchivePage("art", 1, 1, 3)
+    for suffix in ("atom", "rss"):
+        assert not feedparser.parse(render_archive(site, spec, page, entries, suffix)).bozo
+    assert "T2" in render_index(site, [spec]).decode()
