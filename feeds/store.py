@@ -916,22 +916,28 @@ class _Placeholder(dict):  # type: ignore[type-arg]
 
 
 def _dedupe(items: list[Item]) -> list[_Entry]:
-    """One entry per id: a source listing a story twice merges the copies'
-    rubrics; the first copy's text wins."""
+    """One entry per story: a source listing a story twice, under one id or
+    under two with the same link, merges the copies' rubrics; the first
+    copy's text wins. (Were both copies kept, the stored story would take
+    each one's text in turn: an update at every run.)"""
     entries: dict[str, _Entry] = {}
+    by_link: dict[str, _Entry] = {}
     for item in items:
         if not item.id:
             raise ValueError(f"item from {item.source!r} reached the store without an id")
-        seen = entries.get(item.id)
+        canonical = canonical_link(item.link) or None
+        seen = entries.get(item.id) or (by_link.get(canonical) if canonical else None)
         if seen is not None:
             seen.rubrics = tuple(sorted(set(seen.rubrics) | set(item.rubrics)))
             continue
-        entries[item.id] = _Entry(
+        entry = entries[item.id] = _Entry(
             item=item,
-            canonical=canonical_link(item.link) or None,
+            canonical=canonical,
             fingerprint=item.fingerprint(),
             rubrics=item.rubrics,
         )
+        if canonical:
+            by_link[canonical] = entry
     return list(entries.values())
 
 

@@ -145,6 +145,34 @@ def test_same_story_from_two_sources_appears_once_with_both_rubrics(store: Store
     assert [i.id for i in store.latest("literature")] == [first.id]
 
 
+def test_a_source_listing_one_link_under_two_guids_is_stable_run_after_run(
+    store: Store,
+) -> None:
+    """The first copy's text, both copies' rubrics, and nothing to update
+    when the source has not changed (else partners never get a 304)."""
+    copies = [
+        item(1, guid="dup-a", title="Copy A", rubrics=("art",)),
+        item(
+            1,
+            guid="dup-b",
+            title="Copy B",
+            link="https://news.example/1?utm_source=x",
+            rubrics=("news",),
+        ),
+    ]
+    with store.transaction():
+        first = store.upsert(copies, now=T0)
+    assert (first.new, first.updated) == (1, 0)
+    for run in range(1, 4):
+        with store.transaction():
+            again = store.upsert(copies, now=T0 + timedelta(hours=run))
+        assert (again.new, again.updated, again.changed) == (0, 0, False)
+    (stored,) = store.latest()
+    assert (stored.id, stored.title) == (copies[0].id, "Copy A")
+    assert stored.rubrics == ("art", "news")
+    assert stored.updated is None
+
+
 def test_source_reclassifying_an_item_replaces_only_its_own_rubrics(store: Store) -> None:
     with store.transaction():
         store.upsert([item(1, source="a", rubrics=("art",))], now=T0)
