@@ -9,6 +9,7 @@ source's time zone, and come back time-zone aware.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -41,8 +42,36 @@ def parse_human_date(
     for candidate in candidates:
         found = _parse(candidate, local_now, timezone, langs)
         if found is not None:
-            return found
+            return _as_printed(candidate, found, local_now, timezone, langs)
     return None
+
+
+#: A time of day as pages print one ("12:30", "9.05").
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+
+
+def _as_printed(
+    text: str, found: datetime, local_now: datetime, timezone: str, langs: tuple[str, ...]
+) -> datetime:
+    """Correct what dateparser makes of `now` where the text says less:
+
+    - a date without a year is the most recent such *day*: "22 ноября,
+      12:01" read at 12:00 that day is today, not a year ago;
+    - a day given relative to today with no time ("вчера", "2 дня назад")
+      starts at midnight, not at the time of the fetch, which would make it
+      (and an id derived from it) differ at every fetch."""
+    local = found.replace(tzinfo=None)
+    try:
+        year_ago = local_now.date().replace(year=local_now.year - 1)
+    except ValueError:  # 29 February
+        year_ago = None
+    if local.date() == year_ago:
+        later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
+        if later is not None and later.year == local_now.year:
+            return later
+    if local.time() == local_now.time() and not _CLOCK.search(text):
+        return found.replace(hour=0, minute=0, second=0, microsecond=0)
+    return found
 
 
 @lru_cache(maxsize=4096)

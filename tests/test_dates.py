@@ -21,10 +21,11 @@ MSK = ZoneInfo("Europe/Moscow")
         ("11 марта 2022", ("ru",), datetime(2022, 3, 11, tzinfo=MSK)),
         ("Сегодня, 11:05", ("ru",), datetime(2026, 11, 26, 11, 5, tzinfo=MSK)),
         ("вчера, 09:30", ("ru",), datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
-        ("Вчера", ("ru",), datetime(2026, 11, 25, 12, 0, tzinfo=MSK)),
+        # A day with no time starts at midnight, whatever the fetch time.
+        ("Вчера", ("ru",), datetime(2026, 11, 25, tzinfo=MSK)),
         ("3 часа назад", ("ru",), datetime(2026, 11, 26, 9, 0, tzinfo=MSK)),
         ("Сегодня, 22 ноября", ("ru",), datetime(2026, 11, 22, tzinfo=MSK)),
-        ("2 days ago", ("en",), datetime(2026, 11, 24, 12, 0, tzinfo=MSK)),
+        ("2 days ago", ("en",), datetime(2026, 11, 24, tzinfo=MSK)),
         ("Nov 22, 2026", ("en",), datetime(2026, 11, 22, tzinfo=MSK)),
         ("yesterday, 9:30 AM", ("en",), datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
         ("22 ноября, 18:40", (), datetime(2026, 11, 22, 18, 40, tzinfo=MSK)),
@@ -44,3 +45,22 @@ def test_words_that_are_not_dates(text: str) -> None:
 def test_an_unknown_language_hint_is_ignored_not_fatal() -> None:
     got = parse_human_date("22 ноября", now=NOW, timezone="Europe/Moscow", languages=("xx",))
     assert got == datetime(2026, 11, 22, tzinfo=MSK)
+
+
+@pytest.mark.parametrize("text", ["26 ноября, 12:01", "26 ноября 23:59", "Nov 26, 12:01"])
+def test_a_day_without_a_year_is_today_even_at_a_later_hour(text: str) -> None:
+    """The most recent such day: today, even if its time is a little ahead
+    of ours (a skewed clock, a zone one hour off), never a year ago."""
+    found = parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en"))
+    assert found is not None and found.date() == datetime(2026, 11, 26).date()
+
+
+@pytest.mark.parametrize("text", ["вчера", "Сегодня", "2 дня назад", "yesterday"])
+def test_a_relative_day_reads_the_same_at_any_hour(text: str) -> None:
+    """Ids of link-less items derive from the printed date: it must not
+    carry the time of the fetch."""
+    readings = {
+        parse_human_date(text, now=NOW.replace(hour=hour), timezone="Europe/Moscow")
+        for hour in (5, 9, 14)
+    }
+    assert len(readings) == 1

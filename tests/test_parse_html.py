@@ -286,9 +286,9 @@ def test_titles_are_plain_text_decoded_once_with_collapsed_white_space() -> None
         ("Сегодня, 11:40", datetime(2026, 11, 26, 11, 40, tzinfo=MSK)),
         ("вчера, 09:30", datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
         ("Вчера в 23:15", datetime(2026, 11, 25, 23, 15, tzinfo=MSK)),
-        ("вчера", datetime(2026, 11, 25, 12, 0, tzinfo=MSK)),
+        ("вчера", datetime(2026, 11, 25, 0, 0, tzinfo=MSK)),  # a day: from midnight
         ("3 часа назад", datetime(2026, 11, 26, 9, 0, tzinfo=MSK)),
-        ("2 days ago", datetime(2026, 11, 24, 12, 0, tzinfo=MSK)),
+        ("2 days ago", datetime(2026, 11, 24, 0, 0, tzinfo=MSK)),
         ("22 ноября, 18:40", datetime(2026, 11, 22, 18, 40, tzinfo=MSK)),
         ("25 ноября 2026 г., 14:05", datetime(2026, 11, 25, 14, 5, tzinfo=MSK)),
         ("Среда, 25 ноября", datetime(2026, 11, 25, 0, 0, tzinfo=MSK)),
