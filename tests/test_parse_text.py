@@ -190,6 +190,10 @@ def test_glued_names_are_peeled_from_a_featured_headline(
         "Литература и жизнь: заметки",  # a rubric as the first word, not glued
         "Все новости",
         "© Фото: пресс-служба",
+        # A name in capitals, or in camel case, that starts with a rubric's.
+        "ИСКУССТВОВЕДЫ собрались в Перми",
+        "НОВОСТИПРО запускает рассылку",
+        "литератураМания: так называется клуб",
     ],
 )
 def test_lines_that_only_look_glued_are_noise(line: str) -> None:
@@ -221,6 +225,9 @@ def test_time_glued_to_headline(line: str, hour: int, minute: int, title: str) -
         ("Сегодня", (2026, 11, 26)),
         ("Вчера", (2026, 11, 25)),
         ("Сегодня, 26 ноября", (2026, 11, 26)),
+        ("10 марта 2022 года", (2022, 3, 10)),
+        ("10.03.2022", (2022, 3, 10)),
+        ("March 10, 2022", (2022, 3, 10)),
     ],
 )
 def test_russian_date_headings(heading: str, day: tuple[int, int, int]) -> None:
@@ -249,6 +256,7 @@ def test_moscow_midnight_is_stored_as_the_previous_utc_evening() -> None:
         ("20 января 202212300", 2022, 12300),
         ("18 января 20222764", 2022, 2764),
         ("9 ноября 20265", 2026, 5),
+        ("January 20, 202212300", 2022, 12300),
     ],
 )
 def test_year_glued_to_view_count(line: str, year: int, views: int) -> None:
@@ -256,6 +264,16 @@ def test_year_glued_to_view_count(line: str, year: int, views: int) -> None:
     assert card.published is not None
     assert card.published.astimezone(MSK).year == year
     assert card.views == views
+
+
+def test_rubric_lines_glued_together_all_go_to_the_card() -> None:
+    (card,) = items_of("ЛитератураОбщество\nЛид статьи\n20 января 202212300")
+    assert (card.title, card.rubrics) == ("Лид статьи", ("literature", "society"))
+
+
+def test_a_rubric_in_capitals_glued_to_a_headline_is_still_peeled() -> None:
+    (item,) = items_of("ИСКУССТВОКуратор о выставке")
+    assert (item.title, item.rubrics) == ("Куратор о выставке", ("art",))
 
 
 def test_repeated_rubric_line_counts_once() -> None:

@@ -32,8 +32,16 @@ from feeds.model import Fetched, Item, ParseContext, Source
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
 # view count: "20 января 202212300" -> 2022 and 12300.
-_DATED_VIEWS = re.compile(r"^(?P<date>\d{1,2}\s+[^\W\d_]+\.?\s+(?P<year>\d{4}))(?P<views>\d{1,9})$")
-_DAY_HEADING = re.compile(r"^\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*г\.?)?$")
+_DATED_VIEWS = re.compile(
+    r"^(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)\s+(?P<year>\d{4}))"
+    r"(?P<views>\d{1,9})$"
+)
+# "11 марта 2022", "11 марта 2022 года", "11.03.2022", "March 11, 2022".
+_DAY_HEADING = re.compile(
+    r"^(?:\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*(?:г\.?|года))?"
+    r"|\d{1,2}\.\d{1,2}\.\d{4}"
+    r"|[^\W\d_]+\.?\s+\d{1,2}(?:,?\s+\d{4})?)$"
+)
 _WORD_HEADING = re.compile(r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$")
 _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
 #: What may start the next word when two inline elements were glued: a
@@ -70,17 +78,33 @@ class _Vocabulary:
             peeled = False
             folded = rest.casefold()
             for key, name, is_series in self.ordered:
-                if len(rest) > len(key) and folded.startswith(key):
-                    if not _GLUE_NEXT.match(rest[len(key)]):
+                if not folded.startswith(key):
+                    continue
+                if len(rest) == len(key):
+                    # The last of several names glued together: a line of
+                    # rubrics ("ЛитератураОбщество").
+                    if not (rubrics or series):
                         continue
-                    if is_series:
-                        series = series or name
-                    else:
-                        rubrics.append(name)
-                    rest = rest[len(key) :]
-                    peeled = True
-                    break
+                elif not _glued(rest[: len(key)], rest[len(key) :]):
+                    continue
+                if is_series:
+                    series = series or name
+                else:
+                    rubrics.append(name)
+                rest = rest[len(key) :]
+                peeled = True
+                break
         return rubrics, series, rest
+
+
+def _glued(name: str, rest: str) -> bool:
+    """Whether `name`, found at the start of a word, is a label glued to the
+    next element rather than the start of a longer word: a label is printed
+    with a capital, and a name in capitals followed by more capitals is one
+    word in capitals ("КИНОТАВР", "ARTPLAY"), like "musicAeterna" is one."""
+    if not _GLUE_NEXT.match(rest[0]) or name[0].islower():
+        return False
+    return not (name.isupper() and rest[:2].isupper() and rest[:2].isalpha())
 
 
 @dataclass(slots=True)
@@ -149,6 +173,11 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             continue
 
         glued_rubrics, glued_series, rest = vocabulary.split_glued(line)
+        if not rest:  # names only: the card's rubric line(s), glued together
+            pending.rubrics.extend(glued_rubrics)
+            pending.series = glued_series or pending.series
+            day = None
+            continue
         rubrics = list(dict.fromkeys([*pending.rubrics, *glued_rubrics]))
         series = glued_series or pending.series
         card = _DATED_VIEWS.match(following)
