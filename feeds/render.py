@@ -418,10 +418,10 @@ def render_opml(site: Site, specs: Iterable[FeedSpec], title: str = "") -> bytes
         for spec in specs:
             if suffix not in spec.formats:
                 continue
-            kind = "rss" if suffix != "json" else "json"
             lines.append(
                 "      <outline"
-                f" type={quoteattr(kind)}"
+                # OPML 2.0 calls every feed subscription type="rss".
+                ' type="rss"'
                 f" text={quoteattr(spec.title)}"
                 f" title={quoteattr(spec.title)}"
                 f" description={quoteattr(spec.description or spec.title)}"
