@@ -295,6 +295,10 @@ def test_titles_are_plain_text_decoded_once_with_collapsed_white_space() -> None
         ("25.11.2026", datetime(2026, 11, 25, 0, 0, tzinfo=MSK)),
         ("Nov 22, 2026", datetime(2026, 11, 22, 0, 0, tzinfo=MSK)),
         ("Yesterday, 9:30 AM", datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
+        # A machine date without a zone is in the source's, as ISO ones are.
+        ("Fri, 20 Nov 2026 14:05:00", datetime(2026, 11, 20, 14, 5, tzinfo=MSK)),
+        ("Fri, 20 Nov 2026 14:05:00 -0000", datetime(2026, 11, 20, 17, 5, tzinfo=MSK)),
+        ("Fri, 20 Nov 2026 14:05:00 +0100", datetime(2026, 11, 20, 16, 5, tzinfo=MSK)),
     ],
 )
 def test_dates_written_for_people(written: str, expected: datetime) -> None:

@@ -207,6 +207,7 @@ def test_lines_that_only_look_glued_are_noise(line: str) -> None:
         ("09:0530 лет спустя", 9, 5, "30 лет спустя"),
         ("23:59«Эха Москвы» больше нет", 23, 59, "«Эха Москвы» больше нет"),
         ("7:00V-A-C объявил конкурс", 7, 0, "V-A-C объявил конкурс"),
+        ("14:52 Время отделено пробелом", 14, 52, "Время отделено пробелом"),
     ],
 )
 def test_time_glued_to_headline(line: str, hour: int, minute: int, title: str) -> None:

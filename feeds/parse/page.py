@@ -101,8 +101,11 @@ def read_date(value: str, page: Page) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             pass
         else:
-            # RFC 5322: "-0000" is UTC with the local offset unknown.
-            return mailed if mailed.tzinfo else mailed.replace(tzinfo=UTC)
+            if mailed.tzinfo:
+                return mailed
+            # RFC 5322: "-0000" is UTC with the local offset unknown; no
+            # zone at all is the source's, like a naive ISO date.
+            return mailed.replace(tzinfo=UTC if text.endswith("-0000") else page.zone)
     context = page.context
     languages = (context.language,) if context.language else ()
     for candidate in dict.fromkeys((_COMMA.sub(" ", text), text)):

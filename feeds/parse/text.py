@@ -29,7 +29,7 @@ from feeds.dates import parse_human_date
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
 
-_TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?P<rest>\S.*)$")
+_TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
 # view count: "20 января 202212300" -> 2022 and 12300.
 _DATED_VIEWS = re.compile(
