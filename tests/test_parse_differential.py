@@ -100,6 +100,9 @@ def _rss(rng: random.Random, n: int) -> str:
             [
                 f'<guid isPermaLink="false">feed{n}-{i}</guid>',
                 f"<guid>https://x.example/{n}/{i}</guid>",
+                # A permalink by default, yet no URL: an id all the same,
+                # not one resolved against the feed's address.
+                f"<guid>plain {n}-{i}</guid>",
                 "",
             ]
         )

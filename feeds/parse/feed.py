@@ -62,8 +62,11 @@ def _parse_xml_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[It
     # adds ~11 MB to every worker process that imports it.
     import feedparser
 
-    headers = dict(fetched.headers)
-    headers.setdefault("content-location", fetched.url)
+    # No document address: feedparser would resolve every guid against it
+    # too, so a guid such as "plain-43" became a URL (a different id from
+    # the fast path's, and a local path for a file source). Links and
+    # relative URLs in the text are resolved here and in normalising.
+    headers = {k: v for k, v in fetched.headers.items() if k.lower() != "content-location"}
     parsed = feedparser.parse(
         fetched.body,
         response_headers=headers,
