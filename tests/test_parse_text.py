@@ -277,6 +277,21 @@ def test_a_rubric_in_capitals_glued_to_a_headline_is_still_peeled() -> None:
     assert (item.title, item.rubrics) == ("Куратор о выставке", ("art",))
 
 
+def test_a_card_without_a_view_count_keeps_its_date() -> None:
+    card, featured, news = items_of(
+        "Литература\nЛид без просмотров\n20 января 2022\n"
+        # A featured headline, then a news list: its heading is no card date.
+        "ИскусствоВыставка года\n11 марта 2022\n14:52Новость"
+    )
+    assert (card.title, card.published, card.views) == (
+        "Лид без просмотров",
+        msk(2022, 1, 20),
+        None,
+    )
+    assert (featured.title, featured.published) == ("Выставка года", None)
+    assert (news.title, news.published) == ("Новость", msk(2022, 3, 11, 14, 52))
+
+
 def test_repeated_rubric_line_counts_once() -> None:
     (card,) = items_of("Искусство\nИскусство\nЛид\n18 января 20222764")
     assert card.rubrics == ("art",)

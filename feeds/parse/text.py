@@ -36,6 +36,11 @@ _DATED_VIEWS = re.compile(
     r"^(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)\s+(?P<year>\d{4}))"
     r"(?P<views>\d{1,9})$"
 )
+#: A card's date when it has no view count: a day with its year.
+_CARD_DATE = re.compile(
+    r"^(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)\s+\d{4})"
+    r"(?:\s*(?:г\.?|года))?$"
+)
 # "11 марта 2022", "11 марта 2022 года", "11.03.2022", "March 11, 2022".
 _DAY_HEADING = re.compile(
     r"^(?:\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*(?:г\.?|года))?"
@@ -181,9 +186,15 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         rubrics = list(dict.fromkeys([*pending.rubrics, *glued_rubrics]))
         series = glued_series or pending.series
         card = _DATED_VIEWS.match(following)
+        if not card and (rubrics or series) and _CARD_DATE.match(following):
+            # A card with no view count: its date alone, unless it heads a
+            # news list (a timed headline follows).
+            after = lines[index + 1] if index + 1 < len(lines) else ""
+            card = None if _TIMED.match(after) else _CARD_DATE.match(following)
         if card:
             index += 1
             published = _card_date(card["date"], context, languages)
+            views = card.groupdict().get("views")
             items.append(
                 Item(
                     source=source.name,
@@ -192,7 +203,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                     published=published,
                     categories=tuple(rubrics),
                     series=series,
-                    views=int(card["views"]),
+                    views=int(views) if views else None,
                 )
             )
         elif rubrics or series:
