@@ -316,8 +316,9 @@ def test_long_lead_gives_a_title_cut_at_a_word_boundary() -> None:
     assert card.title[:-1] == card.title[:-1].rstrip()
 
 
-def test_windows_1251_page_is_decoded() -> None:
-    (item,) = items_of("ЛитератураФилософ и художник".encode("cp1251"))
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8-r"])
+def test_a_page_in_a_russian_single_byte_encoding_is_decoded(encoding: str) -> None:
+    (item,) = items_of("ЛитератураФилософ и художник".encode(encoding))
     assert item.title == "Философ и художник"
 
 

@@ -68,7 +68,7 @@ def decode_page(body: bytes, headers: dict[str, str]) -> str:
     if body.isascii():
         return body.decode("ascii")
     sample = _MARKUP.sub(b" ", body)
-    cyrillic = _cyrillic_codec(sample)
+    cyrillic = cyrillic_codec(sample)
     if cyrillic:
         return body.decode(cyrillic, errors="replace")
     best = charset_normalizer.from_bytes(sample if sample.strip() else body).best()
@@ -77,7 +77,7 @@ def decode_page(body: bytes, headers: dict[str, str]) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def _cyrillic_codec(text: bytes) -> str | None:
+def cyrillic_codec(text: bytes) -> str | None:
     """windows-1251 or KOI8-R for Russian text, else None.
 
     A statistical detector guesses wrong on a short page (a KOI8-R headline

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from feeds.dates import parse_human_date
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.parse.decode import cyrillic_codec
 
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
@@ -238,7 +239,8 @@ def _decode(fetched: Fetched, source: Source) -> str:
         body = body[3:]
     match = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
     encodings = [match.group(1)] if match else []
-    encodings += ["utf-8", "cp1251"]
+    # Russian text not in UTF-8: windows-1251 or KOI8-R, by its letters.
+    encodings += ["utf-8", cyrillic_codec(body) or "cp1251"]
     for encoding in encodings:
         try:
             text = body.decode(encoding)
