@@ -67,15 +67,19 @@ _TAG = re.compile(r"</?[a-zA-Z!][^<>]*>")
 #: Schemes an id may not keep: a reader may follow an id as a link.
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
+_NOT_IN_IRI = re.compile(r'[\s<>"{}|\\^`]')
 
 
 def normalise_item(item: Item, now: datetime | None = None) -> Item:
     """Final forms for one item: id, title, HTML, dates. A date before
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
     it, is dropped: the item counts as undated."""
-    link = item.link.strip()
-    if link and not _HTTP.match(link):
-        link = ""
+    given = item.link.strip()
+    if given and not _HTTP.match(given):
+        given = ""
+    # The id keeps the link as given (ids never change); the link itself
+    # must be a valid IRI for readers and validators.
+    link = _iri(given)
     base = item.base if _HTTP.match(item.base) else link
     summary = sanitise_html(item.summary, base)
     content = sanitise_html(item.content, base)
@@ -89,7 +93,7 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
         # "Updated when published" says nothing more than "published".
         updated = None
     guid = item.guid.strip()
-    identity = item.id or _derive_id(item.source, guid, link, title, published)
+    identity = item.id or _derive_id(item.source, guid, given, title, published)
     return item.evolve(
         id=identity,
         title=title,
@@ -106,10 +110,19 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     )
 
 
+def _iri(url: str) -> str:
+    """`url` with the characters no IRI may hold (spaces, quotes, angle
+    brackets...) percent-encoded, as a browser sends them; letters of any
+    script stay as they are."""
+    if _NOT_IN_IRI.search(url):
+        return _NOT_IN_IRI.sub(lambda found: quote(found.group(), safe=""), url)
+    return url
+
+
 def _image(item: Item) -> dict[str, object]:
     """Only a web address survives as a picture (no javascript:, data:)."""
     if item.image and _HTTP.match(item.image.strip()):
-        return {"image": item.image.strip()}
+        return {"image": _iri(item.image.strip())}
     return {"image": "", "image_type": "", "image_length": None}
 
 

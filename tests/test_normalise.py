@@ -292,3 +292,12 @@ def test_dates_a_little_ahead_or_long_ago_are_kept() -> None:
         FETCHED,
     )
     assert (item.published, item.updated) == (old, ahead)
+
+
+def test_a_link_with_spaces_or_quotes_is_made_a_valid_iri_and_the_id_stays() -> None:
+    given = 'https://x.example/spaces in/é?q=a b&x=<y>"z'
+    item = normalise_item(Item(source="s", title="T", link=given, image=given + ".jpg"))
+    assert item.link == "https://x.example/spaces%20in/é?q=a%20b&x=%3Cy%3E%22z"
+    assert item.image == item.link + ".jpg"
+    assert item.id == given  # the id a reader already knows the story by
+    assert normalise_item(item) == item
