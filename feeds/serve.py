@@ -16,6 +16,7 @@ the gzipped bytes, a different representation, get their own ETag.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
@@ -40,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from feeds.errors import ServeError, StoreError
 from feeds.model import ARCHIVE_DIR
@@ -54,6 +56,13 @@ GZIP_MIN_SIZE = 500
 _GRACE_SECONDS = 3
 #: A bound on remembered file versions; output/ holds a few dozen files.
 _CACHE_LIMIT = 1024
+#: Connections served at once; more are closed as they come. Each holds a
+#: file descriptor, and the service's store and fetches need theirs.
+MAX_CONNECTIONS = 512
+#: How long a client may take over a request's headers (or, kept alive,
+#: to start the next one): a client that sends them a byte at a time, or
+#: never finishes, would keep its connection for ever.
+HEADER_SECONDS = 10.0
 
 _CONTENT_TYPES: dict[str, str] = {
     **{f".{suffix}": mime for suffix, (_label, mime) in FORMATS.items()},
@@ -188,10 +197,12 @@ class _Version:
     #: does not shrink.
     gzipped: bytes | None
 
-    def etag(self, gzipped: bool) -> str:
-        # RFC 9110 8.8.3: a strong tag names one exact byte sequence, so the
-        # gzipped bytes need a tag of their own.
-        return f'"{self.digest}-gz"' if gzipped else f'"{self.digest}"'
+    def etag(self, gzipped: bool, content_type: str) -> str:
+        # RFC 9110 8.8.3: a strong tag names one representation, so the
+        # gzipped bytes need a tag of their own, and so does a feed sent to
+        # a browser as application/xml (a shared cache keeps both).
+        variant = "-xml" if content_type.startswith("application/xml") else ""
+        return f'"{self.digest}{variant}{"-gz" if gzipped else ""}"'
 
 
 def _key(status: os.stat_result) -> tuple[int, int, int]:
@@ -259,8 +270,9 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
         version, body = files.load(path)
     gzip_ok = _accepts_gzip(request.headers.get("accept-encoding", ""))
     use_gzip = gzip_ok and version.gzipped is not None
+    content_type = _content_type(path, request.headers.get("accept", ""))
     headers = {
-        "ETag": version.etag(use_gzip),
+        "ETag": version.etag(use_gzip, content_type),
         "Last-Modified": formatdate(version.mtime, usegmt=True),
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding, Accept",
@@ -272,7 +284,7 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
         # read, with the headers of what was read.
         version, body = files.load(path)
         use_gzip = gzip_ok and version.gzipped is not None
-        headers["ETag"] = version.etag(use_gzip)
+        headers["ETag"] = version.etag(use_gzip, content_type)
         headers["Last-Modified"] = formatdate(version.mtime, usegmt=True)
     if use_gzip:
         assert version.gzipped is not None
@@ -280,7 +292,7 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
         headers["Content-Encoding"] = "gzip"
     else:
         content, length = body or b"", version.size
-    headers["Content-Type"] = _content_type(path, request.headers.get("accept", ""))
+    headers["Content-Type"] = content_type
     headers["Content-Length"] = str(length)
     headers["X-Content-Type-Options"] = "nosniff"
     return Response(content=b"" if request.method == "HEAD" else content, headers=headers)
@@ -454,11 +466,60 @@ def _item_families(rubrics: Mapping[str, int], total: int) -> list[Metric]:
 # -- running ---------------------------------------------------------------
 
 
+class _GuardedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 connection, with the two limits it lacks: a cap on
+    connections open at once and a time-out on a request's headers (it
+    times out only the wait between requests, not a request that never
+    ends). Without them anyone can hold every file descriptor with slow
+    connections: the feeds stop being served, and the service's store and
+    fetches fail for want of one."""
+
+    _headers_due: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            transport.abort()
+            return
+        self._wait_for_headers()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._headers_in()  # a request is being answered
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._wait_for_headers()  # the next request's
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_in()
+        super().connection_lost(exc)
+
+    def _wait_for_headers(self) -> None:
+        self._headers_in()
+        self._headers_due = self.loop.call_later(HEADER_SECONDS, self._headers_late)
+
+    def _headers_in(self) -> None:
+        if self._headers_due is not None:
+            self._headers_due.cancel()
+            self._headers_due = None
+
+    def _headers_late(self) -> None:
+        self._headers_due = None
+        if (self.cycle is None or self.cycle.response_complete) and not (
+            self.transport.is_closing()
+        ):
+            self.transport.close()
+
+
 def _config(app: ASGIApp, host: str, port: int, grace: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=_GuardedH11,
         # Logging stays the CLI's business: uvicorn's loggers just propagate.
         log_config=None,
         lifespan="off",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -180,6 +181,26 @@ def test_if_modified_since(site: Site) -> None:
     assert status(**{"If-Modified-Since": "not a date"}) == 200
     # If-None-Match decides alone when present (RFC 9110 13.2.2).
     assert status(**{"If-Modified-Since": last_modified, "If-None-Match": '"stale"'}) == 200
+
+
+def test_a_feed_sent_to_a_browser_as_xml_has_its_own_etag(site: Site) -> None:
+    """Two representations, two strong tags (RFC 9110 8.8.3): a shared
+    cache revalidating either must not get the other's 304."""
+    browser = {**PLAIN, "Accept": "text/html,application/xml;q=0.9"}
+    reader = site.client.get("/all.atom", headers=PLAIN)
+    shown = site.client.get("/all.atom", headers=browser)
+    assert shown.headers["content-type"].startswith("application/xml")
+    assert reader.headers["etag"] != shown.headers["etag"]
+    for headers, response in ((PLAIN, reader), (browser, shown)):
+        tag = response.headers["etag"]
+        assert (
+            site.client.get("/all.atom", headers={**headers, "If-None-Match": tag}).status_code
+            == 304
+        )
+    crossed = site.client.get(
+        "/all.atom", headers={**PLAIN, "If-None-Match": shown.headers["etag"]}
+    )
+    assert crossed.status_code == 200
 
 
 def test_a_changed_file_gets_a_new_etag(site: Site) -> None:
@@ -521,3 +542,59 @@ def test_a_browser_gets_a_feed_as_xml_so_it_applies_the_stylesheet(
     assert _content_type(feed, "application/atom+xml") == "application/atom+xml; charset=utf-8"
     assert _content_type(feed, "") == "application/atom+xml; charset=utf-8"
     assert _content_type(tmp_path / "all.json", browser) == "application/feed+json; charset=utf-8"
+
+
+def _closed(sock: socket.socket, wait: float) -> bool:
+    """Whether the server has closed this connection (within `wait` s)."""
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:  # reset
+        return True
+
+
+def test_slow_or_idle_clients_cannot_hold_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections that never finish their headers are closed after
+    HEADER_SECONDS, and past MAX_CONNECTIONS at once: the service's file
+    descriptors are never all taken, and the feeds are served again."""
+    from feeds import serve
+
+    monkeypatch.setattr(serve, "MAX_CONNECTIONS", 20)
+    monkeypatch.setattr(serve, "HEADER_SECONDS", 1.0)
+    settings = ServeSettings(
+        output_dir=tmp_path,
+        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+        max_age=0,
+        sources=(),
+        stale_after=1.0,
+    )
+    (tmp_path / "all.atom").write_bytes(ATOM)
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    server.start()
+    slow: list[socket.socket] = []
+    try:
+        # One that was served, then starts its next request and stalls.
+        kept = socket.create_connection(("127.0.0.1", server.port))
+        kept.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n\r\n")
+        kept.settimeout(5)
+        assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+        kept.sendall(b"GET /all.atom HTTP/1.1\r\n")
+        slow.append(kept)
+        for _ in range(29):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n")  # never ends
+            slow.append(sock)
+        time.sleep(0.5)
+        assert sum(_closed(sock, 0.1) for sock in slow) >= 10  # past the cap
+        time.sleep(1.0)
+        assert all(_closed(sock, 1.0) for sock in slow)  # too slow: closed
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+            assert client.get("/all.atom").content == ATOM
+    finally:
+        for sock in slow:
+            sock.close()
+        server.stop()
