@@ -15,6 +15,7 @@ import os
 import queue
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from feeds.errors import PublishError
@@ -38,7 +39,9 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
     """Put `data` at directory/name unless it is already there.
     True when the file was written. Raises PublishError."""
     target = directory / name
+    previous: float | None = None
     try:
+        previous = target.stat().st_mtime
         if target.read_bytes() == data:
             return False
     except FileNotFoundError:
@@ -51,6 +54,12 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
+            if previous is not None and int(previous) >= int(time.time()):
+                # Replacing a version written this same second: the new
+                # Last-Modified (whole seconds) must still be later, or a
+                # poller sending only If-Modified-Since gets a 304 for it.
+                later = int(previous) + 1
+                os.utime(stream.fileno(), (later, later))
             os.fsync(stream.fileno())
         os.chmod(temp, 0o644)
         os.replace(temp, target)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,21 @@ def test_changed_bytes_replace_the_file(tmp_path: Path) -> None:
     assert target.read_bytes() == b"new page"
     assert target.stat().st_mtime_ns != OLD_MTIME_NS
     assert temp_files(tmp_path) == []
+
+
+def test_a_file_replaced_within_the_same_second_gets_a_later_last_modified(
+    tmp_path: Path,
+) -> None:
+    """HTTP dates have whole seconds: a poller that sends only
+    If-Modified-Since must see the second version as newer."""
+    versions = [b"<feed>1</feed>", b"<feed>2</feed>", b"<feed>3</feed>"]
+    seconds = []
+    for data in versions:
+        assert publish_file(tmp_path, "all.atom", data)
+        seconds.append(int((tmp_path / "all.atom").stat().st_mtime))
+    assert seconds[0] < seconds[1] < seconds[2]
+    assert seconds[2] <= int(time.time()) + 2  # at most a second ahead per rewrite
+    assert (tmp_path / "all.atom").read_bytes() == versions[2]
 
 
 def test_shorter_and_empty_bytes_replace_the_file(tmp_path: Path) -> None:
