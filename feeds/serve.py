@@ -376,6 +376,22 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# /healthz shares the port partners read feeds from: an error's source
+# address loses its password and query (tokens), a local path its folders.
+_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s@]*@", re.IGNORECASE)
+_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#)'\"]*)\?[^\s#)'\"]*", re.IGNORECASE)
+_LOCAL_PATH = re.compile(r"(?<![\w/:.~-])(?:/[^\s/()'\"]+)+/(?=[^\s/()'\"]+)")
+_FILE_URL = re.compile(r"\bfile:///(?:[^\s/()'\"]+/)+(?=[^\s/()'\"]+)", re.IGNORECASE)
+
+
+def _public(error: str) -> str:
+    """An error as /healthz may show it to anyone."""
+    error = _CREDENTIALS.sub(r"\1", error)
+    error = _QUERY.sub(r"\1?…", error)
+    error = _FILE_URL.sub("file://…/", error)
+    return _LOCAL_PATH.sub("…/", error)
+
+
 def _source_health(name: str, state: SourceState | None) -> dict[str, object]:
     """One source in /healthz; nulls for a source the store has not seen."""
     if state is None:
@@ -394,7 +410,7 @@ def _source_health(name: str, state: SourceState | None) -> dict[str, object]:
         "health": state.health or "ok",
         "last_success": _iso(state.last_success),
         "last_attempt": _iso(state.last_attempt),
-        "last_error": state.last_error or None,
+        "last_error": _public(state.last_error) or None,
         "failures": state.failures,
         "next_due": _iso(state.next_due),
         "items": state.last_items,

@@ -406,6 +406,29 @@ def test_healthz_ok_with_a_recent_success(site: Site) -> None:
     ]
 
 
+def test_healthz_shows_no_password_token_or_local_folder(site: Site) -> None:
+    """/healthz shares the port partners read feeds from."""
+    now = _now()
+    with Store(site.storage_url) as store:
+        store.record_attempt(
+            "alpha",
+            Attempt(
+                now=now,
+                error="source 'alpha': fetch failed "
+                "(https://user:hunter2@10.1.2.3/feed?api_key=SECRET123): refused",
+            ),
+        )
+        store.record_attempt(
+            "beta",
+            Attempt(now=now, error="source 'beta': fetch failed (/srv/private/in/feed.xml)"),
+        )
+    errors = [source["last_error"] for source in site.client.get("/healthz").json()["sources"]]
+    assert errors == [
+        "source 'alpha': fetch failed (https://10.1.2.3/feed?…): refused",
+        "source 'beta': fetch failed (…/feed.xml)",
+    ]
+
+
 def test_healthz_503_when_the_last_success_is_stale(site: Site) -> None:
     with Store(site.storage_url) as store:
         store.record_attempt("alpha", Attempt(now=_now() - timedelta(hours=2), items=3))
