@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,8 @@ _CACHE_LIMIT = 1024
 #: Connections served at once; more are closed as they come. Each holds a
 #: file descriptor, and the service's store and fetches need theirs.
 MAX_CONNECTIONS = 512
+#: How long one reading of the store serves /metrics.
+METRICS_SECONDS = 10.0
 #: How long a client may take over a request's headers (or, kept alive,
 #: to start the next one): a client that sends them a byte at a time, or
 #: never finishes, would keep its connection for ever.
@@ -433,15 +436,29 @@ class _StoreCollector(Collector):
 
     def __init__(self, settings: Callable[[], ServeSettings]) -> None:
         self._settings = settings
+        self._lock = threading.Lock()
+        #: When, for which store and sources, and what was read.
+        self._read: tuple[float, tuple[str, tuple[str, ...]], list[Metric]] | None = None
 
     def collect(self) -> Iterable[Metric]:
-        current = self._settings()
-        with Store(current.storage_url) as store:
-            known = {state.name: state for state in store.source_states()}
-            rubrics = store.rubric_counts()
-            total = store.count()
-        states = [known.get(name) or SourceState(name=name) for name in current.sources]
-        return [*_source_families(states), *_item_families(rubrics, total)]
+        # Counting a large store takes a while: scrapes coming together
+        # share one reading, and a reading serves for METRICS_SECONDS, so
+        # a flood of /metrics requests cannot hold every worker thread.
+        with self._lock:
+            current = self._settings()
+            wanted = (current.storage_url, current.sources)
+            if self._read is not None:
+                read_at, read_for, families = self._read
+                if read_for == wanted and time.monotonic() - read_at < METRICS_SECONDS:
+                    return families
+            with Store(current.storage_url) as store:
+                known = {state.name: state for state in store.source_states()}
+                rubrics = store.rubric_counts()
+                total = store.count()
+            states = [known.get(name) or SourceState(name=name) for name in current.sources]
+            families = [*_source_families(states), *_item_families(rubrics, total)]
+            self._read = (time.monotonic(), wanted, families)
+            return families
 
 
 def _source_families(states: list[SourceState]) -> list[Metric]:

@@ -621,3 +621,37 @@ def test_slow_or_idle_clients_cannot_hold_the_server(
         for sock in slow:
             sock.close()
         server.stop()
+
+
+def test_metrics_scrapes_close_together_share_one_reading_of_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting a large store takes a while: a flood of /metrics requests
+    must not count it once each (and hold every worker thread)."""
+    from feeds.serve import _StoreCollector
+
+    readings = 0
+    real = Store.source_states
+
+    def counted(self: Store) -> list[object]:
+        nonlocal readings
+        readings += 1
+        return real(self)  # type: ignore[return-value]
+
+    monkeypatch.setattr(Store, "source_states", counted)
+    settings = ServeSettings(
+        output_dir=tmp_path,
+        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+        max_age=0,
+        sources=("alpha",),
+        stale_after=1.0,
+    )
+    current = [settings]
+    collector = _StoreCollector(lambda: current[0])
+    first = list(collector.collect())
+    for _ in range(20):
+        assert list(collector.collect()) == first
+    assert readings == 1
+    current[0] = replace(settings, sources=("alpha", "beta"))  # a reload: read afresh
+    collector.collect()
+    assert readings == 2
