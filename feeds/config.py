@@ -10,6 +10,7 @@ folder of the config file.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -35,7 +36,7 @@ from feeds.model import (
     Source,
 )
 from feeds.parse import SELECTOR_KEYS, SOURCE_TYPES, TYPE_OPTIONS
-from feeds.timing import parse_duration
+from feeds.timing import cron_problem, parse_duration
 
 
 def _guarded(loader: Any) -> Any:
@@ -73,6 +74,11 @@ DEFAULT_ARCHIVE_PAGE_SIZE = 100
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_CONCURRENCY = 8
+#: The largest number a config may give (a count, a size, seconds): SQLite
+#: and the scheduler hold it, and no real setting comes near.
+MAX_NUMBER = 10**12
+#: The longest rubric slug: it names files, and file names have limits.
+MAX_SLUG = 64
 
 #: Keys that were renamed: old dotted path -> new one. Kept so an old config
 #: gets a message naming the replacement instead of a bare "unknown key".
@@ -132,6 +138,7 @@ _SOURCE_KEYS = (
     *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
 )
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ZERO = re.compile(r"^\s*0+(\.0*)?\s*(ms|[smhdw])?\s*$", re.IGNORECASE)
 #: Reserved: the combined feed is written as all.atom, all.rss, all.json.
 _RESERVED_SLUGS = ("all", "feeds", "index")
 
@@ -192,16 +199,23 @@ def _load(text: str, shown: str, loader_class: Any) -> tuple[Any, dict[str, int]
         lines: dict[str, int] = {}
         if node is None:
             return None, lines
-        _index_lines(node, "", lines, shown)
+        _index_lines(node, "", lines, shown, set())
         return loader.construct_document(node), lines
     finally:
         loader.dispose()
 
 
-def _index_lines(node: yaml.Node, key: str, lines: dict[str, int], shown: str) -> None:
+def _index_lines(
+    node: yaml.Node, key: str, lines: dict[str, int], shown: str, seen_nodes: set[int]
+) -> None:
     """Record the line of every key path; reject duplicate keys, which YAML
-    would otherwise resolve silently by keeping the last one."""
+    would otherwise resolve silently by keeping the last one. A node an
+    alias repeats is walked once: nested aliases (a "billion laughs" of a
+    few hundred bytes) would otherwise be walked billions of times."""
     lines.setdefault(key, node.start_mark.line + 1)
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -211,10 +225,10 @@ def _index_lines(node: yaml.Node, key: str, lines: dict[str, int], shown: str) -
                 raise ConfigError(shown, key_node.start_mark.line + 1, child, "duplicate key")
             seen.add(name)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, shown)
+            _index_lines(value_node, child, lines, shown, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, f"{key}[{index}]", lines, shown)
+            _index_lines(item, f"{key}[{index}]", lines, shown, seen_nodes)
 
 
 class _Checker:
@@ -297,10 +311,14 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, kinds):
             wanted = "a whole number" if integer else "a number"
             raise self.fail(key, f"expected {wanted}, got {_kind(value)} {value!r}")
+        if not math.isfinite(value):
+            raise self.fail(key, f"expected a finite number, got {value}")
         if zero and value < 0:
             raise self.fail(key, f"must be 0 ({zero}) or more, got {value}")
         if not zero and value <= 0:
             raise self.fail(key, f"must be greater than 0, got {value}")
+        if value > MAX_NUMBER:
+            raise self.fail(key, f"must be at most {MAX_NUMBER:,}, got {value:,}")
         return value
 
     def timezone(self, key: str, value: Any, default: str) -> str:
@@ -343,10 +361,16 @@ class _Checker:
         schedule = self.schedule(top.get("schedule"))
         sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes, schedule)
         out_dir = self.text("output.dir", output.get("dir"), "output") or "output"
+        output_dir = (self.base / out_dir).resolve()
+        if output_dir == output_dir.parent or output_dir in path.parents:
+            raise self.fail(
+                "output.dir",
+                f"{str(output_dir)!r} holds config.yaml (or everything): give a folder of its own",
+            )
         return Config(
             path=path,
             site=site,
-            output_dir=(self.base / out_dir).resolve(),
+            output_dir=output_dir,
             max_items=int(
                 self.number(
                     "output.max_items", output.get("max_items"), DEFAULT_MAX_ITEMS, integer=True
@@ -382,7 +406,7 @@ class _Checker:
     def duration(self, key: str, value: Any, default: float, *, zero: bool = False) -> float:
         if value is None:
             return default
-        if zero and value in (0, "0"):
+        if zero and (value == 0 or (isinstance(value, str) and _ZERO.match(value))):
             return 0.0
         try:
             return parse_duration(value)
@@ -397,8 +421,11 @@ class _Checker:
         if pattern:
             try:
                 re.compile(pattern)
-            except re.error as exc:
-                raise self.fail(f"{key}.pattern", f"not a regular expression: {exc}") from None
+            except (re.error, OverflowError, RecursionError) as exc:
+                # OverflowError: a repeat count past the engine's; Recursion-
+                # Error: thousands of nested groups.
+                problem = exc if isinstance(exc, re.error) else type(exc).__name__
+                raise self.fail(f"{key}.pattern", f"not a regular expression: {problem}") from None
         where = self.texts(f"{key}.fields", fields.get("fields")) or ("title", "summary")
         for index, name in enumerate(where):
             if name not in MATCH_FIELDS:
@@ -439,6 +466,10 @@ class _Checker:
         for index, entry in enumerate(self.sequence("rules", value)):
             key = f"rules[{index}]"
             fields = self.mapping(key, entry, _RULE_KEYS, required=("rubric",))
+            if not isinstance(fields["rubric"], str):
+                raise self.fail(
+                    f"{key}.rubric", f"expected one rubric slug, got {_kind(fields['rubric'])}"
+                )
             (rubric,) = self.slugs(f"{key}.rubric", fields["rubric"], slugs)
             found.append(Rule(rubric=rubric, match=self.match(key, fields)))
         return tuple(found)
@@ -492,10 +523,19 @@ class _Checker:
         parts = _split_url(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise self.fail("site.base_url", f"expected an http(s) URL, got {base_url!r}")
+        if parts.query or parts.fragment or "#" in base_url or re.search(r"\s", base_url):
+            raise self.fail(
+                "site.base_url",
+                f"expected the folder output/ is served at, with no query, fragment or "
+                f"space (feed addresses are made by adding file names), got {base_url!r}",
+            )
         if not base_url.endswith("/"):
             base_url += "/"
+        title = self.text("site.title", site.get("title"))
+        if not title:
+            raise self.fail("site.title", "must not be blank: every feed is titled with it")
         return Site(
-            title=self.text("site.title", site.get("title")),
+            title=title,
             base_url=base_url,
             language=self.text("site.language", site.get("language"), "en") or "en",
             timezone=self.timezone("site.timezone", site.get("timezone"), "UTC") or "UTC",
@@ -528,6 +568,13 @@ class _Checker:
                 )
             if slug in _RESERVED_SLUGS:
                 raise self.fail(f"{key}.slug", f"{slug!r} is reserved for the combined feed files")
+            if len(slug) > MAX_SLUG:
+                raise self.fail(
+                    f"{key}.slug",
+                    f"at most {MAX_SLUG} characters (it names files), got {len(slug)}",
+                )
+            if any(earlier.slug == slug for earlier in rubrics):
+                raise self.fail(f"{key}.slug", f"another rubric already has the slug {slug!r}")
             formats = self.texts(f"{key}.formats", fields.get("formats")) or FEED_FORMATS
             for index_, name in enumerate(formats):
                 if name not in FEED_FORMATS:
@@ -571,6 +618,8 @@ class _Checker:
             key = f"sources[{index}]"
             fields = self.mapping(key, entry, _SOURCE_KEYS, required=("name", "type"))
             name = self.text(f"{key}.name", fields["name"])
+            if not name:
+                raise self.fail(f"{key}.name", "must not be blank")
             if name in names:
                 raise self.fail(f"{key}.name", f"another source is already named {name!r}")
             names.add(name)
@@ -596,6 +645,10 @@ class _Checker:
                     f"{key}.cron",
                     f"expected five crontab fields (minute hour day month weekday), got {cron!r}",
                 )
+            if cron:
+                problem = cron_problem(cron)
+                if problem:
+                    raise self.fail(f"{key}.cron", f"not a crontab schedule: {problem}")
             sources.append(
                 Source(
                     name=name,
@@ -638,6 +691,14 @@ class _Checker:
             parts.scheme != "file" and not parts.netloc
         ):
             raise self.fail(f"{key}.url", f"expected an http(s) or file URL, got {url!r}")
+        if parts.scheme == "file" and (
+            parts.netloc not in ("", "localhost") or not parts.path.startswith("/")
+        ):
+            raise self.fail(
+                f"{key}.url",
+                f"a file URL is file:///absolute/path, got {url!r} "
+                "(for a path relative to config.yaml, use 'path')",
+            )
         return url, None
 
     def slugs(self, key: str, value: Any, known: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from feeds.errors import PublishError
+from feeds.model import ARCHIVE_DIR
 
 _TEMP_PREFIX = ".feeds-"
 _TEMP_SUFFIX = ".tmp"
@@ -26,10 +27,12 @@ _TEMP_SUFFIX = ".tmp"
 
 def prepare_dir(directory: Path) -> None:
     """Create the output folder and sweep temporary files a killed run left
-    (there and in its subfolders)."""
+    where feeds writes: there and in the archive's folders, not in any
+    other folder below (another site's output may live there)."""
+    pattern = f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for leftover in directory.glob(f"**/{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        for leftover in [*directory.glob(pattern), *directory.glob(f"{ARCHIVE_DIR}/*/{pattern}")]:
             leftover.unlink(missing_ok=True)
     except OSError as exc:
         raise PublishError(str(directory), exc.strerror or str(exc)) from exc

@@ -23,6 +23,10 @@ MAX_RETRY_AFTER = 86400.0
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+#: The longest interval, delay or back-off a config may give.
+MAX_DURATION = 365 * 86400.0
+
+
 def parse_duration(value: object) -> float:
     """Seconds in `30`, `45s`, `10m`, `1h30m`, `2d`. Raises ValueError."""
     if isinstance(value, bool):
@@ -39,8 +43,10 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"not a duration: {value!r} (use e.g. 45s, 10m, 1h30m, 2d)")
     else:
         raise ValueError(f"not a duration: {value!r}")
-    if seconds <= 0:
+    if not seconds > 0:  # NaN too
         raise ValueError(f"a duration must be greater than 0, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration must be at most a year (365d), got {value!r}")
     return seconds
 
 
@@ -115,3 +121,17 @@ def next_due(
         # The server's explicit wish wins over the cap, up to a day.
         due = max(due, now + timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
     return due
+
+
+def cron_problem(cron: str) -> str:
+    """What the scheduler finds wrong with a crontab line ('' when
+    nothing): read by APScheduler itself, so a schedule that passes here
+    is one it will run. Imported here, not at the top: most configs have
+    no cron and this module stays light."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(cron, timezone="UTC")
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return ""

@@ -49,6 +49,9 @@ sources:
 """
 )
 
+#: A source's first lines, for cases about its location or schedule.
+ONE_SOURCE = "sources:\n  - name: one\n    type: feed\n"
+
 TOP_KEYS = (
     "site, output, storage, fetch, schedule, server, log, rubrics, series, rules, websub, sources"
 )
@@ -780,6 +783,115 @@ rubrics:
         "expected sqlite:///PATH with a file name",
         id="storage-no-file",
     ),
+    # Each of these once passed the check and then crashed a build, or a
+    # running service at a reload.
+    pytest.param(
+        MINIMAL + "rules:\n  - rubric: [art, literature]  # <-\n    keywords: [x]\n",
+        "rules[0].rubric",
+        "expected one rubric slug, got a list",
+        id="rule-with-two-rubrics",
+    ),
+    pytest.param(
+        MINIMAL + "rules:\n  - rubric: art\n    pattern: 'a{4294967296}'  # <-\n",
+        "rules[0].pattern",
+        "not a regular expression: OverflowError",
+        id="pattern-repeat-too-large",
+    ),
+    pytest.param(
+        SITE + "sources:\n  - name: ' '  # <-\n    type: feed\n    url: https://x.example/\n",
+        "sources[0].name",
+        "must not be blank",
+        id="blank-source-name",
+    ),
+    pytest.param(
+        "site:\n  title: '  '  # <-\n  base_url: https://feeds.example.org/\n",
+        "site.title",
+        "must not be blank: every feed is titled with it",
+        id="blank-site-title",
+    ),
+    pytest.param(
+        SITE + "output:\n  max_items: 100000000000000000000  # <-\n",
+        "output.max_items",
+        "must be at most 1,000,000,000,000, got 100,000,000,000,000,000,000",
+        id="max-items-past-sqlite",
+    ),
+    pytest.param(
+        SITE + "fetch:\n  timeout: .nan  # <-\n",
+        "fetch.timeout",
+        "expected a finite number, got nan",
+        id="timeout-nan",
+    ),
+    pytest.param(
+        SITE + "schedule:\n  interval: .inf  # <-\n",
+        "schedule.interval",
+        "a duration must be at most a year (365d), got inf",
+        id="interval-inf",
+    ),
+    pytest.param(
+        SITE + "schedule:\n  max_backoff: 100000000w  # <-\n",
+        "schedule.max_backoff",
+        "a duration must be at most a year (365d), got '100000000w'",
+        id="backoff-past-a-year",
+    ),
+    pytest.param(
+        SITE + ONE_SOURCE + "    url: https://x.example/\n    cron: '99 * * * *'  # <-\n",
+        "sources[0].cron",
+        "not a crontab schedule: Error validating expression '99': "
+        "the last value (99) is higher than the maximum value (59)",
+        id="cron-minute-99",
+    ),
+    pytest.param(
+        SITE + ONE_SOURCE + "    url: 'file:samples/a.rss'  # <-\n",
+        "sources[0].url",
+        "a file URL is file:///absolute/path, got 'file:samples/a.rss' "
+        "(for a path relative to config.yaml, use 'path')",
+        id="file-url-relative",
+    ),
+    pytest.param(
+        SITE + ONE_SOURCE + "    url: 'file://samples/a.rss'  # <-\n",
+        "sources[0].url",
+        "a file URL is file:///absolute/path, got 'file://samples/a.rss' "
+        "(for a path relative to config.yaml, use 'path')",
+        id="file-url-with-a-host",
+    ),
+    pytest.param(
+        SITE
+        + "rubrics:\n  - slug: news\n    title: News\n  - slug: news  # <-\n    title: Other\n",
+        "rubrics[1].slug",
+        "another rubric already has the slug 'news'",
+        id="duplicate-slug",
+    ),
+    pytest.param(
+        SITE + "rubrics:\n  - slug: " + "a" * 65 + "  # <-\n    title: Long\n",
+        "rubrics[0].slug",
+        "at most 64 characters (it names files), got 65",
+        id="slug-too-long",
+    ),
+    pytest.param(
+        "site:\n  title: T\n  base_url: https://x.example/?a=1  # <-\n",
+        "site.base_url",
+        "expected the folder output/ is served at, with no query, fragment or space "
+        "(feed addresses are made by adding file names), got 'https://x.example/?a=1'",
+        id="base-url-with-query",
+    ),
+    pytest.param(
+        SITE + "output:\n  dir: /  # <-\n",
+        "output.dir",
+        "'/' holds config.yaml (or everything): give a folder of its own",
+        id="output-dir-root",
+    ),
+    pytest.param(
+        SITE
+        + "series:\n"
+        + "  - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]  # <-\n"
+        + "".join(
+            f"  - &{b} [{', '.join(['*' + a] * 9)}]\n"
+            for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "series[0]",
+        "expected text, got a list",
+        id="alias-bomb",
+    ),
 ]
 
 
@@ -870,3 +982,9 @@ def test_missing_file(tmp_path: Path) -> None:
 
     assert (info.value.line, info.value.key) == (0, "")
     assert str(info.value) == f"{path}: no such file"
+
+
+@pytest.mark.parametrize("zero", ["0", "0s", "0m", "0.0"])
+def test_a_zero_delay_may_carry_a_unit(tmp_path: Path, zero: str) -> None:
+    config = parse(tmp_path, SITE + f"fetch:\n  host_delay: {zero}\nschedule:\n  jitter: {zero}\n")
+    assert (config.host_delay, config.schedule.jitter) == (0.0, 0.0)

@@ -63,6 +63,21 @@ def test_prepare_dir_sweeps_leftover_temporary_files_only(tmp_path: Path) -> Non
         assert (tmp_path / name).read_bytes() == data
 
 
+def test_prepare_dir_sweeps_the_archive_but_no_other_folder_below(tmp_path: Path) -> None:
+    """An output folder may hold another site's output below it: its
+    temporaries are its own writer's, perhaps mid-write."""
+    ours = tmp_path / "archive" / "art" / ".feeds-1.tmp"
+    theirs = tmp_path / "other-site" / "output" / ".feeds-abc.tmp"
+    for path in (ours, theirs):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"half")
+
+    prepare_dir(tmp_path)
+
+    assert not ours.exists()
+    assert theirs.read_bytes() == b"half"
+
+
 def test_prepare_dir_on_a_file_raises_publish_error(tmp_path: Path) -> None:
     blocker = tmp_path / "output"
     blocker.write_bytes(b"not a folder")
