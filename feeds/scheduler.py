@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, CancelledError, Executor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -110,6 +111,8 @@ class Service:
             timezone=UTC,
         )
         self._stamp = _stamp(config_path)
+        #: A changed stamp, seen once: applied if the next look finds it again.
+        self._settling: tuple[int, int] | None = None
         self._server: Any = None
         self._active = 0
         self._lock = RunLock(config.storage_url, "run")
@@ -425,10 +428,17 @@ class Service:
     # -- configuration --------------------------------------------------
 
     def _config_changed(self) -> bool:
+        """Whether config.yaml changed and has since stood still for a look
+        (WATCH_SECONDS): a file an editor is still writing in place, whose
+        first part may read as a valid config, is not applied half-way."""
         stamp = _stamp(self.config_path)
         if stamp == self._stamp:
+            self._settling = None
             return False
-        self._stamp = stamp
+        if stamp != self._settling:
+            self._settling = stamp
+            return False
+        self._settling = None
         return True
 
     def reload(self) -> bool:
@@ -436,33 +446,26 @@ class Service:
         self._stamp = _stamp(self.config_path)
         try:
             new = load_config(self.config_path)
-            for source in new.sources:
-                if source.cron:
-                    try:
-                        cron_trigger(source, new.site.timezone)
-                    except ValueError as exc:
-                        raise ConfigError(
-                            str(self.config_path), 0, f"sources.{source.name}.cron", str(exc)
-                        ) from exc
         except ConfigError as exc:
             log.error("config not applied, the running one stays: %s", exc)
             return False
         old = self.config
+        new = _keep_what_needs_a_restart(old, new)
         before = {source.name: source for source in old.sources}
         after = {source.name: source for source in new.sources}
         with self._config_lock:
             self.config = new
-            if (new.site.base_url, new.per_host, new.host_delay) != (
+            if (new.site.base_url, new.per_host, new.host_delay, new.allow_private) != (
                 old.site.base_url,
                 old.per_host,
                 old.host_delay,
+                old.allow_private,
             ):
                 retired, self._fetcher = self._fetcher, self._new_fetcher(new)
                 # Closed once the runs still using it are done; a stop
                 # does not wait for it.
-                closing = threading.Timer(
-                    max(s.timeout for s in old.sources or new.sources) + 5, retired.close
-                )
+                longest = max((s.timeout for s in (*old.sources, *new.sources)), default=30.0)
+                closing = threading.Timer(longest + 5, retired.close)
                 closing.daemon = True
                 closing.start()
         now = datetime.now(UTC)
@@ -586,6 +589,38 @@ def stale_after(config: Config) -> float:
     of the longest intervals, and never less than ten minutes."""
     longest = max((source.interval for source in config.sources), default=0.0)
     return max(600.0, 2 * longest)
+
+
+def _keep_what_needs_a_restart(old: Config, new: Config) -> Config:
+    """`new`, but with the settings a running service cannot change kept as
+    they run (the store it holds the lock of, the address it serves, its
+    pool of job threads, its log format), each change logged; the log
+    level changes now."""
+    changed = [
+        key
+        for key, running, wanted in (
+            ("storage.url", old.storage_url, new.storage_url),
+            ("server", old.server, new.server),
+            ("fetch.concurrency", old.concurrency, new.concurrency),
+            ("log.format", old.log_format, new.log_format),
+        )
+        if running != wanted
+    ]
+    for key in changed:
+        log.warning("config: %s changed; it takes effect when the service restarts", key)
+    if changed:
+        new = replace(
+            new,
+            storage_url=old.storage_url,
+            server=old.server,
+            concurrency=old.concurrency,
+            log_format=old.log_format,
+        )
+    if new.log_level != old.log_level:
+        root = logging.getLogger()
+        if root.level == getattr(logging, old.log_level.upper()):  # not --verbose
+            root.setLevel(getattr(logging, new.log_level.upper()))
+    return new
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

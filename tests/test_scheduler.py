@@ -158,3 +158,19 @@ def test_a_source_whose_workers_cannot_start_is_tried_again(
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_new_base_url_is_applied_to_a_service_with_no_sources(tmp_path: Path) -> None:
+    """The retired HTTP client's close waits for the longest source time-out:
+    with no source at all there is none (this once ended the service)."""
+    config_path = write_config(tmp_path, "")
+    service = scheduler.Service(config_path, load_config(config_path))
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        config_path.write_text(text.replace("feeds.example.org", "feeds.example.net"))
+        assert service.reload()
+        assert service.config.site.base_url == "https://feeds.example.net/"
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()

@@ -198,6 +198,60 @@ def _read(path: Path) -> str:
         return ""
 
 
+def test_a_reload_that_allows_a_private_address_lets_its_source_through(
+    server: Server, tmp_path: Path
+) -> None:
+    feed = server.add("/a.rss", rss("From A"))
+    config = tmp_path / "config.yaml"
+    sources = f"sources:\n  - name: a\n    type: feed\n    url: {feed}\n    interval: 1s\n"
+    config.write_text(BASE_CONFIG + SERVICE + sources, encoding="utf-8")  # loopback refused
+    service = Running(config)
+    try:
+        service.wait_for(lambda: "allow_private" in service.stderr())
+        config.write_text(allowing(BASE_CONFIG + SERVICE, sources) + sources, encoding="utf-8")
+        service.wait_for(lambda: "From A" in _read(tmp_path / "output" / "all.atom"))
+        assert service.stop() == 0
+    finally:
+        service.close()
+
+
+def test_settings_that_need_a_restart_are_kept_and_said_so(server: Server, start) -> None:
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    service.wait_for(lambda: "published:" in service.stderr())
+    text = service.config.read_text(encoding="utf-8")
+    moved = text.replace("output:\n", "storage:\n  url: elsewhere.db\noutput:\n", 1)
+    service.config.write_text(moved.replace("port: 0", "port: 1"), encoding="utf-8")
+    service.wait_for(lambda: "config applied" in service.stderr())
+    log = service.stderr()
+    assert "storage.url changed; it takes effect when the service restarts" in log
+    assert "server changed; it takes effect when the service restarts" in log
+    assert httpx.get(service.url + "all.atom").status_code == 200  # still served there
+    assert not (service.config.parent / "elsewhere.db").exists()  # still the same store
+    assert service.stop() == 0
+
+
+def test_a_config_read_while_it_is_being_written_is_not_applied_half_way(
+    server: Server, start
+) -> None:
+    a, b = server.add("/a.rss", rss("From A")), server.add("/b.rss", rss("From B"))
+    service = start(
+        f"  - name: a\n    type: feed\n    url: {a}\n    interval: 1h\n"
+        f"  - name: b\n    type: feed\n    url: {b}\n    interval: 1h\n"
+    )
+    service.wait_for(lambda: "published:" in service.stderr())
+    whole = service.config.read_text(encoding="utf-8")
+    # An editor writing in place: first a part that is valid YAML and a
+    # valid config (source b missing), then the rest.
+    service.config.write_text(whole[: whole.index("  - name: b")], encoding="utf-8")
+    time.sleep(0.6)
+    service.config.write_text(whole + "\n", encoding="utf-8")
+    service.wait_for(lambda: "config applied" in service.stderr())
+    assert "1 removed" not in service.stderr()
+    assert "config applied: 0 sources added, 0 removed, 0 changed" in service.stderr()
+    assert service.stop() == 0
+
+
 def test_sighup_reloads_the_config(server: Server, start) -> None:
     first = server.add("/a.rss", rss("From A"))
     server.add("/by.rss", rss("From B"))
