@@ -284,7 +284,13 @@ class _Checker:
     def text(self, key: str, value: Any, default: str = "") -> str:
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool):
+            raise self.fail(
+                key,
+                f"expected text, got {_kind(value)} (YAML reads yes, no, on and off "
+                f"as true or false: quote the text)",
+            )
+        if not isinstance(value, str | int | float):
             raise self.fail(key, f"expected text, got {_kind(value)}")
         text = str(value).strip()
         if "\x00" in text:

@@ -804,6 +804,12 @@ rubrics:
         id="blank-source-name",
     ),
     pytest.param(
+        "site:\n  title: T\n  base_url: https://x.example/\n  language: no  # <-\n",
+        "site.language",
+        "expected text, got bool (YAML reads yes, no, on and off as true or false: quote the text)",
+        id="norwegian-read-as-false",
+    ),
+    pytest.param(
         "site:\n  title: '  '  # <-\n  base_url: https://feeds.example.org/\n",
         "site.title",
         "must not be blank: every feed is titled with it",
