@@ -280,6 +280,8 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding, Accept",
     }
+    if _precondition_failed(request.headers, headers["ETag"], version.mtime):
+        return Response(status_code=412, headers=headers)
     if _not_modified(request.headers, headers["ETag"], version.mtime):
         return Response(status_code=304, headers=headers)
     if request.method == "GET" and not use_gzip and body is None:
@@ -312,26 +314,52 @@ def _content_type(path: Path, accept: str = "") -> str:
     return f"{mime}; charset=utf-8" if mime else "application/octet-stream"
 
 
+def _precondition_failed(headers: Headers, etag: str, mtime: float) -> bool:
+    """RFC 9110 13.1.1-13.1.4: If-Match (strong comparison) fails unless a
+    tag is this one's; If-Unmodified-Since counts only without it."""
+    if_match = _joined(headers, "if-match")
+    if if_match is not None:
+        if any(part.strip() == "*" for part in if_match.split(",")):
+            return False
+        strong = not etag.startswith("W/")
+        return not (strong and etag in _ENTITY_TAG.findall(if_match))
+    since = _http_date(headers, "if-unmodified-since")
+    return since is not None and int(mtime) > since
+
+
 def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
     """RFC 9110 13.1: If-None-Match (weak comparison) wins; If-Modified-Since
     counts only without it."""
-    if_none_match = headers.get("if-none-match")
+    if_none_match = _joined(headers, "if-none-match")
     if if_none_match is not None:
         if any(part.strip() == "*" for part in if_none_match.split(",")):
             return True
         opaque = etag.removeprefix("W/")
         return any(tag.removeprefix("W/") == opaque for tag in _ENTITY_TAG.findall(if_none_match))
-    if_modified_since = headers.get("if-modified-since")
-    if not if_modified_since:
-        return False
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError):
-        return False  # an unparsable date is ignored, RFC 9110 13.1.3
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
+    since = _http_date(headers, "if-modified-since")
     # HTTP dates have whole seconds; Last-Modified was truncated the same way.
-    return int(mtime) <= since.timestamp()
+    return since is not None and int(mtime) <= since
+
+
+def _joined(headers: Headers, name: str) -> str | None:
+    """A list header sent on several lines, as one (RFC 9110 5.3)."""
+    lines = headers.getlist(name)
+    return ", ".join(lines) if lines else None
+
+
+def _http_date(headers: Headers, name: str) -> float | None:
+    """A date header as a timestamp; None when absent, unparsable or given
+    more than once, which RFC 9110 13.1.3 says to ignore."""
+    lines = headers.getlist(name)
+    if len(lines) != 1:
+        return None
+    try:
+        moment = parsedate_to_datetime(lines[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def _accepts_gzip(header: str) -> bool:

@@ -203,6 +203,26 @@ def test_a_feed_sent_to_a_browser_as_xml_has_its_own_etag(site: Site) -> None:
     assert crossed.status_code == 200
 
 
+def test_conditional_headers_as_rfc_9110_reads_them(site: Site) -> None:
+    """Lists on several lines count whole, a date given twice is ignored,
+    and If-Match / If-Unmodified-Since preconditions fail with 412."""
+    first = site.client.get("/all.atom", headers=PLAIN)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+
+    def status(*headers: tuple[str, str]) -> int:
+        sent = [("Accept-Encoding", "identity"), *headers]
+        return site.client.get("/all.atom", headers=sent).status_code
+
+    assert status(("If-None-Match", '"zzz"'), ("If-None-Match", etag)) == 304
+    long_ago = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert status(("If-Modified-Since", modified), ("If-Modified-Since", long_ago)) == 200
+    assert status(("If-Match", '"nope"')) == 412
+    assert status(("If-Match", etag)) == 200
+    assert status(("If-Match", "*")) == 200
+    assert status(("If-Unmodified-Since", long_ago)) == 412
+    assert status(("If-Unmodified-Since", modified)) == 200
+
+
 def test_a_changed_file_gets_a_new_etag(site: Site) -> None:
     path = site.output / "all.json"
     old = site.client.get("/all.json", headers=PLAIN).headers["etag"]
