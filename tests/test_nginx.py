@@ -166,6 +166,8 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
     output = workdir / "output"
     output.mkdir()
     _sample_files(output)
+    (workdir / "secret.txt").write_text("password: hunter2")
+    (output / "leak.atom").symlink_to(workdir / "secret.txt")
 
     proc = None
     port = 0
@@ -272,6 +274,12 @@ def test_small_files_are_not_compressed(nginx: Nginx) -> None:
 def test_hidden_temporary_files_are_never_served(nginx: Nginx) -> None:
     assert nginx.client.get("/.feeds-x.tmp").status_code == 404
     assert nginx.client.get("/sub/.hidden").status_code == 404
+
+
+def test_a_symbolic_link_out_of_the_folder_is_not_followed(nginx: Nginx) -> None:
+    answer = nginx.client.get("/leak.atom")
+    assert answer.status_code == 403
+    assert b"hunter2" not in answer.content
 
 
 def test_archive_pages_are_cached_for_a_year_and_current_feeds_for_minutes(nginx: Nginx) -> None:
