@@ -60,7 +60,24 @@ def _guarded(loader: Any) -> Any:
 
     for tag, construct in list(loader.yaml_constructors.items()):
         Guarded.add_constructor(tag, wrap(construct))
+    # YAML 1.1 reads `1:30` as 90 (base 60) and `010` as 8 (octal): no
+    # config value means either, so such text stays text, for the checker
+    # to judge (an interval of "1:30" is refused, a title of "010" kept).
+    numbers = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    Guarded.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag not in numbers]
+        for first, resolvers in loader.yaml_implicit_resolvers.items()
+    }
+    Guarded.add_implicit_resolver(numbers[0], _DECIMAL, list("-+0123456789"))
+    Guarded.add_implicit_resolver(numbers[1], _FLOAT, list("-+0123456789."))
     return Guarded
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 
 
 #: libyaml's parser when PyYAML has it (ten times faster on a config with

@@ -810,6 +810,12 @@ rubrics:
         id="norwegian-read-as-false",
     ),
     pytest.param(
+        SITE + "schedule:\n  interval: 1:30  # <-\n",
+        "schedule.interval",
+        "not a duration: '1:30' (use e.g. 45s, 10m, 1h30m, 2d)",
+        id="base-60-is-no-duration",
+    ),
+    pytest.param(
         "site:\n  title: '  '  # <-\n  base_url: https://feeds.example.org/\n",
         "site.title",
         "must not be blank: every feed is titled with it",
@@ -994,3 +1000,9 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_a_zero_delay_may_carry_a_unit(tmp_path: Path, zero: str) -> None:
     config = parse(tmp_path, SITE + f"fetch:\n  host_delay: {zero}\nschedule:\n  jitter: {zero}\n")
     assert (config.host_delay, config.schedule.jitter) == (0.0, 0.0)
+
+
+def test_numbers_with_a_leading_zero_stay_as_written(tmp_path: Path) -> None:
+    """YAML 1.1 would read 010 as octal 8."""
+    config = parse(tmp_path, SITE + "rubrics:\n  - slug: '010'\n    title: 010\n")
+    assert config.rubrics[0].title == "010"
