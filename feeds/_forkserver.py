@@ -6,14 +6,19 @@ The server ignores SIGINT itself; this makes it ignore SIGTERM too, which
 a service manager may send to the whole control group. A fork server
 killed by it takes every worker's link to the pool with it, and the parses
 in flight fail. It still ends with the service: it exits when the last
-process using it has. Its workers start with `feeds.pipeline` loaded
-instead of importing it on their first task.
+process using it has. A server started from a thread of the service was
+started with both signals blocked (`feeds.pipeline.submit`): one sent
+meanwhile waits, and is dropped once they are ignored here. Its workers
+start with `feeds.pipeline` loaded instead of importing it on their first
+task.
 """
 
 from __future__ import annotations
 
 import signal
 
-import feeds.pipeline  # noqa: F401  (for the workers)
-
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+import feeds.pipeline  # noqa: E402, F401  (for the workers)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
@@ -71,6 +71,8 @@ from feeds.render import (
 )
 from feeds.store import Attempt, RunLock, SourceState, Store
 from feeds.timing import cache_lifetime, next_due
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("feeds")
 
@@ -455,6 +457,20 @@ def _parsing_context() -> multiprocessing.context.ForkServerContext:
     return context
 
 
+def submit(pool: Executor, task: Callable[..., _T], *args: Any) -> Future[_T]:
+    """`pool.submit`, with SIGINT and SIGTERM blocked in this thread
+    meanwhile. A submit may start a worker, and the fork server with it;
+    both inherit the mask, through exec too, so a signal sent to the whole
+    group in their first instants waits until they ignore it (see
+    `feeds._forkserver` and `_service_worker`) instead of killing them.
+    The service's own thread still receives it."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        return pool.submit(task, *args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def start_parsing_server() -> None:
     """Start the server that forks `parsing_pool`'s workers now, deaf to
     SIGINT and SIGTERM from its first instant: a terminal's Ctrl-C or a
@@ -602,7 +618,8 @@ def collect_source(
         return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
     try:
         with fetcher.turn(source):
-            return cpu.submit(
+            return submit(
+                cpu,
                 _collect_in_worker,
                 config.site.base_url,
                 config.allow_private,
@@ -673,7 +690,8 @@ def _fetch_and_process(
     if cpu is None:
         items, error = process_fetched(fetched, parsed_as, context, vocabulary)
     else:
-        items, error = cpu.submit(process_fetched, fetched, parsed_as, context, vocabulary).result()
+        parsing = submit(cpu, process_fetched, fetched, parsed_as, context, vocabulary)
+        items, error = parsing.result()
     return _Collected(
         source=source,
         items=items,
@@ -1120,7 +1138,7 @@ def _publish_archives(
         # work: the service's storing); forked ones leave it the first.
         first = 0 if forked is None else size
         runs = [
-            runner.submit(_archive_pages_in_worker, config, tasks[start : start + size])
+            submit(runner, _archive_pages_in_worker, config, tasks[start : start + size])
             for start in range(first, len(tasks), size)
         ]
         pending = _ArchiveWrite(names, started, len(tasks), own, runs, forked)
