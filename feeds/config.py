@@ -165,11 +165,18 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(shown, 0, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(shown, 0, "", f"cannot read: {exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            shown, line, "", f"not UTF-8: byte 0x{data[exc.start]:02x} (save the file as UTF-8)"
+        ) from None
     return parse_config(text, path)
 
 

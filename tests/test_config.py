@@ -1006,3 +1006,13 @@ def test_numbers_with_a_leading_zero_stay_as_written(tmp_path: Path) -> None:
     """YAML 1.1 would read 010 as octal 8."""
     config = parse(tmp_path, SITE + "rubrics:\n  - slug: '010'\n    title: 010\n")
     assert config.rubrics[0].title == "010"
+
+
+def test_a_file_not_in_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(SITE.encode() + "  description: Café des arts\n".encode("latin-1"))
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    assert str(info.value) == f"{path}:4: not UTF-8: byte 0xe9 (save the file as UTF-8)"
