@@ -114,8 +114,7 @@ def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
     def healthz(request: Request) -> Response:
         current = settings()
         try:
-            with Store(current.storage_url) as store:
-                known = {state.name: state for state in store.source_states()}
+            known = {state.name: state for state in _source_states(current.storage_url)}
         except StoreError as exc:
             logger.warning("/healthz: %s", exc)
             failed = {"status": "unhealthy", "error": "store unavailable"}
@@ -407,6 +406,22 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _no_store_yet(url: str) -> bool:
+    """Whether nothing has run yet: no store file, though one could be
+    made (a path through a file is a broken store, reported as such).
+    Reading would create it, and its folder, where `feeds serve` may only
+    be looking."""
+    path = Path(url.removeprefix("sqlite:///"))
+    return not path.exists() and not any(folder.is_file() for folder in path.parents)
+
+
+def _source_states(url: str) -> list[SourceState]:
+    if _no_store_yet(url):
+        return []
+    with Store(url) as store:
+        return store.source_states()
+
+
 # /healthz shares the port partners read feeds from: an error's source
 # address loses its password and query (tokens), a local path its folders.
 _CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s@]*@", re.IGNORECASE)
@@ -479,10 +494,13 @@ class _StoreCollector(Collector):
                 read_at, read_for, families = self._read
                 if read_for == wanted and time.monotonic() - read_at < METRICS_SECONDS:
                     return families
-            with Store(current.storage_url) as store:
-                known = {state.name: state for state in store.source_states()}
-                rubrics = store.rubric_counts()
-                total = store.count()
+            if _no_store_yet(current.storage_url):
+                known, rubrics, total = {}, {}, 0
+            else:
+                with Store(current.storage_url) as store:
+                    known = {state.name: state for state in store.source_states()}
+                    rubrics = store.rubric_counts()
+                    total = store.count()
             states = [known.get(name) or SourceState(name=name) for name in current.sources]
             families = [*_source_families(states), *_item_families(rubrics, total)]
             self._read = (time.monotonic(), wanted, families)

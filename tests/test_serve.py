@@ -672,6 +672,7 @@ def test_metrics_scrapes_close_together_share_one_reading_of_the_store(
         sources=("alpha",),
         stale_after=1.0,
     )
+    Store(settings.storage_url).close()  # something has run
     current = [settings]
     collector = _StoreCollector(lambda: current[0])
     first = list(collector.collect())
@@ -681,3 +682,27 @@ def test_metrics_scrapes_close_together_share_one_reading_of_the_store(
     current[0] = replace(settings, sources=("alpha", "beta"))  # a reload: read afresh
     collector.collect()
     assert readings == 2
+
+
+def test_health_and_metrics_before_anything_ran_create_no_store(tmp_path: Path) -> None:
+    """`feeds serve` may only be looking: reading a store that is not
+    there yet must not create it, nor its folder."""
+    store = tmp_path / "state" / "feeds.db"
+    settings = ServeSettings(
+        output_dir=tmp_path,
+        storage_url=f"sqlite:///{store}",
+        max_age=0,
+        sources=("alpha",),
+        stale_after=1.0,
+    )
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+            health = client.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["sources"][0]["health"] is None
+            assert client.get("/metrics").status_code == 200
+    finally:
+        server.stop()
+    assert not store.parent.exists()
