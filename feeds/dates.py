@@ -48,6 +48,13 @@ def parse_human_date(
 
 #: A time of day as pages print one ("12:30", "9.05").
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+#: Words that give a day, or days, relative to today...
+_DAY_WORDS = re.compile(
+    r"вчера|сегодня|позавчера|дн|день|недел|месяц|год|лет|today|yesterday|day|week|month|year",
+    re.IGNORECASE,
+)
+#: ... and words that give a time: "3 часа назад" and "just now" move with it.
+_TIME_WORDS = re.compile(r"час|мин|сек|сейчас|hour|min|sec|now|moment", re.IGNORECASE)
 
 
 def _as_printed(
@@ -69,7 +76,11 @@ def _as_printed(
         later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
         if later is not None and later.year == local_now.year:
             return later
-    if local.time() == local_now.time() and not _CLOCK.search(text):
+    if (
+        local.time() == local_now.time()
+        and _DAY_WORDS.search(text)
+        and not (_CLOCK.search(text) or _TIME_WORDS.search(text))
+    ):
         return found.replace(hour=0, minute=0, second=0, microsecond=0)
     return found
 

@@ -437,7 +437,11 @@ def _connect_watched(connection: HTTPConnection, deadlines: _Deadlines) -> socke
         raise NameResolutionError(connection.host, connection, exc) from exc
     failure: OSError = OSError("getaddrinfo returns an empty list")
     for family, kind, protocol, _name, address in addresses:
-        sock = socket.socket(family, kind, protocol)
+        try:
+            sock = socket.socket(family, kind, protocol)
+        except OSError as exc:  # this address family, or no descriptor left
+            failure = exc
+            continue
         try:
             for option in connection.socket_options or ():
                 sock.setsockopt(*option)

@@ -83,9 +83,13 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     base = item.base if _HTTP.match(item.base) else link
     summary = sanitise_html(item.summary, base)
     content = sanitise_html(item.content, base)
-    title = _untagged(_line(item.title)) or title_from(summary) or title_from(content)
+    title = _untagged(_line(item.title))
+    id_title = title
     if not title:
-        title = link or "Untitled"
+        title = title_from(summary) or title_from(content)
+        id_title = title_from(summary, first_stop=True) or title_from(content, first_stop=True)
+    if not title:
+        title = id_title = link or "Untitled"
     categories = tuple(dict.fromkeys(line for c in item.categories if (line := _line(c))))
     published = plausible_date(item.published, now)
     updated = plausible_date(item.updated, now)
@@ -93,7 +97,10 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
         # "Updated when published" says nothing more than "published".
         updated = None
     guid = item.guid.strip()
-    identity = item.id or _derive_id(item.source, guid, given, title, published)
+    # A derived id takes the date as printed, however implausible: it must
+    # not change when a date a little too far ahead comes within reach.
+    printed = plausible_date(item.published, None, earliest=None)
+    identity = item.id or _derive_id(item.source, guid, given, id_title, printed)
     return item.evolve(
         id=identity,
         title=title,
@@ -204,39 +211,52 @@ def _line(value: str) -> str:
 
 def first_sentence(text: str) -> str:
     """`text` up to its first sentence end: not at an initial ("А. Блок"),
-    an abbreviation ("1990-х гг.") or inside quotes ("роман «Дом. Сад»")."""
+    an abbreviation ("1990-х гг.") or inside «quotes» ("роман «Дом. Сад»").
+    One pass over the text, however long."""
+    open_quotes = 0
+    counted = 0
     for end in _SENTENCE_END.finditer(text):
-        head = text[: end.start()]
-        word = _LAST_WORD.search(head)
+        stretch = text[counted : end.start()]
+        open_quotes += stretch.count("«") - stretch.count("»")
+        counted = end.start()
+        word = _LAST_WORD.search(text, max(0, counted - 40), counted)
         if word and (len(word.group(1)) == 1 or word.group(1).casefold() in _ABBREVIATIONS):
             continue
-        if head.count("«") > head.count("»") or head.count("“") > head.count("”"):
+        if open_quotes > 0:
             continue
-        return head
+        return text[:counted]
     return text
 
 
-def title_from(lead_html: str) -> str:
+def title_from(lead_html: str, *, first_stop: bool = False) -> str:
     """A title for an item that has none: the lead's first sentence, cut at a
-    word boundary when it is longer than MAX_TITLE."""
+    word boundary when it is longer than MAX_TITLE. `first_stop`: cut at
+    the first full stop followed by a capital, initials and abbreviations
+    included, as titles were made before: ids derived from a title keep
+    that reading, so no stored story changes its id."""
     text = plain_text(lead_html)
     if not text:
         return ""
-    sentence = first_sentence(text)
+    sentence = _SENTENCE_END.split(text, maxsplit=1)[0] if first_stop else first_sentence(text)
     if len(sentence) <= MAX_TITLE:
         return sentence
     cut = sentence[: MAX_TITLE + 1].rsplit(" ", 1)[0].rstrip(",;:—–- ")
     return (cut or sentence[:MAX_TITLE]) + "…"
 
 
-def plausible_date(value: datetime | None, now: datetime | None) -> datetime | None:
-    """`value` in UTC, or None when it cannot be a real publication date."""
+def plausible_date(
+    value: datetime | None, now: datetime | None, *, earliest: datetime | None = EARLIEST_DATE
+) -> datetime | None:
+    """`value` in UTC, or None when it cannot be a real publication date
+    (before `earliest`, or more than FUTURE_SLACK after `now`)."""
     if value is None:
         return None
     try:
         value = value.astimezone(UTC)
     except OverflowError:  # the first or last day a datetime can hold
         return None
-    if value < EARLIEST_DATE or (now is not None and value > now + FUTURE_SLACK):
+    if earliest is not None and value < earliest:
+        return None
+    if now is not None and value > now + FUTURE_SLACK:
         return None
     return value

@@ -412,7 +412,10 @@ def _no_store_yet(url: str) -> bool:
     Reading would create it, and its folder, where `feeds serve` may only
     be looking."""
     path = Path(url.removeprefix("sqlite:///"))
-    return not path.exists() and not any(folder.is_file() for folder in path.parents)
+    try:
+        return not path.exists() and not any(folder.is_file() for folder in path.parents)
+    except OSError:  # a folder it may not look into: let the store say so
+        return False
 
 
 def _source_states(url: str) -> list[SourceState]:
@@ -424,8 +427,13 @@ def _source_states(url: str) -> list[SourceState]:
 
 # /healthz shares the port partners read feeds from: an error's source
 # address loses its password and query (tokens), a local path its folders.
-_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s@]*@", re.IGNORECASE)
-_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#)'\"]*)\?[^\s#)'\"]*", re.IGNORECASE)
+_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s]*@", re.IGNORECASE)
+# The query runs to the end of the address: in an error, to "): " or ")".
+_QUERY = re.compile(
+    r"(\b[a-z][a-z0-9+.-]*://[^\s?#)'\"]*)\?.*?(?=\): |\)$|\s|$)", re.IGNORECASE
+)
+#: A local path in parentheses, as the fetcher writes one (spaces and all).
+_PATH_IN_PARENTHESES = re.compile(r"\((/[^()]*/)([^/()]+)\)")
 _LOCAL_PATH = re.compile(r"(?<![\w/:.~-])(?:/[^\s/()'\"]+)+/(?=[^\s/()'\"]+)")
 _FILE_URL = re.compile(r"\bfile:///(?:[^\s/()'\"]+/)+(?=[^\s/()'\"]+)", re.IGNORECASE)
 
@@ -435,6 +443,7 @@ def _public(error: str) -> str:
     error = _CREDENTIALS.sub(r"\1", error)
     error = _QUERY.sub(r"\1?…", error)
     error = _FILE_URL.sub("file://…/", error)
+    error = _PATH_IN_PARENTHESES.sub(r"(…/\2)", error)
     return _LOCAL_PATH.sub("…/", error)
 
 

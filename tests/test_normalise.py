@@ -301,3 +301,29 @@ def test_a_link_with_spaces_or_quotes_is_made_a_valid_iri_and_the_id_stays() -> 
     assert item.image == item.link + ".jpg"
     assert item.id == given  # the id a reader already knows the story by
     assert normalise_item(item) == item
+
+
+def test_a_title_made_from_the_lead_leaves_the_derived_id_as_it_was() -> None:
+    """Titles from a lead are no longer cut at an initial; ids derived from
+    them keep the old reading, so no stored story changes its id."""
+    when = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    lead = "<p>Куратор А. Петров об итогах года. Второе.</p>"
+    made = normalise_item(Item(source="s", title="", summary=lead, published=when))
+    before = normalise_item(Item(source="s", title="Куратор А.", published=when))
+    assert made.title == "Куратор А. Петров об итогах года."
+    assert made.id == before.id
+
+
+def test_a_derived_id_does_not_change_as_a_date_comes_within_reach() -> None:
+    ahead = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)  # three days after the fetch
+    item = Item(source="s", title="Анонс", published=ahead)
+    too_far = normalise_item(item, FETCHED)
+    later = normalise_item(item, FETCHED + timedelta(days=3))
+    assert too_far.published is None and later.published == ahead
+    assert too_far.id == later.id
+
+
+def test_quotes_that_open_low_and_close_high_do_not_hide_the_sentence_end() -> None:
+    lead = "<p>Выставка „Дом“ открылась. Второе предложение. " + "Слово. " * 3000 + "</p>"
+    item = normalise_item(Item(source="s", title="", summary=lead))
+    assert item.title == "Выставка „Дом“ открылась."

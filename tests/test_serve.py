@@ -447,6 +447,12 @@ def test_healthz_shows_no_password_token_or_local_folder(site: Site) -> None:
         "source 'alpha': fetch failed (https://10.1.2.3/feed?…): refused",
         "source 'beta': fetch failed (…/feed.xml)",
     ]
+    from feeds.serve import _public
+
+    assert _public("fetch failed (/home/my feeds/x.xml): gone") == "fetch failed (…/x.xml): gone"
+    assert _public("failed (https://u:p@ss@h.example/f?t=\"a b\"&k=S): x") == (
+        "failed (https://h.example/f?…): x"
+    )
 
 
 def test_healthz_503_when_the_last_success_is_stale(site: Site) -> None:

@@ -239,11 +239,12 @@ def _decode(fetched: Fetched, source: Source) -> str:
         body = body[3:]
     match = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
     encodings = [match.group(1)] if match else []
-    # Russian text not in UTF-8: windows-1251 or KOI8-R, by its letters.
-    encodings += ["utf-8", cyrillic_codec(body) or "cp1251"]
+    # Russian text not in UTF-8: windows-1251 or KOI8-R, by its letters
+    # (told only when needed: the test reads every byte).
+    encodings += ["utf-8", ""]
     for encoding in encodings:
         try:
-            text = body.decode(encoding)
+            text = body.decode(encoding or cyrillic_codec(body) or "cp1251")
         except (UnicodeDecodeError, LookupError):
             continue
         if "\x00" in text:
