@@ -428,10 +428,9 @@ def _source_states(url: str) -> list[SourceState]:
 # /healthz shares the port partners read feeds from: an error's source
 # address loses its password and query (tokens), a local path its folders.
 _CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s]*@", re.IGNORECASE)
-# The query runs to the end of the address: in an error, to "): " or ")".
-_QUERY = re.compile(
-    r"(\b[a-z][a-z0-9+.-]*://[^\s?#)'\"]*)\?.*?(?=\): |\)$|\s|$)", re.IGNORECASE
-)
+# The query runs to the end of the address: in an error, to "): " or ")"
+# (or to the end: better hide too much than a token).
+_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#)'\"]*)\?.*?(?=\): |\)$|$)", re.IGNORECASE)
 #: A local path in parentheses, as the fetcher writes one (spaces and all).
 _PATH_IN_PARENTHESES = re.compile(r"\((/[^()]*/)([^/()]+)\)")
 _LOCAL_PATH = re.compile(r"(?<![\w/:.~-])(?:/[^\s/()'\"]+)+/(?=[^\s/()'\"]+)")

@@ -450,7 +450,7 @@ def test_healthz_shows_no_password_token_or_local_folder(site: Site) -> None:
     from feeds.serve import _public
 
     assert _public("fetch failed (/home/my feeds/x.xml): gone") == "fetch failed (…/x.xml): gone"
-    assert _public("failed (https://u:p@ss@h.example/f?t=\"a b\"&k=S): x") == (
+    assert _public('failed (https://u:p@ss@h.example/f?t="a b"&k=S): x') == (
         "failed (https://h.example/f?…): x"
     )
 
