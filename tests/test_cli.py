@@ -328,6 +328,25 @@ def build_in_own_group(config: Path) -> subprocess.Popen[str]:
     )
 
 
+def interrupt_once_fetched(
+    build: subprocess.Popen[str], server: Server, path: str, settle: float
+) -> None:
+    """Ctrl-C to the build's group `settle` s after `path` was asked for;
+    the build must end at once (not after a fetch's 30 s time-out) with
+    exit 130, one last line `interrupted` and no traceback."""
+    deadline = time.monotonic() + 20
+    while not server.hits(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(settle)
+    os.killpg(build.pid, signal.SIGINT)
+    interrupted = time.monotonic()
+    _, stderr = build.communicate(timeout=40)
+    assert time.monotonic() - interrupted < 5
+    assert build.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("sources", [2, 60])  # fetched here, or by worker processes
 def test_ctrl_c_ends_a_build_at_once_with_one_line(
     tmp_path: Path, server: Server, sources: int
@@ -341,18 +360,7 @@ def test_ctrl_c_ends_a_build_at_once_with_one_line(
     slow = server.add("/slow.rss", RSS, delay=30)  # a server that does not answer
     config = write_config(tmp_path, lines + f"  - name: slow\n    type: feed\n    url: {slow}\n")
     build = build_in_own_group(config)
-    deadline = time.monotonic() + 20
-    while not server.hits("/slow.rss") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    os.killpg(build.pid, signal.SIGINT)
-    interrupted = time.monotonic()
-    _, stderr = build.communicate(timeout=40)
-    # Not after the silent server's 30 s: the fetch in flight is called off.
-    assert time.monotonic() - interrupted < 5
-    assert build.returncode == 130
-    assert stderr.strip().splitlines()[-1] == "interrupted"
-    assert "Traceback" not in stderr
+    interrupt_once_fetched(build, server, "/slow.rss", settle=0.3)
     assert not list(tmp_path.glob("output/**/.feeds-*.tmp"))
     assert group_ends(build.pid)  # no worker process is left
 
@@ -367,17 +375,8 @@ def test_ctrl_c_ends_a_build_connecting_to_a_host_that_drops_packets(
         f"  - name: dropped\n    type: feed\n    url: {no_handshake}/feed.rss\n",
     )
     build = build_in_own_group(config)
-    deadline = time.monotonic() + 20
-    while not server.hits("/quick.rss") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the other source is still connecting, for up to 30 s
-    os.killpg(build.pid, signal.SIGINT)
-    interrupted = time.monotonic()
-    _, stderr = build.communicate(timeout=40)
-    assert time.monotonic() - interrupted < 5
-    assert build.returncode == 130
-    assert stderr.strip().splitlines()[-1] == "interrupted"
-    assert "Traceback" not in stderr
+    # The other source is still connecting then, for up to 30 s.
+    interrupt_once_fetched(build, server, "/quick.rss", settle=0.5)
 
 
 def test_ctrl_c_while_the_archive_is_written_leaves_no_temporary_file(tmp_path: Path) -> None:

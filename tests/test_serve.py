@@ -558,14 +558,21 @@ def test_metrics(site: Site) -> None:
 # -- the thread ------------------------------------------------------------------
 
 
-def test_server_thread_stops_quickly_with_a_connection_open(tmp_path: Path) -> None:
-    settings = ServeSettings(
-        output_dir=tmp_path,
-        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+def _alone(
+    folder: Path, *, store: Path | None = None, sources: tuple[str, ...] = ()
+) -> ServeSettings:
+    """Settings for a server of a test's own: output in `folder`."""
+    return ServeSettings(
+        output_dir=folder,
+        storage_url=f"sqlite:///{store or folder / 'feeds.db'}",
         max_age=0,
-        sources=(),
+        sources=sources,
         stale_after=1.0,
     )
+
+
+def test_server_thread_stops_quickly_with_a_connection_open(tmp_path: Path) -> None:
+    settings = _alone(tmp_path)
     (tmp_path / "index.html").write_text("hi")
     server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
     with pytest.raises(RuntimeError):
@@ -617,13 +624,7 @@ def test_slow_or_idle_clients_cannot_hold_the_server(
 
     monkeypatch.setattr(serve, "MAX_CONNECTIONS", 20)
     monkeypatch.setattr(serve, "HEADER_SECONDS", 1.0)
-    settings = ServeSettings(
-        output_dir=tmp_path,
-        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
-        max_age=0,
-        sources=(),
-        stale_after=1.0,
-    )
+    settings = _alone(tmp_path)
     (tmp_path / "all.atom").write_bytes(ATOM)
     server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
     server.start()
@@ -671,13 +672,7 @@ def test_metrics_scrapes_close_together_share_one_reading_of_the_store(
         return real(self)  # type: ignore[return-value]
 
     monkeypatch.setattr(Store, "source_states", counted)
-    settings = ServeSettings(
-        output_dir=tmp_path,
-        storage_url=f"sqlite:///{tmp_path / 'feeds.db'}",
-        max_age=0,
-        sources=("alpha",),
-        stale_after=1.0,
-    )
+    settings = _alone(tmp_path, sources=("alpha",))
     Store(settings.storage_url).close()  # something has run
     current = [settings]
     collector = _StoreCollector(lambda: current[0])
@@ -694,13 +689,7 @@ def test_health_and_metrics_before_anything_ran_create_no_store(tmp_path: Path) 
     """`feeds serve` may only be looking: reading a store that is not
     there yet must not create it, nor its folder."""
     store = tmp_path / "state" / "feeds.db"
-    settings = ServeSettings(
-        output_dir=tmp_path,
-        storage_url=f"sqlite:///{store}",
-        max_age=0,
-        sources=("alpha",),
-        stale_after=1.0,
-    )
+    settings = _alone(tmp_path, store=store, sources=("alpha",))
     server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
     server.start()
     try:

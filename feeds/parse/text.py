@@ -33,15 +33,11 @@ from feeds.parse.decode import cyrillic_codec
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
 # view count: "20 января 202212300" -> 2022 and 12300.
-_DATED_VIEWS = re.compile(
-    r"^(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)\s+(?P<year>\d{4}))"
-    r"(?P<views>\d{1,9})$"
-)
+#: A day and month, either way round: "20 января", "January 20,".
+_DAY_MONTH = r"(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)"
+_DATED_VIEWS = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+(?P<year>\d{{4}}))(?P<views>\d{{1,9}})$")
 #: A card's date when it has no view count: a day with its year.
-_CARD_DATE = re.compile(
-    r"^(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)\s+\d{4})"
-    r"(?:\s*(?:г\.?|года))?$"
-)
+_CARD_DATE = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+\d{{4}})(?:\s*(?:г\.?|года))?$")
 # "11 марта 2022", "11 марта 2022 года", "11.03.2022", "March 11, 2022".
 _DAY_HEADING = re.compile(
     r"^(?:\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*(?:г\.?|года))?"
