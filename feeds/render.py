@@ -487,11 +487,14 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
         if spec.slug != COMBINED:
             opml = esc(spec.filename("opml"))
             links += f' <a href="{opml}" type="text/x-opml">OPML</a>'
-        if spec.archived:
-            # Older items: the newest archive page, which links the rest.
-            newest = esc(archive_name(spec.slug, spec.archived, "atom"))
+        # Older items: the newest archive page, which links the rest, in
+        # the first format the feed has pages in (a JSON-only feed has none).
+        paged = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
+        if spec.archived and paged:
+            newest = esc(archive_name(spec.slug, spec.archived, paged[0]))
+            mime = FORMATS[paged[0]][1]
             pages = "page" if spec.archived == 1 else "pages"
-            links += f' · <a href="{newest}" type="application/atom+xml">Archive</a>'
+            links += f' · <a href="{newest}" type="{mime}">Archive</a>'
             links += f' <span class="count">({spec.archived} {pages})</span>'
         body.append(f'<p class="subscribe">Subscribe: {links}</p>')
         if spec.items:

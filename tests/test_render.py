@@ -804,6 +804,23 @@ def test_index_shows_rubrics_counts_and_subscribe_links(site: Site) -> None:
     assert BASE + "feeds.opml" in hrefs
 
 
+def test_index_links_archive_pages_only_in_formats_they_are_written_in(site: Site) -> None:
+    """Archive pages are written in a feed's Atom and RSS formats: an
+    RSS-only feed's archive link is its RSS page, a JSON-only feed has none."""
+    specs = [
+        replace(make_spec(sample_items(), slug="art"), formats=("rss",), archived=9),
+        replace(make_spec(sample_items(), slug="literature"), formats=("json",), archived=9),
+        replace(make_spec(sample_items(), slug="news"), archived=2),
+    ]
+    document = render_index(site, specs).decode()
+
+    assert '<a href="archive/art/9.rss" type="application/rss+xml">Archive</a>' in document
+    assert "archive/art/9.atom" not in document
+    assert "archive/literature/" not in document
+    assert '<a href="archive/news/2.atom" type="application/atom+xml">Archive</a>' in document
+    assert document.count("Archive</a>") == 2
+
+
 def test_index_shows_latest_headlines_newest_first(site: Site) -> None:
     items = sample_items()
     data = render_index(site, [make_spec(items)])

@@ -246,6 +246,32 @@ def test_plain_text_fallback_strips_markup(site: Site, transform: etree.XSLT, su
     assert [list(s.iter("b", "a")) for s in summaries] == [[], []]
 
 
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("rich", ["true()", "false()"])
+def test_long_title_and_long_summary_still_render(
+    site: Site, transform: etree.XSLT, suffix: str, rich: str
+) -> None:
+    """A 10 KB title once let a 12 KB summary of 1,500 entities into the
+    check for summaries that repeat the title, whose recursion hit the
+    engine's depth limit: the whole page, archive pages included, failed."""
+    long = Item(
+        source="colta",
+        id="https://www.colta.ru/news/long",
+        title="Long headline " * 715,
+        link="https://www.colta.ru/news/long",
+        summary="<p>" + "Q&amp;A " * 1500 + "</p>",
+        published=UPDATED,
+        rubrics=("art",),
+    )
+    page = to_html(
+        transform, feed_bytes(site, suffix, (long, *sample_items())), **{"rich-html": rich}
+    )
+
+    entries = page.find_class("entry")
+    assert len(entries) == 4
+    assert "Q&A Q&A" in text(entries[0])
+
+
 def test_empty_feed_says_so(site: Site, transform: etree.XSLT) -> None:
     for suffix in FORMATS:
         page = to_html(transform, feed_bytes(site, suffix, ()))

@@ -269,7 +269,11 @@
         select="not($body/self::atom:*) or $body/@type = 'html'"/>
     <xsl:variable name="raw" select="string($body)"/>
     <xsl:variable name="repeats-title">
-      <xsl:if test="string-length($raw) &lt; 2 * string-length($title) + 64">
+      <!-- Bounded like the plain-text fallback: stripping recurses once
+           per tag and entity, and a long title must not let a long summary
+           through to the engine's depth limit (the page would not render). -->
+      <xsl:if test="string-length($raw) &lt; 2 * string-length($title) + 64
+                    and string-length($raw) &lt;= $plain-limit">
         <xsl:variable name="plain">
           <xsl:choose>
             <xsl:when test="$is-html">
