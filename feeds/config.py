@@ -26,6 +26,7 @@ from feeds.guard import parse_allow_rule
 from feeds.model import (
     FEED_FORMATS,
     MATCH_FIELDS,
+    UNWRITABLE,
     Config,
     Match,
     Rubric,
@@ -323,6 +324,13 @@ class _Checker:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise self.fail(key, "is not valid Unicode text (a lone surrogate)") from None
+        found = UNWRITABLE.search(text)
+        if found:
+            raise self.fail(
+                key,
+                f"contains the control character U+{ord(found.group()):04X}, which no feed "
+                f"or web page may hold",
+            )
         return text
 
     def texts(self, key: str, value: Any) -> tuple[str, ...]:

@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+#: Characters XML 1.0 forbids: a feed carrying one would not parse at all.
+#: Also C1 controls (U+007F-U+009F: readers turn them into windows-1252
+#: letters, HTML forbids them) and lone surrogates (a JSON "\ud800"
+#: escape), which no encoder can write.
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
 
 def image_type_of(url: str, declared: str = "") -> str:
     """An image's MIME type: from its file name when that says, else what

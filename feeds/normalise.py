@@ -27,7 +27,7 @@ from urllib.parse import quote, urljoin
 
 import nh3
 
-from feeds.model import Item
+from feeds.model import UNWRITABLE, Item
 
 MAX_TITLE = 140
 #: Dates before this are placeholders ("0001-01-01", "1900-01-01", the Unix
@@ -54,11 +54,6 @@ _ABBREVIATIONS = frozenset(
         "коп англ нем франц лат обл р mr mrs ms dr prof st jr sr vs no nos inc ltd co"
     ).split()
 )
-# Characters XML 1.0 forbids: a feed carrying one would not parse at all.
-# Also C1 controls (U+007F-U+009F: readers turn them into windows-1252
-# letters) and lone surrogates (a JSON "\ud800" escape), which no encoder
-# can write.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
@@ -152,8 +147,8 @@ def sanitise_html(value: str, base: str = "") -> str:
     """Allow-list clean-up: no script, style, frames, event handlers or
     `javascript:` URLs survive; what is left is well-formed HTML. With a
     `base`, relative links and image sources are made absolute."""
-    if _CONTROL.search(value):
-        value = _CONTROL.sub("", value)
+    if UNWRITABLE.search(value):
+        value = UNWRITABLE.sub("", value)
     if not value or value.isspace():
         return ""
     if not base:
@@ -204,8 +199,8 @@ def _untagged(title: str) -> str:
 
 def _line(value: str) -> str:
     """One line of plain text: control characters gone, white space collapsed."""
-    if not value.isprintable() and _CONTROL.search(value):
-        value = _CONTROL.sub("", value)
+    if not value.isprintable() and UNWRITABLE.search(value):
+        value = UNWRITABLE.sub("", value)
     return " ".join(value.split())
 
 

@@ -433,6 +433,25 @@ output:
         "duplicate key",
         id="duplicate-top-key",
     ),
+    # text no feed, page or list can hold (written as YAML escapes)
+    pytest.param(
+        'site:\n  title: "Colta\\x01 Feeds"  # <-\n  base_url: https://feeds.example.org/\n',
+        "site.title",
+        "contains the control character U+0001, which no feed or web page may hold",
+        id="control-in-site.title",
+    ),
+    pytest.param(
+        SITE + 'rubrics:\n  - slug: art\n    title: "Иск\\x85усство"  # <-\n',
+        "rubrics[0].title",
+        "contains the control character U+0085, which no feed or web page may hold",
+        id="c1-control-in-rubric-title",
+    ),
+    pytest.param(
+        SITE + 'rubrics:\n  - slug: art\n    title: Art\n    description: "A\\uFFFE"  # <-\n',
+        "rubrics[0].description",
+        "contains the control character U+FFFE, which no feed or web page may hold",
+        id="noncharacter-in-rubric-description",
+    ),
     # wrong types and values
     pytest.param(
         SITE + "output:\n  max_items: fifty  # <-\n",
