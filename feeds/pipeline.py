@@ -188,7 +188,7 @@ def _run_once_locked(
             key = _render_key(config)
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
-        if changed or store.meta("render_key") != key or not _all_published(config):
+        if changed or store.meta("render_key") != key or not _all_published(config, store):
             written, unchanged = publish_feeds(config, store, parallel=True)
             with store.transaction():
                 store.set_meta("render_key", key)
@@ -956,8 +956,24 @@ def _file_names(config: Config) -> list[str]:
     return [*names, "feeds.opml", "index.html", STYLESHEET]
 
 
-def _all_published(config: Config) -> bool:
-    return all((config.output_dir / name).is_file() for name in _file_names(config))
+def _all_published(config: Config, store: Store) -> bool:
+    """Every file of the feeds in place, archive pages included (a page
+    lost on its own is written again at the next build, not only when
+    something changes)."""
+    if not all((config.output_dir / name).is_file() for name in _file_names(config)):
+        return False
+    formats = {COMBINED: FEED_FORMATS} | {rubric.slug: rubric.formats for rubric in config.rubrics}
+    for slug, count in store.archive_page_counts().items():
+        suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in formats.get(slug, ())]
+        if not suffixes:
+            continue  # a feed no longer published, or one without pages
+        try:
+            present = set(os.listdir(config.output_dir / ARCHIVE_DIR / slug))
+        except OSError:
+            return False
+        if any(f"{n}.{s}" not in present for n in range(1, count + 1) for s in suffixes):
+            return False
+    return True
 
 
 def publish_feeds(

@@ -725,6 +725,13 @@ class Store:
         )
         return pages + fresh
 
+    def archive_page_counts(self) -> dict[str, int]:
+        """Feed slug -> how many archive pages are recorded for it."""
+        return {
+            str(row[0]): int(row[1])
+            for row in self._execute("SELECT feed, MAX(page) FROM archive_pages GROUP BY feed")
+        }
+
     def archived_ids(self, page: ArchivePage) -> list[str]:
         """The ids of one archive page's items, newest member first."""
         rows = self._execute(

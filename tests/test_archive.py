@@ -186,6 +186,27 @@ def test_archives_can_be_turned_off_and_on_again(
     assert "Archive" in (output / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_lost_page_is_written_again_by_the_next_build_even_with_nothing_new(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    config = _config(tmp_path, server, served)
+    server.add("/feed.rss", rss([story(n) for n in range(1, 8)]))  # all: 2 pages
+    _build(config)
+    output = tmp_path / "output"
+    before = _archive_files(output)
+    (output / "archive" / "all" / "1.atom").unlink()
+    (output / "archive" / "art" / "1.rss").unlink()
+
+    out = _build(config)
+
+    assert "2 files written (2 of them in archive/)" in out
+    after = _archive_files(output)
+    assert {name: data for name, (data, _mtime) in after.items()} == {
+        name: data for name, (data, _mtime) in before.items()
+    }
+    assert "0 files written" in _build(config)
+
+
 def test_walking_the_archive_recovers_every_item_cycle_after_cycle(
     tmp_path: Path, server: Server, served: str
 ) -> None:
