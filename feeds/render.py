@@ -414,10 +414,11 @@ def render_opml(site: Site, specs: Iterable[FeedSpec], title: str = "") -> bytes
         "  <body>",
     ]
     for suffix, (label, _mime) in FORMATS.items():
+        listed = [spec for spec in specs if suffix in spec.formats]
+        if not listed:
+            continue  # an empty folder in the reader that imports the list
         lines.append(f"    <outline text={quoteattr(label)} title={quoteattr(label)}>")
-        for spec in specs:
-            if suffix not in spec.formats:
-                continue
+        for spec in listed:
             lines.append(
                 "      <outline"
                 # OPML 2.0 calls every feed subscription type="rss".

@@ -755,6 +755,17 @@ def test_opml_lists_every_feed_in_every_format(site: Site) -> None:
     assert by_url[BASE + "news.json"].get("text") == "Новости — Test Site"
 
 
+def test_opml_has_no_empty_format_folder(site: Site) -> None:
+    """A rubric published only as JSON Feed: its list holds one folder, not
+    empty Atom and RSS folders for the reader to import."""
+    spec = replace(make_spec(sample_items(), slug="art"), formats=("json",))
+    root = xml_root(render_opml(site, [spec]))
+
+    folders = root.findall("body/outline")
+    assert [folder.get("text") for folder in folders] == ["JSON Feed"]
+    assert [o.get("xmlUrl") for o in folders[0]] == [BASE + "art.json"]
+
+
 def test_opml_with_no_feeds_is_valid(site: Site) -> None:
     root = xml_root(render_opml(site, []))
     assert root.get("version") == "2.0"
