@@ -1031,6 +1031,8 @@ def publish_feeds(
         raise
     names = archived.wait()
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
+    if only is None:
+        _retire_files(config, store, [name for name, _data in files])
     if ping_aside:
         threading.Thread(
             target=_announce, args=(config, written, stopping), name="feeds-ping", daemon=True
@@ -1038,6 +1040,26 @@ def publish_feeds(
     else:
         _announce(config, written, stopping)
     return (*names, *written), len(files) - len(written)
+
+
+def _retire_files(config: Config, store: Store, published: list[str]) -> None:
+    """Remove the feeds, OPML lists... that an earlier publish wrote and
+    config.yaml no longer names (a rubric or a format taken out): served
+    unchanged for ever, they would look alive to their subscribers. Only
+    names this store recorded as published go; archive pages stay."""
+    folder = str(config.output_dir)
+    recorded = json.loads(store.meta("published_files") or "{}")
+    # Names recorded for another output folder say nothing of this one.
+    before = recorded.get("files", []) if recorded.get("dir") == folder else []
+    for name in sorted(set(before) - set(published)):
+        try:
+            (config.output_dir / name).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("%s: cannot remove this file, no longer published: %s", name, exc)
+        else:
+            log.info("%s: removed, config.yaml no longer publishes it", name)
+    with store.transaction():
+        store.set_meta("published_files", json.dumps({"dir": folder, "files": sorted(published)}))
 
 
 #: Rendered archive entries kept while writing pages: an item is on a page

@@ -132,6 +132,33 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
         assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 16
 
 
+def test_feeds_taken_out_of_the_config_are_removed_from_output(
+    tmp_path: Path, server: Server
+) -> None:
+    """A rubric dropped from config.yaml, or a format dropped from one, no
+    longer leaves its files behind, served unchanged for ever; files of the
+    operator's own in output/ stay."""
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    output = tmp_path / "output"
+    (output / "robots.txt").write_text("User-agent: *\n")
+    assert {"news.atom", "society.json", "society.opml"} <= {p.name for p in output.iterdir()}
+
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("  - slug: news\n    title: Новости\n    aliases: [news]\n", "")
+    text = text.replace("    title: Общество\n", "    title: Общество\n    formats: [rss]\n")
+    config.write_text(text, encoding="utf-8")
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    names = {p.name for p in output.iterdir()}
+    assert not {"news.atom", "news.rss", "news.json", "news.opml"} & names
+    assert not {"society.atom", "society.json"} & names
+    assert {"society.rss", "society.opml", "all.atom", "art.json", "robots.txt"} <= names
+    assert "news" not in (output / "feeds.opml").read_text(encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_one_failing_source_exits_1_and_the_others_are_published(
     tmp_path: Path, server: Server
