@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
-from feeds.errors import FeedsError, FetchError, SourceError
+from feeds.errors import FeedsError, FetchError, SourceError, StoreError
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
     ARCHIVE_DIR,
@@ -845,7 +845,16 @@ def _record(
             source.name,
             collected.moved_to,
         )
-    upserted = store.upsert(list(collected.items), now=now)
+    try:
+        with store.savepoint():
+            upserted = store.upsert(list(collected.items), now=now)
+    except StoreError as exc:
+        # Undone alone: the other sources of the run keep what they stored,
+        # and this one is a failing source, with its back-off. (If the
+        # store cannot record even that, the run fails as it would have.)
+        error = SourceError(source.name, f"could not store its items: {exc}")
+        failed = replace(collected, items=(), pages=(), error=str(error))
+        return _record(store, config, failed, state, now, regular)
     store.record_attempt(
         source.name,
         Attempt(

@@ -375,6 +375,21 @@ class Store:
                 raise StoreError(self.url, f"commit failed: {exc}") from exc
 
     @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside `transaction`: writes that are undone alone if they raise
+        (one source's items), leaving the transaction's others in place."""
+        self._execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            # If even that fails (a full disk), the error raised says more.
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK TO part")
+                self._db.execute("RELEASE part")
+            raise
+        self._execute("RELEASE part")
+
+    @contextmanager
     def bulk(self) -> Iterator[None]:
         """A long run of writes (a first cycle: tens of thousands of items)
         with a bigger page cache, given back to the system when it ends.
@@ -493,15 +508,30 @@ class Store:
         by_link = self._rows_by("canonical_link", missing) if missing else {}
         new: list[_Entry] = []
         known: list[tuple[_Entry, sqlite3.Row]] = []
+        claimed: dict[str, _Entry] = {}
         for entry in batch:
-            row = rows.get(entry.item.id) or by_link.get(entry.canonical or "")
+            row = rows.get(entry.item.id)
+            if row is None and entry.canonical:
+                row = by_link.get(entry.canonical)
+                if row is not None and not _same_story(entry, row):
+                    # This source's other story at a link one of its stories
+                    # had (a generic link, or a link moved on): kept apart,
+                    # and no longer found by that link.
+                    row, entry.canonical = None, None
             if row is None:
                 new.append(entry)
                 # A later item of the batch with the same link merges into it.
                 if entry.canonical:
                     by_link[entry.canonical] = _Placeholder(entry)  # type: ignore[assignment]
-            else:
-                known.append((entry, row))
+                continue
+            first = claimed.get(row["id"])
+            if first is not None:
+                # Two copies found the same stored story (one by its id, one
+                # by the link it had): one story, both copies' rubrics.
+                first.rubrics = tuple(sorted(set(first.rubrics) | set(entry.rubrics)))
+                continue
+            claimed[row["id"]] = entry
+            known.append((entry, row))
         touched: set[str] = set()
         self._insert_many(new, stamp)
         for entry in new:
@@ -510,8 +540,9 @@ class Store:
         joined: list[str] = []
         reclassified = self._reclassify(known, touched, joined)
         self._join_feeds(joined)
-        updated = self._update_changed(known, touched, now, stamp)
-        changed = bool(new) or reclassified > 0 or bool(touched)
+        updated, recounted = self._update_changed(known, touched, now, stamp)
+        # An edit shows in the combined feed even when the item has no rubric.
+        changed = bool(new) or reclassified > 0 or updated > 0 or recounted > 0 or bool(touched)
         return Upserted(
             new=len(new),
             updated=updated,
@@ -525,7 +556,7 @@ class Store:
         for chunk in _chunks(list(dict.fromkeys(keys)), 500):
             marks = ",".join("?" * len(chunk))
             for row in self._execute(
-                f"SELECT id, canonical_link, source, fingerprint, views FROM items "
+                f"SELECT id, canonical_link, source, title, fingerprint, views FROM items "
                 f"WHERE {column} IN ({marks})",
                 chunk,
             ):
@@ -605,17 +636,21 @@ class Store:
         touched: set[str],
         now: datetime,
         stamp: str | None,
-    ) -> int:
+    ) -> tuple[int, int]:
         """New text from the source that first brought an item: keep id and
-        published date, set updated. A new view count alone is no update."""
+        published date, set updated. A new view count alone is no update.
+        Returns how many items took new text, and how many a new count."""
         texts = []
         views = []
+        moved = []
         for entry, row in known:
             item = entry.item
             if row["source"] != item.source:
                 continue
             if row["fingerprint"] != entry.fingerprint:
                 texts.append((entry, row["id"]))
+                if entry.canonical != row["canonical_link"]:
+                    moved.append((entry.canonical, row["id"]))
             elif item.views is not None and item.views != row["views"]:
                 views.append((item.views, stamp, row["id"]))
             else:
@@ -633,7 +668,18 @@ class Store:
             ],
         )
         self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
-        return len(texts)
+        # A story is found by its link as it is now, not as it first was
+        # (unless another stored story has that link already).
+        self._executemany(
+            """
+            UPDATE items SET canonical_link = CASE
+                WHEN EXISTS (SELECT 1 FROM items o WHERE o.canonical_link = ?1 AND o.id <> ?2)
+                THEN NULL ELSE ?1 END
+            WHERE id = ?2
+            """,
+            moved,
+        )
+        return len(texts), len(views)
 
     def _join_new(self, entries: list[_Entry]) -> None:
         """New items join the combined feed and their rubrics' feeds; none
@@ -917,22 +963,39 @@ class _Placeholder(dict):  # type: ignore[type-arg]
         super().__init__(
             id=entry.item.id,
             source=entry.item.source,
+            title=entry.item.title,
+            canonical_link=entry.canonical,
             fingerprint=entry.fingerprint,
             views=entry.item.views,
         )
+
+
+def _same_story(entry: _Entry, row: sqlite3.Row) -> bool:
+    """Whether a stored story found by its link is the entry's story: a copy
+    from another source always is (titles differ between syndicators);
+    from the same source under another id, only with the same title."""
+    return bool(row["source"] != entry.item.source or row["title"] == entry.item.title)
 
 
 def _dedupe(items: list[Item]) -> list[_Entry]:
     """One entry per story: a source listing a story twice, under one id or
     under two with the same link, merges the copies' rubrics; the first
     copy's text wins. (Were both copies kept, the stored story would take
-    each one's text in turn: an update at every run.)"""
+    each one's text in turn: an update at every run.) A link the batch
+    gives to stories with different titles (a podcast's page for every
+    episode, a ticker's front page) identifies none of them."""
+    links = [canonical_link(item.link) or None for item in items]
+    titles: dict[str, str] = {}
+    generic: set[str] = set()
+    for item, link in zip(items, links, strict=True):
+        if link and titles.setdefault(link, item.title) != item.title:
+            generic.add(link)
     entries: dict[str, _Entry] = {}
     by_link: dict[str, _Entry] = {}
-    for item in items:
+    for item, link in zip(items, links, strict=True):
         if not item.id:
             raise ValueError(f"item from {item.source!r} reached the store without an id")
-        canonical = canonical_link(item.link) or None
+        canonical = None if link in generic else link
         seen = entries.get(item.id) or (by_link.get(canonical) if canonical else None)
         if seen is not None:
             seen.rubrics = tuple(sorted(set(seen.rubrics) | set(item.rubrics)))

@@ -20,6 +20,8 @@ import feedparser
 import httpx
 import pytest
 
+from feeds.store import Store
+
 from .conftest import BASE_CONFIG, ROOT, SEED, Server, group_ends, run_cli, write_config
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -130,6 +132,38 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
     assert "culture: not modified" in again.stdout
     with sqlite3.connect(tmp_path / "feeds.db") as db:
         assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 16
+
+
+def test_a_source_the_store_refuses_fails_alone(tmp_path: Path, server: Server) -> None:
+    """A store error on one source's items (here a trigger; in the field a
+    constraint a merge got wrong) is that source's failure, with its
+    back-off: the other sources of the run are stored and published."""
+    rss = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    atom = server.add("/desk.atom", ATOM, content_type="application/atom+xml")
+    config = write_config(
+        tmp_path,
+        f"  - name: culture\n    type: feed\n    url: {rss}\n"
+        f"  - name: desk\n    type: feed\n    url: {atom}\n",
+    )
+    Store(f"sqlite:///{tmp_path / 'feeds.db'}").close()  # the store, as a build makes it
+    with sqlite3.connect(tmp_path / "feeds.db") as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.source = 'culture' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 1
+    assert "source 'culture': failed: could not store its items" in done.stderr
+    assert "refused by the test" in done.stderr
+    with sqlite3.connect(tmp_path / "feeds.db") as db:
+        assert db.execute("SELECT DISTINCT source FROM items").fetchall() == [("desk",)]
+        failures, error = db.execute(
+            "SELECT failures, last_error FROM sources WHERE name = 'culture'"
+        ).fetchone()
+    assert failures == 1 and "could not store its items" in error
+    assert len(feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries) > 0
 
 
 def test_feeds_taken_out_of_the_config_are_removed_from_output(

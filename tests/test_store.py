@@ -148,14 +148,16 @@ def test_same_story_from_two_sources_appears_once_with_both_rubrics(store: Store
 def test_a_source_listing_one_link_under_two_guids_is_stable_run_after_run(
     store: Store,
 ) -> None:
-    """The first copy's text, both copies' rubrics, and nothing to update
-    when the source has not changed (else partners never get a 304)."""
+    """One story (same title) listed twice: the first copy's text, both
+    copies' rubrics, and nothing to update when the source has not changed
+    (else partners never get a 304)."""
     copies = [
-        item(1, guid="dup-a", title="Copy A", rubrics=("art",)),
+        item(1, guid="dup-a", title="Copy", summary="<p>A</p>", rubrics=("art",)),
         item(
             1,
             guid="dup-b",
-            title="Copy B",
+            title="Copy",
+            summary="<p>B</p>",
             link="https://news.example/1?utm_source=x",
             rubrics=("news",),
         ),
@@ -168,9 +170,73 @@ def test_a_source_listing_one_link_under_two_guids_is_stable_run_after_run(
             again = store.upsert(copies, now=T0 + timedelta(hours=run))
         assert (again.new, again.updated, again.changed) == (0, 0, False)
     (stored,) = store.latest()
-    assert (stored.id, stored.title) == (copies[0].id, "Copy A")
+    assert (stored.id, stored.summary) == (copies[0].id, "<p>A</p>")
     assert stored.rubrics == ("art", "news")
     assert stored.updated is None
+
+
+def test_stories_sharing_one_link_under_their_own_guids_stay_apart(store: Store) -> None:
+    """A podcast or a ticker links every entry to one page: entries with
+    their own guids and titles are distinct stories, stable run after run,
+    and a later one alone is not taken for an earlier one."""
+    show = "https://news.example/podcast"
+    episodes = [item(n, guid=f"ep-{n}", title=f"Episode {n}", link=show) for n in (1, 2, 3)]
+    with store.transaction():
+        first = store.upsert(episodes, now=T0)
+    assert first.new == 3
+    for run in range(1, 3):
+        with store.transaction():
+            again = store.upsert(episodes, now=T0 + timedelta(hours=run))
+        assert (again.new, again.updated, again.changed) == (0, 0, False)
+    with store.transaction():
+        alone = store.upsert([item(0, guid="ep-4", title="Episode 4", link=show)], now=T0)
+    assert alone.new == 1
+    assert sorted(i.title for i in store.latest()) == [f"Episode {n}" for n in (1, 2, 3, 4)]
+
+
+def test_a_moved_link_finds_its_story_by_the_new_link_only(store: Store) -> None:
+    """The source moves a story to a new address: another source's copy at
+    the new address merges into it, and another story at the old address
+    is a story of its own."""
+    with store.transaction():
+        store.upsert([item(1, source="a", guid="tag:a,1")], now=T0)
+    moved = "https://news.example/1-renamed"
+    with store.transaction():
+        store.upsert([item(1, source="a", guid="tag:a,1", link=moved)], now=T0)
+    with store.transaction():
+        copy = store.upsert([item(1, source="c", guid="c-1", link=moved)], now=T0)
+        other = store.upsert([item(9, source="d", guid="d-1", link=item(1).link)], now=T0)
+    assert (copy.new, other.new) == (0, 1)
+    assert sorted(i.title for i in store.latest()) == ["Story 1", "Story 9"]
+
+
+def test_a_story_moved_and_a_new_one_at_its_old_link_in_one_batch(store: Store) -> None:
+    """Both copies of the batch once found the same stored row (one by id,
+    one by the old link), and the build failed on a constraint for good."""
+    with store.transaction():
+        store.upsert([item(1, guid="e1", rubrics=("news",))], now=T0)
+    batch = [
+        item(1, guid="e1", link="https://news.example/1-moved", rubrics=("art",)),
+        item(2, guid="e2", link=item(1).link, rubrics=("art",)),
+    ]
+    with store.transaction():
+        result = store.upsert(batch, now=T0 + timedelta(hours=1))
+    assert (result.new, result.updated) == (1, 1)
+    by_title = {i.title: i for i in store.latest()}
+    assert by_title["Story 1"].link == "https://news.example/1-moved"
+    assert by_title["Story 1"].rubrics == ("art",)
+    assert by_title["Story 2"].link == "https://news.example/1"
+
+
+def test_an_edit_to_an_item_without_rubrics_is_a_change(store: Store) -> None:
+    """The combined feed shows every item: its edit must be published."""
+    with store.transaction():
+        store.upsert([item(1, rubrics=())], now=T0)
+    with store.transaction():
+        edited = store.upsert([item(1, title="Story 1 (corrected)", rubrics=())], now=T0)
+        counted = store.upsert([item(1, title="Story 1 (corrected)", views=5, rubrics=())], now=T0)
+    assert (edited.updated, edited.changed) == (1, True)
+    assert counted.changed
 
 
 def test_source_reclassifying_an_item_replaces_only_its_own_rubrics(store: Store) -> None:
