@@ -527,12 +527,14 @@ def _end_with(service: int) -> None:
     os._exit(0)
 
 
-def _build_worker() -> None:
+def _build_worker(build: int) -> None:
     """A build's worker ends at once and without a word on Ctrl-C (a
     terminal signals the whole process group): the build, which prints
-    `interrupted`, does not wait for the fetches it was making."""
+    `interrupted`, does not wait for the fetches it was making. A build
+    killed outright (a cron time-out, the OOM killer) is noticed too."""
     RunLock.drop_inherited()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    threading.Thread(target=_end_with, args=(build,), name="feeds-watch-build", daemon=True).start()
 
 
 def wants_workers(sources: int) -> bool:
@@ -553,6 +555,7 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_build_worker,
+        initargs=(os.getpid(),),
     )
     # The first submit forks them all, before the pool starts its thread.
     pool.submit(int).result()

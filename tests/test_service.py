@@ -18,7 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import BASE_CONFIG, ROOT, Server, allowing, group_ends
+from .conftest import BASE_CONFIG, ROOT, Server, allowing, group_ends, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -316,6 +316,34 @@ def many_in_own_group(server: Server, tmp_path: Path) -> Running:
         allowing(BASE_CONFIG + SERVICE, sources) + "sources:\n" + sources, encoding="utf-8"
     )
     return Running(config, own_group=True)
+
+
+def test_a_build_killed_outright_leaves_no_worker_behind(server: Server, tmp_path: Path) -> None:
+    """A build on many sources parses in worker processes: killed by a cron
+    time-out or the OOM killer, it took them with it only when they were
+    between bodies; waiting on their queue, they lived on for ever."""
+    sources = many_sources(server)
+    slow = server.add("/slow.rss", rss("Slow story"), delay=30)
+    sources += f"  - name: slow\n    type: feed\n    url: {slow}\n"
+    config = write_config(tmp_path, sources)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "build", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(_descendants(build.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_descendants(build.pid)) >= 2, "no worker processes started"
+        build.kill()
+        build.wait()
+        assert group_ends(build.pid, seconds=5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(build.pid, signal.SIGKILL)
 
 
 # SIGINT: Ctrl-C in a terminal; SIGTERM: a service manager stopping the
