@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 from typing import Any, TypeVar
@@ -70,7 +70,7 @@ from feeds.render import (
     stylesheet,
 )
 from feeds.store import Attempt, RunLock, SourceState, Store
-from feeds.timing import cache_lifetime, next_due
+from feeds.timing import cache_lifetime, next_due, regular_due
 
 _T = TypeVar("_T")
 
@@ -83,10 +83,6 @@ COMMIT_EVERY_ITEMS = 5000
 
 #: A source's own next time after `now` (interval or cron).
 RegularDue = Callable[[Source, datetime], datetime]
-
-
-def every_interval(source: Source, now: datetime) -> datetime:
-    return now + timedelta(seconds=source.interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +203,7 @@ def run_source(
     store: Store,
     fetcher: Fetcher,
     now: datetime,
-    regular: RegularDue = every_interval,
+    regular: RegularDue | None = None,
     stopped: threading.Event | None = None,
     cpu: Executor | None = None,
 ) -> SourceResult:
@@ -245,7 +241,7 @@ def record_failure(
     *,
     store: Store,
     now: datetime,
-    regular: RegularDue = every_interval,
+    regular: RegularDue | None = None,
 ) -> SourceResult:
     """Record a failed run that is not the fetch's (its parsing worker kept
     dying) as a source's failure, with its back-off."""
@@ -781,7 +777,7 @@ def _record(
     collected: _Collected,
     state: SourceState,
     now: datetime,
-    regular: RegularDue = every_interval,
+    regular: RegularDue | None = None,
 ) -> tuple[SourceResult, frozenset[str] | None]:
     """Store one source's outcome. Returns its result and the rubric slugs
     whose feeds changed (None when nothing changed)."""
@@ -792,7 +788,9 @@ def _record(
     failures = 0 if not collected.error else state.failures + 1
     due = next_due(
         now=now,
-        regular=regular(source, now),
+        regular=regular(source, now)
+        if regular is not None
+        else regular_due(source.interval, source.cron, config.site.timezone, now),
         interval=source.interval,
         max_backoff=config.schedule.max_backoff,
         failures=failures,

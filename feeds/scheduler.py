@@ -27,12 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from feeds.config import load_config
@@ -50,6 +48,7 @@ from feeds.pipeline import (
 )
 from feeds.publish import prepare_dir
 from feeds.store import RunLock, Store
+from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
 
@@ -74,11 +73,6 @@ WORKER_DEATHS_TO_FAIL = 3
 #: long; past it, it is abandoned like a stuck fetch, and the next start
 #: renders every feed.
 STOP_PUBLISH_SECONDS = 10.0
-
-
-def cron_trigger(source: Source, timezone: str) -> CronTrigger:
-    """The trigger of a `cron:` source. Raises ValueError for a bad line."""
-    return CronTrigger.from_crontab(source.cron, timezone=ZoneInfo(timezone))
 
 
 class Service:
@@ -268,7 +262,9 @@ class Service:
         if state.next_due is not None and state.next_due > now:
             due = state.next_due
         elif state.last_attempt is not None:
-            due = max(due, state.last_attempt + timedelta(seconds=source.interval))
+            # A cron source's next time after it last ran (one `feeds build`
+            # may have run it), not an interval's.
+            due = max(due, self._regular(source, state.last_attempt))
         self._schedule(source.name, due)
 
     def _schedule(self, name: str, due: datetime) -> None:
@@ -286,11 +282,7 @@ class Service:
             self._scheduler.remove_job(name)
 
     def _regular(self, source: Source, now: datetime) -> datetime:
-        if source.cron:
-            fire = cron_trigger(source, self.config.site.timezone).get_next_fire_time(None, now)
-            if fire is not None:
-                return fire.astimezone(UTC)  # type: ignore[no-any-return]
-        return now + timedelta(seconds=source.interval)
+        return regular_due(source.interval, source.cron, self.config.site.timezone, now)
 
     def _run_job(self, name: str) -> None:
         with self._config_lock:

@@ -15,7 +15,7 @@ Rules (see the README, "Polite fetching"):
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
@@ -121,6 +121,21 @@ def next_due(
         # The server's explicit wish wins over the cap, up to a day.
         due = max(due, now + timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
     return due
+
+
+def regular_due(interval: float, cron: str, timezone: str, after: datetime) -> datetime:
+    """A source's own next time after `after`: its cron's next time (in
+    the site's `timezone`) when it has one, else `interval` seconds on."""
+    if cron:
+        from zoneinfo import ZoneInfo
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+        fire = trigger.get_next_fire_time(None, after)
+        if fire is not None:
+            return fire.astimezone(UTC)  # type: ignore[no-any-return]
+    return after + timedelta(seconds=interval)
 
 
 def cron_problem(cron: str) -> str:

@@ -134,6 +134,19 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
         assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 16
 
 
+def test_a_build_leaves_a_cron_source_due_at_its_cron_time(tmp_path: Path, server: Server) -> None:
+    """The service started after a build takes each source's next time from
+    the store: for a cron source it must be the cron's, not an interval's."""
+    rss = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(
+        tmp_path, f'  - name: culture\n    type: feed\n    url: {rss}\n    cron: "0 */2 * * *"\n'
+    )
+    done = run_cli("build", "-c", str(config), "--now", "2026-11-26T14:16:04Z")
+    assert done.returncode == 0, done.stderr
+    status = run_cli("status", "-c", str(config))
+    assert "2026-11-26 15:00:00Z" in status.stdout, status.stdout
+
+
 def test_a_source_the_store_refuses_fails_alone(tmp_path: Path, server: Server) -> None:
     """A store error on one source's items (here a trigger; in the field a
     constraint a merge got wrong) is that source's failure, with its

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feeds.timing import backoff, cache_lifetime, next_due, parse_duration, retry_after
+from feeds.timing import (
+    backoff,
+    cache_lifetime,
+    next_due,
+    parse_duration,
+    regular_due,
+    retry_after,
+)
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 HOUR = 3600.0
@@ -107,3 +114,12 @@ def test_failing_source_is_retried_at_the_cap_for_ever() -> None:
         now=NOW, regular=regular, interval=600, max_backoff=6 * HOUR, failures=50, rand=0.5
     )
     assert due == NOW + timedelta(hours=6)
+
+
+def test_a_cron_source_is_next_due_at_its_cron_time_in_the_site_zone() -> None:
+    """Every two hours on the hour, Moscow time: after 17:16 there (14:16
+    UTC) comes 18:00 there, whatever the interval says."""
+    after = datetime(2026, 11, 26, 14, 16, 4, tzinfo=UTC)
+    due = regular_due(600, "0 */2 * * *", "Europe/Moscow", after)
+    assert due == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    assert regular_due(600, "", "Europe/Moscow", after) == after + timedelta(minutes=10)
