@@ -203,7 +203,7 @@ class _Progress:
         self.count += 1
         width = 30
         filled = width * self.count // max(1, self.total)
-        mark = "ok" if result.ok else "FAILED"
+        mark = "FAILED" if not result.ok else "empty" if result.health == "empty" else "ok"
         line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} "
         sys.stderr.write(f"{line}{result.source} {mark}"[:120].ljust(120))
         sys.stderr.flush()
@@ -214,19 +214,26 @@ class _Progress:
 
 
 def _print_report(config: Config, report: RunReport) -> None:
+    empty = 0
     for result in report.results:
         if result.ok:
             state = "not modified" if result.not_modified else f"{result.items} items"
+            # A source that had items and now yields none has most likely
+            # changed its layout: not a quiet success.
+            mark = "empty " if result.health == "empty" else "ok    "
+            empty += result.health == "empty"
             print(
-                f"ok     {result.source}: {state}, {result.new} new, "
+                f"{mark} {result.source}: {state}, {result.new} new, "
                 f"{result.updated} updated ({result.seconds:.2f} s)"
             )
     for result in report.failed:
         print(f"FAILED {result.error}", file=sys.stderr)
     pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
     archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
+    ok = len(report.results) - len(report.failed) - empty
+    empties = f", {empty} empty" if empty else ""
     print(
-        f"{len(report.results) - len(report.failed)} of {len(report.results)} sources ok; "
+        f"{ok} of {len(report.results)} sources ok{empties}; "
         f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "
         f"in {config.output_dir}"
     )

@@ -134,6 +134,22 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
         assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 16
 
 
+def test_a_source_that_stops_yielding_items_is_reported_empty(
+    tmp_path: Path, server: Server
+) -> None:
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    assert "1 of 1 sources ok;" in run_cli("build", "-c", str(config)).stdout
+    empty = RSS.split("<item>")[0] + "</channel></rss>"
+    server.add("/culture.rss", empty, content_type="application/rss+xml")
+
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "empty  culture: 0 items" in done.stdout
+    assert "0 of 1 sources ok, 1 empty;" in done.stdout
+
+
 def test_a_build_leaves_a_cron_source_due_at_its_cron_time(tmp_path: Path, server: Server) -> None:
     """The service started after a build takes each source's next time from
     the store: for a cron source it must be the cron's, not an interval's."""
