@@ -929,7 +929,9 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
             None,
             COMBINED,
             site.title,
-            site.description or f"Every item of {site.title}",
+            # No description: the feed's title stands in, in the site's own
+            # language (a made-up English one read oddly on a Russian site).
+            site.description,
             config.max_items,
         )
     ]
@@ -939,7 +941,7 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
                 rubric.slug,
                 rubric.slug,
                 f"{rubric.title} — {site.title}",
-                rubric.description or f"{rubric.title}: items of {site.title}",
+                rubric.description,
                 rubric.max_items or config.max_items,
                 formats=rubric.formats,
             )

@@ -108,6 +108,9 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
     assert {t.label for t in story.tags} == {"Искусство", "Литература", "Общество"}
 
     literature = parse_all(output)["literature.atom"]
+    # No description configured: the title stands in, in the site's language.
+    assert literature.feed.subtitle == literature.feed.title == "Литература — Test Site"
+    assert "items of" not in (output / "index.html").read_text(encoding="utf-8")
     titles = [e.title for e in literature.entries]
     assert "Роман года" in titles and "Выставка в ГЭС-2" in titles
     assert "Философ и художник: Яков Друскин и Михаил Шемякин" in titles
