@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             help="path to config.yaml (default: ./config.yaml)",
         )
-        sub.add_argument("-v", "--verbose", action="store_true", help="log every source's outcome")
+        sub.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
         return sub
 
     build = command("build", "Run one full cycle: fetch every source, store, publish feeds.")
