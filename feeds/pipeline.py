@@ -346,6 +346,22 @@ def _empty_fields(number: int, item: Item) -> list[str]:
     return notes
 
 
+def reading_key(config: Config, source: Source) -> str:
+    """A digest of what decides how a source's items come out: its own
+    settings, the rubrics, rules and series. When it changes, the next
+    fetch asks for the whole body (no validators) and the items the source
+    still lists are stored, and tagged, anew."""
+    digest = hashlib.sha256(_vocabulary_text(config.rubrics, config.rules, config.series))
+    digest.update(repr(source).encode())
+    return digest.hexdigest()[:24]
+
+
+@lru_cache(maxsize=4)
+def _vocabulary_text(*vocabulary: object) -> bytes:
+    # Once per config, not once per source (a thousand sources a cycle).
+    return repr(vocabulary).encode()
+
+
 def _vocabulary(config: Config) -> Vocabulary:
     # Built once per run, not cached by config: hashing a config of a
     # thousand sources once per source made a cycle quadratic.
@@ -609,6 +625,10 @@ def collect_source(
             "change its url in config.yaml to resume",
         )
     validators = Validators(etag=state.etag, last_modified=state.last_modified)
+    if state.read_as != reading_key(config, source):
+        # Read last under another config or vocabulary: the whole body, so
+        # that items still on the source are tagged as configured now.
+        validators = Validators()
     if vocabulary is None:
         vocabulary = _vocabulary(config)
     if cpu is None or fetch_here or validators.etag or validators.last_modified:
@@ -870,6 +890,7 @@ def _record(
             next_due=due,
             health=health,
             moved_to=collected.moved_to,
+            read_as=reading_key(config, source),
         ),
     )
     result = SourceResult(

@@ -24,7 +24,7 @@ from typing import IO, Any
 from feeds.errors import StoreError
 from feeds.model import COMBINED, ArchivePage, Item, canonical_link
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -126,6 +126,12 @@ _MIGRATIONS: tuple[str, ...] = (
         FROM (SELECT DISTINCT rubric, item_id FROM item_rubrics) r
         JOIN items i ON i.id = r.item_id;
     """,
+    # 6: how a source's items were last read (its config and the rubric
+    # vocabulary, as a digest): a change makes the next fetch ask for the
+    # whole body, so stored items are tagged again.
+    """
+    ALTER TABLE sources ADD COLUMN read_as TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 _ITEM_COLUMNS = (
@@ -173,6 +179,8 @@ class SourceState:
     not_modified: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    #: The digest of how its items were last read (see pipeline.reading_key).
+    read_as: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +201,7 @@ class Attempt:
     health: str = ""
     moved_to: str = ""
     gone_url: str | None = None
+    read_as: str | None = None
 
 
 #: The page cache of `Store.bulk`, in KiB.
@@ -441,10 +450,10 @@ class Store:
             INSERT INTO sources (name, etag, last_modified, last_attempt, last_success,
                                  last_error, failures, last_status, last_items, next_due,
                                  health, moved_to, gone_url, fetches, failures_total,
-                                 not_modified, bytes, seconds)
+                                 not_modified, bytes, seconds, read_as)
             VALUES (:name, :etag, :last_modified, :now, :success, :error, :failures,
                     :status, :items, :next_due, :health, :moved_to, :gone_url, 1,
-                    :failed, :not_modified, :bytes, :seconds)
+                    :failed, :not_modified, :bytes, :seconds, :read_as)
             ON CONFLICT (name) DO UPDATE SET
                 etag = :etag, last_modified = :last_modified, last_attempt = :now,
                 last_success = :success, last_error = :error, failures = :failures,
@@ -452,7 +461,7 @@ class Store:
                 health = :health, moved_to = :moved_to, gone_url = :gone_url,
                 fetches = fetches + 1, failures_total = failures_total + :failed,
                 not_modified = not_modified + :not_modified, bytes = bytes + :bytes,
-                seconds = seconds + :seconds
+                seconds = seconds + :seconds, read_as = :read_as
             """,
             {
                 "name": name,
@@ -466,6 +475,7 @@ class Store:
                 "failures": 0 if ok else state.failures + 1,
                 "status": attempt.status,
                 "items": state.last_items if attempt.items is None else attempt.items,
+                "read_as": state.read_as if attempt.read_as is None else attempt.read_as,
                 "next_due": _text(attempt.next_due),
                 "health": attempt.health,
                 "moved_to": attempt.moved_to,
@@ -1052,6 +1062,7 @@ def _state(row: sqlite3.Row) -> SourceState:
         not_modified=row["not_modified"],
         bytes=row["bytes"],
         seconds=row["seconds"],
+        read_as=row["read_as"],
     )
 
 

@@ -137,6 +137,32 @@ def test_build_publishes_valid_feeds_and_rebuild_writes_nothing(
         assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 16
 
 
+def test_a_rubric_added_later_tags_the_items_its_sources_still_list(
+    tmp_path: Path, server: Server
+) -> None:
+    """The category "Мода" matched no rubric; a rubric with that alias is
+    added. The source would answer 304 to its validators, so the build
+    asks for the whole body once, and the stored story joins the rubric."""
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml", ETag='"v1"')
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("rubrics:\n", "rubrics:\n  - slug: fashion\n    title: Мода\n", 1),
+        encoding="utf-8",
+    )
+
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "culture: 2 items, 0 new, 0 updated" in done.stdout
+    assert "if-none-match" not in server.hits("/culture.rss")[-1]
+    fashion = feedparser.parse((tmp_path / "output" / "fashion.atom").read_bytes())
+    assert [entry.title for entry in fashion.entries] == ["Выставка в ГЭС-2"]
+    again = run_cli("build", "-c", str(config))
+    assert "culture: not modified" in again.stdout
+
+
 def test_a_source_that_stops_yielding_items_is_reported_empty(
     tmp_path: Path, server: Server
 ) -> None:

@@ -304,6 +304,23 @@ def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path: Path) -> N
         Store(f"sqlite:///{path}")
 
 
+def test_a_version_5_store_is_migrated_and_its_sources_read_in_full_once(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.db"
+    with Store(f"sqlite:///{path}") as store, store.transaction():
+        store.record_attempt("a", Attempt(now=T0, status=200, items=3, etag='"v1"'))
+    with sqlite3.connect(path) as db:  # the store as version 5 left it
+        db.executescript("ALTER TABLE sources DROP COLUMN read_as; PRAGMA user_version = 5;")
+    with Store(f"sqlite:///{path}") as store:
+        state = store.source_state("a")
+        assert (state.etag, state.last_items, state.read_as) == ('"v1"', 3, "")
+        with store.transaction():
+            store.record_attempt("a", Attempt(now=T0, status=200, read_as="k1"))
+        assert store.source_state("a").read_as == "k1"
+        with store.transaction():  # a failure or a 304 keeps it
+            store.record_attempt("a", Attempt(now=T0, error="HTTP 503", status=503))
+        assert store.source_state("a").read_as == "k1"
+
+
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     path = tmp_path / "feeds.db"
     path.write_bytes(b"this is not sqlite" * 100)
