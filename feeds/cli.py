@@ -276,10 +276,12 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _status(config: Config, args: argparse.Namespace) -> int:
-    from feeds.store import Store
+    from feeds.store import Store, no_store_yet
 
-    with Store(config.storage_url) as store:
-        states = {state.name: state for state in store.source_states()}
+    states = {}
+    if not no_store_yet(config.storage_url):  # else every source is "never fetched"
+        with Store(config.storage_url) as store:
+            states = {state.name: state for state in store.source_states()}
     rows = [("SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "NEXT DUE", "LAST ERROR")]
     for source in config.sources:
         state = states.get(source.name)
@@ -305,12 +307,16 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
 def _rubrics(config: Config, args: argparse.Namespace) -> int:
     from feeds.classify import Vocabulary
-    from feeds.store import Store
+    from feeds.store import Store, no_store_yet
 
-    with Store(config.storage_url) as store:
-        counts = store.rubric_counts()
-        categories = store.category_counts()
-        total = store.count()
+    counts: dict[str, int] = {}
+    categories: dict[str, int] = {}
+    total = 0
+    if not no_store_yet(config.storage_url):  # else nothing is stored yet
+        with Store(config.storage_url) as store:
+            counts = store.rubric_counts()
+            categories = store.category_counts()
+            total = store.count()
     vocabulary = Vocabulary.of(config.rubrics)
     rows = [("RUBRIC", "TITLE", "ITEMS")]
     rows += [(r.slug, r.title, str(counts.get(r.slug, 0))) for r in config.rubrics]

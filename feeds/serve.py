@@ -47,7 +47,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from feeds.errors import ServeError, StoreError
 from feeds.model import ARCHIVE_DIR
 from feeds.render import FORMATS
-from feeds.store import SourceState, Store
+from feeds.store import SourceState, Store, no_store_yet
 
 logger = logging.getLogger(__name__)
 
@@ -406,20 +406,8 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _no_store_yet(url: str) -> bool:
-    """Whether nothing has run yet: no store file, though one could be
-    made (a path through a file is a broken store, reported as such).
-    Reading would create it, and its folder, where `feeds serve` may only
-    be looking."""
-    path = Path(url.removeprefix("sqlite:///"))
-    try:
-        return not path.exists() and not any(folder.is_file() for folder in path.parents)
-    except OSError:  # a folder it may not look into: let the store say so
-        return False
-
-
 def _source_states(url: str) -> list[SourceState]:
-    if _no_store_yet(url):
+    if no_store_yet(url):
         return []
     with Store(url) as store:
         return store.source_states()
@@ -502,7 +490,7 @@ class _StoreCollector(Collector):
                 read_at, read_for, families = self._read
                 if read_for == wanted and time.monotonic() - read_at < METRICS_SECONDS:
                     return families
-            if _no_store_yet(current.storage_url):
+            if no_store_yet(current.storage_url):
                 known, rubrics, total = {}, {}, 0
             else:
                 with Store(current.storage_url) as store:

@@ -236,12 +236,18 @@ class RunLock:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            if holder.startswith("run") or self.role == "run":
+            if holder.startswith("run"):
                 handle.close()
                 raise StoreError(
                     self.url,
                     f"in use by {holder}; a feeds run service keeps this store up to date "
                     "itself: stop it first, or let it do the work",
+                ) from None
+            if self.role == "run":
+                handle.close()
+                raise StoreError(
+                    self.url,
+                    f"in use by {holder}; start the service once it has finished",
                 ) from None
             if on_wait is not None:
                 on_wait(f"waiting for {holder} to finish with {self.url}")
@@ -303,6 +309,18 @@ def _writer_lock(path: Path) -> threading.RLock:
     key = os.path.abspath(path)
     with _writers_guard:
         return _writers.setdefault(key, threading.RLock())
+
+
+def no_store_yet(url: str) -> bool:
+    """Whether nothing has run yet: no store file, though one could be
+    made (a path through a file is a broken store, reported as such).
+    Opening would create it, and its folder, where a command that only
+    reads (`feeds serve`, `feeds status`) may only be looking."""
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        return not path.exists() and not any(folder.is_file() for folder in path.parents)
+    except OSError:  # a folder it may not look into: let the store say so
+        return False
 
 
 class Store:

@@ -398,6 +398,23 @@ def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server
         process.communicate()
 
 
+def test_status_and_rubrics_before_any_run_create_no_store(tmp_path: Path, server: Server) -> None:
+    """They only read: a store (and its folder) made by them would sit where
+    the operator never asked for one, and hide a mistyped storage.url."""
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "storage:\n  url: sqlite:///state/feeds.db\n", encoding="utf-8")
+
+    status = run_cli("status", "-c", str(config))
+    rubrics = run_cli("rubrics", "-c", str(config))
+
+    assert status.returncode == rubrics.returncode == 0, status.stderr + rubrics.stderr
+    assert "culture  never fetched" in status.stdout
+    assert "(all)" in rubrics.stdout
+    assert not (tmp_path / "state").exists()
+
+
 def test_rubrics_lists_counts_and_unmatched_categories(tmp_path: Path, server: Server) -> None:
     config = write_config(
         tmp_path, f"  - name: s\n    type: feed\n    url: {server.add('/ok.rss', RSS)}\n"

@@ -16,7 +16,7 @@ import pytest
 from feeds.errors import StoreError
 from feeds.model import Item
 from feeds.normalise import normalise_item
-from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, Store
+from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, RunLock, Store
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -433,3 +433,21 @@ def test_opening_the_store_does_not_wait_for_another_writer(
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_service_meeting_a_build_is_told_to_wait_for_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    build = RunLock(url, "build")
+    build.acquire()
+    try:
+        with pytest.raises(StoreError, match="start the service once it has finished"):
+            RunLock(url, "run").acquire()
+    finally:
+        build.release()
+    service = RunLock(url, "run")
+    service.acquire()
+    try:
+        with pytest.raises(StoreError, match="stop it first, or let it do the work"):
+            RunLock(url, "build").acquire()
+    finally:
+        service.release()
