@@ -1063,6 +1063,9 @@ def publish_feeds(
         archived.abort()
         raise
     names = archived.wait()
+    if any(archives.values()) and only is None:
+        # The pages on disk are this store's from now on.
+        publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
     written = [name for name, data in files if publish_file(config.output_dir, name, data)]
     if only is None:
         _retire_files(config, store, [name for name, _data in files])
@@ -1177,11 +1180,20 @@ def _publish_archives(
     for them, one per other core; the helpers' runs are still going when
     this returns."""
     todo: list[tuple[float, _PageTask]] = []
+    # Pages on disk written from another store (this one rebuilt after a
+    # loss, or pointed at an old output/) hold other items under the same
+    # numbers: this store's pages are written over them.
+    foreign = _archive_owner(config) not in ("", store.identity())
+    if foreign:
+        log.warning(
+            "%s holds archive pages written from another store: writing this store's over them",
+            config.output_dir / ARCHIVE_DIR,
+        )
     for spec in specs:
         pages = archives.get(spec.slug, [])
         suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
         folder = config.output_dir / ARCHIVE_DIR / spec.slug
-        present = set(os.listdir(folder)) if pages and folder.is_dir() else set()
+        present = set(os.listdir(folder)) if pages and folder.is_dir() and not foreign else set()
         bare = replace(spec, items=())
         for page in pages:
             missing = tuple(s for s in suffixes if f"{page.number}.{s}" not in present)
@@ -1221,6 +1233,19 @@ def _publish_archives(
             pending.abort()
         raise
     return pending
+
+
+#: Names the store the archive pages were written from (its identity).
+ARCHIVE_OWNER = f"{ARCHIVE_DIR}/.store"
+
+
+def _archive_owner(config: Config) -> str:
+    """The store the archive pages on disk were written from ('' when
+    unknown: no pages yet, or written before this was recorded)."""
+    try:
+        return (config.output_dir / ARCHIVE_OWNER).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:

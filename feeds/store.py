@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -906,6 +907,16 @@ class Store:
             "SELECT value, count(*) FROM items, json_each(items.categories) GROUP BY value"
         )
         return {str(row[0]): int(row[1]) for row in rows}
+
+    def identity(self) -> str:
+        """A random name for this store, made on first use: tells its
+        files from those another store wrote (one rebuilt after a loss)."""
+        found = self.meta("identity")
+        if not found:
+            with self.transaction():
+                found = self.meta("identity") or uuid.uuid4().hex
+                self.set_meta("identity", found)
+        return found
 
     def created(self) -> datetime:
         """When this store was made: the stable `updated` of an empty feed."""

@@ -207,6 +207,37 @@ def test_a_lost_page_is_written_again_by_the_next_build_even_with_nothing_new(
     assert "0 files written" in _build(config)
 
 
+def test_a_store_rebuilt_over_an_old_output_writes_its_own_pages(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """The store is lost and built again from the sources, into the same
+    output/: its page numbers hold other items than the pages on disk, so
+    its pages are written over them, and the chain again holds every item
+    exactly where the store says."""
+    config = _config(tmp_path, server, served)
+    newer = [story(n) for n in range(1, 8)]
+    older = [story(n, hours=-n) for n in range(8, 15)]
+    server.add("/feed.rss", rss(newer))
+    _build(config)
+    server.add("/feed.rss", rss(newer + older))
+    _build(config)
+    for name in ("feeds.db", "feeds.db-wal", "feeds.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+
+    out = run_cli("build", "-c", str(config))
+
+    assert out.returncode == 0, out.stderr
+    assert "archive pages written from another store" in out.stderr
+    chain = walk(served + "all.atom")
+    everything = [s.guid for s in newer + older]
+    assert sorted(chain.merged()) == sorted(everything)
+    paged = [item_id for _url, ids in chain.pages for item_id in ids]
+    assert len(paged) == len(set(paged)) == 12  # four full pages, no item twice
+    again = run_cli("build", "-c", str(config))
+    assert "another store" not in again.stderr
+    assert "0 files written" in again.stdout
+
+
 def test_walking_the_archive_recovers_every_item_cycle_after_cycle(
     tmp_path: Path, server: Server, served: str
 ) -> None:
@@ -270,8 +301,10 @@ def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
     config = _config(tmp_path, server, served)
     server.add("/feed.rss", rss([story(n) for n in range(1, 8)]))  # 7 items: 2 pages
     out = _build(config)
-    pages = list((tmp_path / "output" / "archive").rglob("*.*"))
+    archive = tmp_path / "output" / "archive"
+    pages = [path for path in archive.rglob("*.*") if not path.name.startswith(".")]
     assert len(pages) == 6  # all: 2 pages, art (1, 3, 5, 7): 1 page; in Atom and RSS
+    assert (archive / ".store").is_file()  # which store wrote them: not a page
     assert "files written (6 of them in archive/)" in out
     with httpx.Client(base_url=served, timeout=5) as client:
         for suffix in ("atom", "rss"):
@@ -307,7 +340,12 @@ def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
         index = client.get("", headers={"Accept": "text/html"}).text
         assert '<a href="archive/all/2.atom" type="application/atom+xml">Archive</a>' in index
         assert "(2 pages)" in index and '"archive/art/1.atom"' in index
-        for bad in ("archive/all/.feeds-x.tmp", "archive/x/y/1.atom", "archive/..%2fall.atom"):
+        for bad in (
+            "archive/.store",
+            "archive/all/.feeds-x.tmp",
+            "archive/x/y/1.atom",
+            "archive/..%2fall.atom",
+        ):
             assert client.get(bad).status_code == 404, bad
 
 
