@@ -266,12 +266,15 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     host = args.host or server.host
     port = server.port if args.port is None else args.port
     settings = serve_settings(config)
-    print(f"serving {config.output_dir} at http://{host}:{port}/", flush=True)
+
+    def announce(bound: int) -> None:  # once the address is ours, not before
+        print(f"serving {config.output_dir} at http://{host}:{bound}/", flush=True)
+
     # uvicorn shuts down gracefully, then re-raises the signal it caught:
     # make that a clean exit rather than death by SIGTERM.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(EXIT_OK))
     with contextlib.suppress(KeyboardInterrupt):
-        serve_forever(create_app(lambda: settings), host, port)
+        serve_forever(create_app(lambda: settings), host, port, announce)
     return EXIT_OK
 
 

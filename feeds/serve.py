@@ -683,12 +683,17 @@ class ServerThread:
                 logger.warning("HTTP server thread did not stop in time")
 
 
-def serve_forever(app: ASGIApp, host: str, port: int) -> None:
+def serve_forever(
+    app: ASGIApp, host: str, port: int, on_bound: Callable[[int], None] | None = None
+) -> None:
     """Serve until SIGINT or SIGTERM (uvicorn's handling: a graceful
     shutdown, after which uvicorn re-raises the signal, so SIGINT surfaces
-    as KeyboardInterrupt). Raises ServeError when the address cannot be bound."""
+    as KeyboardInterrupt). Raises ServeError when the address cannot be
+    bound; `on_bound` gets the port once it is."""
     sock = _bind(host, port)
     logger.info("serving on http://%s:%d", host, sock.getsockname()[1])
+    if on_bound is not None:
+        on_bound(sock.getsockname()[1])
     try:
         _Server(_config(app, host, port, _GRACE_SECONDS)).run(sockets=[sock])
     finally:

@@ -251,6 +251,18 @@ def test_feeds_taken_out_of_the_config_are_removed_from_output(
     assert "news" not in (output / "feeds.opml").read_text(encoding="utf-8")
 
 
+def test_serve_on_a_taken_port_says_so_without_claiming_to_serve(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "-c", str(config), "--port", str(port))
+    assert done.returncode != 0
+    assert "serving" not in done.stdout
+    assert str(port) in done.stderr
+
+
 @pytest.mark.slow
 def test_one_failing_source_exits_1_and_the_others_are_published(
     tmp_path: Path, server: Server
