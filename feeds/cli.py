@@ -246,6 +246,9 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     print(f"  sources: {len(config.sources)}")
     for source in config.sources:
         print(f"    {source.name} ({source.type}): {source.location}")
+        if source.path is not None and not source.path.is_file():
+            # Not an error: another program may write it before the first run.
+            print(f"      warning: {source.path} is not a file (yet): the source will fail")
     return EXIT_OK
 
 

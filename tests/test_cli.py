@@ -251,6 +251,19 @@ def test_feeds_taken_out_of_the_config_are_removed_from_output(
     assert "news" not in (output / "feeds.opml").read_text(encoding="utf-8")
 
 
+def test_check_warns_of_a_local_file_that_is_not_there(tmp_path: Path) -> None:
+    (tmp_path / "here.rss").write_text(RSS, encoding="utf-8")
+    config = write_config(
+        tmp_path,
+        "  - name: here\n    type: feed\n    path: here.rss\n"
+        "  - name: nope\n    type: feed\n    path: samples/nope.rss\n",
+    )
+    done = run_cli("check", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stdout.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "samples/nope.rss is not a file (yet)" in warnings[0]
+
+
 def test_serve_on_a_taken_port_says_so_without_claiming_to_serve(tmp_path: Path) -> None:
     config = write_config(tmp_path, "")
     with socket.socket() as taken:
