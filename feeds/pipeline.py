@@ -868,7 +868,7 @@ def _record(
         )
     try:
         with store.savepoint():
-            upserted = store.upsert(list(collected.items), now=now)
+            upserted = store.upsert(list(collected.items), now=now, live=_names(config))
     except StoreError as exc:
         # Undone alone: the other sources of the run keep what they stored,
         # and this one is a failing source, with its back-off. (If the
@@ -920,6 +920,18 @@ def _record(
         extra={"source": source.name, "status": result.status, "new": result.new},
     )
     return result, upserted.rubrics if upserted.changed else None
+
+
+_named: tuple[tuple[Source, ...], frozenset[str]] = ((), frozenset())
+
+
+def _names(config: Config) -> frozenset[str]:
+    """The names of the sources configured, made once per config (not
+    once per source: a thousand sources a cycle)."""
+    global _named
+    if _named[0] is not config.sources:
+        _named = (config.sources, frozenset(source.name for source in config.sources))
+    return _named[1]
 
 
 def feed_specs(config: Config, store: Store) -> list[FeedSpec]:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -523,11 +523,15 @@ class Store:
 
     # -- items ----------------------------------------------------------
 
-    def upsert(self, items: list[Item], *, now: datetime) -> Upserted:
+    def upsert(
+        self, items: list[Item], *, now: datetime, live: Container[str] | None = None
+    ) -> Upserted:
         """Add new items, update changed ones, merge a story already known
         under another source's id (same canonical link): it keeps its first
-        id and gains this source's rubrics. Batched: a few statements per
-        call, not per item."""
+        id and gains this source's rubrics. A story first brought by a
+        source not in `live` (the sources configured now: it was renamed,
+        or removed) is this source's from now on: its edits and rubrics
+        count. Batched: a few statements per call, not per item."""
         batch = _dedupe(items)
         if not batch:
             return Upserted()
@@ -560,6 +564,9 @@ class Store:
                 first.rubrics = tuple(sorted(set(first.rubrics) | set(entry.rubrics)))
                 continue
             claimed[row["id"]] = entry
+            owner = row["source"]
+            if live is not None and owner != entry.item.source and owner not in live:
+                row = self._adopt(row, entry.item.source)
             known.append((entry, row))
         touched: set[str] = set()
         self._insert_many(new, stamp)
@@ -579,6 +586,22 @@ class Store:
             rubrics=frozenset(touched),
             changed=changed,
         )
+
+    def _adopt(self, row: sqlite3.Row, source: str) -> sqlite3.Row:
+        """Make a stored story `source`'s, with the rubrics its old source
+        gave it; returns the row as it now reads."""
+        old, item_id = row["source"], row["id"]
+        self._execute("UPDATE items SET source = ? WHERE id = ?", (source, item_id))
+        self._execute(
+            "DELETE FROM item_rubrics WHERE item_id = ?1 AND source = ?2 AND rubric IN "
+            "(SELECT rubric FROM item_rubrics WHERE item_id = ?1 AND source = ?3)",
+            (item_id, old, source),
+        )
+        self._execute(
+            "UPDATE item_rubrics SET source = ? WHERE item_id = ? AND source = ?",
+            (source, item_id, old),
+        )
+        return self._rows_by("id", [item_id])[item_id]
 
     def _rows_by(self, column: str, keys: list[str]) -> dict[str, sqlite3.Row]:
         found: dict[str, sqlite3.Row] = {}

@@ -228,6 +228,33 @@ def test_a_story_moved_and_a_new_one_at_its_old_link_in_one_batch(store: Store) 
     assert by_title["Story 2"].link == "https://news.example/1"
 
 
+def test_a_renamed_source_keeps_its_stories_edits_and_rubrics(store: Store) -> None:
+    """Renamed in config.yaml, a source's stories were still its old name's:
+    its edits were never taken, and rubrics it dropped stayed for good."""
+    with store.transaction():
+        store.upsert([item(1, source="plain", rubrics=("art",))], now=T0, live={"plain"})
+    edited = item(1, source="plain-renamed", title="Story 1 (corrected)", rubrics=("society",))
+    with store.transaction():
+        result = store.upsert([edited], now=T0 + timedelta(hours=1), live={"plain-renamed"})
+    assert (result.new, result.updated) == (0, 1)
+    (stored,) = store.latest()
+    assert (stored.source, stored.title, stored.rubrics) == (
+        "plain-renamed",
+        "Story 1 (corrected)",
+        ("society",),
+    )
+
+
+def test_a_copy_from_another_configured_source_is_no_edit(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1, source="a", rubrics=("art",))], now=T0, live={"a", "b"})
+        copy = item(1, source="b", guid="b-1", title="Other title", rubrics=("news",))
+        result = store.upsert([copy], now=T0, live={"a", "b"})
+    assert (result.new, result.updated) == (0, 0)
+    (stored,) = store.latest()
+    assert (stored.source, stored.title, stored.rubrics) == ("a", "Story 1", ("art", "news"))
+
+
 def test_an_edit_to_an_item_without_rubrics_is_a_change(store: Store) -> None:
     """The combined feed shows every item: its edit must be published."""
     with store.transaction():
