@@ -121,7 +121,8 @@ def sources_block(server: Server, count: int, interval: str = "") -> str:
 def check_output(output: Path) -> dict[str, bytes]:
     """Every file in `output` is whole: the feeds parse (feedparser without
     bozo, JSON, XML), every feed's entry ids are unique, and the only other
-    files are hidden `.feeds-*.tmp` temporaries. Archive pages count too.
+    files are hidden `.feeds-*.tmp` temporaries and `archive/.store`. Archive
+    pages count too.
     Returns name -> bytes."""
     files: dict[str, bytes] = {}
     if not output.is_dir():
@@ -130,6 +131,9 @@ def check_output(output: Path) -> dict[str, bytes]:
         name = str(path.relative_to(output))
         if path.is_dir():
             assert ARCHIVE_DIR.fullmatch(name), f"unexpected folder in output/: {name}"
+            continue
+        if name == "archive/.store":  # which store the pages come from: whole
+            assert re.fullmatch(r"[0-9a-f]{32}\n", path.read_text(encoding="utf-8")), name
             continue
         if path.name.startswith("."):
             assert TEMP.fullmatch(path.name), f"unexpected hidden file in output/: {name}"
