@@ -419,7 +419,9 @@ def _print_preview(config: Config, preview: Any) -> None:
     rows = [("#", "DATE", "RUBRICS", "TITLE")]
     for number, item in enumerate(preview.items, 1):
         when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if item.published else "-"
-        rows.append((str(number), when, ",".join(item.rubrics) or "-", item.title[:90]))
+        # Shortened for the table only, and marked so: the feed has it whole.
+        title = item.title if len(item.title) <= 90 else item.title[:89] + "…"
+        rows.append((str(number), when, ",".join(item.rubrics) or "-", title))
     _table(rows)
     print(f"\n{len(preview.items)} items from {preview.source.location}", end="")
     print(f"; {preview.dropped} dropped by filters" if preview.dropped else "")
