@@ -539,18 +539,21 @@ class Store:
         rows = self._rows_by("id", [entry.item.id for entry in batch])
         missing = [e.canonical for e in batch if e.item.id not in rows and e.canonical]
         by_link = self._rows_by("canonical_link", missing) if missing else {}
+        listed = {entry.item.id for entry in batch}
         new: list[_Entry] = []
         known: list[tuple[_Entry, sqlite3.Row]] = []
         claimed: dict[str, _Entry] = {}
         for entry in batch:
             row = rows.get(entry.item.id)
+            by_id = row is not None
             if row is None and entry.canonical:
                 row = by_link.get(entry.canonical)
-                if row is not None and not _same_story(entry, row):
-                    # This source's other story at a link one of its stories
-                    # had (a generic link, or a link moved on): kept apart,
-                    # and no longer found by that link.
-                    row, entry.canonical = None, None
+                if row is not None and not _same_story(entry, row, listed):
+                    row = None
+                if row is None and (entry.generic or entry.canonical in by_link):
+                    # Kept apart from the story that holds this link, and
+                    # not found by it later: it identifies neither.
+                    entry.canonical = None
             if row is None:
                 new.append(entry)
                 # A later item of the batch with the same link merges into it.
@@ -565,7 +568,10 @@ class Store:
                 continue
             claimed[row["id"]] = entry
             owner = row["source"]
-            if live is not None and owner != entry.item.source and owner not in live:
+            if by_id and live is not None and owner != entry.item.source and owner not in live:
+                # The same story under the same id from a source configured
+                # under another name now (renamed): this source's from now on.
+                # A copy found only by its link adopts nothing.
                 row = self._adopt(row, entry.item.source)
             known.append((entry, row))
         touched: set[str] = set()
@@ -699,10 +705,13 @@ class Store:
             item = entry.item
             if row["source"] != item.source:
                 continue
+            # Found by its link as it is now; by none that several of the
+            # source's stories share.
+            wanted = None if entry.generic else entry.canonical
+            if wanted != row["canonical_link"]:
+                moved.append((wanted, row["id"]))
             if row["fingerprint"] != entry.fingerprint:
                 texts.append((entry, row["id"]))
-                if entry.canonical != row["canonical_link"]:
-                    moved.append((entry.canonical, row["id"]))
             elif item.views is not None and item.views != row["views"]:
                 views.append((item.views, stamp, row["id"]))
             else:
@@ -1016,6 +1025,8 @@ class _Entry:
     canonical: str | None
     fingerprint: str
     rubrics: tuple[str, ...]
+    #: The batch gives its link to stories with different titles.
+    generic: bool = False
 
 
 class _Placeholder(dict):  # type: ignore[type-arg]
@@ -1032,11 +1043,22 @@ class _Placeholder(dict):  # type: ignore[type-arg]
         )
 
 
-def _same_story(entry: _Entry, row: sqlite3.Row) -> bool:
-    """Whether a stored story found by its link is the entry's story: a copy
-    from another source always is (titles differ between syndicators);
-    from the same source under another id, only with the same title."""
-    return bool(row["source"] != entry.item.source or row["title"] == entry.item.title)
+def _same_story(entry: _Entry, row: Any, listed: set[str]) -> bool:
+    """Whether a stored story found by the entry's link (or one stored
+    earlier in the batch) is the entry's story.
+
+    - A link the batch gives to several titles (a podcast's page, a
+      ticker's front page): only a copy from another source with the same
+      title.
+    - Else a copy from another source always is (syndicators retitle).
+    - From the same source under another id: with the same title, or when
+      the source no longer lists that id (it revised the guid); a story it
+      still lists is another story."""
+    other = row["source"] != entry.item.source
+    same_title = row["title"] == entry.item.title
+    if entry.generic:
+        return bool(other and same_title and not isinstance(row, _Placeholder))
+    return bool(other or same_title or row["id"] not in listed)
 
 
 def _dedupe(items: list[Item]) -> list[_Entry]:
@@ -1057,19 +1079,20 @@ def _dedupe(items: list[Item]) -> list[_Entry]:
     for item, link in zip(items, links, strict=True):
         if not item.id:
             raise ValueError(f"item from {item.source!r} reached the store without an id")
-        canonical = None if link in generic else link
-        seen = entries.get(item.id) or (by_link.get(canonical) if canonical else None)
+        shared = link in generic
+        seen = entries.get(item.id) or (by_link.get(link) if link and not shared else None)
         if seen is not None:
             seen.rubrics = tuple(sorted(set(seen.rubrics) | set(item.rubrics)))
             continue
         entry = entries[item.id] = _Entry(
             item=item,
-            canonical=canonical,
+            canonical=link,
             fingerprint=item.fingerprint(),
             rubrics=item.rubrics,
+            generic=shared,
         )
-        if canonical:
-            by_link[canonical] = entry
+        if link and not shared:
+            by_link[link] = entry
     return list(entries.values())
 
 

@@ -194,6 +194,65 @@ def test_stories_sharing_one_link_under_their_own_guids_stay_apart(store: Store)
     assert sorted(i.title for i in store.latest()) == [f"Episode {n}" for n in (1, 2, 3, 4)]
 
 
+def test_a_shared_link_still_finds_another_sources_copy_with_its_title(store: Store) -> None:
+    """Source b lists one link twice under two titles: the copy titled as
+    a's stored story is that story; the other is a story of its own."""
+    link = "https://news.example/minister"
+    with store.transaction():
+        store.upsert([item(1, source="a", title="Minister resigns", link=link)], now=T0)
+        both = [
+            item(2, source="b", guid="b1", title="Minister resigns", link=link),
+            item(3, source="b", guid="b2", title="UPDATE: Minister resigns after vote", link=link),
+        ]
+        result = store.upsert(both, now=T0)
+    assert result.new == 1
+    assert sorted(i.title for i in store.latest()) == [
+        "Minister resigns",
+        "UPDATE: Minister resigns after vote",
+    ]
+
+
+def test_a_revised_guid_with_an_edited_title_is_the_same_story(store: Store) -> None:
+    """The source no longer lists the old guid: a revision, not a new story."""
+    link = "https://news.example/post-7"
+    with store.transaction():
+        store.upsert([item(7, guid="post-7-rev1", title="Draft", link=link)], now=T0)
+    with store.transaction():
+        result = store.upsert([item(7, guid="post-7-rev2", title="Final", link=link)], now=T0)
+    assert (result.new, result.updated) == (0, 1)
+    assert [i.title for i in store.latest()] == ["Final"]
+
+
+def test_a_link_seen_shared_stops_finding_the_story_that_held_it(store: Store) -> None:
+    """Episode 1 was stored alone, holding the show's link; once the feed
+    shows the link shared, a later episode alone is no revision of it."""
+    show = "https://news.example/podcast"
+    with store.transaction():
+        store.upsert([item(1, guid="ep-1", title="Episode 1", link=show)], now=T0)
+    with store.transaction():
+        two = [item(n, guid=f"ep-{n}", title=f"Episode {n}", link=show) for n in (1, 2)]
+        store.upsert(two, now=T0)
+    with store.transaction():
+        alone = store.upsert([item(3, guid="ep-3", title="Episode 3", link=show)], now=T0)
+    assert alone.new == 1
+    assert sorted(i.title for i in store.latest()) == ["Episode 1", "Episode 2", "Episode 3"]
+
+
+def test_a_removed_sources_story_is_not_taken_over_by_a_copy(store: Store) -> None:
+    """Source a is taken out of config.yaml; c carries the story under its
+    own id: the story keeps a's text and rubrics (a rename keeps ids)."""
+    with store.transaction():
+        store.upsert([item(1, source="a", guid="tag:a,1", rubrics=("art",))], now=T0)
+        copy = item(1, source="c", guid="c-1", title="Syndicated", rubrics=("news",))
+        store.upsert([copy], now=T0, live={"a", "c"})
+    with store.transaction():
+        edited = replace(copy, summary="<p>Changed</p>")
+        result = store.upsert([edited], now=T0 + timedelta(hours=1), live={"c"})
+    assert result.updated == 0
+    (stored,) = store.latest()
+    assert (stored.source, stored.title, stored.rubrics) == ("a", "Story 1", ("art", "news"))
+
+
 def test_a_moved_link_finds_its_story_by_the_new_link_only(store: Store) -> None:
     """The source moves a story to a new address: another source's copy at
     the new address merges into it, and another story at the old address
