@@ -49,6 +49,8 @@ from feeds.model import (
     Fetched,
     Item,
     ParseContext,
+    Rubric,
+    Rule,
     RunReport,
     Source,
     SourceResult,
@@ -347,19 +349,37 @@ def _empty_fields(number: int, item: Item) -> list[str]:
 
 
 def reading_key(config: Config, source: Source) -> str:
-    """A digest of what decides how a source's items come out: its own
-    settings, the rubrics, rules and series. When it changes, the next
+    """A digest of what decides how a source's items come out: the settings
+    of it that shape items (not its schedule or limits), the rubrics' names,
+    the rules and the series. When it changes, the next
     fetch asks for the whole body (no validators) and the items the source
     still lists are stored, and tagged, anew."""
     digest = hashlib.sha256(_vocabulary_text(config.rubrics, config.rules, config.series))
-    digest.update(repr(source).encode())
+    shaping = (
+        source.name,
+        source.type,
+        source.location,
+        source.rubrics,
+        source.news_rubrics,
+        source.timezone,
+        source.language,
+        source.include,
+        source.exclude,
+        source.selectors,
+        source.full_content,
+    )
+    digest.update(repr(shaping).encode())
     return digest.hexdigest()[:24]
 
 
 @lru_cache(maxsize=4)
-def _vocabulary_text(*vocabulary: object) -> bytes:
-    # Once per config, not once per source (a thousand sources a cycle).
-    return repr(vocabulary).encode()
+def _vocabulary_text(
+    rubrics: tuple[Rubric, ...], rules: tuple[Rule, ...], series: tuple[str, ...]
+) -> bytes:
+    """What of the vocabulary tags items (not descriptions, limits or
+    formats), once per config rather than once per source."""
+    names = tuple((rubric.slug, rubric.title, rubric.aliases) for rubric in rubrics)
+    return repr((names, rules, series)).encode()
 
 
 def _vocabulary(config: Config) -> Vocabulary:

@@ -163,6 +163,36 @@ def test_a_rubric_added_later_tags_the_items_its_sources_still_list(
     assert "culture: not modified" in again.stdout
 
 
+def test_only_what_tags_items_asks_for_a_whole_body_again(tmp_path: Path) -> None:
+    """A rubric's description or a source's schedule changes nothing in the
+    items: no fetch without validators (on a thousand sources, a full
+    cycle instead of a second of 304s). An alias does."""
+    from feeds.config import load_config
+    from feeds.pipeline import reading_key
+
+    def key(text: str) -> str:
+        config = load_config(write_config(tmp_path, text))
+        return reading_key(config, config.sources[0])
+
+    plain = "  - name: culture\n    type: feed\n    url: https://openstage.example/feed\n"
+    base = key(plain)
+    assert key(plain + "    interval: 2h\n    timeout: 5\n") == base
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "    title: Литература\n", "    title: Литература\n    description: Книги\n"
+        ),
+        encoding="utf-8",
+    )
+    assert reading_key(load_config(config), load_config(config).sources[0]) == base
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("aliases: [art]", "aliases: [art, arts]"),
+        encoding="utf-8",
+    )
+    assert reading_key(load_config(config), load_config(config).sources[0]) != base
+    assert key(plain + "    rubrics: [news]\n") != base
+
+
 def test_a_source_that_stops_yielding_items_is_reported_empty(
     tmp_path: Path, server: Server
 ) -> None:
