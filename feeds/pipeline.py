@@ -1221,6 +1221,7 @@ def _publish_archives(
             "%s holds archive pages written from another store: writing this store's over them",
             config.output_dir / ARCHIVE_DIR,
         )
+        _drop_foreign_pages(config, {slug: len(pages) for slug, pages in archives.items()})
     for spec in specs:
         pages = archives.get(spec.slug, [])
         suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
@@ -1278,6 +1279,21 @@ def _archive_owner(config: Config) -> str:
         return (config.output_dir / ARCHIVE_OWNER).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return ""
+
+
+def _drop_foreign_pages(config: Config, counts: dict[str, int]) -> None:
+    """Remove another store's pages numbered past this store's last page of
+    their feed (all of them for a feed it has no pages of): left, they
+    would later pass for this store's own."""
+    top = config.output_dir / ARCHIVE_DIR
+    for folder in top.iterdir() if top.is_dir() else ():
+        if not folder.is_dir():
+            continue
+        for page in folder.iterdir():
+            number, _dot, suffix = page.name.partition(".")
+            past = number.isdigit() and int(number) > counts.get(folder.name, 0)
+            if suffix in ARCHIVE_FORMATS and past:
+                page.unlink(missing_ok=True)
 
 
 def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:

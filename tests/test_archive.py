@@ -238,6 +238,31 @@ def test_a_store_rebuilt_over_an_old_output_writes_its_own_pages(
     assert "0 files written" in again.stdout
 
 
+def test_a_rebuilt_store_with_fewer_pages_drops_the_old_ones_past_its_own(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """The old store had more pages than the new one: those past the new
+    store's last page are removed, so that when it grows the pages it
+    numbers there are written, not taken for already on disk."""
+    config = _config(tmp_path, server, served)
+    server.add("/feed.rss", rss([story(n) for n in range(1, 15)]))  # 4 pages
+    _build(config)
+    for name in ("feeds.db", "feeds.db-wal", "feeds.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    server.add("/feed.rss", rss([story(n) for n in range(20, 27)]))  # 1 page
+    _build(config)
+    assert not (tmp_path / "output" / "archive" / "all" / "3.atom").exists()
+    grown = [story(n) for n in range(20, 34)]
+    server.add("/feed.rss", rss(grown))
+
+    _build(config)
+
+    chain = walk(served + "all.atom")
+    assert sorted(chain.merged()) == sorted(s.guid for s in grown)
+    paged = [item_id for _url, ids in chain.pages for item_id in ids]
+    assert len(paged) == len(set(paged))
+
+
 def test_walking_the_archive_recovers_every_item_cycle_after_cycle(
     tmp_path: Path, server: Server, served: str
 ) -> None:
