@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import inspect
 import json
 import logging
 import multiprocessing
@@ -34,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar
 
 from feeds import __version__
@@ -1003,9 +1005,12 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
 
 
 def _render_key(config: Config) -> str:
-    """A digest of everything in the config that shows in the files."""
+    """A digest of everything that shows in the files: the config's part,
+    and the code that renders them (an upgrade that changes what a file
+    says re-renders every file once, even with nothing new)."""
     shown = (
         __version__,
+        _renderer(),
         config.site,
         config.rubrics,
         config.max_items,
@@ -1013,6 +1018,16 @@ def _render_key(config: Config) -> str:
         str(config.output_dir),
     )
     return hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> str:
+    """A digest of the code and the stylesheet that make the files."""
+    digest = hashlib.sha256(stylesheet())
+    for module in (render_feed, feed_specs):
+        with suppress(OSError):  # installed without sources: the version counts
+            digest.update(Path(inspect.getfile(module)).read_bytes())
+    return digest.hexdigest()
 
 
 def _file_names(config: Config) -> list[str]:

@@ -163,6 +163,32 @@ def test_a_rubric_added_later_tags_the_items_its_sources_still_list(
     assert "culture: not modified" in again.stdout
 
 
+def test_an_upgrade_that_renders_differently_rewrites_the_files_once(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sites upgraded with nothing new at their sources got none of the
+    renderer's fixes: the unchanged-cycle shortcut kept the old files."""
+    from feeds import pipeline
+    from feeds.config import load_config
+
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml", ETag='"v1"')
+    config = load_config(
+        write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    )
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    pipeline.run_once(config, now=now)
+    atom = tmp_path / "output" / "all.atom"
+    published = atom.read_bytes()
+    atom.write_bytes(published.replace(b"<feed", b"<!-- as an older version wrote it -->\n<feed"))
+    assert pipeline.run_once(config, now=now).written == ()
+
+    monkeypatch.setattr(pipeline, "_renderer", lambda: "the renderer of the next version")
+    report = pipeline.run_once(config, now=now)
+
+    assert "all.atom" in report.written
+    assert atom.read_bytes() == published
+
+
 def test_only_what_tags_items_asks_for_a_whole_body_again(tmp_path: Path) -> None:
     """A rubric's description or a source's schedule changes nothing in the
     items: no fetch without validators (on a thousand sources, a full
