@@ -73,7 +73,7 @@ from feeds.render import (
     render_opml,
     stylesheet,
 )
-from feeds.store import Attempt, RunLock, SourceState, Store
+from feeds.store import Attempt, RunLock, SourceState, Store, Upserted
 from feeds.timing import cache_lifetime, next_due, regular_due
 
 _T = TypeVar("_T")
@@ -889,8 +889,10 @@ def _record(
             collected.moved_to,
         )
     try:
-        with store.savepoint():
-            upserted = store.upsert(list(collected.items), now=now, live=_names(config))
+        upserted = Upserted()  # a 304, or nothing listed: nothing to store
+        if collected.items:
+            with store.savepoint():
+                upserted = store.upsert(list(collected.items), now=now, live=_names(config))
     except StoreError as exc:
         # Undone alone: the other sources of the run keep what they stored,
         # and this one is a failing source, with its back-off. (If the
