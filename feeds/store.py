@@ -424,14 +424,19 @@ class Store:
         Its indexes take random inserts; with SQLite's 2 MB default most
         of those miss the cache, and dirty pages are spilled to the log
         again and again: on 50,000 items, 1.4 GB written for a 190 MB
-        database, against 1.0 GB with this."""
+        database, against 1.0 GB with this. Each source's savepoint keeps
+        its undo pages in memory, not in a temporary file: on a first cycle
+        of 1,000 sources the files cost 0.8 s of system time."""
         default = self._execute("PRAGMA cache_size").fetchone()[0]
+        temp_store = self._execute("PRAGMA temp_store").fetchone()[0]
         self._execute(f"PRAGMA cache_size = -{int(BULK_CACHE_KIB)}")
+        self._execute("PRAGMA temp_store = MEMORY")
         try:
             yield
         finally:
             with suppress(sqlite3.Error):
                 self._db.execute(f"PRAGMA cache_size = {int(default)}")
+                self._db.execute(f"PRAGMA temp_store = {int(temp_store)}")
                 self._db.execute("PRAGMA shrink_memory")
 
     def _rollback(self) -> None:
