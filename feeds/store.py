@@ -1056,14 +1056,15 @@ def _same_story(entry: _Entry, row: Any, listed: set[str]) -> bool:
       ticker's front page): only a copy from another source with the same
       title.
     - Else a copy from another source always is (syndicators retitle).
-    - From the same source under another id: with the same title, or when
-      the source no longer lists that id (it revised the guid); a story it
-      still lists is another story."""
+    - From the same source under another id: when the source no longer
+      lists that id (it revised the guid); a story it still lists is
+      another story, whatever its title. (Two entries of one fetch with
+      one link and one title were merged before.)"""
     other = row["source"] != entry.item.source
-    same_title = row["title"] == entry.item.title
     if entry.generic:
+        same_title = row["title"] == entry.item.title
         return bool(other and same_title and not isinstance(row, _Placeholder))
-    return bool(other or same_title or row["id"] not in listed)
+    return bool(other or row["id"] not in listed)
 
 
 def _dedupe(items: list[Item]) -> list[_Entry]:

@@ -223,6 +223,27 @@ def test_a_revised_guid_with_an_edited_title_is_the_same_story(store: Store) -> 
     assert [i.title for i in store.latest()] == ["Final"]
 
 
+def test_a_new_story_at_a_listed_storys_old_link_is_stored_at_once(store: Store) -> None:
+    """g1 moves to /b and g2 takes /a, both titled alike: g2 was folded
+    into g1 (and, behind a 304, never stored) because the titles agreed."""
+    with store.transaction():
+        store.upsert([item(1, guid="g1", title="Daily briefing", rubrics=("art",))], now=T0)
+    batch = [
+        item(1, guid="g1", title="Daily briefing", link="https://news.example/b"),
+        item(2, guid="g2", title="Daily briefing", link=item(1).link, rubrics=("news",)),
+    ]
+    with store.transaction():
+        first = store.upsert(batch, now=T0 + timedelta(hours=1))
+    assert (first.new, first.updated) == (1, 1)
+    with store.transaction():
+        again = store.upsert(batch, now=T0 + timedelta(hours=2))
+    assert (again.new, again.updated, again.changed) == (0, 0, False)
+    assert sorted((i.guid, i.rubrics) for i in store.latest()) == [
+        ("g1", ("art",)),
+        ("g2", ("news",)),
+    ]
+
+
 def test_a_link_seen_shared_stops_finding_the_story_that_held_it(store: Store) -> None:
     """Episode 1 was stored alone, holding the show's link; once the feed
     shows the link shared, a later episode alone is no revision of it."""
