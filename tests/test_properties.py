@@ -861,3 +861,57 @@ def test_sanitised_html_stays_harmless_through_atom(summary: str, content: str, 
     fragments = [entry.get("summary", "")] + [part.value for part in entry.get("content", [])]
     for fragment in fragments:
         assert executable_parts(fragment) == [], fragment
+
+
+# --------------------------------------------------------------------------
+# the store: whatever the sources send, a run never fails on the store, and
+# the same run again changes nothing (else partners never get a 304)
+
+SOURCES = ("a", "b", "c")
+entries = st.builds(
+    lambda source, guid, link, title, rubrics: (source, guid, link, title, rubrics),
+    st.sampled_from(SOURCES),
+    st.sampled_from(["", "g1", "g2", "tag:x,1"]),
+    st.sampled_from(["", "https://n.example/1", "https://n.example/2"]),
+    st.sampled_from(["One", "Two"]),
+    st.sets(st.sampled_from(["art", "news", "society"]), max_size=2),
+)
+
+
+def _batch(source: str, listed: list[tuple[str, str, str, str, set[str]]]) -> list[Item]:
+    items = []
+    for number, (_source, guid, link, title, rubrics) in enumerate(listed):
+        items.append(
+            normalise_item(
+                Item(
+                    source=source,
+                    guid=guid,
+                    link=link,
+                    title=title,
+                    summary=f"<p>{title} {number % 2}</p>",
+                    published=NOW - timedelta(hours=number),
+                    rubrics=tuple(sorted(rubrics)),
+                )
+            )
+        )
+    return items
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(entries, min_size=1, max_size=5), min_size=1, max_size=8))
+def test_store_runs_never_fail_and_repeat_as_no_change(runs: list[list[Any]]) -> None:
+    from tempfile import TemporaryDirectory
+
+    from feeds.store import Store
+
+    with TemporaryDirectory() as folder, Store(f"sqlite:///{folder}/feeds.db") as store:
+        for number, run in enumerate(runs):
+            source = run[0][0]
+            batch = [entry for entry in run if entry[0] == source]
+            items = _batch(source, batch)
+            now = NOW + timedelta(hours=number)
+            with store.transaction():
+                store.upsert(items, now=now, live=set(SOURCES))
+            with store.transaction():
+                again = store.upsert(items, now=now, live=set(SOURCES))
+            assert (again.new, again.updated, again.changed) == (0, 0, False), batch
