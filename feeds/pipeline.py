@@ -66,6 +66,7 @@ from feeds.render import (
     ArchiveEntry,
     FeedSpec,
     archive_entry,
+    archive_formats,
     archive_name,
     render_archive,
     render_feed,
@@ -84,9 +85,6 @@ log = logging.getLogger("feeds")
 PROCESS_THRESHOLD = 50
 #: A full run commits after about this many items (and at its end).
 COMMIT_EVERY_ITEMS = 5000
-
-#: A source's own next time after `now` (interval or cron).
-RegularDue = Callable[[Source, datetime], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +205,6 @@ def run_source(
     store: Store,
     fetcher: Fetcher,
     now: datetime,
-    regular: RegularDue | None = None,
     stopped: threading.Event | None = None,
     cpu: Executor | None = None,
 ) -> SourceResult:
@@ -230,7 +227,7 @@ def run_source(
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     with store.transaction():
-        result, changed = _record(store, config, collected, state, now, regular)
+        result, changed = _record(store, config, collected, state, now)
         if changed is not None:
             # Remembered with the change, until a publish of them succeeds.
             _add_pending(store, changed)
@@ -245,14 +242,13 @@ def record_failure(
     *,
     store: Store,
     now: datetime,
-    regular: RegularDue | None = None,
 ) -> SourceResult:
     """Record a failed run that is not the fetch's (its parsing worker kept
     dying) as a source's failure, with its back-off."""
     state = store.source_state(source.name)
     with store.transaction():
         result, _changed = _record(
-            store, config, _Collected(source=source, error=error), state, now, regular
+            store, config, _Collected(source=source, error=error), state, now
         )
     return result
 
@@ -819,7 +815,6 @@ def _record(
     collected: _Collected,
     state: SourceState,
     now: datetime,
-    regular: RegularDue | None = None,
 ) -> tuple[SourceResult, frozenset[str] | None]:
     """Store one source's outcome. Returns its result and the rubric slugs
     whose feeds changed (None when nothing changed)."""
@@ -830,9 +825,7 @@ def _record(
     failures = 0 if not collected.error else state.failures + 1
     due = next_due(
         now=now,
-        regular=regular(source, now)
-        if regular is not None
-        else regular_due(source.interval, source.cron, config.site.timezone, now),
+        regular=regular_due(source.interval, source.cron, config.site.timezone, now),
         interval=source.interval,
         max_backoff=config.schedule.max_backoff,
         failures=failures,
@@ -899,7 +892,7 @@ def _record(
         # store cannot record even that, the run fails as it would have.)
         error = SourceError(source.name, f"could not store its items: {exc}")
         failed = replace(collected, items=(), pages=(), error=str(error))
-        return _record(store, config, failed, state, now, regular)
+        return _record(store, config, failed, state, now)
     store.record_attempt(
         source.name,
         Attempt(
@@ -1046,7 +1039,7 @@ def _all_published(config: Config, store: Store) -> bool:
         return False
     formats = {COMBINED: FEED_FORMATS} | {rubric.slug: rubric.formats for rubric in config.rubrics}
     for slug, count in store.archive_page_counts().items():
-        suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in formats.get(slug, ())]
+        suffixes = archive_formats(formats.get(slug, ()))
         if not suffixes:
             continue  # a feed no longer published, or one without pages
         try:
@@ -1241,7 +1234,7 @@ def _publish_archives(
         _drop_foreign_pages(config, {slug: len(pages) for slug, pages in archives.items()})
     for spec in specs:
         pages = archives.get(spec.slug, [])
-        suffixes = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
+        suffixes = archive_formats(spec.formats)
         folder = config.output_dir / ARCHIVE_DIR / spec.slug
         present = set(os.listdir(folder)) if pages and folder.is_dir() and not foreign else set()
         bare = replace(spec, items=())

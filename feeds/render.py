@@ -72,6 +72,13 @@ ARCHIVE_FORMATS = ("atom", "rss")
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 
 
+def archive_formats(formats: Iterable[str]) -> list[str]:
+    """The formats a feed published in `formats` has archive pages in (a
+    JSON-only feed has none)."""
+    published = set(formats)
+    return [suffix for suffix in ARCHIVE_FORMATS if suffix in published]
+
+
 def archive_name(slug: str, number: int, suffix: str) -> str:
     """An archive page's path under output/ (and under the base URL)."""
     return f"{ARCHIVE_DIR}/{slug}/{number}.{suffix}"
@@ -489,8 +496,8 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
             opml = esc(spec.filename("opml"))
             links += f' <a href="{opml}" type="text/x-opml">OPML</a>'
         # Older items: the newest archive page, which links the rest, in
-        # the first format the feed has pages in (a JSON-only feed has none).
-        paged = [suffix for suffix in ARCHIVE_FORMATS if suffix in spec.formats]
+        # the first format the feed has pages in.
+        paged = archive_formats(spec.formats)
         if spec.archived and paged:
             newest = esc(archive_name(spec.slug, spec.archived, paged[0]))
             mime = FORMATS[paged[0]][1]

@@ -264,7 +264,8 @@ class Service:
         elif state.last_attempt is not None:
             # A cron source's next time after it last ran (one `feeds build`
             # may have run it), not an interval's.
-            due = max(due, self._regular(source, state.last_attempt))
+            timezone = self.config.site.timezone
+            due = max(due, regular_due(source.interval, source.cron, timezone, state.last_attempt))
         self._schedule(source.name, due)
 
     def _schedule(self, name: str, due: datetime) -> None:
@@ -280,9 +281,6 @@ class Service:
     def _unschedule(self, name: str) -> None:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(name)
-
-    def _regular(self, source: Source, now: datetime) -> datetime:
-        return regular_due(source.interval, source.cron, self.config.site.timezone, now)
 
     def _run_job(self, name: str) -> None:
         with self._config_lock:
@@ -311,7 +309,6 @@ class Service:
                 store=self._store_for(config.storage_url),
                 fetcher=fetcher,
                 now=now,
-                regular=self._regular,
                 stopped=self._stop,
                 cpu=cpu,
             )
@@ -341,7 +338,6 @@ class Service:
                         f"{deaths} times in a row",
                         store=self._store_for(config.storage_url),
                         now=now,
-                        regular=self._regular,
                     ).next_due
         except Exception:
             # A bug: keep its traceback in the log, keep the service alive.

@@ -542,19 +542,22 @@ def test_opening_the_store_does_not_wait_for_another_writer(
         other.close()
 
 
-def test_a_service_meeting_a_build_is_told_to_wait_for_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("holder", "comer", "message"),
+    [
+        ("build", "run", "start the service once it has finished"),
+        ("run", "build", "stop it first, or let it do the work"),
+    ],
+    ids=["service-meets-build", "build-meets-service"],
+)
+def test_a_process_meeting_another_on_the_store_is_told_what_to_do(
+    tmp_path: Path, holder: str, comer: str, message: str
+) -> None:
     url = f"sqlite:///{tmp_path / 'feeds.db'}"
-    build = RunLock(url, "build")
-    build.acquire()
+    held = RunLock(url, holder)
+    held.acquire()
     try:
-        with pytest.raises(StoreError, match="start the service once it has finished"):
-            RunLock(url, "run").acquire()
+        with pytest.raises(StoreError, match=message):
+            RunLock(url, comer).acquire()
     finally:
-        build.release()
-    service = RunLock(url, "run")
-    service.acquire()
-    try:
-        with pytest.raises(StoreError, match="stop it first, or let it do the work"):
-            RunLock(url, "build").acquire()
-    finally:
-        service.release()
+        held.release()
