@@ -13,7 +13,7 @@ import pytest
 from feeds.model import Fetched, Item, ParseContext, Source
 from feeds.normalise import normalise_item
 from feeds.parse.fast import parse_fast
-from feeds.parse.feed import parse_with_feedparser
+from feeds.parse.feed import parse, parse_with_feedparser
 
 from .conftest import DATA, ROOT
 
@@ -196,3 +196,26 @@ def test_generated_feeds_give_the_same_items_on_both_paths() -> None:
         taken += compare(body)
     # The comparison is only worth something if the fast path really ran.
     assert taken >= 50  # markup in titles and escaped entities are declined, rightly
+
+
+@pytest.mark.parametrize(
+    "guid",
+    ["\n        https://example.org/a/1\n      ", "HTTPS://example.org/a/1", " https://example.org/a/1 "],
+    ids=["pretty-printed", "upper-case-scheme", "padded"],
+)
+def test_a_permalink_guid_is_the_link_of_an_item_without_one(guid: str) -> None:
+    """RSS 2.0: a guid whose isPermaLink is true (the default) is the item's
+    URL. feedparser takes it as the link whatever its spacing or the case of
+    its scheme; fastfeedparser only takes a bare lower-case `http`, and the
+    item was published with no link at all."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        "<title>t</title><link>https://example.org/</link><description>d</description>"
+        f"<item><title>A story</title><guid>{guid}</guid>"
+        "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate><description>b</description>"
+        "</item></channel></rss>"
+    ).encode()
+    compare(body)
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert normalise_item(item).link == "https://example.org/a/1"

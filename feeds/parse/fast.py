@@ -149,6 +149,11 @@ def _item(entry: Any, source: Source, base: str, has_ids: bool) -> Item | None:
     guid = str(entry.get("id") or "").strip()
     if guid == link and not has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
+    if guid and not link:
+        # An RSS permalink guid is the item's URL: feedparser takes it as
+        # the link however it is spaced or its scheme spelt, fastfeedparser
+        # only a bare lower-case "http...". feedparser decides.
+        return None
     published = _date(entry.get("published"))
     updated = _date(entry.get("updated"))
     if published is None:
