@@ -58,7 +58,22 @@ _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"</?[a-zA-Z!][^<>]*>")
+#: A tag-like token in a title: `<name attributes>` or `<!...>`.
+_TAG = re.compile(r"<(?:!|/?([a-zA-Z][a-zA-Z0-9:-]*))([^<>]*)>")
+#: The element names an HTML parser knows (the living standard's, and the
+#: obsolete ones browsers still build, such as font, marquee and image).
+_HTML_ELEMENTS = frozenset(
+    """a abbr acronym address applet area article aside audio b base basefont bdi bdo
+    bgsound big blink blockquote body br button canvas caption center cite code col
+    colgroup data datalist dd del details dfn dialog dir div dl dt em embed fieldset
+    figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header
+    hgroup hr html i iframe image img input ins isindex kbd keygen label legend li link
+    listing main map mark marquee math menu menuitem meta meter multicol nav nextid nobr
+    noembed noframes noscript object ol optgroup option output p param picture
+    plaintext pre progress q rb rp rt rtc ruby s samp script search section select slot
+    small source spacer span strike strong style sub summary sup svg table tbody td
+    template textarea tfoot th thead time title tr track tt u ul var video wbr xmp""".split()
+)
 #: Schemes an id may not keep: a reader may follow an id as a link.
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
@@ -102,7 +117,7 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
         link=link,
         summary=summary,
         content=content,
-        author=_line(item.author),
+        author=_untagged(_line(item.author)),
         guid=guid,
         published=published,
         updated=updated,
@@ -188,13 +203,24 @@ def plain_text(value: str) -> str:
 def _untagged(title: str) -> str:
     """A title without markup, even markup its source escaped: readers that
     render RSS titles as HTML must find nothing to run. Repeated until no
-    tag is left, since removing one can join the pieces of another."""
+    tag is left, since removing one can join the pieces of another.
+    What only looks like a tag stays: a name no HTML parser knows, with no
+    attribute value (`Option<T>`, `vector<int>`, `x<y and y>z`) is inert
+    even where a reader renders the title as HTML."""
     while "<" in title:
-        cleaned = _TAG.sub("", _SCRIPT.sub("", title))
+        cleaned = _TAG.sub(_markup, _SCRIPT.sub("", title))
         if cleaned == title:
             break
         title = cleaned
     return " ".join(title.split())
+
+
+def _markup(tag: re.Match[str]) -> str:
+    """'' for a tag an HTML parser would build or act on, else the text."""
+    name, rest = tag[1], tag[2]
+    if name is None or "=" in rest or name.casefold() in _HTML_ELEMENTS:
+        return ""  # <!-- -->, <!doctype>, an element, attributes
+    return tag[0]
 
 
 def _line(value: str) -> str:

@@ -245,12 +245,27 @@ def test_the_checker_itself_sees_executable_constructs() -> None:
         ("<<b>i>nested", "nested"),
         ("a < b and c > d", "a < b and c > d"),
         ("AT&T <3", "AT&T <3"),
+        ("<!-- note -->Commented", "Commented"),
+        ("<IMG SRC=x onerror=alert(1)>Picture", "Picture"),
+        ("<T onmouseover=alert(1)>Generic", "Generic"),
+        ("<svg/onload=alert(1)>Vector", "Vector"),
+        # Angle brackets that no HTML parser would build an element from.
+        ("Option<T>::take_if is stable", "Option<T>::take_if is stable"),
+        ("std::vector<int> in C++26", "std::vector<int> in C++26"),
+        ("If x<y and y>z then x<z", "If x<y and y>z then x<z"),
     ],
 )
 def test_titles_carry_no_markup(title: str, expected: str) -> None:
     normalised = normalise_item(Item(source="s", title=title))
     assert normalised.title == expected
     assert normalise_item(normalised).title == expected
+
+
+def test_an_author_carries_no_markup_either() -> None:
+    """Readers show the author next to the title, and some render it as HTML."""
+    item = normalise_item(Item(source="s", title="T", author="<img src=x onerror=alert(1)>Bob"))
+    assert item.author == "Bob"
+    assert normalise_item(Item(source="s", title="T", author="Ann <ann>")).author == "Ann <ann>"
 
 
 @pytest.mark.parametrize("guid", ["javascript:alert(1)", "JavaScript:x", "data:text/html,x"])
