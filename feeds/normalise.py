@@ -62,9 +62,8 @@ _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<(?:!|/?([a-zA-Z][a-zA-Z0-9:-]*))([^<>]*)>")
 #: The element names an HTML parser knows (the living standard's, and the
 #: obsolete ones browsers still build, such as font, marquee and image).
-_HTML_ELEMENTS = frozenset(
-    """a abbr acronym address applet area article aside audio b base basefont bdi bdo
-    bgsound big blink blockquote body br button canvas caption center cite code col
+_HTML_ELEMENT_NAMES = """a abbr acronym address applet area article aside audio b base
+    basefont bdi bdo bgsound big blink blockquote body br button canvas caption center cite code col
     colgroup data datalist dd del details dfn dialog dir div dl dt em embed fieldset
     figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header
     hgroup hr html i iframe image img input ins isindex kbd keygen label legend li link
@@ -72,8 +71,8 @@ _HTML_ELEMENTS = frozenset(
     noembed noframes noscript object ol optgroup option output p param picture
     plaintext pre progress q rb rp rt rtc ruby s samp script search section select slot
     small source spacer span strike strong style sub summary sup svg table tbody td
-    template textarea tfoot th thead time title tr track tt u ul var video wbr xmp""".split()
-)
+    template textarea tfoot th thead time title tr track tt u ul var video wbr xmp"""
+_HTML_ELEMENTS = frozenset(_HTML_ELEMENT_NAMES.split())
 #: Schemes an id may not keep: a reader may follow an id as a link.
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")

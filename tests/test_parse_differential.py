@@ -200,7 +200,11 @@ def test_generated_feeds_give_the_same_items_on_both_paths() -> None:
 
 @pytest.mark.parametrize(
     "guid",
-    ["\n        https://example.org/a/1\n      ", "HTTPS://example.org/a/1", " https://example.org/a/1 "],
+    [
+        "\n        https://example.org/a/1\n      ",
+        "HTTPS://example.org/a/1",
+        " https://example.org/a/1 ",
+    ],
     ids=["pretty-printed", "upper-case-scheme", "padded"],
 )
 def test_a_permalink_guid_is_the_link_of_an_item_without_one(guid: str) -> None:
