@@ -326,3 +326,57 @@ def test_binary_garbage_is_a_parse_error_naming_the_source() -> None:
     fetched = Fetched(source="colta", url="file:///x", body=b"\x00\x01\x02\xff" * 10)
     with pytest.raises(ParseError, match="source 'colta'"):
         parse(fetched, SOURCE, context())
+
+
+def test_a_utf8_dump_cut_inside_a_letter_is_still_read_as_utf8() -> None:
+    # A dump cut short (a download or a size limit) ends inside a two-byte
+    # letter: the page is still UTF-8, not windows-1251 nor a parse error.
+    body = SEED.read_bytes()
+    cut = body[: body.rindex("медиа".encode())] + "ме".encode()[:-1]
+    items = items_of(cut)
+    assert [item.title for item in items[:13]] == [title for title, *_ in SEED_ITEMS[:13]]
+    assert "\ufffd" not in "".join(item.title + item.summary for item in items)
+
+
+def test_one_stray_byte_does_not_turn_a_utf8_dump_into_mojibake() -> None:
+    body = "Литература\nColta SpecialsПоэтесса «Наста» о немоте\n20 января 202212300\n".encode()
+    body = body.replace("«".encode(), b"\xab", 1)  # one windows-1251 quote pasted in
+    (card,) = items_of(body)
+    assert (card.series, card.views) == ("Colta Specials", 12300)
+    assert card.title.startswith("Поэтесса ") and card.title.endswith("Наста» о немоте")
+
+
+@pytest.mark.parametrize(
+    "cut",
+    ["13 января 202215401", "13 января 20221", "13 января 20", "13 янв", "", "LEAD"],
+    ids=["whole", "views-cut", "year-cut", "month-cut", "no-date-line", "lead-cut"],
+)
+def test_a_dump_cut_inside_its_last_card_does_not_invent_an_item(cut: str) -> None:
+    # The dump ends inside its last card: the card is not complete yet. It
+    # must not become a story dated at the fetch (heading the feed), which
+    # the next, whole dump would repeat under another id.
+    lines = SEED.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    head = lines[:-1] if cut != "LEAD" else [*lines[:-2], lines[-2][:30]]
+    items = items_of("\n".join([*head, cut] if cut not in ("", "LEAD") else head))
+    whole = {item.id for item in items_of("\n".join(lines))}
+    assert {item.id for item in items} <= whole
+    assert len(items) == (14 if cut.startswith("13 января 2022") else 13)
+
+
+def test_a_featured_headline_before_a_last_timed_headline_is_kept() -> None:
+    featured, news = items_of("Литература\nВыставка года\nСегодня\n10:00Последняя новость")
+    assert (featured.title, news.title) == ("Выставка года", "Последняя новость")
+    featured, news = items_of("Литература\nВыставка года\n10:00Последняя новость")
+    assert (featured.title, news.title) == ("Выставка года", "Последняя новость")
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["10 марта 2022, четверг", "Четверг, 10 марта 2022", "2022-03-10", "10/03/2022", "10.03.22"],
+)
+def test_a_heading_in_another_common_form_starts_its_day(heading: str) -> None:
+    # Unrecognised, such a heading left the headlines under it with the
+    # previous heading's day: wrong dates, and ids derived from them.
+    first, second = items_of(f"11 марта 2022\n09:00Первая\n{heading}\n10:15Вторая")
+    assert first.published == msk(2022, 3, 11, 9, 0)
+    assert second.published == msk(2022, 3, 10, 10, 15)

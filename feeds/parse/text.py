@@ -19,6 +19,7 @@ news list's rubrics from the source's `news_rubrics`.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 from dataclasses import dataclass, field
@@ -38,11 +39,15 @@ _DAY_MONTH = r"(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)"
 _DATED_VIEWS = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+(?P<year>\d{{4}}))(?P<views>\d{{1,9}})$")
 #: A card's date when it has no view count: a day with its year.
 _CARD_DATE = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+\d{{4}})(?:\s*(?:г\.?|года))?$")
-# "11 марта 2022", "11 марта 2022 года", "11.03.2022", "March 11, 2022".
+# "11 марта 2022", "11 марта 2022 года", "11.03.2022", "March 11, 2022",
+# each maybe followed by its weekday ("11 марта 2022, пятница"); "11/03/2022",
+# "11.03.22", "2022-03-11".
 _DAY_HEADING = re.compile(
-    r"^(?:\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*(?:г\.?|года))?"
+    r"^(?:(?:\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?(?:\s*(?:г\.?|года))?"
     r"|\d{1,2}\.\d{1,2}\.\d{4}"
-    r"|[^\W\d_]+\.?\s+\d{1,2}(?:,?\s+\d{4})?)$"
+    r"|[^\W\d_]+\.?\s+\d{1,2}(?:,?\s+\d{4})?)(?:,\s*[^\W\d_]+)?"
+    r"|\d{1,2}([./])\d{1,2}\1(?:\d{4}|\d{2})"
+    r"|\d{4}-\d{2}-\d{2})$"
 )
 _WORD_HEADING = re.compile(r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$")
 _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
@@ -204,12 +209,24 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                 )
             )
         elif rubrics or series:
+            if (pending.rubrics or pending.series) and _ends_here(lines, index):
+                # The dump was cut inside its last card (no date line, or one
+                # cut short): not a story yet; the next, whole dump has it.
+                pending.clear()
+                continue
             items.append(
                 Item(source=source.name, title=rest, categories=tuple(rubrics), series=series)
             )
         pending.clear()
         day = None if (rubrics or series) else day
     return items
+
+
+def _ends_here(lines: list[str], index: int) -> bool:
+    """Whether nothing follows `lines[index - 1]` but, at most, a last line
+    that starts like a date (not a timed headline)."""
+    rest = lines[index:]
+    return not rest or (len(rest) == 1 and rest[0][:1].isdigit() and not _TIMED.match(rest[0]))
 
 
 def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) -> date | None:
@@ -240,10 +257,26 @@ def _decode(fetched: Fetched, source: Source) -> str:
     encodings += ["utf-8", ""]
     for encoding in encodings:
         try:
-            text = body.decode(encoding or cyrillic_codec(body) or "cp1251")
+            text = _damaged_utf8(body) if not encoding else None
+            text = text or body.decode(encoding or cyrillic_codec(body) or "cp1251")
         except (UnicodeDecodeError, LookupError):
             continue
         if "\x00" in text:
             break
         return text
     raise ParseError(source.name, "the body is not text in a known encoding", url=fetched.url)
+
+
+def _damaged_utf8(body: bytes) -> str | None:
+    """`body` as UTF-8 when it is UTF-8 but for a few bytes (a dump cut
+    inside a letter, a stray windows-1251 quote pasted in), else None. Read
+    in a single-byte encoding such a page is mojibake from end to end, or
+    fails on a byte windows-1251 lacks. Text in a single-byte encoding is
+    seldom valid UTF-8 at all: one bad sequence in ten letters is a safe
+    margin. A letter cut in half at the very end is dropped."""
+    # Not final: a sequence cut short at the end is held back, not replaced.
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(body, final=False)
+    bad = text.count("\ufffd")
+    good = sum(1 for char in text if char > "\x7f") - bad
+    # Called once strict UTF-8 has failed: something is damaged.
+    return text if good >= 10 * max(bad, 1) else None
