@@ -408,9 +408,11 @@ def render_json(site: Site, spec: FeedSpec) -> bytes:
 
 
 def render_opml(site: Site, specs: Iterable[FeedSpec], title: str = "") -> bytes:
-    """OPML 2.0 listing the given feeds (all of them, or one rubric's),
-    grouped by format."""
-    specs = list(specs)
+    """OPML 2.0 subscription list of the given feeds (all of them, or one
+    rubric's), each once: a reader that imports the list subscribes to
+    every outline, and the same items in three formats would show three
+    times. A feed is listed in the first of Atom, RSS and JSON Feed it is
+    published in; the index links every format."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
@@ -420,24 +422,21 @@ def render_opml(site: Site, specs: Iterable[FeedSpec], title: str = "") -> bytes
         "  </head>",
         "  <body>",
     ]
-    for suffix, (label, _mime) in FORMATS.items():
-        listed = [spec for spec in specs if suffix in spec.formats]
-        if not listed:
-            continue  # an empty folder in the reader that imports the list
-        lines.append(f"    <outline text={quoteattr(label)} title={quoteattr(label)}>")
-        for spec in listed:
-            lines.append(
-                "      <outline"
-                # OPML 2.0 calls every feed subscription type="rss".
-                ' type="rss"'
-                f" text={quoteattr(spec.title)}"
-                f" title={quoteattr(spec.title)}"
-                f" description={quoteattr(spec.description or spec.title)}"
-                f" xmlUrl={quoteattr(feed_url(site, spec, suffix))}"
-                f" htmlUrl={quoteattr(site.base_url)}"
-                f" language={quoteattr(site.language)}/>"
-            )
-        lines.append("    </outline>")
+    for spec in specs:
+        suffix = next((suffix for suffix in FORMATS if suffix in spec.formats), "")
+        if not suffix:
+            continue
+        lines.append(
+            "    <outline"
+            # OPML 2.0 calls every feed subscription type="rss".
+            ' type="rss"'
+            f" text={quoteattr(spec.title)}"
+            f" title={quoteattr(spec.title)}"
+            f" description={quoteattr(spec.description or spec.title)}"
+            f" xmlUrl={quoteattr(feed_url(site, spec, suffix))}"
+            f" htmlUrl={quoteattr(site.base_url)}"
+            f" language={quoteattr(site.language)}/>"
+        )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode("utf-8")
 
