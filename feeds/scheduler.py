@@ -41,6 +41,7 @@ from feeds.pipeline import (
     parsing_pool,
     publish_feeds,
     publish_pending,
+    reading_key,
     record_failure,
     run_source,
     start_parsing_server,
@@ -259,12 +260,26 @@ class Service:
         # started the service should not wait a whole jitter for first feeds.
         spread = min(self.config.schedule.jitter, FIRST_RUN_SPREAD)
         due = now + timedelta(seconds=random.uniform(0, spread))
-        if state.next_due is not None and state.next_due > now:
-            due = state.next_due
-        elif state.last_attempt is not None:
+        timezone = self.config.site.timezone
+        stored = state.next_due
+        changed = bool(
+            state.failures and state.read_as and state.read_as != reading_key(self.config, source)
+        )
+        if changed:
+            # Backing off under other settings (its url fixed while the
+            # service was stopped): read it now, as a reload would.
+            stored = None
+        elif stored is not None and state.last_attempt is not None and not state.failures:
+            # Decided under the interval it had then: a shorter one set
+            # while the service was stopped applies now.
+            stored = min(
+                stored, regular_due(source.interval, source.cron, timezone, state.last_attempt)
+            )
+        if stored is not None and stored > now:
+            due = stored
+        elif state.last_attempt is not None and not changed:
             # A cron source's next time after it last ran (one `feeds build`
             # may have run it), not an interval's.
-            timezone = self.config.site.timezone
             due = max(due, regular_due(source.interval, source.cron, timezone, state.last_attempt))
         self._schedule(source.name, due)
 

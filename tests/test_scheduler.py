@@ -7,13 +7,16 @@ import errno
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from feeds import scheduler
 from feeds.config import load_config
+from feeds.pipeline import reading_key
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
+from feeds.store import Attempt, Store
 
 from .conftest import write_config
 
@@ -170,6 +173,70 @@ def test_a_new_base_url_is_applied_to_a_service_with_no_sources(tmp_path: Path) 
         config_path.write_text(text.replace("feeds.example.org", "feeds.example.net"))
         assert service.reload()
         assert service.config.site.base_url == "https://feeds.example.net/"
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "failures"),
+    [
+        # A shorter interval set while the service was stopped.
+        (
+            "url: http://127.0.0.1:9/a.rss\n    interval: 1h\n",
+            "url: http://127.0.0.1:9/a.rss\n    interval: 10s\n",
+            0,
+        ),
+        # A failing source's url fixed while the service was stopped.
+        (
+            "url: http://127.0.0.1:9/broken.rss\n    interval: 10m\n",
+            "url: http://127.0.0.1:9/a.rss\n    interval: 10m\n",
+            5,
+        ),
+    ],
+    ids=["shorter-interval", "url-fixed-while-backing-off"],
+)
+def test_a_source_changed_while_the_service_was_stopped_follows_its_new_settings(
+    tmp_path: Path, old: str, new: str, failures: int
+) -> None:
+    """The store's next due time was decided under the old settings: a
+    restart with a changed source must not wait for it (a running service
+    refetches a changed source at once)."""
+    before = load_config(write_config(tmp_path, f"  - name: a\n    type: feed\n    {old}"))
+    source = before.sources[0]
+    now = datetime.now(UTC)
+    with Store(before.storage_url) as store:
+        store.record_attempt(
+            "a",
+            Attempt(
+                now=now - timedelta(seconds=60),
+                status=200,
+                items=3,
+                next_due=now + timedelta(hours=1),
+                read_as=reading_key(before, source),
+            ),
+        )
+        for n in range(failures):
+            store.record_attempt(
+                "a",
+                Attempt(
+                    now=now - timedelta(seconds=30 - n),
+                    error="HTTP 500",
+                    status=500,
+                    health="failing",
+                    next_due=now + timedelta(hours=6),
+                ),
+            )
+    config_path = write_config(tmp_path, f"  - name: a\n    type: feed\n    {new}")
+    config = load_config(config_path)
+    service = scheduler.Service(config_path, config)
+    scheduled: dict[str, datetime] = {}
+    service._schedule = lambda name, due: scheduled.__setitem__(name, due)  # type: ignore[method-assign]
+    try:
+        with Store(config.storage_url) as store:
+            service._schedule_first(config.sources[0], store, now)
+        assert scheduled["a"] - now < timedelta(seconds=30)
     finally:
         service._fetcher.close()
         service._wake_up.close()
