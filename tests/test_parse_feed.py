@@ -436,6 +436,50 @@ def test_malformed_but_recoverable_feed_still_yields_its_items() -> None:
     assert sanitise_html(items[0].summary) == "Tom &amp; Jerry"
 
 
+_WHOLE_RSS = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    "<item><title>One</title><link>https://example.org/1</link></item>"
+    "<item><title>Two</title><link>https://example.org/2</link></item>"
+    "<item><title>Three</title><link>https://example.org/3</link>"
+    "<description>The third story</description></item>"
+    "</channel></rss>\n"
+)
+_WHOLE_ATOM = (
+    '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+    "<title>t</title><id>urn:t</id><updated>2026-11-20T10:00:00Z</updated>"
+    '<entry><id>urn:1</id><title>One</title><link href="https://example.org/1"/>'
+    "<updated>2026-11-20T10:00:00Z</updated></entry>"
+    '<entry><id>urn:2</id><title>Two</title><link href="https://example.org/2"/>'
+    "<updated>2026-11-20T10:00:00Z</updated></entry>"
+    '<entry><id>urn:3</id><title>Three</title><link href="https://example.org/3"/>'
+    "<updated>2026-11-20T10:00:00Z</updated><summary>The third story</summary></entry>"
+    "</feed>\n"
+)
+
+
+@pytest.mark.parametrize("whole", [_WHOLE_RSS, _WHOLE_ATOM], ids=["rss", "atom"])
+@pytest.mark.parametrize("cut", ["The third", "<link", "<title>Thr"])
+def test_a_document_cut_short_gives_only_its_finished_entries(whole: str, cut: str) -> None:
+    """A body cut inside its last entry (an upstream rewriting its file in
+    place) must not make that half entry a story of its own: dated at the
+    fetch it would head every feed, and stay as a duplicate once the whole
+    document comes."""
+    three = [item.title for item in _parse_body(whole.encode())]
+    body = whole[: whole.rindex(cut)].encode()
+
+    assert [item.title for item in _parse_body(body)] == three[:2] == ["One", "Two"]
+
+
+def test_a_recovered_document_that_is_whole_keeps_every_entry() -> None:
+    # Not well-formed (a stray ampersand), but not cut: all three stay.
+    body = _WHOLE_RSS.replace("The third story", "Tom & Jerry").encode()
+    assert [item.title for item in _parse_body(body)] == ["One", "Two", "Three"]
+
+
+def _parse_body(body: bytes) -> list[Item]:
+    return parse(_fetched(body, RSS), SOURCE, _context())
+
+
 # --- with normalise and classify ----------------------------------------------------
 
 RUBRICS = (

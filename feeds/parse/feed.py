@@ -30,6 +30,12 @@ from feeds.parse.fast import parse_fast
 _JSON_TYPES = ("application/feed+json", "application/json")
 _DOCTYPE_WINDOW = 64 * 1024
 _DECLARES_ENTITIES = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE)
+#: The end of a feed document's root, looked for in its last bytes.
+_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>", re.IGNORECASE)
+_TAIL = 4096
+#: The start and the end of an entry.
+_ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 
 
 def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
@@ -79,7 +85,17 @@ def _parse_xml_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[It
             raise ParseError(source.name, f"not a feed: {reason}", url=fetched.url)
         looks = "an HTML page" if b"<html" in fetched.body[:2048].lower() else "no feed markup"
         raise ParseError(source.name, f"not a feed ({looks})", url=fetched.url)
-    return [_xml_entry(entry, source, zone, fetched.url) for entry in parsed.entries]
+    entries = parsed.entries
+    if parsed.get("bozo") and entries and not _ROOT_END.search(fetched.body[-_TAIL:]):
+        # Cut short (an upstream rewriting its file in place, a dropped
+        # connection): the entries left open at the end are unfinished. Taken
+        # as stories they would be dated now, head every feed, and stay
+        # beside the real ones once the document comes whole. (Counted in
+        # the bytes only when they show every entry: not in UTF-16.)
+        closed = len(_ENTRY_END.findall(fetched.body))
+        if closed < len(entries) == len(_ENTRY_START.findall(fetched.body)):
+            entries = entries[:closed]
+    return [_xml_entry(entry, source, zone, fetched.url) for entry in entries]
 
 
 def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
