@@ -83,14 +83,49 @@ class _HostGate:
         self._lock = threading.Lock()
         self._slots: dict[str, threading.Semaphore] = {}
         self._next_start: dict[str, float] = {}
+        #: Requests holding, waiting for or claiming each host's slots.
+        self._queued: dict[str, int] = {}
+        #: Per thread: the hosts it has claimed a turn at and not yet entered.
+        self._claims = threading.local()
+
+    @contextmanager
+    def claim(self, host: str) -> Iterator[bool]:
+        """False if every slot of `host` is taken, waited for or claimed;
+        else True, and this thread's next request to `host` inside counts
+        as already queued. Lets a caller go elsewhere rather than wait."""
+        with self._lock:
+            if self._queued.get(host, 0) >= self._per_host:
+                free = False
+            else:
+                free = True
+                self._queued[host] = self._queued.get(host, 0) + 1
+                claims = self._claims.__dict__.setdefault("hosts", {})
+                claims[host] = claims.get(host, 0) + 1
+        try:
+            yield free
+        finally:
+            if free:
+                claims = self._claims.__dict__.get("hosts", {})
+                if claims.get(host):  # claimed and never used: given back
+                    claims[host] -= 1
+                    self._leave(host)
 
     @contextmanager
     def enter(self, host: str, stopped: threading.Event) -> Iterator[None]:
         with self._lock:
             slot = self._slots.setdefault(host, threading.Semaphore(self._per_host))
-        while not slot.acquire(timeout=0.2):
-            if stopped.is_set():
-                raise _Stopped
+            claims = self._claims.__dict__.get("hosts", {})
+            if claims.get(host):
+                claims[host] -= 1  # counted when claimed
+            else:
+                self._queued[host] = self._queued.get(host, 0) + 1
+        try:
+            while not slot.acquire(timeout=0.2):
+                if stopped.is_set():
+                    raise _Stopped
+        except BaseException:
+            self._leave(host)
+            raise
         try:
             with self._lock:
                 start = max(time.monotonic(), self._next_start.get(host, 0.0))
@@ -101,6 +136,13 @@ class _HostGate:
             yield
         finally:
             slot.release()
+            self._leave(host)
+
+    def _leave(self, host: str) -> None:
+        with self._lock:
+            self._queued[host] -= 1
+            if not self._queued[host]:
+                del self._queued[host]
 
 
 class _Deadlines:
@@ -246,14 +288,33 @@ class Fetcher:
         delay since its last request), and hold the slot meanwhile. Lets a
         caller run the fetch elsewhere (a worker process) while this process
         keeps the politeness. Raises FetchError when the fetcher stops."""
-        if not source.url or source.url.startswith("file:"):
+        host = self.host_of(source)
+        if not host:
             yield
             return
         try:
-            with self._gate.enter(urlsplit(source.url).netloc.lower(), self._stopped):
+            with self._gate.enter(host, self._stopped):
                 yield
         except _Stopped:
             raise FetchError(source.name, "stopped: the service is shutting down") from None
+
+    @staticmethod
+    def host_of(source: Source) -> str:
+        """The host whose turns `source` takes ('' for none: a local file)."""
+        if not source.url or source.url.startswith("file:"):
+            return ""
+        return urlsplit(source.url).netloc.lower()
+
+    @contextmanager
+    def claim(self, source: Source) -> Iterator[bool]:
+        """Whether `source`'s host has a turn free now (True), kept for this
+        thread's next fetch of it inside; False means a fetch would wait."""
+        host = self.host_of(source)
+        if not host:
+            yield True
+            return
+        with self._gate.claim(host) as free:
+            yield free
 
     def fetch_ungated(self, source: Source, validators: Validators | None = None) -> Fetched:
         """Read one source now, with no per-host wait: for a caller holding

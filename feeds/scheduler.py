@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, CancelledError, Executor
 from dataclasses import replace
@@ -70,6 +71,9 @@ PUBLISH_RETRY = 60.0
 #: A source whose parse a dying worker process cut short this many times
 #: in a row is recorded as failing (and backs off).
 WORKER_DEATHS_TO_FAIL = 3
+#: A source whose host has no free turn runs when a run at that host
+#: ends, or after this long if none does first.
+HOST_BUSY_RETRY = 5.0
 #: At stop, the last publish (what the finished runs stored) may take this
 #: long; past it, it is abandoned like a stuck fetch, and the next start
 #: renders every feed.
@@ -99,6 +103,8 @@ class Service:
         self._waker.setblocking(False)
         self._publish_lock = threading.Lock()
         self._config_lock = threading.Lock()
+        #: Per host: sources that found it busy, in the order they came.
+        self._host_queues: dict[str, deque[str]] = {}
         self._fetcher = self._new_fetcher(config)
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.concurrency)},
@@ -314,6 +320,45 @@ class Service:
         if source is None or self._stop.is_set():
             return
         now = datetime.now(UTC)
+        host = fetcher.host_of(source)
+        with fetcher.claim(source) as free:
+            if not free:
+                # Its host is busy (slow, or dead and timing out): waiting
+                # here would hold one of the `concurrency` threads that
+                # sources on other hosts need. It queues for the host and
+                # runs when a run there ends (or, at the latest, shortly).
+                self._host_queue(host, name, waiting=True)
+                self._schedule(name, now + timedelta(seconds=HOST_BUSY_RETRY))
+                return
+            self._host_queue(host, name, waiting=False)
+            try:
+                self._run_claimed(config, fetcher, source, now)
+            finally:
+                following = self._host_queue(host)
+                if following is not None and not self._stop.is_set():
+                    self._schedule(following, datetime.now(UTC))
+
+    def _host_queue(self, host: str, name: str = "", *, waiting: bool = False) -> str | None:
+        """The sources waiting for `host`, in the order they came: `name`
+        joins (`waiting`) or leaves it; with no name, the first leaves and
+        is returned (None when none waits)."""
+        with self._config_lock:
+            queue = self._host_queues.setdefault(host, deque())
+            first = None
+            if waiting:
+                if name not in queue:
+                    queue.append(name)
+            elif name:
+                with contextlib.suppress(ValueError):
+                    queue.remove(name)
+            elif queue:
+                first = queue.popleft()
+            if not queue:
+                del self._host_queues[host]
+            return first
+
+    def _run_claimed(self, config: Config, fetcher: Fetcher, source: Source, now: datetime) -> None:
+        name = source.name
         due: datetime | None = now + timedelta(seconds=source.interval)
         cpu = None
         try:

@@ -573,3 +573,29 @@ def test_a_source_stopped_while_its_articles_load_stores_nothing(server: Server,
     assert service.stop() == 0
     with sqlite3.connect(service.config.parent / "feeds.db") as db:
         assert db.execute("SELECT count(*) FROM items").fetchone() == (0,)
+
+
+def test_sources_waiting_for_a_dead_host_do_not_hold_up_other_hosts(
+    server: Server, no_handshake: str, tmp_path: Path
+) -> None:
+    """Eight sources on a host that never answers, with room for three
+    fetches at once: the two the host may take wait for their time-out,
+    and the others must not sit in the remaining fetch slots waiting for
+    its turn, while a source on a healthy host goes unfetched."""
+    healthy = server.add("/healthy.rss", rss("Healthy story"))
+    dead = "".join(
+        f"  - name: dead{n}\n    type: feed\n    url: {no_handshake}/{n}.rss\n    interval: 1h\n"
+        for n in range(8)
+    )
+    sources = dead + f"  - name: healthy\n    type: feed\n    url: {healthy}\n    interval: 0.5s\n"
+    base = BASE_CONFIG.replace("fetch:\n", "fetch:\n  concurrency: 3\n  timeout: 4\n", 1)
+    config = tmp_path / "config.yaml"
+    config.write_text(allowing(base + SERVICE, sources) + "sources:\n" + sources, encoding="utf-8")
+    service = Running(config)
+    try:
+        # Every dead source takes its turn at the host, two at a time: 16 s
+        # of time-outs. The healthy one runs every half second meanwhile.
+        service.wait_for(lambda: len(server.hits("/healthy.rss")) >= 6, timeout=8)
+        assert service.stop() == 0
+    finally:
+        service.close()
