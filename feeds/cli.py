@@ -297,13 +297,15 @@ def _status(config: Config, args: argparse.Namespace) -> int:
         health = state.health or "ok"
         if state.failures:
             health = f"{health} ({state.failures}x)"
+        paused = bool(state.gone_url) and state.gone_url == source.location
         rows.append(
             (
                 source.name,
                 health,
                 _when(state.last_success),
                 str(state.last_items),
-                _when(state.next_due),
+                # Not fetched again until its url changes in config.yaml.
+                "paused" if paused else _when(state.next_due),
                 state.last_error[:80],
             )
         )

@@ -454,7 +454,8 @@ def _source_health(name: str, state: SourceState | None) -> dict[str, object]:
         "last_attempt": _iso(state.last_attempt),
         "last_error": _public(state.last_error) or None,
         "failures": state.failures,
-        "next_due": _iso(state.next_due),
+        # A source paused by 410 Gone is not fetched until its url changes.
+        "next_due": None if state.health == "gone" else _iso(state.next_due),
         "items": state.last_items,
     }
 

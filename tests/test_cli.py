@@ -414,7 +414,8 @@ def test_status_lists_every_source_after_a_build(tmp_path: Path, server: Server)
         tmp_path,
         f"  - name: fine\n    type: feed\n    url: {good}\n"
         f"  - name: broken\n    type: feed\n    url: {server.url}/nope.rss\n"
-        f"  - name: later\n    type: feed\n    url: {good}?x\n",
+        f"  - name: later\n    type: feed\n    url: {good}?x\n"
+        f"  - name: retired\n    type: feed\n    url: {server.add('/gone.rss', '', status=410)}\n",
     )
     before = run_cli("status", "-c", str(config))
     assert before.returncode == 0
@@ -425,6 +426,9 @@ def test_status_lists_every_source_after_a_build(tmp_path: Path, server: Server)
     rows = {line.split()[0]: line for line in table[1:]}
     assert rows["fine"].split()[1] == "ok" and " 2 " in rows["fine"]
     assert "failing (1x)" in rows["broken"] and "HTTP 404" in rows["broken"]
+    # Paused until its url changes: no time at which it will be fetched.
+    assert "paused" in rows["retired"] and "410" in rows["retired"]
+    assert not re.search(r"\d{4}-\d\d-\d\d", rows["retired"])
 
 
 def test_build_logs_one_line_per_source_as_text_or_json(tmp_path: Path, server: Server) -> None:

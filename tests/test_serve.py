@@ -426,6 +426,24 @@ def test_healthz_ok_with_a_recent_success(site: Site) -> None:
     ]
 
 
+def test_healthz_gives_a_source_paused_by_410_no_next_time(site: Site) -> None:
+    now = _now()
+    with Store(site.storage_url) as store:
+        store.record_attempt(
+            "alpha",
+            Attempt(
+                now=now,
+                error="HTTP 410",
+                status=410,
+                health="gone",
+                next_due=now,
+                gone_url="http://example.org/alpha.rss",
+            ),
+        )
+    (alpha, _beta) = site.client.get("/healthz").json()["sources"]
+    assert alpha["health"] == "gone" and alpha["next_due"] is None
+
+
 def test_healthz_shows_no_password_token_or_local_folder(site: Site) -> None:
     """/healthz shares the port partners read feeds from."""
     now = _now()
