@@ -380,3 +380,18 @@ def test_a_heading_in_another_common_form_starts_its_day(heading: str) -> None:
     first, second = items_of(f"11 марта 2022\n09:00Первая\n{heading}\n10:15Вторая")
     assert first.published == msk(2022, 3, 11, 9, 0)
     assert second.published == msk(2022, 3, 10, 10, 15)
+
+
+def test_a_card_dated_without_a_year_is_a_card_of_the_latest_such_day() -> None:
+    # A page of this year's cards prints no year: "20 ноября" is the last
+    # 20 November up to the fetch, not a news-list heading.
+    (card, _next) = items_of(
+        "Литература\nПоэтесса о немоте и насилии. Второе предложение\n20 ноября\n"
+        "Общество\nДругая статья\n19 ноября 2026\n"
+    )
+    assert card.title == "Поэтесса о немоте и насилии."
+    assert card.published == msk(2026, 11, 20)
+    assert card.rubrics == ("literature",)
+    # Followed by timed headlines, such a line still heads a news list.
+    featured, news = items_of("Литература\nВыставка года\n20 ноября\n10:00Новость дня")
+    assert featured.title == "Выставка года" and news.published == msk(2026, 11, 20, 10, 0)

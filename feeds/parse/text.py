@@ -37,8 +37,9 @@ _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S
 #: A day and month, either way round: "20 января", "January 20,".
 _DAY_MONTH = r"(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)"
 _DATED_VIEWS = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+(?P<year>\d{{4}}))(?P<views>\d{{1,9}})$")
-#: A card's date when it has no view count: a day with its year.
-_CARD_DATE = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+\d{{4}})(?:\s*(?:г\.?|года))?$")
+#: A card's date when it has no view count: a day, with its year or not
+#: (a page of this year's cards prints none).
+_CARD_DATE = re.compile(rf"^(?P<date>{_DAY_MONTH}(?:\s+(?P<year>\d{{4}}))?)(?:\s*(?:г\.?|года))?$")
 # "11 марта 2022", "11 марта 2022 года", "11.03.2022", "March 11, 2022",
 # each maybe followed by its weekday ("11 марта 2022, пятница"); "11/03/2022",
 # "11.03.22", "2022-03-11".
@@ -191,8 +192,13 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         if not card and (rubrics or series) and _CARD_DATE.match(following):
             # A card with no view count: its date alone, unless it heads a
             # news list (a timed headline follows).
-            after = lines[index + 1] if index + 1 < len(lines) else ""
-            card = None if _TIMED.match(after) else _CARD_DATE.match(following)
+            # A day with no year on the dump's last line may be a date cut
+            # before its year: left for the next, whole dump.
+            last = index + 1 >= len(lines)
+            after = "" if last else lines[index + 1]
+            card = _CARD_DATE.match(following)
+            if _TIMED.match(after) or (card and last and not card["year"]):
+                card = None
         if card:
             index += 1
             published = _card_date(card["date"], context, languages)
