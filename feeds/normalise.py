@@ -58,8 +58,11 @@ _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-#: A tag-like token in a title: `<name attributes>` or `<!...>`.
-_TAG = re.compile(r"<(?:!|/?([a-zA-Z][a-zA-Z0-9:-]*))([^<>]*)>")
+#: A tag-like token in a title: `<name attributes>` or `<!...>`. As an HTML
+#: tokenizer reads it: up to the next `>` even past a `<` (`<img
+#: onerror="f()//<">`), or to the end, where the reader's own markup
+#: would close it.
+_TAG = re.compile(r"<(?:!|/?([a-zA-Z][a-zA-Z0-9:-]*))([^>]*)(?:>|$)")
 #: The element names an HTML parser knows (the living standard's, and the
 #: obsolete ones browsers still build, such as font, marquee and image).
 _HTML_ELEMENT_NAMES = """a abbr acronym address applet area article aside audio b base

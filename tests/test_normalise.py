@@ -249,6 +249,10 @@ def test_the_checker_itself_sees_executable_constructs() -> None:
         ("<IMG SRC=x onerror=alert(1)>Picture", "Picture"),
         ("<T onmouseover=alert(1)>Generic", "Generic"),
         ("<svg/onload=alert(1)>Vector", "Vector"),
+        # A `<` inside an attribute value; a tag the title's end leaves open.
+        ('<img src=x onerror="alert(1)//<">Picture', "Picture"),
+        ('<T onmouseover="alert(1)//<" >Hover', "Hover"),
+        ("Picture <img src=x onerror=alert(1)", "Picture"),
         # Angle brackets that no HTML parser would build an element from.
         ("Option<T>::take_if is stable", "Option<T>::take_if is stable"),
         ("std::vector<int> in C++26", "std::vector<int> in C++26"),
