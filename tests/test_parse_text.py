@@ -395,3 +395,14 @@ def test_a_card_dated_without_a_year_is_a_card_of_the_latest_such_day() -> None:
     # Followed by timed headlines, such a line still heads a news list.
     featured, news = items_of("Литература\nВыставка года\n20 ноября\n10:00Новость дня")
     assert featured.title == "Выставка года" and news.published == msk(2026, 11, 20, 10, 0)
+
+
+@pytest.mark.parametrize("footer", ["18+", "2007–2022 © COLTA.RU", "16+ Все права защищены"])
+def test_a_featured_headline_before_a_footer_line_starting_with_a_digit_is_kept(
+    footer: str,
+) -> None:
+    # A whole page whose last line (an age mark, the years of a copyright)
+    # starts with a digit: the headline before it is a story, and every
+    # later dump ends the same way.
+    (item,) = items_of(f"Литература\nВыставка года\n{footer}")
+    assert (item.title, item.rubrics) == ("Выставка года", ("literature",))

@@ -51,6 +51,8 @@ _DAY_HEADING = re.compile(
     r"|\d{4}-\d{2}-\d{2})$"
 )
 _WORD_HEADING = re.compile(r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$")
+#: A card's date line cut short: "13", "13 янв", "13 января 20", "13 января 20221".
+_CUT_DATE = re.compile(r"^\d{1,2}(?:\s+[^\W\d_]+\.?(?:\s+\d*(?:\s*[^\W\d_]+\.?)?)?)?$")
 _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
 #: What may start the next word when two inline elements were glued: a
 #: capital, a digit or an opening quote ("ИскусствоКуратор", "Specials«...").
@@ -230,9 +232,11 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
 
 def _ends_here(lines: list[str], index: int) -> bool:
     """Whether nothing follows `lines[index - 1]` but, at most, a last line
-    that starts like a date (not a timed headline)."""
+    that is the start of a card's date. A footer line that merely starts
+    with a digit ("18+", "2007–2024 © COLTA.RU") ends a whole page: the
+    headline before it is a story."""
     rest = lines[index:]
-    return not rest or (len(rest) == 1 and rest[0][:1].isdigit() and not _TIMED.match(rest[0]))
+    return not rest or (len(rest) == 1 and bool(_CUT_DATE.match(rest[0])))
 
 
 def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) -> date | None:
