@@ -476,6 +476,21 @@ def test_a_recovered_document_that_is_whole_keeps_every_entry() -> None:
     assert [item.title for item in _parse_body(body)] == ["One", "Two", "Three"]
 
 
+@pytest.mark.parametrize(
+    "middle",
+    ["<item/>", "<item><title>Open</title><link>https://example.org/o</link>"],
+    ids=["empty-item", "item-never-closed"],
+)
+def test_a_whole_document_with_trailing_junk_keeps_its_last_entry(middle: str) -> None:
+    # Whole, but not well-formed (more than 4 KB of junk after the root, an
+    # entry in the middle that is empty or never closed): not cut short, so
+    # nothing is dropped, the last entry least of all.
+    body = _WHOLE_RSS.replace("<item><title>Two", middle + "<item><title>Two", 1)
+    body += "<!-- " + "x" * 5000 + " -->\n<div>Powered by a CMS</div>\n"
+    titles = [item.title for item in _parse_body(body.encode())]
+    assert titles[-1] == "Three" and {"One", "Two"} <= set(titles)
+
+
 def _parse_body(body: bytes) -> list[Item]:
     return parse(_fetched(body, RSS), SOURCE, _context())
 

@@ -92,9 +92,13 @@ def _parse_xml_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[It
         # as stories they would be dated now, head every feed, and stay
         # beside the real ones once the document comes whole. (Counted in
         # the bytes only when they show every entry: not in UTF-16.)
-        closed = len(_ENTRY_END.findall(fetched.body))
-        if closed < len(entries) == len(_ENTRY_START.findall(fetched.body)):
-            entries = entries[:closed]
+        # Only the last entry can be open, and only if its start comes after
+        # every end: a whole document with trailing junk and an entry not
+        # closed in the middle (or an empty `<item/>`) keeps all of them.
+        starts = [found.start() for found in _ENTRY_START.finditer(fetched.body)]
+        ends = [found.end() for found in _ENTRY_END.finditer(fetched.body)]
+        if len(starts) == len(entries) and starts[-1] >= max(ends, default=0):
+            entries = entries[:-1]
     return [_xml_entry(entry, source, zone, fetched.url) for entry in entries]
 
 
