@@ -223,3 +223,21 @@ def test_a_permalink_guid_is_the_link_of_an_item_without_one(guid: str) -> None:
     fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert normalise_item(item).link == "https://example.org/a/1"
+
+
+@pytest.mark.parametrize("guid", ["https://example.org/a/1", "http://example.org/a/1"])
+def test_a_guid_marked_as_no_permalink_is_not_the_link(guid: str) -> None:
+    """RSS 2.0: isPermaLink="false" says the guid is not the item's URL,
+    however much it looks like one. feedparser gives no link; fastfeedparser
+    took the guid as the link."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        "<title>t</title><link>https://example.org/</link><description>d</description>"
+        f'<item><title>A story</title><guid isPermaLink="false">{guid}</guid>'
+        "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate><description>b</description>"
+        "</item></channel></rss>"
+    ).encode()
+    compare(body)
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert (item.link, item.guid) == ("", guid)

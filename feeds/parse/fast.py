@@ -46,6 +46,12 @@ _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
+#: The text of a guid marked as no permalink.
+_NOT_PERMALINK = re.compile(
+    rb"""<guid\b[^>]*\bisPermaLink\s*=\s*["']\s*false\s*["'][^>]*>"""
+    rb"""\s*(?:<!\[CDATA\[)?\s*([^<\]]*?)\s*(?:\]\]>)?\s*</guid""",
+    re.IGNORECASE,
+)
 
 
 def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
@@ -79,9 +85,20 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
     # Looked up once, not per item: on a feed without ids, a search of the
     # whole body for every item made a big feed quadratic.
     has_ids = b"<guid" in body or b"<id" in body
+    # fastfeedparser takes an http guid as the link even when the feed says
+    # it is no permalink; feedparser, and RSS 2.0, do not.
+    # Searched for only when some entry's link is its guid (rare): the
+    # search costs milliseconds on a big feed.
+    not_permalinks: set[str] = set()
+    if b"isPermaLink" in body and any(
+        entry.get("link") and entry.get("link") == entry.get("id") for entry in entries
+    ):
+        not_permalinks = {
+            found.decode("utf-8", "replace") for found in _NOT_PERMALINK.findall(body)
+        }
     items = []
     for entry in entries:
-        item = _item(entry, source, fetched.url, has_ids)
+        item = _item(entry, source, fetched.url, has_ids, not_permalinks)
         if item is None:
             return None
         items.append(item)
@@ -118,7 +135,9 @@ def _atom_types_are_clear(body: bytes) -> bool:
     return True
 
 
-def _item(entry: Any, source: Source, base: str, has_ids: bool) -> Item | None:
+def _item(
+    entry: Any, source: Source, base: str, has_ids: bool, not_permalinks: set[str]
+) -> Item | None:
     title = str(entry.get("title") or "")
     if "<" in title or _ENTITY.search(title):
         return None
@@ -149,6 +168,8 @@ def _item(entry: Any, source: Source, base: str, has_ids: bool) -> Item | None:
     guid = str(entry.get("id") or "").strip()
     if guid == link and not has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
+    if link and link == guid and guid in not_permalinks:
+        return None  # maybe its link is only that guid: feedparser decides
     if guid and not link:
         # An RSS permalink guid is the item's URL: feedparser takes it as
         # the link however it is spaced or its scheme spelt, fastfeedparser
