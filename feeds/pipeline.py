@@ -351,8 +351,14 @@ def reading_key(config: Config, source: Source) -> str:
     of it that shape items (not its schedule or limits), the rubrics' names,
     the rules and the series. When it changes, the next
     fetch asks for the whole body (no validators) and the items the source
-    still lists are stored, and tagged, anew."""
-    digest = hashlib.sha256(_vocabulary_text(config.rubrics, config.rules, config.series))
+    still lists are stored, and tagged, anew. Its last half is the source's
+    own part (`source_key`)."""
+    return _vocabulary_key(config.rubrics, config.rules, config.series) + source_key(source)
+
+
+def source_key(source: Source) -> str:
+    """The source's own part of its `reading_key`: its settings that shape
+    items, without the vocabulary (which every source shares)."""
     shaping = (
         source.name,
         source.type,
@@ -366,18 +372,17 @@ def reading_key(config: Config, source: Source) -> str:
         source.selectors,
         source.full_content,
     )
-    digest.update(repr(shaping).encode())
-    return digest.hexdigest()[:24]
+    return hashlib.sha256(repr(shaping).encode()).hexdigest()[:12]
 
 
 @lru_cache(maxsize=4)
-def _vocabulary_text(
+def _vocabulary_key(
     rubrics: tuple[Rubric, ...], rules: tuple[Rule, ...], series: tuple[str, ...]
-) -> bytes:
-    """What of the vocabulary tags items (not descriptions, limits or
-    formats), once per config rather than once per source."""
+) -> str:
+    """A digest of what of the vocabulary tags items (not descriptions,
+    limits or formats), once per config rather than once per source."""
     names = tuple((rubric.slug, rubric.title, rubric.aliases) for rubric in rubrics)
-    return repr((names, rules, series)).encode()
+    return hashlib.sha256(repr((names, rules, series)).encode()).hexdigest()[:12]
 
 
 def _vocabulary(config: Config) -> Vocabulary:

@@ -42,9 +42,9 @@ from feeds.pipeline import (
     parsing_pool,
     publish_feeds,
     publish_pending,
-    reading_key,
     record_failure,
     run_source,
+    source_key,
     start_parsing_server,
     wants_workers,
 )
@@ -268,8 +268,11 @@ class Service:
         due = now + timedelta(seconds=random.uniform(0, spread))
         timezone = self.config.site.timezone
         stored = state.next_due
+        # Only the source's own settings: a rubric or rule edited (a reload
+        # does not refetch for that) must not cut a back-off or a
+        # Retry-After short, at this and every later restart.
         changed = bool(
-            state.failures and state.read_as and state.read_as != reading_key(self.config, source)
+            state.failures and state.read_as and state.read_as[-12:] != source_key(source)
         )
         if changed:
             # Backing off under other settings (its url fixed while the

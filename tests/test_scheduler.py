@@ -241,3 +241,54 @@ def test_a_source_changed_while_the_service_was_stopped_follows_its_new_settings
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_restart_keeps_the_back_off_of_a_source_only_the_vocabulary_changed_for(
+    tmp_path: Path,
+) -> None:
+    """A rubric added (a live reload does not refetch for that) leaves a
+    failing source's own settings as they were: its back-off, or the
+    Retry-After its server sent, holds across this and every restart."""
+    source = "  - name: a\n    type: feed\n    url: http://127.0.0.1:9/a.rss\n    interval: 10m\n"
+    before = load_config(write_config(tmp_path, source))
+    now = datetime.now(UTC)
+    with Store(before.storage_url) as store:
+        store.record_attempt(
+            "a",
+            Attempt(
+                now=now - timedelta(seconds=60),
+                status=200,
+                items=3,
+                next_due=now + timedelta(minutes=9),
+                read_as=reading_key(before, before.sources[0]),
+            ),
+        )
+        store.record_attempt(
+            "a",
+            Attempt(
+                now=now - timedelta(seconds=30),
+                error="HTTP 503",
+                status=503,
+                health="failing",
+                next_due=now + timedelta(hours=1),  # its Retry-After
+            ),
+        )
+    base = write_config(tmp_path, source).read_text(encoding="utf-8")
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        base.replace("rubrics:\n", "rubrics:\n  - slug: film\n    title: Кино\n", 1),
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    assert reading_key(config, config.sources[0]) != reading_key(before, before.sources[0])
+    service = scheduler.Service(config_path, config)
+    scheduled: dict[str, datetime] = {}
+    service._schedule = lambda name, due: scheduled.__setitem__(name, due)  # type: ignore[method-assign]
+    try:
+        with Store(config.storage_url) as store:
+            service._schedule_first(config.sources[0], store, now)
+        assert scheduled["a"] >= now + timedelta(minutes=59)
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
