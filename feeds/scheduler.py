@@ -352,13 +352,23 @@ class Service:
                 if name not in queue:
                     queue.append(name)
             elif name:
-                with contextlib.suppress(ValueError):
-                    queue.remove(name)
+                # From every host's queue: a source moved to another host
+                # (a reload) while it waited must not be woken by the old
+                # one, long before its interval.
+                self._drop_waiting(name)
             elif queue:
                 first = queue.popleft()
             if not queue:
-                del self._host_queues[host]
+                self._host_queues.pop(host, None)
             return first
+
+    def _drop_waiting(self, name: str) -> None:
+        """`name` out of every host's queue (under the config lock)."""
+        for host, queue in list(self._host_queues.items()):
+            with contextlib.suppress(ValueError):
+                queue.remove(name)
+            if not queue:
+                del self._host_queues[host]
 
     def _run_claimed(self, config: Config, fetcher: Fetcher, source: Source, now: datetime) -> None:
         name = source.name
@@ -523,6 +533,11 @@ class Service:
         removed = [name for name in before if name not in after]
         added = [name for name in after if name not in before]
         changed = [name for name in after if name in before and after[name] != before[name]]
+        with self._config_lock:
+            for name in removed + changed:
+                # Rescheduled below if still configured; a run that finds
+                # its (maybe new) host busy queues again.
+                self._drop_waiting(name)
         for name in removed:
             self._unschedule(name)
         for name in added + changed:

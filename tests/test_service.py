@@ -599,3 +599,42 @@ def test_sources_waiting_for_a_dead_host_do_not_hold_up_other_hosts(
         assert service.stop() == 0
     finally:
         service.close()
+
+
+def test_a_source_moved_to_another_host_while_it_waits_is_not_woken_by_the_old_one(
+    server: Server, tmp_path: Path
+) -> None:
+    """A source waiting for a busy host's turn whose url a reload moves to
+    another host runs there at once; the end of the old host's run must not
+    wake it again, an hour before its interval."""
+    slow = server.add("/slow.rss", rss("Slow one"), delay=5)
+    waiting = server.add("/w.rss", rss("Waiting one"))
+    port = waiting.split(":")[2].split("/")[0]
+    moved = waiting.replace("127.0.0.1", "localhost")
+    config = tmp_path / "config.yaml"
+
+    def write(sources: str) -> None:
+        base = allowing(BASE_CONFIG + SERVICE, sources).replace(
+            "allow_private: [", f'per_host: 1\n  allow_private: ["localhost:{port}", ', 1
+        )
+        config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+
+    first = f"  - name: slow\n    type: feed\n    url: {slow}\n    interval: 1h\n"
+    write(first)
+    service = Running(config)
+    try:
+        service.wait_for(lambda: len(server.hits("/slow.rss")) >= 1)
+        # Added while slow holds the host's one turn: it waits for it.
+        write(first + f"  - name: w\n    type: feed\n    url: {waiting}\n    interval: 1h\n")
+        service.process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert server.hits("/w.rss") == []
+        write(first + f"  - name: w\n    type: feed\n    url: {moved}\n    interval: 1h\n")
+        service.process.send_signal(signal.SIGHUP)
+        service.wait_for(lambda: len(server.hits("/w.rss")) >= 1)
+        service.wait_for(lambda: "source 'slow': HTTP 200" in service.stderr())
+        time.sleep(1.5)
+        assert len(server.hits("/w.rss")) == 1
+        assert service.stop() == 0
+    finally:
+        service.close()
