@@ -535,8 +535,12 @@ class RefusedAddress(NewConnectionError):
 
 
 def _guarded_pools(
-    rules: tuple[AllowRule, ...], deadlines: _Deadlines
+    rules: tuple[AllowRule, ...] | None, deadlines: _Deadlines
 ) -> dict[str, type[HTTPConnectionPool]]:
+    """Connection pools whose sockets keep to `deadlines` and, unless
+    `rules` is None (an address the operator chose, like the WebSub hub),
+    to the private-address guard."""
+
     def guarded(base: type[HTTPConnection]) -> type[HTTPConnection]:
         class Guarded(base):  # type: ignore[valid-type,misc]
             def getresponse(self) -> Any:
@@ -545,6 +549,8 @@ def _guarded_pools(
                 return super().getresponse()
 
             def _new_conn(self) -> socket.socket:
+                if rules is None:
+                    return _connect_watched(self, deadlines)
                 # A literal address (in any spelling) is checked before any
                 # connect, so not even a handshake reaches a refused one.
                 for literal in _numeric_addresses(self.host, self.port or 0):
@@ -672,6 +678,11 @@ def notify_hub(
     followed. Returns what failed, for the log."""
     stopping = stopping or threading.Event()
     pool = urllib3.PoolManager(headers={"User-Agent": user_agent(base_url)})
+    # Socket time-outs bound each read, not the answer: a hub trickling its
+    # headers a byte at a time would hold the ping (and the cycle, or the
+    # service's publisher) for ever. Each try gets a whole-request deadline.
+    deadlines = _Deadlines()
+    pool.pool_classes_by_scheme = _guarded_pools(None, deadlines)
     failures = []
     try:
         for topic in topics:
@@ -681,20 +692,26 @@ def notify_hub(
                 if hurried and attempt > 0:
                     break
                 wait = min(timeout, STOPPING_HUB_TIMEOUT) if hurried else timeout
+                deadline = time.monotonic() + wait
                 try:
-                    answer = pool.request(
-                        "POST",
-                        hub,
-                        fields={"hub.mode": "publish", "hub.url": topic},
-                        encode_multipart=False,
-                        timeout=urllib3.Timeout(connect=wait, read=wait),
-                        retries=False,
-                        redirect=False,
-                    )
-                    if 200 <= answer.status < 300:
+                    with deadlines.limit(deadline):
+                        answer = pool.request(
+                            "POST",
+                            hub,
+                            fields={"hub.mode": "publish", "hub.url": topic},
+                            encode_multipart=False,
+                            timeout=urllib3.Timeout(connect=wait, read=wait),
+                            retries=False,
+                            redirect=False,
+                        )
+                    if time.monotonic() >= deadline:
+                        # Cut off at the deadline: what came is no answer.
+                        problem = f"no whole answer within {wait:g} s"
+                    elif 200 <= answer.status < 300:
                         problem = ""
                         break
-                    problem = f"HTTP {answer.status}"
+                    else:
+                        problem = f"HTTP {answer.status}"
                 except HTTPError as exc:
                     problem = _reason(exc)
                 if attempt + 1 < attempts:
@@ -708,4 +725,5 @@ def notify_hub(
                 break
     finally:
         pool.clear()
+        deadlines.close()
     return failures

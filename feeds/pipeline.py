@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
-from feeds.errors import FeedsError, FetchError, SourceError, StoreError
+from feeds.errors import FeedsError, FetchError, PublishError, SourceError, StoreError
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
     ARCHIVE_DIR,
@@ -1113,16 +1113,32 @@ def publish_feeds(
     if any(archives.values()) and only is None:
         # The pages on disk are this store's from now on.
         publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
-    written = [name for name, data in files if publish_file(config.output_dir, name, data)]
+    written: list[str] = []
+    try:
+        for name, data in files:
+            if publish_file(config.output_dir, name, data):
+                written.append(name)
+    except PublishError:
+        # The feeds written so far are out: their subscribers must hear of
+        # them now, as the next publish finds them unchanged.
+        _ping(config, written, stopping, ping_aside)
+        raise
     if only is None:
         _retire_files(config, store, [name for name, _data in files])
-    if ping_aside:
+    _ping(config, written, stopping, ping_aside)
+    return (*names, *written), len(files) - len(written)
+
+
+def _ping(
+    config: Config, written: list[str], stopping: threading.Event | None, aside: bool
+) -> None:
+    """Announce the written feeds, here or (`aside`) from a thread of their own."""
+    if aside:
         threading.Thread(
             target=_announce, args=(config, written, stopping), name="feeds-ping", daemon=True
         ).start()
     else:
         _announce(config, written, stopping)
-    return (*names, *written), len(files) - len(written)
 
 
 def _retire_files(config: Config, store: Store, published: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -157,3 +158,83 @@ def test_a_hub_that_hangs_does_not_hold_up_the_services_start(
         service.wait_for(lambda: "From A" in _text(tmp_path / "output" / "all.atom"))
     finally:
         service.close()
+
+
+@pytest.fixture
+def trickling_hub() -> Iterator[str]:
+    """A hub that answers a ping with a status line and then one header byte
+    every half second, for ever: no single read ever times out."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 204 No Content\r\n")
+                while not stop.wait(0.5):
+                    conn.sendall(b"X")
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/hub"
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_a_hub_that_trickles_its_answer_does_not_hang_the_build(
+    tmp_path: Path, server: Server, trickling_hub: str
+) -> None:
+    # Socket time-outs never fire on a hub that sends a byte now and then:
+    # each ping needs a deadline of its own, or the build never ends (and
+    # the service's publisher, which pings in line, never publishes again).
+    url = server.add("/feed.rss", RSS.format(title="One", n=1))
+    base = BASE_CONFIG + f"websub:\n  hub: {trickling_hub}\n"
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    began = time.monotonic()
+    try:
+        done = run_cli("build", "-c", str(config))
+    except subprocess.TimeoutExpired:
+        pytest.fail("feeds build still waiting on the hub after 120 s")
+    assert done.returncode == 0
+    assert time.monotonic() - began < 30
+    assert "WebSub hub" in done.stderr
+
+
+def test_feeds_written_before_a_failed_publish_are_still_pinged(
+    tmp_path: Path, server: Server, hub: Hub
+) -> None:
+    # A publish that fails part-way (a full disk, a file it cannot replace)
+    # has put some feeds out already. Their subscribers must hear of them:
+    # the next publish finds those files unchanged and pings nobody.
+    url = server.add("/feed.rss", RSS.format(title="One", n=1))
+    base = BASE_CONFIG + f"websub:\n  hub: {hub.url}\n"
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    hub.pings.clear()
+    server.add("/feed.rss", RSS.format(title="Two", n=2))
+    index = tmp_path / "output" / "index.html"
+    index.unlink()
+    index.mkdir()  # the last file of the publish cannot be written
+    assert run_cli("build", "-c", str(config)).returncode == 1
+    assert "Two" in (tmp_path / "output" / "all.atom").read_text(encoding="utf-8")
+    index.rmdir()
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    pinged = {ping["hub.url"][0] for ping in hub.pings}
+    assert "https://feeds.example.org/all.atom" in pinged
+    assert "https://feeds.example.org/art.atom" in pinged
