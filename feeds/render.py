@@ -395,15 +395,19 @@ def render_json(site: Site, spec: FeedSpec) -> bytes:
             extension["views"] = item.views
         entry["_feeds"] = extension
         items.append(entry)
-    document = {
+    document: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": spec.title,
         "home_page_url": site.base_url,
         "feed_url": feed_url(site, spec, "json"),
         "description": spec.description or spec.title,
         "language": site.language,
-        "items": items,
     }
+    if site.hub:
+        # JSON Feed 1.1: where to subscribe for pushes (the hub is pinged
+        # for the .json topic like the others).
+        document["hubs"] = [{"type": "WebSub", "url": site.hub}]
+    document["items"] = items
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

@@ -942,3 +942,13 @@ def test_stored_dates_no_zone_can_write_are_written_in_utc(zone: str) -> None:
     for suffix in ("atom", "rss"):
         assert not feedparser.parse(render_archive(site, spec, page, entries, suffix)).bozo
     assert "T2" in render_index(site, [spec]).decode()
+
+
+def test_json_feed_names_the_websub_hub(site: Site) -> None:
+    """README: with websub.hub set, every feed names the hub. JSON Feed 1.1
+    does so in `hubs`; without it a JSON Feed subscriber cannot find where
+    to subscribe, though the hub is pinged for the .json topics too."""
+    hubbed = replace(site, hub="https://hub.example/")
+    document = json_doc(render_feed(hubbed, make_spec(), "json"))
+    assert document["hubs"] == [{"type": "WebSub", "url": "https://hub.example/"}]
+    assert "hubs" not in json_doc(render_feed(site, make_spec(), "json"))
