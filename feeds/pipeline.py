@@ -259,6 +259,7 @@ def publish_pending(
     helpers: Executor | None = None,
     *,
     stopping: threading.Event | None = None,
+    announce: Announce | None = None,
 ) -> tuple[tuple[str, ...], int] | None:
     """Render the feeds that stored changes touched since the last time
     (their rubrics' feeds and the combined one), as `publish_feeds` does;
@@ -271,7 +272,9 @@ def publish_pending(
         serial = store.meta("pending_serial")
     if pending is None:
         return None
-    published = publish_feeds(config, store, only=pending, helpers=helpers, stopping=stopping)
+    published = publish_feeds(
+        config, store, only=pending, helpers=helpers, stopping=stopping, announce=announce
+    )
     with store.transaction():
         # Cleared only if no run noted a change since they were read: that
         # change may have come after its feed was rendered. Publishing a
@@ -1064,12 +1067,12 @@ def publish_feeds(
     parallel: bool = False,
     helpers: Executor | None = None,
     stopping: threading.Event | None = None,
-    ping_aside: bool = False,
+    announce: Announce | None = None,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
     their new archive pages, the OPML list and the index; write the files
-    whose bytes changed, and ping the WebSub hub for them (`ping_aside`:
-    from a thread of their own, so a hub that hangs holds up nothing).
+    whose bytes changed, and ping the WebSub hub for them (through
+    `announce`, such as a `Pinger`, else here and now).
     When there are many archive pages, `helpers` (worker processes of the
     caller's) write them all, or with `parallel` this process shares them
     with helpers it forks. Returns (names written, number left untouched).
@@ -1121,24 +1124,79 @@ def publish_feeds(
     except PublishError:
         # The feeds written so far are out: their subscribers must hear of
         # them now, as the next publish finds them unchanged.
-        _ping(config, written, stopping, ping_aside)
+        _ping(config, written, stopping, announce)
         raise
     if only is None:
         _retire_files(config, store, [name for name, _data in files])
-    _ping(config, written, stopping, ping_aside)
+    _ping(config, written, stopping, announce)
     return (*names, *written), len(files) - len(written)
 
 
+#: What takes the names of files just written, to ping the hub for them.
+Announce = Callable[[Config, list[str]], None]
+
+
 def _ping(
-    config: Config, written: list[str], stopping: threading.Event | None, aside: bool
+    config: Config, written: list[str], stopping: threading.Event | None, announce: Announce | None
 ) -> None:
-    """Announce the written feeds, here or (`aside`) from a thread of their own."""
-    if aside:
-        threading.Thread(
-            target=_announce, args=(config, written, stopping), name="feeds-ping", daemon=True
-        ).start()
+    if announce is not None:
+        announce(config, written)
     else:
         _announce(config, written, stopping)
+
+
+class Pinger:
+    """The service's WebSub pings, sent in order from a thread of their
+    own: a hub that is slow or down (three tries of up to 5 s per feed)
+    holds up no publish. Pings that queue up meanwhile go out together,
+    each feed once. Once `stopping` is set, what is still due gets one
+    short try per feed."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        self._queue: deque[tuple[Config, list[str]] | None] = deque()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, config: Config, written: list[str]) -> None:
+        if not config.site.hub or not written:
+            return
+        with self._ready:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="feeds-ping", daemon=True)
+                self._thread.start()
+            self._queue.append((config, list(written)))
+            self._ready.notify()
+
+    def close(self, timeout: float) -> bool:
+        """Send what is due, then end; False if that took over `timeout`
+        seconds (the thread is left to the process's exit)."""
+        with self._ready:
+            thread = self._thread
+            self._queue.append(None)
+            self._ready.notify()
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue:
+                    self._ready.wait()
+                jobs = list(self._queue)
+                self._queue.clear()
+            due = [job for job in jobs if job is not None]
+            if due:
+                config = due[-1][0]  # the newest: the hub may have changed
+                names = list(dict.fromkeys(name for _config, written in due for name in written))
+                try:
+                    _announce(config, names, self._stopping)
+                except Exception:  # a bug: logged, and the pings go on
+                    log.exception("WebSub pings failed")
+            if len(due) < len(jobs):
+                return
 
 
 def _retire_files(config: Config, store: Store, published: list[str]) -> None:

@@ -39,6 +39,7 @@ from feeds.errors import ConfigError, FeedsError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
 from feeds.pipeline import (
+    Pinger,
     parsing_pool,
     publish_feeds,
     publish_pending,
@@ -78,6 +79,8 @@ HOST_BUSY_RETRY = 5.0
 #: long; past it, it is abandoned like a stuck fetch, and the next start
 #: renders every feed.
 STOP_PUBLISH_SECONDS = 10.0
+#: At stop, the WebSub pings still due (one short try each) may take this long.
+STOP_PING_SECONDS = 5.0
 
 
 class Service:
@@ -118,6 +121,7 @@ class Service:
         self._active = 0
         self._lock = RunLock(config.storage_url, "run")
         self._publisher = _Publisher(self._publish_pending)
+        self._pinger = Pinger(self._stop)
         #: Worker processes that parse bodies (with enough sources), made
         #: when first wanted and again if one died.
         self._parsing: Executor | None = None
@@ -140,7 +144,7 @@ class Service:
         prepare_dir(self.config.output_dir)
         with Store(self.config.storage_url) as store, self._publish_lock:
             # Its pings go aside: a hub that hangs must not hold up the start.
-            publish_feeds(self.config, store, stopping=self._stop, ping_aside=True)
+            publish_feeds(self.config, store, stopping=self._stop, announce=self._pinger)
         self._publisher.start()
         self._scheduler.start()
         now = datetime.now(UTC)
@@ -214,6 +218,10 @@ class Service:
             log.warning(
                 "publishing at stop took over %.0f s: abandoned; the next start publishes",
                 STOP_PUBLISH_SECONDS,
+            )
+        if not self._pinger.close(STOP_PING_SECONDS):
+            log.warning(
+                "WebSub pings still going at stop after %.0f s: abandoned", STOP_PING_SECONDS
             )
         with self._parsing_lock:
             parsing, self._parsing = self._parsing, None
@@ -467,7 +475,9 @@ class Service:
                     config = self.config
                 helpers = self._parsing_for(config)
                 with Store(config.storage_url) as store:
-                    published = publish_pending(config, store, helpers, stopping=self._stop)
+                    published = publish_pending(
+                        config, store, helpers, stopping=self._stop, announce=self._pinger
+                    )
             if published is not None:
                 written, unchanged = published
                 log.info(
@@ -553,7 +563,7 @@ class Service:
             try:
                 prepare_dir(new.output_dir)
                 with Store(new.storage_url) as store, self._publish_lock:
-                    publish_feeds(new, store)
+                    publish_feeds(new, store, announce=self._pinger)
             except FeedsError as exc:
                 log.error("feeds not re-rendered after the config change: %s", exc)
         log.info(

@@ -160,6 +160,26 @@ def test_a_hub_that_hangs_does_not_hold_up_the_services_start(
         service.close()
 
 
+def test_a_hub_that_hangs_does_not_hold_up_the_services_publishes(
+    tmp_path: Path, server: Server, hub: Hub
+) -> None:
+    feed = server.add("/a.rss", rss("From A"))
+    sources = f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1s\n"
+    config = tmp_path / "config.yaml"
+    base = allowing(BASE_CONFIG + SERVICE + f"websub:\n  hub: {hub.url}\n", sources)
+    config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    hub.silent.set()
+    service = Running(config)
+    try:
+        service.wait_for(lambda: "From A" in _text(tmp_path / "output" / "all.atom"))
+        # The pings for that publish hang (three tries of 5 s): the next
+        # story still goes out with the next publish, not 16 s later.
+        server.add("/a.rss", rss("From A", "From B"))
+        service.wait_for(lambda: "From B" in _text(tmp_path / "output" / "all.atom"), timeout=8)
+    finally:
+        service.close()
+
+
 @pytest.fixture
 def trickling_hub() -> Iterator[str]:
     """A hub that answers a ping with a status line and then one header byte
