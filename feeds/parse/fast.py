@@ -33,14 +33,18 @@ from feeds.model import Fetched, Item, Source, first_image
 
 _HEAD = 4096
 # Date elements and whether their text ends in a zone.
+# Possessive quantifiers and no `<` inside a tag: the text of a hostile
+# body (whitespace that no `</` follows, a run of openings that no `>`
+# closes) cannot make the search backtrack, so it takes linear time. The
+# captured text keeps its trailing whitespace: callers strip it.
 _DATES = re.compile(
-    rb"<(?:pubDate|published|updated|dc:date|issued|modified|lastBuildDate)\b[^>]*>"
-    rb"\s*(?:<!\[CDATA\[)?\s*([^<\]]*?)\s*(?:\]\]>)?\s*</",
+    rb"<(?:pubDate|published|updated|dc:date|issued|modified|lastBuildDate)\b[^<>]*+>"
+    rb"\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</",
 )
 _ZONED = re.compile(
     rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]))$"
 )
-_ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^>]*?)(?<!/)>")
+_ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^<>]*+)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
@@ -48,8 +52,8 @@ _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 #: The text of a guid marked as no permalink.
 _NOT_PERMALINK = re.compile(
-    rb"""<guid\b[^>]*\bisPermaLink\s*=\s*["']\s*false\s*["'][^>]*>"""
-    rb"""\s*(?:<!\[CDATA\[)?\s*([^<\]]*?)\s*(?:\]\]>)?\s*</guid""",
+    rb"""<guid\b[^<>]*?\bisPermaLink\s*+=\s*+["']\s*+false\s*+["'][^<>]*+>"""
+    rb"""\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</guid""",
     re.IGNORECASE,
 )
 
@@ -94,7 +98,7 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
         entry.get("link") and entry.get("link") == entry.get("id") for entry in entries
     ):
         not_permalinks = {
-            found.decode("utf-8", "replace") for found in _NOT_PERMALINK.findall(body)
+            found.strip().decode("utf-8", "replace") for found in _NOT_PERMALINK.findall(body)
         }
     items = []
     for entry in entries:
@@ -116,7 +120,8 @@ def _well_formed(body: bytes) -> bool:
 
 
 def _dates_are_zoned(body: bytes) -> bool:
-    return all(_ZONED.search(found) for found in _DATES.findall(body) if found)
+    dates = (found.strip() for found in _DATES.findall(body))
+    return all(_ZONED.search(found) for found in dates if found)
 
 
 def _atom_types_are_clear(body: bytes) -> bool:

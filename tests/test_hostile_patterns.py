@@ -1,0 +1,106 @@
+"""Hostile feed bodies must not make the fast path's regular expressions
+backtrack for hours: each runs in one C call that holds the GIL, so a
+source's parse froze the whole service (other sources, `feeds serve`,
+even SIGTERM). Run in a subprocess, since a thread cannot interrupt it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from feeds.parse.fast import _NOT_PERMALINK, _dates_are_zoned
+
+#: Each body parses in milliseconds once the patterns cannot backtrack.
+LIMIT = 20.0
+
+ITEM = b"<item><title>t</title><link>http://x.example/1</link>"
+
+CASES = {
+    # `\s*([^<\]]*?)\s*...\s*</`: whitespace that no `</` follows (quartic:
+    # 200 spaces took 10 s, 2,000 hours).
+    "date-whitespace": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    + ITEM
+    + b"<pubDate>"
+    + b" " * 2000
+    + b"x<b/></pubDate></item></channel></rss>",
+    "guid-whitespace": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>t</title><link>http://x.example/g</link><guid>http://x.example/g</guid>"
+    b'</item><item><title>u</title><guid isPermaLink="false">'
+    + b" " * 2000
+    + b"x<b/></guid></item></channel></rss>",
+    # Many openings that no `>` closes (quadratic: 720 KB took 32 s).
+    "date-openings": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    + ITEM
+    + b"</item></channel></rss>"
+    + b"<pubDate " * 300_000,
+    "atom-openings": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+    b"<title>T</title>" + b"<title " * 300_000,
+    "guid-openings": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>t</title><link>http://x.example/g</link><guid>http://x.example/g</guid>"
+    b'</item><!-- isPermaLink="false" ' + b"<guid " * 300_000 + b"--></channel></rss>",
+    # In well-formed XML too: a comment holds any number of them.
+    "date-openings-in-comment": b'<?xml version="1.0"?><rss version="2.0"><channel>'
+    b"<title>T</title>"
+    + ITEM
+    + b"</item><!-- "
+    + b"<pubDate " * 300_000
+    + b"--><x/></channel></rss>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fast_path_regexes_take_linear_time(name: str, tmp_path) -> None:
+    body = tmp_path / "body"
+    body.write_bytes(CASES[name])
+    code = (
+        "import sys\n"
+        "from feeds.model import Fetched, Source\n"
+        "from feeds.parse.fast import parse_fast\n"
+        "body = open(sys.argv[1], 'rb').read()\n"
+        "fetched = Fetched(source='s', url='http://x.example/f', body=body,\n"
+        "                  headers={'content-type': 'application/rss+xml'})\n"
+        "parse_fast(fetched, Source(name='s', type='feed', url='http://x.example/f'))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(body)], capture_output=True, timeout=LIMIT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            f"{name}: the fast path took over {LIMIT:g} s on a {len(CASES[name])}-byte body"
+        )
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def test_dates_and_not_permalinks_still_read() -> None:
+    assert _dates_are_zoned(b"<pubDate> Mon, 01 Jun 2026 10:00:00 +0000 </pubDate>")
+    assert _dates_are_zoned(b"<updated><![CDATA[ 2026-06-01T10:00:00Z ]]></updated>")
+    assert not _dates_are_zoned(b"<pubDate>\n  Mon, 01 Jun 2026 10:00:00  \n</pubDate>")
+    assert not _dates_are_zoned(b'<dc:date a="b">2026-06-01T10:00</dc:date>')
+    found = _NOT_PERMALINK.findall(
+        b'<guid isPermaLink="false"> <![CDATA[ http://x.example/1 ]]> </guid>'
+        b"<GUID ispermalink='false'>http://x.example/2</GUID>"
+    )
+    assert [f.strip() for f in found] == [b"http://x.example/1", b"http://x.example/2"]
+
+
+@pytest.mark.parametrize("opening", [b"<script ", b"<style ", b"<"])
+def test_charset_sample_takes_linear_time(opening: bytes, tmp_path) -> None:
+    # Non-UTF-8 bytes and no declared charset: the page's text is sampled
+    # without its markup.
+    body = tmp_path / "body"
+    body.write_bytes(b"<html><body>\xff\xfe " + opening * 200_000)
+    code = (
+        "import sys\n"
+        "from feeds.parse.decode import decode_page\n"
+        "decode_page(open(sys.argv[1], 'rb').read(), {})\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(body)], capture_output=True, timeout=LIMIT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"decoding a page of {opening!r} x 200,000 took over {LIMIT:g} s")
+    assert done.returncode == 0, done.stderr.decode()
