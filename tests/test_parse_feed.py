@@ -628,3 +628,30 @@ def test_a_feed_without_ids_is_searched_a_few_times_not_once_per_item(items: int
     assert len(parsed) == items
     assert all(item.guid == "" for item in parsed)
     assert _CountedBytes.searches < 20
+
+
+def test_json_feed_nested_too_deeply_fails_the_source_alone() -> None:
+    # 200,000 levels (400 KB): json's depth limit raised RecursionError,
+    # which no handler caught, and the whole build ended with a traceback.
+    body = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 200_000
+    body += b"]" * 200_000 + b"}"
+
+    with pytest.raises(ParseError, match="nested too deeply"):
+        parse(_fetched(body, JSON_FEED), SOURCE, _context())
+
+
+def test_json_ld_nested_too_deeply_is_a_note() -> None:
+    from feeds.parse.html import parse_html
+
+    ld = '{"@type": "NewsArticle", "a": ' * 100_000 + "1" + "}" * 100_000
+    page = (
+        f'<html><head><script type="application/ld+json">{ld}</script></head><body>x</body></html>'
+    )
+    fetched = Fetched(
+        source="s", url=FEED_URL, body=page.encode(), headers={"content-type": "text/html"}
+    )
+
+    items, notes = parse_html(
+        fetched, Source(name="s", type="html", url=FEED_URL), _context(), None
+    )
+    assert any("nested too deeply" in note for note in notes)

@@ -758,3 +758,21 @@ def test_a_body_that_is_not_html_is_a_parse_error(body: bytes, detail: str) -> N
 
     assert caught.value.source == "inline"
     assert caught.value.detail == detail
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["file:///etc/passwd", "FILE:///dev/zero", "ftp://example.org/f.xml", "data:,x", "/dev/zero"],
+)
+def test_advertised_feed_is_never_a_local_file(href: str) -> None:
+    # A page advertising file:///dev/zero made the fetcher read it until
+    # memory ran out; file:///path/of/a/feed.xml published a local file.
+    page = (
+        f'<html><head><link rel="alternate" type="application/rss+xml" href="{href}"></head></html>'
+    )
+
+    assert advertised_feed(page, "https://example.org/news/") in (
+        None,
+        "https://example.org/dev/zero",
+    )
+    assert advertised_feed(page, "file:///srv/pages/news.html") is None

@@ -148,6 +148,8 @@ def _json_ld_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
             documents.append(json.loads(raw, strict=False))
         except json.JSONDecodeError as exc:
             page.notes.append(f"JSON-LD block {number}: not valid JSON ({exc})")
+        except RecursionError:
+            page.notes.append(f"JSON-LD block {number}: nested too deeply")
     index: dict[str, dict[str, Any]] = {}
     for document in documents:
         _index_ids(document, index)

@@ -166,6 +166,10 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
         document = json.loads(fetched.body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(source.name, f"invalid JSON: {exc}", url=fetched.url) from exc
+    except RecursionError:
+        # [[[[...: a few bytes per level, and the decoder's depth limit
+        # raised past every handler, ending the whole build.
+        raise ParseError(source.name, "invalid JSON: nested too deeply", url=fetched.url) from None
     if not isinstance(document, dict) or "jsonfeed.org/version/" not in str(
         document.get("version", "")
     ):

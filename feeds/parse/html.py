@@ -91,7 +91,12 @@ def _advertised(tree: LexborHTMLParser, page_url: str) -> str | None:
         kind = (attributes.get("type") or "").split(";")[0].strip().lower()
         href = (attributes.get("href") or "").strip()
         if "alternate" in rels and kind in FEED_TYPES and href:
-            return urljoin(base, href)
+            url = urljoin(base, href)
+            # The page is a stranger's: a file: (or any non-HTTP) address
+            # would have the fetcher read a local file as the source (a
+            # local page is often a saved copy of a stranger's page too).
+            if url.lower().startswith(("http://", "https://")):
+                return url
     return None
 
 
