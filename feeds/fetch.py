@@ -482,7 +482,11 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _connect_watched(connection: HTTPConnection, deadlines: _Deadlines) -> socket.socket:
+def _connect_watched(
+    connection: HTTPConnection,
+    deadlines: _Deadlines,
+    refused: Any = lambda address: "",
+) -> socket.socket:
     """What urllib3's `_new_conn` does, but each socket is watched from
     before its connect: a stop, or the request's deadline, then cuts off a
     host that never completes the handshake (one dropping packets), where
@@ -498,6 +502,13 @@ def _connect_watched(connection: HTTPConnection, deadlines: _Deadlines) -> socke
         raise NameResolutionError(connection.host, connection, exc) from exc
     failure: OSError = OSError("getaddrinfo returns an empty list")
     for family, kind, protocol, _name, address in addresses:
+        # Checked before the connect, not only after: a handshake's outcome
+        # (open port or not) would otherwise reach /healthz as the error,
+        # a port scan of the private network for whoever names the host.
+        reason = refused(str(address[0]))
+        if reason:
+            failure = RefusedAddress(connection, reason)
+            continue
         try:
             sock = socket.socket(family, kind, protocol)
         except OSError as exc:  # this address family, or no descriptor left
@@ -518,6 +529,8 @@ def _connect_watched(connection: HTTPConnection, deadlines: _Deadlines) -> socke
             continue
         sys.audit("http.client.connect", connection, connection.host, connection.port)
         return sock
+    if isinstance(failure, RefusedAddress):
+        raise failure
     if isinstance(failure, TimeoutError):
         raise ConnectTimeoutError(
             connection,
@@ -557,7 +570,11 @@ def _guarded_pools(
                     reason = refusal(literal, self.host, self.port or 0, rules)
                     if reason:
                         raise RefusedAddress(self, reason)
-                sock = _connect_watched(self, deadlines)
+                sock = _connect_watched(
+                    self,
+                    deadlines,
+                    lambda address: refusal(address, self.host, self.port or 0, rules),
+                )
                 try:
                     peer = str(sock.getpeername()[0])
                 except OSError:

@@ -435,3 +435,22 @@ def test_a_connection_reused_by_another_request_stays_watched() -> None:
     connection.close()
     server_side.close()
     deadlines.close()
+
+
+def test_a_refused_name_is_not_even_connected_to() -> None:
+    # localhost resolves to loopback: the connect used to go through and be
+    # refused after, so an open port ("localhost is at 127.0.0.1 ...
+    # refused") and a closed one ("Connection refused") gave different
+    # errors in the public /healthz: a port scan for whoever runs a source.
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    source = Source(name="probe", type="feed", url=f"http://localhost:{port}/", timeout=5)
+    try:
+        with Fetcher("http://feeds.example/") as fetcher, pytest.raises(FetchError) as raised:
+            fetcher.fetch(source)
+        assert "refused" in str(raised.value) and "loopback" in str(raised.value)
+        with pytest.raises(TimeoutError):
+            listener.accept()[0].close()
+    finally:
+        listener.close()
