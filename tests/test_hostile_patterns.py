@@ -104,3 +104,31 @@ def test_charset_sample_takes_linear_time(opening: bytes, tmp_path) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail(f"decoding a page of {opening!r} x 200,000 took over {LIMIT:g} s")
     assert done.returncode == 0, done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "<script " * 40_000,  # each opening searched to the end: 45 s
+        "<" * 59_999 + "<b>" + "b>" * 59_999 + "Title",  # a pass per level: minutes
+    ],
+    ids=["open-scripts", "nested-tags"],
+)
+def test_a_hostile_title_is_cleaned_in_linear_time(title: str, tmp_path) -> None:
+    given = tmp_path / "title"
+    given.write_text(title, encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from feeds.model import Item\n"
+        "from feeds.normalise import normalise_item\n"
+        "title = open(sys.argv[1], encoding='utf-8').read()\n"
+        "print(normalise_item(Item(source='s', title=title)).title)\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(given)], capture_output=True, timeout=LIMIT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"cleaning a {len(title)}-character title took over {LIMIT:g} s")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "<" not in done.stdout.decode()
