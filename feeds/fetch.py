@@ -22,11 +22,12 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
@@ -485,7 +486,7 @@ class Fetcher:
 def _connect_watched(
     connection: HTTPConnection,
     deadlines: _Deadlines,
-    refused: Any = lambda address: "",
+    refused: Callable[[str], str] = lambda address: "",
 ) -> socket.socket:
     """What urllib3's `_new_conn` does, but each socket is watched from
     before its connect: a stop, or the request's deadline, then cuts off a
@@ -500,7 +501,7 @@ def _connect_watched(
         addresses = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise NameResolutionError(connection.host, connection, exc) from exc
-    failure: OSError = OSError("getaddrinfo returns an empty list")
+    failure: Exception = OSError("getaddrinfo returns an empty list")
     for family, kind, protocol, _name, address in addresses:
         # Checked before the connect, not only after: a handshake's outcome
         # (open port or not) would otherwise reach /healthz as the error,
@@ -659,14 +660,24 @@ def _reason(exc: BaseException | None) -> str:
 
 def _read_file(source: Source, path: Path) -> Fetched:
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not S_ISREG(status.st_mode):
+            # A device (/dev/zero), a pipe or a folder: reading one could
+            # never end, or block for ever.
+            raise FetchError(source.name, "not a regular file", url=str(path))
+        size = status.st_size
+        if size <= source.max_bytes:
+            with path.open("rb") as file:
+                # No more than the limit, whatever the size said: the file
+                # may be growing while it is read.
+                body = file.read(source.max_bytes + 1)
+            size = len(body)
         if size > source.max_bytes:
             raise FetchError(
                 source.name,
                 f"file of {size} bytes is over the limit of {source.max_bytes}",
                 url=str(path),
             )
-        body = path.read_bytes()
     except FileNotFoundError:
         raise FetchError(source.name, "no such file", url=str(path)) from None
     except OSError as exc:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import threading
@@ -454,3 +455,18 @@ def test_a_refused_name_is_not_even_connected_to() -> None:
             listener.accept()[0].close()
     finally:
         listener.close()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_local_source_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    # A pipe blocks its reader for ever and /dev/zero never ends: read
+    # whole, either would stop the build or fill its memory.
+    target = {"fifo": tmp_path / "pipe", "device": Path("/dev/zero"), "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(target)
+    source = Source(name="local", type="feed", path=target)
+    with (
+        Fetcher("https://feeds.example.org/") as fetcher,
+        pytest.raises(FetchError, match="not a regular file"),
+    ):
+        fetcher.fetch(source)
