@@ -595,6 +595,16 @@ def as_feedparser_reads(text: str) -> str:
     return text.translate(_cp1252)
 
 
+#: feedparser resolves an Atom id as a URI reference, which folds the
+#: slashes of an empty authority: "a:///x" comes back as "a://x" (an RSS
+#: guid comes back as written). The document states the id exactly.
+_EMPTY_AUTHORITY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):/{3,}")
+
+
+def _atom_id_as_resolved(text: str) -> str:
+    return _EMPTY_AUTHORITY.sub(r"\1://", text)
+
+
 _ENTITY_LIKE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
@@ -644,6 +654,11 @@ def _item(title: str) -> Item:
     ],
     zone=MOSCOW,
 )
+# An id with an empty authority, which feedparser folds (found by a fresh
+# clone's run, which has no example database).
+@example(
+    items=[normalise_item(Item(source="s", title="t", guid="A:///", published=NOW))], zone=MOSCOW
+)
 @given(st.lists(normalised_items(), max_size=5), st.sampled_from(SITE_ZONES))
 def test_atom_and_rss_round_trip(items: list[Item], zone: str) -> None:
     site = site_in(zone)
@@ -652,7 +667,10 @@ def test_atom_and_rss_round_trip(items: list[Item], zone: str) -> None:
         assert written(data, suffix) == [(i.id, i.title) for i in items], suffix
         entries = read_xml(data).entries
         assert len(entries) == len(items), suffix
-        assert [e.get("id") for e in entries] == [as_feedparser_reads(i.id) for i in items], suffix
+        assert [e.get("id") for e in entries] == [
+            as_feedparser_reads(_atom_id_as_resolved(i.id) if suffix == "atom" else i.id)
+            for i in items
+        ], suffix
         # RSS 2.0 titles carry no type: feedparser guesses HTML when the text
         # looks like an entity reference ("&amp;" written out) and then reads
         # it as HTML. The document states every title exactly (checked above
