@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feeds import __version__
-from feeds.config import load_config
+from feeds.config import load_config, source_url_problem
 from feeds.errors import ConfigError, FeedsError
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
@@ -372,6 +372,10 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         if selectors and not args.item:
             print("error: selectors need --item, the selector of each item", file=sys.stderr)
+            return EXIT_CONFIG
+        problem = source_url_problem(args.url)
+        if problem:
+            print(f"error: --url: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         source = Source(name="preview", type=args.source_type, url=args.url, selectors=selectors)
     else:

@@ -405,6 +405,16 @@ class _Checker:
                 "output.dir",
                 f"{str(output_dir)!r} holds config.yaml (or everything): give a folder of its own",
             )
+        if output_dir.exists() and not output_dir.is_dir():
+            raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
+        storage_url = self.storage(storage.get("url"))
+        if output_dir in Path(storage_url.removeprefix("sqlite:///")).parents:
+            # output/ is what `feeds serve` and nginx publish.
+            raise self.fail(
+                "storage.url",
+                f"the store would be inside output.dir ({str(output_dir)!r}), which is "
+                f"published: anyone could download it; keep it outside",
+            )
         return Config(
             path=path,
             site=site,
@@ -423,7 +433,7 @@ class _Checker:
                     zero="no new archive pages",
                 )
             ),
-            storage_url=self.storage(storage.get("url")),
+            storage_url=storage_url,
             rubrics=rubrics,
             series=series,
             sources=sources,
@@ -492,11 +502,19 @@ class _Checker:
         if value is None:
             return ()
         fields = self.mapping(key, value, SELECTOR_KEYS, required=("item",))
-        return tuple(
+        chosen = tuple(
             (name, self.text(f"{key}.{name}", fields[name]))
             for name in SELECTOR_KEYS
             if fields.get(name)
         )
+        # Loaded only for a config with selectors: reading one stays cheap.
+        from feeds.parse.html import selector_problem
+
+        for name, spec in chosen:
+            problem = selector_problem(name, spec)
+            if problem:
+                raise self.fail(f"{key}.{name}", problem)
+        return chosen
 
     def rules(self, value: Any, rubrics: tuple[Rubric, ...]) -> tuple[Rule, ...]:
         slugs = tuple(r.slug for r in rubrics)
@@ -590,7 +608,14 @@ class _Checker:
         file = url.removeprefix("sqlite:///")
         if not file:
             raise self.fail("storage.url", "expected sqlite:///PATH with a file name")
-        return "sqlite:///" + str((self.base / file).resolve())
+        resolved = (self.base / file).resolve()
+        if resolved.is_dir():
+            raise self.fail(
+                "storage.url",
+                f"{str(resolved)!r} is a folder: give the database file, "
+                f"such as sqlite:///{file.rstrip('/')}/feeds.db",
+            )
+        return "sqlite:///" + str(resolved)
 
     def rubrics(self, value: Any) -> tuple[Rubric, ...]:
         rubrics: list[Rubric] = []
@@ -724,19 +749,9 @@ class _Checker:
             raise self.fail(key, "give exactly one of 'url' and 'path'")
         if path:
             return "", (self.base / path).resolve()
-        parts = _split_url(url)
-        if parts.scheme not in ("http", "https", "file") or (
-            parts.scheme != "file" and not parts.netloc
-        ):
-            raise self.fail(f"{key}.url", f"expected an http(s) or file URL, got {url!r}")
-        if parts.scheme == "file" and (
-            parts.netloc not in ("", "localhost") or not parts.path.startswith("/")
-        ):
-            raise self.fail(
-                f"{key}.url",
-                f"a file URL is file:///absolute/path, got {url!r} "
-                "(for a path relative to config.yaml, use 'path')",
-            )
+        problem = source_url_problem(url)
+        if problem:
+            raise self.fail(f"{key}.url", problem)
         return url, None
 
     def slugs(self, key: str, value: Any, known: tuple[str, ...]) -> tuple[str, ...]:
@@ -746,6 +761,24 @@ class _Checker:
                 hint = _did_you_mean(slug, known)
                 raise self.fail(f"{key}[{index}]", f"no rubric with slug {slug!r}{hint}")
         return tuple(sorted(set(slugs)))
+
+
+def source_url_problem(url: str) -> str:
+    """What is wrong with a source's `url` ('' when nothing): config.yaml
+    and `feeds preview --url` hold it to the same rules."""
+    parts = _split_url(url)
+    if parts.scheme not in ("http", "https", "file") or (
+        parts.scheme != "file" and not parts.netloc
+    ):
+        return f"expected an http(s) or file URL, got {url!r}"
+    if parts.scheme == "file" and (
+        parts.netloc not in ("", "localhost") or not parts.path.startswith("/")
+    ):
+        return (
+            f"a file URL is file:///absolute/path, got {url!r} "
+            "(for a path relative to config.yaml, use 'path')"
+        )
+    return ""
 
 
 def _split_url(url: str) -> Any:

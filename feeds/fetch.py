@@ -670,7 +670,17 @@ def _read_file(source: Source, path: Path) -> Fetched:
             with path.open("rb") as file:
                 # No more than the limit, whatever the size said: the file
                 # may be growing while it is read.
-                body = file.read(source.max_bytes + 1)
+                # In pieces: one read(max_bytes + 1) allocates all of it
+                # up front, and a limit of 100 GB raised MemoryError.
+                pieces: list[bytes] = []
+                left = source.max_bytes + 1
+                while left > 0:
+                    piece = file.read(min(left, 1 << 20))
+                    if not piece:
+                        break
+                    pieces.append(piece)
+                    left -= len(piece)
+                body = b"".join(pieces)
             size = len(body)
         if size > source.max_bytes:
             raise FetchError(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 MAX_RETRY_AFTER = 86400.0
@@ -129,9 +130,7 @@ def regular_due(interval: float, cron: str, timezone: str, after: datetime) -> d
     if cron:
         from zoneinfo import ZoneInfo
 
-        from apscheduler.triggers.cron import CronTrigger
-
-        trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+        trigger = _crontab(cron, ZoneInfo(timezone))
         fire = trigger.get_next_fire_time(None, after)
         if fire is not None:
             return fire.astimezone(UTC)  # type: ignore[no-any-return]
@@ -143,10 +142,59 @@ def cron_problem(cron: str) -> str:
     nothing): read by APScheduler itself, so a schedule that passes here
     is one it will run. Imported here, not at the top: most configs have
     no cron and this module stays light."""
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
-        CronTrigger.from_crontab(cron, timezone="UTC")
+        trigger = _crontab(cron, UTC)
     except (ValueError, TypeError) as exc:
         return str(exc)
+    # 30 February: APScheduler gives no next time, and the source would
+    # silently fall back to the interval.
+    if trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=UTC)) is None:
+        return "it never fires (no such day)"
     return ""
+
+
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_DAY_PART = re.compile(r"(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?")
+
+
+def _crontab(cron: str, timezone: Any) -> Any:
+    """APScheduler's CronTrigger for a crontab line. APScheduler 3 counts
+    weekday numbers from Monday (0 = Monday, 6 = Sunday) where crontab counts
+    from Sunday (0 and 7 = Sunday): a weekday field with numbers is turned
+    into day names first, so `1-5` stays Monday to Friday."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = cron.split()
+    if len(fields) == 5 and re.search(r"\d", fields[4]):
+        fields[4] = _crontab_weekdays(fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
+
+
+def _crontab_weekdays(field: str) -> str:
+    """A crontab weekday field (0-7, Sunday 0 and 7; names; ranges, lists,
+    steps) as a list of day names. Raises ValueError."""
+
+    def day(text: str) -> int:
+        if text.isdigit() and int(text) <= 7:
+            return int(text)
+        if text.lower() in _CRON_DAYS:
+            return _CRON_DAYS.index(text.lower())
+        raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat)")
+
+    days: set[int] = set()
+    for part in field.split(","):
+        match = _CRON_DAY_PART.fullmatch(part)
+        if not match:
+            raise ValueError(f"unrecognised weekday {part!r}")
+        step = int(match[4]) if match[4] else 1
+        if step < 1:
+            raise ValueError("Increment must be higher than 0")
+        if match[1] == "*":
+            first, last = 0, 6
+        else:
+            first = day(match[2])
+            last = day(match[3]) if match[3] else (7 if match[4] else first)
+        if first > last:
+            raise ValueError("The minimum value in a range must not be higher than the maximum")
+        days.update(number % 7 for number in range(first, last + 1, step))
+    return ",".join(_CRON_DAYS[number] for number in sorted(days))

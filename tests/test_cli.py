@@ -692,3 +692,23 @@ def test_items_with_impossible_dates_are_published_as_first_seen(
             seen if entry.title != "ordinary" else datetime(2026, 11, 20, 10, tzinfo=UTC)
         )
     assert datetime.fromisoformat(feed.feed.updated) == seen
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("file:page.html", "a file URL is file:///absolute/path"),
+        ("http://[::1", "expected an http(s) or file URL"),
+        ("samples/culture.rss", "expected an http(s) or file URL"),
+        ("ftp://x.example/", "expected an http(s) or file URL"),
+    ],
+)
+def test_preview_url_is_checked_as_a_config_url_is(tmp_path: Path, url: str, problem: str) -> None:
+    """`preview --url file:page.html` and `--url 'http://[::1'` ended in a
+    traceback; a relative path was looked up as a host name, and ftp:
+    was reported as 'refused a redirect'."""
+    config = write_config(tmp_path, "")
+    done = run_cli("preview", "--type", "html", "--url", url, "-c", str(config))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: --url: {problem}")
+    assert "Traceback" not in done.stderr

@@ -1035,3 +1035,85 @@ def test_a_file_not_in_utf8_names_the_line(tmp_path: Path) -> None:
         load_config(path)
 
     assert str(info.value) == f"{path}:4: not UTF-8: byte 0xe9 (save the file as UTF-8)"
+
+
+HTML_SOURCE = (
+    SITE + "sources:\n  - name: page\n    type: html\n    url: https://x.example/\n    selectors:\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("selectors", "key", "css"),
+    [
+        ("      item: 'article['  # <-\n", "sources[0].selectors.item", "article["),
+        (
+            "      item: article\n      title: 'h2 >> a'  # <-\n",
+            "sources[0].selectors.title",
+            "h2 >> a",
+        ),
+        (
+            "      item: article\n      link: 'a >> b@href'  # <-\n",
+            "sources[0].selectors.link",
+            "a >> b",
+        ),
+    ],
+)
+def test_a_selector_that_is_not_css_is_refused_by_check(
+    tmp_path: Path, selectors: str, key: str, css: str
+) -> None:
+    """`feeds check` said ok and every fetch then failed the source with
+    "not valid CSS", naming neither the line nor the key."""
+    text = HTML_SOURCE + selectors
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), key)
+    assert error.detail == f"{css!r} is not valid CSS (Can't parse CSS selector.)"
+
+
+def test_valid_selectors_with_attributes_pass(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        HTML_SOURCE + "      item: article.card\n      link: 'a.more@href'\n"
+        "      image: '@data-src'\n      author: 'a[href^=\"mailto:x@y\"]'\n",
+        encoding="utf-8",
+    )
+    (source,) = load_config(path).sources
+    assert dict(source.selectors)["image"] == "@data-src"
+
+
+def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    """`feeds check` said ok; `feeds build` then failed with
+    "error: output .../notes.txt: File exists", naming no key."""
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    text = SITE + "output:\n  dir: notes.txt  # <-\n"
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), "output.dir")
+    assert "is a file, not a folder" in error.detail
+
+
+@pytest.mark.parametrize("url", ["sqlite:///data", "sqlite:///data/", "data"])
+def test_storage_url_that_is_a_folder_is_refused(tmp_path: Path, url: str) -> None:
+    """`feeds check` said ok; `feeds build` then failed with "store
+    sqlite:///...: cannot open: unable to open database file"."""
+    (tmp_path / "data").mkdir()
+    text = SITE + f"storage:\n  url: {url}  # <-\n"
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), "storage.url")
+    assert "is a folder" in error.detail and "sqlite:///data/feeds.db" in error.detail
+
+
+@pytest.mark.parametrize(
+    ("storage", "output"),
+    [
+        ("sqlite:///output/feeds.db", ""),
+        ("public/db/feeds.db", "output:\n  dir: public\n"),
+    ],
+)
+def test_a_store_inside_the_output_folder_is_refused(
+    tmp_path: Path, storage: str, output: str
+) -> None:
+    """The store under output/ was published with the feeds: `feeds serve`
+    answered GET /feeds.db with the whole database."""
+    text = SITE + output + f"storage:\n  url: {storage}  # <-\n"
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), "storage.url")
+    assert "inside output.dir" in error.detail

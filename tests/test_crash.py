@@ -666,7 +666,11 @@ def test_build_with_a_file_where_the_output_folder_should_be(
 
     done = run_cli("build", "-c", str(config))
 
-    _assert_publish_failure(done, output)
+    # Refused as a config error, naming output.dir, before anything runs
+    # (`feeds check` says the same).
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "output.dir:" in done.stderr and "is a file, not a folder" in done.stderr
     assert output.read_bytes() == b"precious, not a folder\n"
 
 

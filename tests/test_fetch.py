@@ -470,3 +470,15 @@ def test_a_local_source_that_is_not_a_regular_file_is_refused(tmp_path: Path, ki
         pytest.raises(FetchError, match="not a regular file"),
     ):
         fetcher.fetch(source)
+
+
+def test_a_local_file_is_read_under_the_largest_limit_a_config_may_give(tmp_path: Path) -> None:
+    # fetch.max_bytes may be up to 10**12: read(max_bytes + 1) allocated
+    # that much up front, and the build died of a MemoryError traceback.
+    feed = tmp_path / "feed.rss"
+    feed.write_text(RSS, encoding="utf-8")
+    with Fetcher("https://feeds.example.org/") as fetcher:
+        fetched = fetcher.fetch(Source(name="local", type="feed", path=feed, max_bytes=10**12))
+        assert fetched.body == RSS.encode()
+        with pytest.raises(FetchError, match="over the limit of 10"):
+            fetcher.fetch(Source(name="local", type="feed", path=feed, max_bytes=10))

@@ -9,6 +9,7 @@ import pytest
 from feeds.timing import (
     backoff,
     cache_lifetime,
+    cron_problem,
     next_due,
     parse_duration,
     regular_due,
@@ -123,3 +124,40 @@ def test_a_cron_source_is_next_due_at_its_cron_time_in_the_site_zone() -> None:
     due = regular_due(600, "0 */2 * * *", "Europe/Moscow", after)
     assert due == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
     assert regular_due(600, "", "Europe/Moscow", after) == after + timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "expected"),
+    [
+        ("0", {"Sunday"}),
+        ("7", {"Sunday"}),
+        ("1", {"Monday"}),
+        ("1-5", {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}),
+        ("6,0", {"Saturday", "Sunday"}),
+        ("5-7", {"Friday", "Saturday", "Sunday"}),
+        ("*/2", {"Sunday", "Tuesday", "Thursday", "Saturday"}),
+        ("sun", {"Sunday"}),
+        ("mon-fri", {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}),
+    ],
+)
+def test_a_cron_weekday_counts_from_sunday_as_crontab_does(
+    weekdays: str, expected: set[str]
+) -> None:
+    """crontab(5): 0 and 7 are Sunday, 1 is Monday. APScheduler 3 counts
+    from Monday, so `1-5` (working days) ran Tuesday to Saturday and `0`
+    (Sunday) on Monday, while `7` was refused."""
+    cron = f"0 12 * * {weekdays}"
+    assert cron_problem(cron) == ""
+    days = set()
+    after = NOW
+    for _ in range(14):
+        after = regular_due(600, cron, "UTC", after + timedelta(minutes=1))
+        days.add(after.strftime("%A"))
+    assert days == expected
+
+
+def test_a_cron_line_that_never_fires_is_refused() -> None:
+    """30 February has no next time: the source fell back to its interval
+    without a word."""
+    assert "never" in cron_problem("0 0 30 2 *")
+    assert cron_problem("0 0 29 2 *") == ""  # a leap day does come

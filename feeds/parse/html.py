@@ -242,6 +242,21 @@ def _values(
     return values
 
 
+def selector_problem(name: str, spec: str) -> str:
+    """What is wrong with the CSS of one configured selector ('' when
+    nothing), so that `feeds check` refuses what every fetch would fail on.
+    `item` is CSS alone; the other fields may end in `@attr`."""
+    spec = spec.strip()
+    css = spec if name == "item" else _split_spec(spec)[0]
+    if not css:
+        return ""
+    try:
+        LexborHTMLParser("<html></html>").root.css(css)  # type: ignore[union-attr]
+    except SelectolaxError as exc:
+        return f"{css!r} is not valid CSS ({exc})"
+    return ""
+
+
 def _split_spec(spec: str) -> tuple[str, str]:
     """'h2 a@href' -> ('h2 a', 'href'); an '@' inside a CSS attribute
     selector (a[href^="mailto:x@y"]) is not a split."""
