@@ -459,7 +459,10 @@ class _Checker:
         try:
             return parse_duration(value)
         except ValueError as exc:
-            raise self.fail(key, str(exc)) from None
+            problem = str(exc)
+            if zero:  # where 0 is allowed, "greater than 0" would mislead
+                problem = problem.replace("greater than 0", "0 or more")
+            raise self.fail(key, problem) from None
 
     def match(self, key: str, fields: dict[str, Any]) -> Match:
         pattern = self.text(f"{key}.pattern", fields.get("pattern"))

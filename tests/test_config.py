@@ -490,6 +490,18 @@ output:
         id="fetch.max_bytes-negative",
     ),
     pytest.param(
+        SITE + "fetch:\n  host_delay: -1  # <-\n",
+        "fetch.host_delay",
+        "a duration must be 0 or more, got -1",
+        id="fetch.host_delay-negative",
+    ),
+    pytest.param(
+        SITE + "schedule:\n  jitter: -1  # <-\n",
+        "schedule.jitter",
+        "a duration must be 0 or more, got -1",
+        id="schedule.jitter-negative",
+    ),
+    pytest.param(
         SITE + "rubrics: literature  # <-\n",
         "rubrics",
         "expected a list, got str",
