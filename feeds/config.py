@@ -588,6 +588,12 @@ class _Checker:
                 f"expected the folder output/ is served at, with no query, fragment or "
                 f"space (feed addresses are made by adding file names), got {base_url!r}",
             )
+        try:
+            parts.port  # noqa: B018 (read for its check: 0-65535)
+        except ValueError:
+            raise self.fail(
+                "site.base_url", f"the port must be a number up to 65535, got {base_url!r}"
+            ) from None
         if not base_url.endswith("/"):
             base_url += "/"
         title = self.text("site.title", site.get("title"))

@@ -538,6 +538,16 @@ output:
     pytest.param(
         """\
         site:
+          title: Test Site
+          base_url: https://feeds.example.org:99999/  # <-
+        """,
+        "site.base_url",
+        "the port must be a number up to 65535, got 'https://feeds.example.org:99999/'",
+        id="site.base_url-port-out-of-range",
+    ),
+    pytest.param(
+        """\
+        site:
           title: [Test, Site]  # <-
           base_url: https://feeds.example.org/
         """,
