@@ -100,22 +100,27 @@ class _HostGate:
             else:
                 free = True
                 self._queued[host] = self._queued.get(host, 0) + 1
-                claims = self._claims.__dict__.setdefault("hosts", {})
+                claims = self._thread_claims()
                 claims[host] = claims.get(host, 0) + 1
         try:
             yield free
         finally:
             if free:
-                claims = self._claims.__dict__.get("hosts", {})
+                claims = self._thread_claims()
                 if claims.get(host):  # claimed and never used: given back
                     claims[host] -= 1
                     self._leave(host)
+
+    def _thread_claims(self) -> dict[str, int]:
+        """This thread's claimed turns per host, not yet entered."""
+        claims: dict[str, int] = self._claims.__dict__.setdefault("hosts", {})
+        return claims
 
     @contextmanager
     def enter(self, host: str, stopped: threading.Event) -> Iterator[None]:
         with self._lock:
             slot = self._slots.setdefault(host, threading.Semaphore(self._per_host))
-            claims = self._claims.__dict__.get("hosts", {})
+            claims = self._thread_claims()
             if claims.get(host):
                 claims[host] -= 1  # counted when claimed
             else:

@@ -33,7 +33,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -1113,6 +1113,8 @@ def publish_feeds(
         archived.abort()
         raise
     names = archived.wait()
+    if announce is None:
+        announce = partial(_announce, stopping=stopping)
     if any(archives.values()) and only is None:
         # The pages on disk are this store's from now on.
         publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
@@ -1124,25 +1126,16 @@ def publish_feeds(
     except PublishError:
         # The feeds written so far are out: their subscribers must hear of
         # them now, as the next publish finds them unchanged.
-        _ping(config, written, stopping, announce)
+        announce(config, written)
         raise
     if only is None:
         _retire_files(config, store, [name for name, _data in files])
-    _ping(config, written, stopping, announce)
+    announce(config, written)
     return (*names, *written), len(files) - len(written)
 
 
 #: What takes the names of files just written, to ping the hub for them.
 Announce = Callable[[Config, list[str]], None]
-
-
-def _ping(
-    config: Config, written: list[str], stopping: threading.Event | None, announce: Announce | None
-) -> None:
-    if announce is not None:
-        announce(config, written)
-    else:
-        _announce(config, written, stopping)
 
 
 class Pinger:

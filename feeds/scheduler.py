@@ -338,36 +338,37 @@ class Service:
                 # here would hold one of the `concurrency` threads that
                 # sources on other hosts need. It queues for the host and
                 # runs when a run there ends (or, at the latest, shortly).
-                self._host_queue(host, name, waiting=True)
+                self._wait_for_host(host, name)
                 self._schedule(name, now + timedelta(seconds=HOST_BUSY_RETRY))
                 return
-            self._host_queue(host, name, waiting=False)
+            with self._config_lock:
+                # From every host's queue: a source moved to another host (a
+                # reload) while it waited must not be woken by the old one,
+                # long before its interval.
+                self._drop_waiting(name)
             try:
                 self._run_claimed(config, fetcher, source, now)
             finally:
-                following = self._host_queue(host)
+                following = self._next_waiting(host)
                 if following is not None and not self._stop.is_set():
                     self._schedule(following, datetime.now(UTC))
 
-    def _host_queue(self, host: str, name: str = "", *, waiting: bool = False) -> str | None:
-        """The sources waiting for `host`, in the order they came: `name`
-        joins (`waiting`) or leaves it; with no name, the first leaves and
-        is returned (None when none waits)."""
+    def _wait_for_host(self, host: str, name: str) -> None:
+        """`name` joins the sources waiting for `host`, in the order they came."""
         with self._config_lock:
             queue = self._host_queues.setdefault(host, deque())
-            first = None
-            if waiting:
-                if name not in queue:
-                    queue.append(name)
-            elif name:
-                # From every host's queue: a source moved to another host
-                # (a reload) while it waited must not be woken by the old
-                # one, long before its interval.
-                self._drop_waiting(name)
-            elif queue:
-                first = queue.popleft()
+            if name not in queue:
+                queue.append(name)
+
+    def _next_waiting(self, host: str) -> str | None:
+        """The first source waiting for `host`, out of its queue (None: none)."""
+        with self._config_lock:
+            queue = self._host_queues.get(host)
             if not queue:
-                self._host_queues.pop(host, None)
+                return None
+            first = queue.popleft()
+            if not queue:
+                del self._host_queues[host]
             return first
 
     def _drop_waiting(self, name: str) -> None:
