@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,20 @@ from feeds.parse.fast import _NOT_PERMALINK, _dates_are_zoned
 
 #: Each body parses in milliseconds once the patterns cannot backtrack.
 LIMIT = 20.0
+
+
+def _within_limit(code: str, given: Path, what: str) -> str:
+    """`code` run on the file `given` in a fresh interpreter: its output,
+    or a failure naming `what` if it took over LIMIT seconds."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(given)], capture_output=True, timeout=LIMIT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{what} took over {LIMIT:g} s")
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
+
 
 ITEM = b"<item><title>t</title><link>http://x.example/1</link>"
 
@@ -63,15 +78,7 @@ def test_fast_path_regexes_take_linear_time(name: str, tmp_path) -> None:
         "                  headers={'content-type': 'application/rss+xml'})\n"
         "parse_fast(fetched, Source(name='s', type='feed', url='http://x.example/f'))\n"
     )
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(body)], capture_output=True, timeout=LIMIT
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(
-            f"{name}: the fast path took over {LIMIT:g} s on a {len(CASES[name])}-byte body"
-        )
-    assert done.returncode == 0, done.stderr.decode()
+    _within_limit(code, body, f"{name}: the fast path on a {len(CASES[name])}-byte body")
 
 
 def test_dates_and_not_permalinks_still_read() -> None:
@@ -97,13 +104,7 @@ def test_charset_sample_takes_linear_time(opening: bytes, tmp_path) -> None:
         "from feeds.parse.decode import decode_page\n"
         "decode_page(open(sys.argv[1], 'rb').read(), {})\n"
     )
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(body)], capture_output=True, timeout=LIMIT
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"decoding a page of {opening!r} x 200,000 took over {LIMIT:g} s")
-    assert done.returncode == 0, done.stderr.decode()
+    _within_limit(code, body, f"decoding a page of {opening!r} x 200,000")
 
 
 @pytest.mark.parametrize(
@@ -124,11 +125,5 @@ def test_a_hostile_title_is_cleaned_in_linear_time(title: str, tmp_path) -> None
         "title = open(sys.argv[1], encoding='utf-8').read()\n"
         "print(normalise_item(Item(source='s', title=title)).title)\n"
     )
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(given)], capture_output=True, timeout=LIMIT
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"cleaning a {len(title)}-character title took over {LIMIT:g} s")
-    assert done.returncode == 0, done.stderr.decode()
-    assert "<" not in done.stdout.decode()
+    cleaned = _within_limit(code, given, f"cleaning a {len(title)}-character title")
+    assert "<" not in cleaned

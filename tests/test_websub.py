@@ -69,8 +69,7 @@ def test_changed_feeds_are_pinged_and_carry_hub_links(
     tmp_path: Path, server: Server, hub: Hub
 ) -> None:
     url = server.add("/feed.rss", RSS.format(title="One", n=1))
-    base = BASE_CONFIG + f"websub:\n  hub: {hub.url}\n"
-    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    config = _build_config(tmp_path, url, hub.url)
     hub.fail_first = 1  # the first ping is refused once: it is retried
     assert run_cli("build", "-c", str(config)).returncode == 0
     first = {ping["hub.url"][0] for ping in hub.pings}
@@ -98,8 +97,7 @@ def test_changed_feeds_are_pinged_and_carry_hub_links(
 
 def test_a_dead_hub_is_logged_and_does_not_fail_the_build(tmp_path: Path, server: Server) -> None:
     url = server.add("/feed.rss", RSS.format(title="One", n=1))
-    base = BASE_CONFIG + "websub:\n  hub: http://127.0.0.1:9/hub\n"
-    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    config = _build_config(tmp_path, url, "http://127.0.0.1:9/hub")
     done = run_cli("build", "-c", str(config))
     assert done.returncode == 0
     assert "WebSub hub http://127.0.0.1:9/hub: ping for" in done.stderr
@@ -116,9 +114,7 @@ def test_a_hub_that_hangs_does_not_hold_up_the_services_stop(
         f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n"
         f"  - name: b\n    type: feed\n    url: {second}\n    interval: 1h\n"
     )
-    config = tmp_path / "config.yaml"
-    base = allowing(BASE_CONFIG + SERVICE + f"websub:\n  hub: {hub.url}\n", sources)
-    config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    config = _service_config(tmp_path, sources, hub.url)
     service = Running(config)
     hub.silent.set()  # from now on, every ping waits for an answer that never comes
     try:
@@ -145,9 +141,7 @@ def test_a_hub_that_hangs_does_not_hold_up_the_services_start(
 ) -> None:
     feed = server.add("/a.rss", rss("From A"))
     sources = f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n"
-    config = tmp_path / "config.yaml"
-    base = allowing(BASE_CONFIG + SERVICE + f"websub:\n  hub: {hub.url}\n", sources)
-    config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    config = _service_config(tmp_path, sources, hub.url)
     hub.silent.set()
     began = time.monotonic()
     service = Running(config)  # returns once the service serves
@@ -165,9 +159,7 @@ def test_a_hub_that_hangs_does_not_hold_up_the_services_publishes(
 ) -> None:
     feed = server.add("/a.rss", rss("From A"))
     sources = f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1s\n"
-    config = tmp_path / "config.yaml"
-    base = allowing(BASE_CONFIG + SERVICE + f"websub:\n  hub: {hub.url}\n", sources)
-    config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    config = _service_config(tmp_path, sources, hub.url)
     hub.silent.set()
     service = Running(config)
     try:
@@ -224,8 +216,7 @@ def test_a_hub_that_trickles_its_answer_does_not_hang_the_build(
     # each ping needs a deadline of its own, or the build never ends (and
     # the service's publisher, which pings in line, never publishes again).
     url = server.add("/feed.rss", RSS.format(title="One", n=1))
-    base = BASE_CONFIG + f"websub:\n  hub: {trickling_hub}\n"
-    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    config = _build_config(tmp_path, url, trickling_hub)
     began = time.monotonic()
     try:
         done = run_cli("build", "-c", str(config))
@@ -243,8 +234,7 @@ def test_feeds_written_before_a_failed_publish_are_still_pinged(
     # has put some feeds out already. Their subscribers must hear of them:
     # the next publish finds those files unchanged and pings nobody.
     url = server.add("/feed.rss", RSS.format(title="One", n=1))
-    base = BASE_CONFIG + f"websub:\n  hub: {hub.url}\n"
-    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+    config = _build_config(tmp_path, url, hub.url)
     assert run_cli("build", "-c", str(config)).returncode == 0
     hub.pings.clear()
     server.add("/feed.rss", RSS.format(title="Two", n=2))
@@ -258,3 +248,17 @@ def test_feeds_written_before_a_failed_publish_are_still_pinged(
     pinged = {ping["hub.url"][0] for ping in hub.pings}
     assert "https://feeds.example.org/all.atom" in pinged
     assert "https://feeds.example.org/art.atom" in pinged
+
+
+def _build_config(folder: Path, url: str, hub: str) -> Path:
+    """config.yaml for one source at `url`, announcing to `hub`."""
+    base = BASE_CONFIG + f"websub:\n  hub: {hub}\n"
+    return write_config(folder, f"  - name: s\n    type: feed\n    url: {url}\n", base=base)
+
+
+def _service_config(folder: Path, sources: str, hub: str) -> Path:
+    """config.yaml for a service of `sources`, announcing to `hub`."""
+    config = folder / "config.yaml"
+    base = allowing(BASE_CONFIG + SERVICE + f"websub:\n  hub: {hub}\n", sources)
+    config.write_text(base + "sources:\n" + sources, encoding="utf-8")
+    return config
