@@ -82,6 +82,15 @@ _HTML_ELEMENTS = frozenset(_HTML_ELEMENT_NAMES.split())
 #: Schemes an id may not keep: a reader may follow an id as a link.
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
+#: LINE SEPARATOR and PARAGRAPH SEPARATOR. Python counts them as white
+#: space, so one-line fields (title, author, categories) turn them into a
+#: space with the rest; the HTML cleaner keeps them, and readers such as
+#: newsboat show each as a replacement character (U+FFFD). In HTML they
+#: become the breaks they mean.
+_BREAKS = {"\u2028": "<br>", "\u2029": "<br><br>"}
+#: A tag as the cleaner writes it (every attribute value in double quotes
+#: with no quote inside), or one separator.
+_TAG_OR_SEPARATOR = re.compile(r'<[^<>"]*(?:"[^"]*"[^<>"]*)*>|[\u2028\u2029]')
 _NOT_IN_IRI = re.compile(r'[\s<>"{}|\\^`]')
 
 
@@ -96,8 +105,10 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     # must be a valid IRI for readers and validators.
     link = _iri(given)
     base = item.base if _HTTP.match(item.base) else link
-    summary = sanitise_html(item.summary, base)
-    content = sanitise_html(item.content, base)
+    # Titles are made from the HTML as cleaned, its separators still there
+    # (read as spaces): an id derived from such a title stays as it was.
+    summary = _cleaned(item.summary, base)
+    content = _cleaned(item.content, base)
     title = _untagged(_line(item.title))
     id_title = title
     if not title:
@@ -120,8 +131,8 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
         id=identity,
         title=title,
         link=link,
-        summary=summary,
-        content=content,
+        summary=_line_breaks(summary),
+        content=_line_breaks(content),
         author=_untagged(_line(item.author)),
         guid=guid,
         published=published,
@@ -166,7 +177,13 @@ def _derive_id(
 def sanitise_html(value: str, base: str = "") -> str:
     """Allow-list clean-up: no script, style, frames, event handlers or
     `javascript:` URLs survive; what is left is well-formed HTML. With a
-    `base`, relative links and image sources are made absolute."""
+    `base`, relative links and image sources are made absolute. Line and
+    paragraph separators become breaks."""
+    return _line_breaks(_cleaned(value, base))
+
+
+def _cleaned(value: str, base: str) -> str:
+    """`sanitise_html` but for the separators, which stay as they are."""
     if UNWRITABLE.search(value):
         value = UNWRITABLE.sub("", value)
     if not value or value.isspace():
@@ -178,6 +195,19 @@ def sanitise_html(value: str, base: str = "") -> str:
         return _RESOLVING_CLEANER.clean(value).strip()
     finally:
         _base.url = ""
+
+
+def _line_breaks(cleaned: str) -> str:
+    """Cleaned HTML with each line separator a `<br>` and each paragraph
+    separator two; in a tag (an attribute value) a space."""
+    if "\u2028" not in cleaned and "\u2029" not in cleaned:
+        return cleaned
+    return _TAG_OR_SEPARATOR.sub(_line_break, cleaned)
+
+
+def _line_break(found: re.Match[str]) -> str:
+    text = found.group()
+    return _BREAKS.get(text) or text.replace("\u2028", " ").replace("\u2029", " ")
 
 
 def _resolve(element: str, attribute: str, found: str) -> str:

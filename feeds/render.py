@@ -586,6 +586,12 @@ def _plain(fragment: str) -> str:
         def handle_data(self, data: str) -> None:
             parts.append(data)
 
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            # A break parts words ("One<br>two"), as the line separator
+            # normalise turned into it did.
+            if tag == "br":
+                parts.append(" ")
+
     parser = _Text(convert_charrefs=True)
     parser.feed(fragment)
     parser.close()

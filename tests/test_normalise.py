@@ -346,3 +346,58 @@ def test_quotes_that_open_low_and_close_high_do_not_hide_the_sentence_end() -> N
     lead = "<p>Выставка „Дом“ открылась. Второе предложение. " + "Слово. " * 3000 + "</p>"
     item = normalise_item(Item(source="s", title="", summary=lead))
     assert item.title == "Выставка „Дом“ открылась."
+
+
+def test_line_and_paragraph_separators_in_html_become_breaks() -> None:
+    """U+2028 and U+2029 were kept in summaries and content, and newsboat
+    showed each as '�'. In HTML they become the breaks they stand for;
+    in an attribute, where no markup may go, a space."""
+    item = normalise_item(
+        Item(
+            source="s",
+            title="T",
+            link="https://x.example/1",
+            summary='<p>One\u2028two\u2029three <a href="/a" title="a\u2028b">x</a></p>',
+            content="<p>Entity&#8232;line&#x2029;para</p>",
+        )
+    )
+    assert item.summary == (
+        '<p>One<br>two<br><br>three <a href="https://x.example/a" title="a b" '
+        'rel="noopener noreferrer">x</a></p>'
+    )
+    assert item.content == "<p>Entity<br>line<br><br>para</p>"
+    assert normalise_item(item) == item
+    assert sanitise_html("<pre>a\u2028b</pre>") == "<pre>a<br>b</pre>"
+
+
+def test_separators_in_one_line_fields_become_spaces_and_ids_stay() -> None:
+    """Title, author and categories are single lines: a separator is a
+    space there. A title (or a lead a title is made from) holding one keeps
+    the derived id it had before separators were turned into breaks."""
+    published = datetime(2026, 3, 1, tzinfo=UTC)
+    item = normalise_item(
+        Item(
+            source="src",
+            title="Line one\u2028line two",
+            author="Ann\u2029Lee",
+            categories=("Art\u2028news",),
+            published=published,
+        )
+    )
+    assert (item.title, item.author, item.categories) == (
+        "Line one line two",
+        "Ann Lee",
+        ("Art news",),
+    )
+    assert item.id == "urn:feeds:src:a5a8bd06b0214e35241ab331"
+    lead = normalise_item(
+        Item(
+            source="src",
+            title="",
+            summary="<p>Line one\u2028line two. More\u2029text.</p>",
+            published=published,
+        )
+    )
+    assert lead.title == "Line one line two."
+    assert lead.id == "urn:feeds:src:15b14baf70d954a11d0d177d"
+    assert lead.summary == "<p>Line one<br>line two. More<br><br>text.</p>"

@@ -952,3 +952,18 @@ def test_json_feed_names_the_websub_hub(site: Site) -> None:
     document = json_doc(render_feed(hubbed, make_spec(), "json"))
     assert document["hubs"] == [{"type": "WebSub", "url": "https://hub.example/"}]
     assert "hubs" not in json_doc(render_feed(site, make_spec(), "json"))
+
+
+def test_a_line_break_in_the_summary_parts_words_in_json(site: Site) -> None:
+    """normalise turns a line separator into `<br>`; the JSON feed's plain
+    summary made "One<br>two" "Onetwo", where it had read "One two"."""
+    item = make_item(
+        id="https://www.colta.ru/news/1",
+        title="T",
+        link="https://www.colta.ru/news/1",
+        summary="<p>One<br>two<br><br>three</p>",
+        content="<p>Whole text.</p>",
+        published=SPEC_UPDATED,
+    )
+    document = json_doc(render_feed(site, make_spec((item,)), "json"))
+    assert document["items"][0]["summary"] == "One two three"  # type: ignore[index]
