@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -97,6 +98,8 @@ DEFAULT_CONCURRENCY = 8
 MAX_NUMBER = 10**12
 #: The longest rubric slug: it names files, and file names have limits.
 MAX_SLUG = 64
+#: The first 16 bytes of every SQLite database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 #: Keys that were renamed: old dotted path -> new one. Kept so an old config
 #: gets a message naming the replacement instead of a bare "unknown key".
@@ -407,6 +410,15 @@ class _Checker:
             )
         if output_dir.exists() and not output_dir.is_dir():
             raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
+        for index, source in enumerate(sources):
+            local = source.path or _file_url_path(source.url)
+            if local is not None and output_dir in local.parents:
+                # A build writes its files there, over any of the same name.
+                raise self.fail(
+                    f"sources[{index}].{'path' if source.path else 'url'}",
+                    f"{str(local)!r} is inside output.dir ({str(output_dir)!r}), where a build "
+                    f"writes its files (a feed may overwrite it): keep source files outside",
+                )
         storage_url = self.storage(storage.get("url"))
         if output_dir in Path(storage_url.removeprefix("sqlite:///")).parents:
             # output/ is what `feeds serve` and nginx publish.
@@ -624,6 +636,12 @@ class _Checker:
                 f"{str(resolved)!r} is a folder: give the database file, "
                 f"such as sqlite:///{file.rstrip('/')}/feeds.db",
             )
+        if _not_sqlite(resolved):
+            raise self.fail(
+                "storage.url",
+                f"{str(resolved)!r} is not an SQLite database: give the store's file, "
+                f"or the name of a file to create",
+            )
         return "sqlite:///" + str(resolved)
 
     def rubrics(self, value: Any) -> tuple[Rubric, ...]:
@@ -788,6 +806,29 @@ def source_url_problem(url: str) -> str:
             "(for a path relative to config.yaml, use 'path')"
         )
     return ""
+
+
+def _not_sqlite(path: Path) -> bool:
+    """Whether `path` is a file with something in it other than an SQLite
+    database. No file, an empty one (a new store) and one that cannot be
+    read (the store will say why) are not refused here."""
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as file:
+            start = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return bool(start) and start != SQLITE_HEADER
+
+
+def _file_url_path(url: str) -> Path | None:
+    """The local file a `file:` source URL names, as the fetch stage reads
+    it; None for any other URL."""
+    parts = _split_url(url)
+    if parts.scheme != "file":
+        return None
+    return Path(url2pathname(unquote(parts.path))).resolve()
 
 
 def _split_url(url: str) -> Any:

@@ -320,6 +320,42 @@ def test_check_warns_of_a_local_file_that_is_not_there(tmp_path: Path) -> None:
     assert len(warnings) == 1 and "samples/nope.rss is not a file (yet)" in warnings[0]
 
 
+@pytest.mark.parametrize(
+    ("setting", "kept", "message"),
+    [
+        pytest.param(
+            "storage:\n  url: notes.txt\n",
+            "notes.txt",
+            "config.yaml:{line}: storage.url: '{folder}/notes.txt' is not an SQLite database",
+            id="store-not-a-database",
+        ),
+        pytest.param(
+            "sources:\n  - name: local\n    type: feed\n    path: output/all.atom\n",
+            "output/all.atom",
+            "config.yaml:{line}: sources[0].path: '{folder}/output/all.atom' is inside output.dir",
+            id="source-file-in-output",
+        ),
+    ],
+)
+def test_check_refuses_a_file_a_build_would_break_or_overwrite(
+    tmp_path: Path, setting: str, kept: str, message: str
+) -> None:
+    """`feeds check` said ok to both: the build then failed with "file is
+    not a database" naming no key, or wrote all.atom over the source's
+    own file. Now both commands name the file, line and key (the setting's
+    last line), and the file stays as it was."""
+    (tmp_path / "output").mkdir()
+    (tmp_path / kept).write_text(RSS, encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(BASE_CONFIG + setting, encoding="utf-8")
+    line = len((BASE_CONFIG + setting).splitlines())
+    for command in ("check", "build"):
+        done = run_cli(command, "-c", str(config))
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert message.format(line=line, folder=tmp_path) in done.stderr
+    assert (tmp_path / kept).read_text(encoding="utf-8") == RSS
+
+
 def test_serve_on_a_taken_port_says_so_without_claiming_to_serve(tmp_path: Path) -> None:
     config = write_config(tmp_path, "")
     with socket.socket() as taken:

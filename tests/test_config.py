@@ -1139,3 +1139,66 @@ def test_a_store_inside_the_output_folder_is_refused(
     error = fail(tmp_path, text)
     assert (error.line, error.key) == (marked_line(text), "storage.url")
     assert "inside output.dir" in error.detail
+
+
+def test_storage_url_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    """`feeds check` said ok; `feeds build` then failed with "file is not
+    a database", naming no key."""
+    (tmp_path / "notes.txt").write_text("shopping list\n", encoding="utf-8")
+    text = SITE + "storage:\n  url: sqlite:///notes.txt  # <-\n"
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), "storage.url")
+    assert f"{str(tmp_path / 'notes.txt')!r} is not an SQLite database" in error.detail
+
+
+@pytest.mark.parametrize(
+    "content", [None, b"", b"SQLite format 3\x00" + bytes(84)], ids=["absent", "empty", "sqlite"]
+)
+def test_a_new_empty_or_sqlite_store_file_is_accepted(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    if content is not None:
+        (tmp_path / "feeds.db").write_bytes(content)
+    config = parse(tmp_path, SITE + "storage:\n  url: sqlite:///feeds.db\n")
+    assert config.storage_url == f"sqlite:///{tmp_path / 'feeds.db'}"
+
+
+@pytest.mark.parametrize(
+    ("location", "output", "key"),
+    [
+        pytest.param("path: output/all.atom", "", "path", id="default-output"),
+        pytest.param("path: public/news.rss", "output:\n  dir: public\n", "path", id="path"),
+        pytest.param(
+            "url: file://{folder}/public/drafts/page.html",
+            "output:\n  dir: public\n",
+            "url",
+            id="file-url-in-a-subfolder",
+        ),
+        pytest.param(
+            "path: public/../public/x.rss", "output:\n  dir: ./public/\n", "path", id="dotted"
+        ),
+    ],
+)
+def test_a_local_source_file_inside_the_output_folder_is_refused(
+    tmp_path: Path, location: str, output: str, key: str
+) -> None:
+    """A build writes into output.dir: a source file there could be
+    overwritten by a feed of the same name."""
+    text = SITE + output + ONE_SOURCE + f"    {location.format(folder=tmp_path)}  # <-\n"
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), f"sources[0].{key}")
+    assert "inside output.dir" in error.detail
+
+
+def test_a_local_source_file_beside_the_output_folder_is_accepted(tmp_path: Path) -> None:
+    config = parse(
+        tmp_path,
+        SITE
+        + ONE_SOURCE
+        + "    path: samples/feed.rss\n  - name: two\n    type: feed\n"
+        + f"    url: file://{tmp_path}/output-drafts/feed.rss\n",
+    )
+    assert [s.location for s in config.sources] == [
+        str(tmp_path / "samples/feed.rss"),
+        f"file://{tmp_path}/output-drafts/feed.rss",
+    ]
