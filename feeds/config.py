@@ -98,6 +98,9 @@ DEFAULT_CONCURRENCY = 8
 MAX_NUMBER = 10**12
 #: The longest rubric slug: it names files, and file names have limits.
 MAX_SLUG = 64
+#: The shortest interval between two fetches of a source, in seconds: a
+#: shorter one hammers a server (or a disk) without bringing news sooner.
+MIN_INTERVAL = 1.0
 #: The first 16 bytes of every SQLite database file.
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -476,6 +479,12 @@ class _Checker:
                 problem = problem.replace("greater than 0", "0 or more")
             raise self.fail(key, problem) from None
 
+    def interval(self, key: str, value: Any, default: float) -> float:
+        seconds = self.duration(key, value, default)
+        if seconds < MIN_INTERVAL:
+            raise self.fail(key, f"an interval must be at least a second (1s), got {value!r}")
+        return seconds
+
     def match(self, key: str, fields: dict[str, Any]) -> Match:
         pattern = self.text(f"{key}.pattern", fields.get("pattern"))
         keywords = self.texts(f"{key}.keywords", fields.get("keywords"))
@@ -558,7 +567,7 @@ class _Checker:
         fields = self.mapping("schedule", value, _SCHEDULE_KEYS)
         base = Schedule()
         return Schedule(
-            interval=self.duration("schedule.interval", fields.get("interval"), base.interval),
+            interval=self.interval("schedule.interval", fields.get("interval"), base.interval),
             jitter=self.duration("schedule.jitter", fields.get("jitter"), base.jitter, zero=True),
             max_backoff=self.duration(
                 "schedule.max_backoff", fields.get("max_backoff"), base.max_backoff
@@ -751,7 +760,7 @@ class _Checker:
                     ),
                     timezone=self.timezone(f"{key}.timezone", fields.get("timezone"), ""),
                     timeout=float(self.number(f"{key}.timeout", fields.get("timeout"), timeout)),
-                    interval=self.duration(
+                    interval=self.interval(
                         f"{key}.interval", fields.get("interval"), schedule.interval
                     ),
                     cron=cron,

@@ -204,11 +204,27 @@ def no_handshake() -> Iterator[str]:
         listener.close()
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m feeds ARGS` in a subprocess, as an operator runs it."""
+#: `python -m feeds` for the service tests, with config.yaml's shortest
+#: interval lowered from 1 s (feeds.config.MIN_INTERVAL) to 0.1 s, in that
+#: process only: they run sources every few tenths of a second, to see many
+#: runs (and kills, and reloads) within seconds.
+FEEDS_WITH_SHORT_INTERVALS = (
+    sys.executable,
+    "-c",
+    "import sys, feeds.config; feeds.config.MIN_INTERVAL = 0.1; "
+    "from feeds.cli import main; sys.exit(main())",
+)
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, short_intervals: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`python -m feeds ARGS` in a subprocess, as an operator runs it (or,
+    with `short_intervals`, as FEEDS_WITH_SHORT_INTERVALS does)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = FEEDS_WITH_SHORT_INTERVALS if short_intervals else (sys.executable, "-m", "feeds")
     return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
+        [*command, *args],
         capture_output=True,
         text=True,
         cwd=cwd,

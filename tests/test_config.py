@@ -1202,3 +1202,40 @@ def test_a_local_source_file_beside_the_output_folder_is_accepted(tmp_path: Path
         str(tmp_path / "samples/feed.rss"),
         f"file://{tmp_path}/output-drafts/feed.rss",
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        pytest.param(
+            "schedule:\n  interval: 500ms  # <-\n", "schedule.interval", id="schedule.interval"
+        ),
+        pytest.param(
+            ONE_SOURCE + "    url: file:///tmp/f.rss\n    interval: 0.001ms  # <-\n",
+            "sources[0].interval",
+            id="a-local-file-polled-in-a-loop",
+        ),
+        pytest.param(
+            ONE_SOURCE + "    url: https://x.example/f\n    interval: 0.5  # <-\n",
+            "sources[0].interval",
+            id="bare-seconds",
+        ),
+    ],
+)
+def test_an_interval_under_a_second_is_refused(tmp_path: Path, setting: str, key: str) -> None:
+    """`interval: 0.001ms` on a local file ran 5,381 fetches in 7 s."""
+    text = SITE + setting
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), key)
+    assert "an interval must be at least a second (1s)" in error.detail
+
+
+def test_an_interval_of_one_second_is_accepted(tmp_path: Path) -> None:
+    config = parse(
+        tmp_path,
+        SITE
+        + "schedule:\n  interval: 1s\n"
+        + ONE_SOURCE
+        + "    url: https://x.example/f\n    interval: 1\n",
+    )
+    assert (config.schedule.interval, config.sources[0].interval) == (1.0, 1.0)

@@ -20,7 +20,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -36,7 +35,15 @@ from feeds import pipeline
 from feeds.config import load_config
 from feeds.model import SourceResult
 
-from .conftest import BASE_CONFIG, ROOT, Route, Server, run_cli, write_config
+from .conftest import (
+    BASE_CONFIG,
+    FEEDS_WITH_SHORT_INTERVALS,
+    ROOT,
+    Route,
+    Server,
+    run_cli,
+    write_config,
+)
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 SEED = 20240301
@@ -230,7 +237,7 @@ class Process:
         self.err = folder / f"{tag}.err"
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "feeds", *args],
+                [*FEEDS_WITH_SHORT_INTERVALS, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -516,7 +523,7 @@ def test_service_killed_at_random_moments_loses_and_duplicates_nothing(
         server.add(f"/s{source}.rss", rss(source, 5 + last, last // 4))
     served = {story_link(s, n) for s in range(SERVICE_SOURCES) for n in range(5 + last)}
     served |= {shared_link(n) for n in range(last // 4)}
-    done = run_cli("build", "-c", str(config))
+    done = run_cli("build", "-c", str(config), short_intervals=True)
     assert done.returncode == 0, done.stderr
     files = check_output(output)
     assert set(files) >= PUBLISHED

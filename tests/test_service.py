@@ -18,7 +18,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import BASE_CONFIG, ROOT, Server, allowing, group_ends, write_config
+from .conftest import (
+    BASE_CONFIG,
+    FEEDS_WITH_SHORT_INTERVALS,
+    ROOT,
+    Server,
+    allowing,
+    group_ends,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +60,7 @@ class Running:
         self.log = config.parent / "service.log"
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "feeds", "run", "-c", str(config)],
+            [*FEEDS_WITH_SHORT_INTERVALS, "run", "-c", str(config)],
             stdout=subprocess.PIPE,
             stderr=self._log_file,
             text=True,
