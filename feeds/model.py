@@ -79,6 +79,10 @@ class Item:
     author: str = ""
     published: datetime | None = None
     updated: datetime | None = None
+    #: The time of day the source printed for an item it gave no day
+    #: (``14:30``): `published` is then a guess at the day, and the id and
+    #: the fingerprint take this time instead, so the guess drives neither.
+    time_only: str = ""
     categories: tuple[str, ...] = ()
     rubrics: tuple[str, ...] = ()
     series: str = ""
@@ -141,7 +145,9 @@ class Item:
             self.summary,
             self.content,
             self.author,
-            self.published.isoformat() if self.published else "",
+            # A guessed day is not what a reader sees: the store keeps the
+            # date the story was first given.
+            self.time_only or (self.published.isoformat() if self.published else ""),
             self.series,
             self.image,
         )

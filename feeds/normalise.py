@@ -13,7 +13,8 @@ keeps its id for ever):
 3. else the item's link;
 4. else ``urn:feeds:<source>:<digest>``, the digest taken over the title and
    the date the source printed (never the position on the page, never the
-   time we fetched it).
+   time we fetched it); when it printed a time of day but no day, over that
+   time, not over the day a parser guessed.
 """
 
 from __future__ import annotations
@@ -126,7 +127,9 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     # A derived id takes the date as printed, however implausible: it must
     # not change when a date a little too far ahead comes within reach.
     printed = plausible_date(item.published, None, earliest=None)
-    identity = item.id or _derive_id(item.source, guid, given, id_title, printed)
+    identity = item.id or _derive_id(
+        item.source, guid, given, id_title, printed, time_only=item.time_only
+    )
     return item.evolve(
         id=identity,
         title=title,
@@ -160,15 +163,24 @@ def _image(item: Item) -> dict[str, object]:
 
 
 def _derive_id(
-    source_name: str, guid: str, link: str, title: str, published: datetime | None
+    source_name: str,
+    guid: str,
+    link: str,
+    title: str,
+    published: datetime | None,
+    *,
+    time_only: str = "",
 ) -> str:
+    """The item's id (see the module's docstring). `time_only`, the time of
+    day a source printed with no day (``14:30``), stands for the date: no
+    whole date's ISO form can equal it, so it names no dated item's id."""
     if guid:
         if _URI.match(guid) and not guid.lower().startswith(_UNSAFE_SCHEMES):
             return guid
         return f"urn:feeds:{quote(source_name, safe='')}:guid:{quote(guid, safe='')}"
     if link:
         return link
-    day = published.isoformat() if published else ""
+    day = time_only or (published.isoformat() if published else "")
     key = "\x1f".join((source_name, title.casefold(), day))
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return f"urn:feeds:{quote(source_name, safe='')}:{digest}"

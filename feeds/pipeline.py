@@ -339,8 +339,14 @@ def _empty_fields(number: int, item: Item) -> list[str]:
     notes = []
     if item.published is None:
         notes.append(f"item {number}: date: none on the source; dated when first seen")
+    elif item.time_only:
+        notes.append(
+            f"item {number}: date: the source gives the time only ({item.time_only}); "
+            "the day is the latest it can be"
+        )
     if not item.link:
-        notes.append(f"item {number}: link: none; the id is derived from source, title and date")
+        basis = "time" if item.time_only else "date"
+        notes.append(f"item {number}: link: none; the id is derived from source, title and {basis}")
     if not item.summary and not item.content:
         notes.append(f"item {number}: summary: empty")
     if not item.rubrics:

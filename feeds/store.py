@@ -544,6 +544,8 @@ class Store:
         rows = self._rows_by("id", [entry.item.id for entry in batch])
         missing = [e.canonical for e in batch if e.item.id not in rows and e.canonical]
         by_link = self._rows_by("canonical_link", missing) if missing else {}
+        unlinked = [e for e in batch if e.item.id not in rows and _unlinked(e.item)]
+        by_date = self._unlinked_by_date(unlinked) if unlinked else {}
         listed = {entry.item.id for entry in batch}
         new: list[_Entry] = []
         known: list[tuple[_Entry, sqlite3.Row]] = []
@@ -559,6 +561,12 @@ class Store:
                     # Kept apart from the story that holds this link, and
                     # not found by it later: it identifies neither.
                     entry.canonical = None
+            if row is None and _unlinked(entry.item):
+                row = by_date.get(_date_key(entry.item))
+                if row is not None and row["id"] in listed:
+                    row = None  # a story the source still lists is another one
+                if row is not None:
+                    row = self._dated_now(row, entry)
             if row is None:
                 new.append(entry)
                 # A later item of the batch with the same link merges into it.
@@ -613,6 +621,36 @@ class Store:
             (source, item_id, old),
         )
         return self._rows_by("id", [item_id])[item_id]
+
+    def _unlinked_by_date(self, entries: list[_Entry]) -> dict[tuple[str, str, str], sqlite3.Row]:
+        """Stored stories with neither link nor guid, by source, title and
+        date. An item without either, not found by its id, may be one of
+        them under another id: a headline read first with a time of day and
+        no date (its id made from the time), now under its date heading."""
+        found: dict[tuple[str, str, str], sqlite3.Row] = {}
+        dates = [_date_key(entry.item)[2] for entry in entries]
+        for chunk in _chunks(list(dict.fromkeys(dates)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._execute(
+                f"SELECT id, canonical_link, source, fingerprint, published, {_STORY_COLUMNS} "
+                f"FROM items WHERE published IN ({marks}) AND link = '' AND guid = ''",
+                chunk,
+            ):
+                found.setdefault((row["source"], row["title"], row["published"]), row)
+        return found
+
+    def _dated_now(self, row: sqlite3.Row, entry: _Entry) -> sqlite3.Row:
+        """A stored story found by its source, title and date, as `entry`
+        (the same story now under its date) reads it. When the reader sees
+        the same text (the stored date is the one the source prints now),
+        it takes the entry's fingerprint: no update. Returns the row as it
+        now reads."""
+        if row["fingerprint"] != entry.fingerprint and _shown(row) == _shown(entry.item):
+            self._execute(
+                "UPDATE items SET fingerprint = ? WHERE id = ?", (entry.fingerprint, row["id"])
+            )
+            return self._rows_by("id", [row["id"]])[row["id"]]
+        return row
 
     def _rows_by(self, column: str, keys: list[str]) -> dict[str, sqlite3.Row]:
         found: dict[str, sqlite3.Row] = {}
@@ -1019,6 +1057,26 @@ def _story(item: Item) -> tuple[object, ...]:
         item.image_type,
         item.image_length,
     )
+
+
+def _unlinked(item: Item) -> bool:
+    """An item known only by its title and date: no link, no guid."""
+    return not item.link and not item.guid and item.published is not None
+
+
+def _date_key(item: Item) -> tuple[str, str, str]:
+    return (item.source, item.title, _text(item.published) or "")
+
+
+#: The story columns a reader sees (views are not a change).
+_SHOWN = tuple(column for column in _STORY_COLUMNS.split(", ") if column != "views")
+
+
+def _shown(story: Item | sqlite3.Row) -> tuple[object, ...]:
+    if isinstance(story, Item):
+        values = dict(zip(_STORY_COLUMNS.split(", "), _story(story), strict=True))
+        return tuple(values[column] for column in _SHOWN)
+    return tuple(story[column] for column in _SHOWN)
 
 
 @dataclass(slots=True)

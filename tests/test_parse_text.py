@@ -13,6 +13,7 @@ from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Rubric, Source
 from feeds.normalise import normalise_item
 from feeds.parse.text import parse
+from feeds.store import Store
 
 from .conftest import SEED
 
@@ -406,3 +407,86 @@ def test_a_featured_headline_before_a_footer_line_starting_with_a_digit_is_kept(
     # later dump ends the same way.
     (item,) = items_of(f"Литература\nВыставка года\n{footer}")
     assert (item.title, item.rubrics) == ("Выставка года", ("literature",))
+
+
+# A news list whose newest headlines sit above its first date heading: the
+# page prints their time of day, and no day.
+UNDATED_ON_TOP = (
+    "16:40Фонд объявил шорт-лист премии\n"
+    "08:05Библиотека продлит работу читального зала\n"
+    "25 ноября 2026\n"
+    "13:05Киношкола откроется в Казани\n"
+)
+
+
+def test_a_headline_with_no_date_heading_keeps_its_id_from_day_to_day() -> None:
+    # Fetched at noon in Moscow on three days running: the same page, the
+    # same stories, so the same ids. (Its id came from the fetch's day, and
+    # it came back as a new story every day it stayed on the page.)
+    days = [msk(2026, 11, day, 12, 0) for day in (26, 27, 28)]
+    ids = [[item.id for item in items_of(UNDATED_ON_TOP, now=now)] for now in days]
+    assert len(set(ids[0])) == 3
+    assert ids[0] == ids[1] == ids[2]
+
+
+def test_undated_headlines_stay_apart_from_each_other_and_from_dated_ones() -> None:
+    # A different title, or the same title at another time, is another story.
+    page = "10:00Первая новость\n11:00Вторая новость\n12:00Первая новость\n"
+    for now in (msk(2026, 11, 26, 13, 0), msk(2026, 11, 27, 13, 0)):
+        items = items_of(page, now=now)
+        assert len({item.id for item in items}) == 3
+        # A dated headline with the title of an undated one is not that one,
+        # nor is a featured headline of that title.
+        dated = items_of("25 ноября 2026\n10:00Первая новость", now=now)
+        featured = items_of("ЛитератураПервая новость", now=now)
+        assert dated[0].id != items[0].id != featured[0].id
+
+
+def test_an_undated_headline_is_dated_at_the_latest_such_time_up_to_the_fetch() -> None:
+    # At noon, 16:40 has not come yet today: the headline is yesterday's,
+    # not one dated hours ahead; 08:05 is this morning's.
+    late, early, dated = items_of(UNDATED_ON_TOP, now=msk(2026, 11, 26, 12, 0))
+    assert late.published == msk(2026, 11, 25, 16, 40)
+    assert early.published == msk(2026, 11, 26, 8, 5)
+    assert dated.published == msk(2026, 11, 25, 13, 5)
+    # Read a minute after its time, it is today's.
+    (late, *_rest) = items_of(UNDATED_ON_TOP, now=msk(2026, 11, 26, 16, 41))
+    assert late.published == msk(2026, 11, 26, 16, 40)
+
+
+def test_an_undated_headline_is_one_story_in_the_store_day_after_day(tmp_path: Path) -> None:
+    # The stored story keeps the date it was first given, and is neither a
+    # new story nor an update when read again on a later day.
+    with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+        for day in (26, 27, 28):
+            now = msk(2026, 11, day, 17, 0)
+            with store.transaction():
+                result = store.upsert(items_of(UNDATED_ON_TOP, now=now), now=now)
+            assert (result.new, result.updated) == ((3, 0) if day == 26 else (0, 0))
+        stored = {item.title: item for item in store.latest()}
+    assert len(stored) == 3
+    first = stored["Фонд объявил шорт-лист премии"]
+    assert (first.published, first.updated) == (msk(2026, 11, 26, 16, 40), None)
+
+
+def test_an_undated_headline_shown_later_under_its_date_heading_stays_one_story(
+    tmp_path: Path,
+) -> None:
+    # Read undated on the evening it appeared and again the next morning;
+    # then the site puts it under its date heading: one story throughout.
+    undated = "16:40Фонд объявил шорт-лист премии\n"
+    headed = "09:00Новость следующего дня\n26 ноября 2026\n16:40Фонд объявил шорт-лист премии\n"
+    reads = [
+        (undated, msk(2026, 11, 26, 17, 0), 1),
+        (undated, msk(2026, 11, 27, 8, 0), 0),
+        (headed, msk(2026, 11, 27, 10, 0), 1),
+    ]
+    with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+        for page, now, new in reads:
+            with store.transaction():
+                result = store.upsert(items_of(page, now=now), now=now)
+            assert (result.new, result.updated) == (new, 0)
+        stored = {item.title: item for item in store.latest()}
+    assert len(stored) == 2
+    story = stored["Фонд объявил шорт-лист премии"]
+    assert (story.published, story.updated) == (msk(2026, 11, 26, 16, 40), None)

@@ -561,3 +561,27 @@ def test_a_process_meeting_another_on_the_store_is_told_what_to_do(
             RunLock(url, comer).acquire()
     finally:
         held.release()
+
+
+def test_a_linkless_story_under_a_new_id_is_found_by_source_title_and_date(
+    store: Store,
+) -> None:
+    # A story with no link and no guid, stored under one id (a headline
+    # first read with a time and no date), read under another once its
+    # source prints its date: the same story, and no update.
+    def story(item_id: str, source: str = "a") -> Item:
+        return normalise_item(Item(source=source, title="Story", id=item_id, published=T0))
+
+    with store.transaction():
+        store.upsert([story("first")], now=T0)
+    with store.transaction():
+        result = store.upsert([story("later")], now=T0 + timedelta(days=1))
+    assert (result.new, result.updated) == (0, 0)
+    assert [(i.id, i.updated) for i in store.latest()] == [("first", None)]
+    # Not a story its source still lists, nor another source's.
+    with store.transaction():
+        result = store.upsert([story("first"), story("twin")], now=T0 + timedelta(days=2))
+    with store.transaction():
+        result2 = store.upsert([story("copy", source="b")], now=T0 + timedelta(days=2))
+    assert (result.new, result2.new) == (1, 1)
+    assert sorted(i.id for i in store.latest()) == ["copy", "first", "twin"]

@@ -7,6 +7,7 @@ credits, the page's own body text, navigation such as "Все новости"):
 
 - a news list: a date heading (``11 марта 2022``, ``Сегодня``) followed by
   headlines with the time glued in front (``14:52COLTA.RU заблокирована``);
+  a headline with no heading above it has a time and no day (`_latest_at`);
 - article cards: rubric lines, then the lead (a rubric or series name may be
   glued in front of it), then the date glued to the view count
   (``20 января 202212300`` is 20 January 2022 and 12,300 views);
@@ -23,7 +24,7 @@ import codecs
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from feeds.dates import parse_human_date
@@ -160,13 +161,19 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
 
         timed = _TIMED.match(line)
         if timed and not _DATED_VIEWS.match(line):
-            on = day or context.now.astimezone(zone).date()
             at = time(int(timed["hour"]), int(timed["minute"]))
+            # With no date heading above it, the page gives the time only:
+            # the date is a guess, and the id is made from the time instead.
             items.append(
                 Item(
                     source=source.name,
                     title=timed["rest"],
-                    published=datetime.combine(on, at, tzinfo=zone),
+                    published=(
+                        datetime.combine(day, at, tzinfo=zone)
+                        if day
+                        else _latest_at(at, context.now, zone)
+                    ),
+                    time_only="" if day else f"{at:%H:%M}",
                     categories=news_categories,
                 )
             )
@@ -237,6 +244,21 @@ def _ends_here(lines: list[str], index: int) -> bool:
     headline before it is a story."""
     rest = lines[index:]
     return not rest or (len(rest) == 1 and bool(_CUT_DATE.match(rest[0])))
+
+
+def _latest_at(at: time, now: datetime, zone: ZoneInfo) -> datetime:
+    """The last moment up to `now` when the clock in `zone` read `at`: the
+    date of a headline with a time and no date heading above it. A news
+    list runs newest first, so such a headline tops the list, with what
+    came since the latest heading: today's news, or last night's when its
+    time is still to come today. Never ahead of the fetch, and the day it
+    was published when it is less than a day old; the date it would get
+    under its heading on the next day's page."""
+    here = now.astimezone(zone)
+    moment = datetime.combine(here.date(), at, tzinfo=zone)
+    if moment > here:
+        moment = datetime.combine(here.date() - timedelta(days=1), at, tzinfo=zone)
+    return moment
 
 
 def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) -> date | None:
