@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,31 +186,72 @@ def _build(config: Config, args: argparse.Namespace) -> int:
 
     now = args.now or datetime.now(UTC)
     progress = _Progress(len(config.sources)) if _is_tty() else None
-    report = run_once(config, now=now, on_result=progress.step if progress else None)
-    if progress:
-        progress.done()
+    try:
+        report = run_once(config, now=now, on_result=progress.step if progress else None)
+    finally:
+        if progress:
+            progress.done()
     _print_report(config, report)
     return EXIT_SOURCES_FAILED if report.failed else EXIT_OK
 
 
 class _Progress:
-    """A one-line progress bar on the terminal's stderr."""
+    """A one-line progress bar on the terminal's stderr. A log line written
+    meanwhile (a failing source's warning) replaces the bar on its line,
+    and the bar is drawn again below it."""
+
+    WIDTH = 120
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
+        self._bar = ""
+        self._lock = threading.Lock()
+        self._handlers = [
+            handler
+            for handler in logging.getLogger().handlers
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr
+        ]
+        for handler in self._handlers:
+            handler.setStream(_AboveTheBar(self))
 
     def step(self, result: SourceResult) -> None:
         self.count += 1
         width = 30
         filled = width * self.count // max(1, self.total)
         mark = "FAILED" if not result.ok else "empty" if result.health == "empty" else "ok"
-        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} "
-        sys.stderr.write(f"{line}{result.source} {mark}"[:120].ljust(120))
-        sys.stderr.flush()
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} "
+        with self._lock:
+            self._bar = f"{line}{result.source} {mark}"[: self.WIDTH]
+            sys.stderr.write("\r" + self._bar.ljust(self.WIDTH))
+            sys.stderr.flush()
+
+    def write_above(self, text: str) -> None:
+        with self._lock:
+            sys.stderr.write("\r" + " " * self.WIDTH + "\r" + text)
+            if self._bar and text.endswith("\n"):
+                sys.stderr.write(self._bar.ljust(self.WIDTH))
+            sys.stderr.flush()
 
     def done(self) -> None:
-        sys.stderr.write("\r" + " " * 120 + "\r")
+        for handler in self._handlers:
+            handler.setStream(sys.stderr)
+        with self._lock:
+            self._bar = ""
+            sys.stderr.write("\r" + " " * self.WIDTH + "\r")
+            sys.stderr.flush()
+
+
+class _AboveTheBar:
+    """The log handlers' stream while a progress bar is shown."""
+
+    def __init__(self, progress: _Progress) -> None:
+        self._progress = progress
+
+    def write(self, text: str) -> None:
+        self._progress.write_above(text)
+
+    def flush(self) -> None:
         sys.stderr.flush()
 
 

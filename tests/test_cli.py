@@ -391,6 +391,67 @@ def test_one_failing_source_exits_1_and_the_others_are_published(
     assert [e.title for e in feed.entries] == ["Выставка в ГЭС-2", "Роман года"]
 
 
+def test_on_a_terminal_a_warning_gets_a_line_of_its_own_above_the_progress_bar(
+    tmp_path: Path, server: Server
+) -> None:
+    good = server.add("/ok.rss", RSS, content_type="application/rss+xml")
+    config = write_config(
+        tmp_path,
+        f"""\
+  - name: fine
+    type: feed
+    url: {good}
+  - name: gone
+    type: feed
+    url: {server.url}/missing.rss
+  - name: also-fine
+    type: feed
+    url: {good}
+""",
+    )
+    screen = _on_a_terminal(
+        [sys.executable, "-m", "feeds", "build", "-c", str(config)], cwd=tmp_path
+    )
+    # What the terminal shows on each line: the text after its last
+    # carriage return.
+    shown = [line.rsplit("\r", 1)[-1] for line in screen.split("\n")]
+    warnings = [line for line in shown if "WARNING" in line]
+    assert warnings, screen
+    for line in warnings:
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ WARNING source 'gone'", line), line
+    assert not any(line.strip() for line in shown[-1:]), "the bar is cleared at the end"
+
+
+def _on_a_terminal(command: list[str], cwd: Path) -> str:
+    """Everything `command` writes to stderr when stderr is a terminal
+    (a pseudo-terminal here), as the terminal receives it."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    received = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is gone: the process has ended
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(leader)
+    process.wait(timeout=60)
+    return received.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
