@@ -35,7 +35,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "json": ("JSON Feed", "application/feed+json"),
 }
 ATOM_NS = "http://www.w3.org/2005/Atom"
-GENERATOR_URI = "https://pypi.org/project/feeds/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +137,7 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
         feed.links.extra = extra
     feed.language(site.language)
     feed.updated(_local(spec.updated, zone))
-    feed.generator("feeds", version=__version__, uri=GENERATOR_URI)
+    feed.generator("feeds", version=__version__)
     for item in spec.items:
         entry = feed.add_entry(order="append")
         entry.id(item.id)
@@ -332,8 +331,7 @@ def render_archive(
                 for rel, href in links
             ),
             f'  <link href={_attr(site.base_url)} rel="alternate" type="text/html"/>',
-            f"  <generator uri={_attr(GENERATOR_URI)} version={_attr(__version__)}>"
-            "feeds</generator>",
+            f"  <generator version={_attr(__version__)}>feeds</generator>",
             f"  <subtitle>{_esc(spec.description or spec.title)}</subtitle>",
             "  <fh:archive/>",
         ]
@@ -483,7 +481,10 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
     ]
     if site.description:
         head.append(f"<p>{esc(site.description)}</p>")
-    body = ['<p class="subscribe">All feeds as <a href="feeds.opml">OPML</a></p>']
+    body = [
+        '<p class="subscribe">All feeds as <a href="feeds.opml">OPML</a>'
+        f" · Times are {esc(site.timezone)} time</p>"
+    ]
     for spec in specs:
         noun = "item" if spec.total == 1 else "items"
         body.append(f'<section id="{esc(spec.slug)}">')

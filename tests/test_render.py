@@ -363,6 +363,14 @@ def test_link_with_query_string_survives_every_format(site: Site) -> None:
     assert link in hrefs
 
 
+def test_the_index_says_which_time_zone_its_times_are_in(site: Site) -> None:
+    text = render_index(site, [make_spec()]).decode("utf-8")
+    times = re.findall(r"<time [^>]*>([^<]*)</time>", text)
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", t) for t in times)
+    # The clock times carry no zone themselves: the page names it once.
+    assert "Times are Europe/Moscow time" in re.sub(r"<[^>]+>", "", text)
+
+
 # --------------------------------------------------------------------------
 # feed-level metadata
 
