@@ -428,13 +428,19 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     preview = preview_source(config, source, now=datetime.now(UTC))
     if args.json:
-        print(json.dumps(_preview_json(preview), ensure_ascii=False, indent=2))
+        zone = ZoneInfo(config.site.timezone)
+        print(json.dumps(_preview_json(preview, zone), ensure_ascii=False, indent=2))
     else:
         _print_preview(config, preview)
     return EXIT_SOURCES_FAILED if preview.error else EXIT_OK
 
 
-def _preview_json(preview: Any) -> dict[str, object]:
+def _preview_json(preview: Any, zone: ZoneInfo) -> dict[str, object]:
+    """Dates in the site's zone, as the table and the feeds give them."""
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(zone).isoformat() if moment else None
+
     return {
         "source": preview.source.name,
         "error": preview.error,
@@ -445,8 +451,8 @@ def _preview_json(preview: Any) -> dict[str, object]:
                 "id": item.id,
                 "title": item.title,
                 "link": item.link,
-                "published": item.published.isoformat() if item.published else None,
-                "updated": item.updated.isoformat() if item.updated else None,
+                "published": local(item.published),
+                "updated": local(item.updated),
                 "author": item.author,
                 "rubrics": list(item.rubrics),
                 "categories": list(item.categories),

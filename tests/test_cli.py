@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -628,6 +628,21 @@ def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     assert not (tmp_path / "feeds.db").exists() and not (tmp_path / "output").exists()
     unknown = run_cli("preview", "nope", "-c", str(config))
     assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
+
+
+def test_preview_json_gives_dates_in_the_site_zone_as_the_table_and_feeds_do(
+    tmp_path: Path, server: Server
+) -> None:
+    url = server.add("/ok.rss", RSS)
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {url}\n")
+    table = run_cli("preview", "s", "-c", str(config)).stdout
+    as_json = json.loads(run_cli("preview", "s", "-c", str(config), "--json").stdout)
+    for item in as_json["items"]:
+        published = datetime.fromisoformat(item["published"])
+        # Moscow, as config.yaml's site.timezone says, and the same clock
+        # time the table prints.
+        assert published.utcoffset() == timedelta(hours=3), item["published"]
+        assert published.strftime("%Y-%m-%d %H:%M") in table
 
 
 def build_in_own_group(config: Path) -> subprocess.Popen[str]:
