@@ -10,11 +10,13 @@ source's time zone, and come back time-zone aware.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateparser
+from pytz.exceptions import InvalidTimeError
 
 #: Languages tried when the caller gives no hint.
 DEFAULT_LANGUAGES = ("ru", "en")
@@ -66,7 +68,9 @@ def _as_printed(
       12:01" read at 12:00 that day is today, not a year ago;
     - a day given relative to today with no time ("вчера", "2 дня назад")
       starts at midnight, not at the time of the fetch, which would make it
-      (and an id derived from it) differ at every fetch."""
+      (and an id derived from it) differ at every fetch. The day is counted
+      from noon: dateparser counts days of 24 hours, and over a clock change
+      "yesterday" read just after midnight fell on the day before it."""
     local = found.replace(tzinfo=None)
     try:
         year_ago = local_now.date().replace(year=local_now.year - 1)
@@ -76,12 +80,13 @@ def _as_printed(
         later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
         if later is not None and later.year == local_now.year:
             return later
-    if (
-        local.time() == local_now.time()
-        and _DAY_WORDS.search(text)
-        and not (_CLOCK.search(text) or _TIME_WORDS.search(text))
-    ):
-        return found.replace(hour=0, minute=0, second=0, microsecond=0)
+    if _DAY_WORDS.search(text) and not (_CLOCK.search(text) or _TIME_WORDS.search(text)):
+        noon = local_now.replace(hour=12, minute=0, second=0)
+        at_noon = found if local_now == noon else _parse(text, noon, timezone, langs)
+        # A day that moves with the clock is counted from today; one that
+        # stays at midnight is a date.
+        if at_noon is not None and (local.time() == local_now.time() or at_noon.time() != time()):
+            return datetime.combine(at_noon.date(), time(), tzinfo=ZoneInfo(timezone))
     return found
 
 
@@ -89,7 +94,7 @@ def _as_printed(
 def _parse(
     text: str, local_now: datetime, timezone: str, langs: tuple[str, ...]
 ) -> datetime | None:
-    settings = {
+    settings: dict[str, Any] = {
         "TIMEZONE": timezone,
         "TO_TIMEZONE": timezone,
         "RETURN_AS_TIMEZONE_AWARE": True,
@@ -98,7 +103,17 @@ def _parse(
         "DATE_ORDER": "DMY",
     }
     languages = [lang for lang in langs if _known_language(lang)]
-    found = dateparser.parse(text, languages=languages or None, settings=settings)
+    try:
+        found = dateparser.parse(text, languages=languages or None, settings=settings)
+    except InvalidTimeError:
+        # A time the clocks skip or show twice on the day they change
+        # ("01:30" when they go back): pytz refuses it, and the error ended
+        # the whole build. Read on the wall clock, then in the zone as
+        # zoneinfo reads such a time (the offset before the change).
+        settings.update(TIMEZONE="UTC", TO_TIMEZONE="UTC", RETURN_AS_TIMEZONE_AWARE=False)
+        found = dateparser.parse(text, languages=languages or None, settings=settings)
+        if found is not None and found.tzinfo is None:
+            found = found.replace(tzinfo=ZoneInfo(timezone))
     if found is None:
         return None
     return found.astimezone(ZoneInfo(timezone))

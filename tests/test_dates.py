@@ -71,3 +71,61 @@ def test_a_time_relative_to_now_keeps_its_time(text: str) -> None:
     """Only a day without a time starts at midnight: 'just now' is now."""
     found = parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en"))
     assert found is not None and (found.hour, found.minute) == (12, 0)
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "now", "expected"),
+    [
+        # The clocks go back at 02:00: 01:30 happens twice. The first one,
+        # as zoneinfo reads a wall-clock time (fold 0).
+        (
+            "01:30",
+            "America/New_York",
+            datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+            datetime(2026, 11, 1, 1, 30, tzinfo=NEW_YORK),
+        ),
+        (
+            "01:30",
+            "Europe/London",
+            datetime(2026, 10, 25, 12, 0, tzinfo=UTC),
+            datetime(2026, 10, 25, 1, 30, tzinfo=LONDON),
+        ),
+    ],
+)
+def test_a_time_the_clock_shows_twice_is_read_not_fatal(
+    text: str, zone: str, now: datetime, expected: datetime
+) -> None:
+    """dateparser (through pytz) raised AmbiguousTimeError, and the whole
+    build stopped with a traceback on the day the clocks went back."""
+    found = parse_human_date(text, now=now, timezone=zone, languages=("en",))
+    assert found == expected
+    assert found is not None and found.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected_day"),
+    [
+        # 08:00 EDT on the day the clocks went forward.
+        ("yesterday", datetime(2026, 3, 8, 12, 0, tzinfo=UTC), (2026, 3, 7)),
+        ("2 days ago", datetime(2026, 3, 8, 12, 0, tzinfo=UTC), (2026, 3, 6)),
+        # 00:30 EDT the day after: yesterday is 8 March, not 7 March.
+        ("yesterday", datetime(2026, 3, 9, 4, 30, tzinfo=UTC), (2026, 3, 8)),
+        ("1 day ago", datetime(2026, 3, 9, 4, 30, tzinfo=UTC), (2026, 3, 8)),
+        # 23:30 EST on the day the clocks went back: still 1 November.
+        ("today", datetime(2026, 11, 2, 4, 30, tzinfo=UTC), (2026, 11, 1)),
+        ("yesterday", datetime(2026, 11, 2, 4, 30, tzinfo=UTC), (2026, 10, 31)),
+    ],
+)
+def test_a_relative_day_across_a_clock_change_is_that_calendar_day_at_midnight(
+    text: str, now: datetime, expected_day: tuple[int, int, int]
+) -> None:
+    """A day counted back over a clock change is a calendar day, not 24
+    hours: it was read as 07:00 the day before (an hour off the fetch
+    time, so not reset to midnight, and differing at every fetch), or as
+    23:30 two days before, a reader showing the wrong day."""
+    found = parse_human_date(text, now=now, timezone="America/New_York", languages=("en",))
+    assert found == datetime(*expected_day, tzinfo=NEW_YORK)
