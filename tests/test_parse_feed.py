@@ -655,3 +655,43 @@ def test_json_ld_nested_too_deeply_is_a_note() -> None:
         fetched, Source(name="s", type="html", url=FEED_URL), _context(), None
     )
     assert any("nested too deeply" in note for note in notes)
+
+
+def _rss_item(inner: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>http://example.org/</link><description>d</description><item>{inner}</item>"
+        "</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Пт, 20 ноя 2026 14:00:00 +0300",
+        "Пятница, 20 ноября 2026 14:00:00 +0300",
+        "пт, 20 ноя 2026 14:00 +0300",
+    ],
+)
+def test_a_pubdate_in_russian_keeps_its_instant(printed: str) -> None:
+    """Some Russian feeds write day and month names in Russian. Neither
+    parser reads them: the story was dated when first seen, a day late
+    here, and headed the feeds above newer stories."""
+    body = _rss_item(
+        "<title>A</title><link>http://example.org/a</link>"
+        f"<guid>http://example.org/a</guid><pubDate>{printed}</pubDate>"
+    )
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context("UTC"))
+
+    assert item.published == _utc(2026, 11, 20, 11, 0)
+
+
+def test_an_unread_pubdate_of_an_item_without_guid_or_link_stays_unread() -> None:
+    """Its id is made from the date: an item stored before Russian dates
+    were read was made with none, and keeps that id."""
+    body = _rss_item("<title>A</title><pubDate>Пт, 20 ноя 2026 14:00:00 +0300</pubDate>")
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context("UTC"))
+
+    assert item.published is None

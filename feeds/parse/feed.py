@@ -33,6 +33,9 @@ _DECLARES_ENTITIES = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNOREC
 #: The end of a feed document's root, looked for in its last bytes.
 _ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>", re.IGNORECASE)
 _TAIL = 4096
+_HTTP = re.compile(r"^https?://", re.IGNORECASE)
+#: Longer text in a date element is not a date (and costs dateparser time).
+_LONGEST_DATE = 100
 #: The start and the end of an entry.
 _ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
 _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
@@ -47,15 +50,15 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     items = parse_fast(fetched, source)
     if items is not None:
         return items
-    return _parse_xml_feed(fetched, source, zone)
+    return _parse_xml_feed(fetched, source, context)
 
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     """The feedparser path alone (the reference the fast path is held to)."""
-    return _parse_xml_feed(fetched, source, ZoneInfo(context.timezone))
+    return _parse_xml_feed(fetched, source, context)
 
 
-def _parse_xml_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[Item]:
+def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     if _DECLARES_ENTITIES.search(fetched.body[:_DOCTYPE_WINDOW]):
         # Entity declarations are how billion-laughs, quadratic blow-up and
         # XXE attacks work; no real feed needs its own.
@@ -99,10 +102,10 @@ def _parse_xml_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[It
         ends = [found.end() for found in _ENTRY_END.finditer(fetched.body)]
         if len(starts) == len(entries) and starts[-1] >= max(ends, default=0):
             entries = entries[:-1]
-    return [_xml_entry(entry, source, zone, fetched.url) for entry in entries]
+    return [_xml_entry(entry, source, context, fetched.url) for entry in entries]
 
 
-def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
+def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> Item:
     title_detail = entry.get("title_detail") or {}
     title = _plain(entry.get("title", ""), title_detail.get("type", "text/plain"))
     summary = _html(entry.get("summary", ""), (entry.get("summary_detail") or {}).get("type"))
@@ -121,19 +124,30 @@ def _xml_entry(entry: Any, source: Source, zone: ZoneInfo, base: str) -> Item:
             if value and value.strip() and value.strip() not in categories:
                 categories.append(value.strip())
     image, image_type, image_length = _feedparser_image(entry, base)
-    link = entry.get("link", "")
+    link = urljoin(base, entry.get("link", "").strip()) if entry.get("link") else ""
+    guid = (entry.get("id") or "").strip()
+    zone = ZoneInfo(context.timezone)
     # dict.get: feedparser's own get() maps a missing `updated` to
     # `published` with a DeprecationWarning; we decide that ourselves.
     published = _date(entry.get("published"), entry.get("published_parsed"), zone)
     updated = _date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), zone)
+    if guid or _HTTP.match(link):
+        # A date in words of another language ("Пт, 20 ноя 2026 14:00:00
+        # +0300") is read as one written for people. Not for an item
+        # without guid or link: its id is made from the date, and was made
+        # when such a date went unread.
+        if published is None:
+            published = _human_date(entry.get("published"), context)
+        if updated is None:
+            updated = _human_date(dict.get(entry, "updated"), context)
     if published is None:
         # RSS 1.0 dc:date and Atom entries with only <updated> date the story.
         published, updated = updated, None
     return Item(
         source=source.name,
         title=title,
-        guid=(entry.get("id") or "").strip(),
-        link=urljoin(base, link.strip()) if link else "",
+        guid=guid,
+        link=link,
         summary=summary,
         content=content,
         author=(author or "").strip(),
@@ -258,6 +272,16 @@ def _date(raw: Any, parsed: time.struct_time | None, zone: ZoneInfo) -> datetime
     if parsed is not None:
         return datetime(*parsed[:6], tzinfo=UTC)
     return None
+
+
+def _human_date(raw: Any, context: ParseContext) -> datetime | None:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > _LONGEST_DATE:
+        return None
+    # Imported here: dateparser is big, and most feeds never need it.
+    from feeds.dates import parse_human_date
+
+    languages = (context.language,) if context.language else ()
+    return parse_human_date(raw, now=context.now, timezone=context.timezone, languages=languages)
 
 
 def _bozo_reason(exc: object) -> str:
