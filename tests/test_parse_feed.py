@@ -695,3 +695,59 @@ def test_an_unread_pubdate_of_an_item_without_guid_or_link_stays_unread() -> Non
     (item,) = parse(_fetched(body, RSS), SOURCE, _context("UTC"))
 
     assert item.published is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "hour", "minute"),
+    [
+        # Offsets written the RFC 3339 way, or after "GMT", in an RFC 822
+        # date: the fast path read them as UTC, three hours out.
+        ("Fri, 20 Nov 2026 14:00:00 +03:00", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 GMT+0300", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 GMT+3", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 UTC-05:00", 19, 0),
+        # Zone names outside RFC 822: read in the source's zone (UTC here).
+        ("Fri, 20 Nov 2026 14:00:00 MSK", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 CET", 13, 0),
+        ("Fri, 20 Nov 2026 14:00:00 EEST", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 JST", 5, 0),
+        # RFC 5322: "-0000" is UTC, the sender's own zone unknown.
+        ("Fri, 20 Nov 2026 14:00:00 -0000", 14, 0),
+        # The ordinary forms stay as they were.
+        ("Fri, 20 Nov 2026 14:00:00 +0300", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 GMT", 14, 0),
+        ("Fri, 20 Nov 2026 14:00:00 EST", 19, 0),
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+def test_a_pubdate_keeps_the_zone_it_names(printed: str, hour: int, minute: int, zone: str) -> None:
+    body = _rss_item(
+        "<title>A</title><link>http://example.org/a</link>"
+        f"<guid>http://example.org/a</guid><pubDate>{printed}</pubDate>"
+    )
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context(zone))
+
+    assert item.published == _utc(2026, 11, 20, hour, minute)
+
+
+def test_a_zone_name_that_means_several_zones_is_read_in_the_sources() -> None:
+    """IST is India's, Ireland's and Israel's: the source's zone decides."""
+    body = _rss_item(
+        "<title>A</title><link>http://example.org/a</link>"
+        "<pubDate>Fri, 20 Nov 2026 14:00:00 IST</pubDate>"
+    )
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context("Asia/Kolkata"))
+
+    assert item.published == _utc(2026, 11, 20, 8, 30)
+
+
+def test_a_zoned_pubdate_of_an_item_without_guid_or_link_is_read_as_before() -> None:
+    """Its id is made from the date: an item stored when "+03:00" was read
+    in the source's zone keeps the id it was given."""
+    body = _rss_item("<title>A</title><pubDate>Fri, 20 Nov 2026 14:00:00 MSK</pubDate>")
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context("Asia/Tokyo"))
+
+    assert item.published == _utc(2026, 11, 20, 5, 0)

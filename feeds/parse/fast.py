@@ -44,6 +44,11 @@ _DATES = re.compile(
 _ZONED = re.compile(
     rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]))$"
 )
+#: An RFC 822 date (its month by name) whose zone is written the RFC 3339
+#: way ("+03:00") or after GMT or UTC ("GMT+0300"): fastfeedparser reads it
+#: as UTC; the feedparser path reads the offset.
+_NAMED_MONTH = re.compile(rb"[A-Za-z]{3}")
+_ODD_OFFSET = re.compile(rb"(?:[+-]\d\d:\d\d|(?:GMT|UTC|UT)\s*+[+-]\s*+\d++(?::?+\d\d)?+)$")
 _ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^<>]*+)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
@@ -120,10 +125,18 @@ def _well_formed(body: bytes) -> bool:
 
 
 def _dates_are_zoned(body: bytes) -> bool:
-    """Every date ends in a zone, and is ASCII: fastfeedparser leaves a
-    date in other words ("Пт, 20 ноя 2026") unread, feedparser's path reads it."""
+    """Every date ends in a zone fastfeedparser reads, and is ASCII: it
+    leaves a date in other words ("Пт, 20 ноя 2026") unread, and an RFC 822
+    date's "+03:00" or "GMT+3" it takes for UTC; feedparser's path reads
+    both."""
     dates = (found.strip() for found in _DATES.findall(body))
-    return all(found.isascii() and _ZONED.search(found) for found in dates if found)
+    return all(
+        found.isascii()
+        and _ZONED.search(found)
+        and not (_ODD_OFFSET.search(found) and _NAMED_MONTH.search(found))
+        for found in dates
+        if found
+    )
 
 
 def _atom_types_are_clear(body: bytes) -> bool:

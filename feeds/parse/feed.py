@@ -15,7 +15,7 @@ import html
 import json
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -36,6 +36,30 @@ _TAIL = 4096
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
 #: Longer text in a date element is not a date (and costs dateparser time).
 _LONGEST_DATE = 100
+#: The offset at the end of an RFC 822 date, however written: "+03:00",
+#: "GMT+0300", "UTC-5", "-0000".
+_TRAILING_OFFSET = re.compile(
+    r"(?<![\w:])(?:(?:GMT|UTC|UT)\s*+)?([+-])(\d\d?)(?::?(\d\d))?$", re.IGNORECASE
+)
+#: Zone names feeds use beyond RFC 822's, each with one offset (hours east).
+#: IST, BST and the like name several zones: the source's zone decides.
+_ZONE_NAMES = {
+    "MSK": 3,
+    "CET": 1,
+    "CEST": 2,
+    "EET": 2,
+    "EEST": 3,
+    "WET": 0,
+    "WEST": 1,
+    "JST": 9,
+    "KST": 9,
+    "HKT": 8,
+    "SGT": 8,
+    "AEST": 10,
+    "AEDT": 11,
+    "NZST": 12,
+    "NZDT": 13,
+}
 #: The start and the end of an entry.
 _ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
 _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
@@ -129,9 +153,12 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
     zone = ZoneInfo(context.timezone)
     # dict.get: feedparser's own get() maps a missing `updated` to
     # `published` with a DeprecationWarning; we decide that ourselves.
-    published = _date(entry.get("published"), entry.get("published_parsed"), zone)
-    updated = _date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), zone)
-    if guid or _HTTP.match(link):
+    exact = bool(guid or _HTTP.match(link))
+    published = _date(entry.get("published"), entry.get("published_parsed"), zone, exact=exact)
+    updated = _date(
+        dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), zone, exact=exact
+    )
+    if exact:
         # A date in words of another language ("Пт, 20 ноя 2026 14:00:00
         # +0300") is read as one written for people. Not for an item
         # without guid or link: its id is made from the date, and was made
@@ -254,14 +281,21 @@ def _text_to_html(value: str) -> str:
     return html.escape(value, quote=False).replace("\n", "<br>")
 
 
-def _date(raw: Any, parsed: time.struct_time | None, zone: ZoneInfo) -> datetime | None:
+def _date(
+    raw: Any, parsed: time.struct_time | None, zone: ZoneInfo, *, exact: bool = True
+) -> datetime | None:
     """A date with its own offset when it has one, else in the source's zone.
-    feedparser's parsed tuple (always UTC) is the fallback for odd formats."""
+    feedparser's parsed tuple (always UTC) is the fallback for odd formats.
+    Not `exact` (an item whose id is made from its date): an RFC 822 date
+    whose zone the standard library does not read is in the source's zone,
+    as it always was, so that the id stays the same."""
     if isinstance(raw, str) and raw.strip():
         text = raw.strip()
         found: datetime | None = None
         try:
             found = parsedate_to_datetime(text)
+            if found.tzinfo is None and exact:
+                found = found.replace(tzinfo=_rfc822_zone(text) or zone)
         except (TypeError, ValueError, IndexError):
             try:
                 found = datetime.fromisoformat(text)
@@ -272,6 +306,21 @@ def _date(raw: Any, parsed: time.struct_time | None, zone: ZoneInfo) -> datetime
     if parsed is not None:
         return datetime(*parsed[:6], tzinfo=UTC)
     return None
+
+
+def _rfc822_zone(text: str) -> tzinfo | None:
+    """The zone at the end of an RFC 822 date that the standard library
+    leaves unread: an offset written the RFC 3339 way or after GMT or UTC
+    ("+03:00", "GMT+3"), "-0000" (UTC, RFC 5322), or the name of a zone
+    that has one offset; None for anything else."""
+    offset = _TRAILING_OFFSET.search(text)
+    if offset is not None:
+        sign, hours, minutes = offset.groups()
+        size = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if size < timedelta(hours=24):
+            return timezone(-size if sign == "-" else size)
+    hours_east = _ZONE_NAMES.get(text.rsplit(None, 1)[-1].upper())
+    return timezone(timedelta(hours=hours_east)) if hours_east is not None else None
 
 
 def _human_date(raw: Any, context: ParseContext) -> datetime | None:
