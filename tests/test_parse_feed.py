@@ -751,3 +751,20 @@ def test_a_zoned_pubdate_of_an_item_without_guid_or_link_is_read_as_before() -> 
     (item,) = parse(_fetched(body, RSS), SOURCE, _context("Asia/Tokyo"))
 
     assert item.published == _utc(2026, 11, 20, 5, 0)
+
+
+@pytest.mark.parametrize(
+    "printed", ["2026-11-20t14:00:00z", "2026-11-20T14:00:00z", "2026-11-20t17:00:00+03:00"]
+)
+def test_a_json_feed_date_in_lower_case_keeps_its_instant(printed: str) -> None:
+    """RFC 3339 allows "t" and "z": such a date went unread, and the story
+    was dated when first seen."""
+    body = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": '
+        f'[{{"id": "1", "url": "http://example.org/a", "title": "A", '
+        f'"date_published": "{printed}"}}]}}'
+    ).encode()
+
+    (item,) = parse(_fetched(body, JSON_FEED), SOURCE, _context("Asia/Tokyo"))
+
+    assert item.published == _utc(2026, 11, 20, 14, 0)

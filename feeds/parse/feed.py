@@ -15,6 +15,7 @@ import html
 import json
 import re
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -301,6 +302,9 @@ def _date(
                 found = datetime.fromisoformat(text)
             except ValueError:
                 found = None
+                if exact and text[-1:] == "z":  # RFC 3339 allows "z" for "Z"
+                    with suppress(ValueError):
+                        found = datetime.fromisoformat(text[:-1] + "Z")
         if found is not None:
             return found if found.tzinfo else found.replace(tzinfo=zone)
     if parsed is not None:
