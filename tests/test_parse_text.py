@@ -490,3 +490,28 @@ def test_an_undated_headline_shown_later_under_its_date_heading_stays_one_story(
     assert len(stored) == 2
     story = stored["Фонд объявил шорт-лист премии"]
     assert (story.published, story.updated) == (msk(2026, 11, 26, 16, 40), None)
+
+
+def test_a_daily_headline_with_no_date_heading_is_a_new_story_each_day(
+    tmp_path: Path,
+) -> None:
+    # A bulletin printed every morning at 09:00 under the same title, the
+    # newest above the first date heading. The next day the page shows
+    # today's at the top and yesterday's under its heading: two stories,
+    # one for each day, not yesterday's twice and today's lost.
+    first = "09:00Курс валют на сегодня\n25 ноября 2026\n18:00Другая новость\n"
+    second = (
+        "09:00Курс валют на сегодня\n26 ноября 2026\n"
+        "09:00Курс валют на сегодня\n18:00Ещё одна новость\n"
+    )
+    with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+        for page, now in ((first, msk(2026, 11, 26, 10, 0)), (second, msk(2026, 11, 27, 10, 0))):
+            with store.transaction():
+                store.upsert(items_of(page, now=now), now=now)
+        # The second page read again at noon changes nothing.
+        noon = msk(2026, 11, 27, 12, 0)
+        with store.transaction():
+            again = store.upsert(items_of(second, now=noon), now=noon)
+        bulletins = [i.published for i in store.latest() if i.title == "Курс валют на сегодня"]
+    assert bulletins == [msk(2026, 11, 27, 9, 0), msk(2026, 11, 26, 9, 0)]
+    assert (again.new, again.updated) == (0, 0)

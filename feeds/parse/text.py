@@ -141,6 +141,8 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     news_categories = tuple(source.news_rubrics)
 
     items: list[Item] = []
+    #: (title, time) of the headlines under a date heading.
+    headed: set[tuple[str, str]] = set()
     pending = _Pending()
     day: date | None = None
     index = 0
@@ -162,6 +164,8 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         timed = _TIMED.match(line)
         if timed and not _DATED_VIEWS.match(line):
             at = time(int(timed["hour"]), int(timed["minute"]))
+            if day:
+                headed.add((timed["rest"], f"{at:%H:%M}"))
             # With no date heading above it, the page gives the time only:
             # the date is a guess, and the id is made from the time instead.
             items.append(
@@ -234,7 +238,14 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             )
         pending.clear()
         day = None if (rubrics or series) else day
-    return items
+    # A headline of the same title and time under a date heading is an
+    # earlier day's (a bulletin printed every day at 09:00): the one with no
+    # heading is another story, so its id cannot be made from the time
+    # alone; it takes the guessed day, as the next day's page will print.
+    return [
+        item.evolve(time_only="") if (item.title, item.time_only) in headed else item
+        for item in items
+    ]
 
 
 def _ends_here(lines: list[str], index: int) -> bool:
