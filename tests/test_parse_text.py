@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -515,3 +515,25 @@ def test_a_daily_headline_with_no_date_heading_is_a_new_story_each_day(
         bulletins = [i.published for i in store.latest() if i.title == "Курс валют на сегодня"]
     assert bulletins == [msk(2026, 11, 27, 9, 0), msk(2026, 11, 26, 9, 0)]
     assert (again.new, again.updated) == (0, 0)
+
+
+def test_an_undated_headline_on_a_clock_change_day_is_never_ahead_nor_a_day_behind() -> None:
+    # London's clocks: 01:00 GMT became 02:00 BST on 29 March 2026, and
+    # 02:00 BST went back to 01:00 GMT on 25 October 2026. A headline's
+    # time is compared with the fetch's as moments, not as clock faces.
+    def undated(page: str, now: datetime) -> datetime | None:
+        fetched = Fetched(source="colta", url="file:///colta.txt", body=page.encode())
+        at = ParseContext(now=now, timezone="Europe/London", language="en")
+        (item,) = [normalise_item(i) for i in parse(fetched, SOURCE, at)]
+        return item.published
+
+    # At 02:10 BST, a headline printed 01:30 (a time the clocks skipped,
+    # read as 01:30 GMT, twenty minutes on) is not dated ahead of the fetch.
+    spring = datetime(2026, 3, 29, 1, 10, tzinfo=UTC)
+    assert undated("01:30Clocks go forward\n", spring) == datetime(2026, 3, 28, 1, 30, tzinfo=UTC)
+    # At 01:10 GMT, after the clocks went back, 01:30 BST was forty minutes
+    # ago: today's, the date the next day's page prints under its heading.
+    autumn = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    headed = "25 October 2026\n01:30Clocks go back\n"
+    assert undated("01:30Clocks go back\n", autumn) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert undated(headed, autumn + timedelta(days=1)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)

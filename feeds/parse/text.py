@@ -267,7 +267,9 @@ def _latest_at(at: time, now: datetime, zone: ZoneInfo) -> datetime:
     under its heading on the next day's page."""
     here = now.astimezone(zone)
     moment = datetime.combine(here.date(), at, tzinfo=zone)
-    if moment > here:
+    # As moments: two datetimes of one zone compare as clock faces, which
+    # on a day the clocks change is up to an hour off.
+    if moment.timestamp() > now.timestamp():
         moment = datetime.combine(here.date() - timedelta(days=1), at, tzinfo=zone)
     return moment
 
