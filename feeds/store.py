@@ -20,12 +20,14 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from feeds.errors import StoreError
 from feeds.model import COMBINED, ArchivePage, Item, canonical_link
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
+
+_T = TypeVar("_T")
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -132,6 +134,16 @@ _MIGRATIONS: tuple[str, ...] = (
     # whole body, so stored items are tagged again.
     """
     ALTER TABLE sources ADD COLUMN read_as TEXT NOT NULL DEFAULT '';
+    """,
+    # 7: stories with neither link nor guid, by source, title and date: a
+    # new one not found by its id is looked for among them (see
+    # Store._unlinked_by_date). Many stories may share a date (all those
+    # dated by their day alone), and without this each look-up read every
+    # story of its dates: a first cycle of 1,000 such sources of 50 stories
+    # took 305 s instead of 4 s.
+    """
+    CREATE INDEX IF NOT EXISTS items_unlinked ON items (source, title, published)
+        WHERE link = '' AND guid = '';
     """,
 )
 
@@ -626,16 +638,28 @@ class Store:
         """Stored stories with neither link nor guid, by source, title and
         date. An item without either, not found by its id, may be one of
         them under another id: a headline read first with a time of day and
-        no date (its id made from the time), now under its date heading."""
+        no date (its id made from the time), now under its date heading.
+        Each key is one look-up in the items_unlinked index: many stories
+        may share a date, and reading them all would be slow."""
         found: dict[tuple[str, str, str], sqlite3.Row] = {}
-        dates = [_date_key(entry.item)[2] for entry in entries]
-        for chunk in _chunks(list(dict.fromkeys(dates)), 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self._execute(
-                f"SELECT id, canonical_link, source, fingerprint, published, {_STORY_COLUMNS} "
-                f"FROM items WHERE published IN ({marks}) AND link = '' AND guid = ''",
-                chunk,
-            ):
+        keys = list(dict.fromkeys(_date_key(entry.item) for entry in entries))
+        columns = ", ".join(
+            f"i.{column}"
+            for column in ("id", "canonical_link", "source", "fingerprint", "published")
+            + tuple(_STORY_COLUMNS.split(", "))
+        )
+        for chunk in _chunks(keys, 300):
+            # CROSS JOIN keeps the wanted keys outside: SQLite would
+            # otherwise build an automatic index over all of items.
+            rows = self._execute(
+                f"WITH wanted (source, title, published) AS "
+                f"(VALUES {','.join(['(?, ?, ?)'] * len(chunk))}) "
+                f"SELECT {columns} FROM wanted w CROSS JOIN items i INDEXED BY items_unlinked "
+                f"WHERE i.title = w.title AND i.published = w.published "
+                f"AND i.source = w.source AND i.link = '' AND i.guid = ''",
+                [value for key in chunk for value in key],
+            )
+            for row in rows:
                 found.setdefault((row["source"], row["title"], row["published"]), row)
         return found
 
@@ -1164,7 +1188,7 @@ def _dedupe(items: list[Item]) -> list[_Entry]:
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
-def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(values: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 

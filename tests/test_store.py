@@ -585,3 +585,39 @@ def test_a_linkless_story_under_a_new_id_is_found_by_source_title_and_date(
         result2 = store.upsert([story("copy", source="b")], now=T0 + timedelta(days=2))
     assert (result.new, result2.new) == (1, 1)
     assert sorted(i.id for i in store.latest()) == ["copy", "first", "twin"]
+
+
+def test_new_linkless_stories_do_not_read_every_story_of_their_day(tmp_path: Path) -> None:
+    # Stories with no link and no guid dated by their day alone all share
+    # one published moment (midnight). A new one is looked for among the
+    # stored ones of its source, title and date; that look-up must not
+    # read every story of the day: a first cycle of 1,000 such sources took
+    # minutes instead of seconds. Counted in SQLite steps, not seconds.
+    day = T0.replace(hour=0)
+    lead = "<p>" + "word " * 400 + "</p>"
+
+    def dated(n: int, source: str) -> Item:
+        return normalise_item(Item(source=source, title=f"Story {n}", summary=lead, published=day))
+
+    def steps(store: Store) -> int:
+        count = [0]
+
+        def tick() -> int:
+            count[0] += 1
+            return 0
+
+        store._db.set_progress_handler(tick, 100)
+        with store.transaction():
+            result = store.upsert([dated(n, "new") for n in range(50)], now=T0)
+        store._db.set_progress_handler(None, 0)
+        assert result.new == 50
+        return count[0]
+
+    with Store(f"sqlite:///{tmp_path / 'small.db'}") as small:
+        alone = steps(small)
+    with Store(f"sqlite:///{tmp_path / 'big.db'}") as big:
+        with big.transaction():
+            for source in range(40):
+                big.upsert([dated(n, f"s{source}") for n in range(500)], now=T0)
+        among_20000 = steps(big)
+    assert among_20000 < 3 * alone
