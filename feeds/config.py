@@ -814,6 +814,8 @@ def source_url_problem(url: str) -> str:
             f"a file URL is file:///absolute/path, got {url!r} "
             "(for a path relative to config.yaml, use 'path')"
         )
+    if parts.scheme == "file" and "\x00" in url2pathname(unquote(parts.path)):
+        return f"a file URL cannot name a path with a NUL character (%00), got {url!r}"
     return ""
 
 

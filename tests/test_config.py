@@ -901,6 +901,14 @@ rubrics:
         id="file-url-relative",
     ),
     pytest.param(
+        # A file name cannot hold one: it was a traceback, not a message
+        # (and a service reloading such a config fell over).
+        SITE + ONE_SOURCE + "    url: 'file:///srv/a%00.rss'  # <-\n",
+        "sources[0].url",
+        "a file URL cannot name a path with a NUL character (%00), got 'file:///srv/a%00.rss'",
+        id="file-url-nul",
+    ),
+    pytest.param(
         SITE + ONE_SOURCE + "    url: 'file://samples/a.rss'  # <-\n",
         "sources[0].url",
         "a file URL is file:///absolute/path, got 'file://samples/a.rss' "
