@@ -314,6 +314,13 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
     def announce(bound: int) -> None:  # once the address is ours, not before
         print(f"serving {config.output_dir} at http://{host}:{bound}/", flush=True)
+        if not _has_files(config.output_dir):
+            print(
+                f"warning: {config.output_dir} holds no feeds yet, so every address answers "
+                "404: run 'feeds build' (or 'feeds run') with this config to make them",
+                file=sys.stderr,
+                flush=True,
+            )
 
     # uvicorn shuts down gracefully, then re-raises the signal it caught:
     # make that a clean exit rather than death by SIGTERM.
@@ -321,6 +328,13 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(create_app(lambda: settings), host, port, announce)
     return EXIT_OK
+
+
+def _has_files(folder: Path) -> bool:
+    try:
+        return any(entry.is_file() for entry in folder.iterdir())
+    except OSError:
+        return False
 
 
 def _status(config: Config, args: argparse.Namespace) -> int:

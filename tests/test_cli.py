@@ -580,6 +580,31 @@ def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server
         process.communicate()
 
 
+def test_serve_before_any_build_says_there_is_nothing_to_serve_yet(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  - name: later\n    type: feed\n    path: later.rss\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "serve", "-c", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "serving" in process.stdout.readline()
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # Every address answers 404 until a build has run: the operator is told why.
+    assert "no feeds yet" in err and "feeds build" in err, err
+
+
 def test_status_and_rubrics_before_any_run_create_no_store(tmp_path: Path, server: Server) -> None:
     """They only read: a store (and its folder) made by them would sit where
     the operator never asked for one, and hide a mistyped storage.url."""
