@@ -324,18 +324,30 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
             parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
         except SourceError as exc:
             return Preview(source=source, error=str(exc))
-    items = [
-        classify_item(normalise_item(item, now), vocabulary, source.rubrics) for item in parsed
+    pairs = [
+        (item, classify_item(normalise_item(item, now), vocabulary, source.rubrics))
+        for item in parsed
     ]
-    kept = tuple(item for item in items if keep_item(item, source.include, source.exclude))
+    kept = [(raw, item) for raw, item in pairs if keep_item(item, source.include, source.exclude)]
     notes = list(parser_notes)
     if parsed_as is not source:
         notes.insert(0, f"the page advertises its own feed; read {parsed_as.url} instead")
-    notes += [note for number, item in enumerate(kept, 1) for note in _empty_fields(number, item)]
-    return Preview(source=source, items=kept, notes=tuple(notes), dropped=len(items) - len(kept))
+    notes += [
+        note
+        for number, (raw, item) in enumerate(kept, 1)
+        for note in _empty_fields(number, raw, item)
+    ]
+    return Preview(
+        source=source,
+        items=tuple(item for _raw, item in kept),
+        notes=tuple(notes),
+        dropped=len(pairs) - len(kept),
+    )
 
 
-def _empty_fields(number: int, item: Item) -> list[str]:
+def _empty_fields(number: int, raw: Item, item: Item) -> list[str]:
+    """A line for each field of `item` that came out empty, and why; `raw`
+    is the item as parsed, before normalising."""
     notes = []
     if item.published is None:
         notes.append(f"item {number}: date: none on the source; dated when first seen")
@@ -346,9 +358,15 @@ def _empty_fields(number: int, item: Item) -> list[str]:
         )
     if not item.link:
         basis = "time" if item.time_only else "date"
-        notes.append(f"item {number}: link: none; the id is derived from source, title and {basis}")
+        given = raw.link.strip()
+        why = f"{given!r} is not a web (http/https) address, " if given else "none; "
+        notes.append(f"item {number}: link: {why}the id is derived from source, title and {basis}")
     if not item.summary and not item.content:
-        notes.append(f"item {number}: summary: empty")
+        if raw.summary.strip() or raw.content.strip():
+            why = "what the source gives is all script, style or markup, removed by clean-up"
+        else:
+            why = "the source gives none"
+        notes.append(f"item {number}: summary: empty; {why}")
     if not item.rubrics:
         categories = ", ".join(repr(c) for c in item.categories) or "none"
         notes.append(f"item {number}: rubrics: none (categories: {categories})")

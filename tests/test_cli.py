@@ -647,7 +647,7 @@ def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     as_json = json.loads(run_cli("preview", "s", "-c", str(config), "--json").stdout)
     assert [i["title"] for i in as_json["items"]] == ["Выставка в ГЭС-2", "Роман года"]
     assert as_json["items"][1]["rubrics"] == ["literature"]
-    assert any(note == "item 2: summary: empty" for note in as_json["notes"])
+    assert any(note == "item 2: summary: empty; the source gives none" for note in as_json["notes"])
     adhoc = run_cli("preview", "--type", "feed", "--url", url, "-c", str(config), "--json")
     assert len(json.loads(adhoc.stdout)["items"]) == 2
     assert not (tmp_path / "feeds.db").exists() and not (tmp_path / "output").exists()
@@ -668,6 +668,33 @@ def test_preview_json_gives_dates_in_the_site_zone_as_the_table_and_feeds_do(
         # time the table prints.
         assert published.utcoffset() == timedelta(hours=3), item["published"]
         assert published.strftime("%Y-%m-%d %H:%M") in table
+
+
+def test_preview_says_why_a_link_or_a_summary_came_out_empty(tmp_path: Path) -> None:
+    # A saved copy of a page: its relative links resolve to files, not to
+    # the web; one card's text is nothing but a script.
+    (tmp_path / "page.html").write_text(
+        "<html><body>"
+        '<div class="card"><h2><a href="/news/1.html">First</a></h2>'
+        "<p><script>track()</script></p></div>"
+        '<div class="card"><h2><a href="https://example.org/2">Second</a></h2>'
+        "<p>Words.</p></div>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    config = write_config(
+        tmp_path,
+        "  - name: saved\n    type: html\n    path: page.html\n    selectors:\n"
+        "      item: div.card\n      title: h2\n      link: h2 a\n      summary: p\n",
+    )
+    done = run_cli("preview", "saved", "-c", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    notes = json.loads(done.stdout)["notes"]
+    link = next(note for note in notes if note.startswith("item 1: link:"))
+    assert "news/1.html" in link and "not a web (http/https) address" in link
+    summary = next(note for note in notes if note.startswith("item 1: summary:"))
+    assert "removed by clean-up" in summary
+    assert not any(note.startswith("item 2:") and "summary" in note for note in notes)
 
 
 def build_in_own_group(config: Path) -> subprocess.Popen[str]:
