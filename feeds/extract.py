@@ -22,9 +22,9 @@ import htmldate
 import trafilatura
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, ParseContext, Source
+from feeds.model import Fetched, ParseContext, Source, canonical_link
 from feeds.parse.decode import decode_page
-from feeds.parse.html import parse_html
+from feeds.parse.html import page_addresses, parse_html
 
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
 
@@ -62,7 +62,11 @@ def _page_date(fetched: Fetched, page: str, context: ParseContext) -> datetime |
         declared, _notes = parse_html(fetched, source, context, None)
     except ParseError:
         declared = []  # not structured enough to read: the text may still date it
-    for item in declared:
+    # A page may declare other articles too ("Popular", "Read also"): when
+    # one of its articles is at the page's own address, that one dates it.
+    addresses = page_addresses(page, fetched.url)
+    own = [item for item in declared if canonical_link(item.link).rstrip("/") in addresses]
+    for item in own or declared:
         if item.published is not None:
             return item.published
     found = htmldate.find_date(page, url=fetched.url, extensive_search=True, original_date=True)

@@ -79,3 +79,63 @@ def test_full_content_fetches_each_article_once(tmp_path: Path, server: Server) 
     assert "Абзац 7" in entry.content[0].value
     assert entry.published.startswith("2026-11-25")
     assert len(server.hits("/a/1")) == 1  # cached in the store after the first build
+
+
+def test_the_page_is_dated_by_its_own_article_not_by_a_list_it_shows() -> None:
+    # A "Popular" or "Read also" block declared as an ItemList of dated
+    # articles, ahead of the page's own NewsArticle: the page took the
+    # listed article's date (a year too old) as its own.
+    popular = (
+        '<script type="application/ld+json">{"@context": "https://schema.org",'
+        ' "@type": "ItemList", "itemListElement": [{"@type": "ListItem", "position": 1,'
+        ' "item": {"@type": "NewsArticle", "headline": "Старое", "url": "/a/old",'
+        ' "datePublished": "2025-01-05T10:00:00+03:00"}}]}</script>'
+    )
+    own = (
+        '<script type="application/ld+json">{"@context": "https://schema.org",'
+        ' "@type": "NewsArticle", "headline": "Выставка года",'
+        ' "datePublished": "2026-11-21T17:00:00+03:00"}</script>'
+    )
+    article = extract_article(fetched(page(popular + own)), CONTEXT)
+    assert article.published == datetime(2026, 11, 21, 17, 0, tzinfo=timezone(timedelta(hours=3)))
+
+
+def test_the_page_is_dated_by_the_article_at_its_own_address() -> None:
+    # Microdata cards of related stories above the page's own article.
+    related = "".join(
+        f'<div itemscope itemtype="https://schema.org/NewsArticle"><a itemprop="url"'
+        f' href="/a/{n}"><span itemprop="headline">Другое {n}</span></a>'
+        f'<time itemprop="datePublished" datetime="2026-0{n}-01T10:00:00+03:00"></time></div>'
+        for n in (2, 3)
+    )
+    own = (
+        '<div itemscope itemtype="https://schema.org/NewsArticle">'
+        '<link itemprop="mainEntityOfPage" href="https://news.example/a/1">'
+        '<meta itemprop="headline" content="Выставка года">'
+        '<meta itemprop="datePublished" content="2026-11-24T12:30:00+03:00"></div>'
+    )
+    body = page().replace(b"<article>", (related + own).encode() + b"<article>")
+    article = extract_article(fetched(body), CONTEXT)
+    assert article.published == datetime(2026, 11, 24, 12, 30, tzinfo=timezone(timedelta(hours=3)))
+
+
+@pytest.mark.slow
+def test_full_content_date_of_an_article_page_with_a_popular_list(
+    tmp_path: Path, server: Server
+) -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "ItemList", "itemListElement": ['
+        '{"@type": "NewsArticle", "headline": "Старое", "url": "/a/old",'
+        ' "datePublished": "2025-01-05T10:00:00+03:00"}]}</script>'
+        '<meta property="og:type" content="article">'
+        '<meta property="article:published_time" content="2026-11-21T17:00:00+03:00">'
+    )
+    article = server.add("/a/1", page(head), content_type="text/html; charset=utf-8")
+    feed = server.add("/feed.rss", RSS.format(link=article), content_type="application/rss+xml")
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+    )
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    assert entry.published.startswith("2026-11-21T17:00:00+03:00"), entry.published

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.model import Fetched, Item, ParseContext, Source, canonical_link
 from feeds.parse.declared import declared_items
 from feeds.parse.decode import decode_page
 from feeds.parse.page import Page, node_text, read_date, unique, with_image
@@ -98,6 +98,23 @@ def _advertised(tree: LexborHTMLParser, page_url: str) -> str | None:
             if url.lower().startswith(("http://", "https://")):
                 return url
     return None
+
+
+def page_addresses(page: str, page_url: str) -> frozenset[str]:
+    """The addresses a page gives itself (the URL it was read from, its
+    og:url and its canonical link) in the form that spots one story under
+    several spellings (`canonical_link`, no final slash)."""
+    tree = LexborHTMLParser(page)
+    base = _base_url(tree, page_url)
+    found = [page_url]
+    for node in tree.css("meta[content]"):
+        attributes = node.attributes
+        if (attributes.get("property") or "").strip().lower() == "og:url":
+            found.append(urljoin(base, (attributes.get("content") or "").strip()))
+    for link in tree.css("link[rel][href]"):
+        if "canonical" in (link.attributes.get("rel") or "").lower().split():
+            found.append(urljoin(base, (link.attributes.get("href") or "").strip()))
+    return frozenset(canonical_link(address).rstrip("/") for address in found)
 
 
 def _base_url(tree: LexborHTMLParser, page_url: str) -> str:
