@@ -346,6 +346,68 @@ def test_machine_dates(markup: str, spec: str, expected: datetime) -> None:
     assert published.utcoffset() == expected.utcoffset()
 
 
+# A WordPress archive card lazy-loaded by WP Rocket (data-lazy-src) and
+# one by the jQuery lazyload plugin (data-original): the src is a
+# placeholder, the picture is in the other attribute.
+LAZY_CARDS = """<html><body>
+<article class="post"><h2><a href="/2026/11/20/most/">Мост закроют на ремонт</a></h2>
+<div class="thumb"><img src="data:image/svg+xml,%3Csvg%3E%3C/svg%3E"
+  data-lazy-src="/wp-content/uploads/2026/11/most.jpg"
+  data-lazy-srcset="/wp-content/uploads/2026/11/most.jpg 300w"></div>
+<div class="excerpt"><p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="
+  data-lazy-src="/wp-content/uploads/2026/11/most-in.jpg" alt="мост">Движение ограничат.</p></div>
+</article>
+<article class="post"><h2><a href="/2026/11/20/teatr/">Театр открыл сезон</a></h2>
+<div class="thumb"><img class="lazy" src="/img/grey.gif"
+  data-original="//cdn.example.org/teatr.jpg"></div>
+<div class="excerpt"><p><img class="lazy" src="data:image/gif;base64,R0lGODlhAQABAAAAACw="
+  data-original="//cdn.example.org/teatr-in.jpg">Премьера «Чайки».</p></div>
+</article>
+</body></html>"""
+
+
+def test_lazy_loaded_pictures_are_read_from_the_attribute_that_holds_them() -> None:
+    selectors = Selectors(item="article.post", title="h2", link="h2 a", image=".thumb img")
+
+    items, _ = _parse_body(LAZY_CARDS, selectors)
+
+    assert [item.image for item in items] == [
+        "https://example.org/wp-content/uploads/2026/11/most.jpg",
+        "https://cdn.example.org/teatr.jpg",
+    ]
+
+
+def test_lazy_loaded_pictures_inside_a_summary_keep_their_source() -> None:
+    # The cleaner drops the data: placeholder and every data-* attribute:
+    # the reader got an empty <img> and no picture.
+    selectors = Selectors(item="article.post", title="h2", link="h2 a", summary=".excerpt")
+
+    items, _ = _parse_body(LAZY_CARDS, selectors)
+    summaries = [normalise_item(item).summary for item in items]
+
+    assert summaries == [
+        '<p><img src="https://example.org/wp-content/uploads/2026/11/most-in.jpg" alt="мост">'
+        "Движение ограничат.</p>",
+        '<p><img src="https://cdn.example.org/teatr-in.jpg">Премьера «Чайки».</p>',
+    ]
+
+
+def test_lazy_loaded_microdata_picture() -> None:
+    page = """<html><body>
+    <div itemscope itemtype="https://schema.org/NewsArticle">
+      <a itemprop="url" href="/news/1"><h3 itemprop="headline">Трамвай</h3></a>
+      <img itemprop="image" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/img/1.jpg">
+      <p itemprop="description">Вагоны выйдут весной.</p>
+    </div></body></html>"""
+
+    (item,), _ = _parse_body(page, None)
+
+    assert item.image == "https://example.org/img/1.jpg"
+    assert normalise_item(item).summary == (
+        '<img src="https://example.org/img/1.jpg">Вагоны выйдут весной.'
+    )
+
+
 # ---------------------------------------------------------------- automatic mode
 
 

@@ -17,7 +17,16 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from feeds.model import Item, canonical_link
-from feeds.parse.page import Page, node_text, plain, read_date, unique, with_image
+from feeds.parse.page import (
+    Page,
+    image_source,
+    inner_html,
+    node_text,
+    plain,
+    read_date,
+    unique,
+    with_image,
+)
 
 #: schema.org types that make an item: Article, its news and blog subtypes.
 ARTICLE_TYPES = frozenset(
@@ -517,6 +526,8 @@ def _property_value(node: LexborNode, words: bool = False) -> str:
         text = node_text(node)
         if text:
             return text
+    if tag == "img":
+        return image_source(node)  # a lazy-loaded picture's, not its placeholder
     attribute = _PROPERTY_ATTRIBUTES.get(tag)
     if attribute:
         value = " ".join((attributes.get(attribute) or "").split())
@@ -528,4 +539,4 @@ def _property_value(node: LexborNode, words: bool = False) -> str:
 def _property_html(node: LexborNode) -> str:
     if (node.tag or "") in _PROPERTY_ATTRIBUTES:
         return html.escape(_property_value(node), quote=False)
-    return (node.inner_html or "").strip()
+    return inner_html(node)

@@ -34,7 +34,15 @@ from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source, canonical_link
 from feeds.parse.declared import declared_items
 from feeds.parse.decode import decode_page
-from feeds.parse.page import Page, node_text, read_date, unique, with_image
+from feeds.parse.page import (
+    LAZY_SOURCES,
+    Page,
+    inner_html,
+    node_text,
+    read_date,
+    unique,
+    with_image,
+)
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 
@@ -55,8 +63,9 @@ class Selectors:
     others are relative to it. A value "css@attr" reads an attribute, plain "css" reads the text.
 
     "@attr" alone reads the item block itself. Plain `summary` reads the
-    inner HTML; plain `link` and `image` read the href/src (data-src for
-    lazy images) of the element or of the first link/image inside it;
+    inner HTML; plain `link` and `image` read the href/src (data-src,
+    data-lazy-src or data-original for lazy images) of the element or of
+    the first link/image inside it;
     plain `date` prefers a datetime or content attribute to the text.
     """
 
@@ -320,11 +329,12 @@ def _url_of(attributes: tuple[str, ...], inner: str) -> Callable[[LexborNode], s
 
 
 _TEXT = _Reader(node_text, "text")
-_SUMMARY = _Reader(lambda node: (node.inner_html or "").strip(), "content")
+_SUMMARY = _Reader(inner_html, "content")
 _DATE = _Reader(_machine_date_or_text, "a datetime, content or text")
 _LINK = _Reader(_url_of(("href",), "a[href]"), "an href (nor a link inside)")
-# Lazy-loading images keep the real source in data-src, a placeholder in src.
-_IMAGE = _Reader(_url_of(("data-src", "src"), "img"), "a src (nor an image inside)")
+# Lazy-loading images keep the real source in data-src (or another of
+# LAZY_SOURCES), a placeholder in src.
+_IMAGE = _Reader(_url_of((*LAZY_SOURCES, "src"), "img"), "a src (nor an image inside)")
 
 
 # -- the registry's interface (feeds.parse) ---------------------------------

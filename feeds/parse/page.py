@@ -31,6 +31,10 @@ _HIDDEN_TAGS = frozenset({"script", "style", "template"})
 _COMMA = re.compile(r"\s*,\s*")
 _ISO_START = re.compile(r"^\d{4}-?\d{2}-?\d{2}")
 _SPACE_BEFORE_OFFSET = re.compile(r"\s+(?=[+-]\d{2}(?::?\d{2})?$)")
+#: Where lazy-loading scripts keep an image's address while `src` holds a
+#: placeholder (a data: URI or a grey GIF): WordPress and most scripts
+#: (data-src), WP Rocket (data-lazy-src), jQuery lazyload (data-original).
+LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
 
 
 @dataclass(slots=True)
@@ -117,10 +121,32 @@ def read_date(value: str, page: Page) -> datetime | None:
     return None
 
 
+def image_source(node: LexborNode) -> str:
+    """The address an <img> shows once loaded: a lazy-loading attribute's,
+    else its src; never a data: placeholder."""
+    attributes = node.attributes
+    for name in (*LAZY_SOURCES, "src"):
+        value = (attributes.get(name) or "").strip()
+        if value and not value.lower().startswith("data:"):
+            return value
+    return ""
+
+
+def inner_html(node: LexborNode) -> str:
+    """An element's HTML, its lazy-loaded images given their real src (the
+    HTML cleaner drops data: URIs and data-* attributes: they would come
+    out as empty <img> elements)."""
+    for image in node.css("img"):
+        source = image_source(image)
+        if source and source != (image.attributes.get("src") or "").strip():
+            image.attrs["src"] = source
+    return (node.inner_html or "").strip()
+
+
 def with_image(summary: str, image: str) -> str:
     """The image reaches the feed as the summary's first element, unless the
-    summary shows one already."""
-    if not image or "<img" in summary.lower():
+    summary shows one already (a data: placeholder shows nothing)."""
+    if not image or image.lower().startswith("data:") or "<img" in summary.lower():
         return summary
     return f'<img src="{html.escape(image)}">{summary}'
 
