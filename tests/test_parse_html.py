@@ -564,6 +564,40 @@ def test_a_story_declared_three_ways_is_one_item_and_json_ld_wins() -> None:
     ]
 
 
+def test_a_story_listed_twice_keeps_what_either_declaration_gives() -> None:
+    # A listing page with a bare JSON-LD ItemList (url and name, as search
+    # engines ask for) and microdata cards for the same stories: the cards'
+    # dates, leads and pictures were dropped with the second declaration.
+    page = """<html><head><script type="application/ld+json">
+    {"@context": "https://schema.org", "@type": "ItemList", "itemListElement": [
+      {"@type": "ListItem", "position": 1, "url": "https://example.org/news/1/",
+       "name": "Трамвай выйдет весной"}]}
+    </script></head><body>
+    <div itemscope itemtype="https://schema.org/NewsArticle">
+      <a itemprop="url" href="/news/1/"><h3 itemprop="headline">Трамвай выйдет весной</h3></a>
+      <img itemprop="image" src="/img/1.jpg">
+      <time itemprop="datePublished" datetime="2026-11-20T09:30:00+05:00">20 ноября</time>
+      <p itemprop="description">Первые вагоны выйдут весной.</p>
+      <span itemprop="author">Анна Белова</span>
+    </div></body></html>"""
+
+    (item,), notes = _parse_body(page, None)
+
+    assert item == Item(
+        source="inline",
+        title="Трамвай выйдет весной",
+        link="https://example.org/news/1/",
+        summary='<img src="https://example.org/img/1.jpg">Первые вагоны выйдут весной.',
+        image="https://example.org/img/1.jpg",
+        author="Анна Белова",
+        published=datetime(2026, 11, 20, 9, 30, tzinfo=timezone(timedelta(hours=5))),
+        base="https://example.org/news/",
+    )
+    assert notes == [
+        "item 1 (JSON-LD): rubrics: no articleSection or keywords",
+    ]
+
+
 def test_page_that_declares_nothing_gives_no_items_and_points_at_its_feed() -> None:
     items, notes = _parse("advertises-feed.html", "https://m.uralvesti.example/")
 

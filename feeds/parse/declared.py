@@ -1,7 +1,8 @@
 """Automatic mode of the HTML parser: the items a page declares about
 itself, in this order and de-duplicated by link: JSON-LD (NewsArticle and
 friends, ItemList), OpenGraph/article meta of a single-article page,
-schema.org microdata. Pure: no network, no files, no clock.
+schema.org microdata; a story declared twice keeps the fields either
+declaration gives. Pure: no network, no files, no clock.
 """
 
 from __future__ import annotations
@@ -59,19 +60,61 @@ class _Found:
 def declared_items(tree: LexborHTMLParser, page: Page) -> list[Item]:
     found = [*_json_ld_items(tree, page), *_open_graph_items(tree, page)]
     found += _microdata_items(tree, page)
-    items: list[Item] = []
-    seen: set[str] = set()
+    kept: list[_Found] = []
+    seen: dict[str, _Found] = {}
     for entry in found:
         # The same story from JSON-LD and OpenGraph may differ by a slash
         # or a tracking parameter.
         key = canonical_link(entry.item.link).rstrip("/")
         if key and key in seen:
+            _fill_in(seen[key], entry)
             continue
-        seen.add(key)
-        items.append(entry.item)
+        if key:
+            seen[key] = entry
+        kept.append(entry)
+    for number, entry in enumerate(kept, 1):
         for missing in entry.missing:
-            page.notes.append(f"item {len(items)} ({entry.origin}): {missing}")
-    return items
+            page.notes.append(f"item {number} ({entry.origin}): {missing}")
+    return [entry.item for entry in kept]
+
+
+def _fill_in(kept: _Found, twin: _Found) -> None:
+    """The fields a story's first declaration leaves empty, from a later
+    one of the same story (a bare JSON-LD ItemList names the stories whose
+    microdata cards give their dates, leads and pictures)."""
+    item, other = kept.item, twin.item
+    changes: dict[str, Any] = {}
+    filled: set[str] = set()
+    if not item.title and other.title:
+        changes["title"] = other.title
+        filled.add("title")
+    if item.published is None and other.published is not None:
+        changes.update(published=other.published, updated=other.updated)
+        filled.add("date")
+    if not item.author and other.author:
+        changes["author"] = other.author
+        filled.add("author")
+    if not item.categories and other.categories:
+        changes["categories"] = other.categories
+        filled.add("rubrics")
+    image = item.image or other.image
+    text = _lead(item) or _lead(other)
+    if text:
+        filled.add("summary")
+    if image != item.image:
+        changes["image"] = image
+    summary = with_image(text, image)
+    if summary != item.summary:
+        changes["summary"] = summary
+    if changes:
+        kept.item = item.evolve(**changes)
+    kept.missing = [m for m in kept.missing if m.split(":", 1)[0] not in filled]
+
+
+def _lead(item: Item) -> str:
+    """A declared item's summary without the picture put at its head."""
+    head = with_image("", item.image)
+    return item.summary[len(head) :] if head and item.summary.startswith(head) else item.summary
 
 
 def _declared_item(
