@@ -265,10 +265,17 @@ class RunLock:
             if on_wait is not None:
                 on_wait(f"waiting for {holder} to finish with {self.url}")
             fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{self.role} pid {os.getpid()}\n")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{self.role} pid {os.getpid()}\n")
+            handle.flush()
+        except OSError as exc:  # a full disk: not even room for this line
+            with suppress(OSError):
+                handle.close()
+            raise StoreError(
+                self.url, f"cannot write the lock file {self.path}: {exc.strerror or exc}"
+            ) from exc
         self._file = handle
         _held.add(handle.fileno())
 

@@ -818,3 +818,36 @@ def test_service_publishes_a_change_that_failed_to_publish_once_it_can(
     assert "Story 0-1" in read(output / "literature.atom"), (
         "literature.atom still lacks story 0-1, which the store holds"
     )
+
+
+def test_build_with_its_store_on_a_full_disk_fails_naming_the_lock_file(
+    server: Server, tmp_path: Path, tiny_disk: Path
+) -> None:
+    """The store's folder has no space left, not even for the lock file's
+    one line naming its holder: the build says so, with the path, and
+    stops before touching the store."""
+    config, _output = _first_build(server, tmp_path)
+    store = tmp_path / "feeds.db"
+    moved = tiny_disk / "feeds.db"
+    shutil.copyfile(store, moved)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("site:\n", f"storage:\n  url: sqlite:///{moved}\nsite:\n", 1),
+        encoding="utf-8",
+    )
+    filler = tiny_disk / "filler"
+    with contextlib.suppress(OSError), filler.open("wb") as stream:
+        while True:
+            stream.write(b"\0" * 65536)
+            stream.flush()
+    before = moved.read_bytes()
+
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1, done.stderr
+    assert str(moved) + ".lock" in lines[0], lines[0]
+    assert "No space left on device" in lines[0], lines[0]
+    assert moved.read_bytes() == before
