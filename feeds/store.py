@@ -331,6 +331,27 @@ def _writer_lock(path: Path) -> threading.RLock:
         return _writers.setdefault(key, threading.RLock())
 
 
+def _holder_elsewhere(url: str) -> str:
+    """Who holds the store's run lock when another process does: its line
+    in the lock file ('' when no one does, or this process does)."""
+    path = Path(url.removeprefix("sqlite:///") + ".lock")
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            here = os.fstat(handle.fileno())
+            for fd in _held:
+                with suppress(OSError):
+                    held = os.fstat(fd)
+                    if (held.st_dev, held.st_ino) == (here.st_dev, here.st_ino):
+                        return ""
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "another process"
+            return ""  # closing the file lets go of the lock just taken
+    except OSError:  # no lock file (no one has held it), or none to lock
+        return ""
+
+
 def no_store_yet(url: str) -> bool:
     """Whether nothing has run yet: no store file, though one could be
     made (a path through a file is a broken store, reported as such).
@@ -386,6 +407,15 @@ class Store:
                 raise StoreError(
                     self.url,
                     f"schema version {version} is newer than this feeds knows ({SCHEMA_VERSION})",
+                )
+            holder = _holder_elsewhere(self.url) if 0 < version < SCHEMA_VERSION else ""
+            if holder:
+                # Most likely the release before this one, still running:
+                # upgraded under it, the store would fail its every publish.
+                raise StoreError(
+                    self.url,
+                    f"schema version {version} needs upgrading to {SCHEMA_VERSION}, but the "
+                    f"store is in use by {holder}: stop it first, then run this again",
                 )
             for number in range(version, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[number].split(";"):

@@ -621,3 +621,57 @@ def test_new_linkless_stories_do_not_read_every_story_of_their_day(tmp_path: Pat
                 big.upsert([dated(n, f"s{source}") for n in range(500)], now=T0)
         among_20000 = steps(big)
     assert among_20000 < 3 * alone
+
+
+def _holding_the_lock(url: str, ready: Any) -> None:
+    from feeds.store import RunLock
+
+    lock = RunLock(url, "run")
+    lock.acquire()
+    ready.set()
+    time.sleep(30)
+    lock.release()
+
+
+def test_a_store_in_use_by_another_process_is_not_upgraded_under_it(tmp_path: Path) -> None:
+    """An older release's service holds the store; the new release's first
+    command (`feeds status`, say) must not upgrade the schema under it: the
+    service would fail every publish from then on ("schema version 7 is
+    newer than this feeds knows"). It is refused, saying who holds it;
+    once the holder has gone, the same command upgrades the store."""
+    path = tmp_path / "feeds.db"
+    url = f"sqlite:///{path}"
+    with Store(url) as store, store.transaction():
+        store.upsert([item(1), item(2, link="", guid="")], now=T0)
+    with sqlite3.connect(path) as db:  # the store as version 6 left it
+        db.executescript(f"DROP INDEX items_unlinked; PRAGMA user_version = {SCHEMA_VERSION - 1};")
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    holder = context.Process(target=_holding_the_lock, args=(url, ready))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(StoreError, match=rf"in use by run pid {holder.pid}") as refused:
+            Store(url)
+        assert str(path) in str(refused.value)
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
+    finally:
+        holder.kill()
+        holder.join()
+    with Store(url) as store:
+        assert [i.title for i in store.latest()] == ["Story 1", "Story 2"]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_process_holding_the_run_lock_upgrades_the_store_itself(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.db"
+    url = f"sqlite:///{path}"
+    Store(url).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with RunLock(url, "build"), Store(url):
+        pass
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
