@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -814,7 +814,7 @@ def source_url_problem(url: str) -> str:
             f"a file URL is file:///absolute/path, got {url!r} "
             "(for a path relative to config.yaml, use 'path')"
         )
-    if parts.scheme == "file" and "\x00" in url2pathname(unquote(parts.path)):
+    if parts.scheme == "file" and "\x00" in url2pathname(parts.path):
         return f"a file URL cannot name a path with a NUL character (%00), got {url!r}"
     return ""
 
@@ -839,7 +839,7 @@ def _file_url_path(url: str) -> Path | None:
     parts = _split_url(url)
     if parts.scheme != "file":
         return None
-    return Path(url2pathname(unquote(parts.path))).resolve()
+    return Path(url2pathname(parts.path)).resolve()
 
 
 def _split_url(url: str) -> Any:

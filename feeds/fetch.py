@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import urllib3
@@ -329,7 +329,7 @@ class Fetcher:
             return _read_file(source, source.path)
         parts = urlsplit(source.url)
         if parts.scheme == "file":
-            return _read_file(source, Path(url2pathname(unquote(parts.path))))
+            return _read_file(source, Path(url2pathname(parts.path)))
         try:
             return self._get(source, validators or Validators())
         except _Stopped:

@@ -482,3 +482,15 @@ def test_a_local_file_is_read_under_the_largest_limit_a_config_may_give(tmp_path
         assert fetched.body == RSS.encode()
         with pytest.raises(FetchError, match="over the limit of 10"):
             fetcher.fetch(Source(name="local", type="feed", path=feed, max_bytes=10))
+
+
+def test_a_file_url_names_the_file_its_escapes_spell(tmp_path: Path) -> None:
+    """`%25` is a percent sign: `a%2541.xml` names the file `a%41.xml`,
+    not `aA.xml` (which a second decoding made of it)."""
+    wanted = tmp_path / "a%41.xml"
+    wanted.write_bytes(b"<rss/>")
+    (tmp_path / "aA.xml").write_bytes(b"<wrong/>")
+    url = tmp_path.as_uri() + "/a%2541.xml"
+    with Fetcher("https://feeds.example.org/") as fetcher:
+        fetched = fetcher.fetch(Source(name="local", type="feed", url=url))
+    assert fetched.body == b"<rss/>"
