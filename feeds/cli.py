@@ -375,17 +375,25 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
 
     counts: dict[str, int] = {}
     categories: dict[str, int] = {}
+    waiting: dict[str, int] = {}
     total = 0
+    vocabulary = Vocabulary.of(config.rubrics)
     if not no_store_yet(config.storage_url):  # else nothing is stored yet
         with Store(config.storage_url) as store:
             counts = store.rubric_counts()
             categories = store.category_counts()
+            waiting = store.waiting_for_rubrics(vocabulary.slug_for)
             total = store.count()
-    vocabulary = Vocabulary.of(config.rubrics)
     rows = [("RUBRIC", "TITLE", "ITEMS")]
     rows += [(r.slug, r.title, str(counts.get(r.slug, 0))) for r in config.rubrics]
     rows.append(("(all)", config.site.title, str(total)))
     _table(rows)
+    for slug, count in sorted(waiting.items()):
+        print(
+            f"{slug}: {count} stored {'item carries' if count == 1 else 'items carry'} a "
+            "category that maps to it now; those their source still lists join it when it "
+            "is next read (its next fetch in the service, or the next feeds build)"
+        )
     unmatched = sorted(
         ((n, name) for name, n in categories.items() if vocabulary.slug_for(name) is None),
         key=lambda pair: (-pair[0], pair[1].casefold()),

@@ -1044,6 +1044,24 @@ class Store:
         )
         return {str(row[0]): int(row[1]) for row in rows}
 
+    def waiting_for_rubrics(self, slug_for: Callable[[str], str | None]) -> dict[str, int]:
+        """For each rubric, how many stored items carry a category that
+        maps to it (`slug_for`, the config's vocabulary now) but are not in
+        it: they were stored before the rubric or alias was added, and join
+        it when their source is next read."""
+        tagged = {
+            (str(row[0]), str(row[1]))
+            for row in self._execute("SELECT item_id, rubric FROM item_rubrics")
+        }
+        waiting: dict[str, set[str]] = {}
+        for item_id, category in self._execute(
+            "SELECT items.id, value FROM items, json_each(items.categories)"
+        ):
+            slug = slug_for(str(category))
+            if slug is not None and (str(item_id), slug) not in tagged:
+                waiting.setdefault(slug, set()).add(str(item_id))
+        return {slug: len(ids) for slug, ids in waiting.items()}
+
     def identity(self) -> str:
         """A random name for this store, made on first use: tells its
         files from those another store wrote (one rebuilt after a loss)."""

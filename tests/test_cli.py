@@ -635,6 +635,28 @@ def test_rubrics_lists_counts_and_unmatched_categories(tmp_path: Path, server: S
     assert re.search(r"^1\s+Мода$", unmatched, flags=re.M)
 
 
+def test_rubrics_says_which_stored_items_a_new_rubric_gets_on_the_next_read(
+    tmp_path: Path, server: Server
+) -> None:
+    sources = f"  - name: s\n    type: feed\n    url: {server.add('/ok.rss', RSS)}\n"
+    config = write_config(tmp_path, sources)
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    # The operator adds a rubric for the category "Мода" the store has seen.
+    with_fashion = BASE_CONFIG.replace(
+        "rubrics:\n", "rubrics:\n  - slug: fashion\n    title: Мода\n"
+    )
+    config = write_config(tmp_path, sources, base=with_fashion)
+    done = run_cli("rubrics", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split()[-1] for line in done.stdout.splitlines() if line}
+    assert rows["fashion"] == "0"  # not tagged yet: only a read tags it
+    assert "fashion: 1 stored item carries a category that maps to it now" in done.stdout
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    after = run_cli("rubrics", "-c", str(config)).stdout
+    rows = {line.split()[0]: line.split()[-1] for line in after.splitlines() if line}
+    assert rows["fashion"] == "1" and "maps to it now" not in after
+
+
 def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     tmp_path: Path, server: Server
 ) -> None:
