@@ -23,6 +23,9 @@ from feeds.model import ARCHIVE_DIR
 
 _TEMP_PREFIX = ".feeds-"
 _TEMP_SUFFIX = ".tmp"
+#: How far ahead of the clock a file's mtime (its Last-Modified) may be put
+#: so that versions written within one second still read as newer.
+MAX_LEAD = 2
 
 
 def prepare_dir(directory: Path) -> None:
@@ -57,11 +60,15 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            if previous is not None and int(previous) >= int(time.time()):
+            now = int(time.time())
+            if previous is not None and int(previous) >= now:
                 # Replacing a version written this same second: the new
                 # Last-Modified (whole seconds) must still be later, or a
                 # poller sending only If-Modified-Since gets a 304 for it.
-                later = int(previous) + 1
+                # Never more than MAX_LEAD ahead of the clock, though: a
+                # feed the service rewrites more often than once a second
+                # would otherwise run a second ahead per rewrite, for days.
+                later = min(int(previous) + 1, now + MAX_LEAD)
                 os.utime(stream.fileno(), (later, later))
             os.fsync(stream.fileno())
         os.chmod(temp, 0o644)

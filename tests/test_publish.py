@@ -149,6 +149,21 @@ def test_a_file_replaced_within_the_same_second_gets_a_later_last_modified(
     assert (tmp_path / "all.atom").read_bytes() == versions[2]
 
 
+def test_a_file_replaced_many_times_a_second_keeps_last_modified_near_the_clock(
+    tmp_path: Path,
+) -> None:
+    """The service publishes a busy feed more often than once a second, for
+    days: its Last-Modified must not run ahead of the clock a second per
+    rewrite (after a day it would be weeks in the future, later than any
+    Date a server sends with it)."""
+    started = time.time()
+    for n in range(12):
+        assert publish_file(tmp_path, "all.atom", b"<feed>%d</feed>" % n)
+    written = (tmp_path / "all.atom").stat().st_mtime
+    assert time.time() - started < 2  # the rewrites came faster than one a second
+    assert written <= time.time() + 2
+
+
 def test_shorter_and_empty_bytes_replace_the_file(tmp_path: Path) -> None:
     target = tmp_path / "feeds.opml"
     publish_file(tmp_path, "feeds.opml", b"a much longer first version")
