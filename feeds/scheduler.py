@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -114,6 +115,12 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
+        # A source's next turn booked while it runs is added when the run
+        # has ended, for the scheduler as well (see `_schedule`).
+        self._scheduler.add_listener(self._run_ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        #: Sources whose run is under way, and the next turn booked for
+        #: each meanwhile (None: none yet).
+        self._running: dict[str, datetime | None] = {}
         self._stamp = _stamp(config_path)
         #: A changed stamp, seen once: applied if the next look finds it again.
         self._settling: tuple[int, int] | None = None
@@ -301,6 +308,19 @@ class Service:
         self._schedule(source.name, due)
 
     def _schedule(self, name: str, due: datetime) -> None:
+        with self._config_lock:
+            if name in self._running:
+                # Its run is under way. A turn added now, if due already (a
+                # run that outlasted its interval, a reload asking for it at
+                # once), would fire before the scheduler counts the run as
+                # ended: it would be skipped, never to come again. It is
+                # added once the run has ended (the earliest one asked for).
+                booked = self._running[name]
+                self._running[name] = due if booked is None else min(booked, due)
+                return
+        self._add_job(name, due)
+
+    def _add_job(self, name: str, due: datetime) -> None:
         self._scheduler.add_job(
             self._run_job,
             trigger=DateTrigger(run_date=due, timezone=UTC),
@@ -310,13 +330,24 @@ class Service:
             replace_existing=True,
         )
 
+    def _run_ended(self, event: JobExecutionEvent) -> None:
+        """The scheduler counts a run as ended: its next turn goes in."""
+        with self._config_lock:
+            due = self._running.pop(event.job_id, None)
+        if due is not None and not self._stop.is_set():
+            self._add_job(event.job_id, due)
+
     def _unschedule(self, name: str) -> None:
+        with self._config_lock:
+            if name in self._running:
+                self._running[name] = None
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(name)
 
     def _run_job(self, name: str) -> None:
         with self._config_lock:
             self._active += 1
+            self._running.setdefault(name, None)
         try:
             self._run_source(name)
         finally:
@@ -587,9 +618,12 @@ class Service:
 
     def jobs(self) -> dict[str, datetime]:
         """Each scheduled source and when it runs next (for tests and status)."""
-        return {
+        jobs = {
             job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time
         }
+        with self._config_lock:
+            jobs.update((name, due) for name, due in self._running.items() if due is not None)
+        return jobs
 
 
 class _Publisher:

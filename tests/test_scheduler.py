@@ -14,11 +14,12 @@ import pytest
 
 from feeds import scheduler
 from feeds.config import load_config
+from feeds.model import SourceResult
 from feeds.pipeline import reading_key
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
 from feeds.store import Attempt, Store
 
-from .conftest import write_config
+from .conftest import BASE_CONFIG, write_config
 
 STOP = 10.0
 
@@ -285,6 +286,51 @@ def _first_due(config_path: Path, now: datetime) -> datetime:
             service._schedule_first(config.sources[0], store, now)
         return scheduled[config.sources[0].name]
     finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
+def test_a_run_longer_than_its_interval_keeps_its_source_scheduled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that outlasts its interval books its next turn in the past. The
+    scheduler fires that at once, while the run is still finishing (its last
+    steps wait for a lock, or the interpreter gives the time to another
+    thread); a run of a source never overlaps the one still going, so that
+    turn was skipped, and with it every later one: the source was never
+    fetched again."""
+    (tmp_path / "feed.rss").write_text("<rss/>", encoding="utf-8")
+    base = BASE_CONFIG + "schedule:\n  jitter: 0\n"
+    config_path = write_config(
+        tmp_path, "  - name: s\n    type: feed\n    path: feed.rss\n    interval: 1s\n", base
+    )
+    service = scheduler.Service(config_path, load_config(config_path))
+    runs: list[float] = []
+
+    def slow_run(config, source, *, now, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(time.monotonic())
+        time.sleep(0.05)
+        return SourceResult(source=source.name, next_due=now)  # already past
+
+    finishing = service._next_waiting
+
+    def slow_to_finish(host: str) -> str | None:
+        time.sleep(0.3)
+        return finishing(host)
+
+    monkeypatch.setattr(scheduler, "run_source", slow_run)
+    monkeypatch.setattr(service, "_next_waiting", slow_to_finish)
+    service._scheduler.start()
+    try:
+        service._schedule("s", datetime.now(UTC))
+        deadline = time.monotonic() + 5
+        while len(runs) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(runs) >= 4, f"the source ran {len(runs)} time(s), then never again"
+    finally:
+        service._stop.set()
+        service._scheduler.shutdown(wait=True)
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
