@@ -167,8 +167,14 @@ _ZERO = re.compile(r"^\s*0+(\.0*)?\s*(ms|[smhdw])?\s*$", re.IGNORECASE)
 _RESERVED_SLUGS = ("all", "feeds", "index")
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and check config.yaml. Raises ConfigError."""
+def load_config(path: str | Path, *, store_in_use: str = "") -> Config:
+    """Read and check config.yaml. Raises ConfigError. `store_in_use` is the
+    storage URL of a store this process has open (a running service's): its
+    file is not opened to be checked, since closing it again would drop
+    every SQLite lock the process holds on it (POSIX locks belong to the
+    process, and any close of the file releases them); another process
+    using the store would then take itself for its only user, and delete
+    the write-ahead log from under this one."""
     path = Path(path)
     shown = str(path)
     try:
@@ -184,10 +190,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(
             shown, line, "", f"not UTF-8: byte 0x{data[exc.start]:02x} (save the file as UTF-8)"
         ) from None
-    return parse_config(text, path)
+    return parse_config(text, path, store_in_use=store_in_use)
 
 
-def parse_config(text: str, path: Path) -> Config:
+def parse_config(text: str, path: Path, *, store_in_use: str = "") -> Config:
     """Check the YAML text of a config file that lives at `path`.
     Raises ConfigError."""
     shown = str(path)
@@ -219,7 +225,8 @@ def parse_config(text: str, path: Path) -> Config:
             raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
         except yaml.YAMLError as exc:
             raise ConfigError(shown, 1, "", f"invalid YAML: {exc}") from exc
-    return _Checker(shown, path.resolve().parent, lines).config(data, path.resolve())
+    checker = _Checker(shown, path.resolve().parent, lines, store_in_use=store_in_use)
+    return checker.config(data, path.resolve())
 
 
 def _load(text: str, shown: str, loader_class: Any) -> tuple[Any, dict[str, int]]:
@@ -265,10 +272,13 @@ def _index_lines(
 class _Checker:
     """Turns the loaded YAML into a Config, failing at the first problem."""
 
-    def __init__(self, shown: str, base: Path, lines: dict[str, int]) -> None:
+    def __init__(
+        self, shown: str, base: Path, lines: dict[str, int], *, store_in_use: str = ""
+    ) -> None:
         self.shown = shown
         self.base = base
         self.lines = lines
+        self.store_in_use = store_in_use
 
     def fail(self, key: str, detail: str) -> ConfigError:
         line = self.lines.get(key, 0)
@@ -645,7 +655,7 @@ class _Checker:
                 f"{str(resolved)!r} is a folder: give the database file, "
                 f"such as sqlite:///{file.rstrip('/')}/feeds.db",
             )
-        if _not_sqlite(resolved):
+        if "sqlite:///" + str(resolved) != self.store_in_use and _not_sqlite(resolved):
             raise self.fail(
                 "storage.url",
                 f"{str(resolved)!r} is not an SQLite database: give the store's file, "

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,7 +22,7 @@ from feeds.pipeline import reading_key
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
 from feeds.store import Attempt, Store
 
-from .conftest import BASE_CONFIG, write_config
+from .conftest import BASE_CONFIG, ROOT, write_config
 
 STOP = 10.0
 
@@ -331,6 +334,44 @@ def test_a_run_longer_than_its_interval_keeps_its_source_scheduled(
     finally:
         service._stop.set()
         service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
+def test_a_reload_leaves_the_store_safe_for_another_process_that_opens_it(
+    tmp_path: Path,
+) -> None:
+    """A reload checks config.yaml, storage.url included. Reading the store's
+    first bytes to see it is an SQLite database, and closing that file,
+    dropped every SQLite lock the service held on the store (POSIX locks
+    belong to the process and go with any close of the file). The next
+    `feeds status` then took itself for the store's last user: on leaving it
+    folded the write-ahead log into the database and deleted it, and its
+    shared-memory index, under the service, whose connections failed from
+    then on ("disk I/O error", "database disk image is malformed")."""
+    config_path = write_config(tmp_path, "  - name: s\n    type: feed\n    path: feed.rss\n")
+    service = scheduler.Service(config_path, load_config(config_path))
+    now = datetime.now(UTC)
+    try:
+        with Store(service.config.storage_url) as running:  # as a job thread holds it
+            running.record_attempt("s", Attempt(now=now, status=200, items=1))
+            assert service.reload()
+            status = subprocess.run(
+                [sys.executable, "-m", "feeds", "status", "-c", str(config_path)],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                timeout=30,
+            )
+            assert status.returncode == 0, status.stderr
+            assert (tmp_path / "feeds.db-wal").exists()
+            assert (tmp_path / "feeds.db-shm").exists()
+            running.record_attempt("s", Attempt(now=now, status=200, items=2))
+            with Store(service.config.storage_url) as another:
+                assert another.source_state("s").last_items == 2
+    finally:
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
