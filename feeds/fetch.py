@@ -406,10 +406,12 @@ class Fetcher:
             if time.monotonic() >= deadline:
                 raise silent from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
+        whole = False  # the answer read to its end: its connection can serve another
         try:
             final_url = _final_url(source.url, response)
             moved_to = _permanent_target(response, final_url)
             if response.status == 304:
+                whole = True  # a 304 has no body
                 return Fetched(
                     source=source.name,
                     url=final_url,
@@ -421,6 +423,7 @@ class Fetcher:
             if response.status >= 400:
                 raise _status_error(source, response)
             body = self._read_body(source, response, deadline)
+            whole = True
             return Fetched(
                 source=source.name,
                 url=final_url,
@@ -440,6 +443,12 @@ class Fetcher:
                 raise late from None
             raise FetchError(source.name, _reason(exc), url=source.url) from exc
         finally:
+            if not whole:
+                # An answer left unread (an error page, a body over the
+                # limit or cut at the deadline) must not go back to the
+                # pool: the next request on that connection would read the
+                # rest of it as its own answer.
+                response.close()
             response.release_conn()
 
     def _read_body(

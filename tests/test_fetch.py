@@ -19,7 +19,7 @@ import pytest
 from feeds import pipeline
 from feeds.config import load_config
 from feeds.errors import FetchError, PublishError, StoreError
-from feeds.fetch import Fetcher
+from feeds.fetch import Fetcher, Validators
 from feeds.model import Config, Source
 from feeds.pipeline import publish_pending, run_source
 from feeds.store import Store
@@ -494,3 +494,67 @@ def test_a_file_url_names_the_file_its_escapes_spell(tmp_path: Path) -> None:
     with Fetcher("https://feeds.example.org/") as fetcher:
         fetched = fetcher.fetch(Source(name="local", type="feed", url=url))
     assert fetched.body == b"<rss/>"
+
+
+def _keep_alive_server(listener: socket.socket) -> None:
+    """Answers /error with a 404 whose page comes a moment after its headers
+    (as a server writing headers and body apart does), anything else with
+    RSS; every connection is kept alive for further requests."""
+
+    def serve(sock: socket.socket) -> None:
+        with sock:
+            stream = sock.makefile("rb")
+            while True:
+                request = stream.readline()
+                if not request:
+                    return
+                while stream.readline() not in (b"\r\n", b""):
+                    pass
+                if b" /error " in request:
+                    page = b"<html>not here</html>"
+                    sock.sendall(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(page)
+                    )
+                    time.sleep(0.2)
+                    sock.sendall(page)
+                else:
+                    body = RSS.encode()
+                    sock.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+                    )
+
+    while True:
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(sock,), daemon=True).start()
+
+
+def test_an_error_page_left_unread_does_not_spoil_the_next_request_to_its_host(
+    tmp_path: Path,
+) -> None:
+    """A failing source's error page is not read. Its kept-alive connection
+    went back to the pool with the page still to come, and the next source
+    on that host read the page as its own answer's status line: it failed
+    with "Connection aborted", and a site with one broken feed made its
+    healthy ones fail now and then."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    threading.Thread(target=_keep_alive_server, args=(listener,), daemon=True).start()
+    config = config_for(tmp_path, base + "/feed.rss")
+    fetcher = Fetcher(
+        config.site.base_url, per_host=1, host_delay=0, allow_private=config.allow_private
+    )
+    healthy = config.sources[0]
+    broken = replace(healthy, name="broken", url=base + "/error")
+    try:
+        for _ in range(3):
+            with pytest.raises(FetchError, match="HTTP 404"):
+                fetcher.fetch(broken, Validators())
+            assert fetcher.fetch(healthy, Validators()).status == 200
+    finally:
+        fetcher.close()
+        listener.close()
