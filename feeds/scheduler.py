@@ -111,7 +111,7 @@ class Service:
         self._host_queues: dict[str, deque[str]] = {}
         self._fetcher = self._new_fetcher(config)
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=config.concurrency)},
+            executors={"default": _Runs(config.concurrency, self._run_starting)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
@@ -329,6 +329,12 @@ class Service:
             name=name,
             replace_existing=True,
         )
+
+    def _run_starting(self, name: str) -> None:
+        """The scheduler hands a run of `name` to the pool, where it may
+        wait for a free thread: from now on its run is under way."""
+        with self._config_lock:
+            self._running.setdefault(name, None)
 
     def _run_ended(self, event: JobExecutionEvent) -> None:
         """The scheduler counts a run as ended: its next turn goes in."""
@@ -625,6 +631,21 @@ class Service:
         with self._config_lock:
             jobs.update((name, due) for name, due in self._running.items() if due is not None)
         return jobs
+
+
+class _Runs(ThreadPoolExecutor):  # type: ignore[misc]
+    """APScheduler's pool of job threads, telling the service of each run it
+    is handed: with every thread busy, a run waits in the pool's queue, and
+    a turn added for its source meanwhile would be skipped like one added
+    while it runs."""
+
+    def __init__(self, max_workers: int, starting: Callable[[str], None]) -> None:
+        super().__init__(max_workers=max_workers)
+        self._starting = starting
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        self._starting(job.id)
+        super()._do_submit_job(job, run_times)
 
 
 class _Publisher:

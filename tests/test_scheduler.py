@@ -375,3 +375,56 @@ def test_a_reload_leaves_the_store_safe_for_another_process_that_opens_it(
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With every job thread busy, a source's run waits in the pool. A turn
+    asked for it meanwhile (its host's queue waking it, a reload) was
+    skipped as if the two runs overlapped: the scheduler logged a warning
+    and the source waited for the turn its run then booked."""
+    (tmp_path / "feed.rss").write_text("<rss/>", encoding="utf-8")
+    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  concurrency: 1\n")
+    config_path = write_config(
+        tmp_path,
+        "  - name: a\n    type: feed\n    path: feed.rss\n"
+        "  - name: s\n    type: feed\n    path: feed.rss\n",
+        base + "schedule:\n  jitter: 0\n",
+    )
+    service = scheduler.Service(config_path, load_config(config_path))
+    a_running, release = threading.Event(), threading.Event()
+    runs: list[str] = []
+
+    def run(config, source, *, now, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(source.name)
+        if source.name == "a":
+            a_running.set()
+            release.wait(5)
+        return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
+
+    monkeypatch.setattr(scheduler, "run_source", run)
+    service._scheduler.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            service._schedule("a", datetime.now(UTC))
+            assert a_running.wait(5)
+            service._schedule("s", datetime.now(UTC))
+            deadline = time.monotonic() + 5
+            while service._scheduler.get_job("s") is not None and time.monotonic() < deadline:
+                time.sleep(0.02)  # until handed to the pool, where it waits
+            service._schedule("s", datetime.now(UTC))  # as its host's queue wakes it
+            time.sleep(0.3)
+            release.set()
+            deadline = time.monotonic() + 5
+            while runs.count("s") < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert runs.count("s") == 2
+        assert "skipped" not in caplog.text
+    finally:
+        release.set()
+        service._stop.set()
+        service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
