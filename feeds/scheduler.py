@@ -29,7 +29,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -110,17 +115,22 @@ class Service:
         #: Per host: sources that found it busy, in the order they came.
         self._host_queues: dict[str, deque[str]] = {}
         self._fetcher = self._new_fetcher(config)
+        self._runs = _Runs(config.concurrency, self._run_starting)
         self._scheduler = BackgroundScheduler(
-            executors={"default": _Runs(config.concurrency, self._run_starting)},
+            executors={"default": self._runs},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
         # A source's next turn booked while it runs is added when the run
         # has ended, for the scheduler as well (see `_schedule`).
         self._scheduler.add_listener(self._run_ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        self._scheduler.add_listener(self._run_handed_over, EVENT_JOB_SUBMITTED)
         #: Sources whose run is under way, and the next turn booked for
         #: each meanwhile (None: none yet).
         self._running: dict[str, datetime | None] = {}
+        #: Sources whose run ended before the scheduler had finished
+        #: handing it to the pool (see `_run_ended`).
+        self._ended_early: set[str] = set()
         self._stamp = _stamp(config_path)
         #: A changed stamp, seen once: applied if the next look finds it again.
         self._settling: tuple[int, int] | None = None
@@ -336,12 +346,33 @@ class Service:
         with self._config_lock:
             self._running.setdefault(name, None)
 
-    def _run_ended(self, event: JobExecutionEvent) -> None:
+    def _run_ended(self, event: JobEvent) -> None:
         """The scheduler counts a run as ended: its next turn goes in."""
+        if self._runs.handing_over():
+            # It ended before the scheduler had finished handing it over (a
+            # run with nothing to wait for, its host busy, on a job thread
+            # just started). The scheduler has still to remove the turn
+            # that fired, by the source's name, and would remove one added
+            # now with it: the next turn goes in once it is handed over.
+            with self._config_lock:
+                self._ended_early.add(event.job_id)
+            return
+        self._book_next(event.job_id)
+
+    def _run_handed_over(self, event: JobEvent) -> None:
+        """The scheduler is done with a turn that fired (its run may have
+        ended already)."""
         with self._config_lock:
-            due = self._running.pop(event.job_id, None)
+            if event.job_id not in self._ended_early:
+                return
+            self._ended_early.discard(event.job_id)
+        self._book_next(event.job_id)
+
+    def _book_next(self, name: str) -> None:
+        with self._config_lock:
+            due = self._running.pop(name, None)
         if due is not None and not self._stop.is_set():
-            self._add_job(event.job_id, due)
+            self._add_job(name, due)
 
     def _unschedule(self, name: str) -> None:
         with self._config_lock:
@@ -642,10 +673,21 @@ class _Runs(ThreadPoolExecutor):  # type: ignore[misc]
     def __init__(self, max_workers: int, starting: Callable[[str], None]) -> None:
         super().__init__(max_workers=max_workers)
         self._starting = starting
+        self._handing = threading.local()
+
+    def handing_over(self) -> bool:
+        """Whether this thread is handing a run to the pool: a run that
+        ends this soon has its end told while the scheduler still holds the
+        turn that fired."""
+        return bool(getattr(self._handing, "run", False))
 
     def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
         self._starting(job.id)
-        super()._do_submit_job(job, run_times)
+        self._handing.run = True
+        try:
+            super()._do_submit_job(job, run_times)
+        finally:
+            self._handing.run = False
 
 
 class _Publisher:

@@ -22,7 +22,7 @@ from feeds.pipeline import reading_key
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
 from feeds.store import Attempt, Store
 
-from .conftest import BASE_CONFIG, ROOT, write_config
+from .conftest import BASE_CONFIG, ROOT, Server, write_config
 
 STOP = 10.0
 
@@ -424,6 +424,54 @@ def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
     finally:
         release.set()
         service._stop.set()
+        service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
+def test_a_source_that_finds_its_host_busy_keeps_its_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Server
+) -> None:
+    """A source whose host is busy books a turn a few seconds on and ends at
+    once, on a job thread just started, before the scheduler has finished
+    handing its run over. The turn it booked was added, then removed with
+    the turn that had fired (the scheduler removes that one by the source's
+    name, afterwards): the source had no turn left, and waited for the
+    host's other run to wake it, however long that took."""
+    monkeypatch.setattr(scheduler, "HOST_BUSY_RETRY", 0.2)
+    slow = server.add("/slow.rss", "<rss/>", delay=2.0)
+    quick = server.add("/quick.rss", "<rss/>")
+    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
+    config_path = write_config(
+        tmp_path,
+        f"  - name: a\n    type: feed\n    url: {slow}\n"
+        f"  - name: b\n    type: feed\n    url: {quick}\n",
+        base + "schedule:\n  jitter: 0\n",
+    )
+    service = scheduler.Service(config_path, load_config(config_path))
+    busy: list[str] = []
+    waiting = service._wait_for_host
+
+    def counted(host: str, name: str) -> None:
+        busy.append(name)
+        waiting(host, name)
+
+    monkeypatch.setattr(service, "_wait_for_host", counted)
+    service._scheduler.start()
+    try:
+        service._schedule("a", datetime.now(UTC))
+        deadline = time.monotonic() + 5
+        while not server.hits("/slow.rss") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        service._schedule("b", datetime.now(UTC))
+        time.sleep(1.0)  # a's fetch still going
+        assert server.hits("/quick.rss") == []
+        assert busy.count("b") >= 3, f"b looked for a free turn {busy.count('b')} time(s)"
+        assert "b" in service.jobs()
+    finally:
+        service._stop.set()
+        service._fetcher.stop()
         service._scheduler.shutdown(wait=True)
         service._fetcher.close()
         service._wake_up.close()
