@@ -46,6 +46,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from feeds.errors import ServeError, StoreError
 from feeds.model import ARCHIVE_DIR
+from feeds.publish import MAX_LEAD
 from feeds.render import FORMATS
 from feeds.store import SourceState, Store, no_store_yet
 
@@ -336,8 +337,17 @@ def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
         opaque = etag.removeprefix("W/")
         return any(tag.removeprefix("W/") == opaque for tag in _ENTITY_TAG.findall(if_none_match))
     since = _http_date(headers, "if-modified-since")
+    if since is None:
+        return False
+    if since > time.time() + MAX_LEAD:
+        # Later than any Last-Modified a file is given now (publishing puts
+        # it at most MAX_LEAD ahead of the clock): the date of a version
+        # stamped further ahead, before a clock was set back. A later
+        # version may carry an earlier date, so only that very one is
+        # unchanged.
+        return int(mtime) == since
     # HTTP dates have whole seconds; Last-Modified was truncated the same way.
-    return since is not None and int(mtime) <= since
+    return int(mtime) <= since
 
 
 def _joined(headers: Headers, name: str) -> str | None:

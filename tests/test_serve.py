@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.model import Item
+from feeds.publish import publish_file
 from feeds.serve import ServerThread, ServeSettings, create_app
 from feeds.store import Attempt, Store
 
@@ -164,6 +165,31 @@ def test_if_none_match_forms(site: Site, template: str, status: int) -> None:
         "/all.rss", headers={**PLAIN, "If-None-Match": template.format(etag=etag)}
     )
     assert response.status_code == status
+
+
+def test_a_feed_whose_last_modified_was_ahead_of_the_clock_is_not_kept_from_pollers(
+    site: Site,
+) -> None:
+    """A feed's Last-Modified can be ahead of the clock: the release before
+    ran it a second ahead per rewrite within a second, and a clock set back
+    leaves every file ahead. Its next version is stamped at most two seconds
+    ahead, earlier than the one before: a poller sending only the
+    If-Modified-Since it was given got 304 for the new version until the
+    clock passed the old date (an hour here), and never saw it if nothing
+    changed again."""
+    path = site.output / "all.rss"
+    ahead = int(time.time()) + 3600
+    os.utime(path, (ahead, ahead))
+    first = site.client.get("/all.rss", headers=PLAIN)
+    given = first.headers["last-modified"]
+    assert given == formatdate(ahead, usegmt=True)
+    unchanged = site.client.get("/all.rss", headers={**PLAIN, "If-Modified-Since": given})
+    assert unchanged.status_code == 304  # the same version: nothing to send
+
+    assert publish_file(site.output, "all.rss", b'<?xml version="1.0"?><rss version="2.0"/>')
+    again = site.client.get("/all.rss", headers={**PLAIN, "If-Modified-Since": given})
+    assert again.status_code == 200
+    assert again.content == b'<?xml version="1.0"?><rss version="2.0"/>'
 
 
 def test_if_modified_since(site: Site) -> None:
