@@ -303,6 +303,8 @@ def mutated_tree(draw: st.DrawFn) -> str:
             parent[where[-1]]
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed it
+        if not isinstance(parent, dict | list):
+            continue  # an earlier mutation made it a scalar (a string indexes too)
         last = where[-1]
         if isinstance(parent, dict) and draw(st.booleans()):
             renamed = typo(draw, str(last))
