@@ -12,7 +12,9 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -98,11 +100,11 @@ DEFAULT_CONCURRENCY = 8
 MAX_NUMBER = 10**12
 #: The longest rubric slug: it names files, and file names have limits.
 MAX_SLUG = 64
+#: The first 16 bytes of every SQLite database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
 #: The shortest interval between two fetches of a source, in seconds: a
 #: shorter one hammers a server (or a disk) without bringing news sooner.
 MIN_INTERVAL = 1.0
-#: The first 16 bytes of every SQLite database file.
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 #: Keys that were renamed: old dotted path -> new one. Kept so an old config
 #: gets a message naming the replacement instead of a bare "unknown key".
@@ -167,14 +169,8 @@ _ZERO = re.compile(r"^\s*0+(\.0*)?\s*(ms|[smhdw])?\s*$", re.IGNORECASE)
 _RESERVED_SLUGS = ("all", "feeds", "index")
 
 
-def load_config(path: str | Path, *, store_in_use: str = "") -> Config:
-    """Read and check config.yaml. Raises ConfigError. `store_in_use` is the
-    storage URL of a store this process has open (a running service's): its
-    file is not opened to be checked, since closing it again would drop
-    every SQLite lock the process holds on it (POSIX locks belong to the
-    process, and any close of the file releases them); another process
-    using the store would then take itself for its only user, and delete
-    the write-ahead log from under this one."""
+def load_config(path: str | Path) -> Config:
+    """Read and check config.yaml. Raises ConfigError."""
     path = Path(path)
     shown = str(path)
     try:
@@ -190,10 +186,10 @@ def load_config(path: str | Path, *, store_in_use: str = "") -> Config:
         raise ConfigError(
             shown, line, "", f"not UTF-8: byte 0x{data[exc.start]:02x} (save the file as UTF-8)"
         ) from None
-    return parse_config(text, path, store_in_use=store_in_use)
+    return parse_config(text, path)
 
 
-def parse_config(text: str, path: Path, *, store_in_use: str = "") -> Config:
+def parse_config(text: str, path: Path) -> Config:
     """Check the YAML text of a config file that lives at `path`.
     Raises ConfigError."""
     shown = str(path)
@@ -225,8 +221,7 @@ def parse_config(text: str, path: Path, *, store_in_use: str = "") -> Config:
             raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
         except yaml.YAMLError as exc:
             raise ConfigError(shown, 1, "", f"invalid YAML: {exc}") from exc
-    checker = _Checker(shown, path.resolve().parent, lines, store_in_use=store_in_use)
-    return checker.config(data, path.resolve())
+    return _Checker(shown, path.resolve().parent, lines).config(data, path.resolve())
 
 
 def _load(text: str, shown: str, loader_class: Any) -> tuple[Any, dict[str, int]]:
@@ -272,13 +267,10 @@ def _index_lines(
 class _Checker:
     """Turns the loaded YAML into a Config, failing at the first problem."""
 
-    def __init__(
-        self, shown: str, base: Path, lines: dict[str, int], *, store_in_use: str = ""
-    ) -> None:
+    def __init__(self, shown: str, base: Path, lines: dict[str, int]) -> None:
         self.shown = shown
         self.base = base
         self.lines = lines
-        self.store_in_use = store_in_use
 
     def fail(self, key: str, detail: str) -> ConfigError:
         line = self.lines.get(key, 0)
@@ -655,7 +647,7 @@ class _Checker:
                 f"{str(resolved)!r} is a folder: give the database file, "
                 f"such as sqlite:///{file.rstrip('/')}/feeds.db",
             )
-        if "sqlite:///" + str(resolved) != self.store_in_use and _not_sqlite(resolved):
+        if _not_sqlite(resolved):
             raise self.fail(
                 "storage.url",
                 f"{str(resolved)!r} is not an SQLite database: give the store's file, "
@@ -832,15 +824,30 @@ def source_url_problem(url: str) -> str:
 def _not_sqlite(path: Path) -> bool:
     """Whether `path` is a file with something in it other than an SQLite
     database. No file, an empty one (a new store) and one that cannot be
-    read (the store will say why) are not refused here."""
+    read (the store will say why) are not refused here.
+
+    SQLite is asked first, read-only: a running service re-reads its config,
+    and any close of a file the process opened itself drops every lock the
+    process holds on it (POSIX locks belong to the process). Another process
+    would then take itself for the store's only user and delete the
+    write-ahead log from under the service; SQLite keeps its files open
+    until their locks are let go. Only a file SQLite refuses is opened, to
+    tell a damaged store (its header, the store's to report) from another
+    kind of file."""
     try:
         if not path.is_file():
             return False
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+        return False
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_NOTADB:
+            return False
+    try:
         with path.open("rb") as file:
-            start = file.read(len(SQLITE_HEADER))
+            return file.read(len(SQLITE_HEADER)) != SQLITE_HEADER
     except OSError:
         return False
-    return bool(start) and start != SQLITE_HEADER
 
 
 def _file_url_path(url: str) -> Path | None:

@@ -585,8 +585,7 @@ class Service:
         """Re-read config.yaml; apply it if valid. True when applied."""
         self._stamp = _stamp(self.config_path)
         try:
-            # Not its store's file: this process holds SQLite's locks on it.
-            new = load_config(self.config_path, store_in_use=self.config.storage_url)
+            new = load_config(self.config_path)
         except ConfigError as exc:
             log.error("config not applied, the running one stays: %s", exc)
             return False
