@@ -416,8 +416,8 @@ class _Checker:
         if output_dir.exists() and not output_dir.is_dir():
             raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
         for index, source in enumerate(sources):
-            local = source.path or _file_url_path(source.url)
-            if local is not None and output_dir in local.parents:
+            local = source.local_file
+            if local is not None and output_dir in (local := local.resolve()).parents:
                 # A build writes its files there, over any of the same name.
                 raise self.fail(
                     f"sources[{index}].{'path' if source.path else 'url'}",
@@ -848,15 +848,6 @@ def _not_sqlite(path: Path) -> bool:
             return file.read(len(SQLITE_HEADER)) != SQLITE_HEADER
     except OSError:
         return False
-
-
-def _file_url_path(url: str) -> Path | None:
-    """The local file a `file:` source URL names, as the fetch stage reads
-    it; None for any other URL."""
-    parts = _split_url(url)
-    if parts.scheme != "file":
-        return None
-    return Path(url2pathname(parts.path)).resolve()
 
 
 def _split_url(url: str) -> Any:

@@ -30,7 +30,6 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-from urllib.request import url2pathname
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -325,11 +324,9 @@ class Fetcher:
     def fetch_ungated(self, source: Source, validators: Validators | None = None) -> Fetched:
         """Read one source now, with no per-host wait: for a caller holding
         its `turn`. Raises FetchError."""
-        if source.path is not None:
-            return _read_file(source, source.path)
-        parts = urlsplit(source.url)
-        if parts.scheme == "file":
-            return _read_file(source, Path(url2pathname(parts.path)))
+        local = source.local_file
+        if local is not None:
+            return _read_file(source, local)
         try:
             return self._get(source, validators or Validators())
         except _Stopped:

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
 
 #: Characters XML 1.0 forbids: a feed carrying one would not parse at all.
 #: Also C1 controls (U+007F-U+009F: readers turn them into windows-1252
@@ -241,6 +242,15 @@ class Source:
     def location(self) -> str:
         """Where the source is read from, for messages."""
         return self.url or str(self.path)
+
+    @property
+    def local_file(self) -> Path | None:
+        """The local file the source reads (its `path`, or the file a
+        `file:` URL names, decoded once); None for a web source."""
+        if self.path is not None:
+            return self.path
+        parts = urlsplit(self.url)
+        return Path(url2pathname(parts.path)) if parts.scheme == "file" else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
