@@ -547,16 +547,7 @@ def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server
         tmp_path, f"  - name: fine\n    type: feed\n    url: {server.add('/ok.rss', RSS)}\n"
     )
     assert run_cli("build", "-c", str(config)).returncode == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "serve", "-c", str(config), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        text=True,
-    )
+    process, port = _serving(config)
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 10
@@ -580,8 +571,8 @@ def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server
         process.communicate()
 
 
-def test_serve_before_any_build_says_there_is_nothing_to_serve_yet(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "  - name: later\n    type: feed\n    path: later.rss\n")
+def _serving(config: Path) -> tuple[subprocess.Popen[str], int]:
+    """`feeds serve` on a free port, as an operator starts it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -592,6 +583,12 @@ def test_serve_before_any_build_says_there_is_nothing_to_serve_yet(tmp_path: Pat
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         text=True,
     )
+    return process, port
+
+
+def test_serve_before_any_build_says_there_is_nothing_to_serve_yet(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  - name: later\n    type: feed\n    path: later.rss\n")
+    process, _port = _serving(config)
     try:
         assert process.stdout is not None
         assert "serving" in process.stdout.readline()

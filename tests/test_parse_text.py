@@ -13,7 +13,7 @@ from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Rubric, Source
 from feeds.normalise import normalise_item
 from feeds.parse.text import parse
-from feeds.store import Store
+from feeds.store import Store, Upserted
 
 from .conftest import SEED
 
@@ -48,6 +48,12 @@ def items_of(text: str | bytes, now: datetime = NOW) -> list[Item]:
         classify_item(normalise_item(item), vocabulary, SOURCE.rubrics)
         for item in parse(fetched, SOURCE, context(now))
     ]
+
+
+def read_into(store: Store, page: str, now: datetime) -> Upserted:
+    """The page read at `now` and its items stored, as one run does."""
+    with store.transaction():
+        return store.upsert(items_of(page, now=now), now=now)
 
 
 def msk(*args: int) -> datetime:
@@ -460,8 +466,7 @@ def test_an_undated_headline_is_one_story_in_the_store_day_after_day(tmp_path: P
     with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
         for day in (26, 27, 28):
             now = msk(2026, 11, day, 17, 0)
-            with store.transaction():
-                result = store.upsert(items_of(UNDATED_ON_TOP, now=now), now=now)
+            result = read_into(store, UNDATED_ON_TOP, now)
             assert (result.new, result.updated) == ((3, 0) if day == 26 else (0, 0))
         stored = {item.title: item for item in store.latest()}
     assert len(stored) == 3
@@ -483,8 +488,7 @@ def test_an_undated_headline_shown_later_under_its_date_heading_stays_one_story(
     ]
     with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
         for page, now, new in reads:
-            with store.transaction():
-                result = store.upsert(items_of(page, now=now), now=now)
+            result = read_into(store, page, now)
             assert (result.new, result.updated) == (new, 0)
         stored = {item.title: item for item in store.latest()}
     assert len(stored) == 2
@@ -506,12 +510,9 @@ def test_a_daily_headline_with_no_date_heading_is_a_new_story_each_day(
     )
     with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
         for page, now in ((first, msk(2026, 11, 26, 10, 0)), (second, msk(2026, 11, 27, 10, 0))):
-            with store.transaction():
-                store.upsert(items_of(page, now=now), now=now)
+            read_into(store, page, now)
         # The second page read again at noon changes nothing.
-        noon = msk(2026, 11, 27, 12, 0)
-        with store.transaction():
-            again = store.upsert(items_of(second, now=noon), now=noon)
+        again = read_into(store, second, msk(2026, 11, 27, 12, 0))
         bulletins = [i.published for i in store.latest() if i.title == "Курс валют на сегодня"]
     assert bulletins == [msk(2026, 11, 27, 9, 0), msk(2026, 11, 26, 9, 0)]
     assert (again.new, again.updated) == (0, 0)

@@ -17,7 +17,7 @@ import pytest
 
 from feeds import scheduler
 from feeds.config import load_config
-from feeds.model import SourceResult
+from feeds.model import Config, SourceResult
 from feeds.pipeline import reading_key
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
 from feeds.store import Attempt, Store
@@ -208,19 +208,9 @@ def test_a_source_changed_while_the_service_was_stopped_follows_its_new_settings
     restart with a changed source must not wait for it (a running service
     refetches a changed source at once)."""
     before = load_config(write_config(tmp_path, f"  - name: a\n    type: feed\n    {old}"))
-    source = before.sources[0]
     now = datetime.now(UTC)
     with Store(before.storage_url) as store:
-        store.record_attempt(
-            "a",
-            Attempt(
-                now=now - timedelta(seconds=60),
-                status=200,
-                items=3,
-                next_due=now + timedelta(hours=1),
-                read_as=reading_key(before, source),
-            ),
-        )
+        _read_a_minute_ago(store, before, now, next_due=now + timedelta(hours=1))
         for n in range(failures):
             store.record_attempt(
                 "a",
@@ -246,16 +236,7 @@ def test_a_restart_keeps_the_back_off_of_a_source_only_the_vocabulary_changed_fo
     before = load_config(write_config(tmp_path, source))
     now = datetime.now(UTC)
     with Store(before.storage_url) as store:
-        store.record_attempt(
-            "a",
-            Attempt(
-                now=now - timedelta(seconds=60),
-                status=200,
-                items=3,
-                next_due=now + timedelta(minutes=9),
-                read_as=reading_key(before, before.sources[0]),
-            ),
-        )
+        _read_a_minute_ago(store, before, now, next_due=now + timedelta(minutes=9))
         store.record_attempt(
             "a",
             Attempt(
@@ -275,6 +256,21 @@ def test_a_restart_keeps_the_back_off_of_a_source_only_the_vocabulary_changed_fo
     config = load_config(config_path)
     assert reading_key(config, config.sources[0]) != reading_key(before, before.sources[0])
     assert _first_due(config_path, now) >= now + timedelta(minutes=59)
+
+
+def _read_a_minute_ago(store: Store, config: Config, now: datetime, next_due: datetime) -> None:
+    """Source `a` of `config` read well a minute before `now`, as the store
+    of a service stopped since remembers it."""
+    store.record_attempt(
+        "a",
+        Attempt(
+            now=now - timedelta(seconds=60),
+            status=200,
+            items=3,
+            next_due=next_due,
+            read_as=reading_key(config, config.sources[0]),
+        ),
+    )
 
 
 def _first_due(config_path: Path, now: datetime) -> datetime:
