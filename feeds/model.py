@@ -402,6 +402,8 @@ class RunReport:
 
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid")
+#: A web address: what a link, a picture or an item's base must be.
+WEB_URL = re.compile(r"^https?://", re.IGNORECASE)
 _SIMPLE_LINK = re.compile(r"^(https?)://([a-z0-9.-]+)(/[^?#]*)?$")
 
 

@@ -28,7 +28,7 @@ from urllib.parse import quote, urljoin
 
 import nh3
 
-from feeds.model import UNWRITABLE, Item
+from feeds.model import UNWRITABLE, WEB_URL, Item
 
 MAX_TITLE = 140
 #: Dates before this are placeholders ("0001-01-01", "1900-01-01", the Unix
@@ -57,7 +57,6 @@ _ABBREVIATIONS = frozenset(
 )
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
-_HTTP = re.compile(r"^https?://", re.IGNORECASE)
 #: A script or style element; one left open runs to the end (searching
 #: on for a close from each opening made a title of 40,000 "<script "
 #: take 45 s).
@@ -100,12 +99,12 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
     it, is dropped: the item counts as undated."""
     given = item.link.strip()
-    if given and not _HTTP.match(given):
+    if given and not WEB_URL.match(given):
         given = ""
     # The id keeps the link as given (ids never change); the link itself
     # must be a valid IRI for readers and validators.
     link = _iri(given)
-    base = item.base if _HTTP.match(item.base) else link
+    base = item.base if WEB_URL.match(item.base) else link
     # Titles are made from the HTML as cleaned, its separators still there
     # (read as spaces): an id derived from such a title stays as it was.
     summary = _cleaned(item.summary, base)
@@ -157,7 +156,7 @@ def _iri(url: str) -> str:
 
 def _image(item: Item) -> dict[str, object]:
     """Only a web address survives as a picture (no javascript:, data:)."""
-    if item.image and _HTTP.match(item.image.strip()):
+    if item.image and WEB_URL.match(item.image.strip()):
         return {"image": _iri(item.image.strip())}
     return {"image": "", "image_type": "", "image_length": None}
 

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 import fastfeedparser
 
-from feeds.model import Fetched, Item, Source, first_image
+from feeds.model import WEB_URL, Fetched, Item, Source, first_image
 
 _HEAD = 4096
 # Date elements and whether their text ends in a zone.
@@ -52,7 +52,6 @@ _ODD_OFFSET = re.compile(rb"(?:[+-]\d\d:\d\d|(?:GMT|UTC|UT)\s*+[+-]\s*+\d++(?::?
 _ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^<>]*+)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
-_ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 #: The text of a guid marked as no permalink.
@@ -204,7 +203,7 @@ def _item(
         source=source.name,
         title=" ".join(title.split()),
         guid=guid,
-        link=link if not link or _ABSOLUTE.match(link) else urljoin(base, link),
+        link=link if not link or WEB_URL.match(link) else urljoin(base, link),
         summary=summary,
         content=content,
         author=str(entry.get("author") or "").strip(),

@@ -25,7 +25,15 @@ from zoneinfo import ZoneInfo
 import nh3
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, Item, ParseContext, Source, first_image, image_type_of
+from feeds.model import (
+    WEB_URL,
+    Fetched,
+    Item,
+    ParseContext,
+    Source,
+    first_image,
+    image_type_of,
+)
 from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -34,7 +42,6 @@ _DECLARES_ENTITIES = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNOREC
 #: The end of a feed document's root, looked for in its last bytes.
 _ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>", re.IGNORECASE)
 _TAIL = 4096
-_HTTP = re.compile(r"^https?://", re.IGNORECASE)
 #: Longer text in a date element is not a date (and costs dateparser time).
 _LONGEST_DATE = 100
 #: The offset at the end of an RFC 822 date, however written: "+03:00",
@@ -154,7 +161,7 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
     zone = ZoneInfo(context.timezone)
     # dict.get: feedparser's own get() maps a missing `updated` to
     # `published` with a DeprecationWarning; we decide that ourselves.
-    exact = bool(guid or _HTTP.match(link))
+    exact = bool(guid or WEB_URL.match(link))
     published = _date(entry.get("published"), entry.get("published_parsed"), zone, exact=exact)
     updated = _date(
         dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), zone, exact=exact
