@@ -12,9 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import sqlite3
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -834,9 +832,14 @@ def _not_sqlite(path: Path) -> bool:
     until their locks are let go. Only a file SQLite refuses is opened, to
     tell a damaged store (its header, the store's to report) from another
     kind of file."""
+    if not path.is_file():
+        return False
+    # Imported here: reading a config loads no database module until a
+    # store file is there to be looked at.
+    import sqlite3
+    from contextlib import closing
+
     try:
-        if not path.is_file():
-            return False
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
             db.execute("PRAGMA schema_version").fetchone()
         return False
