@@ -33,6 +33,7 @@ def parse_human_date(
     text = " ".join(text.split())
     if not text:
         return None
+    text = _JUST_NOW.sub("сейчас", text)
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
     candidates = [text]
@@ -48,6 +49,8 @@ def parse_human_date(
     return None
 
 
+#: "Just now" in Russian, which dateparser does not know; "сейчас" it does.
+_JUST_NOW = re.compile(r"\bтолько что\b", re.IGNORECASE)
 #: A time of day as pages print one ("12:30", "9.05").
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
 #: Words that give a day, or days, relative to today...

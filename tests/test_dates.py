@@ -66,7 +66,9 @@ def test_a_relative_day_reads_the_same_at_any_hour(text: str) -> None:
     assert len(readings) == 1
 
 
-@pytest.mark.parametrize("text", ["just now", "сейчас", "0 минут назад", "24 часа назад"])
+@pytest.mark.parametrize(
+    "text", ["just now", "сейчас", "0 минут назад", "24 часа назад", "только что", "Только что"]
+)
 def test_a_time_relative_to_now_keeps_its_time(text: str) -> None:
     """Only a day without a time starts at midnight: 'just now' is now."""
     found = parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en"))

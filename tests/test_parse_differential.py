@@ -239,3 +239,20 @@ def _the_item_with(guid: str) -> Item:
     fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
     (item,) = parse(fetched, SOURCE, CONTEXT)
     return item
+
+
+@pytest.mark.parametrize(
+    "printed", ["Fri, 20 Nov 2026 2:00 PM +0000", "Fri, 20 Nov 2026 02:00:00 pm GMT"]
+)
+def test_a_date_on_the_12_hour_clock_is_left_to_feedparser(printed: str) -> None:
+    """fastfeedparser reads "2:00 PM" as two in the morning."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>A</title><link>https://example.org/a</link><pubDate>{printed}</pubDate>"
+        "</item></channel></rss>"
+    ).encode()
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+
+    assert parse_fast(fetched, SOURCE) is None
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert item.published == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)

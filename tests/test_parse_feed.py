@@ -713,6 +713,16 @@ def test_an_unread_pubdate_of_an_item_without_guid_or_link_stays_unread() -> Non
         ("Fri, 20 Nov 2026 14:00:00 JST", 5, 0),
         # RFC 5322: "-0000" is UTC, the sender's own zone unknown.
         ("Fri, 20 Nov 2026 14:00:00 -0000", 14, 0),
+        # Hours alone: the standard library read "+3" as three minutes.
+        ("Fri, 20 Nov 2026 14:00:00 +3", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 +03", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 -5", 19, 0),
+        # The 12-hour clock: "2:00 PM" was read as two in the morning.
+        ("Fri, 20 Nov 2026 2:00 PM +0000", 14, 0),
+        ("Fri, 20 Nov 2026 02:00:00 pm GMT", 14, 0),
+        ("Fri, 20 Nov 2026 12:30:00 AM GMT", 0, 30),
+        ("Fri, 20 Nov 2026 12:05 PM +0300", 9, 5),
+        ("Fri, 20 Nov 2026 11:59 P.M. +0000", 23, 59),
         # The ordinary forms stay as they were.
         ("Fri, 20 Nov 2026 14:00:00 +0300", 11, 0),
         ("Fri, 20 Nov 2026 14:00:00 GMT", 14, 0),
@@ -729,6 +739,17 @@ def test_a_pubdate_keeps_the_zone_it_names(printed: str, hour: int, minute: int,
     (item,) = parse(_fetched(body, RSS), SOURCE, _context(zone))
 
     assert item.published == _utc(2026, 11, 20, hour, minute)
+
+
+def test_a_pubdate_on_the_12_hour_clock_without_a_zone_is_afternoon_in_the_sources() -> None:
+    body = _rss_item(
+        "<title>A</title><link>http://example.org/a</link>"
+        "<pubDate>Fri, 20 Nov 2026 2:00 pm</pubDate>"
+    )
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context("Europe/Moscow"))
+
+    assert item.published == _utc(2026, 11, 20, 11, 0)
 
 
 def test_a_zone_name_that_means_several_zones_is_read_in_the_sources() -> None:

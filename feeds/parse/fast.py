@@ -49,6 +49,9 @@ _ZONED = re.compile(
 #: as UTC; the feedparser path reads the offset.
 _NAMED_MONTH = re.compile(rb"[A-Za-z]{3}")
 _ODD_OFFSET = re.compile(rb"(?:[+-]\d\d:\d\d|(?:GMT|UTC|UT)\s*+[+-]\s*+\d++(?::?+\d\d)?+)$")
+#: A time on the 12-hour clock ("2:00 PM"): fastfeedparser reads it as
+#: morning.
+_TWELVE_HOUR = re.compile(rb"\d\s*+[AaPp]\.?+[Mm]\b")
 _ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^<>]*+)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|xhtml|text/html)["']""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
@@ -126,13 +129,14 @@ def _well_formed(body: bytes) -> bool:
 def _dates_are_zoned(body: bytes) -> bool:
     """Every date ends in a zone fastfeedparser reads, and is ASCII: it
     leaves a date in other words ("Пт, 20 ноя 2026") unread, and an RFC 822
-    date's "+03:00" or "GMT+3" it takes for UTC; feedparser's path reads
-    both."""
+    date's "+03:00" or "GMT+3" it takes for UTC, and "2:00 PM" for two in
+    the morning; feedparser's path reads them all."""
     dates = (found.strip() for found in _DATES.findall(body))
     return all(
         found.isascii()
         and _ZONED.search(found)
         and not (_ODD_OFFSET.search(found) and _NAMED_MONTH.search(found))
+        and not _TWELVE_HOUR.search(found)
         for found in dates
         if found
     )

@@ -49,6 +49,14 @@ _LONGEST_DATE = 100
 _TRAILING_OFFSET = re.compile(
     r"(?<![\w:])(?:(?:GMT|UTC|UT)\s*+)?([+-])(\d\d?)(?::?(\d\d))?$", re.IGNORECASE
 )
+#: An offset of hours alone at the end of an RFC 822 date ("+3", "-05"),
+#: which the standard library reads as minutes.
+_HOURS_OFFSET = re.compile(r"(?<=\s)([+-])(\d\d?)$")
+#: A time of day on the 12-hour clock ("2:00 PM", "02:00:00 p.m."), which
+#: the standard library reads as morning.
+_TWELVE_HOUR = re.compile(
+    r"(?<![\d:])(\d\d?):(\d\d)(:\d\d)?\s*([ap])\.?m\.?(?=\s|$)", re.IGNORECASE
+)
 #: Zone names feeds use beyond RFC 822's, each with one offset (hours east).
 #: IST, BST and the like name several zones: the source's zone decides.
 _ZONE_NAMES = {
@@ -299,6 +307,8 @@ def _date(
     as it always was, so that the id stays the same."""
     if isinstance(raw, str) and raw.strip():
         text = raw.strip()
+        if exact:
+            text = _as_rfc822(text)
         found: datetime | None = None
         try:
             found = parsedate_to_datetime(text)
@@ -317,6 +327,21 @@ def _date(
     if parsed is not None:
         return datetime(*parsed[:6], tzinfo=UTC)
     return None
+
+
+def _as_rfc822(text: str) -> str:
+    """An RFC 822 date as the standard library reads it right: a time on
+    the 12-hour clock on the 24-hour one, an offset of hours alone in
+    hours and minutes. Other text is returned as it is."""
+    text = _TWELVE_HOUR.sub(_on_24_hour_clock, text)
+    return _HOURS_OFFSET.sub(lambda found: f"{found[1]}{int(found[2]):02d}00", text)
+
+
+def _on_24_hour_clock(found: re.Match[str]) -> str:
+    hour, minutes, seconds, half = int(found[1]), found[2], found[3] or ":00", found[4].lower()
+    if 1 <= hour <= 12:
+        hour = hour % 12 + (12 if half == "p" else 0)
+    return f"{hour:02d}:{minutes}{seconds}"
 
 
 def _rfc822_zone(text: str) -> tzinfo | None:
