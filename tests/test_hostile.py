@@ -159,6 +159,14 @@ INVALID_UTF8 = rss(
     item("Broken bytes \xff one", "http://bad.example/u1", "lead"),
     item("Broken bytes two", "http://bad.example/u2", "lead"),
 ).replace("\xff".encode(), b"\xff\xfe\xc3\x28")
+#: Character references to no character (a lone surrogate, past U+10FFFF)
+#: in a document that is not well-formed, so feedparser's forgiving parser
+#: reads it.
+BAD_CHAR_REFS = rss(
+    item("Surrogate &#xD800; reference", "http://bad.example/r1", "lead &#55296; &#x110000;"),
+    item("Huge &#99999999999999999999; reference", "http://bad.example/r2", "lead"),
+    item("References two", "http://bad.example/r3", "lead"),
+)
 HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
     b"<body><h1>Our news</h1><p>No feed here.</p></body></html>"
@@ -704,6 +712,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/unescaped-amp": static(UNESCAPED_AMP),
         "/truncated": static(TRUNCATED),
         "/invalid-utf8": static(INVALID_UTF8),
+        "/bad-char-refs": static(BAD_CHAR_REFS),
         "/html-page": static(HTML_PAGE, "text/html; charset=utf-8"),
         "/empty": static(b""),
         "/hostile-rss": static(HOSTILE_RSS),
@@ -959,6 +968,12 @@ CASES = [
         "truncated-xml", "/truncated", codes=(0,), bad_titles=("Whole item one", "Whole item two")
     ),
     case("invalid-utf8", "/invalid-utf8", codes=(0,), bad_titles=("Broken bytes two",)),
+    case(
+        "bad-char-refs",
+        "/bad-char-refs",
+        codes=(0,),
+        bad_titles=("Surrogate \ufffd reference", "Huge \ufffd reference", "References two"),
+    ),
     case("html-page", "/html-page", words=("not a feed", "HTML")),
     case("empty-body", "/empty", words=("not a feed",)),
 ]

@@ -79,6 +79,11 @@ _ZONE_NAMES = {
 #: The start and the end of an entry.
 _ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
 _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
+#: A numeric character reference. feedparser's forgiving parser writes each
+#: one as chr(number) in UTF-8, and fails on one that names no character.
+_CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
+#: U+FFFD as a reference: what an HTML parser reads such a reference as.
+_REPLACEMENT_REF = b"&#xFFFD;"
 
 
 def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
@@ -96,6 +101,28 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     """The feedparser path alone (the reference the fast path is held to)."""
     return _parse_xml_feed(fetched, source, context)
+
+
+def _characters_only(body: bytes) -> bytes:
+    """`body` with every character reference that names no character (a
+    surrogate such as `&#xD800;`, or a number past U+10FFFF) made U+FFFD's,
+    as a browser reads it: feedparser's forgiving parser, which reads
+    documents that are not well-formed, stops with an exception at one.
+    Only ASCII-compatible encodings are looked into."""
+    if b"&#" not in body:
+        return body
+
+    def written(reference: re.Match[bytes]) -> bytes:
+        hexadecimal, decimal = reference.groups()
+        digits = hexadecimal or decimal
+        if len(digits) > 7:  # longer than U+10FFFF in either base
+            return _REPLACEMENT_REF
+        number = int(digits, 16) if hexadecimal else int(digits)
+        if 0xD800 <= number <= 0xDFFF or number > 0x10FFFF:
+            return _REPLACEMENT_REF
+        return reference.group()
+
+    return _CHAR_REF.sub(written, body)
 
 
 def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
@@ -116,12 +143,19 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
     # the fast path's, and a local path for a file source). Links and
     # relative URLs in the text are resolved here and in normalising.
     headers = {k: v for k, v in fetched.headers.items() if k.lower() != "content-location"}
-    parsed = feedparser.parse(
-        fetched.body,
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=True,
-    )
+    try:
+        parsed = feedparser.parse(
+            _characters_only(fetched.body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=True,
+        )
+    except (ValueError, OverflowError) as error:
+        # What _characters_only cannot see (a UTF-16 body, say) still
+        # fails this source alone, never the whole run.
+        raise ParseError(
+            source.name, f"not a feed: feedparser gave up ({error})", url=fetched.url
+        ) from error
     if not parsed.get("version") and not parsed.entries:
         if parsed.get("bozo"):
             reason = _bozo_reason(parsed.get("bozo_exception"))
