@@ -167,6 +167,37 @@ BAD_CHAR_REFS = rss(
     item("Huge &#99999999999999999999; reference", "http://bad.example/r2", "lead"),
     item("References two", "http://bad.example/r3", "lead"),
 )
+#: Links and guids carrying characters XML cannot hold (C0 controls as
+#: references, lone surrogates as JSON escapes): stored, they must not
+#: stop every later feed from being written.
+CONTROL_LINKS = rss(
+    item("Control in link", "http://bad.example/a&#1;b", "lead"),
+    item(
+        "Control in guid", "http://bad.example/g", "lead", "<guid>http://bad.example/i&#2;d</guid>"
+    ),
+    item("Control in plain guid", "http://bad.example/p", "lead", "<guid>plain&#3;guid</guid>"),
+    item("Control-free item", "http://bad.example/free", "lead"),
+)
+UNWRITABLE_JSON = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON",
+        "items": [
+            {"id": "lone\ud800", "url": "http://bad.example/j1", "title": "Lone guid"},
+            {"id": "http://bad.example/\udfff", "title": "Lone URI guid"},
+            {"url": "http://bad.example/\ud800x", "title": "Lone link"},
+            {"id": "j4", "url": "http://bad.example/a\u0001b", "title": "JSON control link"},
+            {"id": "http://bad.example/i\ufffe", "title": "Non-character guid"},
+            {
+                "id": "j6",
+                "url": "http://bad.example/j6",
+                "image": "http://bad.example/i\u0002.png",
+                "title": "Control in image",
+            },
+            {"id": "j7", "url": "http://bad.example/j7", "title": "JSON clean item"},
+        ],
+    }
+).encode()
 HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
     b"<body><h1>Our news</h1><p>No feed here.</p></body></html>"
@@ -713,6 +744,8 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/truncated": static(TRUNCATED),
         "/invalid-utf8": static(INVALID_UTF8),
         "/bad-char-refs": static(BAD_CHAR_REFS),
+        "/control-links": static(CONTROL_LINKS),
+        "/unwritable-json": static(UNWRITABLE_JSON, "application/feed+json"),
         "/html-page": static(HTML_PAGE, "text/html; charset=utf-8"),
         "/empty": static(b""),
         "/hostile-rss": static(HOSTILE_RSS),
@@ -973,6 +1006,31 @@ CASES = [
         "/bad-char-refs",
         codes=(0,),
         bad_titles=("Surrogate \ufffd reference", "Huge \ufffd reference", "References two"),
+    ),
+    case(
+        "control-chars-in-links",
+        "/control-links",
+        codes=(0,),
+        bad_titles=(
+            "Control in link",
+            "Control in guid",
+            "Control in plain guid",
+            "Control-free item",
+        ),
+    ),
+    case(
+        "unwritable-chars-in-json-ids",
+        "/unwritable-json",
+        codes=(0,),
+        bad_titles=(
+            "Lone guid",
+            "Lone URI guid",
+            "Lone link",
+            "JSON control link",
+            "Non-character guid",
+            "Control in image",
+            "JSON clean item",
+        ),
     ),
     case("html-page", "/html-page", words=("not a feed", "HTML")),
     case("empty-body", "/empty", words=("not a feed",)),

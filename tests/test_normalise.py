@@ -322,6 +322,28 @@ def test_a_link_with_spaces_or_quotes_is_made_a_valid_iri_and_the_id_stays() -> 
     assert normalise_item(item) == item
 
 
+def test_ids_and_links_carry_no_character_a_feed_cannot_hold() -> None:
+    # Readers got such ids never: the feeds could not be written.
+    for fields, expected in [
+        ({"link": "https://x.example/a\x01b"}, "https://x.example/a%01b"),
+        ({"guid": "https://x.example/\ud800"}, "https://x.example/%ED%A0%80"),
+        ({"guid": "https://x.example/\ufffe"}, "https://x.example/%EF%BF%BE"),
+        ({"guid": "lone\udfff"}, "urn:feeds:s:guid:lone%ED%BF%BF"),
+    ]:
+        item = normalise_item(Item(source="s", title="T", **fields))
+        assert item.id == expected
+        assert item.link in ("", expected)
+        assert "%" in item.guid or not item.guid
+        assert normalise_item(item) == item
+    # A guid that is no URI was always written percent-encoded: it keeps its
+    # id, control characters and all.
+    kept = normalise_item(
+        Item(source="s", title="T", guid="plain\x03guid", link="https://x.example/p")
+    )
+    assert kept.id == "urn:feeds:s:guid:plain%03guid"
+    assert kept.link == "https://x.example/p"
+
+
 def test_a_title_made_from_the_lead_leaves_the_derived_id_as_it_was() -> None:
     """Titles from a lead are no longer cut at an initial; ids derived from
     them keep the old reading, so no stored story changes its id."""
