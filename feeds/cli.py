@@ -313,7 +313,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     settings = serve_settings(config)
 
     def announce(bound: int) -> None:  # once the address is ours, not before
-        print(f"serving {config.output_dir} at http://{host}:{bound}/", flush=True)
+        # The warning first: whoever acts on the "serving" line (a test,
+        # a script that stops the server again) has been told already.
         if not _has_files(config.output_dir):
             print(
                 f"warning: {config.output_dir} holds no feeds yet, so every address answers "
@@ -321,6 +322,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+        print(f"serving {config.output_dir} at http://{host}:{bound}/", flush=True)
 
     # uvicorn shuts down gracefully, then re-raises the signal it caught:
     # make that a clean exit rather than death by SIGTERM.
