@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 #: Characters XML 1.0 forbids: a feed carrying one would not parse at all.
@@ -23,6 +23,25 @@ from urllib.request import url2pathname
 #: letters, HTML forbids them) and lone surrogates (a JSON "\ud800"
 #: escape), which no encoder can write.
 UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+#: Characters no XML document can carry (U+0009, U+000A and U+000D it can).
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def writable(value: str) -> str:
+    """`value` with the characters no XML document can carry percent-encoded
+    (a feed holding one could not be written at all), the rest as given.
+    For links and ids, where the encoding reads as the character did."""
+    if _NOT_IN_XML.search(value):
+        return _NOT_IN_XML.sub(percent_encoded, value)
+    return value
+
+
+def percent_encoded(found: re.Match[str]) -> str:
+    """A matched character as a URL writes it."""
+    # A lone surrogate (a JSON "\ud800") has no UTF-8 form: its own bytes.
+    return quote(found.group(), safe="", errors="surrogatepass")
 
 
 def image_type_of(url: str, declared: str = "") -> str:

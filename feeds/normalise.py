@@ -28,7 +28,7 @@ from urllib.parse import quote, urljoin
 
 import nh3
 
-from feeds.model import UNWRITABLE, WEB_URL, Item
+from feeds.model import UNWRITABLE, WEB_URL, Item, percent_encoded, writable
 
 MAX_TITLE = 140
 #: Dates before this are placeholders ("0001-01-01", "1900-01-01", the Unix
@@ -95,8 +95,6 @@ _TAG_OR_SEPARATOR = re.compile(r'<[^<>"]*(?:"[^"]*"[^<>"]*)*>|[\u2028\u2029]')
 #: the controls, lone surrogates and non-characters no XML document can
 #: carry.
 _NOT_IN_IRI = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\ud800-\udfff\ufffe\uffff]')
-#: Characters no XML document can carry (U+0009, U+000A and U+000D it can).
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def normalise_item(item: Item, now: datetime | None = None) -> Item:
@@ -141,7 +139,7 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
         summary=_line_breaks(summary),
         content=_line_breaks(content),
         author=_untagged(_line(item.author)),
-        guid=_writable(guid),
+        guid=writable(guid),
         published=published,
         updated=updated,
         categories=categories,
@@ -155,21 +153,8 @@ def _iri(url: str) -> str:
     brackets...) percent-encoded, as a browser sends them; letters of any
     script stay as they are."""
     if _NOT_IN_IRI.search(url):
-        return _NOT_IN_IRI.sub(_percent, url)
+        return _NOT_IN_IRI.sub(percent_encoded, url)
     return url
-
-
-def _writable(value: str) -> str:
-    """`value` with the characters no XML document can carry percent-encoded
-    (a feed holding one could not be written at all), the rest as given."""
-    if _NOT_IN_XML.search(value):
-        return _NOT_IN_XML.sub(_percent, value)
-    return value
-
-
-def _percent(found: re.Match[str]) -> str:
-    # A lone surrogate (a JSON "\ud800") has no UTF-8 form: its own bytes.
-    return quote(found.group(), safe="", errors="surrogatepass")
 
 
 def _image(item: Item) -> dict[str, object]:
@@ -193,11 +178,11 @@ def _derive_id(
     whole date's ISO form can equal it, so it names no dated item's id."""
     if guid:
         if _URI.match(guid) and not guid.lower().startswith(_UNSAFE_SCHEMES):
-            return _writable(guid)
+            return writable(guid)
         plain = quote(guid, safe="", errors="surrogatepass")
         return f"urn:feeds:{quote(source_name, safe='')}:guid:{plain}"
     if link:
-        return _writable(link)
+        return writable(link)
     day = time_only or (published.isoformat() if published else "")
     key = "\x1f".join((source_name, title.casefold(), day))
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -26,7 +26,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from feeds import __version__
-from feeds.model import ARCHIVE_DIR, COMBINED, ArchivePage, Item, Site
+from feeds.model import ARCHIVE_DIR, COMBINED, ArchivePage, Item, Site, writable
 
 #: File suffix -> (label, MIME type) of every feed format we write.
 FORMATS: dict[str, tuple[str, str]] = {
@@ -138,7 +138,7 @@ def _generator(site: Site, spec: FeedSpec, suffix: str) -> FeedGenerator:
     feed.language(site.language)
     feed.updated(_local(spec.updated, zone))
     feed.generator("feeds", version=__version__)
-    for item in spec.items:
+    for item in map(_writable, spec.items):
         entry = feed.add_entry(order="append")
         entry.id(item.id)
         entry.title(item.title)
@@ -226,6 +226,7 @@ def archive_entry(site: Site, labels: Mapping[str, str], item: Item) -> ArchiveE
     (and archives hold every item ever published); both formats share the
     escaping of the item's texts. They read like the current document's
     entries: tests compare the two through feedparser."""
+    item = _writable(item)
     zone = ZoneInfo(site.timezone)
     published = _local(_published(item), zone)
     updated = _local(item.updated or published, zone)
@@ -367,7 +368,7 @@ def render_json(site: Site, spec: FeedSpec) -> bytes:
     """JSON Feed 1.1 with the same items, in the same order, as the XML feeds."""
     zone = ZoneInfo(site.timezone)
     items = []
-    for item in spec.items:
+    for item in map(_writable, spec.items):
         published = _local(_published(item), zone)
         entry: dict[str, object] = {
             "id": item.id,
@@ -511,7 +512,7 @@ def render_index(site: Site, specs: Iterable[FeedSpec], headlines: int = 5) -> b
         body.append(f'<p class="subscribe">Subscribe: {links}</p>')
         if spec.items:
             body.append("<ul>")
-            for item in spec.items[:headlines]:
+            for item in map(_writable, spec.items[:headlines]):
                 when = _local(_published(item), zone)
                 stamp = f'<time datetime="{when.isoformat()}">{when:%Y-%m-%d %H:%M}</time>'
                 title = esc(item.title)
@@ -544,6 +545,16 @@ def _attr(text: str) -> str:
     if "\n" in text or "\r" in text or "\t" in text:
         text = text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     return f'"{text}"'
+
+
+def _writable(item: Item) -> Item:
+    """`item` with its id, link and picture as a feed can hold them: the
+    store may keep ones with control characters or lone surrogates from
+    before normalising percent-encoded them, as it does now."""
+    the_id, link, image = writable(item.id), writable(item.link), writable(item.image)
+    if the_id is item.id and link is item.link and image is item.image:
+        return item
+    return item.evolve(id=the_id, link=link, image=image)
 
 
 def _texts(item: Item) -> tuple[str, str]:

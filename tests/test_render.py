@@ -975,3 +975,46 @@ def test_a_line_break_in_the_summary_parts_words_in_json(site: Site) -> None:
     )
     document = json_doc(render_feed(site, make_spec((item,)), "json"))
     assert document["items"][0]["summary"] == "One two three"  # type: ignore[index]
+
+
+def test_stored_ids_and_links_no_feed_can_hold_are_written_percent_encoded() -> None:
+    """A store may hold links and ids with control characters or lone
+    surrogates from before normalising encoded them: every document still
+    renders (lxml refused them, and no feed was written in any later run),
+    with the characters percent-encoded as normalising now does."""
+    from feeds.render import archive_entry, render_archive
+
+    site = Site(title="T", base_url=BASE, language="ru", timezone="Europe/Moscow")
+    items = (
+        make_item(
+            id="https://x.example/a\x01b",
+            title="Control",
+            link="https://x.example/a\x01b",
+            image="https://x.example/i\x02.png",
+            published=SPEC_UPDATED,
+        ),
+        make_item(
+            id="https://x.example/\ud800",
+            title="Surrogate",
+            link="https://x.example/s\udfff",
+            published=SPEC_UPDATED,
+        ),
+    )
+    spec = make_spec(items)
+    ids = {"https://x.example/a%01b", "https://x.example/%ED%A0%80"}
+    links = {"https://x.example/a%01b", "https://x.example/s%ED%BF%BF"}
+    for suffix in XML_FORMATS:
+        parsed = feedparser.parse(render_feed(site, spec, suffix))
+        assert not parsed.bozo, parsed.bozo_exception
+        assert {entry.id for entry in parsed.entries} == ids
+        assert {entry.link for entry in parsed.entries} == links
+    document = json_doc(render_feed(site, spec, "json"))
+    assert {entry["id"] for entry in document["items"]} == ids
+    assert document["items"][0]["image"] == "https://x.example/i%02.png"
+    entries = [archive_entry(site, {}, item) for item in items]
+    page = ArchivePage("art", 1, 1, 2)
+    for suffix in XML_FORMATS:
+        archived = feedparser.parse(render_archive(site, spec, page, entries, suffix))
+        assert not archived.bozo, archived.bozo_exception
+        assert {entry.id for entry in archived.entries} == ids
+    assert "Surrogate" in render_index(site, [spec]).decode()
