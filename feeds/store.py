@@ -718,7 +718,8 @@ class Store:
         for chunk in _chunks(list(dict.fromkeys(keys)), 500):
             marks = ",".join("?" * len(chunk))
             for row in self._execute(
-                f"SELECT id, canonical_link, source, title, fingerprint, views FROM items "
+                f"SELECT id, canonical_link, source, title, fingerprint, views, categories "
+                f"FROM items "
                 f"WHERE {column} IN ({marks})",
                 chunk,
             ):
@@ -805,6 +806,7 @@ class Store:
         texts = []
         views = []
         moved = []
+        tagged = []
         for entry, row in known:
             item = entry.item
             if row["source"] != item.source:
@@ -816,10 +818,15 @@ class Store:
                 moved.append((wanted, row["id"]))
             if row["fingerprint"] != entry.fingerprint:
                 texts.append((entry, row["id"]))
-            elif item.views is not None and item.views != row["views"]:
-                views.append((item.views, stamp, row["id"]))
             else:
-                continue
+                categories = _json_list(list(item.categories))
+                if categories != row["categories"]:
+                    # Not in the fingerprint (readers see rubrics), but what
+                    # `feeds rubrics` reports: the source's categories now.
+                    tagged.append((categories, row["id"]))
+                if item.views is None or item.views == row["views"]:
+                    continue
+                views.append((item.views, stamp, row["id"]))
             touched.update(self._rubrics_of(row["id"]))
         assignments = ", ".join(f"{column} = ?" for column in _STORY_COLUMNS.split(", "))
         self._executemany(
@@ -833,6 +840,7 @@ class Store:
             ],
         )
         self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
+        self._executemany("UPDATE items SET categories = ? WHERE id = ?", tagged)
         # A story is found by its link as it is now, not as it first was
         # (unless another stored story has that link already).
         self._executemany(

@@ -675,3 +675,25 @@ def test_a_process_holding_the_run_lock_upgrades_the_store_itself(tmp_path: Path
         pass
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_categories_the_source_gives_now_are_the_ones_kept(store: Store) -> None:
+    """`feeds rubrics` reports categories from the store: a story its source
+    re-tagged (its text unchanged, so no update) kept its first ones, and a
+    category the source dropped was still reported as unmatched."""
+    with store.transaction():
+        store.upsert([item(1, categories=("Old tag",))], now=T0)
+    retagged = item(1, categories=("New tag",), rubrics=("music",))
+    assert retagged.fingerprint() == item(1, categories=("Old tag",)).fingerprint()
+    with store.transaction():
+        result = store.upsert([retagged], now=T0 + timedelta(hours=1))
+
+    assert store.category_counts() == {"New tag": 1}
+    assert result.updated == 0  # readers see nothing new: no updated stamp
+    (kept,) = store.latest()
+    assert kept.categories == ("New tag",)
+    assert kept.updated is None
+    # Another source's copy of the story does not re-tag it.
+    with store.transaction():
+        store.upsert([item(1, source="b", categories=("Other",))], now=T0 + timedelta(hours=2))
+    assert store.category_counts() == {"New tag": 1}
