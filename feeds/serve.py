@@ -8,7 +8,7 @@ between threads), and listens on a TCP socket through uvicorn. The only
 module that imports starlette, uvicorn and prometheus_client.
 
 Feed files get a strong ETag (a digest of their bytes, remembered per inode,
-mtime and size so an unchanged file is not hashed again), Last-Modified,
+mtime, size and ctime so an unchanged file is not hashed again), Last-Modified,
 Cache-Control and conditional 304s. Gzip is done here rather than by a
 middleware, so that HEAD and 304 answers carry the same headers as GET and
 the gzipped bytes, a different representation, get their own ETag.
@@ -63,6 +63,9 @@ _CACHE_LIMIT = 1024
 MAX_CONNECTIONS = 512
 #: How long one reading of the store serves /metrics.
 METRICS_SECONDS = 10.0
+#: A file whose inode changed less than this before it was read is hashed
+#: again at the next request rather than trusted by its stat (see _FileCache).
+_RACY_NS = 2_000_000_000
 #: How long a client may take over a request's headers (or, kept alive,
 #: to start the next one): a client that sends them a byte at a time, or
 #: never finishes, would keep its connection for ever.
@@ -188,11 +191,11 @@ def _find_file(root: Path, name: str) -> Path | None:
 
 @dataclass(frozen=True, slots=True)
 class _Version:
-    """One version of one output file. `key` (inode, mtime, size) tells a
-    later stat that the file is unchanged; publish renames new files into
-    place, so a rewrite changes the inode even within one mtime tick."""
+    """One version of one output file. `key` (inode, mtime, size, ctime)
+    tells a later stat that the file is unchanged, provided the version
+    was read well after its inode last changed (`_FileCache`)."""
 
-    key: tuple[int, int, int]
+    key: tuple[int, int, int, int]
     digest: str
     size: int
     mtime: float
@@ -208,13 +211,23 @@ class _Version:
         return f'"{self.digest}{variant}{"-gz" if gzipped else ""}"'
 
 
-def _key(status: os.stat_result) -> tuple[int, int, int]:
-    return (status.st_ino, status.st_mtime_ns, status.st_size)
+def _key(status: os.stat_result) -> tuple[int, int, int, int]:
+    return (status.st_ino, status.st_mtime_ns, status.st_size, status.st_ctime_ns)
 
 
 class _FileCache:
     """Digests and gzipped bytes of the files served, per path. Shared by
-    the worker threads, hence the lock."""
+    the worker threads, hence the lock.
+
+    Inode, mtime and size alone do not tell versions apart: publish stamps
+    every rewrite within a second with the same whole-second mtime (at most
+    MAX_LEAD ahead), the inode of a replaced version is soon given to a new
+    file, and feeds often keep their size; such a version was served, gzip
+    and ETag, as the one before it until the file changed again. A version
+    is remembered only when its inode had not changed for _RACY_NS before
+    it was read (as git treats a "racily clean" index entry): any later
+    file at that path, new inode or the same one rewritten, changes after
+    the read, so its ctime differs from the remembered one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -229,6 +242,7 @@ class _FileCache:
 
     def load(self, path: Path) -> tuple[_Version, bytes]:
         """Read `path`; hash and compress it only if it changed."""
+        started = time.time_ns()
         with path.open("rb") as file:
             key = _key(os.fstat(file.fileno()))
             data = file.read()
@@ -236,6 +250,7 @@ class _FileCache:
             version = self._versions.get(path)
         if version is not None and version.key == key:
             return version, data
+        settled = key[3] < started - _RACY_NS
         gzipped: bytes | None = None
         if len(data) >= GZIP_MIN_SIZE:
             # mtime=0 keeps the bytes, and so the ETag, the same across restarts.
@@ -250,6 +265,9 @@ class _FileCache:
             gzipped=gzipped,
         )
         with self._lock:
+            if not settled:
+                self._versions.pop(path, None)
+                return version, data
             if len(self._versions) >= _CACHE_LIMIT:
                 self._versions.clear()
             self._versions[path] = version

@@ -272,6 +272,48 @@ def test_a_changed_file_gets_a_new_etag(site: Site) -> None:
     assert newer.content == newer_body
 
 
+def _served(site: Site, name: str, accept: str) -> tuple[bytes, str]:
+    response = site.client.get(f"/{name}", headers={"Accept-Encoding": accept})
+    assert response.status_code == 200
+    return response.content, response.headers["etag"]
+
+
+def test_a_new_version_with_the_old_inode_mtime_and_size_is_not_served_as_the_old(
+    site: Site,
+) -> None:
+    """Inode, mtime and size do not tell versions apart: publish gives
+    every rewrite within a second the same whole-second mtime, a replaced
+    version's inode goes to the next new file, and a feed often keeps its
+    size. The version before was served in its place, gzip and ETag, until
+    the file changed again, so pollers holding its ETag got 304s."""
+    path = site.output / "all.atom"
+    before, old_tag = _served(site, "all.atom", "gzip")
+    assert before == ATOM  # httpx decodes the gzip
+    status = path.stat()
+    changed = ATOM.replace(b"urn:x:0<", b"urn:x:X<")
+    assert len(changed) == len(ATOM)
+    # The same inode, size and mtime: a rewrite in place that keeps the mtime.
+    path.write_bytes(changed)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    for accept in ("gzip", "identity"):
+        body, tag = _served(site, "all.atom", accept)
+        assert body == changed
+        assert tag.removesuffix('-gz"') != old_tag.removesuffix('-gz"')
+    refreshed = site.client.get("/all.atom", headers={**GZIP, "If-None-Match": old_tag})
+    assert refreshed.status_code == 200
+
+    # As publish does it, many times within one second.
+    for round_ in range(20):
+        versions = [ATOM.replace(b"urn:x:1<", f"urn:{n:03}<".encode()) for n in range(3)]
+        for filler in range(4):  # up to the most publish puts ahead of the clock
+            publish_file(site.output, "all.atom", ATOM.replace(b"x:2<", f"{filler}:2<".encode()))
+        publish_file(site.output, "all.atom", versions[0])
+        assert _served(site, "all.atom", "gzip")[0] == versions[0], round_
+        publish_file(site.output, "all.atom", versions[1])
+        publish_file(site.output, "all.atom", versions[2])
+        assert _served(site, "all.atom", "gzip")[0] == versions[2], round_
+
+
 # -- content -----------------------------------------------------------------
 
 
