@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -38,10 +39,11 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from feeds.errors import ServeError, StoreError
@@ -154,8 +156,34 @@ def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             # Starlette adds HEAD wherever GET is allowed; the rest get 405.
             Route("/{name:path}", serve_file, methods=["GET"]),
-        ]
+        ],
+        middleware=[Middleware(_OriginForm)],
     )
+
+
+#: The scheme and authority of an absolute-form request target.
+_ABSOLUTE_FORM = re.compile(rb"https?://[^/]*", re.IGNORECASE)
+
+
+class _OriginForm:
+    """Requests whose target is an absolute URL (``GET http://host/all.atom``),
+    answered as for its path: RFC 9112 3.2.2 says a server MUST accept that
+    form, which clients send through some proxies. uvicorn hands it on as
+    the path, which matched no file."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/"):
+            # The raw target, not the decoded path: "%2f" in the authority
+            # must not end it.
+            absolute = _ABSOLUTE_FORM.match(scope["raw_path"])
+            if absolute is not None:
+                raw_path = scope["raw_path"][absolute.end() :] or b"/"
+                path = unquote(raw_path.decode("ascii"))
+                scope = {**scope, "path": path, "raw_path": raw_path}
+        await self._app(scope, receive, send)
 
 
 # -- files ---------------------------------------------------------------

@@ -435,6 +435,33 @@ def test_nothing_outside_output_and_nothing_hidden(site: Site, target: str) -> N
     assert b"half-written" not in body
 
 
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("http://127.0.0.1/all.atom", "all.atom"),
+        ("HTTP://feeds.example.org:8080/feeds.opml?x=1", "feeds.opml"),
+        ("https://feeds.example.org", "index.html"),
+        ("http://feeds.example.org/", "index.html"),
+        ("http://feeds.example.org/../config.yaml", None),
+        ("http://feeds.example.org/%2e%2e/config.yaml", None),
+        ("http://feeds.example.org/.feeds-abc.tmp", None),
+    ],
+)
+def test_an_absolute_url_as_request_target_is_answered_for_its_path(
+    site: Site, target: str, name: str | None
+) -> None:
+    """RFC 9112 3.2.2: a server MUST accept the absolute form, which
+    clients send through some proxies; it answered 404 for every file."""
+    status, body = site.raw("GET", target)
+    if name is None:
+        assert status == 404
+        assert SECRET not in body
+        assert b"half-written" not in body
+    else:
+        assert status == 200
+        assert body == FILES[name]
+
+
 def test_a_symlink_inside_output_is_followed(site: Site) -> None:
     response = site.client.get("/latest.atom", headers=PLAIN)
     assert response.status_code == 200
