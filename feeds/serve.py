@@ -157,24 +157,36 @@ def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
             # Starlette adds HEAD wherever GET is allowed; the rest get 405.
             Route("/{name:path}", serve_file, methods=["GET"]),
         ],
-        middleware=[Middleware(_OriginForm)],
+        middleware=[Middleware(_RequestLine)],
     )
 
 
 #: The scheme and authority of an absolute-form request target.
 _ABSOLUTE_FORM = re.compile(rb"https?://[^/]*", re.IGNORECASE)
+#: The methods of RFC 9110 9.3 and PATCH (RFC 5789): one of these that a
+#: resource does not allow gets 405 from the routes, any other 501.
+_KNOWN_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+)
 
 
-class _OriginForm:
-    """Requests whose target is an absolute URL (``GET http://host/all.atom``),
-    answered as for its path: RFC 9112 3.2.2 says a server MUST accept that
-    form, which clients send through some proxies. uvicorn hands it on as
-    the path, which matched no file."""
+class _RequestLine:
+    """What the request line needs before routing. A target that is an
+    absolute URL (``GET http://host/all.atom``) is answered as for its
+    path: RFC 9112 3.2.2 says a server MUST accept that form, which clients
+    send through some proxies, and uvicorn hands it on as the path, which
+    matched no file. A method nobody defined (``FOO``, or ``get``: methods
+    are case-sensitive) is 501, as RFC 9110 9.1 asks; 405 would claim the
+    method is known and only not allowed here (15.5.6)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in _KNOWN_METHODS:
+            response = PlainTextResponse("Not Implemented", status_code=501)
+            await response(scope, receive, send)
+            return
         if scope["type"] == "http" and not scope["path"].startswith("/"):
             # The raw target, not the decoded path: "%2f" in the authority
             # must not end it.

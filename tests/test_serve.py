@@ -475,6 +475,15 @@ def test_only_get_and_head(site: Site, target: str, method: str) -> None:
     assert status == 405
 
 
+@pytest.mark.parametrize("target", ["/all.atom", "/", "/healthz", "/missing"])
+@pytest.mark.parametrize("method", ["FOO", "get", "XYZZY"])
+def test_a_method_nobody_defined_is_501(site: Site, target: str, method: str) -> None:
+    """RFC 9110 9.1: an unrecognised method SHOULD get 501; the 405 it got
+    says the method is known and only not allowed for this resource."""
+    status, _ = site.raw(method, target)
+    assert status == 501
+
+
 # -- health --------------------------------------------------------------------
 
 
