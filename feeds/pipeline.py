@@ -74,7 +74,7 @@ from feeds.render import (
     render_opml,
     stylesheet,
 )
-from feeds.store import Attempt, RunLock, SourceState, Store, Upserted
+from feeds.store import Attempt, RunLock, SourceState, Store, Upserted, Writer
 from feeds.timing import cache_lifetime, next_due, regular_due
 
 _T = TypeVar("_T")
@@ -207,12 +207,15 @@ def run_source(
     now: datetime,
     stopped: threading.Event | None = None,
     cpu: Executor | None = None,
+    writer: Writer | None = None,
 ) -> SourceResult:
     """One source's turn in the service: fetch, then store in one
     transaction, noting which rubric feeds changed; `publish_pending`
     renders them (the service does it once for a burst of sources). A 304
     costs no parsing. With `cpu`, a worker process parses the body; the
-    fetch stays here, where `fetcher.stop()` can end it. When `stopped` is
+    fetch stays here, where `fetcher.stop()` can end it. With `writer`,
+    that thread stores it (with the other runs that end meanwhile), else
+    `store`, which reads the source's state in any case. When `stopped` is
     set by the time the fetch ends, nothing is stored: the run never
     happened."""
     state = store.source_state(source.name)
@@ -226,13 +229,19 @@ def run_source(
     collected = _with_full_content(config, collected, store, fetcher, now)
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
-    with store.transaction():
-        result, changed = _record(store, config, collected, state, now)
+
+    def stored(target: Store) -> SourceResult:
+        result, changed = _record(target, config, collected, state, now)
         if changed is not None:
             # Remembered with the change, until a publish of them succeeds.
-            _add_pending(store, changed)
-            store.set_meta("render_key", "")
-    return result
+            _add_pending(target, changed)
+            target.set_meta("render_key", "")
+        return result
+
+    if writer is not None:
+        return writer.write(stored)
+    with store.transaction():
+        return stored(store)
 
 
 def record_failure(

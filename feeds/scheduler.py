@@ -56,7 +56,7 @@ from feeds.pipeline import (
     wants_workers,
 )
 from feeds.publish import prepare_dir
-from feeds.store import RunLock, Store
+from feeds.store import RunLock, Store, Writer
 from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
@@ -144,6 +144,9 @@ class Service:
         self._parsing: Executor | None = None
         self._parsing_lock = threading.Lock()
         self._stores = threading.local()
+        #: What source runs store goes through this one thread (see Writer),
+        #: from `run` until the runs have ended.
+        self._writer: Writer | None = None
         #: Sources whose parse a dying worker cut short, and how many times
         #: in a row.
         self._worker_deaths: dict[str, int] = {}
@@ -162,6 +165,7 @@ class Service:
         with Store(self.config.storage_url) as store, self._publish_lock:
             # Its pings go aside: a hub that hangs must not hold up the start.
             publish_feeds(self.config, store, stopping=self._stop, announce=self._pinger)
+        self._writer = Writer(self.config.storage_url)
         self._publisher.start()
         self._scheduler.start()
         now = datetime.now(UTC)
@@ -228,6 +232,9 @@ class Service:
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._active and time.monotonic() < deadline:
             time.sleep(0.05)
+        if self._writer is not None and not self._active:
+            # Every run has ended: what they handed over is stored.
+            self._writer.close()
         # What the finished runs stored goes out now, not at the next start
         # (with the worker processes' help, so before they are let go).
         published = self._publisher.stop(STOP_PUBLISH_SECONDS)
@@ -461,6 +468,7 @@ class Service:
                 now=now,
                 stopped=self._stop,
                 cpu=cpu,
+                writer=self._writer,
             )
             self._worker_deaths.pop(name, None)
             if result.ok and not result.not_modified:

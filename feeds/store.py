@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import queue
 import sqlite3
 import threading
 import uuid
@@ -20,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from feeds.errors import StoreError
 from feeds.model import COMBINED, ArchivePage, Item, canonical_link
@@ -1164,6 +1165,113 @@ def _shown(story: Item | sqlite3.Row) -> tuple[object, ...]:
         values = dict(zip(_STORY_COLUMNS.split(", "), _story(story), strict=True))
         return tuple(values[column] for column in _SHOWN)
     return tuple(story[column] for column in _SHOWN)
+
+
+#: Most source runs a Writer commits together.
+WRITES_PER_COMMIT = 32
+
+
+class Writer:
+    """One thread that stores for many: the service's source runs hand it
+    their writes and wait. Writes that come while others are being stored
+    share their transaction and its commit, each in a savepoint of its own
+    (one that fails is undone alone; a commit that fails fails them all).
+    A commit per source wrote the index pages it touched to the
+    write-ahead log again each time: 1.08 GB for a first pass over 1,000
+    sources of 50 items (0.43 GB so), copied back by a checkpoint every
+    few sources, while every other source waited its turn."""
+
+    def __init__(self, url: str, *, most: int = WRITES_PER_COMMIT) -> None:
+        self.url = url
+        self._most = most
+        self._jobs: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()
+        self._closed = False
+        self._guard = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="feeds-store", daemon=True)
+        self._thread.start()
+
+    def write(self, work: Callable[[Store], _T]) -> _T:
+        """`work(store)` done and committed; raises what it raised, or
+        StoreError when the commit failed (then nothing of it is stored)."""
+        job = _Write(work)
+        with self._guard:
+            if self._closed:
+                raise StoreError(self.url, "the store's writer has stopped")
+            self._jobs.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Store what was handed over already, then stop."""
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            store = Store(self.url)
+        except StoreError as exc:
+            self._fail_all(exc)
+            return
+        with store, store.bulk():
+            while True:
+                job = self._jobs.get()
+                if job is None:
+                    return
+                batch = [job]
+                last = False
+                while len(batch) < self._most:
+                    try:
+                        following = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if following is None:
+                        last = True
+                        break
+                    batch.append(following)
+                self._store(store, batch)
+                if last:
+                    return
+
+    def _store(self, store: Store, batch: list[_Write[Any]]) -> None:
+        try:
+            with store.transaction():
+                for job in batch:
+                    try:
+                        with store.savepoint():
+                            job.result = job.work(store)
+                    except BaseException as exc:  # the caller's to handle
+                        job.error = exc
+        except StoreError as exc:  # no transaction, or no commit: none stored
+            for job in batch:
+                if job.error is None:
+                    job.error = exc
+        finally:
+            for job in batch:
+                job.done.set()
+
+    def _fail_all(self, error: StoreError) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job.error = error
+            job.done.set()
+
+
+class _Write(Generic[_T]):
+    """One piece of work handed to a Writer, and what came of it."""
+
+    def __init__(self, work: Callable[[Store], _T]) -> None:
+        self.work = work
+        self.result: _T | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
 
 
 @dataclass(slots=True)

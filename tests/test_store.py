@@ -16,7 +16,7 @@ import pytest
 from feeds.errors import StoreError
 from feeds.model import Item
 from feeds.normalise import normalise_item
-from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, RunLock, Store
+from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, RunLock, Store, Writer
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -697,3 +697,93 @@ def test_categories_the_source_gives_now_are_the_ones_kept(store: Store) -> None
     with store.transaction():
         store.upsert([item(1, source="b", categories=("Other",))], now=T0 + timedelta(hours=2))
     assert store.category_counts() == {"New tag": 1}
+
+
+def _noted(key: str, fail: bool = False) -> Any:
+    def work(target: Store) -> str:
+        target.set_meta(key, "stored")
+        if fail:
+            raise ValueError(f"{key} failed")
+        return key
+
+    return work
+
+
+def test_a_writer_stores_what_many_threads_hand_it_and_undoes_a_failure_alone(
+    tmp_path: Path,
+) -> None:
+    """The service's runs store through one Writer: runs that end together
+    share a commit, but each stands alone: one that fails leaves nothing,
+    the others keep everything, and each caller learns its own outcome."""
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    writer = Writer(url)
+    outcomes: dict[str, object] = {}
+    start = threading.Barrier(24)
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            outcomes[f"k{n}"] = writer.write(_noted(f"k{n}", fail=n % 5 == 0))
+        except ValueError as exc:
+            outcomes[f"k{n}"] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+
+    with Store(url) as store:
+        for n in range(24):
+            key = f"k{n}"
+            if n % 5 == 0:
+                assert isinstance(outcomes[key], ValueError)
+                assert store.meta(key) == ""
+            else:
+                assert outcomes[key] == key
+                assert store.meta(key) == "stored"
+    with pytest.raises(StoreError, match="stopped"):
+        writer.write(_noted("late"))
+
+
+def test_a_writer_commit_that_fails_stores_none_of_its_runs_and_tells_each(
+    tmp_path: Path,
+) -> None:
+    """Whatever shared the failed commit is reported failed, never stored
+    in part: no caller is told 'stored' for writes that are not there."""
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    writer = Writer(url)
+    outcomes: dict[str, object] = {}
+    start = threading.Barrier(12)
+
+    def breaks_the_commit(target: Store) -> str:
+        # A reference checked only at commit, to a story that is not there.
+        target._execute("PRAGMA defer_foreign_keys = ON")
+        target._execute(
+            "INSERT INTO item_rubrics (item_id, source, rubric) VALUES ('nowhere', 's', 'art')"
+        )
+        return "broken"
+
+    def run(n: int) -> None:
+        start.wait()
+        work = breaks_the_commit if n == 0 else _noted(f"k{n}")
+        try:
+            outcomes[f"k{n}"] = writer.write(work)
+        except StoreError as exc:
+            outcomes[f"k{n}"] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+
+    assert isinstance(outcomes["k0"], StoreError)
+    with Store(url) as store:
+        for n in range(1, 12):
+            key = f"k{n}"
+            stored = store.meta(key) == "stored"
+            assert stored == (outcomes[key] == key), (key, outcomes[key])
+        assert store.count() == 0
