@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from feeds import __version__
 from feeds.config import load_config, source_url_problem
-from feeds.errors import ConfigError, FeedsError
+from feeds.errors import ConfigError, FeedsError, PublishError
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
 
@@ -186,8 +186,25 @@ def _build(config: Config, args: argparse.Namespace) -> int:
 
     now = args.now or datetime.now(UTC)
     progress = _Progress(len(config.sources)) if _is_tty() else None
+    results: list[SourceResult] = []
+
+    def noted(result: SourceResult) -> None:
+        results.append(result)
+        if progress:
+            progress.step(result)
+
     try:
-        report = run_once(config, now=now, on_result=progress.step if progress else None)
+        report = run_once(config, now=now, on_result=noted)
+    except PublishError:
+        # The sources were stored (the next build publishes them): say how
+        # each went before the error does.
+        if progress:
+            progress.done()
+        order = {source.name: index for index, source in enumerate(config.sources)}
+        _print_sources(sorted(results, key=lambda result: order[result.source]))
+        stored = sum(1 for result in results if result.ok)
+        print(f"{stored} of {len(config.sources)} sources stored; feeds not published")
+        raise
     finally:
         if progress:
             progress.done()
@@ -205,6 +222,7 @@ class _Progress:
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
+        self.ended = False
         self._bar = ""
         self._lock = threading.Lock()
         self._handlers = [
@@ -234,6 +252,10 @@ class _Progress:
             sys.stderr.flush()
 
     def done(self) -> None:
+        """Leave the terminal as it was (once; later calls do nothing)."""
+        if self.ended:
+            return
+        self.ended = True
         for handler in self._handlers:
             handler.setStream(sys.stderr)
         with self._lock:
@@ -256,8 +278,23 @@ class _AboveTheBar:
 
 
 def _print_report(config: Config, report: RunReport) -> None:
+    empty = _print_sources(report.results)
+    pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
+    archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
+    ok = len(report.results) - len(report.failed) - empty
+    empties = f", {empty} empty" if empty else ""
+    print(
+        f"{ok} of {len(report.results)} sources ok{empties}; "
+        f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "
+        f"in {config.output_dir}"
+    )
+
+
+def _print_sources(results: Sequence[SourceResult]) -> int:
+    """A line per source, failures last (on stderr); returns how many
+    came back empty."""
     empty = 0
-    for result in report.results:
+    for result in results:
         if result.ok:
             state = "not modified" if result.not_modified else f"{result.items} items"
             # A source that had items and now yields none has most likely
@@ -268,17 +305,10 @@ def _print_report(config: Config, report: RunReport) -> None:
                 f"{mark} {result.source}: {state}, {result.new} new, "
                 f"{result.updated} updated ({result.seconds:.2f} s)"
             )
-    for result in report.failed:
-        print(f"FAILED {result.error}", file=sys.stderr)
-    pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
-    archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
-    ok = len(report.results) - len(report.failed) - empty
-    empties = f", {empty} empty" if empty else ""
-    print(
-        f"{ok} of {len(report.results)} sources ok{empties}; "
-        f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "
-        f"in {config.output_dir}"
-    )
+    for result in results:
+        if not result.ok:
+            print(f"FAILED {result.error}", file=sys.stderr)
+    return empty
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:

@@ -895,3 +895,20 @@ def test_preview_url_is_checked_as_a_config_url_is(tmp_path: Path, url: str, pro
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"error: --url: {problem}")
     assert "Traceback" not in done.stderr
+
+
+def test_a_build_that_cannot_publish_still_says_how_each_source_went(
+    tmp_path: Path, server: Server
+) -> None:
+    """The sources are stored before publishing fails: the operator sees
+    which were read (and the next build publishes them), then the error."""
+    config = write_config(tmp_path, sources_block(server))
+    (tmp_path / "output" / "all.atom").mkdir(parents=True)  # in the way of the feed
+
+    done = run_cli("build", "-c", str(config), "--now", "2026-11-26T09:00:00+00:00")
+
+    assert done.returncode != 0
+    assert "all.atom" in done.stderr
+    for name in ("culture", "desk", "colta"):
+        assert re.search(rf"^ok +{name}: \d+ items", done.stdout, re.MULTILINE), done.stdout
+    assert "not published" in done.stdout
