@@ -1186,6 +1186,8 @@ class Writer:
         self._most = most
         self._jobs: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()
         self._closed = False
+        #: close() has been seen by the thread: nothing more will come.
+        self._ended = False
         self._guard = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="feeds-store", daemon=True)
         self._thread.start()
@@ -1214,29 +1216,38 @@ class Writer:
 
     def _run(self) -> None:
         try:
-            store = Store(self.url)
-        except StoreError as exc:
-            self._fail_all(exc)
-            return
-        with store, store.bulk():
-            while True:
-                job = self._jobs.get()
-                if job is None:
-                    return
-                batch = [job]
-                last = False
-                while len(batch) < self._most:
-                    try:
-                        following = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if following is None:
-                        last = True
-                        break
-                    batch.append(following)
+            with Store(self.url) as store, store.bulk():
+                while self._store_next(store):
+                    pass
+        except Exception as exc:
+            # A store that cannot be opened, or a fault: the writes handed
+            # over from now on fail with it (none waits for ever) until
+            # close(), unless that came already.
+            failure = exc if isinstance(exc, StoreError) else StoreError(self.url, repr(exc))
+            while not self._ended and (job := self._jobs.get()) is not None:
+                job.error = failure
+                job.done.set()
+
+    def _store_next(self, store: Store) -> bool:
+        """Store the next write and those already waiting behind it; False
+        once close() has been called."""
+        job = self._jobs.get()
+        if job is None:
+            self._ended = True
+            return False
+        batch = [job]
+        while len(batch) < self._most:
+            try:
+                following = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if following is None:
+                self._ended = True
                 self._store(store, batch)
-                if last:
-                    return
+                return False
+            batch.append(following)
+        self._store(store, batch)
+        return True
 
     def _store(self, store: Store, batch: list[_Write[Any]]) -> None:
         try:
@@ -1247,21 +1258,15 @@ class Writer:
                             job.result = job.work(store)
                     except BaseException as exc:  # the caller's to handle
                         job.error = exc
-        except StoreError as exc:  # no transaction, or no commit: none stored
+        except BaseException as exc:  # no transaction, or no commit: none stored
             for job in batch:
                 if job.error is None:
                     job.error = exc
+            if not isinstance(exc, StoreError):
+                raise
         finally:
             for job in batch:
                 job.done.set()
-
-    def _fail_all(self, error: StoreError) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            job.error = error
-            job.done.set()
 
 
 class _Write(Generic[_T]):

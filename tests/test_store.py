@@ -787,3 +787,26 @@ def test_a_writer_commit_that_fails_stores_none_of_its_runs_and_tells_each(
             stored = store.meta(key) == "stored"
             assert stored == (outcomes[key] == key), (key, outcomes[key])
         assert store.count() == 0
+
+
+def test_a_writer_whose_store_cannot_open_fails_each_write_and_closes(tmp_path: Path) -> None:
+    """No run waits for ever on a writer that could not start."""
+    (tmp_path / "a-file").write_text("in the way")
+    writer = Writer(f"sqlite:///{tmp_path / 'a-file' / 'feeds.db'}")
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            writer.write(_noted("k"))
+        except StoreError as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(failures) == 1 and "a-file" in str(failures[0])
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive()
