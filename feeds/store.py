@@ -489,6 +489,10 @@ class Store:
                 self._db.execute(f"PRAGMA temp_store = {int(temp_store)}")
                 self._db.execute("PRAGMA shrink_memory")
 
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (an error may have ended it)."""
+        return self._db.in_transaction
+
     def _rollback(self) -> None:
         # A failed COMMIT (a full disk) may have ended the transaction.
         if self._db.in_transaction:
@@ -1253,11 +1257,20 @@ class Writer:
         try:
             with store.transaction():
                 for job in batch:
+                    if not store.in_transaction():
+                        # An error (a full disk) made SQLite roll back the
+                        # whole transaction, not just its savepoint: the
+                        # writes before are undone, and the rest would be
+                        # made outside it, each on its own, while told
+                        # that the commit failed.
+                        break
                     try:
                         with store.savepoint():
                             job.result = job.work(store)
                     except BaseException as exc:  # the caller's to handle
                         job.error = exc
+                if not store.in_transaction():
+                    raise StoreError(self.url, "an error rolled the transaction back")
         except BaseException as exc:  # no transaction, or no commit: none stored
             for job in batch:
                 if job.error is None:

@@ -810,3 +810,97 @@ def test_a_writer_whose_store_cannot_open_fails_each_write_and_closes(tmp_path: 
     closing.start()
     closing.join(10)
     assert not closing.is_alive()
+
+
+def test_a_writer_whose_transaction_an_error_rolled_back_reports_every_run_failed(
+    tmp_path: Path,
+) -> None:
+    """A full disk during a run's writes (here: the page limit) makes SQLite
+    roll back the whole shared transaction, not just that run's savepoint.
+    The runs before it are undone with it, and the runs after it must not
+    be written outside any transaction: each caller learns it failed, and
+    what is in the store matches what they were told."""
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    writer = Writer(url)
+    gate = threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def held(target: Store) -> str:
+        gate.wait(10)
+        return "held"
+
+    def fills_the_disk(target: Store) -> str:
+        pages = target._execute("PRAGMA page_count").fetchone()[0]
+        target._execute(f"PRAGMA max_page_count = {pages + 1}")
+        try:
+            target.set_meta("big", "x" * 200_000)
+        finally:
+            target._execute("PRAGMA max_page_count = 1073741823")
+        return "full"
+
+    def run(key: str, work: Any) -> None:
+        try:
+            outcomes[key] = writer.write(work)
+        except StoreError as exc:
+            outcomes[key] = exc
+
+    first = threading.Thread(target=run, args=("held", held))
+    first.start()
+    deadline = time.monotonic() + 10
+    while writer._jobs.qsize() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the writer has taken it, and waits inside it
+    threads = []
+    for key, work in (
+        ("k1", _noted("k1")),
+        ("full", fills_the_disk),
+        ("k2", _noted("k2")),
+        ("k3", _noted("k3")),
+    ):
+        threads.append(threading.Thread(target=run, args=(key, work)))
+        threads[-1].start()
+        while writer._jobs.qsize() < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.01)  # queued in this order, to share one commit
+    gate.set()
+    for thread in (first, *threads):
+        thread.join(10)
+    writer.close()
+
+    assert isinstance(outcomes["full"], StoreError)
+    with Store(url) as store:
+        for key in ("k1", "k2", "k3"):
+            stored = store.meta(key) == "stored"
+            assert stored == (outcomes[key] == key), (key, outcomes[key])
+        assert store.meta("big") == ""
+
+
+def test_a_writer_whose_thread_fails_tells_its_callers_instead_of_leaving_them_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer thread that dies of an error it did not expect (here its
+    connection cannot be set up for bulk writes) must not leave the runs
+    that hand it their writes waiting for ever: each is told it failed."""
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+
+    def broken(self: Store) -> Any:
+        raise StoreError(self.url, "cannot set the page cache")
+
+    monkeypatch.setattr(Store, "bulk", broken)
+    writer = Writer(url)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(writer.write(_noted("k")))
+        except StoreError as exc:
+            outcomes.append(exc)
+
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(5)
+    assert not caller.is_alive(), "the write is still waiting"
+    assert len(outcomes) == 1 and isinstance(outcomes[0], StoreError)
+    with pytest.raises(StoreError):
+        writer.write(_noted("later"))
+    writer.close()
+    with Store(url) as store:
+        assert store.meta("k") == ""
