@@ -263,6 +263,8 @@ class Service:
             # for up to their time-out.
             logging.shutdown()
             os._exit(0)
+        if self._writer is not None:
+            self._writer.close()  # the runs that ended late stored theirs
         self._fetcher.close()
         self._lock.release()
 
@@ -638,8 +640,10 @@ class Service:
         )
         if feeds_changed:
             try:
-                prepare_dir(new.output_dir)
                 with Store(new.storage_url) as store, self._publish_lock:
+                    # Swept only now: a publish under way writes its
+                    # temporary files there until it lets go of the lock.
+                    prepare_dir(new.output_dir)
                     publish_feeds(new, store, announce=self._pinger)
             except FeedsError as exc:
                 log.error("feeds not re-rendered after the config change: %s", exc)

@@ -472,3 +472,38 @@ def test_a_source_that_finds_its_host_busy_keeps_its_retry(
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_reload_leaves_the_files_a_publish_in_progress_is_writing(tmp_path: Path) -> None:
+    """A reload that re-renders the feeds swept the output folder's
+    temporary files before it waited for the publish under way, whose
+    files then vanished under it ("No such file or directory"): that
+    publish failed, and the feeds stayed stale until it was tried again a
+    minute later."""
+    (tmp_path / "feed.rss").write_text("<rss/>", encoding="utf-8")
+    config_path = write_config(tmp_path, "  - name: s\n    type: feed\n    path: feed.rss\n")
+    service = scheduler.Service(config_path, load_config(config_path))
+    output = service.config.output_dir
+    output.mkdir(parents=True, exist_ok=True)
+    writing = output / ".feeds-being-written.tmp"  # as publish_file names them
+    writing.write_bytes(b"<feed>half")
+    reloading = None
+    try:
+        with service._publish_lock:  # a publish under way
+            config_path.write_text(
+                config_path.read_text(encoding="utf-8").replace(
+                    "rubrics:\n", "rubrics:\n  - slug: added\n    title: Added\n", 1
+                ),
+                encoding="utf-8",
+            )
+            reloading = threading.Thread(target=service.reload)
+            reloading.start()
+            reloading.join(1.0)
+            assert writing.exists(), "swept under the publish in progress"
+        reloading.join(30)
+        assert not reloading.is_alive()
+        assert (output / "added.atom").exists()  # the reload re-rendered once it could
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
