@@ -157,17 +157,23 @@ def _run_once_locked(
             # Each source's items live only while stored: none is left in
             # memory when publishing forks its helpers.
             recorded = (
-                _record(
-                    store,
-                    config,
-                    _with_full_content(config, collected, store, fetcher, now),
-                    states[collected.source.name],
-                    now,
+                (
+                    collected.source,
+                    _record(
+                        store,
+                        config,
+                        _with_full_content(config, collected, store, fetcher, now),
+                        states[collected.source.name],
+                        now,
+                    ),
                 )
                 for collected in collecting
             )
             stored = 0
-            for result, touched in recorded:
+            for source, (result, touched) in recorded:
+                # Logged as stored, before the commit of every few thousand
+                # items: one that fails ends the build with its error.
+                _log_stored(source, result)
                 if touched is not None and not changed:
                     # Forget the key with the first change, in its
                     # transaction: if this run dies before publishing, the
@@ -239,9 +245,12 @@ def run_source(
         return result
 
     if writer is not None:
-        return writer.write(stored)
-    with store.transaction():
-        return stored(store)
+        result = writer.write(stored)
+    else:
+        with store.transaction():
+            result = stored(store)
+    _log_stored(source, result)
+    return result
 
 
 def record_failure(
@@ -963,6 +972,14 @@ def _record(
         moved_to=collected.moved_to,
         next_due=due,
     )
+    return result, upserted.rubrics if upserted.changed else None
+
+
+def _log_stored(source: Source, result: SourceResult) -> None:
+    """The line a stored run gets in the log: once it is committed (a run
+    whose commit fails says so instead)."""
+    if not result.ok:
+        return  # _record logged its failure
     log.info(
         "source '%s': %s in %.2f s, %d items, %d new, %d updated",
         source.name,
@@ -977,7 +994,6 @@ def _record(
         result.updated,
         extra={"source": source.name, "status": result.status, "new": result.new},
     )
-    return result, upserted.rubrics if upserted.changed else None
 
 
 _named: tuple[tuple[Source, ...], frozenset[str]] = ((), frozenset())

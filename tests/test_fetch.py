@@ -558,3 +558,44 @@ def test_an_error_page_left_unread_does_not_spoil_the_next_request_to_its_host(
     finally:
         fetcher.close()
         listener.close()
+
+
+class _CommitFails:
+    """A writer whose commit fails (a full disk): the run's writes are made
+    in a real transaction, then rolled back."""
+
+    def write(self, work: Callable[[Store], Any]) -> Any:
+        with Store(self.url) as store:
+            try:
+                with store.transaction():
+                    work(store)
+                    raise RuntimeError("the disk filled up at commit")
+            except RuntimeError:
+                raise StoreError(self.url, "commit failed: database or disk is full") from None
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def test_a_run_whose_commit_fails_is_not_logged_as_stored(
+    server: Server, runner_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service stores runs in a shared commit: its log must not say a
+    source's items were stored when that commit then failed."""
+    runner = runner_for(server.add("/feed.rss", RSS, content_type="application/rss+xml"))
+    caplog.set_level("INFO", logger="feeds")
+
+    with pytest.raises(StoreError, match="disk is full"):
+        run_source(
+            runner.config,
+            runner.config.sources[0],
+            store=runner.store,
+            fetcher=runner.fetcher,
+            now=NOW,
+            writer=_CommitFails(runner.config.storage_url),  # type: ignore[arg-type]
+        )
+
+    assert "1 new" not in caplog.text
+    assert runner.store.count() == 0
+    assert runner.run().new == 1  # stored, and logged, at the next run
+    assert "1 items, 1 new" in caplog.text
