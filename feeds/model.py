@@ -25,7 +25,9 @@ from urllib.request import url2pathname
 UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-#: Characters no XML document can carry (U+0009, U+000A and U+000D it can).
+#: Characters no XML document can carry at all. UNWRITABLE takes the C1
+#: controls too, which XML allows but discourages: text drops them, while
+#: links and ids keep them as they always were written (ids never change).
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 

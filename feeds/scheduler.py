@@ -144,8 +144,8 @@ class Service:
         self._parsing: Executor | None = None
         self._parsing_lock = threading.Lock()
         self._stores = threading.local()
-        #: What source runs store goes through this one thread (see Writer),
-        #: from `run` until the runs have ended.
+        #: The one thread that stores what the source runs bring (see
+        #: Writer), from `run` until the runs have ended.
         self._writer: Writer | None = None
         #: Sources whose parse a dying worker cut short, and how many times
         #: in a row.
