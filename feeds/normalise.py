@@ -95,6 +95,8 @@ _TAG_OR_SEPARATOR = re.compile(r'<[^<>"]*(?:"[^"]*"[^<>"]*)*>|[\u2028\u2029]')
 #: the controls, lone surrogates and non-characters no XML document can
 #: carry.
 _NOT_IN_IRI = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\ud800-\udfff\ufffe\uffff]')
+#: A lone surrogate: no UTF-8 form, so no store can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalise_item(item: Item, now: datetime | None = None) -> Item:
@@ -157,6 +159,19 @@ def _iri(url: str) -> str:
     return url
 
 
+def _storable(uri: str) -> str:
+    """An id made from a guid or link as it always was, but for lone
+    surrogates (a JSON "\\ud800"), which no store can hold: those are
+    percent-encoded. The controls and non-characters a feed cannot carry
+    stay: render percent-encodes them as it writes, and an id stored with
+    them before must still find its story (made anew, the id would differ
+    from the stored one, and the story would be stored and published twice
+    under one written id)."""
+    if _LONE_SURROGATE.search(uri):
+        return _LONE_SURROGATE.sub(percent_encoded, uri)
+    return uri
+
+
 def _image(item: Item) -> dict[str, object]:
     """Only a web address survives as a picture (no javascript:, data:)."""
     if item.image and WEB_URL.match(item.image.strip()):
@@ -178,11 +193,11 @@ def _derive_id(
     whole date's ISO form can equal it, so it names no dated item's id."""
     if guid:
         if _URI.match(guid) and not guid.lower().startswith(_UNSAFE_SCHEMES):
-            return writable(guid)
+            return _storable(guid)
         plain = quote(guid, safe="", errors="surrogatepass")
         return f"urn:feeds:{quote(source_name, safe='')}:guid:{plain}"
     if link:
-        return writable(link)
+        return _storable(link)
     day = time_only or (published.isoformat() if published else "")
     key = "\x1f".join((source_name, title.casefold(), day))
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -548,9 +548,11 @@ def _attr(text: str) -> str:
 
 
 def _writable(item: Item) -> Item:
-    """`item` with its id, link and picture as a feed can hold them: the
-    store may keep ones with control characters or lone surrogates from
-    before normalising percent-encoded them, as it does now."""
+    """`item` with its id, link and picture as a feed can hold them,
+    percent-encoded: ids keep the control characters and non-characters
+    they were made with (see normalise's `_storable`), and the store may
+    hold links and pictures with them from before normalising encoded
+    them. (No store holds a lone surrogate: SQLite takes UTF-8 only.)"""
     the_id, link, image = writable(item.id), writable(item.link), writable(item.image)
     if the_id is item.id and link is item.link and image is item.image:
         return item

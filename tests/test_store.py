@@ -904,3 +904,21 @@ def test_a_writer_whose_thread_fails_tells_its_callers_instead_of_leaving_them_w
     writer.close()
     with Store(url) as store:
         assert store.meta("k") == ""
+
+
+def test_a_story_stored_with_a_control_character_in_its_id_is_found_again(
+    store: Store,
+) -> None:
+    """A store may hold a story whose id and link carry a control character
+    (stored so before normalising percent-encoded links; render encodes it
+    as it writes). Read again, the story must find that row: under an id
+    made anew it was stored a second time, and every feed carried it twice
+    under one written id."""
+    raw = "https://news.example/a\x01b"
+    with store.transaction():
+        store.upsert([replace(item(1), id=raw, link=raw)], now=T0)
+    with store.transaction():
+        result = store.upsert([item(1, link=raw)], now=T0 + timedelta(hours=1))
+
+    assert result.new == 0
+    assert [story.id for story in store.latest()] == [raw]
