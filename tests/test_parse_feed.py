@@ -723,6 +723,11 @@ def test_an_unread_pubdate_of_an_item_without_guid_or_link_stays_unread() -> Non
         ("Fri, 20 Nov 2026 12:30:00 AM GMT", 0, 30),
         ("Fri, 20 Nov 2026 12:05 PM +0300", 9, 5),
         ("Fri, 20 Nov 2026 11:59 P.M. +0000", 23, 59),
+        ("Fri, 20 Nov 2026 2:00 PM+0000", 14, 0),
+        ("Fri, 20 Nov 2026 2:00 PM, GMT", 14, 0),
+        # An offset after GMT or UTC, spaced: read as UTC, the offset lost.
+        ("Fri, 20 Nov 2026 14:00:00 GMT +3", 11, 0),
+        ("Fri, 20 Nov 2026 14:00:00 UTC -05:00", 19, 0),
         # The ordinary forms stay as they were.
         ("Fri, 20 Nov 2026 14:00:00 +0300", 11, 0),
         ("Fri, 20 Nov 2026 14:00:00 GMT", 14, 0),

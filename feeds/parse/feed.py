@@ -55,8 +55,12 @@ _HOURS_OFFSET = re.compile(r"(?<=\s)([+-])(\d\d?)$")
 #: A time of day on the 12-hour clock ("2:00 PM", "02:00:00 p.m."), which
 #: the standard library reads as morning.
 _TWELVE_HOUR = re.compile(
-    r"(?<![\d:])(\d\d?):(\d\d)(:\d\d)?\s*([ap])\.?m\.?(?=\s|$)", re.IGNORECASE
+    r"(?<![\d:])(\d\d?):(\d\d)(:\d\d)?\s*([ap])\.?m\.?(?![\w.])", re.IGNORECASE
 )
+#: An offset after GMT or UTC at the end of an RFC 822 date, spaced or
+#: not ("GMT +3", "UTC-05:00"): the standard library reads the name alone
+#: when there is a space, and nothing when there is none.
+_NAMED_OFFSET = re.compile(r"(?<![\w:])(?:GMT|UTC|UT)\s*([+-])(\d\d?)(?::?(\d\d))?$", re.I)
 #: Zone names feeds use beyond RFC 822's, each with one offset (hours east).
 #: IST, BST and the like name several zones: the source's zone decides.
 _ZONE_NAMES = {
@@ -365,9 +369,10 @@ def _date(
 
 def _as_rfc822(text: str) -> str:
     """An RFC 822 date as the standard library reads it right: a time on
-    the 12-hour clock on the 24-hour one, an offset of hours alone in
-    hours and minutes. Other text is returned as it is."""
+    the 12-hour clock on the 24-hour one, an offset after GMT or UTC, or
+    of hours alone, as `+HHMM`. Other text is returned as it is."""
     text = _TWELVE_HOUR.sub(_on_24_hour_clock, text)
+    text = _NAMED_OFFSET.sub(lambda found: f"{found[1]}{int(found[2]):02d}{found[3] or '00'}", text)
     return _HOURS_OFFSET.sub(lambda found: f"{found[1]}{int(found[2]):02d}00", text)
 
 
