@@ -182,7 +182,7 @@ def _setup_logging(config: Config, verbose: bool, *, quiet_sources: bool) -> Non
 
 
 def _build(config: Config, args: argparse.Namespace) -> int:
-    from feeds.pipeline import run_once
+    from feeds.pipeline import in_config_order, run_once
 
     now = args.now or datetime.now(UTC)
     progress = _Progress(len(config.sources)) if _is_tty() else None
@@ -200,10 +200,9 @@ def _build(config: Config, args: argparse.Namespace) -> int:
         # each went before the error does.
         if progress:
             progress.done()
-        order = {source.name: index for index, source in enumerate(config.sources)}
-        _print_sources(sorted(results, key=lambda result: order[result.source]))
-        stored = sum(1 for result in results if result.ok)
-        print(f"{stored} of {len(config.sources)} sources stored; feeds not published")
+        _print_sources(in_config_order(config, results))
+        read = sum(1 for result in results if result.ok)
+        print(f"{read} of {len(config.sources)} sources read and stored; feeds not published")
         raise
     finally:
         if progress:

@@ -28,7 +28,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -199,9 +199,19 @@ def _run_once_locked(
                 store.set_meta("pending_rubrics", "")
         else:
             written, unchanged = (), len(_file_names(config))
+    return RunReport(
+        started=now,
+        results=in_config_order(config, results),
+        written=written,
+        unchanged=unchanged,
+    )
+
+
+def in_config_order(config: Config, results: Iterable[SourceResult]) -> tuple[SourceResult, ...]:
+    """Results in the order their sources are configured (they come in the
+    order the sources finished)."""
     order = {source.name: index for index, source in enumerate(config.sources)}
-    results.sort(key=lambda result: order[result.source])
-    return RunReport(started=now, results=tuple(results), written=written, unchanged=unchanged)
+    return tuple(sorted(results, key=lambda result: order[result.source]))
 
 
 def run_source(
