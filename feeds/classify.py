@@ -38,12 +38,12 @@ class Vocabulary:
         names: dict[str, str] = {}
         for rubric in rubrics:
             for name in rubric.names:
-                names.setdefault(_fold(name), rubric.slug)
+                names.setdefault(category_key(name), rubric.slug)
         return cls(names, rules)
 
     def slug_for(self, category: str) -> str | None:
         """The slug a source category maps to, or None."""
-        return self.names.get(_fold(category))
+        return self.names.get(category_key(category))
 
 
 def classify_item(item: Item, vocabulary: Vocabulary, source_rubrics: tuple[str, ...]) -> Item:
@@ -100,5 +100,7 @@ def _texts(item: Item, fields: tuple[str, ...]) -> list[str]:
 _TAGS = re.compile(r"<[^>]*>")
 
 
-def _fold(name: str) -> str:
+def category_key(name: str) -> str:
+    """What rubric names and categories are compared by: case and runs of
+    white space do not count."""
     return " ".join(name.casefold().split())

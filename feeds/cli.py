@@ -401,7 +401,7 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
 
 def _rubrics(config: Config, args: argparse.Namespace) -> int:
-    from feeds.classify import Vocabulary
+    from feeds.classify import Vocabulary, category_key
     from feeds.store import Store, no_store_yet
 
     counts: dict[str, int] = {}
@@ -412,7 +412,7 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
     if not no_store_yet(config.storage_url):  # else nothing is stored yet
         with Store(config.storage_url) as store:
             counts = store.rubric_counts()
-            categories = store.category_counts()
+            categories = store.category_counts(category_key)
             waiting = store.waiting_for_rubrics(vocabulary.slug_for)
             total = store.count()
     rows = [("RUBRIC", "TITLE", "ITEMS")]

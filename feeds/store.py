@@ -16,6 +16,7 @@ import queue
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -1050,12 +1051,20 @@ class Store:
             (url, content, _text(published), _text(now)),
         )
 
-    def category_counts(self) -> dict[str, int]:
-        """How many stored items carry each source category, as written."""
-        rows = self._execute(
-            "SELECT value, count(*) FROM items, json_each(items.categories) GROUP BY value"
-        )
-        return {str(row[0]): int(row[1]) for row in rows}
+    def category_counts(self, key: Callable[[str], str] | None = None) -> dict[str, int]:
+        """How many stored items carry each source category, as written;
+        with `key`, spellings with the same key (the vocabulary's folding:
+        `Fashion`, `FASHION`, ` fashion `) are one category, named by its
+        most frequent spelling, and an item carrying two of them counts once."""
+        rows = self._execute("SELECT items.id, value FROM items, json_each(items.categories)")
+        items: dict[str, set[str]] = {}
+        spellings: dict[str, Counter[str]] = {}
+        for item_id, value in rows:
+            name = str(value)
+            group = key(name) if key else name
+            items.setdefault(group, set()).add(str(item_id))
+            spellings.setdefault(group, Counter())[name] += 1
+        return {spellings[group].most_common(1)[0][0]: len(ids) for group, ids in items.items()}
 
     def waiting_for_rubrics(self, slug_for: Callable[[str], str | None]) -> dict[str, int]:
         """For each rubric, how many stored items carry a category that

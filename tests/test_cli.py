@@ -632,6 +632,27 @@ def test_rubrics_lists_counts_and_unmatched_categories(tmp_path: Path, server: S
     assert re.search(r"^1\s+Мода$", unmatched, flags=re.M)
 
 
+def test_rubrics_counts_a_category_once_whatever_its_case_and_spacing(
+    tmp_path: Path, server: Server
+) -> None:
+    """Categories match rubrics whatever their case and spacing, so an alias
+    added for one spelling takes them all: they are one line, and an item
+    that carries two spellings is one item, not two."""
+    feed = RSS.replace(
+        "<category>books</category>",
+        "<category>books</category><category>  мода </category><category>МОДА</category>",
+    )
+    sources = f"  - name: s\n    type: feed\n    url: {server.add('/ok.rss', feed)}\n"
+    config = write_config(tmp_path, sources)
+    assert run_cli("build", "-c", str(config)).returncode == 0
+
+    done = run_cli("rubrics", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    unmatched = done.stdout.split("match no rubric", 1)[1]
+    assert re.findall(r"^(\d+)\s+(.+)$", unmatched, flags=re.M) == [("2", "Мода")], unmatched
+
+
 def test_rubrics_says_which_stored_items_a_new_rubric_gets_on_the_next_read(
     tmp_path: Path, server: Server
 ) -> None:
