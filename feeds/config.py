@@ -807,6 +807,10 @@ def source_url_problem(url: str) -> str:
         parts.scheme != "file" and not parts.netloc
     ):
         return f"expected an http(s) or file URL, got {url!r}"
+    if parts.scheme != "file":
+        host = _url_host_problem(parts)
+        if host:
+            return f"{host}, in {url!r}"
     if parts.scheme == "file" and (
         parts.netloc not in ("", "localhost") or not parts.path.startswith("/")
     ):
@@ -816,6 +820,23 @@ def source_url_problem(url: str) -> str:
         )
     if parts.scheme == "file" and "\x00" in url2pathname(parts.path):
         return f"a file URL cannot name a path with a NUL character (%00), got {url!r}"
+    return ""
+
+
+def _url_host_problem(parts: Any) -> str:
+    """What is wrong with an http(s) URL's host and port ('' when nothing):
+    caught here, the mistake is not reported at every fetch as something
+    else (urllib3 calls an address it cannot parse a refused redirect)."""
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    if not parts.hostname:
+        return "no host"
+    if any(char.isspace() or char in '<>"\\^`{|}' for char in parts.hostname):
+        return f"the host {parts.hostname!r} has a character no host name can have"
     return ""
 
 

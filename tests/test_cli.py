@@ -901,6 +901,37 @@ def test_items_with_impossible_dates_are_published_as_first_seen(
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
+        ("http://127.0.0.1:99999/f.rss", "the port is not a number from 1 to 65535"),
+        ("http://x.example:8o8o/f.rss", "the port is not a number from 1 to 65535"),
+        ("http://news example.org/f.rss", "the host 'news example.org' has a character"),
+        ("http://:8080/f.rss", "no host"),
+    ],
+)
+def test_check_refuses_a_url_whose_host_or_port_cannot_be_fetched(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    """`feeds check` said ok to these, and every fetch then failed with
+    'refused a redirect to a non-HTTP address', though nothing redirected."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "site:\n  title: T\n  base_url: https://x.example/\nsources:\n"
+        f"  - name: a\n    type: feed\n    url: {url}\n",
+        encoding="utf-8",
+    )
+    done = run_cli("check", "-c", str(config))
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.startswith(f"error: {config}:7: sources[0].url: {problem}"), done.stderr
+    assert done.stdout == ""
+    (tmp_path / "ok").mkdir()
+    valid = write_config(tmp_path / "ok", "")
+    preview = run_cli("preview", "--type", "feed", "--url", url, "-c", str(valid))
+    assert preview.returncode == 2
+    assert preview.stderr.startswith(f"error: --url: {problem}"), preview.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
         ("file:page.html", "a file URL is file:///absolute/path"),
         ("http://[::1", "expected an http(s) or file URL"),
         ("samples/culture.rss", "expected an http(s) or file URL"),
