@@ -396,6 +396,13 @@ def _status(config: Config, args: argparse.Namespace) -> int:
                 state.last_error[:80],
             )
         )
+    # Taken out of config.yaml: never fetched again, but its stories stay in
+    # the feeds, so the store still answers for it.
+    configured = {source.name for source in config.sources}
+    for name, state in states.items():
+        if name not in configured:
+            last = str(state.last_items) if state.last_success else "-"
+            rows.append((name, "not in config", _when(state.last_success), last, "-", ""))
     _table(rows)
     return EXIT_OK
 

@@ -602,6 +602,34 @@ def test_serve_before_any_build_says_there_is_nothing_to_serve_yet(tmp_path: Pat
     assert "no feeds yet" in err and "feeds build" in err, err
 
 
+def test_status_lists_a_source_taken_out_of_the_config(tmp_path: Path, server: Server) -> None:
+    """Its stories stay in the store and the feeds: status said nothing of
+    it, as if it had never been there."""
+    good = server.add("/ok.rss", RSS)
+    kept = f"  - name: kept\n    type: feed\n    url: {good}\n"
+    config = write_config(
+        tmp_path, kept + f"  - name: retired\n    type: feed\n    url: {good}?r\n"
+    )
+    assert run_cli("build", "-c", str(config), "--now", "2026-11-26T12:00:00Z").returncode == 0
+    config = write_config(tmp_path, kept)
+
+    done = run_cli("status", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
+    assert rows["retired"].split() == [
+        "retired",
+        "not",
+        "in",
+        "config",
+        "2026-11-26",
+        "12:00:00Z",
+        "2",
+        "-",
+    ]
+    assert list(rows) == ["kept", "retired"]
+
+
 def test_status_and_rubrics_before_any_run_create_no_store(tmp_path: Path, server: Server) -> None:
     """They only read: a store (and its folder) made by them would sit where
     the operator never asked for one, and hide a mistyped storage.url."""
