@@ -550,7 +550,10 @@ class _Checker:
                 raise self.fail(
                     f"{key}.rubric", f"expected one rubric slug, got {_kind(fields['rubric'])}"
                 )
-            (rubric,) = self.slugs(f"{key}.rubric", fields["rubric"], slugs)
+            rubric = self.text(f"{key}.rubric", fields["rubric"])
+            if rubric not in slugs:
+                hint = _did_you_mean(rubric, slugs)
+                raise self.fail(f"{key}.rubric", f"no rubric with slug {rubric!r}{hint}")
             found.append(Rule(rubric=rubric, match=self.match(key, fields)))
         return tuple(found)
 

@@ -826,6 +826,13 @@ rubrics:
     ),
     # Each of these once passed the check and then crashed a build, or a
     # running service at a reload.
+    # Named as the key is: a rule's rubric is one slug, not a list.
+    pytest.param(
+        MINIMAL + "rules:\n  - rubric: artt  # <-\n    keywords: [x]\n",
+        "rules[0].rubric",
+        "no rubric with slug 'artt' (did you mean 'art'?)",
+        id="rule-unknown-rubric",
+    ),
     pytest.param(
         MINIMAL + "rules:\n  - rubric: [art, literature]  # <-\n    keywords: [x]\n",
         "rules[0].rubric",
