@@ -390,10 +390,11 @@ def _status(config: Config, args: argparse.Namespace) -> int:
                 source.name,
                 health,
                 _when(state.last_success),
-                str(state.last_items),
+                str(state.last_items) if state.last_success else "-",
                 # Not fetched again until its url changes in config.yaml.
                 "paused" if paused else _when(state.next_due),
-                state.last_error[:80],
+                # Whole (the last column): its end says what went wrong.
+                state.last_error.removeprefix(f"source '{source.name}': "),
             )
         )
     # Taken out of config.yaml: never fetched again, but its stories stay in

@@ -358,6 +358,8 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
     ]
     kept = [(raw, item) for raw, item in pairs if keep_item(item, source.include, source.exclude)]
     notes = list(parser_notes)
+    if not parsed and not notes:
+        notes.append(_NOTHING_FOUND[parsed_as.type])
     if parsed_as is not source:
         notes.insert(0, f"the page advertises its own feed; read {parsed_as.url} instead")
     notes += [
@@ -371,6 +373,15 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
         notes=tuple(notes),
         dropped=len(pairs) - len(kept),
     )
+
+
+#: Why a source gave no item at all, by type, where its parser says nothing.
+_NOTHING_FOUND = {
+    "feed": "the feed lists no items (no <item> or <entry> in it)",
+    "text": "no story found: no date heading with timed headlines, no card ending in a "
+    "date, no rubric glued to a headline (see 'type: text' in the README)",
+    "html": "no item found on the page",
+}
 
 
 def _empty_fields(number: int, raw: Item, item: Item) -> list[str]:

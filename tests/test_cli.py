@@ -992,3 +992,46 @@ def test_a_build_that_cannot_publish_still_says_how_each_source_went(
     for name in ("culture", "desk", "colta"):
         assert re.search(rf"^ok +{name}: \d+ items", done.stdout, re.MULTILINE), done.stdout
     assert "not published" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "kind", "why"),
+    [
+        (
+            "empty.rss",
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            "<link>https://x.example/</link><description>d</description></channel></rss>",
+            "feed",
+            "the feed lists no items",
+        ),
+        ("empty.txt", "Главная\nО проекте\n", "text", "no story found"),
+    ],
+)
+def test_preview_says_why_it_found_no_items(
+    tmp_path: Path, name: str, body: str, kind: str, why: str
+) -> None:
+    (tmp_path / name).write_text(body, encoding="utf-8")
+    config = write_config(tmp_path, f"  - name: s\n    type: {kind}\n    path: {name}\n")
+
+    done = run_cli("preview", "s", "-c", str(config), "--json")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["items"] == []
+    assert any(why in note for note in json.loads(done.stdout)["notes"]), done.stdout
+    assert why in run_cli("preview", "s", "-c", str(config)).stdout
+
+
+def test_status_gives_no_item_count_before_a_success_and_the_whole_reason_of_a_failure(
+    tmp_path: Path, server: Server
+) -> None:
+    reason = "/a-long-path-that-tells-the-operator-which-feed-it-was/rss.xml"
+    config = write_config(
+        tmp_path, f"  - name: broken\n    type: feed\n    url: {server.url}{reason}\n"
+    )
+    run_cli("build", "-c", str(config))
+
+    (row,) = run_cli("status", "-c", str(config)).stdout.splitlines()[1:]
+
+    assert row.split()[:5] == ["broken", "failing", "(1x)", "-", "-"]  # no success, no count
+    assert "source 'broken'" not in row  # named once, in its own column
+    assert "HTTP 404" in row
