@@ -45,22 +45,16 @@ _TAIL = 4096
 #: Longer text in a date element is not a date (and costs dateparser time).
 _LONGEST_DATE = 100
 #: The offset at the end of an RFC 822 date, however written: "+03:00",
-#: "GMT+0300", "UTC-5", "-0000".
+#: "GMT+0300", "GMT +3", "UTC-5", "+3". The standard library reads "+3" as
+#: minutes, the name alone when a space follows it, and the rest not at all.
 _TRAILING_OFFSET = re.compile(
     r"(?<![\w:])(?:(?:GMT|UTC|UT)\s*+)?([+-])(\d\d?)(?::?(\d\d))?$", re.IGNORECASE
 )
-#: An offset of hours alone at the end of an RFC 822 date ("+3", "-05"),
-#: which the standard library reads as minutes.
-_HOURS_OFFSET = re.compile(r"(?<=\s)([+-])(\d\d?)$")
 #: A time of day on the 12-hour clock ("2:00 PM", "02:00:00 p.m."), which
 #: the standard library reads as morning.
 _TWELVE_HOUR = re.compile(
     r"(?<![\d:])(\d\d?):(\d\d)(:\d\d)?\s*([ap])\.?m\.?(?![\w.])", re.IGNORECASE
 )
-#: An offset after GMT or UTC at the end of an RFC 822 date, spaced or
-#: not ("GMT +3", "UTC-05:00"): the standard library reads the name alone
-#: when there is a space, and nothing when there is none.
-_NAMED_OFFSET = re.compile(r"(?<![\w:])(?:GMT|UTC|UT)\s*([+-])(\d\d?)(?::?(\d\d))?$", re.I)
 #: Zone names feeds use beyond RFC 822's, each with one offset (hours east).
 #: IST, BST and the like name several zones: the source's zone decides.
 _ZONE_NAMES = {
@@ -372,8 +366,12 @@ def _as_rfc822(text: str) -> str:
     the 12-hour clock on the 24-hour one, an offset after GMT or UTC, or
     of hours alone, as `+HHMM`. Other text is returned as it is."""
     text = _TWELVE_HOUR.sub(_on_24_hour_clock, text)
-    text = _NAMED_OFFSET.sub(lambda found: f"{found[1]}{int(found[2]):02d}{found[3] or '00'}", text)
-    return _HOURS_OFFSET.sub(lambda found: f"{found[1]}{int(found[2]):02d}00", text)
+    return _TRAILING_OFFSET.sub(_as_hhmm, text)
+
+
+def _as_hhmm(found: re.Match[str]) -> str:
+    sign, hours, minutes = found.groups()
+    return f"{sign}{int(hours):02d}{minutes or '00'}"
 
 
 def _on_24_hour_clock(found: re.Match[str]) -> str:
@@ -384,16 +382,12 @@ def _on_24_hour_clock(found: re.Match[str]) -> str:
 
 
 def _rfc822_zone(text: str) -> tzinfo | None:
-    """The zone at the end of an RFC 822 date that the standard library
-    leaves unread: an offset written the RFC 3339 way or after GMT or UTC
-    ("+03:00", "GMT+3"), "-0000" (UTC, RFC 5322), or the name of a zone
-    that has one offset; None for anything else."""
-    offset = _TRAILING_OFFSET.search(text)
-    if offset is not None:
-        sign, hours, minutes = offset.groups()
-        size = timedelta(hours=int(hours), minutes=int(minutes or 0))
-        if size < timedelta(hours=24):
-            return timezone(-size if sign == "-" else size)
+    """The zone at the end of an RFC 822 date (its offset written `+HHMM`
+    by `_as_rfc822`) that the standard library leaves unread: "-0000" (UTC,
+    RFC 5322), or the name of a zone that has one offset; None for
+    anything else."""
+    if text.endswith("-0000"):
+        return UTC
     hours_east = _ZONE_NAMES.get(text.rsplit(None, 1)[-1].upper())
     return timezone(timedelta(hours=hours_east)) if hours_east is not None else None
 
