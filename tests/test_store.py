@@ -709,6 +709,27 @@ def _noted(key: str, fail: bool = False) -> Any:
     return work
 
 
+def _written_at_once(writer: Writer, works: dict[str, Any]) -> dict[str, object]:
+    """Each work handed to `writer` from a thread of its own, all at once:
+    by key, what write() returned or the exception it raised."""
+    outcomes: dict[str, object] = {}
+    start = threading.Barrier(len(works))
+
+    def run(key: str, work: Any) -> None:
+        start.wait()
+        try:
+            outcomes[key] = writer.write(work)
+        except Exception as exc:
+            outcomes[key] = exc
+
+    threads = [threading.Thread(target=run, args=item) for item in works.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_a_writer_stores_what_many_threads_hand_it_and_undoes_a_failure_alone(
     tmp_path: Path,
 ) -> None:
@@ -717,21 +738,9 @@ def test_a_writer_stores_what_many_threads_hand_it_and_undoes_a_failure_alone(
     the others keep everything, and each caller learns its own outcome."""
     url = f"sqlite:///{tmp_path / 'feeds.db'}"
     writer = Writer(url)
-    outcomes: dict[str, object] = {}
-    start = threading.Barrier(24)
-
-    def run(n: int) -> None:
-        start.wait()
-        try:
-            outcomes[f"k{n}"] = writer.write(_noted(f"k{n}", fail=n % 5 == 0))
-        except ValueError as exc:
-            outcomes[f"k{n}"] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(24)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = _written_at_once(
+        writer, {f"k{n}": _noted(f"k{n}", fail=n % 5 == 0) for n in range(24)}
+    )
     writer.close()
 
     with Store(url) as store:
@@ -754,8 +763,6 @@ def test_a_writer_commit_that_fails_stores_none_of_its_runs_and_tells_each(
     in part: no caller is told 'stored' for writes that are not there."""
     url = f"sqlite:///{tmp_path / 'feeds.db'}"
     writer = Writer(url)
-    outcomes: dict[str, object] = {}
-    start = threading.Barrier(12)
 
     def breaks_the_commit(target: Store) -> str:
         # A reference checked only at commit, to a story that is not there.
@@ -765,19 +772,8 @@ def test_a_writer_commit_that_fails_stores_none_of_its_runs_and_tells_each(
         )
         return "broken"
 
-    def run(n: int) -> None:
-        start.wait()
-        work = breaks_the_commit if n == 0 else _noted(f"k{n}")
-        try:
-            outcomes[f"k{n}"] = writer.write(work)
-        except StoreError as exc:
-            outcomes[f"k{n}"] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    works = {f"k{n}": breaks_the_commit if n == 0 else _noted(f"k{n}") for n in range(12)}
+    outcomes = _written_at_once(writer, works)
     writer.close()
 
     assert isinstance(outcomes["k0"], StoreError)
