@@ -1056,13 +1056,11 @@ class Store:
         with `key`, spellings with the same key (the vocabulary's folding:
         `Fashion`, `FASHION`, ` fashion `) are one category, named by its
         most frequent spelling, and an item carrying two of them counts once."""
-        rows = self._execute("SELECT items.id, value FROM items, json_each(items.categories)")
         items: dict[str, set[str]] = {}
         spellings: dict[str, Counter[str]] = {}
-        for item_id, value in rows:
-            name = str(value)
+        for item_id, name in self._item_categories():
             group = key(name) if key else name
-            items.setdefault(group, set()).add(str(item_id))
+            items.setdefault(group, set()).add(item_id)
             spellings.setdefault(group, Counter())[name] += 1
         return {spellings[group].most_common(1)[0][0]: len(ids) for group, ids in items.items()}
 
@@ -1076,13 +1074,18 @@ class Store:
             for row in self._execute("SELECT item_id, rubric FROM item_rubrics")
         }
         waiting: dict[str, set[str]] = {}
+        for item_id, category in self._item_categories():
+            slug = slug_for(category)
+            if slug is not None and (item_id, slug) not in tagged:
+                waiting.setdefault(slug, set()).add(item_id)
+        return {slug: len(ids) for slug, ids in waiting.items()}
+
+    def _item_categories(self) -> Iterator[tuple[str, str]]:
+        """(item id, source category) for every category of every item."""
         for item_id, category in self._execute(
             "SELECT items.id, value FROM items, json_each(items.categories)"
         ):
-            slug = slug_for(str(category))
-            if slug is not None and (str(item_id), slug) not in tagged:
-                waiting.setdefault(slug, set()).add(str(item_id))
-        return {slug: len(ids) for slug, ids in waiting.items()}
+            yield str(item_id), str(category)
 
     def identity(self) -> str:
         """A random name for this store, made on first use: tells its
