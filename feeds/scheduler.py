@@ -232,9 +232,6 @@ class Service:
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._active and time.monotonic() < deadline:
             time.sleep(0.05)
-        if self._writer is not None and not self._active:
-            # Every run has ended: what they handed over is stored.
-            self._writer.close()
         # What the finished runs stored goes out now, not at the next start
         # (with the worker processes' help, so before they are let go).
         published = self._publisher.stop(STOP_PUBLISH_SECONDS)
@@ -264,7 +261,8 @@ class Service:
             logging.shutdown()
             os._exit(0)
         if self._writer is not None:
-            self._writer.close()  # the runs that ended late stored theirs
+            # Every run has ended: what it handed over is committed.
+            self._writer.close()
         self._fetcher.close()
         self._lock.release()
 
