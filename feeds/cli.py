@@ -194,19 +194,18 @@ def _build(config: Config, args: argparse.Namespace) -> int:
             progress.step(result)
 
     try:
-        report = run_once(config, now=now, on_result=noted)
+        try:
+            report = run_once(config, now=now, on_result=noted)
+        finally:
+            if progress:
+                progress.done()
     except PublishError:
         # The sources were stored (the next build publishes them): say how
         # each went before the error does.
-        if progress:
-            progress.done()
         _print_sources(in_config_order(config, results))
         read = sum(1 for result in results if result.ok)
         print(f"{read} of {len(config.sources)} sources read and stored; feeds not published")
         raise
-    finally:
-        if progress:
-            progress.done()
     _print_report(config, report)
     return EXIT_SOURCES_FAILED if report.failed else EXIT_OK
 
@@ -221,7 +220,6 @@ class _Progress:
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
-        self.ended = False
         self._bar = ""
         self._lock = threading.Lock()
         self._handlers = [
@@ -251,10 +249,6 @@ class _Progress:
             sys.stderr.flush()
 
     def done(self) -> None:
-        """Leave the terminal as it was (once; later calls do nothing)."""
-        if self.ended:
-            return
-        self.ended = True
         for handler in self._handlers:
             handler.setStream(sys.stderr)
         with self._lock:
