@@ -37,6 +37,7 @@ from feeds.parse.decode import decode_page
 from feeds.parse.page import (
     LAZY_SOURCES,
     Page,
+    address_in,
     inner_html,
     node_text,
     read_date,
@@ -316,13 +317,9 @@ def _url_of(attributes: tuple[str, ...], inner: str) -> Callable[[LexborNode], s
 
     def read(node: LexborNode) -> str:
         for candidate in (node, node.css_first(inner)):
-            if candidate is None:
-                continue
-            for name in attributes:
-                value = (candidate.attributes.get(name) or "").strip()
-                # A lazy-loading placeholder is a data: URI in src.
-                if value and not value.startswith("data:"):
-                    return value
+            found = address_in(candidate, attributes) if candidate is not None else ""
+            if found:
+                return found
         return ""
 
     return read

@@ -124,8 +124,14 @@ def read_date(value: str, page: Page) -> datetime | None:
 def image_source(node: LexborNode) -> str:
     """The address an <img> shows once loaded: a lazy-loading attribute's,
     else its src; never a data: placeholder."""
+    return address_in(node, (*LAZY_SOURCES, "src"))
+
+
+def address_in(node: LexborNode, names: tuple[str, ...]) -> str:
+    """The first of these attributes of `node` that holds an address ('' if
+    none): a data: URI is a lazy-loading placeholder, not one."""
     attributes = node.attributes
-    for name in (*LAZY_SOURCES, "src"):
+    for name in names:
         value = (attributes.get(name) or "").strip()
         if value and not value.lower().startswith("data:"):
             return value
