@@ -10,7 +10,7 @@ source's time zone, and come back time-zone aware.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,6 +53,9 @@ def parse_human_date(
 _JUST_NOW = re.compile(r"\bтолько что\b", re.IGNORECASE)
 #: A time of day as pages print one ("12:30", "9.05").
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+#: How far ahead of the fetch a time of day "today" may be (a site's clock,
+#: or its zone, a little off) before it is read as yesterday's.
+CLOCK_LEAD = timedelta(hours=3)
 #: Words that give a day, or days, relative to today...
 _DAY_WORDS = re.compile(
     r"вчера|сегодня|позавчера|дн|день|недел|месяц|год|лет|today|yesterday|day|week|month|year",
@@ -73,7 +76,10 @@ def _as_printed(
       starts at midnight, not at the time of the fetch, which would make it
       (and an id derived from it) differ at every fetch. The day is counted
       from noon: dateparser counts days of 24 hours, and over a clock change
-      "yesterday" read just after midnight fell on the day before it."""
+      "yesterday" read just after midnight fell on the day before it;
+    - a time of day with no date ("Сегодня, 23:50", "14:00") more than
+      CLOCK_LEAD ahead of the fetch is the day before's: the page was made
+      before midnight and read after it."""
     local = found.replace(tzinfo=None)
     try:
         year_ago = local_now.date().replace(year=local_now.year - 1)
@@ -83,7 +89,16 @@ def _as_printed(
         later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
         if later is not None and later.year == local_now.year:
             return later
-    if _DAY_WORDS.search(text) and not (_CLOCK.search(text) or _TIME_WORDS.search(text)):
+    clock = _CLOCK.search(text)
+    if (
+        clock
+        and local.date() == local_now.date()
+        and local - local_now > CLOCK_LEAD
+        and not any(c.isdigit() for c in text[: clock.start()] + text[clock.end() :])
+    ):
+        # A date printed whole may be ahead (an announcement): not here.
+        return found - timedelta(days=1)
+    if _DAY_WORDS.search(text) and not (clock or _TIME_WORDS.search(text)):
         noon = local_now.replace(hour=12, minute=0, second=0)
         at_noon = found if local_now == noon else _parse(text, noon, timezone, langs)
         # A day that moves with the clock is counted from today; one that

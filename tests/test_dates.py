@@ -131,3 +131,29 @@ def test_a_relative_day_across_a_clock_change_is_that_calendar_day_at_midnight(
     23:30 two days before, a reader showing the wrong day."""
     found = parse_human_date(text, now=now, timezone="America/New_York", languages=("en",))
     assert found == datetime(*expected_day, tzinfo=NEW_YORK)
+
+
+#: Five minutes after midnight in Moscow.
+JUST_AFTER_MIDNIGHT = datetime(2026, 11, 26, 21, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A page made before midnight and read after it (a cache, a dump
+        # saved late): "today" was yesterday, not a time still to come.
+        ("Сегодня, 23:50", datetime(2026, 11, 26, 23, 50, tzinfo=MSK)),
+        ("сегодня в 14:00", datetime(2026, 11, 26, 14, 0, tzinfo=MSK)),
+        ("14:00", datetime(2026, 11, 26, 14, 0, tzinfo=MSK)),
+        ("Today 2:00 PM", datetime(2026, 11, 26, 14, 0, tzinfo=MSK)),
+        # A site's clock a few minutes ahead of ours: still today.
+        ("Сегодня, 00:20", datetime(2026, 11, 27, 0, 20, tzinfo=MSK)),
+        # A date given in full may be ahead (an event's announcement).
+        ("27 ноября 2026, 19:00", datetime(2026, 11, 27, 19, 0, tzinfo=MSK)),
+    ],
+)
+def test_today_at_a_time_not_yet_come_is_the_day_before(text: str, expected: datetime) -> None:
+    assert (
+        parse_human_date(text, now=JUST_AFTER_MIDNIGHT, timezone="Europe/Moscow", languages=())
+        == expected
+    )
