@@ -10,7 +10,8 @@ source's time zone, and come back time-zone aware.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from datetime import timezone as utc_offset
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,7 +80,12 @@ def _as_printed(
       "yesterday" read just after midnight fell on the day before it;
     - a time of day with no date ("Сегодня, 23:50", "14:00") more than
       CLOCK_LEAD ahead of the fetch is the day before's: the page was made
-      before midnight and read after it."""
+      before midnight and read after it;
+    - a time on a day relative to today ("вчера, 11:00") is the time
+      printed, on either side of a clock change."""
+    clock = _CLOCK.search(text)
+    if clock and _DAY_WORDS.search(text) and not _TIME_WORDS.search(text):
+        found = _as_on_the_clock(found, local_now, ZoneInfo(timezone))
     local = found.replace(tzinfo=None)
     try:
         year_ago = local_now.date().replace(year=local_now.year - 1)
@@ -89,7 +95,6 @@ def _as_printed(
         later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
         if later is not None and later.year == local_now.year:
             return later
-    clock = _CLOCK.search(text)
     if (
         clock
         and local.date() == local_now.date()
@@ -106,6 +111,18 @@ def _as_printed(
         if at_noon is not None and (local.time() == local_now.time() or at_noon.time() != time()):
             return datetime.combine(at_noon.date(), time(), tzinfo=ZoneInfo(timezone))
     return found
+
+
+def _as_on_the_clock(found: datetime, local_now: datetime, zone: ZoneInfo) -> datetime:
+    """dateparser counts a relative day from `local_now` in its UTC offset:
+    across a clock change, "yesterday, 11:00" came back as 10:00 or 12:00.
+    The wall time it meant, read in the zone (a time the clocks skipped
+    as zoneinfo reads one, like a date printed whole)."""
+    offset = local_now.replace(tzinfo=zone).utcoffset()
+    if offset is None or found.utcoffset() == offset:
+        return found
+    meant = found.astimezone(utc_offset(offset)).replace(tzinfo=zone)
+    return meant.astimezone(UTC).astimezone(zone)
 
 
 @lru_cache(maxsize=4096)

@@ -157,3 +157,33 @@ def test_today_at_a_time_not_yet_come_is_the_day_before(text: str, expected: dat
         parse_human_date(text, now=JUST_AFTER_MIDNIGHT, timezone="Europe/Moscow", languages=())
         == expected
     )
+
+
+#: 13:00 EDT on the day the clocks went forward; noon EST on the day they
+#: went back.
+SPRING_DAY = datetime(2026, 3, 8, 17, 0, tzinfo=UTC)
+AUTUMN_DAY = datetime(2026, 11, 1, 17, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        ("Today 1:30", SPRING_DAY, datetime(2026, 3, 8, 1, 30)),
+        ("Yesterday 11:00", SPRING_DAY, datetime(2026, 3, 7, 11, 0)),
+        ("вчера, 11:00", SPRING_DAY, datetime(2026, 3, 7, 11, 0)),
+        # A time the clocks skipped reads as a full date with it does.
+        ("Today, 02:30", SPRING_DAY, datetime(2026, 3, 8, 3, 30)),
+        ("8 March 2026, 02:30", SPRING_DAY, datetime(2026, 3, 8, 3, 30)),
+        ("Yesterday 11:00", AUTUMN_DAY, datetime(2026, 10, 31, 11, 0)),
+    ],
+)
+def test_a_time_on_a_relative_day_across_a_clock_change_is_the_time_printed(
+    text: str, now: datetime, expected: datetime
+) -> None:
+    """dateparser counts "yesterday, 11:00" back from the fetch in the
+    fetch's UTC offset: the day after a clock change it read 10:00 (or
+    12:00), and "today, 1:30" on the day itself 00:30."""
+    found = parse_human_date(text, now=now, timezone="America/New_York", languages=("en", "ru"))
+    assert found is not None
+    assert found.replace(tzinfo=None) == expected
+    assert found.utcoffset() == expected.replace(tzinfo=NEW_YORK).astimezone(NEW_YORK).utcoffset()
