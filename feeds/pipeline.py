@@ -970,8 +970,13 @@ def _record(
             now=now,
             status=collected.status,
             items=None if collected.not_modified else len(collected.items),
-            etag=None if collected.not_modified else headers.get("etag", ""),
-            last_modified=None if collected.not_modified else headers.get("last-modified", ""),
+            # A 304 that carries validators replaces the stored ones (RFC
+            # 9111 4.3.4): a server whose tag changed then matches only the
+            # new one. One that carries none keeps them (None).
+            etag=headers.get("etag") if collected.not_modified else headers.get("etag", ""),
+            last_modified=headers.get("last-modified")
+            if collected.not_modified
+            else headers.get("last-modified", ""),
             not_modified=collected.not_modified,
             bytes=collected.size,
             seconds=collected.seconds,

@@ -107,6 +107,41 @@ def test_last_modified_alone_gives_a_304(server: Server, runner_for) -> None:
     assert runner.run(NOW + timedelta(hours=1)).not_modified
 
 
+def test_a_304_with_new_validators_replaces_the_stored_ones(server: Server, runner_for) -> None:
+    """RFC 9111 4.3.4: a 304's validators update the stored answer's. A
+    server whose tag changed says so in its 304 and, from then on, matches
+    only the new tag: sending the old one cost a whole body every time."""
+    modified = "Thu, 26 Nov 2026 08:00:00 GMT"
+    url = server.sequence(
+        "/feed.rss",
+        server.route(RSS, ETag='"v1"', Last_Modified="Wed, 25 Nov 2026 10:00:00 GMT"),
+        server.route("", status=304, ETag='"v2"', Last_Modified=modified),
+        server.route(RSS, ETag='"v2"'),
+    )
+    runner = runner_for(url)
+    runner.run()
+    assert runner.run(NOW + timedelta(hours=1)).not_modified
+    third = runner.run(NOW + timedelta(hours=2))
+    sent = server.hits("/feed.rss")[2]
+    assert sent["if-none-match"] == '"v2"'
+    assert sent["if-modified-since"] == modified
+    assert third.not_modified
+
+
+def test_a_304_without_validators_keeps_the_stored_ones(server: Server, runner_for) -> None:
+    url = server.sequence(
+        "/feed.rss",
+        server.route(RSS, ETag='"v1"'),
+        server.route("", status=304),
+        server.route(RSS, ETag='"v1"'),
+    )
+    runner = runner_for(url)
+    runner.run()
+    assert runner.run(NOW + timedelta(hours=1)).not_modified
+    assert runner.run(NOW + timedelta(hours=2)).not_modified
+    assert server.hits("/feed.rss")[2]["if-none-match"] == '"v1"'
+
+
 def test_only_changed_feeds_are_rendered(server: Server, runner_for) -> None:
     url = server.add("/feed.rss", RSS)
     runner = runner_for(url)
