@@ -407,6 +407,19 @@ class Fetcher:
         try:
             final_url = _final_url(source.url, response)
             moved_to = _permanent_target(response, final_url)
+            if response.status == 304 and not (
+                "If-None-Match" in headers or "If-Modified-Since" in headers
+            ):
+                # Nothing was asked to compare with (a first fetch, or a
+                # changed config): a cache in front of the site answering
+                # so would leave the source "not modified" for ever, with
+                # nothing ever read.
+                raise FetchError(
+                    source.name,
+                    "HTTP 304 Not Modified to a request without validators: nothing to read",
+                    url=source.url,
+                    status=304,
+                )
             if response.status == 304:
                 whole = True  # a 304 has no body
                 return Fetched(

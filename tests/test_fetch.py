@@ -142,6 +142,18 @@ def test_a_304_without_validators_keeps_the_stored_ones(server: Server, runner_f
     assert server.hits("/feed.rss")[2]["if-none-match"] == '"v1"'
 
 
+def test_a_304_to_a_request_without_validators_fails_the_source(server: Server, runner_for) -> None:
+    """A server answering 304 to an unconditional request (a broken cache in
+    front of it) gave nothing to read: counted as "not modified", the source
+    was listed ok for ever with no item ever read."""
+    url = server.add("/feed.rss", "", status=304)
+    runner = runner_for(url)
+    result = runner.run()
+    assert not result.ok
+    assert "'s'" in result.error and "304" in result.error and "without validators" in result.error
+    assert runner.store.source_state("s").failures == 1
+
+
 def test_only_changed_feeds_are_rendered(server: Server, runner_for) -> None:
     url = server.add("/feed.rss", RSS)
     runner = runner_for(url)
