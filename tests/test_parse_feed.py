@@ -322,6 +322,28 @@ def test_windows_1251_feed_reads_as_russian(content_type: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("application/rss+xml", id="declaration-only"),
+        pytest.param("application/rss+xml; charset=windows-1251", id="header-too"),
+    ],
+)
+def test_a_utf8_byte_order_mark_outranks_a_windows_1251_declaration(content_type: str) -> None:
+    """A site that re-saved its feed as UTF-8 (with a BOM) and kept the
+    old declaration: the BOM decides, as in browsers (WHATWG Encoding,
+    "decode") and XML 1.0 Appendix F. Read as windows-1251 it was "РџСЂ..."."""
+    text = (DATA / "cp1251.xml").read_bytes().decode("cp1251")
+    body = b"\xef\xbb\xbf" + text.encode("utf-8")
+    assert b'encoding="windows-1251"' in body[:60]
+
+    items = parse(_fetched(body, content_type), SOURCE, _context())
+
+    assert [(item.title, item.summary) for item in items] == [
+        ("Привет, мир", "Ёлки-палки, съешь ещё этих мягких французских булок")
+    ]
+
+
 # --- links ----------------------------------------------------------------------
 
 

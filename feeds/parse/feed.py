@@ -11,11 +11,13 @@ released feedparser does not understand it.
 
 from __future__ import annotations
 
+import codecs
 import html
 import json
 import re
 import time
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -82,6 +84,9 @@ _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
 #: U+FFFD as a reference: what an HTML parser reads such a reference as.
 _REPLACEMENT_REF = b"&#xFFFD;"
+#: The encoding an XML declaration names, and a charset in a header.
+_XML_DECLARATION_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?[^;"'\s]*["']?""", re.IGNORECASE)
 
 
 def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
@@ -90,6 +95,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
         return _parse_json_feed(fetched, source, zone)
+    fetched = _byte_order_mark_first(fetched)
     items = parse_fast(fetched, source)
     if items is not None:
         return items
@@ -98,7 +104,29 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     """The feedparser path alone (the reference the fast path is held to)."""
-    return _parse_xml_feed(fetched, source, context)
+    return _parse_xml_feed(_byte_order_mark_first(fetched), source, context)
+
+
+def _byte_order_mark_first(fetched: Fetched) -> Fetched:
+    """`fetched` with a UTF-8 byte-order mark made the only word on the
+    charset: both parsers let the XML declaration (and feedparser the
+    header) outrank it, and a feed re-saved as UTF-8 that kept its old
+    `encoding="windows-1251"` came out as "РџСЂ...". The BOM decides in
+    browsers (WHATWG Encoding, "decode") and in XML 1.0 Appendix F."""
+    body = fetched.body
+    if not body.startswith(codecs.BOM_UTF8):
+        return fetched
+    declaration = _XML_DECLARATION_ENCODING.match(body, len(codecs.BOM_UTF8))
+    if declaration is not None:
+        start, end = declaration.span(1)
+        body = body[:start] + b"utf-8" + body[end:]
+    headers = {
+        name: _HEADER_CHARSET.sub("charset=utf-8", value)
+        if name.lower() == "content-type"
+        else value
+        for name, value in fetched.headers.items()
+    }
+    return replace(fetched, body=body, headers=headers)
 
 
 def _characters_only(body: bytes) -> bytes:
