@@ -674,6 +674,15 @@ def _reason(exc: BaseException | None) -> str:
     """What went wrong, without urllib3's object reprs."""
     if exc is not None and exc.args and isinstance(exc.args[0], str):
         text = exc.args[0]  # ProtocolError carries (message, cause)
+        cause = exc.args[1] if len(exc.args) > 1 else None
+        if (
+            isinstance(cause, BaseException)
+            and str(cause)
+            and not any(told in text for told in (str(cause), repr(cause)))
+        ):
+            # "Connection aborted." alone does not say what happened: the
+            # cause does ("Remote end closed connection without response").
+            text = f"{text.rstrip('.')}: {cause}"
     else:
         text = str(exc) if exc is not None else "connection failed"
     # "Guarded(host='x', port=443): Failed to resolve..." or "<... object at

@@ -577,6 +577,10 @@ def short(conn: Conn) -> None:
     )
 
 
+def hang_up(conn: Conn) -> None:
+    """Reads the request and closes the connection without a word."""
+
+
 def endless(conn: Conn) -> None:
     head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
@@ -719,6 +723,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/trickle-headers": trickle_headers,
         "/reset": reset,
         "/short": short,
+        "/hang-up": hang_up,
         "/endless": endless,
         "/huge-length": huge_length,
         "/gzip-bomb": make_gzip_bomb_handler(gzip_bomb()),
@@ -940,6 +945,7 @@ CASES = [
         words=("connection",),
         any_words=("incomplete", "broken", "expected"),
     ),
+    case("hang-up", "/hang-up", words=("connection", "closed", "without response")),
     # --- size ---
     case("huge-length", "/huge-length", words=("10000000000", "over the limit")),
     case("gzip-bomb", "/gzip-bomb", words=("over the limit",)),
