@@ -24,6 +24,7 @@ attributes, javascript:/vbscript:/data: URLs).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import html
 import ipaddress
 import json
@@ -581,6 +582,17 @@ def hang_up(conn: Conn) -> None:
     """Reads the request and closes the connection without a word."""
 
 
+def cut_gzip(conn: Conn) -> None:
+    """A gzip body without a length, cut two thirds of the way in by a
+    clean close: only the missing gzip trailer tells it is not whole."""
+    packed = gzip.compress(BAD_FEED)
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        b"Content-Encoding: gzip\r\nConnection: close\r\n\r\n"
+    )
+    conn.send(head + packed[: len(packed) * 2 // 3])
+
+
 def endless(conn: Conn) -> None:
     head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
@@ -724,6 +736,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/reset": reset,
         "/short": short,
         "/hang-up": hang_up,
+        "/cut-gzip": cut_gzip,
         "/endless": endless,
         "/huge-length": huge_length,
         "/gzip-bomb": make_gzip_bomb_handler(gzip_bomb()),
@@ -946,6 +959,7 @@ CASES = [
         any_words=("incomplete", "broken", "expected"),
     ),
     case("hang-up", "/hang-up", words=("connection", "closed", "without response")),
+    case("cut-gzip", "/cut-gzip", words=("cut short",)),
     # --- size ---
     case("huge-length", "/huge-length", words=("10000000000", "over the limit")),
     case("gzip-bomb", "/gzip-bomb", words=("over the limit",)),
