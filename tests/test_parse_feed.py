@@ -344,6 +344,44 @@ def test_a_utf8_byte_order_mark_outranks_a_windows_1251_declaration(content_type
     ]
 
 
+def _cp1251_fixture_as(encoding: str, declaration: str | None) -> bytes:
+    """tests/data/feed/cp1251.xml in `encoding`, declaring `declaration`
+    (None: no encoding in its XML declaration)."""
+    text = (DATA / "cp1251.xml").read_bytes().decode("cp1251")
+    said = "" if declaration is None else f' encoding="{declaration}"'
+    return text.replace(' encoding="windows-1251"', said, 1).encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declaration", "content_type"),
+    [
+        # A site moved to UTF-8 whose server still says windows-1251.
+        pytest.param(
+            "utf-8", "utf-8", "application/rss+xml; charset=windows-1251", id="stale-header"
+        ),
+        # A feed re-saved as UTF-8 that kept its old declaration.
+        pytest.param("utf-8", "windows-1251", "application/rss+xml", id="stale-declaration"),
+        # windows-1251 with no word about it anywhere.
+        pytest.param("cp1251", None, "application/rss+xml", id="undeclared-cp1251"),
+        pytest.param("cp1251", None, "text/xml", id="undeclared-cp1251-text-xml"),
+        pytest.param("koi8-r", None, "application/rss+xml", id="undeclared-koi8-r"),
+    ],
+)
+def test_russian_comes_out_right_whatever_the_labels_say(
+    encoding: str, declaration: str | None, content_type: str
+) -> None:
+    """As for pages and text dumps: valid UTF-8 outranks a stale label, and
+    Russian that no label names is told by its letters. These came out as
+    "РџСЂРёРІРµС‚" or "Ïðèâåò", stored and syndicated so."""
+    body = _cp1251_fixture_as(encoding, declaration)
+
+    items = parse(_fetched(body, content_type), SOURCE, _context())
+
+    assert [(item.title, item.summary) for item in items] == [
+        ("Привет, мир", "Ёлки-палки, съешь ещё этих мягких французских булок")
+    ]
+
+
 # --- links ----------------------------------------------------------------------
 
 

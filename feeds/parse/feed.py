@@ -36,6 +36,7 @@ from feeds.model import (
     first_image,
     image_type_of,
 )
+from feeds.parse.decode import cyrillic_codec
 from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -95,7 +96,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
         return _parse_json_feed(fetched, source, zone)
-    fetched = _byte_order_mark_first(fetched)
+    fetched = _charset_settled(fetched)
     items = parse_fast(fetched, source)
     if items is not None:
         return items
@@ -104,28 +105,59 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     """The feedparser path alone (the reference the fast path is held to)."""
-    return _parse_xml_feed(_byte_order_mark_first(fetched), source, context)
+    return _parse_xml_feed(_charset_settled(fetched), source, context)
 
 
-def _byte_order_mark_first(fetched: Fetched) -> Fetched:
-    """`fetched` with a UTF-8 byte-order mark made the only word on the
-    charset: both parsers let the XML declaration (and feedparser the
-    header) outrank it, and a feed re-saved as UTF-8 that kept its old
-    `encoding="windows-1251"` came out as "РџСЂ...". The BOM decides in
-    browsers (WHATWG Encoding, "decode") and in XML 1.0 Appendix F."""
+def _charset_settled(fetched: Fetched) -> Fetched:
+    """`fetched` with one charset named in its XML declaration and header,
+    where the bytes say better than the labels: both parsers let the
+    declaration or the header outrank them, and the Russian came out as
+    "РџСЂ..." or "Ïðè...", stored and syndicated so.
+
+    - A UTF-8 byte-order mark decides, as in browsers (WHATWG Encoding,
+      "decode") and XML 1.0 Appendix F.
+    - Valid UTF-8 with non-ASCII bytes outranks a stale declaration or
+      header (a site moved to UTF-8 that still says windows-1251): it does
+      not happen by chance, as `decode_page` reads pages too.
+    - Bytes that are not UTF-8 and that no label names are windows-1251 or
+      KOI8-R when their letters say so (XML would read them as UTF-8, and
+      feedparser then as windows-1252); a named charset is honoured.
+    UTF-16 and UTF-32 bodies (NUL bytes) are left to the parsers."""
     body = fetched.body
-    if not body.startswith(codecs.BOM_UTF8):
+    if body.startswith(codecs.BOM_UTF8):
+        return _declared_as(fetched, "utf-8")
+    if body.isascii() or b"\x00" in body[:_DOCTYPE_WINDOW]:
         return fetched
-    declaration = _XML_DECLARATION_ENCODING.match(body, len(codecs.BOM_UTF8))
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return _declared_as(fetched, "utf-8")
+    declaration = _XML_DECLARATION_ENCODING.match(body)
+    content_type = fetched.headers.get("content-type", "")
+    if declaration is not None or _HEADER_CHARSET.search(content_type):
+        return fetched
+    codec = cyrillic_codec(body)
+    return fetched if codec is None else _declared_as(fetched, codec)
+
+
+def _declared_as(fetched: Fetched, charset: str) -> Fetched:
+    """`fetched` with `charset` in its XML declaration (if it has one) and
+    in its Content-Type header."""
+    body = fetched.body
+    bom = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
+    declaration = _XML_DECLARATION_ENCODING.match(body, bom)
     if declaration is not None:
         start, end = declaration.span(1)
-        body = body[:start] + b"utf-8" + body[end:]
-    headers = {
-        name: _HEADER_CHARSET.sub("charset=utf-8", value)
-        if name.lower() == "content-type"
-        else value
-        for name, value in fetched.headers.items()
-    }
+        body = body[:start] + charset.encode("ascii") + body[end:]
+    headers = {name: value for name, value in fetched.headers.items() if name != "content-type"}
+    content_type = fetched.headers.get("content-type", "") or "application/xml"
+    if _HEADER_CHARSET.search(content_type):
+        content_type = _HEADER_CHARSET.sub(f"charset={charset}", content_type)
+    else:
+        content_type = f"{content_type}; charset={charset}"
+    headers["content-type"] = content_type
     return replace(fetched, body=body, headers=headers)
 
 
