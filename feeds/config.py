@@ -684,10 +684,16 @@ class _Checker:
                         f"{key}.formats[{index_}]",
                         f"unknown format {name!r}; known: {', '.join(FEED_FORMATS)}",
                     )
+            title = self.text(f"{key}.title", fields["title"])
+            if not title:
+                raise self.fail(
+                    f"{key}.title",
+                    "must not be blank: the rubric's feeds and index section are titled with it",
+                )
             limit = fields.get("max_items")
             rubric = Rubric(
                 slug=slug,
-                title=self.text(f"{key}.title", fields["title"]),
+                title=title,
                 aliases=self.texts(f"{key}.aliases", fields.get("aliases")),
                 description=self.text(f"{key}.description", fields.get("description")),
                 max_items=None

@@ -870,6 +870,12 @@ rubrics:
         id="blank-site-title",
     ),
     pytest.param(
+        SITE + "rubrics:\n  - slug: art\n    title: '  '  # <-\n",
+        "rubrics[0].title",
+        "must not be blank: the rubric's feeds and index section are titled with it",
+        id="blank-rubric-title",
+    ),
+    pytest.param(
         SITE + "output:\n  max_items: 100000000000000000000  # <-\n",
         "output.max_items",
         "must be at most 1,000,000,000,000, got 100,000,000,000,000,000,000",
