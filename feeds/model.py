@@ -75,6 +75,29 @@ def first_image(
     return "", "", None
 
 
+#: An e-mail address, as author fields write one. Possessive: a hostile
+#: author field cannot make it backtrack.
+_ADDRESS = re.compile(r"[^\s()<>@]++@[^\s()<>@]++")
+
+
+def author_name(written: str) -> str:
+    """The name an author field gives, without its e-mail address: RSS 2.0
+    writes "ivan@example.ru (Иван Петров)", others "Иван Петров
+    (ivan@example.ru)" or "Иван Петров <ivan@example.ru>". An address
+    alone, or anything else, is kept as written."""
+    text = written.strip()
+    if text[-1:] in (")", ">"):
+        start = text.rfind("(" if text[-1] == ")" else "<")
+        before = text[:start].strip()
+        if start > 0 and before and _ADDRESS.fullmatch(text[start + 1 : -1].strip()):
+            return before
+        first = text.find("(")
+        name = text[first + 1 : -1].strip()
+        if text[-1] == ")" and first > 0 and name and _ADDRESS.fullmatch(text[:first].strip()):
+            return name
+    return text
+
+
 def _check_aware(name: str, value: datetime | None) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} must be time-zone aware, got {value!r}")

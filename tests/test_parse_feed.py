@@ -18,7 +18,7 @@ from feeds.classify import Vocabulary, classify_item
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Rubric, Source
 from feeds.normalise import normalise_item, sanitise_html
-from feeds.parse.feed import parse
+from feeds.parse.feed import parse, parse_with_feedparser
 
 DATA = Path(__file__).resolve().parent / "data" / "feed"
 FEED_URL = "https://example.org/feed"
@@ -723,6 +723,50 @@ def _rss_item(inner: str) -> bytes:
         f"<link>http://example.org/</link><description>d</description><item>{inner}</item>"
         "</channel></rss>"
     ).encode()
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        # RSS 2.0's own form: the address, then the name in brackets.
+        ("ivan@kultura.ru (Иван Петров)", "Иван Петров"),
+        # feedparser's address pattern ends a domain after four letters:
+        # readers showed "ow (Иван Петров" as the author.
+        ("ivan@kultura.moscow (Иван Петров)", "Иван Петров"),
+        ("Иван Петров (ivan@kultura.moscow)", "Иван Петров"),
+        ("Иван Петров &lt;ivan@kultura.moscow&gt;", "Иван Петров"),
+        # An address alone is all there is of the author: kept whole, not "ow".
+        ("editor@kultura.moscow", "editor@kultura.moscow"),
+        ("Иван Петров", "Иван Петров"),
+        ("Ivan (the critic)", "Ivan (the critic)"),
+    ],
+)
+@pytest.mark.parametrize("reader", [parse, parse_with_feedparser], ids=["parse", "feedparser"])
+def test_an_rss_author_is_its_name_without_the_address(
+    reader: Any, written: str, name: str
+) -> None:
+    """The fast path kept the address, the feedparser path cut it at the
+    wrong place: the same feed gave two authors, one of them garbage."""
+    body = _rss_item(f"<title>A</title><link>http://example.org/a</link><author>{written}</author>")
+
+    (item,) = reader(_fetched(body, RSS), SOURCE, _context("UTC"))
+
+    assert item.author == name
+
+
+@pytest.mark.parametrize("reader", [parse, parse_with_feedparser], ids=["parse", "feedparser"])
+def test_an_atom_author_is_its_name_without_the_address(reader: Any) -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>t</title><id>urn:t</id><updated>2026-11-20T10:00:00Z</updated><entry>"
+        "<id>http://example.org/a</id><title>A</title><link href='http://example.org/a'/>"
+        "<updated>2026-11-20T10:00:00Z</updated><author><name>Анна Ким</name>"
+        "<email>anna@kultura.moscow</email></author></entry></feed>"
+    ).encode()
+
+    (item,) = reader(_fetched(body, ATOM), SOURCE, _context("UTC"))
+
+    assert item.author == "Анна Ким"
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 import fastfeedparser
 
-from feeds.model import WEB_URL, Fetched, Item, Source, first_image
+from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image
 
 _HEAD = 4096
 # Date elements and whether their text ends in a zone.
@@ -210,7 +210,7 @@ def _item(
         link=link if not link or WEB_URL.match(link) else urljoin(base, link),
         summary=summary,
         content=content,
-        author=str(entry.get("author") or "").strip(),
+        author=author_name(str(entry.get("author") or "")),
         published=published,
         updated=updated,
         categories=tuple(categories),

@@ -33,6 +33,7 @@ from feeds.model import (
     Item,
     ParseContext,
     Source,
+    author_name,
     first_image,
     image_type_of,
 )
@@ -248,8 +249,12 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
             break
     if content == summary:
         content = ""
-    author_detail = entry.get("author_detail") or {}
-    author = author_detail.get("name") or entry.get("author", "")
+    # Not author_detail's name: feedparser finds the address in it with a
+    # pattern that ends a domain after four letters ("ivan@kultura.moscow
+    # (Иван)" gave the name "ow (Иван").
+    author = author_name(
+        entry.get("author") or (entry.get("author_detail") or {}).get("name") or ""
+    )
     categories: list[str] = []
     for tag in entry.get("tags") or []:
         for value in (tag.get("term"), tag.get("label")):
