@@ -138,6 +138,7 @@ def _parse(
         "DATE_ORDER": "DMY",
     }
     languages = [lang for lang in langs if _known_language(lang)]
+    found: datetime | None
     try:
         found = dateparser.parse(text, languages=languages or None, settings=settings)
     except InvalidTimeError:
