@@ -283,9 +283,14 @@ class Service:
 
     # -- jobs -----------------------------------------------------------
 
-    def _schedule_first(self, source: Source, store: Store, now: datetime) -> None:
-        """At start-up: now (with jitter), unless the store says the source
-        was fetched recently or is backing off."""
+    def _schedule_first(
+        self, source: Source, store: Store, now: datetime, *, edited: bool = False
+    ) -> None:
+        """At start-up, or when a reload added or changed the source: now
+        (with jitter), unless the store says the source was fetched
+        recently, is backing off or is paused. `edited`: a reload changed
+        its url or item settings, so it is read now all the same (unless
+        paused at that url)."""
         state = store.source_state(source.name)
         if state.gone_url and state.gone_url == source.location:
             log.warning(
@@ -303,7 +308,7 @@ class Service:
         # Only the source's own settings: a rubric or rule edited (a reload
         # does not refetch for that) must not cut a back-off or a
         # Retry-After short, at this and every later restart.
-        changed = bool(
+        changed = edited or bool(
             state.failures and state.read_as and state.read_as[-12:] != source_key(source)
         )
         if changed:
@@ -627,8 +632,13 @@ class Service:
                 self._drop_waiting(name)
         for name in removed:
             self._unschedule(name)
-        for name in added + changed:
-            self._schedule(name, now)
+        # Only a new url or new item settings are read at once: a time-out,
+        # interval or cron edited must not cut short a back-off, a
+        # Retry-After or a 410 pause (a shorter interval applies at once).
+        with Store(new.storage_url) as store:
+            for name in added + changed:
+                edited = name in before and source_key(before[name]) != source_key(after[name])
+                self._schedule_first(after[name], store, now, edited=edited)
         feeds_changed = (
             new.rubrics != old.rubrics
             or new.site != old.site

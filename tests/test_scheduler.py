@@ -206,7 +206,7 @@ def test_a_source_changed_while_the_service_was_stopped_follows_its_new_settings
 ) -> None:
     """The store's next due time was decided under the old settings: a
     restart with a changed source must not wait for it (a running service
-    refetches a changed source at once)."""
+    refetches a source whose url or item settings changed at once)."""
     before = load_config(write_config(tmp_path, f"  - name: a\n    type: feed\n    {old}"))
     now = datetime.now(UTC)
     with Store(before.storage_url) as store:

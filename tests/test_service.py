@@ -646,3 +646,40 @@ def test_a_source_moved_to_another_host_while_it_waits_is_not_woken_by_the_old_o
         assert service.stop() == 0
     finally:
         service.close()
+
+
+def test_a_reload_that_changes_only_a_time_out_keeps_retry_after_and_a_410_pause(
+    server: Server, start
+) -> None:
+    """A reload that changes a source's time-out (or interval) but neither
+    its url nor what it makes of items leaves its next turn to what the
+    store decided: a server that asked for an hour's rest with Retry-After
+    is not asked again at once, nor is one that answered 410 Gone."""
+    busy = server.add("/busy.rss", "", status=503, Retry_After="3600")
+    gone = server.add("/gone.rss", "", status=410)
+    broken = server.add("/broken.rss", "", status=503, Retry_After="3600")
+    fixed = server.add("/fixed.rss", rss("Fixed"))
+    sources = (
+        f"  - name: busy\n    type: feed\n    url: {busy}\n    interval: 1h\n"
+        f"  - name: gone\n    type: feed\n    url: {gone}\n    interval: 1h\n"
+        f"  - name: broken\n    type: feed\n    url: {broken}\n    interval: 1h\n"
+    )
+    service = start(sources)
+    service.wait_for(lambda: service.stderr().count("retry after 3600 s") == 2)
+    service.wait_for(lambda: "410 Gone" in service.stderr())
+    text = service.config.read_text(encoding="utf-8")
+    edited = text.replace("interval: 1h", "interval: 1h\n    timeout: 20").replace(broken, fixed)
+    service.config.write_text(edited, encoding="utf-8")
+    service.process.send_signal(signal.SIGHUP)
+    applied = "config applied: 0 sources added, 0 removed, 3 changed"
+    service.wait_for(lambda: applied in service.stderr())
+    # A url fixed is read at once, back-off or not.
+    service.wait_for(lambda: "Fixed" in _read(service.config.parent / "output" / "all.atom"))
+    time.sleep(1)
+    assert len(server.hits("/busy.rss")) == 1
+    assert len(server.hits("/gone.rss")) == 1
+    assert service.stderr().count("retry after 3600 s") == 2
+    with sqlite3.connect(service.config.parent / "feeds.db") as db:
+        failures = dict(db.execute("SELECT name, failures FROM sources"))
+    assert failures == {"busy": 1, "gone": 1, "broken": 0}
+    assert service.stop() == 0
