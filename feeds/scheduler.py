@@ -646,6 +646,7 @@ class Service:
             or new.output_dir != old.output_dir
             or bool(removed)
         )
+        rendered = False
         if feeds_changed:
             try:
                 with Store(new.storage_url) as store, self._publish_lock:
@@ -653,6 +654,7 @@ class Service:
                     # temporary files there until it lets go of the lock.
                     prepare_dir(new.output_dir)
                     publish_feeds(new, store, announce=self._pinger)
+                rendered = True
             except FeedsError as exc:
                 log.error("feeds not re-rendered after the config change: %s", exc)
         log.info(
@@ -660,7 +662,7 @@ class Service:
             len(added),
             len(removed),
             len(changed),
-            "; feeds re-rendered" if feeds_changed else "",
+            "; feeds re-rendered" if rendered else "",
         )
         return True
 

@@ -507,3 +507,27 @@ def test_a_reload_leaves_the_files_a_publish_in_progress_is_writing(tmp_path: Pa
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_reload_whose_feeds_cannot_be_written_does_not_say_they_were(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reload to an output folder that cannot be made logged the error,
+    then "config applied ...; feeds re-rendered": the operator read that
+    the feeds were written when none was."""
+    config_path = write_config(tmp_path, "")
+    service = scheduler.Service(config_path, load_config(config_path))
+    (tmp_path / "blocker").write_text("a file, not a folder", encoding="utf-8")
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        config_path.write_text(text.replace("dir: output", "dir: blocker/output"))
+        with caplog.at_level(logging.INFO, logger="feeds"):
+            assert service.reload()
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("feeds not re-rendered" in message for message in messages), messages
+        applied = [message for message in messages if message.startswith("config applied")]
+        assert applied == ["config applied: 0 sources added, 0 removed, 0 changed"]
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
