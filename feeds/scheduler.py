@@ -597,13 +597,12 @@ class Service:
     def reload(self) -> bool:
         """Re-read config.yaml; apply it if valid. True when applied."""
         self._stamp = _stamp(self.config_path)
+        old = self.config
         try:
-            new = load_config(self.config_path)
+            new = _keep_what_needs_a_restart(old, load_config(self.config_path))
         except ConfigError as exc:
             log.error("config not applied, the running one stays: %s", exc)
             return False
-        old = self.config
-        new = _keep_what_needs_a_restart(old, new)
         before = {source.name: source for source in old.sources}
         after = {source.name: source for source in new.sources}
         with self._config_lock:
@@ -791,7 +790,18 @@ def _keep_what_needs_a_restart(old: Config, new: Config) -> Config:
     """`new`, but with the settings a running service cannot change kept as
     they run (the store it holds the lock of, the address it serves, its
     pool of job threads, its log format), each change logged; the log
-    level changes now."""
+    level changes now. Raises ConfigError when the new output.dir would
+    hold the store the service keeps (the config check saw the new one)."""
+    kept_store = Path(old.storage_url.removeprefix("sqlite:///"))
+    if new.output_dir in kept_store.parents:
+        raise ConfigError(
+            str(new.path),
+            0,
+            "output.dir",
+            f"the running store {str(kept_store)!r} would be inside {str(new.output_dir)!r}, "
+            "which is published (a new storage.url takes effect only at restart): keep it "
+            "outside, or restart first",
+        )
     changed = [
         key
         for key, running, wanted in (

@@ -531,3 +531,38 @@ def test_a_reload_whose_feeds_cannot_be_written_does_not_say_they_were(
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_reload_never_moves_output_dir_over_the_store_the_service_keeps(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """storage.url changes only at a restart. One edit that moved the store
+    out of a folder and made that folder output.dir passed the check (the
+    new store is outside it), and the service went on with its old store
+    inside the published folder: anyone could download the database."""
+    config_path = write_config(tmp_path, "")
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(
+        text.replace("output:\n", "storage:\n  url: sqlite:///data/feeds.db\noutput:\n", 1)
+    )
+    (tmp_path / "data").mkdir()
+    service = scheduler.Service(config_path, load_config(config_path))
+    try:
+        running = service.config
+        config_path.write_text(
+            text.replace("output:\n", "storage:\n  url: sqlite:///feeds2.db\noutput:\n", 1).replace(
+                "dir: output", "dir: data"
+            )
+        )
+        with caplog.at_level(logging.INFO, logger="feeds"):
+            assert not service.reload()
+        assert service.config is running
+        assert not (tmp_path / "data" / "index.html").exists()
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1
+        assert "config not applied, the running one stays" in errors[0]
+        assert "output.dir" in errors[0] and "data/feeds.db" in errors[0]
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
