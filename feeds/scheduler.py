@@ -150,6 +150,9 @@ class Service:
         #: Sources whose parse a dying worker cut short, and how many times
         #: in a row.
         self._worker_deaths: dict[str, int] = {}
+        #: A reload's re-render failed: the publisher renders every feed
+        #: (under the publish lock) until one succeeds.
+        self._render_all = False
 
     # -- life cycle -----------------------------------------------------
 
@@ -557,9 +560,20 @@ class Service:
                     config = self.config
                 helpers = self._parsing_for(config)
                 with Store(config.storage_url) as store:
-                    published = publish_pending(
-                        config, store, helpers, stopping=self._stop, announce=self._pinger
-                    )
+                    if self._render_all:
+                        prepare_dir(config.output_dir)
+                        published = publish_feeds(
+                            config,
+                            store,
+                            helpers=helpers,
+                            stopping=self._stop,
+                            announce=self._pinger,
+                        )
+                        self._render_all = False
+                    else:
+                        published = publish_pending(
+                            config, store, helpers, stopping=self._stop, announce=self._pinger
+                        )
             if published is not None:
                 written, unchanged = published
                 log.info(
@@ -653,9 +667,13 @@ class Service:
                     # temporary files there until it lets go of the lock.
                     prepare_dir(new.output_dir)
                     publish_feeds(new, store, announce=self._pinger)
+                    self._render_all = False
                 rendered = True
             except FeedsError as exc:
-                log.error("feeds not re-rendered after the config change: %s", exc)
+                log.error("feeds not re-rendered after the config change (tried again): %s", exc)
+                with self._publish_lock:
+                    self._render_all = True
+                self._publisher.poke()
         log.info(
             "config applied: %d sources added, %d removed, %d changed%s",
             len(added),

@@ -566,3 +566,30 @@ def test_a_reload_never_moves_output_dir_over_the_store_the_service_keeps(
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_reload_whose_feeds_could_not_be_written_has_them_written_once_they_can_be(
+    tmp_path: Path,
+) -> None:
+    """A reload's re-render that failed (its new output folder could not be
+    made, a full disk) was not tried again: the publisher, which retries
+    only feeds that runs changed, then failed every minute on a folder
+    never made, or wrote a new rubric's feed never, and left a removed
+    one's files served."""
+    config_path = write_config(tmp_path, "")
+    service = scheduler.Service(config_path, load_config(config_path))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        config_path.write_text(text.replace("dir: output", "dir: blocker/output"))
+        assert service.reload()
+        assert service._publisher._wanted.is_set()  # a publish is asked for
+        blocker.unlink()  # the operator makes room
+        assert service._publish_pending()
+        assert (tmp_path / "blocker" / "output" / "index.html").exists()
+        assert (tmp_path / "blocker" / "output" / "literature.atom").exists()
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
