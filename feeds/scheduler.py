@@ -552,6 +552,7 @@ class Service:
         pending, for the publisher to try again)."""
         started = time.monotonic()
         helpers = None
+        published: tuple[tuple[str, ...], int] | None
         try:
             with self._publish_lock:
                 # Read under the lock: a reload that publishes meanwhile is
