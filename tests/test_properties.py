@@ -42,6 +42,7 @@ from feeds.config import parse_config
 from feeds.errors import ConfigError
 from feeds.model import Config, Fetched, Item, ParseContext, Rubric, Site, Source
 from feeds.normalise import normalise_item
+from feeds.parse.fast import _PLAIN_DATE, _zoned_date
 from feeds.parse.feed import parse as parse_feed
 from feeds.parse.text import parse as parse_text
 from feeds.render import FeedSpec, render_feed
@@ -933,3 +934,12 @@ def test_store_runs_never_fail_and_repeat_as_no_change(runs: list[list[Any]]) ->
             with store.transaction():
                 again = store.upsert(items, now=now, live=set(SOURCES))
             assert (again.new, again.updated, again.changed) == (0, 0, False), batch
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(_PLAIN_DATE, fullmatch=True))
+def test_a_date_the_fast_check_takes_whole_is_one_the_full_check_takes(date: bytes) -> None:
+    """The one-match check of the usual date forms is a shortcut, never a
+    wider door: a date it lets through, the full check would too (else the
+    fast path would read a date feedparser reads otherwise)."""
+    assert _zoned_date(date)
