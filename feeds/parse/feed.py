@@ -97,11 +97,15 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
         return _parse_json_feed(fetched, source, zone)
-    fetched = _charset_settled(fetched)
+    if not _labelled_utf8(fetched):
+        fetched = _charset_settled(fetched)
     items = parse_fast(fetched, source)
     if items is not None:
         return items
-    return _parse_xml_feed(fetched, source, context)
+    # A body labelled UTF-8 (or not at all) that the fast path read is
+    # UTF-8: its strict XML check refuses other bytes. Only now is it worth
+    # decoding the whole body to see what it is.
+    return _parse_xml_feed(_charset_settled(fetched), source, context)
 
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
@@ -141,6 +145,24 @@ def _charset_settled(fetched: Fetched) -> Fetched:
         return fetched
     codec = cyrillic_codec(body)
     return fetched if codec is None else _declared_as(fetched, codec)
+
+
+def _labelled_utf8(fetched: Fetched) -> bool:
+    """Whether neither the XML declaration nor the header names a charset
+    other than UTF-8 (nor is there a byte-order mark to weigh against
+    them)."""
+    body = fetched.body
+    if body.startswith(codecs.BOM_UTF8):
+        return False
+    declaration = _XML_DECLARATION_ENCODING.match(body)
+    charset = _HEADER_CHARSET.search(fetched.headers.get("content-type", ""))
+    return all(
+        label.lower().replace("_", "-") in ("utf-8", "utf8")
+        for label in (
+            declaration.group(1).decode("ascii", "replace") if declaration else "utf-8",
+            charset.group().partition("=")[2].strip("\"' ") if charset else "utf-8",
+        )
+    )
 
 
 def _declared_as(fetched: Fetched, charset: str) -> Fetched:
