@@ -46,6 +46,11 @@ _CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "e
 # sanitise_html), so it too is built once.
 _CLEANER = nh3.Cleaner(url_schemes=_URL_SCHEMES, clean_content_tags=_CLEAN_TAGS)
 _TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=_CLEAN_TAGS)
+#: What cleaning changes in text: markup and entities, the escapes nh3
+#: writes for `>` and a no-break space, a carriage return (a line feed
+#: after it) and a leading byte-order mark (dropped). Text without any of
+#: them comes back as it went in.
+_CLEANING_CHANGES = ("<", ">", "&", "\r", "\xa0", "\ufeff")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“A-ZА-ЯЁ0-9])")
 _LAST_WORD = re.compile(r"(\w+)\.$")
 #: Words written with a full stop that seldom end a sentence.
@@ -218,6 +223,8 @@ def _cleaned(value: str, base: str) -> str:
         value = UNWRITABLE.sub("", value)
     if not value or value.isspace():
         return ""
+    if not any(mark in value for mark in _CLEANING_CHANGES):
+        return value.strip()  # plain text: what nh3 would give back
     if not base:
         return _CLEANER.clean(value).strip()
     _base.url = base

@@ -40,8 +40,8 @@ from hypothesis import strategies as st
 from feeds.classify import Vocabulary, classify_item
 from feeds.config import parse_config
 from feeds.errors import ConfigError
-from feeds.model import Config, Fetched, Item, ParseContext, Rubric, Site, Source
-from feeds.normalise import normalise_item
+from feeds.model import UNWRITABLE, Config, Fetched, Item, ParseContext, Rubric, Site, Source
+from feeds.normalise import _CLEANER, _CLEANING_CHANGES, _cleaned, normalise_item
 from feeds.parse.fast import _PLAIN_DATE, _zoned_date
 from feeds.parse.feed import parse as parse_feed
 from feeds.parse.text import parse as parse_text
@@ -943,3 +943,11 @@ def test_a_date_the_fast_check_takes_whole_is_one_the_full_check_takes(date: byt
     wider door: a date it lets through, the full check would too (else the
     fast path would read a date feedparser reads otherwise)."""
     assert _zoned_date(date)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_characters=_CLEANING_CHANGES, codec="utf-8")))
+def test_text_that_cleaning_would_not_change_is_given_back_as_nh3_gives_it(text: str) -> None:
+    """Plain text skips nh3, which must make no difference."""
+    assume(not UNWRITABLE.search(text))
+    assert _cleaned(text, "") == _CLEANER.clean(text).strip()
