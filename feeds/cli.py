@@ -274,8 +274,10 @@ def _print_report(config: Config, report: RunReport) -> None:
     empty = _print_sources(report.results)
     pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
     archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
-    ok = len(report.results) - len(report.failed) - empty
+    waiting = sum(1 for result in report.results if result.waiting_until is not None)
+    ok = len(report.results) - len(report.failed) - empty - waiting
     empties = f", {empty} empty" if empty else ""
+    empties += f", {waiting} waiting" if waiting else ""
     print(
         f"{ok} of {len(report.results)} sources ok{empties}; "
         f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "
@@ -288,7 +290,12 @@ def _print_sources(results: Sequence[SourceResult]) -> int:
     came back empty."""
     empty = 0
     for result in results:
-        if result.ok:
+        if result.waiting_until is not None:
+            print(
+                f"wait   {result.source}: not fetched: its server asked for no request "
+                f"before {_when(result.waiting_until)} (Retry-After)"
+            )
+        elif result.ok:
             state = "not modified" if result.not_modified else f"{result.items} items"
             # A source that had items and now yields none has most likely
             # changed its layout: not a quiet success.

@@ -651,7 +651,7 @@ def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchEr
         wait = retry_after(response.headers.get("retry-after", ""), datetime.now(UTC))
     detail = f"HTTP {status} {reason}".strip()
     if wait is not None:
-        detail += f" (retry after {wait:g} s)"
+        detail += f" (retry after {wait:.0f} s)"
     if status == 410:
         detail += ": the source is gone; it is paused until its url changes"
     return FetchError(source.name, detail, url=source.url, status=status, retry_after=wait)

@@ -425,6 +425,8 @@ class SourceResult:
     health: str = ""
     moved_to: str = ""
     next_due: datetime | None = None
+    #: Not fetched: its server asked (Retry-After) for no request before then.
+    waiting_until: datetime | None = None
 
     @property
     def ok(self) -> bool:

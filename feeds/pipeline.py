@@ -32,7 +32,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
@@ -75,7 +75,7 @@ from feeds.render import (
     stylesheet,
 )
 from feeds.store import Attempt, RunLock, SourceState, Store, Upserted, Writer
-from feeds.timing import cache_lifetime, next_due, regular_due
+from feeds.timing import MAX_RETRY_AFTER, cache_lifetime, next_due, regular_due
 
 _T = TypeVar("_T")
 
@@ -106,6 +106,8 @@ class _Collected:
     #: Article pages fetched for `full_content`, to keep in the store:
     #: (url, sanitised content, published).
     pages: tuple[tuple[str, str, datetime | None], ...] = ()
+    #: Not fetched: its server asked for no request before then.
+    waiting_until: datetime | None = None
 
 
 def run_once(
@@ -484,6 +486,14 @@ def _collect_all(
         pending: deque[Future[_Collected]] = deque()
 
         def submit(source: Source) -> None:
+            until = states[source.name].waiting(source.location, now)
+            if until is not None:
+                # A build has no schedule to put the source off with: it
+                # keeps to the server's Retry-After by not asking.
+                waiting: Future[_Collected] = Future()
+                waiting.set_result(_Collected(source=source, waiting_until=until))
+                pending.append(waiting)
+                return
             pending.append(
                 pool.submit(
                     collect_source,
@@ -890,6 +900,8 @@ def _record(
     """Store one source's outcome. Returns its result and the rubric slugs
     whose feeds changed (None when nothing changed)."""
     source = collected.source
+    if collected.waiting_until is not None:
+        return SourceResult(source=source.name, waiting_until=collected.waiting_until), None
     for url, content, published in collected.pages:
         store.save_page(url, content, published, now)
     headers = dict(collected.headers)
@@ -917,6 +929,10 @@ def _record(
                 next_due=due,
                 health=health,
                 gone_url=source.location if gone else "",
+                retry_until=None
+                if collected.retry_after is None
+                else now + timedelta(seconds=min(collected.retry_after, MAX_RETRY_AFTER)),
+                retry_url=source.location if collected.retry_after is not None else "",
             ),
         )
         log.warning("%s", collected.error)

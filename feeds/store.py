@@ -27,7 +27,7 @@ from typing import IO, Any, Generic, TypeVar
 from feeds.errors import StoreError
 from feeds.model import COMBINED, ArchivePage, Item, canonical_link
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: The page size of a new store. An item's row (its summary and content)
 #: is 2-4 KB: with SQLite's 4 KB pages most rows took a page each, half
@@ -153,6 +153,12 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS items_unlinked ON items (source, title, published)
         WHERE link = '' AND guid = '';
     """,
+    # 8: a server's Retry-After, and the URL it came from: `feeds build`,
+    # which has no schedule of its own, does not ask again before it.
+    """
+    ALTER TABLE sources ADD COLUMN retry_until TEXT;
+    ALTER TABLE sources ADD COLUMN retry_url TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 _ITEM_COLUMNS = (
@@ -202,6 +208,16 @@ class SourceState:
     seconds: float = 0.0
     #: The digest of how its items were last read (see pipeline.reading_key).
     read_as: str = ""
+    #: Until when the server at `retry_url` asked not to be asked again
+    #: (Retry-After with a 429 or 503, at most a day).
+    retry_until: datetime | None = None
+    retry_url: str = ""
+
+    def waiting(self, location: str, now: datetime) -> datetime | None:
+        """When a Retry-After for `location` ends, if it has not yet."""
+        if self.retry_until is None or self.retry_url != location or now >= self.retry_until:
+            return None
+        return self.retry_until
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,6 +239,9 @@ class Attempt:
     moved_to: str = ""
     gone_url: str | None = None
     read_as: str | None = None
+    #: A Retry-After's end and the URL that sent it (a success clears it).
+    retry_until: datetime | None = None
+    retry_url: str = ""
 
 
 #: The page cache of `Store.bulk`, in KiB.
@@ -537,10 +556,11 @@ class Store:
             INSERT INTO sources (name, etag, last_modified, last_attempt, last_success,
                                  last_error, failures, last_status, last_items, next_due,
                                  health, moved_to, gone_url, fetches, failures_total,
-                                 not_modified, bytes, seconds, read_as)
+                                 not_modified, bytes, seconds, read_as, retry_until, retry_url)
             VALUES (:name, :etag, :last_modified, :now, :success, :error, :failures,
                     :status, :items, :next_due, :health, :moved_to, :gone_url, 1,
-                    :failed, :not_modified, :bytes, :seconds, :read_as)
+                    :failed, :not_modified, :bytes, :seconds, :read_as, :retry_until,
+                    :retry_url)
             ON CONFLICT (name) DO UPDATE SET
                 etag = :etag, last_modified = :last_modified, last_attempt = :now,
                 last_success = :success, last_error = :error, failures = :failures,
@@ -548,7 +568,8 @@ class Store:
                 health = :health, moved_to = :moved_to, gone_url = :gone_url,
                 fetches = fetches + 1, failures_total = failures_total + :failed,
                 not_modified = not_modified + :not_modified, bytes = bytes + :bytes,
-                seconds = seconds + :seconds, read_as = :read_as
+                seconds = seconds + :seconds, read_as = :read_as,
+                retry_until = :retry_until, retry_url = :retry_url
             """,
             {
                 "name": name,
@@ -571,6 +592,8 @@ class Store:
                 "not_modified": 1 if attempt.not_modified else 0,
                 "bytes": attempt.bytes,
                 "seconds": attempt.seconds,
+                "retry_until": _text(attempt.retry_until),
+                "retry_url": attempt.retry_url,
             },
         )
 
@@ -1435,6 +1458,8 @@ def _state(row: sqlite3.Row) -> SourceState:
         bytes=row["bytes"],
         seconds=row["seconds"],
         read_as=row["read_as"],
+        retry_until=_date(row["retry_until"]),
+        retry_url=row["retry_url"],
     )
 
 

@@ -296,3 +296,24 @@ def write_config(folder: Path, sources: str, base: str = BASE_CONFIG) -> Path:
     path = folder / "config.yaml"
     path.write_text(allowing(base, sources) + "sources:\n" + sources, encoding="utf-8")
     return path
+
+
+#: What each store migration added, undone (newest first): a store as an
+#: older release left it, for the upgrade tests.
+_UNDO_MIGRATION = {
+    8: "ALTER TABLE sources DROP COLUMN retry_until; ALTER TABLE sources DROP COLUMN retry_url;",
+    7: "DROP INDEX items_unlinked;",
+    6: "ALTER TABLE sources DROP COLUMN read_as;",
+    5: "DROP TABLE feed_members; DROP TABLE archive_pages;",
+}
+
+
+def downgrade_store(path: Path, version: int) -> None:
+    """Make the SQLite store at `path` what release `version` of the schema
+    left (back to version 4)."""
+    with sqlite3.connect(path) as db:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(current, version, -1):
+            db.executescript(_UNDO_MIGRATION[number])
+        db.execute(f"PRAGMA user_version = {version}")
+    db.close()

@@ -9,7 +9,6 @@ page, once written, must never change.
 
 from __future__ import annotations
 
-import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from feeds.render import FeedSpec, archive_entry, render_archive, render_feed
 from feeds.serve import ServerThread, ServeSettings, create_app
 from feeds.store import Store
 
-from .conftest import BASE_CONFIG, Server, run_cli, write_config
+from .conftest import BASE_CONFIG, Server, downgrade_store, run_cli, write_config
 
 if TYPE_CHECKING:
     from .test_service import Running
@@ -515,12 +514,7 @@ def test_an_older_store_joins_its_items_to_the_feeds_in_date_order(tmp_path: Pat
             ],
             now=now,
         )
-    db = sqlite3.connect(path)
-    db.executescript(  # the store as version 4 left it
-        "DROP TABLE feed_members; DROP TABLE archive_pages; "
-        "ALTER TABLE sources DROP COLUMN read_as; PRAGMA user_version = 4;"
-    )
-    db.close()
+    downgrade_store(path, 4)
     with Store(f"sqlite:///{path}") as store:
         with store.transaction():
             everything = store.archive_pages("all", 5, _newest(store, "all", 5))

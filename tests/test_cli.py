@@ -1035,3 +1035,52 @@ def test_status_gives_no_item_count_before_a_success_and_the_whole_reason_of_a_f
     assert row.split()[:5] == ["broken", "failing", "(1x)", "-", "-"]  # no success, no count
     assert "source 'broken'" not in row  # named once, in its own column
     assert "HTTP 404" in row
+
+
+def test_build_keeps_to_a_retry_after_until_it_ends_or_the_url_changes(
+    server: Server, tmp_path: Path
+) -> None:
+    """A build run from cron every few minutes asked a server that had
+    answered 429 with Retry-After: 3600 again at every run."""
+    busy = server.sequence(
+        "/busy.rss",
+        Server.route("", status=429, Retry_After="3600"),
+        Server.route(RSS),
+    )
+    server.add("/calm.rss", RSS.replace("/a", "/calm-a").replace("/b", "/calm-b"))
+    config = write_config(
+        tmp_path,
+        f"  - name: busy\n    type: feed\n    url: {busy}\n"
+        f"  - name: calm\n    type: feed\n    url: {server.url}/calm.rss\n",
+    )
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def build(at: datetime) -> subprocess.CompletedProcess[str]:
+        return run_cli("build", "-c", str(config), "--now", at.isoformat(), cwd=tmp_path)
+
+    first = build(now)
+    assert first.returncode == 1 and "retry after 3600 s" in first.stderr
+    second = build(now + timedelta(minutes=10))
+    assert second.returncode == 0, second.stderr
+    assert len(server.hits("/busy.rss")) == 1
+    assert (
+        "wait   busy: not fetched: its server asked for no request before "
+        "2026-11-26 13:00:00Z (Retry-After)" in second.stdout
+    )
+    assert "1 of 2 sources ok, 1 waiting" in second.stdout
+    assert len(server.hits("/calm.rss")) == 2
+    # Once the hour is over, it is asked again.
+    third = build(now + timedelta(minutes=61))
+    assert third.returncode == 0, third.stderr
+    assert len(server.hits("/busy.rss")) == 2 and "ok     busy: 2 items" in third.stdout
+
+
+def test_a_retry_after_binds_only_the_url_that_sent_it(server: Server, tmp_path: Path) -> None:
+    busy = server.add("/busy.rss", "", status=503, Retry_After="3600")
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {busy}\n")
+    assert run_cli("build", "-c", str(config), cwd=tmp_path).returncode == 1
+    moved = server.add("/mirror.rss", RSS)
+    config.write_text(config.read_text(encoding="utf-8").replace(busy, moved), encoding="utf-8")
+    fixed = run_cli("build", "-c", str(config), cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr
+    assert len(server.hits("/mirror.rss")) == 1 and "ok     s: 2 items" in fixed.stdout

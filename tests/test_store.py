@@ -18,6 +18,8 @@ from feeds.model import Item
 from feeds.normalise import normalise_item
 from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, RunLock, Store, Writer
 
+from .conftest import downgrade_store
+
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
@@ -415,8 +417,7 @@ def test_a_version_5_store_is_migrated_and_its_sources_read_in_full_once(tmp_pat
     path = tmp_path / "feeds.db"
     with Store(f"sqlite:///{path}") as store, store.transaction():
         store.record_attempt("a", Attempt(now=T0, status=200, items=3, etag='"v1"'))
-    with sqlite3.connect(path) as db:  # the store as version 5 left it
-        db.executescript("ALTER TABLE sources DROP COLUMN read_as; PRAGMA user_version = 5;")
+    downgrade_store(path, 5)
     with Store(f"sqlite:///{path}") as store:
         state = store.source_state("a")
         assert (state.etag, state.last_items, state.read_as) == ('"v1"', 3, "")
@@ -643,8 +644,7 @@ def test_a_store_in_use_by_another_process_is_not_upgraded_under_it(tmp_path: Pa
     url = f"sqlite:///{path}"
     with Store(url) as store, store.transaction():
         store.upsert([item(1), item(2, link="", guid="")], now=T0)
-    with sqlite3.connect(path) as db:  # the store as version 6 left it
-        db.executescript(f"DROP INDEX items_unlinked; PRAGMA user_version = {SCHEMA_VERSION - 1};")
+    downgrade_store(path, 6)
     context = multiprocessing.get_context("fork")
     ready = context.Event()
     holder = context.Process(target=_holding_the_lock, args=(url, ready))
@@ -655,7 +655,7 @@ def test_a_store_in_use_by_another_process_is_not_upgraded_under_it(tmp_path: Pa
             Store(url)
         assert str(path) in str(refused.value)
         with sqlite3.connect(path) as db:
-            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 6
     finally:
         holder.kill()
         holder.join()
@@ -669,8 +669,7 @@ def test_a_process_holding_the_run_lock_upgrades_the_store_itself(tmp_path: Path
     path = tmp_path / "feeds.db"
     url = f"sqlite:///{path}"
     Store(url).close()
-    with sqlite3.connect(path) as db:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    downgrade_store(path, SCHEMA_VERSION - 1)
     with RunLock(url, "build"), Store(url):
         pass
     with sqlite3.connect(path) as db:
