@@ -62,6 +62,11 @@ _DAY_WORDS = re.compile(
     r"вчера|сегодня|позавчера|дн|день|недел|месяц|год|лет|today|yesterday|day|week|month|year",
     re.IGNORECASE,
 )
+#: A count of days back ("2 дня назад, 11:00"): relative, though it has digits.
+_AGO = re.compile(r"\bназад\b|\bago\b", re.IGNORECASE)
+#: Weekdays, which hold a day word ("Monday", "понедельник") but which
+#: dateparser reads on the clock already.
+_WEEKDAYS = re.compile(r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|понедельник", re.IGNORECASE)
 #: ... and words that give a time: "3 часа назад" and "just now" move with it.
 _TIME_WORDS = re.compile(r"час|мин|сек|сейчас|hour|min|sec|now|moment", re.IGNORECASE)
 
@@ -84,7 +89,18 @@ def _as_printed(
     - a time on a day relative to today ("вчера, 11:00") is the time
       printed, on either side of a clock change."""
     clock = _CLOCK.search(text)
-    if clock and _DAY_WORDS.search(text) and not _TIME_WORDS.search(text):
+    # Digits besides the time give the date itself ("2 марта 2026 года",
+    # "March 2, 2026"): dateparser reads it on the clock, and a day word in
+    # it ("года") does not make it relative.
+    dateless = clock is not None and not any(
+        c.isdigit() for c in text[: clock.start()] + text[clock.end() :]
+    )
+    if (
+        clock
+        and (dateless or _AGO.search(text))
+        and _DAY_WORDS.search(_WEEKDAYS.sub(" ", text))
+        and not _TIME_WORDS.search(text)
+    ):
         found = _as_on_the_clock(found, local_now, ZoneInfo(timezone))
     local = found.replace(tzinfo=None)
     try:
@@ -95,12 +111,7 @@ def _as_printed(
         later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
         if later is not None and later.year == local_now.year:
             return later
-    if (
-        clock
-        and local.date() == local_now.date()
-        and local - local_now > CLOCK_LEAD
-        and not any(c.isdigit() for c in text[: clock.start()] + text[clock.end() :])
-    ):
+    if clock and local.date() == local_now.date() and local - local_now > CLOCK_LEAD and dateless:
         # A date printed whole may be ahead (an announcement): not here.
         return found - timedelta(days=1)
     if _DAY_WORDS.search(text) and not (clock or _TIME_WORDS.search(text)):

@@ -187,3 +187,36 @@ def test_a_time_on_a_relative_day_across_a_clock_change_is_the_time_printed(
     assert found is not None
     assert found.replace(tzinfo=None) == expected
     assert found.utcoffset() == expected.replace(tzinfo=NEW_YORK).astimezone(NEW_YORK).utcoffset()
+
+
+#: 13:00 EDT, the day after the clocks went forward.
+DAY_AFTER_SPRING = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
+#: Noon EDT in July: every March date below is in the other offset.
+SUMMER = datetime(2026, 7, 10, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        # A date printed whole with a day word in it ("года", a weekday):
+        # taken for a relative day, it was moved into the fetch's offset.
+        ("Monday, March 2, 2026 11:00", SUMMER, datetime(2026, 3, 2, 11, 0)),
+        ("Sunday 1 March 2026 11:00", SUMMER, datetime(2026, 3, 1, 11, 0)),
+        ("2 марта 2026 года, 11:00", SUMMER, datetime(2026, 3, 2, 11, 0)),
+        # A weekday: dateparser reads its time on the clock already.
+        ("Monday 11:00", DAY_AFTER_SPRING, datetime(2026, 3, 2, 11, 0)),
+        ("Friday 11:00", DAY_AFTER_SPRING, datetime(2026, 3, 6, 11, 0)),
+        # Days counted back are relative, digits or not.
+        ("2 дня назад, 11:00", DAY_AFTER_SPRING, datetime(2026, 3, 7, 11, 0)),
+        ("2 days ago 11:00", DAY_AFTER_SPRING, datetime(2026, 3, 7, 11, 0)),
+    ],
+)
+def test_a_date_or_weekday_with_a_day_word_keeps_the_time_printed(
+    text: str, now: datetime, expected: datetime
+) -> None:
+    """A date in March printed with its weekday ("Monday, March 2, 2026
+    11:00") and read in July came out as 12:00."""
+    found = parse_human_date(text, now=now, timezone="America/New_York", languages=("en", "ru"))
+    assert found is not None
+    assert found.replace(tzinfo=None) == expected
+    assert found.utcoffset() == expected.replace(tzinfo=NEW_YORK).utcoffset()
