@@ -769,6 +769,28 @@ def test_an_atom_author_is_its_name_without_the_address(reader: Any) -> None:
     assert item.author == "Анна Ким"
 
 
+@pytest.mark.parametrize("email", ["anna at kultura.ru", "anna[at]kultura.ru", "unknown"])
+@pytest.mark.parametrize("reader", [parse, parse_with_feedparser], ids=["parse", "feedparser"])
+def test_an_atom_author_is_its_name_whatever_its_email_element_holds(
+    reader: Any, email: str
+) -> None:
+    """feedparser joins Atom's <name> and <email> as "name (email)": an
+    email element that is no address (a spam-proof "at") came out of the
+    feedparser path as "Анна Ким (anna at kultura.ru)", and of the fast
+    path as "Анна Ким"."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>t</title><id>urn:t</id><updated>2026-11-20T10:00:00Z</updated><entry>"
+        "<id>http://example.org/a</id><title>A</title><link href='http://example.org/a'/>"
+        "<updated>2026-11-20T10:00:00Z</updated><author><name>Анна Ким</name>"
+        f"<email>{email}</email></author></entry></feed>"
+    ).encode()
+
+    (item,) = reader(_fetched(body, ATOM), SOURCE, _context("UTC"))
+
+    assert item.author == "Анна Ким"
+
+
 @pytest.mark.parametrize(
     "printed",
     [

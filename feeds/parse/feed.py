@@ -274,9 +274,14 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
     # Not author_detail's name: feedparser finds the address in it with a
     # pattern that ends a domain after four letters ("ivan@kultura.moscow
     # (Иван)" gave the name "ow (Иван").
-    author = author_name(
-        entry.get("author") or (entry.get("author_detail") or {}).get("name") or ""
-    )
+    detail = entry.get("author_detail") or {}
+    written = entry.get("author") or detail.get("name") or ""
+    if detail.get("email") and written == f"{detail.get('name')} ({detail['email']})":
+        # Atom's <name> and <email>, which feedparser joins so: the name is
+        # the name, whatever the email element holds ("ivan at kultura.ru").
+        author = str(detail["name"]).strip()
+    else:
+        author = author_name(written)
     categories: list[str] = []
     for tag in entry.get("tags") or []:
         for value in (tag.get("term"), tag.get("label")):
