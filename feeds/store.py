@@ -755,8 +755,8 @@ class Store:
         for chunk in _chunks(list(dict.fromkeys(keys)), 500):
             marks = ",".join("?" * len(chunk))
             for row in self._execute(
-                f"SELECT id, canonical_link, source, title, fingerprint, views, categories "
-                f"FROM items "
+                f"SELECT id, canonical_link, source, title, fingerprint, views, categories, "
+                f"published FROM items "
                 f"WHERE {column} IN ({marks})",
                 chunk,
             ):
@@ -853,7 +853,7 @@ class Store:
             wanted = None if entry.generic else entry.canonical
             if wanted != row["canonical_link"]:
                 moved.append((wanted, row["id"]))
-            if row["fingerprint"] != entry.fingerprint:
+            if row["fingerprint"] != entry.fingerprint and not _date_moved_only(entry, row):
                 texts.append((entry, row["id"]))
             else:
                 categories = _json_list(list(item.categories))
@@ -1207,6 +1207,18 @@ def _date_key(item: Item) -> tuple[str, str, str]:
 _SHOWN = tuple(column for column in _STORY_COLUMNS.split(", ") if column != "views")
 
 
+def _date_moved_only(entry: _Entry, row: sqlite3.Row) -> bool:
+    """Whether the item reads as stored but for its published date, which
+    the store keeps as first given: a date that moves with the fetch
+    ("3 часа назад", "just now") is then no update (a reader would see a
+    new `updated` and nothing else, at every fetch)."""
+    item = entry.item
+    first = _date(row["published"])
+    if item.published is None or first is None or item.published == first:
+        return False
+    return bool(item.evolve(published=first).fingerprint() == row["fingerprint"])
+
+
 def _shown(story: Item | sqlite3.Row) -> tuple[object, ...]:
     if isinstance(story, Item):
         values = dict(zip(_STORY_COLUMNS.split(", "), _story(story), strict=True))
@@ -1359,6 +1371,7 @@ class _Placeholder(dict):  # type: ignore[type-arg]
             canonical_link=entry.canonical,
             fingerprint=entry.fingerprint,
             views=entry.item.views,
+            published=_text(entry.item.published),
         )
 
 

@@ -138,3 +138,25 @@ def test_adhoc_preview_with_selector_options(tmp_path: Path, server: Server) -> 
     items = json.loads(done.stdout)["items"]
     assert items and all(item["title"] for item in items)
     assert any(item["categories"] for item in items)
+
+
+def test_a_relative_date_on_an_unchanged_page_is_no_update(tmp_path: Path, server: Server) -> None:
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"></head><body>'
+        '<div class="card"><a href="/news/1"><h2>Выборы назначены на март</h2></a>'
+        '<span class="time">3 часа назад</span></div></body></html>'
+    )
+    url = server.add("/lenta/", page, content_type="text/html; charset=utf-8")
+    config = write_config(
+        tmp_path,
+        f"  - name: lenta\n    type: html\n    url: {url}\n"
+        "    selectors:\n      item: div.card\n      title: h2\n      link: a\n"
+        "      date: .time\n",
+    )
+    first = run_cli("build", "-c", str(config), "--now", "2026-11-26T09:00:00+00:00")
+    assert first.returncode == 0, first.stderr
+    again = run_cli("build", "-c", str(config), "--now", "2026-11-26T10:00:00+00:00")
+    assert again.returncode == 0, again.stderr
+    assert "lenta: 1 items, 0 new, 0 updated" in again.stdout
+    (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    assert entry.published.startswith("2026-11-26T09:00:00") and entry.updated == entry.published

@@ -108,6 +108,23 @@ def test_changed_text_keeps_id_and_published_and_sets_updated(store: Store) -> N
     assert stored.updated == later
 
 
+def test_a_date_that_moves_with_the_fetch_alone_is_not_an_update(store: Store) -> None:
+    """A date such as "3 часа назад" read an hour later is a date an hour later; the store
+    keeps the first one, so a reader would see nothing new but `updated`."""
+    with store.transaction():
+        store.upsert([item(1, published=T0 - timedelta(hours=3))], now=T0)
+    later = T0 + timedelta(hours=1)
+    with store.transaction():
+        result = store.upsert([item(1, published=later - timedelta(hours=3))], now=later)
+    assert (result.new, result.updated, result.changed) == (0, 0, False)
+    (stored,) = store.latest()
+    assert (stored.published, stored.updated) == (T0 - timedelta(hours=3), None)
+    with store.transaction():
+        edited = item(1, title="Story 1, corrected", published=later - timedelta(hours=2))
+        result = store.upsert([edited], now=later)
+    assert result.updated == 1  # new text with the moved date is still an update
+
+
 def test_view_count_alone_is_not_an_update(store: Store) -> None:
     with store.transaction():
         store.upsert([item(1, views=10)], now=T0)
