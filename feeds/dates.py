@@ -37,14 +37,17 @@ def parse_human_date(
     text = _JUST_NOW.sub("сейчас", text)
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
-    candidates = [text]
+    candidates = [(text, False)]
     if "," in text:
         # "вчера, 09:30" and "Nov 22, 2026" read whole once the comma is a
-        # space; "Сегодня, 22 ноября" only by its more precise part.
+        # space; "Сегодня, 22 ноября" only by its more precise part. A part
+        # must give the day: "2026, 9:15 a.m." of "Updated Nov 24, 2026,
+        # 9:15 a.m." read as today at 9:15, a wrong day nothing flagged.
         head, _, tail = text.partition(",")
-        candidates = [" ".join(text.replace(",", " ").split()), text, tail.strip(), head.strip()]
-    for candidate in candidates:
-        found = _parse(candidate, local_now, timezone, langs)
+        whole = " ".join(text.replace(",", " ").split())
+        candidates = [(whole, False), (text, False), (tail.strip(), True), (head.strip(), True)]
+    for candidate, part in candidates:
+        found = _parse(candidate, local_now, timezone, langs, with_day=part)
         if found is not None:
             return _as_printed(candidate, found, local_now, timezone, langs)
     return None
@@ -138,8 +141,15 @@ def _as_on_the_clock(found: datetime, local_now: datetime, zone: ZoneInfo) -> da
 
 @lru_cache(maxsize=4096)
 def _parse(
-    text: str, local_now: datetime, timezone: str, langs: tuple[str, ...]
+    text: str,
+    local_now: datetime,
+    timezone: str,
+    langs: tuple[str, ...],
+    *,
+    with_day: bool = False,
 ) -> datetime | None:
+    """dateparser's reading of `text`; with `with_day`, only one that names
+    the day and month (or a day relative to today), none taken from now."""
     settings: dict[str, Any] = {
         "TIMEZONE": timezone,
         "TO_TIMEZONE": timezone,
@@ -148,6 +158,8 @@ def _parse(
         "PREFER_DATES_FROM": "past",
         "DATE_ORDER": "DMY",
     }
+    if with_day:
+        settings["REQUIRE_PARTS"] = ["day", "month"]
     languages = [lang for lang in langs if _known_language(lang)]
     found: datetime | None
     try:

@@ -37,6 +37,17 @@ def test_dates_for_people(text: str, languages: tuple[str, ...], expected: datet
     )
 
 
+@pytest.mark.parametrize(
+    "text", ["Updated Nov 24, 2026, 9:15 a.m. EST", "Обновлено 24 ноября, 2026, 14:05"]
+)
+def test_a_part_that_names_no_day_does_not_date_the_whole(text: str) -> None:
+    """Read by its parts, "2026, 9:15 a.m. EST" was today at 9:15: two days
+    off, with nothing to tell the operator. A part stands in for the whole
+    only when it gives the day."""
+    found = parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("en", "ru"))
+    assert found is None or found.date() == datetime(2026, 11, 24).date()
+
+
 @pytest.mark.parametrize("text", ["", "Литература", "Все новости", "Colta Specials"])
 def test_words_that_are_not_dates(text: str) -> None:
     assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru",)) is None
