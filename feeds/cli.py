@@ -510,6 +510,7 @@ def _preview_json(preview: Any, zone: ZoneInfo) -> dict[str, object]:
         "notes": list(preview.notes),
         "items": [
             {
+                "number": number,
                 "id": item.id,
                 "title": item.title,
                 "link": item.link,
@@ -522,7 +523,7 @@ def _preview_json(preview: Any, zone: ZoneInfo) -> dict[str, object]:
                 "views": item.views,
                 "summary": item.summary,
             }
-            for item in preview.items
+            for number, item in zip(preview.numbers, preview.items, strict=True)
         ],
     }
 
@@ -533,7 +534,7 @@ def _print_preview(config: Config, preview: Any) -> None:
         return
     zone = ZoneInfo(config.site.timezone)
     rows = [("#", "DATE", "RUBRICS", "TITLE")]
-    for number, item in enumerate(preview.items, 1):
+    for number, item in zip(preview.numbers, preview.items, strict=True):
         when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if item.published else "-"
         # Shortened for the table only, and marked so: the feed has it whole.
         title = item.title if len(item.title) <= 90 else item.title[:89] + "…"

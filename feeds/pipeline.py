@@ -336,6 +336,9 @@ class Preview:
     notes: tuple[str, ...] = ()
     dropped: int = 0
     error: str = ""
+    #: Each item's place on the source, counting items the filters dropped:
+    #: the number the notes call it by.
+    numbers: tuple[int, ...] = ()
 
 
 def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
@@ -358,22 +361,25 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
         (item, classify_item(normalise_item(item, now), vocabulary, source.rubrics))
         for item in parsed
     ]
-    kept = [(raw, item) for raw, item in pairs if keep_item(item, source.include, source.exclude)]
+    # Numbered as parsed, as the parser's notes number them, before the
+    # filters drop any.
+    kept = [
+        (number, raw, item)
+        for number, (raw, item) in enumerate(pairs, 1)
+        if keep_item(item, source.include, source.exclude)
+    ]
     notes = list(parser_notes)
     if not parsed and not notes:
         notes.append(_NOTHING_FOUND[parsed_as.type])
     if parsed_as is not source:
         notes.insert(0, f"the page advertises its own feed; read {parsed_as.url} instead")
-    notes += [
-        note
-        for number, (raw, item) in enumerate(kept, 1)
-        for note in _empty_fields(number, raw, item)
-    ]
+    notes += [note for number, raw, item in kept for note in _empty_fields(number, raw, item)]
     return Preview(
         source=source,
-        items=tuple(item for _raw, item in kept),
+        items=tuple(item for _number, _raw, item in kept),
         notes=tuple(notes),
         dropped=len(pairs) - len(kept),
+        numbers=tuple(number for number, _raw, _item in kept),
     )
 
 

@@ -160,3 +160,35 @@ def test_a_relative_date_on_an_unchanged_page_is_no_update(tmp_path: Path, serve
     assert "lenta: 1 items, 0 new, 0 updated" in again.stdout
     (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
     assert entry.published.startswith("2026-11-26T09:00:00") and entry.updated == entry.published
+
+
+def test_preview_numbers_items_as_its_notes_do_when_filters_drop_some(
+    tmp_path: Path, server: Server
+) -> None:
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"></head><body>'
+        '<div class="card"><h2>Мост закроют на ремонт</h2><p>Движение ограничат.</p></div>'
+        '<div class="card"><h2>Реклама: окна</h2><p>Скидки.</p></div>'
+        '<div class="card"><h2>Театр отметил юбилей</h2></div></body></html>'
+    )
+    url = server.add("/lenta/", page, content_type="text/html; charset=utf-8")
+    config = write_config(
+        tmp_path,
+        f"  - name: lenta\n    type: html\n    url: {url}\n"
+        "    selectors:\n      item: div.card\n      title: h2\n      summary: p\n"
+        '    exclude:\n      - pattern: "^Реклама"\n        fields: [title]\n',
+    )
+    done = run_cli("preview", "lenta", "-c", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["dropped_by_filters"] == 1
+    # Both notes on the third card call it item 3, as the parser numbered it.
+    assert "item 3: summary: selector 'p' matched nothing" in report["notes"]
+    assert "item 3: summary: empty; the source gives none" in report["notes"]
+    assert [(i["number"], i["title"]) for i in report["items"]] == [
+        (1, "Мост закроют на ремонт"),
+        (3, "Театр отметил юбилей"),
+    ]
+    table = run_cli("preview", "lenta", "-c", str(config))
+    assert table.returncode == 0, table.stderr
+    assert [line.split()[0] for line in table.stdout.splitlines()[1:3]] == ["1", "3"]
