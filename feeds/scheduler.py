@@ -287,13 +287,22 @@ class Service:
     # -- jobs -----------------------------------------------------------
 
     def _schedule_first(
-        self, source: Source, store: Store, now: datetime, *, edited: bool = False
+        self,
+        source: Source,
+        store: Store,
+        now: datetime,
+        *,
+        edited: bool = False,
+        refetch_failing: bool = False,
     ) -> None:
         """At start-up, or when a reload added or changed the source: now
         (with jitter), unless the store says the source was fetched
         recently, is backing off or is paused. `edited`: a reload changed
-        its url or item settings, so it is read now all the same (unless
-        paused at that url)."""
+        its url or item settings, so it is read now all the same;
+        `refetch_failing`: its fetch settings, so it is read now if it is
+        failing (a time-out or a size limit raised to let it through).
+        Never before a Retry-After its server sent, nor when paused at
+        that url."""
         state = store.source_state(source.name)
         if state.gone_url and state.gone_url == source.location:
             log.warning(
@@ -311,8 +320,10 @@ class Service:
         # Only the source's own settings: a rubric or rule edited (a reload
         # does not refetch for that) must not cut a back-off or a
         # Retry-After short, at this and every later restart.
-        changed = edited or bool(
-            state.failures and state.read_as and state.read_as[-12:] != source_key(source)
+        changed = (
+            edited
+            or bool(refetch_failing and state.failures)
+            or bool(state.failures and state.read_as and state.read_as[-12:] != source_key(source))
         )
         if changed:
             # Backing off under other settings (its url fixed while the
@@ -330,6 +341,9 @@ class Service:
             # A cron source's next time after it last ran (one `feeds build`
             # may have run it), not an interval's.
             due = max(due, regular_due(source.interval, source.cron, timezone, state.last_attempt))
+        waiting = state.waiting(source.location, now)
+        if waiting is not None:
+            due = max(due, waiting)
         self._schedule(source.name, due)
 
     def _schedule(self, name: str, due: datetime) -> None:
@@ -646,13 +660,22 @@ class Service:
                 self._drop_waiting(name)
         for name in removed:
             self._unschedule(name)
-        # Only a new url or new item settings are read at once: a time-out,
-        # interval or cron edited must not cut short a back-off, a
-        # Retry-After or a 410 pause (a shorter interval applies at once).
+        # A new url or new item settings are read at once, and new fetch
+        # settings if the source is failing; an interval or cron edited
+        # does not cut a back-off short (a shorter interval applies at
+        # once), and nothing cuts short a Retry-After or a 410 pause.
         with Store(new.storage_url) as store:
             for name in added + changed:
-                edited = name in before and source_key(before[name]) != source_key(after[name])
-                self._schedule_first(after[name], store, now, edited=edited)
+                old_source, source = before.get(name), after[name]
+                self._schedule_first(
+                    source,
+                    store,
+                    now,
+                    edited=old_source is not None and source_key(old_source) != source_key(source),
+                    refetch_failing=old_source is not None
+                    and (old_source.timeout, old_source.max_bytes)
+                    != (source.timeout, source.max_bytes),
+                )
         feeds_changed = (
             new.rubrics != old.rubrics
             or new.site != old.site

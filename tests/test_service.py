@@ -683,3 +683,32 @@ def test_a_reload_that_changes_only_a_time_out_keeps_retry_after_and_a_410_pause
         failures = dict(db.execute("SELECT name, failures FROM sources"))
     assert failures == {"busy": 1, "gone": 1, "broken": 0}
     assert service.stop() == 0
+
+
+def test_a_reload_that_raises_a_failing_sources_limit_reads_it_at_once_but_keeps_retry_after(
+    server: Server, start
+) -> None:
+    """A source failing "over the limit" waited out its back-off (up to
+    six hours) after the operator raised its max_bytes; one whose server
+    asked for an hour's rest was asked again at once when its item
+    settings were edited."""
+    big = server.add("/big.rss", rss("Big one", "Big two", "Big three"))
+    busy = server.add("/busy.rss", "", status=503, Retry_After="3600")
+    service = start(
+        f"  - name: big\n    type: feed\n    url: {big}\n    interval: 1h\n    max_bytes: 200\n"
+        f"  - name: busy\n    type: feed\n    url: {busy}\n    interval: 1h\n"
+    )
+    service.wait_for(lambda: "over the limit" in service.stderr())
+    service.wait_for(lambda: "retry after 3600 s" in service.stderr())
+    text = service.config.read_text(encoding="utf-8")
+    edited = text.replace("max_bytes: 200", "max_bytes: 100000").replace(
+        f"url: {busy}\n    interval: 1h\n", f"url: {busy}\n    interval: 1h\n    rubrics: [art]\n"
+    )
+    service.config.write_text(edited, encoding="utf-8")
+    service.process.send_signal(signal.SIGHUP)
+    service.wait_for(lambda: "2 changed" in service.stderr())
+    service.wait_for(lambda: "Big three" in _read(service.config.parent / "output" / "all.atom"))
+    time.sleep(1)
+    assert len(server.hits("/big.rss")) == 2
+    assert len(server.hits("/busy.rss")) == 1
+    assert service.stop() == 0
