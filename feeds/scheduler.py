@@ -41,7 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from feeds.config import load_config
-from feeds.errors import ConfigError, FeedsError
+from feeds.errors import ConfigError, FeedsError, StoreError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
 from feeds.pipeline import (
@@ -664,18 +664,27 @@ class Service:
         # settings if the source is failing; an interval or cron edited
         # does not cut a back-off short (a shorter interval applies at
         # once), and nothing cuts short a Retry-After or a 410 pause.
-        with Store(new.storage_url) as store:
+        try:
+            with Store(new.storage_url) as store:
+                for name in added + changed:
+                    old_source, source = before.get(name), after[name]
+                    self._schedule_first(
+                        source,
+                        store,
+                        now,
+                        edited=old_source is not None
+                        and source_key(old_source) != source_key(source),
+                        refetch_failing=old_source is not None
+                        and (old_source.timeout, old_source.max_bytes)
+                        != (source.timeout, source.max_bytes),
+                    )
+        except StoreError as exc:
+            # Each source still gets a turn (the store may be back by then;
+            # if not, its run fails and backs off): none is left unscheduled.
+            log.error("config applied, but the store could not be read to schedule it: %s", exc)
+            spread = min(new.schedule.jitter, FIRST_RUN_SPREAD)
             for name in added + changed:
-                old_source, source = before.get(name), after[name]
-                self._schedule_first(
-                    source,
-                    store,
-                    now,
-                    edited=old_source is not None and source_key(old_source) != source_key(source),
-                    refetch_failing=old_source is not None
-                    and (old_source.timeout, old_source.max_bytes)
-                    != (source.timeout, source.max_bytes),
-                )
+                self._schedule(name, now + timedelta(seconds=random.uniform(0, spread)))
         feeds_changed = (
             new.rubrics != old.rubrics
             or new.site != old.site

@@ -712,3 +712,25 @@ def test_a_reload_that_raises_a_failing_sources_limit_reads_it_at_once_but_keeps
     assert len(server.hits("/big.rss")) == 2
     assert len(server.hits("/busy.rss")) == 1
     assert service.stop() == 0
+
+
+def test_a_reload_while_the_store_cannot_be_read_keeps_the_service_and_its_sources(
+    server: Server, start
+) -> None:
+    """The reload opens the store to schedule the sources it changed: a
+    store error there ended the service, its sources unscheduled."""
+    first = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {first}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    # Its write-ahead log deleted under it: SQLite reports a disk I/O error
+    # to every connection opened from then on.
+    (service.config.parent / "feeds.db-wal").unlink()
+    second = server.add("/b.rss", rss("From B"))
+    with service.config.open("a", encoding="utf-8") as config:
+        config.write(f"  - name: b\n    type: feed\n    url: {second}\n    interval: 1h\n")
+    service.process.send_signal(signal.SIGHUP)
+    service.wait_for(lambda: "store could not be read to schedule it" in service.stderr())
+    service.wait_for(lambda: len(server.hits("/b.rss")) == 1)
+    assert service.process.poll() is None
+    assert service.stop() == 0
