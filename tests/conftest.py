@@ -165,6 +165,10 @@ def server() -> Iterator[Server]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    # A connection the client dropped before it was taken must not leave
+    # the serving thread blocked in accept(), where shutdown() below would
+    # wait for it for ever.
+    httpd.socket.setblocking(False)
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

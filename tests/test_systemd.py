@@ -153,7 +153,10 @@ def test_the_units_commands_start_reload_and_stop_the_service(
     # systemctl stop: KillSignal to every process of the group, then a
     # SIGKILL after TimeoutStopSec.
     os.killpg(running.process.pid, getattr(signal, running.section["KillSignal"]))
-    code = running.process.wait(timeout=float(running.section["TimeoutStopSec"]))
+    try:
+        code = running.process.wait(timeout=float(running.section["TimeoutStopSec"]))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"not stopped in TimeoutStopSec\n{running.journal()}")
     assert code == 0, running.journal()
     assert group_ends(running.process.pid)
     assert "Traceback" not in running.journal()
