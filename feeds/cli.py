@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import logging
 import os
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     _setup_logging(config, args.verbose, quiet_sources=args.command == "build" and _is_tty())
+    # A crash in native code (a parser, the database driver) would end the
+    # process without a word: its Python stack goes to the log instead.
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # no real stderr
+        faulthandler.enable()
     handler = _COMMANDS[args.command]
     try:
         return handler(config, args)

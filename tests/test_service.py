@@ -734,3 +734,15 @@ def test_a_reload_while_the_store_cannot_be_read_keeps_the_service_and_its_sourc
     service.wait_for(lambda: len(server.hits("/b.rss")) == 1)
     assert service.process.poll() is None
     assert service.stop() == 0
+
+
+def test_a_crash_in_native_code_leaves_its_stack_in_the_log(server: Server, start) -> None:
+    """A fatal signal (a parser or the database driver crashing) ended the
+    service without a word in its log."""
+    service = start(f"  - name: a\n    type: feed\n    url: {server.add('/a.rss', rss('A'))}\n")
+    service.wait_for(lambda: "service started" in service.stderr())
+    service.process.send_signal(signal.SIGSEGV)
+    assert service.process.wait(timeout=10) != 0
+    log = service.stderr()
+    assert "Fatal Python error: Segmentation fault" in log
+    assert "feeds/scheduler.py" in log
