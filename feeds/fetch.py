@@ -54,7 +54,7 @@ from feeds import __version__
 from feeds.errors import FetchError
 from feeds.guard import AllowRule, parse_allow_rule, refusal
 from feeds.model import Fetched, Source
-from feeds.timing import retry_after
+from feeds.timing import MAX_RETRY_AFTER, retry_after
 
 MAX_REDIRECTS = 5
 _PERMANENT = (301, 308)
@@ -650,7 +650,9 @@ def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchEr
     if status in (429, 503):
         wait = retry_after(response.headers.get("retry-after", ""), datetime.now(UTC))
     detail = f"HTTP {status} {reason}".strip()
-    if wait is not None:
+    if wait is not None and wait > MAX_RETRY_AFTER:
+        detail += f" (retry after {wait:.0f} s; asked again in a day at most)"
+    elif wait is not None:
         detail += f" (retry after {wait:.0f} s)"
     if status == 410:
         detail += ": the source is gone; it is paused until its url changes"

@@ -743,6 +743,9 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/500": static(b"oops", "text/plain", "500 Internal Server Error"),
         "/503": static(b"busy", "text/plain", "503 Service Unavailable", Retry_After="120"),
         "/429": static(b"slow down", "text/plain", "429 Too Many Requests", Retry_After="60"),
+        "/429-year": static(
+            b"go away", "text/plain", "429 Too Many Requests", Retry_After="31536000"
+        ),
         "/loop": redirect_to("/loop"),
         "/to-localhost": redirect_to(f"http://localhost:{port}/ok"),
         "/to-ipv6-loopback": redirect_to(f"http://[::1]:{port}/ok"),
@@ -967,6 +970,11 @@ CASES = [
     case("http-500", "/500", words=("HTTP 500",)),
     case("http-503-retry-after", "/503", words=("HTTP 503", "retry after 120")),
     case("http-429-retry-after", "/429", words=("HTTP 429", "retry after 60")),
+    case(
+        "http-429-retry-after-a-year",
+        "/429-year",
+        words=("retry after 31536000 s", "asked again in a day at most"),
+    ),
     # --- redirects ---
     case("redirect-loop", "/loop", words=("redirects",)),
     case("redirect-chain-12", "/chain/0", words=("more than 5 redirects",)),
