@@ -1028,6 +1028,14 @@ def _log_stored(source: Source, result: SourceResult) -> None:
     whose commit fails says so instead)."""
     if not result.ok:
         return  # _record logged its failure
+    if result.waiting_until is not None:
+        log.info(
+            "source '%s': not fetched: its server asked for no request before %s (Retry-After)",
+            source.name,
+            result.waiting_until.isoformat(),
+            extra={"source": source.name},
+        )
+        return
     log.info(
         "source '%s': %s in %.2f s, %d items, %d new, %d updated",
         source.name,

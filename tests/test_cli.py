@@ -1056,7 +1056,7 @@ def test_build_keeps_to_a_retry_after_until_it_ends_or_the_url_changes(
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
     def build(at: datetime) -> subprocess.CompletedProcess[str]:
-        return run_cli("build", "-c", str(config), "--now", at.isoformat(), cwd=tmp_path)
+        return run_cli("build", "-v", "-c", str(config), "--now", at.isoformat(), cwd=tmp_path)
 
     first = build(now)
     assert first.returncode == 1 and "retry after 3600 s" in first.stderr
@@ -1068,6 +1068,9 @@ def test_build_keeps_to_a_retry_after_until_it_ends_or_the_url_changes(
         "2026-11-26 13:00:00Z (Retry-After)" in second.stdout
     )
     assert "1 of 2 sources ok, 1 waiting" in second.stdout
+    # The log says the same, not that it was read ("HTTP 0 ... 0 items").
+    assert "source 'busy': not fetched" in second.stderr
+    assert "source 'busy': HTTP" not in second.stderr
     assert len(server.hits("/calm.rss")) == 2
     # Once the hour is over, it is asked again.
     third = build(now + timedelta(minutes=61))
