@@ -281,10 +281,10 @@ def _print_report(config: Config, report: RunReport) -> None:
     archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
     waiting = sum(1 for result in report.results if result.waiting_until is not None)
     ok = len(report.results) - len(report.failed) - empty - waiting
-    empties = f", {empty} empty" if empty else ""
-    empties += f", {waiting} waiting" if waiting else ""
+    others = f", {empty} empty" if empty else ""
+    others += f", {waiting} waiting" if waiting else ""
     print(
-        f"{ok} of {len(report.results)} sources ok{empties}; "
+        f"{ok} of {len(report.results)} sources ok{others}; "
         f"{len(report.written)} files written{archived}, {report.unchanged} unchanged "
         f"in {config.output_dir}"
     )

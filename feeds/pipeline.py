@@ -32,7 +32,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
@@ -75,7 +75,7 @@ from feeds.render import (
     stylesheet,
 )
 from feeds.store import Attempt, RunLock, SourceState, Store, Upserted, Writer
-from feeds.timing import MAX_RETRY_AFTER, cache_lifetime, next_due, regular_due
+from feeds.timing import cache_lifetime, next_due, regular_due, retry_ends
 
 _T = TypeVar("_T")
 
@@ -937,7 +937,7 @@ def _record(
                 gone_url=source.location if gone else "",
                 retry_until=None
                 if collected.retry_after is None
-                else now + timedelta(seconds=min(collected.retry_after, MAX_RETRY_AFTER)),
+                else retry_ends(now, collected.retry_after),
                 retry_url=source.location if collected.retry_after is not None else "",
             ),
         )

@@ -311,10 +311,7 @@ class Service:
                 source.location,
             )
             return
-        # At start-up a few seconds of spread is enough: an operator who just
-        # started the service should not wait a whole jitter for first feeds.
-        spread = min(self.config.schedule.jitter, FIRST_RUN_SPREAD)
-        due = now + timedelta(seconds=random.uniform(0, spread))
+        due = self._soon(now)
         timezone = self.config.site.timezone
         stored = state.next_due
         # Only the source's own settings: a rubric or rule edited (a reload
@@ -345,6 +342,12 @@ class Service:
         if waiting is not None:
             due = max(due, waiting)
         self._schedule(source.name, due)
+
+    def _soon(self, now: datetime) -> datetime:
+        """A first turn's time: now, spread over a few seconds (at start-up
+        an operator should not wait a whole jitter for the first feeds)."""
+        spread = min(self.config.schedule.jitter, FIRST_RUN_SPREAD)
+        return now + timedelta(seconds=random.uniform(0, spread))
 
     def _schedule(self, name: str, due: datetime) -> None:
         with self._config_lock:
@@ -682,9 +685,8 @@ class Service:
             # Each source still gets a turn (the store may be back by then;
             # if not, its run fails and backs off): none is left unscheduled.
             log.error("config applied, but the store could not be read to schedule it: %s", exc)
-            spread = min(new.schedule.jitter, FIRST_RUN_SPREAD)
             for name in added + changed:
-                self._schedule(name, now + timedelta(seconds=random.uniform(0, spread)))
+                self._schedule(name, self._soon(now))
         feeds_changed = (
             new.rubrics != old.rubrics
             or new.site != old.site

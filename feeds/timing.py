@@ -120,8 +120,14 @@ def next_due(
     due = min(due, limit)
     if wait is not None:
         # The server's explicit wish wins over the cap, up to a day.
-        due = max(due, now + timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
+        due = max(due, retry_ends(now, wait))
     return due
+
+
+def retry_ends(now: datetime, wait: float) -> datetime:
+    """When a Retry-After of `wait` seconds, received at `now`, ends: at
+    most MAX_RETRY_AFTER later."""
+    return now + timedelta(seconds=min(wait, MAX_RETRY_AFTER))
 
 
 def regular_due(interval: float, cron: str, timezone: str, after: datetime) -> datetime:

@@ -194,10 +194,7 @@ def test_a_time_on_a_relative_day_across_a_clock_change_is_the_time_printed(
     """dateparser counts "yesterday, 11:00" back from the fetch in the
     fetch's UTC offset: the day after a clock change it read 10:00 (or
     12:00), and "today, 1:30" on the day itself 00:30."""
-    found = parse_human_date(text, now=now, timezone="America/New_York", languages=("en", "ru"))
-    assert found is not None
-    assert found.replace(tzinfo=None) == expected
-    assert found.utcoffset() == expected.replace(tzinfo=NEW_YORK).astimezone(NEW_YORK).utcoffset()
+    _assert_read_in_new_york_as(text, now, expected)
 
 
 #: 13:00 EDT, the day after the clocks went forward.
@@ -227,7 +224,13 @@ def test_a_date_or_weekday_with_a_day_word_keeps_the_time_printed(
 ) -> None:
     """A date in March printed with its weekday ("Monday, March 2, 2026
     11:00") and read in July came out as 12:00."""
+    _assert_read_in_new_york_as(text, now, expected)
+
+
+def _assert_read_in_new_york_as(text: str, now: datetime, wall_time: datetime) -> None:
+    """`text`, read at `now` in New York, is that wall time, in the offset
+    New York has then."""
     found = parse_human_date(text, now=now, timezone="America/New_York", languages=("en", "ru"))
     assert found is not None
-    assert found.replace(tzinfo=None) == expected
-    assert found.utcoffset() == expected.replace(tzinfo=NEW_YORK).utcoffset()
+    assert found.replace(tzinfo=None) == wall_time
+    assert found.utcoffset() == wall_time.replace(tzinfo=NEW_YORK).astimezone(NEW_YORK).utcoffset()
