@@ -97,15 +97,18 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
         return _parse_json_feed(fetched, source, zone)
-    if not _labelled_utf8(fetched):
+    # A body labelled UTF-8 (or not at all) that the fast path reads is
+    # UTF-8: its strict XML check refuses other bytes. Only if it does not
+    # is the whole body decoded to see what it is; others are settled first.
+    labelled_utf8 = _labelled_utf8(fetched)
+    if not labelled_utf8:
         fetched = _charset_settled(fetched)
     items = parse_fast(fetched, source)
     if items is not None:
         return items
-    # A body labelled UTF-8 (or not at all) that the fast path read is
-    # UTF-8: its strict XML check refuses other bytes. Only now is it worth
-    # decoding the whole body to see what it is.
-    return _parse_xml_feed(_charset_settled(fetched), source, context)
+    if labelled_utf8:
+        fetched = _charset_settled(fetched)
+    return _parse_xml_feed(fetched, source, context)
 
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
