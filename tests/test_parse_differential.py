@@ -256,3 +256,62 @@ def test_a_date_on_the_12_hour_clock_is_left_to_feedparser(printed: str) -> None
     assert parse_fast(fetched, SOURCE) is None
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert item.published == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+# (declaration in the document, bytes' codec, Content-Type): the header
+# names the charset, which feedparser reads first.
+LABELLED = [
+    ("windows-1251", "cp1251", "application/rss+xml; charset=windows-1251"),
+    ("", "cp1251", "application/rss+xml; charset=windows-1251"),
+    ("", "cp1251", 'text/xml; charset="windows-1251"'),
+    ("koi8-r", "cp1251", "application/xml; charset=windows-1251"),
+    ("windows-1251", "koi8-r", "application/xml; charset=KOI8-R"),
+    ("", "iso8859-5", "application/xml; charset=iso-8859-5"),
+    ("", "ascii", "application/xml; charset=us-ascii"),
+]
+
+
+@pytest.mark.parametrize(("declared", "codec", "content_type"), LABELLED)
+def test_a_feed_whose_server_names_its_charset_takes_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, declared: str, codec: str, content_type: str
+) -> None:
+    rng = random.Random(codec + content_type)
+    text = _rss(rng, 7) if codec != "ascii" else _rss(rng, 7).encode("ascii", "ignore").decode()
+    text = text.replace(' encoding="utf-8"', f' encoding="{declared}"' if declared else "")
+    fetched = Fetched(
+        source="s",
+        url=SOURCE.url,
+        body=text.encode(codec, "replace"),
+        headers={"content-type": content_type},
+    )
+    import feeds.parse.feed as feed_module
+
+    fast_results: list[list[Item] | None] = []
+
+    def watched(fetched: Fetched, source: Source) -> list[Item] | None:
+        fast_results.append(parse_fast(fetched, source))
+        return fast_results[-1]
+
+    monkeypatch.setattr(feed_module, "parse_fast", watched)
+    items = parse(fetched, SOURCE, CONTEXT)
+    assert fast_results and fast_results[0] is not None, "the fast path declined it"
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    if codec != "ascii":
+        assert any("\u0400" <= ch <= "\u04ff" for item in items for ch in item.title)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/xml; charset=utf-8",  # the bytes are windows-1251
+        "application/xml; charset=x-no-such-charset",
+        "application/xml; charset=unicode_escape",
+    ],
+)
+def test_a_header_charset_that_does_not_fit_is_left_to_feedparser(content_type: str) -> None:
+    text = _rss(random.Random(3), 3).replace('encoding="utf-8"', 'encoding="windows-1251"')
+    body = text.encode("cp1251", "replace")
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={"content-type": content_type})
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )

@@ -12,8 +12,9 @@ returns None and the caller falls back to feedparser:
   (markup or entities in a title, escaped markup in an untyped or
   `type="text"` Atom element);
 - `xml:base` (relative links resolved against something else than the
-  feed's address), a charset declared only in the HTTP header, a DOCTYPE
-  (entities), RSS 1.0 and Atom 0.3;
+  feed's address), a charset other than UTF-8 in the HTTP header (which
+  lxml would not read: `parse` re-encodes such a body as UTF-8 first), a
+  DOCTYPE (entities), RSS 1.0 and Atom 0.3;
 - a document that is not well-formed XML (feedparser's recovery keeps
   more of it), or one fastfeedparser does not accept.
 """
