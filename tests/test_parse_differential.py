@@ -4,6 +4,7 @@ gives the same items, after normalising, as feedparser does."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -19,7 +20,19 @@ from .conftest import DATA, ROOT
 
 SOURCE = Source(name="s", type="feed", url="https://example.org/feed")
 CONTEXT = ParseContext(now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC), timezone="Europe/Moscow")
-FIELDS = ("id", "title", "link", "summary", "content", "author", "published", "updated")
+FIELDS = (
+    "id",
+    "title",
+    "link",
+    "summary",
+    "content",
+    "author",
+    "published",
+    "updated",
+    "image",
+    "image_type",
+    "image_length",
+)
 
 
 def view(items: list[Item]) -> list[tuple[object, ...]]:
@@ -225,6 +238,45 @@ def test_a_guid_marked_as_no_permalink_is_not_the_link(guid: str) -> None:
     assert (item.link, item.guid) == ("", guid)
 
 
+def _rss_items(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        "<title>t</title><link>https://example.org/a/1</link><description>d</description>"
+        + "".join(
+            f"<item><title>Story {n}</title>{item}"
+            "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate><description>b</description></item>"
+            for n, item in enumerate(items)
+        )
+        + "</channel></rss>"
+    ).encode()
+
+
+def test_a_guid_marked_as_no_permalink_that_is_also_the_link_takes_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Substack and RSSHub give each item a <link> and, marked as no
+    permalink, the same URL as its guid: the feed went to feedparser."""
+    guid = '<guid isPermaLink="false">https://example.org/a/{n}?x=1&amp;y=2</guid>'
+    link = "<link>https://example.org/a/{n}?x=1&amp;y=2</link>"
+    body = _rss_items(*(link.format(n=n) + guid.format(n=n) for n in range(3)))
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    items = _took_fast_path(monkeypatch, fetched)
+    assert [item.link for item in items] == [f"https://example.org/a/{n}?x=1&y=2" for n in range(3)]
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+
+
+def test_a_guid_marked_as_no_permalink_is_the_link_only_of_items_that_give_it() -> None:
+    """Two items with the same such guid, one with a <link> of it and one
+    without (the channel's own link is the same URL): the fast path cannot
+    tell which of its links are the guid's, and declines."""
+    guid = '<guid isPermaLink="false">https://example.org/a/1</guid>'
+    body = _rss_items("<link>https://example.org/a/1</link>" + guid, guid)
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None
+    items = parse(fetched, SOURCE, CONTEXT)
+    assert [item.link for item in items] == ["https://example.org/a/1", ""]
+
+
 def _the_item_with(guid: str) -> Item:
     """The one item of an RSS feed whose item has `guid` and no link, read
     the same by both paths (`compare`), as `parse` gives it."""
@@ -284,17 +336,7 @@ def test_a_feed_whose_server_names_its_charset_takes_the_fast_path(
         body=text.encode(codec, "replace"),
         headers={"content-type": content_type},
     )
-    import feeds.parse.feed as feed_module
-
-    fast_results: list[list[Item] | None] = []
-
-    def watched(fetched: Fetched, source: Source) -> list[Item] | None:
-        fast_results.append(parse_fast(fetched, source))
-        return fast_results[-1]
-
-    monkeypatch.setattr(feed_module, "parse_fast", watched)
-    items = parse(fetched, SOURCE, CONTEXT)
-    assert fast_results and fast_results[0] is not None, "the fast path declined it"
+    items = _took_fast_path(monkeypatch, fetched)
     assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
     if codec != "ascii":
         assert any("\u0400" <= ch <= "\u04ff" for item in items for ch in item.title)
@@ -315,3 +357,88 @@ def test_a_header_charset_that_does_not_fit_is_left_to_feedparser(content_type: 
     assert view(parse(fetched, SOURCE, CONTEXT)) == view(
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
     )
+
+
+# Feeds in the shapes publishers and platforms write (WordPress, Blogger,
+# YouTube, podcasts, Russian news sites...), each with the Content-Type its
+# server would send: tests/data/corpus/NAME.json.
+CORPUS = sorted((DATA / "corpus").glob("*.xml"))
+
+
+def _corpus_fetched(path: Path) -> Fetched:
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    return Fetched(
+        source="s",
+        url=meta["url"],
+        body=path.read_bytes(),
+        headers={"content-type": meta["content_type"]},
+    )
+
+
+def _took_fast_path(monkeypatch: pytest.MonkeyPatch, fetched: Fetched) -> list[Item]:
+    """The items `parse` gives; fails unless the fast path gave them."""
+    import feeds.parse.feed as feed_module
+
+    results: list[list[Item] | None] = []
+
+    def watched(fetched: Fetched, source: Source) -> list[Item] | None:
+        results.append(parse_fast(fetched, source))
+        return results[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(feed_module, "parse_fast", watched)
+        items = parse(fetched, SOURCE, CONTEXT)
+    assert results and results[0] is not None, "the fast path declined it"
+    return items
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_a_publishers_feed_gives_the_same_items_whichever_path_reads_it(path: Path) -> None:
+    fetched = _corpus_fetched(path)
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )
+
+
+#: What the fast path takes of the corpus: the test above is only worth
+#: something where it does.
+FAST_SHAPES = [
+    "aspnet-bom",
+    "bbc-thumbnail",
+    "bitrix-1251-noheader",
+    "bitrix-1251",
+    "blogger-summary",
+    "blogger",
+    "cdata-everything",
+    "hnrss",
+    "rsshub-telegram",
+    "substack",
+    "ghost",
+    "github-releases",
+    "googlenews",
+    "hugo",
+    "kommersant-1251",
+    "lenta",
+    "livejournal",
+    "medium",
+    "pelican-html-summary",
+    "reddit",
+    "relative-links",
+    "ria",
+    "ru-quot-titles",
+    "tass",
+    "tumblr",
+    "wordpress",
+    "wordpresscom-media",
+    "yandex-fulltext",
+    "yandex-turbo",
+]
+
+
+@pytest.mark.parametrize("name", FAST_SHAPES)
+def test_the_fast_path_takes_the_ordinary_publishers_shapes(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    fetched = _corpus_fetched(DATA / "corpus" / f"{name}.xml")
+    items = _took_fast_path(monkeypatch, fetched)
+    assert len(items) >= 5

@@ -264,7 +264,11 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
             _characters_only(fetched.body),
             response_headers=headers,
             sanitize_html=False,
-            resolve_relative_uris=True,
+            # Only an xml:base gives feedparser anything to resolve against;
+            # without one, its resolver would only rewrite every tag with its
+            # attributes sorted (`<img alt src>`), which the fast path does
+            # not: a feed moving between the paths changed every story.
+            resolve_relative_uris=b"xml:base" in fetched.body,
         )
     except (ValueError, OverflowError) as error:
         # What _characters_only cannot see (a UTF-16 body, say) still
