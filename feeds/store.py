@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import queue
+import re
 import sqlite3
 import threading
 import uuid
@@ -692,6 +693,31 @@ class Store:
             changed=changed,
         )
 
+    def _reordered_only(self, entry: _Entry, row: sqlite3.Row) -> bool:
+        """Whether the item reads as stored but for the order of attributes
+        in its markup: the feedparser path used to write every tag with its
+        attributes sorted, the fast path as the source does, and a feed can
+        move between them. (Looked up only for an item whose fingerprint
+        changed and whose markup has tags with several attributes.)"""
+        item = entry.item
+        if not any(_ATTRIBUTES.search(text) for text in _texts(item)):
+            return False
+        stored = self._execute(
+            "SELECT summary, content FROM items WHERE id = ?", (row["id"],)
+        ).fetchone()
+        if stored is None or (stored[0], stored[1]) == _texts(item):
+            return False
+        # The texts as stored, and the date as stored (see _date_moved_only).
+        first = _date(row["published"])
+        dated = {"published": first} if first is not None and item.published is not None else {}
+        as_stored = item.evolve(summary=stored[0], content=stored[1], **dated)
+        if as_stored.fingerprint() != row["fingerprint"]:
+            return False  # something else changed too
+        return all(
+            _attributes_sorted(old) == _attributes_sorted(new)
+            for old, new in zip(stored, _texts(item), strict=True)
+        )
+
     def _adopt(self, row: sqlite3.Row, source: str) -> sqlite3.Row:
         """Make a stored story `source`'s, with the rubrics its old source
         gave it; returns the row as it now reads."""
@@ -844,6 +870,7 @@ class Store:
         views = []
         moved = []
         tagged = []
+        reordered = []
         for entry, row in known:
             item = entry.item
             if row["source"] != item.source:
@@ -853,7 +880,13 @@ class Store:
             wanted = None if entry.generic else entry.canonical
             if wanted != row["canonical_link"]:
                 moved.append((wanted, row["id"]))
-            if row["fingerprint"] != entry.fingerprint and not _date_moved_only(entry, row):
+            changed = row["fingerprint"] != entry.fingerprint and not _date_moved_only(entry, row)
+            if changed and self._reordered_only(entry, row):
+                # Reads as before, its markup written with its attributes in
+                # another order: no update, but the text as it is now.
+                reordered.append((*_texts(item), entry.fingerprint, row["id"]))
+                changed = False
+            if changed:
                 texts.append((entry, row["id"]))
             else:
                 categories = _json_list(list(item.categories))
@@ -877,6 +910,9 @@ class Store:
             ],
         )
         self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
+        self._executemany(
+            "UPDATE items SET summary = ?, content = ?, fingerprint = ? WHERE id = ?", reordered
+        )
         self._executemany("UPDATE items SET categories = ? WHERE id = ?", tagged)
         # A story is found by its link as it is now, not as it first was
         # (unless another stored story has that link already).
@@ -1197,6 +1233,25 @@ def _story(item: Item) -> tuple[object, ...]:
 def _unlinked(item: Item) -> bool:
     """An item known only by its title and date: no link, no guid."""
     return not item.link and not item.guid and item.published is not None
+
+
+def _texts(item: Item) -> tuple[str, str]:
+    return item.summary, item.content
+
+
+#: A start tag with more than one attribute, as cleaned HTML writes it.
+_ATTRIBUTES = re.compile(r'<([a-zA-Z][\w:-]*)((?: [^\s="<>/]+(?:="[^"]*")?){2,})(\s*/?)>')
+_ATTRIBUTE = re.compile(r' [^\s="<>/]+(?:="[^"]*")?')
+
+
+def _attributes_sorted(markup: str) -> str:
+    """`markup` with the attributes of each tag in sorted order."""
+
+    def sort(found: re.Match[str]) -> str:
+        attributes = sorted(_ATTRIBUTE.findall(found.group(2)))
+        return f"<{found.group(1)}{''.join(attributes)}{found.group(3)}>"
+
+    return _ATTRIBUTES.sub(sort, markup)
 
 
 def _date_key(item: Item) -> tuple[str, str, str]:
