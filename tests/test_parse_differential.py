@@ -8,6 +8,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -238,13 +239,13 @@ def test_a_guid_marked_as_no_permalink_is_not_the_link(guid: str) -> None:
     assert (item.link, item.guid) == ("", guid)
 
 
-def _rss_items(*items: str) -> bytes:
+def _rss_items(*items: str, dated: bool = True) -> bytes:
+    date = "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>" if dated else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
         "<title>t</title><link>https://example.org/a/1</link><description>d</description>"
         + "".join(
-            f"<item><title>Story {n}</title>{item}"
-            "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate><description>b</description></item>"
+            f"<item><title>Story {n}</title>{item}{date}<description>b</description></item>"
             for n, item in enumerate(items)
         )
         + "</channel></rss>"
@@ -412,6 +413,7 @@ FAST_SHAPES = [
     "cdata-everything",
     "hnrss",
     "rsshub-telegram",
+    "ru-msk-zone",
     "substack",
     "ghost",
     "github-releases",
@@ -442,3 +444,59 @@ def test_the_fast_path_takes_the_ordinary_publishers_shapes(
     fetched = _corpus_fetched(DATA / "corpus" / f"{name}.xml")
     items = _took_fast_path(monkeypatch, fetched)
     assert len(items) >= 5
+
+
+NAMED_ZONES = [
+    "MSK",
+    "CET",
+    "CEST",
+    "EET",
+    "EEST",
+    "WET",
+    "WEST",
+    "JST",
+    "KST",
+    "SGT",
+    "AEST",
+    "AEDT",
+    "NZST",
+    "NZDT",
+]
+
+
+@pytest.mark.parametrize("zone", NAMED_ZONES)
+def test_a_date_with_a_zones_name_takes_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """Russian sites write "MSK"; fastfeedparser and the feedparser path read
+    these names with the same offsets, winter and summer."""
+    body = _rss_items(
+        f"<guid>https://example.org/a/1</guid><pubDate>Fri, 20 Nov 2026 12:00:00 {zone}</pubDate>",
+        f"<link>https://example.org/a/2</link><pubDate>Wed, 20 May 2026 12:00:00 {zone}</pubDate>",
+        dated=False,
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+
+
+def test_a_zones_name_is_left_to_feedparser_for_an_item_without_guid_or_link() -> None:
+    """Such an item's id is made from its date, which the feedparser path
+    reads in the source's zone when it ends in a name (as it always did)."""
+    body = _rss_items("<pubDate>Fri, 20 Nov 2026 12:00:00 JST</pubDate>", dated=False)
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert item.published == datetime(2026, 11, 20, 12, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+def test_hong_kong_time_is_left_to_feedparser() -> None:
+    """fastfeedparser reads HKT as UTC."""
+    body = _rss_items(
+        "<guid>https://example.org/a/1</guid><pubDate>Fri, 20 Nov 2026 12:00:00 HKT</pubDate>",
+        dated=False,
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert item.published == datetime(2026, 11, 20, 4, tzinfo=UTC)

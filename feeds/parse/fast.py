@@ -59,8 +59,13 @@ _DATES = re.compile(
     rb"\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</",
 )
 _ZONED = re.compile(
-    rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]))$"
+    rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]"
+    rb"|MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT))$"
 )
+#: Zone names beyond RFC 822's that both paths read with the same offset
+#: (the feedparser path by its table of them; not HKT, which fastfeedparser
+#: reads as UTC, nor names of several zones such as IST).
+_NAMED_ZONE = re.compile(rb"\b(?:MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT)$")
 #: An RFC 822 date (its month by name) whose zone is written the RFC 3339
 #: way ("+03:00") or after GMT or UTC ("GMT+0300"): fastfeedparser reads it
 #: as UTC; the feedparser path reads the offset.
@@ -123,7 +128,8 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
     if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
     is_atom = b"http://www.w3.org/2005/Atom" in head and b"<rss" not in head
-    if not _dates_are_zoned(body) or (is_atom and not _atom_types_are_clear(body)):
+    zoned = _dates_are_zoned(body)
+    if zoned is False or (is_atom and not _atom_types_are_clear(body)):
         return None
     if not _well_formed(body):
         return None  # feedparser's recovery keeps more of a broken document
@@ -154,6 +160,11 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
         return None
     entries = parsed.get("entries") or []
     if not entries and (b"<item" in body or b"<entry" in body):
+        return None
+    if zoned is None and any(not (entry.get("id") or entry.get("link")) for entry in entries):
+        # An item with neither guid nor link has its id made from its date,
+        # and the feedparser path reads a zone's name in such a date as the
+        # source's zone (as it always did, so that the id stays the same).
         return None
     # Looked up once, not per item: on a feed without ids, a search of the
     # whole body for every item made a big feed quadratic.
@@ -227,16 +238,20 @@ def _well_formed(body: bytes) -> bool:
     return True
 
 
-def _dates_are_zoned(body: bytes) -> bool:
+def _dates_are_zoned(body: bytes) -> bool | None:
     """Every date ends in a zone fastfeedparser reads, and is ASCII: it
     leaves a date in other words ("Пт, 20 ноя 2026") unread, and an RFC 822
     date's "+03:00" or "GMT+3" it takes for UTC, and "2:00 PM" for two in
-    the morning; feedparser's path reads them all."""
+    the morning; feedparser's path reads them all. None: yes, and some end
+    in a zone's name such as MSK (see `_NAMED_ZONE`)."""
     # Each date once (an item's published and updated are often the same),
     # and the usual forms by one match: the searches below scan every
     # position of a date, several times, for every date of every feed.
     dates = {found.strip() for found in _DATES.findall(body)}
-    return all(_PLAIN_DATE.fullmatch(found) or _zoned_date(found) for found in dates if found)
+    unusual = [found for found in dates if found and not _PLAIN_DATE.fullmatch(found)]
+    if not all(_zoned_date(found) for found in unusual):
+        return False
+    return None if any(_NAMED_ZONE.search(found) for found in unusual) else True
 
 
 def _zoned_date(found: bytes) -> bool:
