@@ -82,10 +82,13 @@ def test_fast_path_regexes_take_linear_time(name: str, tmp_path) -> None:
 
 
 def test_dates_and_not_permalinks_still_read() -> None:
-    assert _dates_are_zoned(b"<pubDate> Mon, 01 Jun 2026 10:00:00 +0000 </pubDate>")
-    assert _dates_are_zoned(b"<updated><![CDATA[ 2026-06-01T10:00:00Z ]]></updated>")
-    assert not _dates_are_zoned(b"<pubDate>\n  Mon, 01 Jun 2026 10:00:00  \n</pubDate>")
-    assert not _dates_are_zoned(b'<dc:date a="b">2026-06-01T10:00</dc:date>')
+    assert _dates_are_zoned(b"<pubDate> Mon, 01 Jun 2026 10:00:00 +0000 </pubDate>") == "zoned"
+    assert _dates_are_zoned(b"<updated><![CDATA[ 2026-06-01T10:00:00Z ]]></updated>") == "zoned"
+    # Without a zone: read in the source's zone, never as zoned.
+    naive = b"<pubDate>\n  Mon, 01 Jun 2026 10:00:00  \n</pubDate>"
+    assert _dates_are_zoned(naive) == "naive"
+    assert _dates_are_zoned(b'<dc:date a="b">2026-06-01T10:00</dc:date>') == "naive"
+    assert _dates_are_zoned(naive + b"<pubDate>Mon, 01 Jun 2026 10:00:00 GMT</pubDate>") == ""
     found = _NOT_PERMALINK.findall(
         b'<guid isPermaLink="false"> <![CDATA[ http://x.example/1 ]]> </guid>'
         b"<GUID ispermalink='false'>http://x.example/2</GUID>"

@@ -376,19 +376,21 @@ def _corpus_fetched(path: Path) -> Fetched:
     )
 
 
-def _took_fast_path(monkeypatch: pytest.MonkeyPatch, fetched: Fetched) -> list[Item]:
+def _took_fast_path(
+    monkeypatch: pytest.MonkeyPatch, fetched: Fetched, context: ParseContext = CONTEXT
+) -> list[Item]:
     """The items `parse` gives; fails unless the fast path gave them."""
     import feeds.parse.feed as feed_module
 
     results: list[list[Item] | None] = []
 
-    def watched(fetched: Fetched, source: Source) -> list[Item] | None:
-        results.append(parse_fast(fetched, source))
+    def watched(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
+        results.append(parse_fast(fetched, source, timezone))
         return results[-1]
 
     with monkeypatch.context() as patch:
         patch.setattr(feed_module, "parse_fast", watched)
-        items = parse(fetched, SOURCE, CONTEXT)
+        items = parse(fetched, SOURCE, context)
     assert results and results[0] is not None, "the fast path declined it"
     return items
 
@@ -405,6 +407,7 @@ def test_a_publishers_feed_gives_the_same_items_whichever_path_reads_it(path: Pa
 #: something where it does.
 FAST_SHAPES = [
     "aspnet-bom",
+    "atom-naive",
     "bbc-thumbnail",
     "bitrix-1251-noheader",
     "bitrix-1251",
@@ -414,6 +417,7 @@ FAST_SHAPES = [
     "hnrss",
     "rsshub-telegram",
     "ru-msk-zone",
+    "ru-no-zone",
     "substack",
     "ghost",
     "github-releases",
@@ -423,6 +427,8 @@ FAST_SHAPES = [
     "lenta",
     "livejournal",
     "medium",
+    "naive-iso",
+    "naive-rfc",
     "pelican-html-summary",
     "reddit",
     "relative-links",
@@ -500,3 +506,56 @@ def test_hong_kong_time_is_left_to_feedparser() -> None:
     assert parse_fast(fetched, SOURCE) is None
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert item.published == datetime(2026, 11, 20, 4, tzinfo=UTC)
+
+
+BERLIN = ParseContext(now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC), timezone="Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "2026-11-20 12:00:00",
+        "2026-11-20T12:00",
+        "2026-11-20T12:00:00.250",
+        "Fri, 20 Nov 2026 12:00:00",
+        "20 Nov 2026 12:00",
+        "2026-03-29 02:30:00",  # a time the clocks skip in Berlin
+        "2026-10-25 02:30:00",  # one they pass twice
+    ],
+)
+def test_dates_written_without_a_zone_take_the_fast_path_in_the_sources_zone(
+    monkeypatch: pytest.MonkeyPatch, printed: str
+) -> None:
+    """Small sites' CMSes write the local time alone: such a feed went to
+    feedparser. fastfeedparser reads it as UTC; the fast path now takes its
+    time of day in the source's zone, as the feedparser path does."""
+    body = _rss_items(
+        f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>",
+        f"<pubDate>{printed}</pubDate>",  # no guid, no link: its id from the date
+        dated=False,
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    items = _took_fast_path(monkeypatch, fetched, BERLIN)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, BERLIN))
+    assert items[0].published is not None
+    assert items[0].published.tzinfo == ZoneInfo("Europe/Berlin")
+
+
+def test_dates_with_and_without_a_zone_in_one_feed_are_left_to_feedparser() -> None:
+    """fastfeedparser gives both as UTC: which was written without a zone
+    cannot be told from its result."""
+    body = _rss_items(
+        "<guid>https://example.org/a/1</guid><pubDate>2026-11-20 12:00:00</pubDate>",
+        "<guid>https://example.org/a/2</guid><pubDate>2026-11-20T12:00:00Z</pubDate>",
+        dated=False,
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE, "Europe/Berlin") is None
+    assert parse_fast(fetched, SOURCE) is None
+
+
+def test_dates_without_a_zone_need_the_sources_zone() -> None:
+    body = _rss_items("<guid>https://example.org/a/1</guid><pubDate>2026-11-20 12:00</pubDate>")
+    body = body.replace(b"<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>", b"")
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None

@@ -6,8 +6,11 @@ It is only taken where it gives exactly what the feedparser path gives (a
 differential test holds both to that); for anything else `parse_fast`
 returns None and the caller falls back to feedparser:
 
-- a date without a time zone (fastfeedparser would read it as UTC, we read
-  it in the source's zone), or in words other than English ones;
+- a date without a time zone beside dates with one (fastfeedparser reads
+  it as UTC, we read it in the source's zone: where no date has a zone,
+  and each is in RFC 3339's or RFC 822's form, the fast path takes their
+  time of day in the source's zone), a zone's name fastfeedparser reads
+  otherwise (HKT, IST...), a date in words other than English ones;
 - a title or an Atom text construct whose type cannot be told apart
   (markup or entities in a title, escaped markup in an untyped or
   `type="text"` Atom element);
@@ -43,6 +46,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
 import fastfeedparser
 
@@ -61,6 +65,13 @@ _DATES = re.compile(
 _ZONED = re.compile(
     rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]"
     rb"|MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT))$"
+)
+#: A date with no zone, in the forms both paths read alike: RFC 3339's
+#: without its offset (or with a space for its T), RFC 822's without its
+#: zone.
+_NAIVE_DATE = re.compile(
+    rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?"
+    rb"|(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(?::\d\d)?"
 )
 #: Zone names beyond RFC 822's that both paths read with the same offset
 #: (the feedparser path by its table of them; not HKT, which fastfeedparser
@@ -115,9 +126,10 @@ _NOT_PERMALINK = re.compile(
 )
 
 
-def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
+def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
     """Items of an RSS or Atom feed, or None when the fast path cannot
-    promise the same result as feedparser."""
+    promise the same result as feedparser. `timezone`: the source's, for
+    dates written without one (none given: such a feed is declined)."""
     body = fetched.body
     head = body[:_HEAD]
     if b"xml:base" in body or b"<!DOCTYPE" in head or b"<!doctype" in head:
@@ -128,8 +140,10 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
     if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
     is_atom = b"http://www.w3.org/2005/Atom" in head and b"<rss" not in head
-    zoned = _dates_are_zoned(body)
-    if zoned is False or (is_atom and not _atom_types_are_clear(body)):
+    dates = _dates_are_zoned(body)
+    if not dates or (is_atom and not _atom_types_are_clear(body)):
+        return None
+    if dates == "naive" and not timezone:
         return None
     if not _well_formed(body):
         return None  # feedparser's recovery keeps more of a broken document
@@ -161,7 +175,7 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
     entries = parsed.get("entries") or []
     if not entries and (b"<item" in body or b"<entry" in body):
         return None
-    if zoned is None and any(not (entry.get("id") or entry.get("link")) for entry in entries):
+    if dates == "named" and any(not (entry.get("id") or entry.get("link")) for entry in entries):
         # An item with neither guid nor link has its id made from its date,
         # and the feedparser path reads a zone's name in such a date as the
         # source's zone (as it always did, so that the id stays the same).
@@ -192,6 +206,7 @@ def parse_fast(fetched: Fetched, source: Source) -> list[Item] | None:
         own_links = {link for link, count in wanted.items() if given[link] >= count}
     document = _Document(
         body,
+        zone=ZoneInfo(timezone) if dates == "naive" else None,
         has_ids=has_ids,
         not_permalinks=not_permalinks - own_links,
         thumbnails=(
@@ -238,20 +253,26 @@ def _well_formed(body: bytes) -> bool:
     return True
 
 
-def _dates_are_zoned(body: bytes) -> bool | None:
-    """Every date ends in a zone fastfeedparser reads, and is ASCII: it
-    leaves a date in other words ("Пт, 20 ноя 2026") unread, and an RFC 822
-    date's "+03:00" or "GMT+3" it takes for UTC, and "2:00 PM" for two in
-    the morning; feedparser's path reads them all. None: yes, and some end
-    in a zone's name such as MSK (see `_NAMED_ZONE`)."""
+def _dates_are_zoned(body: bytes) -> str:
+    """How the document's dates read alike on both paths: "zoned", every
+    one ends in a zone fastfeedparser reads, and is ASCII (it leaves a date
+    in other words, "Пт, 20 ноя 2026", unread, takes an RFC 822 date's
+    "+03:00" or "GMT+3" for UTC, and "2:00 PM" for two in the morning);
+    "named", so, and some end in a zone's name such as MSK (see
+    `_NAMED_ZONE`); "naive", none has a zone and each is in a plain form,
+    which fastfeedparser reads as UTC and the feedparser path in the
+    source's zone (see `_NAIVE_DATE`); "" otherwise."""
     # Each date once (an item's published and updated are often the same),
     # and the usual forms by one match: the searches below scan every
     # position of a date, several times, for every date of every feed.
     dates = {found.strip() for found in _DATES.findall(body)}
-    unusual = [found for found in dates if found and not _PLAIN_DATE.fullmatch(found)]
-    if not all(_zoned_date(found) for found in unusual):
-        return False
-    return None if any(_NAMED_ZONE.search(found) for found in unusual) else True
+    dates.discard(b"")
+    unusual = [found for found in dates if not _PLAIN_DATE.fullmatch(found)]
+    if all(_zoned_date(found) for found in unusual):
+        return "named" if any(_NAMED_ZONE.search(found) for found in unusual) else "zoned"
+    if len(unusual) == len(dates) and all(_NAIVE_DATE.fullmatch(found) for found in unusual):
+        return "naive"
+    return ""
 
 
 def _zoned_date(found: bytes) -> bool:
@@ -284,9 +305,17 @@ class _Document:
     """What `_item` needs to know of the whole document."""
 
     def __init__(
-        self, body: bytes, *, has_ids: bool, not_permalinks: set[str], thumbnails: str
+        self,
+        body: bytes,
+        *,
+        zone: ZoneInfo | None,
+        has_ids: bool,
+        not_permalinks: set[str],
+        thumbnails: str,
     ) -> None:
         self._body = body
+        #: The source's zone, for a document whose dates have none.
+        self.zone = zone
         self.has_ids = has_ids
         self.not_permalinks = not_permalinks
         #: "": no media:thumbnail; "alone": thumbnails and no media:content;
@@ -347,8 +376,8 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         # the link however it is spaced or its scheme spelt, fastfeedparser
         # only a bare lower-case "http...". feedparser decides.
         return None
-    published = _date(entry.get("published"))
-    updated = _date(entry.get("updated"))
+    published = _date(entry.get("published"), document.zone)
+    updated = _date(entry.get("updated"), document.zone)
     if published is None:
         published, updated = updated, None
     enclosures = [
@@ -404,11 +433,15 @@ def _squeezed(text: str) -> str:
     return "".join(html.unescape(text).split())
 
 
-def _date(value: Any) -> datetime | None:
+def _date(value: Any, zone: ZoneInfo | None = None) -> datetime | None:
+    """fastfeedparser's date; with `zone`, its time of day in that zone (it
+    gives a date written without a zone as that time in UTC)."""
     if not value:
         return None
     try:
         found = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    if zone is not None:
+        return found.replace(tzinfo=zone)
     return found if found.tzinfo else None

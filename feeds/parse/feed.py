@@ -104,7 +104,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     if not labelled_utf8:
         fetched = _charset_settled(fetched)
     readable = _in_utf8(fetched)
-    items = None if readable is None else parse_fast(readable, source)
+    items = None if readable is None else parse_fast(readable, source, context.timezone)
     if items is not None:
         return items
     if labelled_utf8:
