@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
 from feeds.normalise import normalise_item
 from feeds.parse.fast import parse_fast
@@ -358,6 +359,23 @@ def test_a_header_charset_that_does_not_fit_is_left_to_feedparser(content_type: 
     assert view(parse(fetched, SOURCE, CONTEXT)) == view(
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
     )
+
+
+def test_a_header_charset_whose_codec_cannot_decode_fails_the_source_alone() -> None:
+    """Python's "undefined" codec raises a bare UnicodeError on any bytes:
+    re-encoding the body for the fast path let it out of `parse`, a bug
+    that ends the run, where feedparser's path fails the source alone."""
+    text = _rss(random.Random(3), 3).replace('encoding="utf-8"', 'encoding="windows-1251"')
+    fetched = Fetched(
+        source="s",
+        url=SOURCE.url,
+        body=text.encode("cp1251", "replace"),
+        headers={"content-type": "application/xml; charset=undefined"},
+    )
+    with pytest.raises(ParseError):
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    with pytest.raises(ParseError):
+        parse(fetched, SOURCE, CONTEXT)
 
 
 # Feeds in the shapes publishers and platforms write (WordPress, Blogger,

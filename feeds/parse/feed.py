@@ -172,7 +172,9 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
         return None
     try:
         text = fetched.body.decode(codec.name)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):
+        # UnicodeError, not only UnicodeDecodeError: the "undefined" codec
+        # raises the bare one for any bytes.
         return None
     return _declared_as(replace(fetched, body=text.encode()), "utf-8")
 
