@@ -157,8 +157,10 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
     charset, which outranks the XML declaration for feedparser too (a
     windows-1251 feed labelled so by its server went to feedparser, at
     six times the cost). None when the charset is unknown, not a text
-    encoding, or does not fit the bytes: feedparser decides."""
-    found = _HEADER_CHARSET.search(fetched.headers.get("content-type", ""))
+    encoding, not the one feedparser reads (`_feedparser_charset`), or
+    does not fit the bytes: feedparser decides."""
+    content_type = fetched.headers.get("content-type", "")
+    found = _HEADER_CHARSET.search(content_type)
     if found is None:
         return fetched
     label = found.group().partition("=")[2].strip("\"' ")
@@ -168,7 +170,7 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
         return None
     if codec.name == "utf-8":
         return fetched
-    if codec.name in _NOT_CHARSETS:
+    if codec.name in _NOT_CHARSETS or label != _feedparser_charset(content_type):
         return None
     try:
         text = fetched.body.decode(codec.name)
@@ -182,6 +184,34 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
 #: Codecs Python has that no server means by a charset: they read
 #: backslashes and other ASCII as escapes.
 _NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode"})
+#: The media types whose charset parameter feedparser reads before the XML
+#: declaration (RFC 3023), besides application/*+xml and text/*.
+_CHARSET_FIRST_TYPES = (
+    "application/xml",
+    "application/xml-dtd",
+    "application/xml-external-parsed-entity",
+)
+
+
+def _feedparser_charset(content_type: str) -> str:
+    """The charset feedparser decodes a body in first, from the header: the
+    last charset parameter, for an XML or text media type as written (it
+    compares the type case-sensitively); '' for any other type, whose
+    charset parameter it does not read (the XML declaration decides)."""
+    media_type, *parameters = content_type.split(";")
+    media_type = media_type.strip()
+    if not (
+        media_type in _CHARSET_FIRST_TYPES
+        or (media_type.startswith("application/") and media_type.endswith("+xml"))
+        or media_type.startswith("text/")
+    ):
+        return ""
+    charset = ""
+    for parameter in parameters:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'")
+    return charset
 
 
 def _labelled_utf8(fetched: Fetched) -> bool:
