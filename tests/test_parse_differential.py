@@ -409,6 +409,41 @@ def test_a_header_charset_whose_codec_cannot_decode_fails_the_source_alone() -> 
         parse(fetched, SOURCE, CONTEXT)
 
 
+def _utf16_rss(item: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-16"?>\n<rss version="2.0">'
+        '<channel xml:base="https://base.example/dir/"><title>t</title>'
+        "<link>https://example.org/</link><description>d</description>"
+        f"<item><title>A story</title><link>https://example.org/a/1</link>{item}</item>"
+        "</channel></rss>"
+    ).encode("utf-16")
+
+
+def test_a_utf16_feed_is_left_to_feedparser() -> None:
+    """The fast path's checks look for ASCII in the bytes: in UTF-16 they
+    found no date, no xml:base, no element, and a date without a zone
+    was read as UTC (feedparser's path reads it in the source's zone)."""
+    body = _utf16_rss("<pubDate>Tue, 24 Nov 2026 10:00:00</pubDate><description>b</description>")
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )
+
+
+def test_relative_urls_of_a_utf16_feed_are_resolved_against_its_xml_base() -> None:
+    """feedparser resolves relative URLs in text only where it is asked to,
+    which it is where the body has an xml:base: in UTF-16 the bytes do not
+    show one."""
+    body = _utf16_rss(
+        "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>"
+        '<description>&lt;p&gt;&lt;img src="i.png"&gt;&lt;/p&gt;</description>'
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert 'src="https://base.example/dir/i.png"' in normalise_item(item).summary
+
+
 # Feeds in the shapes publishers and platforms write (WordPress, Blogger,
 # YouTube, podcasts, Russian news sites...), each with the Content-Type its
 # server would send: tests/data/corpus/NAME.json.

@@ -14,6 +14,7 @@ returns None and the caller falls back to feedparser:
 - a title or an Atom text construct whose type cannot be told apart
   (markup or entities in a title, escaped markup in an untyped or
   `type="text"` Atom element);
+- a body in UTF-16 or UTF-32 (the checks read the bytes as ASCII);
 - `xml:base` (relative links resolved against something else than the
   feed's address), a charset other than UTF-8 in the HTTP header (which
   lxml would not read: `parse` re-encodes such a body as UTF-8 first), a
@@ -132,6 +133,10 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     dates written without one (none given: such a feed is declined)."""
     body = fetched.body
     head = body[:_HEAD]
+    if b"\x00" in head:
+        # UTF-16 or UTF-32: every check below looks for ASCII in the bytes,
+        # and would find no date, no xml:base, no element in them.
+        return None
     if b"xml:base" in body or b"<!DOCTYPE" in head or b"<!doctype" in head:
         return None
     if b"<rdf:RDF" in head or b'version="0.3"' in head:

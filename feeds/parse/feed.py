@@ -300,7 +300,10 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
             # without one, its resolver would only rewrite every tag with its
             # attributes sorted (`<img alt src>`), which the fast path does
             # not: a feed moving between the paths changed every story.
-            resolve_relative_uris=b"xml:base" in fetched.body,
+            # (In UTF-16 or UTF-32 the bytes cannot show one: resolved.)
+            resolve_relative_uris=(
+                b"xml:base" in fetched.body or b"\x00" in fetched.body[:_DOCTYPE_WINDOW]
+            ),
         )
     except (ValueError, OverflowError) as error:
         # What _characters_only cannot see (a UTF-16 body, say) still
