@@ -444,6 +444,26 @@ def test_relative_urls_of_a_utf16_feed_are_resolved_against_its_xml_base() -> No
     assert 'src="https://base.example/dir/i.png"' in normalise_item(item).summary
 
 
+def test_an_atom_feed_written_with_a_prefix_is_left_to_feedparser() -> None:
+    """`<a:feed xmlns:a="...Atom">`: the fast path's checks look for Atom's
+    elements unprefixed (the first entry, the text constructs' types), so
+    none of them ran; a Dublin Core date beside the entry's own went unseen,
+    and the two paths dated the story differently."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><a:feed xmlns:a="http://www.w3.org/2005/Atom"'
+        b' xmlns:dc="http://purl.org/dc/elements/1.1/"><a:title>t</a:title><a:id>urn:t</a:id>'
+        b"<a:updated>2026-11-24T10:00:00Z</a:updated><a:entry><a:id>urn:1</a:id>"
+        b'<a:title>A story</a:title><a:link href="https://example.org/a/1"/>'
+        b"<a:updated>2026-11-24T10:00:00Z</a:updated><a:summary>s</a:summary>"
+        b"<dc:date>2026-11-20T10:00:00Z</dc:date></a:entry></a:feed>"
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )
+
+
 # Feeds in the shapes publishers and platforms write (WordPress, Blogger,
 # YouTube, podcasts, Russian news sites...), each with the Content-Type its
 # server would send: tests/data/corpus/NAME.json.

@@ -18,7 +18,7 @@ returns None and the caller falls back to feedparser:
 - `xml:base` (relative links resolved against something else than the
   feed's address), a charset other than UTF-8 in the HTTP header (which
   lxml would not read: `parse` re-encodes such a body as UTF-8 first), a
-  DOCTYPE (entities), RSS 1.0 and Atom 0.3;
+  DOCTYPE (entities), RSS 1.0, Atom 0.3 and Atom written with a prefix;
 - elements of an entry that feedparser reads and fastfeedparser does not:
   `itunes:summary`, `media:description` (summary or content),
   `itunes:keywords`, `media:keywords`, `itunes:category` (categories),
@@ -93,6 +93,7 @@ _PLAIN_DATE = re.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)"
     rb"|(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(?::\d\d)? (?:[+-]\d{4}|GMT)"
 )
+_ATOM_ROOT = re.compile(rb"<feed[\s>]")
 _ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^<>]*+)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|text/html)["']""")
 #: (No `\b` first: a pattern that starts with a word is searched for by
@@ -145,6 +146,8 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
     is_atom = b"http://www.w3.org/2005/Atom" in head and b"<rss" not in head
+    if is_atom and not _ATOM_ROOT.search(head):
+        return None  # Atom with a prefix (<a:feed>): the checks look for <entry>
     dates = _dates_are_zoned(body)
     if not dates or (is_atom and not _atom_types_are_clear(body)):
         return None
