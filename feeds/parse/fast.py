@@ -21,7 +21,8 @@ returns None and the caller falls back to feedparser:
   DOCTYPE (entities), RSS 1.0, Atom 0.3 and Atom written with a prefix;
 - elements of an entry that feedparser reads and fastfeedparser does not:
   `itunes:summary`, `media:description` (summary or content),
-  `itunes:keywords`, `media:keywords`, `itunes:category` (categories),
+  `itunes:keywords`, `media:keywords`, `itunes:category`, `atom:category`
+  (categories), `atom:content`, `dc:description` beside `description`,
   Dublin Core dates beside the feed's own (or in Atom), XHTML text (which
   fastfeedparser gives with its wrapper), Atom enclosures, and
   media:thumbnail in a document with media:content, unless an image
@@ -102,11 +103,20 @@ _ATOM_ENCLOSURE = re.compile(rb"""rel\s*=\s*["']enclosure["']""")
 #: A prefixed element's start: (prefix, local name).
 _PREFIXED = re.compile(rb"<([\w.-]+):([\w.-]+)")
 #: Elements of an entry that feedparser reads into its summary, content or
-#: categories (`itunes:summary`, `media:description`, `itunes:keywords`,
-#: `media:keywords`, `itunes:category`) and fastfeedparser does not; and
+#: categories (`itunes:summary`, `itunes:keywords`, `media:keywords`; any
+#: description but dc:description, and that one beside the entry's own,
+#: which feedparser takes for content) and fastfeedparser does not; and
 #: Dublin Core dates, which beside a feed's own date (or in Atom) feedparser
 #: takes for the published or updated date, and fastfeedparser does not.
 _MORE_TEXT = frozenset({b"summary", b"keywords"})
+#: fastfeedparser reads the text of a category in any namespace, and no
+#: content element but Media RSS's; feedparser reads them in the namespaces
+#: it knows (compared in lower case): a category in Media RSS's alone is
+#: read alike, and content in Atom's (atom:content in RSS) by feedparser only.
+_MEDIA_NAMESPACE = rb"http://search\.yahoo\.com/mrss/?"
+_ATOM_NAMESPACES = rb"http://www\.w3\.org/2005/atom|http://purl\.org/atom/ns\#"
+#: Prefixes of one element past which a document is left to feedparser.
+_MOST_PREFIXES = 8
 _DC_DATES = frozenset({b"date", b"modified", b"issued"})
 #: Kinds of prefixed element past which a document is left to feedparser
 #: (real feeds have a few dozen; a set of millions would take gigabytes).
@@ -168,8 +178,13 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     locals_ = {local for _prefix, local in prefixed}
     if (
         locals_ & _MORE_TEXT
-        or any(local == b"description" and prefix != b"dc" for prefix, local in prefixed)
-        or (b"itunes", b"category") in prefixed
+        or any(
+            local == b"description"
+            and (prefix != b"dc" or body.find(b"<description", first_entry) >= 0)
+            for prefix, local in prefixed
+        )
+        or _bound_to(body, first_entry, prefixed, b"category", _MEDIA_NAMESPACE, otherwise=True)
+        or _bound_to(body, first_entry, prefixed, b"content", _ATOM_NAMESPACES)
     ):
         return None
     if locals_ & _DC_DATES and (is_atom or b"<pubDate" in body):
@@ -244,6 +259,34 @@ def _prefixed_elements(body: bytes, start: int) -> set[tuple[bytes, bytes]] | No
             return None
         start = end
     return found
+
+
+def _bound_to(
+    body: bytes,
+    first_entry: int,
+    prefixed: set[tuple[bytes, bytes]],
+    local: bytes,
+    namespaces: bytes,
+    *,
+    otherwise: bool = False,
+) -> bool:
+    """Whether an element `local` of an entry may be in one of `namespaces`
+    (a pattern), or with `otherwise` in another namespace: its prefix is
+    declared so before the first entry, or not declared there at all (or
+    there are more such prefixes than real feeds use)."""
+    prefixes = [re.escape(prefix) for prefix, name in prefixed if name == local]
+    if len(prefixes) > _MOST_PREFIXES:
+        return True
+    for prefix in prefixes:
+        if re.compile(rb"xmlns:" + prefix + rb"\s*+=").search(body, 0, first_entry) is None:
+            return True
+    if not prefixes:
+        return False
+    uri = (
+        rb"(?!(?i:" + namespaces + rb")[\"'])" if otherwise else rb"(?i:" + namespaces + rb")[\"']"
+    )
+    declared = re.compile(rb"xmlns:(?:" + b"|".join(prefixes) + rb")\s*+=\s*+[\"']\s*+" + uri)
+    return declared.search(body, 0, first_entry) is not None
 
 
 def _xml_text(found: bytes) -> str:
