@@ -115,6 +115,14 @@ _MORE_TEXT = frozenset({b"summary", b"keywords"})
 #: read alike, and content in Atom's (atom:content in RSS) by feedparser only.
 _MEDIA_NAMESPACE = rb"http://search\.yahoo\.com/mrss/?"
 _ATOM_NAMESPACES = rb"http://www\.w3\.org/2005/atom|http://purl\.org/atom/ns\#"
+#: The namespace feedparser reads each prefixed date element of an entry in.
+_DATE_NAMESPACES = {
+    b"date": rb"http://purl\.org/dc/elements/1\.1/",
+    b"issued": rb"http://purl\.org/dc/terms/",
+    b"modified": rb"http://purl\.org/dc/terms/",
+    b"published": _ATOM_NAMESPACES,
+    b"updated": _ATOM_NAMESPACES,
+}
 #: Prefixes of one element past which a document is left to feedparser.
 _MOST_PREFIXES = 8
 _DC_DATES = frozenset({b"date", b"modified", b"issued"})
@@ -188,6 +196,8 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     ):
         return None
     if locals_ & _DC_DATES and (is_atom or b"<pubDate" in body):
+        return None
+    if _dates_read_otherwise(body, first_entry, prefixed, locals_):
         return None
     try:
         parsed = fastfeedparser.parse(body, include_media=True, include_enclosures=True)
@@ -287,6 +297,27 @@ def _bound_to(
     )
     declared = re.compile(rb"xmlns:(?:" + b"|".join(prefixes) + rb")\s*+=\s*+[\"']\s*+" + uri)
     return declared.search(body, 0, first_entry) is not None
+
+
+def _dates_read_otherwise(
+    body: bytes, first_entry: int, prefixed: set[tuple[bytes, bytes]], locals_: set[bytes]
+) -> bool:
+    """Whether an entry's prefixed dates may be read otherwise by the two
+    parsers. fastfeedparser reads a date element by its name in any
+    namespace, feedparser only in the one it knows (dc:issued, dcterms:date
+    or a date in another vocabulary it leaves unread); and where two
+    elements give the same date (dc:date and dcterms:modified, pubDate and
+    atom:published), feedparser takes the last, fastfeedparser its own
+    choice."""
+    if (b"pubDate" in locals_) or any(
+        _bound_to(body, first_entry, prefixed, local, namespace, otherwise=True)
+        for local, namespace in _DATE_NAMESPACES.items()
+    ):
+        return True
+    published = len(locals_ & {b"issued", b"published"}) + (
+        body.find(b"<pubDate", first_entry) >= 0
+    )
+    return published > 1 or len(locals_ & {b"date", b"modified", b"updated"}) > 1
 
 
 def _xml_text(found: bytes) -> str:
