@@ -64,6 +64,13 @@ _DATES = re.compile(
     rb"<(?:pubDate|published|updated|dc:date|issued|modified|lastBuildDate)\b[^<>]*+>"
     rb"\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</",
 )
+#: And under any prefix (a10:updated, dcterms:modified), looked for in the
+#: entries that have such elements.
+_PREFIXED_DATES = re.compile(
+    rb"<[\w.-]++:(?:pubDate|published|updated|date|issued|modified)\b[^<>]*+>"
+    rb"\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</",
+)
+_DATE_NAMES = frozenset({b"pubDate", b"published", b"updated", b"date", b"issued", b"modified"})
 _ZONED = re.compile(
     rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]"
     rb"|MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT))$"
@@ -199,6 +206,10 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
         return None
     if _dates_read_otherwise(body, first_entry, prefixed, locals_):
         return None
+    if locals_ & _DATE_NAMES:
+        dates = _dates_are_zoned(body, first_entry)
+        if not dates or (dates == "naive" and not timezone):
+            return None
     try:
         parsed = fastfeedparser.parse(body, include_media=True, include_enclosures=True)
     except Exception:
@@ -335,7 +346,7 @@ def _well_formed(body: bytes) -> bool:
     return True
 
 
-def _dates_are_zoned(body: bytes) -> str:
+def _dates_are_zoned(body: bytes, prefixed_from: int | None = None) -> str:
     """How the document's dates read alike on both paths: "zoned", every
     one ends in a zone fastfeedparser reads, and is ASCII (it leaves a date
     in other words, "Пт, 20 ноя 2026", unread, takes an RFC 822 date's
@@ -343,11 +354,15 @@ def _dates_are_zoned(body: bytes) -> str:
     "named", so, and some end in a zone's name such as MSK (see
     `_NAMED_ZONE`); "naive", none has a zone and each is in a plain form,
     which fastfeedparser reads as UTC and the feedparser path in the
-    source's zone (see `_NAIVE_DATE`); "" otherwise."""
+    source's zone (see `_NAIVE_DATE`); "" otherwise. With `prefixed_from`,
+    the dates under a prefix from there on too (a10:updated,
+    dcterms:modified)."""
     # Each date once (an item's published and updated are often the same),
     # and the usual forms by one match: the searches below scan every
     # position of a date, several times, for every date of every feed.
     dates = {found.strip() for found in _DATES.findall(body)}
+    if prefixed_from is not None:
+        dates.update(found.strip() for found in _PREFIXED_DATES.findall(body, prefixed_from))
     dates.discard(b"")
     unusual = [found for found in dates if not _PLAIN_DATE.fullmatch(found)]
     if all(_zoned_date(found) for found in unusual):
