@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.parse.fast import _NOT_PERMALINK, _dates_are_zoned
+from feeds.parse.fast import _NOT_PERMALINK, _dates_are_zoned, _guids_not_links
 
 #: Each body parses in milliseconds once the patterns cannot backtrack.
 LIMIT = 20.0
@@ -89,11 +89,16 @@ def test_dates_and_not_permalinks_still_read() -> None:
     assert _dates_are_zoned(naive) == "naive"
     assert _dates_are_zoned(b'<dc:date a="b">2026-06-01T10:00</dc:date>') == "naive"
     assert _dates_are_zoned(naive + b"<pubDate>Mon, 01 Jun 2026 10:00:00 GMT</pubDate>") == ""
-    found = _NOT_PERMALINK.findall(
-        b'<guid isPermaLink="false"> <![CDATA[ http://x.example/1 ]]> </guid>'
-        b"<GUID ispermalink='false'>http://x.example/2</GUID>"
+    guids = (
+        b'<guid isPermaLink="false"> <![CDATA[ http://x.example/1 ]]> </guid>',
+        b"<GUID ispermalink='false'>http://x.example/2</GUID>",
     )
-    assert [f.strip() for f in found] == [b"http://x.example/1", b"http://x.example/2"]
+    assert all(_NOT_PERMALINK.search(guid) for guid in guids)
+    body = b"<rss><channel>" + b"".join(b"<item>" + guid + b"</item>" for guid in guids)
+    assert _guids_not_links(body + b"</channel></rss>") == [
+        {"http://x.example/1"},
+        {"http://x.example/2"},
+    ]
 
 
 @pytest.mark.parametrize("opening", [b"<script ", b"<style ", b"<"])

@@ -40,12 +40,13 @@ reads each both ways, and checks that the usual ones take this path.
 from __future__ import annotations
 
 import html
+import io
 import re
 import xml.parsers.expat
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
+from itertools import product
 from typing import Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -141,16 +142,9 @@ _FIRST_ENTRY = re.compile(rb"<(?:item|entry)[\s>/]")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
-#: The text of an RSS <link>.
-_LINK_TEXT = re.compile(
-    rb"<link>\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</link>", re.IGNORECASE
-)
-#: The text of a guid marked as no permalink.
-_NOT_PERMALINK = re.compile(
-    rb"""<guid\b[^<>]*?\bisPermaLink\s*+=\s*+["']\s*+false\s*+["'][^<>]*+>"""
-    rb"""\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</guid""",
-    re.IGNORECASE,
-)
+#: A guid's mark as no permalink: feedparser reads the attribute's name in
+#: any case, and any value but "true" as no.
+_NOT_PERMALINK = re.compile(rb"""(?i:ispermalink)\s*+=\s*+(?:"(?!true")|'(?!true'))""")
 
 
 def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
@@ -228,31 +222,25 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     # whole body for every item made a big feed quadratic.
     has_ids = b"<guid" in body or b"<id" in body
     # fastfeedparser takes an http guid as the link even when the feed says
-    # it is no permalink; feedparser, and RSS 2.0, do not.
-    # Searched for only when some entry's link is its guid (rare): the
-    # search costs milliseconds on a big feed.
-    not_permalinks: set[str] = set()
-    own_links: set[str] = set()
-    if b"isPermaLink" in body and any(
-        entry.get("link") and entry.get("link") == entry.get("id") for entry in entries
-    ):
-        not_permalinks = {_xml_text(found) for found in _NOT_PERMALINK.findall(body)}
-        # Such a guid may also be the link the item gives (Substack,
-        # RSSHub): fastfeedparser's link is then the item's own where each
-        # entry with it has a <link> of that text.
-        wanted = Counter(
-            link
-            for entry in entries
-            if (link := str(entry.get("link") or "").strip()) in not_permalinks
-            and link == str(entry.get("id") or "").strip()
-        )
-        given = Counter(_xml_text(found) for found in _LINK_TEXT.findall(body, first_entry))
-        own_links = {link for link, count in wanted.items() if given[link] >= count}
+    # it is no permalink; feedparser, and RSS 2.0, do not, unless the item
+    # also gives it as its <link> (Substack, RSSHub, hnrss). Looked into
+    # only when some entry's link is its guid and such a mark is there.
+    if any(
+        (link := str(entry.get("link") or "").strip())
+        and link == str(entry.get("id") or "").strip()
+        for entry in entries
+    ) and _NOT_PERMALINK.search(body):
+        unlinked = _guids_not_links(body)
+        if unlinked is None or len(unlinked) != len(entries):
+            return None
+        for entry, guids in zip(entries, unlinked, strict=True):
+            link = str(entry.get("link") or "").strip()
+            if link and link == str(entry.get("id") or "").strip() and link in guids:
+                return None  # its link is only that guid: feedparser gives none
     document = _Document(
         body,
         zone=ZoneInfo(timezone) if dates == "naive" else None,
         has_ids=has_ids,
-        not_permalinks=not_permalinks - own_links,
         thumbnails=(
             "" if b"thumbnail" not in locals_ else "mixed" if b"content" in locals_ else "alone"
         ),
@@ -331,9 +319,49 @@ def _dates_read_otherwise(
     return published > 1 or len(locals_ & {b"date", b"modified", b"updated"}) > 1
 
 
-def _xml_text(found: bytes) -> str:
-    """An element's text as found in the bytes, as a parser gives it."""
-    return html.unescape(found.strip().decode("utf-8", "replace"))
+def _in_any_case(name: str) -> tuple[str, ...]:
+    """`name` written in every mix of cases ("link", "Link", "LINK"...)."""
+    return tuple("".join(letters) for letters in product(*((c.lower(), c.upper()) for c in name)))
+
+
+#: The element names of a link and a guid as both parsers read them.
+_LINK_NAMES = _in_any_case("link")
+_GUID_NAMES = _in_any_case("guid")
+
+
+def _guids_not_links(body: bytes) -> list[set[str]] | None:
+    """For each RSS item, in the document's order, the text of its guids
+    that are no permalink (as feedparser reads them: an isPermaLink, its
+    name in any case, other than "true") and are not the text of one of
+    its own <link> elements; None if the document does not read so."""
+    from lxml import etree  # fastfeedparser's own parser: loaded already
+
+    found: list[set[str]] = []
+    try:
+        for _event, item in etree.iterparse(
+            io.BytesIO(body),
+            tag="item",
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=True,
+        ):
+            # Children by name in lxml (an item of millions of others is not
+            # looked through here), in any case, as both parsers read them.
+            links = {(child.text or "").strip() for child in item.iterchildren(*_LINK_NAMES)}
+            guids = set()
+            for child in item.iterchildren(*_GUID_NAMES):
+                marks = [
+                    value for name, value in child.attrib.items() if name.lower() == "ispermalink"
+                ]
+                text = (child.text or "").strip()
+                if marks and marks[-1] != "true" and text not in links:
+                    guids.add(text)
+            found.append(guids)
+            item.clear()
+    except etree.LxmlError:
+        return None
+    return found
 
 
 def _well_formed(body: bytes) -> bool:
@@ -402,19 +430,12 @@ class _Document:
     """What `_item` needs to know of the whole document."""
 
     def __init__(
-        self,
-        body: bytes,
-        *,
-        zone: ZoneInfo | None,
-        has_ids: bool,
-        not_permalinks: set[str],
-        thumbnails: str,
+        self, body: bytes, *, zone: ZoneInfo | None, has_ids: bool, thumbnails: str
     ) -> None:
         self._body = body
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
-        self.not_permalinks = not_permalinks
         #: "": no media:thumbnail; "alone": thumbnails and no media:content;
         #: "mixed": both.
         self.thumbnails = thumbnails
@@ -466,8 +487,6 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
     guid = str(entry.get("id") or "").strip()
     if guid == link and not document.has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
-    if link and link == guid and guid in document.not_permalinks:
-        return None  # maybe its link is only that guid: feedparser decides
     if guid and not link:
         # An RSS permalink guid is the item's URL: feedparser takes it as
         # the link however it is spaced or its scheme spelt, fastfeedparser
