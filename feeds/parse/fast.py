@@ -139,6 +139,7 @@ _DC_DATES = frozenset({b"date", b"modified", b"issued"})
 _MOST_PREFIXED = 500
 _WINDOW = 256 * 1024
 _FIRST_ENTRY = re.compile(rb"<(?:item|entry)[\s>/]")
+_ODD_LENGTH = re.compile(rb"""length\s*+=\s*+(?:"(?![0-9]*+")|'(?![0-9]*+'))""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _TAG = re.compile(r"<[^>]*>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
@@ -441,6 +442,13 @@ class _Document:
         self.thumbnails = thumbnails
 
     @cached_property
+    def odd_lengths(self) -> bool:
+        """Whether some length attribute is more than ASCII digits:
+        fastfeedparser gives int() of it (" 5120", "+5120", "5_120" give
+        5120), feedparser the text, which is then no length."""
+        return _ODD_LENGTH.search(self._body) is not None
+
+    @cached_property
     def has_content(self) -> bool:
         """Whether any entry may have a content element of its own (where
         none does, an RSS entry's content is fastfeedparser's copy of its
@@ -506,6 +514,8 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         for e in entry.get("enclosures") or []
     ]
     image, image_type, image_length = first_image(enclosures, (), base)
+    if image_length is not None and document.odd_lengths:
+        return None  # maybe read by int() from " 5120" or "+5120": feedparser has none
     if not image:
         if document.thumbnails == "mixed":
             # feedparser lists every media:thumbnail after the media:content;
