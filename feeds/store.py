@@ -693,30 +693,36 @@ class Store:
             changed=changed,
         )
 
-    def _reordered_only(self, entry: _Entry, row: sqlite3.Row) -> bool:
-        """Whether the item reads as stored but for the order of attributes
-        in its markup: the feedparser path used to write every tag with its
+    def _reordered_only(self, entry: _Entry, row: sqlite3.Row) -> str | None:
+        """If the item reads as stored but for the order of attributes in
+        its markup, the fingerprint to store with its texts as they are
+        now: the feedparser path used to write every tag with its
         attributes sorted, the fast path as the source does, and a feed can
         move between them. (Looked up only for an item whose fingerprint
         changed and whose markup has tags with several attributes.)"""
         item = entry.item
         if not any(_ATTRIBUTES.search(text) for text in _texts(item)):
-            return False
+            return None
         stored = self._execute(
             "SELECT summary, content FROM items WHERE id = ?", (row["id"],)
         ).fetchone()
         if stored is None or (stored[0], stored[1]) == _texts(item):
-            return False
+            return None
         # The texts as stored, and the date as stored (see _date_moved_only).
         first = _date(row["published"])
         dated = {"published": first} if first is not None and item.published is not None else {}
         as_stored = item.evolve(summary=stored[0], content=stored[1], **dated)
         if as_stored.fingerprint() != row["fingerprint"]:
-            return False  # something else changed too
-        return all(
+            return None  # something else changed too
+        if not all(
             _attributes_sorted(old) == _attributes_sorted(new)
             for old, new in zip(stored, _texts(item), strict=True)
-        )
+        ):
+            return None
+        # With the date as stored too: a date that moves with every fetch
+        # must still find it the same (_date_moved_only), or the next fetch
+        # would be an update.
+        return item.evolve(**dated).fingerprint()
 
     def _adopt(self, row: sqlite3.Row, source: str) -> sqlite3.Row:
         """Make a stored story `source`'s, with the rubrics its old source
@@ -881,10 +887,10 @@ class Store:
             if wanted != row["canonical_link"]:
                 moved.append((wanted, row["id"]))
             changed = row["fingerprint"] != entry.fingerprint and not _date_moved_only(entry, row)
-            if changed and self._reordered_only(entry, row):
+            if changed and (fingerprint := self._reordered_only(entry, row)) is not None:
                 # Reads as before, its markup written with its attributes in
                 # another order: no update, but the text as it is now.
-                reordered.append((*_texts(item), entry.fingerprint, row["id"]))
+                reordered.append((*_texts(item), fingerprint, row["id"]))
                 changed = False
             if changed:
                 texts.append((entry, row["id"]))

@@ -969,3 +969,27 @@ def test_a_moved_attribute_value_is_an_update(store: Store) -> None:
             [item(1, summary='<p><a title="https://a.example/" href="x">l</a></p>')], now=T0
         )
     assert result.updated == 1
+
+
+def test_attributes_in_another_order_and_a_date_that_moves_are_not_an_update(
+    store: Store,
+) -> None:
+    """A story dated "3 часа назад" whose markup came back with its
+    attributes in another order: no update then, nor at the fetches after
+    it, when only the date moves again."""
+    sorted_markup = '<p><img alt="Обложка" src="https://news.example/1.jpg"> Lead 1</p>'
+    as_given = '<p><img src="https://news.example/1.jpg" alt="Обложка"> Lead 1</p>'
+    with store.transaction():
+        store.upsert([item(1, summary=sorted_markup, published=T0 - timedelta(hours=3))], now=T0)
+    for hours in (1, 2, 3):
+        later = T0 + timedelta(hours=hours)
+        moved = item(1, summary=as_given, published=later - timedelta(hours=3))
+        with store.transaction():
+            result = store.upsert([moved], now=later)
+        assert (result.updated, result.changed) == (0, False), hours
+    (stored,) = store.latest()
+    assert (stored.summary, stored.published, stored.updated) == (
+        as_given,
+        T0 - timedelta(hours=3),
+        None,
+    )
