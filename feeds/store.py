@@ -893,7 +893,7 @@ class Store:
                 reordered.append((*_texts(item), fingerprint, row["id"]))
                 changed = False
             if changed:
-                texts.append((entry, row["id"]))
+                texts.append((entry, row["id"], _stored_fingerprint(entry, row)))
             else:
                 categories = _json_list(list(item.categories))
                 if categories != row["categories"]:
@@ -911,8 +911,8 @@ class Store:
             WHERE id = ?
             """,
             [
-                (*_story(e.item), _text(e.item.updated or now), stamp, e.fingerprint, target)
-                for e, target in texts
+                (*_story(e.item), _text(e.item.updated or now), stamp, fingerprint, target)
+                for e, target, fingerprint in texts
             ],
         )
         self._executemany("UPDATE items SET views = ?, last_seen = ? WHERE id = ?", views)
@@ -1278,6 +1278,17 @@ def _date_moved_only(entry: _Entry, row: sqlite3.Row) -> bool:
     if item.published is None or first is None or item.published == first:
         return False
     return bool(item.evolve(published=first).fingerprint() == row["fingerprint"])
+
+
+def _stored_fingerprint(entry: _Entry, row: sqlite3.Row) -> str:
+    """The fingerprint of an updated story as stored: with the published
+    date it keeps (the first given), so that a date which moves with the
+    fetch is found the same at the next one (_date_moved_only)."""
+    item = entry.item
+    first = _date(row["published"])
+    if item.published is None or first is None or item.published == first:
+        return entry.fingerprint
+    return item.evolve(published=first).fingerprint()
 
 
 def _shown(story: Item | sqlite3.Row) -> tuple[object, ...]:

@@ -993,3 +993,23 @@ def test_attributes_in_another_order_and_a_date_that_moves_are_not_an_update(
         T0 - timedelta(hours=3),
         None,
     )
+
+
+def test_a_story_edited_once_whose_date_moves_is_updated_once(store: Store) -> None:
+    """The store keeps a story's first date; after a real edit, the fetches
+    that only move a date such as "3 часа назад" again are no updates."""
+    with store.transaction():
+        store.upsert([item(1, published=T0 - timedelta(hours=3))], now=T0)
+    results = []
+    for hours in (1, 2, 3):
+        later = T0 + timedelta(hours=hours)
+        edited = item(1, title="Story 1, corrected", published=later - timedelta(hours=3))
+        with store.transaction():
+            results.append(store.upsert([edited], now=later).updated)
+    assert results == [1, 0, 0]
+    (stored,) = store.latest()
+    assert (stored.title, stored.published, stored.updated) == (
+        "Story 1, corrected",
+        T0 - timedelta(hours=3),
+        T0 + timedelta(hours=1),
+    )
