@@ -55,6 +55,30 @@ CASES = {
     "guid-openings": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
     b"<item><title>t</title><link>http://x.example/g</link><guid>http://x.example/g</guid>"
     b'</item><!-- isPermaLink="false" ' + b"<guid " * 300_000 + b"--></channel></rss>",
+    # The checks added with the prefixed elements and guids marked as no
+    # permalink: an opening of a prefixed date, a declaration, a mark and a
+    # length attribute, each without its end, in a comment.
+    "prefixed-date-openings": b'<?xml version="1.0"?><rss version="2.0" xmlns:a="urn:a">'
+    b"<channel><title>T</title>"
+    + ITEM
+    + b"<a:updated>2026-06-01T10:00:00Z</a:updated></item><!-- "
+    + b"<a:updated " * 300_000
+    + b"--></channel></rss>",
+    "declarations": b'<?xml version="1.0"?><rss version="2.0" xmlns:a="urn:a"><channel>'
+    b"<!-- "
+    + b'xmlns:a = " ' * 300_000
+    + b"--><title>T</title>"
+    + ITEM
+    + b"<a:category>c</a:category></item></channel></rss>",
+    "permalink-marks": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>t</title><link>http://x.example/g</link><guid>http://x.example/g</guid>"
+    b"</item><!-- " + b'isPermaLink = "' * 300_000 + b"--></channel></rss>",
+    "length-digits": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    + ITEM
+    + b'<enclosure url="http://x.example/a.jpg" type="image/jpeg" length="1"/></item><!-- '
+    + b'length="' * 200_000
+    + b"1" * 500_000
+    + b"--></channel></rss>",
     # In well-formed XML too: a comment holds any number of them.
     "date-openings-in-comment": b'<?xml version="1.0"?><rss version="2.0"><channel>'
     b"<title>T</title>"
