@@ -920,3 +920,18 @@ def test_a_json_feed_date_in_lower_case_keeps_its_instant(printed: str) -> None:
     (item,) = parse(_fetched(body, JSON_FEED), SOURCE, _context("Asia/Tokyo"))
 
     assert item.published == _utc(2026, 11, 20, 14, 0)
+
+
+def test_a_body_that_names_a_local_file_is_not_read_from_disk(tmp_path: Path) -> None:
+    """feedparser tries `open()` on what it is given before taking it as the
+    document: a server answering with the path of a feed on this machine
+    made its stories this source's."""
+    local = tmp_path / "local.xml"
+    local.write_bytes(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Local secret</title><link>https://example.org/a</link>"
+        b"<pubDate>Fri, 20 Nov 2026 12:00:00 +0000</pubDate></item></channel></rss>"
+    )
+    fetched = Fetched(source="s", url=FEED_URL, body=str(local).encode(), headers={})
+    with pytest.raises(ParseError):
+        parse_with_feedparser(fetched, SOURCE, _context())

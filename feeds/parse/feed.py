@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import html
+import io
 import json
 import re
 import time
@@ -293,7 +294,9 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
     headers = {k: v for k, v in fetched.headers.items() if k.lower() != "content-location"}
     try:
         parsed = feedparser.parse(
-            _characters_only(fetched.body),
+            # As a stream: given bytes, feedparser first tries them as the
+            # name of a file to open, and read a local file a body named.
+            io.BytesIO(_characters_only(fetched.body)),
             response_headers=headers,
             sanitize_html=False,
             # Only an xml:base gives feedparser anything to resolve against;
