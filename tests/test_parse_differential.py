@@ -663,3 +663,30 @@ def test_dates_without_a_zone_need_the_sources_zone() -> None:
     body = body.replace(b"<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>", b"")
     fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
     assert parse_fast(fetched, SOURCE) is None
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "2026-02-30 12:00:00",  # no such day
+        "2026-00-10 12:00:00",  # no such month
+        "2026-11-20T24:00:00",
+        "2026-11-20 25:00:00",
+        "2026-12-31T23:59:60",  # a leap second
+        "2026-02-30T12:00:00Z",
+        "2026-12-31T23:59:60Z",
+        "Mon, 30 Feb 2026 12:00:00 +0300",
+        "Fri, 20 Nov 2026 24:00:00 GMT",
+    ],
+)
+def test_a_date_that_is_no_real_time_is_left_to_feedparser(printed: str) -> None:
+    """fastfeedparser gives no date for it; feedparser's own reading carries
+    the surplus over (30 February is 2 March)."""
+    body = _rss_items(
+        f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>", dated=False
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE, "Europe/Berlin") is None
+    assert view(parse(fetched, SOURCE, BERLIN)) == view(
+        parse_with_feedparser(fetched, SOURCE, BERLIN)
+    )

@@ -102,6 +102,21 @@ _PLAIN_DATE = re.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)"
     rb"|(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(?::\d\d)? (?:[+-]\d{4}|GMT)"
 )
+#: The fields of a date in RFC 3339's form and in RFC 822's, at its start:
+#: a date that names no real time (30 February, 24:00, a leap second) is
+#: read by neither fastfeedparser nor Python, and feedparser's own reading
+#: (which carries the surplus over) decides.
+_ISO_FIELDS = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d))?")
+_RFC822_FIELDS = re.compile(
+    rb"(?:[A-Za-z]{3},?\s*+)?(\d{1,2})\s++([A-Za-z]{3})[A-Za-z]*+\s++(\d{4}|\d\d)\s++"
+    rb"(\d{1,2}):(\d\d)(?::(\d\d))?"
+)
+_MONTHS = {
+    name.encode(): number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _ATOM_ROOT = re.compile(rb"<feed[\s>]")
 _ATOM_TEXT = re.compile(rb"<(title|summary|content|subtitle|rights)\b([^<>]*+)(?<!/)>")
 _HTML_TYPE = re.compile(rb"""\btype\s*=\s*["'](?:html|text/html)["']""")
@@ -393,12 +408,37 @@ def _dates_are_zoned(body: bytes, prefixed_from: int | None = None) -> str:
     if prefixed_from is not None:
         dates.update(found.strip() for found in _PREFIXED_DATES.findall(body, prefixed_from))
     dates.discard(b"")
+    if not all(_real_time(found) for found in dates):
+        return ""
     unusual = [found for found in dates if not _PLAIN_DATE.fullmatch(found)]
     if all(_zoned_date(found) for found in unusual):
         return "named" if any(_NAMED_ZONE.search(found) for found in unusual) else "zoned"
     if len(unusual) == len(dates) and all(_NAIVE_DATE.fullmatch(found) for found in unusual):
         return "naive"
     return ""
+
+
+def _real_time(found: bytes) -> bool:
+    """Whether a date in RFC 3339's or RFC 822's form names a real time (a
+    date in neither form is not looked into here)."""
+    iso = _ISO_FIELDS.match(found)
+    if iso is not None:
+        year, month, day, hour, minute = (int(field) for field in iso.groups()[:5])
+        second = int(iso.group(6) or 0)
+    else:
+        rfc822 = _RFC822_FIELDS.match(found)
+        if rfc822 is None:
+            return True
+        month = _MONTHS.get(rfc822.group(2).lower(), 0)
+        day, year, hour, minute = (int(rfc822.group(n)) for n in (1, 3, 4, 5))
+        second = int(rfc822.group(6) or 0)
+        if year < 100:  # as the standard library reads a year of two digits
+            year += 1900 if year > 68 else 2000
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return True
 
 
 def _zoned_date(found: bytes) -> bool:
