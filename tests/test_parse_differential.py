@@ -690,3 +690,32 @@ def test_a_date_that_is_no_real_time_is_left_to_feedparser(printed: str) -> None
     assert view(parse(fetched, SOURCE, BERLIN)) == view(
         parse_with_feedparser(fetched, SOURCE, BERLIN)
     )
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "2026-11-20T12:00:00 MSK",  # RFC 3339's form with a zone's name
+        "2026-11-20 12:00 CET",
+        "2026-11-20T12:00:00 EST",
+        "2026-11-20 12:00 GMT",
+        "2026-11-20T12:00:00 A",
+        "Fri, 20 Nov 26 12:00:00 MSK",  # a year of two digits
+        "20 Nov 2026 12:00 EEST",  # no seconds
+        "Fri, 20 Nov 2026 9:00:00 MSK",  # an hour of one digit
+        "Friday, 20 November 2026 12:00:00 MSK",
+        "Fri, 20 Nov 2026 12:00:00   N",
+    ],
+)
+def test_a_zones_name_after_a_date_in_another_form_is_left_to_feedparser(printed: str) -> None:
+    """fastfeedparser reads a zone's name only after an RFC 822 date written
+    in full as the feedparser path does: after others it reads UTC, or the
+    zone where feedparser's path does not."""
+    body = _rss_items(
+        f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>", dated=False
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE, "Europe/Moscow") is None
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )

@@ -87,6 +87,17 @@ _NAIVE_DATE = re.compile(
 #: (the feedparser path by its table of them; not HKT, which fastfeedparser
 #: reads as UTC, nor names of several zones such as IST).
 _NAMED_ZONE = re.compile(rb"\b(?:MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT)$")
+#: A zone written as a name (letters), and the forms after which both
+#: paths read it alike: an RFC 822 date in full (seconds, a four-digit
+#: year, one space before the name) and RFC 3339's "Z". After others
+#: ("2026-11-20T12:00:00 MSK", "20 Nov 2026 12:00 EEST", "Fri, 20 Nov 26
+#: ...") fastfeedparser reads UTC where the feedparser path reads the
+#: zone, or the other way round.
+_NAME_AT_END = re.compile(rb"[A-Za-z]$")
+_NAMED_DATE = re.compile(
+    rb"(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [A-Z]{1,4}"
+    rb"|\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?[zZ]"
+)
 #: An RFC 822 date (its month by name) whose zone is written the RFC 3339
 #: way ("+03:00") or after GMT or UTC ("GMT+0300"): fastfeedparser reads it
 #: as UTC; the feedparser path reads the offset.
@@ -446,6 +457,7 @@ def _zoned_date(found: bytes) -> bool:
     return bool(
         found.isascii()
         and _ZONED.search(found)
+        and (not _NAME_AT_END.search(found) or _NAMED_DATE.fullmatch(found))
         and not (_ODD_OFFSET.search(found) and _NAMED_MONTH.search(found))
         and not _TWELVE_HOUR.search(found)
     )
