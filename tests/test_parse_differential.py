@@ -719,3 +719,19 @@ def test_a_zones_name_after_a_date_in_another_form_is_left_to_feedparser(printed
     assert view(parse(fetched, SOURCE, CONTEXT)) == view(
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
     )
+
+
+@pytest.mark.parametrize("link", ["mailto:news@example.org", "urn:story:1", "ftp://example.org/a"])
+def test_a_zones_name_is_left_to_feedparser_for_an_item_with_no_guid_and_no_web_link(
+    link: str,
+) -> None:
+    """Such an item's id is made from its date, as for one without a link:
+    the feedparser path reads the name as the source's zone there."""
+    body = _rss_items(
+        f"<link>{link}</link><pubDate>Fri, 20 Nov 2026 12:00:00 MSK</pubDate>", dated=False
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE, "Europe/Berlin") is None
+    assert view(parse(fetched, SOURCE, BERLIN)) == view(
+        parse_with_feedparser(fetched, SOURCE, BERLIN)
+    )

@@ -240,11 +240,6 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     entries = parsed.get("entries") or []
     if not entries and (b"<item" in body or b"<entry" in body):
         return None
-    if dates == "named" and any(not (entry.get("id") or entry.get("link")) for entry in entries):
-        # An item with neither guid nor link has its id made from its date,
-        # and the feedparser path reads a zone's name in such a date as the
-        # source's zone (as it always did, so that the id stays the same).
-        return None
     # Looked up once, not per item: on a feed without ids, a search of the
     # whole body for every item made a big feed quadratic.
     has_ids = b"<guid" in body or b"<id" in body
@@ -268,6 +263,7 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
         body,
         zone=ZoneInfo(timezone) if dates == "naive" else None,
         has_ids=has_ids,
+        named=dates == "named",
         thumbnails=(
             "" if b"thumbnail" not in locals_ else "mixed" if b"content" in locals_ else "alone"
         ),
@@ -483,12 +479,20 @@ class _Document:
     """What `_item` needs to know of the whole document."""
 
     def __init__(
-        self, body: bytes, *, zone: ZoneInfo | None, has_ids: bool, thumbnails: str
+        self,
+        body: bytes,
+        *,
+        zone: ZoneInfo | None,
+        has_ids: bool,
+        named: bool,
+        thumbnails: str,
     ) -> None:
         self._body = body
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
+        #: Whether some date ends in a zone's name (see `_NAMED_ZONE`).
+        self.named = named
         #: "": no media:thumbnail; "alone": thumbnails and no media:content;
         #: "mixed": both.
         self.thumbnails = thumbnails
@@ -551,6 +555,12 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         # An RSS permalink guid is the item's URL: feedparser takes it as
         # the link however it is spaced or its scheme spelt, fastfeedparser
         # only a bare lower-case "http...". feedparser decides.
+        return None
+    if document.named and not (guid or (link and WEB_URL.match(urljoin(base, link)))):
+        # An item with neither guid nor web link (none, or "mailto:...") has
+        # its id made from its date, and the feedparser path reads a zone's
+        # name in such a date as the source's zone (as it always did, so
+        # that the id stays the same).
         return None
     published = _date(entry.get("published"), document.zone)
     updated = _date(entry.get("updated"), document.zone)
