@@ -735,3 +735,16 @@ def test_a_zones_name_is_left_to_feedparser_for_an_item_with_no_guid_and_no_web_
     assert view(parse(fetched, SOURCE, BERLIN)) == view(
         parse_with_feedparser(fetched, SOURCE, BERLIN)
     )
+
+
+def test_a_no_permalink_mark_under_a_prefix_is_left_to_feedparser() -> None:
+    """feedparser reads `x:isPermaLink` in a namespace it does not know as
+    isPermaLink; lxml gives it under its namespace."""
+    body = _rss_items(
+        '<guid x:isPermaLink="false">https://example.org/a/1</guid>',
+        "<guid>https://example.org/a/2</guid>",
+    ).replace(b'<rss version="2.0">', b'<rss version="2.0" xmlns:x="urn:x">')
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert parse_fast(fetched, SOURCE) is None
+    items = parse(fetched, SOURCE, CONTEXT)
+    assert [item.link for item in items] == ["", "https://example.org/a/2"]

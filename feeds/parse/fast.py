@@ -374,9 +374,15 @@ def _guids_not_links(body: bytes) -> list[set[str]] | None:
             links = {(child.text or "").strip() for child in item.iterchildren(*_LINK_NAMES)}
             guids = set()
             for child in item.iterchildren(*_GUID_NAMES):
-                marks = [
-                    value for name, value in child.attrib.items() if name.lower() == "ispermalink"
-                ]
+                marks = []
+                for name, value in child.attrib.items():
+                    namespace, _brace, local = name.rpartition("}")
+                    if local.lower() == "ispermalink":
+                        if namespace:
+                            # feedparser reads it in a namespace it does not
+                            # know as the mark, in one it knows as another.
+                            return None
+                        marks.append(value)
                 text = (child.text or "").strip()
                 if marks and marks[-1] != "true" and text not in links:
                     guids.add(text)
