@@ -748,3 +748,36 @@ def test_a_no_permalink_mark_under_a_prefix_is_left_to_feedparser() -> None:
     assert parse_fast(fetched, SOURCE) is None
     items = parse(fetched, SOURCE, CONTEXT)
     assert [item.link for item in items] == ["", "https://example.org/a/2"]
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "UTF-16LE", "utf-32"])
+def test_a_utf16_feed_whose_server_names_its_charset_is_left_to_feedparser(
+    monkeypatch: pytest.MonkeyPatch, charset: str
+) -> None:
+    """Re-encoded as UTF-8 from the header's charset, it reached the fast
+    path; feedparser resolves relative URLs in a UTF-16 body (it cannot
+    be seen to have no xml:base), and so writes each tag again."""
+    codec = {"utf-16": "utf-16", "UTF-16LE": "utf-16-le", "utf-32": "utf-32"}[charset]
+    body = (
+        '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>t</title>'
+        "<link>https://example.org/</link><description>d</description>"
+        "<item><title>A</title><guid>https://example.org/a/1</guid>"
+        "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>"
+        '<description>&lt;p&gt;&lt;img src="/i.png" alt="x"&gt;&lt;/p&gt;</description>'
+        "</item></channel></rss>"
+    ).encode(codec)
+    headers = {"content-type": f"application/rss+xml; charset={charset}"}
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers=headers)
+    import feeds.parse.feed as feed_module
+
+    taken: list[object] = []
+
+    def watched(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
+        taken.append(parse_fast(fetched, source, timezone))
+        return taken[-1]
+
+    monkeypatch.setattr(feed_module, "parse_fast", watched)
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )
+    assert taken in ([], [None])

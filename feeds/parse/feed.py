@@ -173,6 +173,11 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
         return fetched
     if codec.name in _NOT_CHARSETS or label != _feedparser_charset(content_type):
         return None
+    if b"\x00" in fetched.body[:_DOCTYPE_WINDOW]:
+        # UTF-16 or UTF-32: feedparser resolves relative URLs in such a body
+        # (its bytes cannot show that it has no xml:base), which writes each
+        # tag again; the fast path, given it in UTF-8, would not.
+        return None
     try:
         text = fetched.body.decode(codec.name)
     except (UnicodeError, LookupError):
