@@ -781,3 +781,15 @@ def test_a_utf16_feed_whose_server_names_its_charset_is_left_to_feedparser(
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
     )
     assert taken in ([], [None])
+
+
+@pytest.mark.parametrize("link", ["HTTPS://example.org/a/1", "https://example.org/a/1?"])
+def test_a_link_is_the_one_feedparser_resolves(link: str) -> None:
+    """The feedparser path resolves every link against the feed's address,
+    which writes the scheme in lower case and drops an empty query."""
+    body = _rss_items(f"<link>{link}</link>")
+    compare(body)
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )

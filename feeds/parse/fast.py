@@ -596,7 +596,8 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         source=source.name,
         title=" ".join(title.split()),
         guid=guid,
-        link=link if not link or WEB_URL.match(link) else urljoin(base, link),
+        # As the feedparser path: "HTTPS://" in lower case, an empty "?" dropped.
+        link=urljoin(base, link) if link else "",
         summary=summary,
         content=content,
         author=author_name(str(entry.get("author") or "")),
