@@ -793,3 +793,15 @@ def test_a_link_is_the_one_feedparser_resolves(link: str) -> None:
     assert view(parse(fetched, SOURCE, CONTEXT)) == view(
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
     )
+
+
+@pytest.mark.parametrize("link", ["/a/1", "a/1", "mailto:news@example.org", "urn:story:1"])
+def test_an_item_without_guid_beside_items_with_one_has_no_guid(link: str) -> None:
+    """fastfeedparser gives its link as its id: where other items have
+    guids, that was kept as the guid, not a relative or non-web link."""
+    body = _rss_items(f"<link>{link}</link>", "<guid>https://example.org/a/2</guid>")
+    compare(body)
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
+        parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    )

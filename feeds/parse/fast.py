@@ -557,6 +557,11 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
     guid = str(entry.get("id") or "").strip()
     if guid == link and not document.has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
+    elif guid and guid == link and not (WEB_URL.match(link) and urljoin(base, link) == link):
+        # The same, or a guid that is the link: which, cannot be told where
+        # other items have guids. The id is the same either way only for a
+        # web link that needs no resolving; feedparser decides the others.
+        return None
     if guid and not link:
         # An RSS permalink guid is the item's URL: feedparser takes it as
         # the link however it is spaced or its scheme spelt, fastfeedparser
