@@ -805,3 +805,17 @@ def test_an_item_without_guid_beside_items_with_one_has_no_guid(link: str) -> No
     assert view(parse(fetched, SOURCE, CONTEXT)) == view(
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
     )
+
+
+@pytest.mark.parametrize(
+    "printed", ["20 Nov 2026 12:00 GMT", "Fri, 20 Nov 2026 12:00 GMT", "5 Nov 2026 09:15 GMT"]
+)
+def test_gmt_without_seconds_takes_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, printed: str
+) -> None:
+    body = _rss_items(
+        f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>", dated=False
+    )
+    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))

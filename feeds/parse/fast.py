@@ -89,13 +89,14 @@ _NAIVE_DATE = re.compile(
 _NAMED_ZONE = re.compile(rb"\b(?:MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT)$")
 #: A zone written as a name (letters), and the forms after which both
 #: paths read it alike: an RFC 822 date in full (seconds, a four-digit
-#: year, one space before the name) and RFC 3339's "Z". After others
+#: year, one space before the name; GMT without seconds too, which
+#: `_PLAIN_DATE` takes) and RFC 3339's "Z". After others
 #: ("2026-11-20T12:00:00 MSK", "20 Nov 2026 12:00 EEST", "Fri, 20 Nov 26
 #: ...") fastfeedparser reads UTC where the feedparser path reads the
 #: zone, or the other way round.
 _NAME_AT_END = re.compile(rb"[A-Za-z]$")
 _NAMED_DATE = re.compile(
-    rb"(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [A-Z]{1,4}"
+    rb"(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(?::\d\d [A-Z]{1,4}| GMT)"
     rb"|\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?[zZ]"
 )
 #: An RFC 822 date (its month by name) whose zone is written the RFC 3339
