@@ -558,7 +558,7 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
     guid = str(entry.get("id") or "").strip()
     if guid == link and not document.has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
-    elif guid and guid == link and not (WEB_URL.match(link) and urljoin(base, link) == link):
+    elif guid and guid == link and not (WEB_URL.match(link) and _joined(base, link) == link):
         # The same, or a guid that is the link: which, cannot be told where
         # other items have guids. The id is the same either way only for a
         # web link that needs no resolving; feedparser decides the others.
@@ -568,7 +568,7 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         # the link however it is spaced or its scheme spelt, fastfeedparser
         # only a bare lower-case "http...". feedparser decides.
         return None
-    if document.named and not (guid or (link and WEB_URL.match(urljoin(base, link)))):
+    if document.named and not (guid or (link and WEB_URL.match(_joined(base, link)))):
         # An item with neither guid nor web link (none, or "mailto:...") has
         # its id made from its date, and the feedparser path reads a zone's
         # name in such a date as the source's zone (as it always did, so
