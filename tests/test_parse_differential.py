@@ -44,9 +44,20 @@ def view(items: list[Item]) -> list[tuple[object, ...]]:
     ]
 
 
+def _fetched(body: bytes, headers: dict[str, str] | None = None) -> Fetched:
+    return Fetched(source="s", url=SOURCE.url, body=body, headers=headers or {})
+
+
+def _paths_agree(fetched: Fetched, context: ParseContext = CONTEXT) -> None:
+    """`parse` (whichever path it takes) gives what feedparser's path gives."""
+    assert view(parse(fetched, SOURCE, context)) == view(
+        parse_with_feedparser(fetched, SOURCE, context)
+    )
+
+
 def compare(body: bytes, headers: dict[str, str] | None = None) -> bool:
     """True when the fast path took the document (and agreed)."""
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers=headers or {})
+    fetched = _fetched(body, headers)
     fast = parse_fast(fetched, SOURCE)
     if fast is None:
         return False
@@ -261,7 +272,7 @@ def test_a_guid_marked_as_no_permalink_that_is_also_the_link_takes_the_fast_path
     guid = '<guid isPermaLink="false">https://example.org/a/{n}?x=1&amp;y=2</guid>'
     link = "<link>https://example.org/a/{n}?x=1&amp;y=2</link>"
     body = _rss_items(*(link.format(n=n) + guid.format(n=n) for n in range(3)))
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     items = _took_fast_path(monkeypatch, fetched)
     assert [item.link for item in items] == [f"https://example.org/a/{n}?x=1&y=2" for n in range(3)]
     assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
@@ -273,7 +284,7 @@ def test_a_guid_marked_as_no_permalink_is_the_link_only_of_items_that_give_it() 
     tell which of its links are the guid's, and declines."""
     guid = '<guid isPermaLink="false">https://example.org/a/1</guid>'
     body = _rss_items("<link>https://example.org/a/1</link>" + guid, guid)
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
     items = parse(fetched, SOURCE, CONTEXT)
     assert [item.link for item in items] == ["https://example.org/a/1", ""]
@@ -290,7 +301,7 @@ def _the_item_with(guid: str) -> Item:
         "</item></channel></rss>"
     ).encode()
     compare(body)
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     (item,) = parse(fetched, SOURCE, CONTEXT)
     return item
 
@@ -305,7 +316,7 @@ def test_a_date_on_the_12_hour_clock_is_left_to_feedparser(printed: str) -> None
         f"<item><title>A</title><link>https://example.org/a</link><pubDate>{printed}</pubDate>"
         "</item></channel></rss>"
     ).encode()
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
 
     assert parse_fast(fetched, SOURCE) is None
     (item,) = parse(fetched, SOURCE, CONTEXT)
@@ -332,12 +343,7 @@ def test_a_feed_whose_server_names_its_charset_takes_the_fast_path(
     rng = random.Random(codec + content_type)
     text = _rss(rng, 7) if codec != "ascii" else _rss(rng, 7).encode("ascii", "ignore").decode()
     text = text.replace(' encoding="utf-8"', f' encoding="{declared}"' if declared else "")
-    fetched = Fetched(
-        source="s",
-        url=SOURCE.url,
-        body=text.encode(codec, "replace"),
-        headers={"content-type": content_type},
-    )
+    fetched = _fetched(text.encode(codec, "replace"), {"content-type": content_type})
     items = _took_fast_path(monkeypatch, fetched)
     assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
     if codec != "ascii":
@@ -355,10 +361,8 @@ def test_a_feed_whose_server_names_its_charset_takes_the_fast_path(
 def test_a_header_charset_that_does_not_fit_is_left_to_feedparser(content_type: str) -> None:
     text = _rss(random.Random(3), 3).replace('encoding="utf-8"', 'encoding="windows-1251"')
     body = text.encode("cp1251", "replace")
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={"content-type": content_type})
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    fetched = _fetched(body, {"content-type": content_type})
+    _paths_agree(fetched)
 
 
 @pytest.mark.parametrize(
@@ -381,15 +385,8 @@ def test_a_header_charset_feedparser_does_not_read_is_not_read_for_the_fast_path
     feedparser; re-encoded from windows-1251 for the fast path, "Привет"
     came out as "рТЙЧЕФ"."""
     text = _rss(random.Random(5), 3).replace('encoding="utf-8"', 'encoding="koi8-r"')
-    fetched = Fetched(
-        source="s",
-        url=SOURCE.url,
-        body=text.encode("koi8-r", "replace"),
-        headers={"content-type": content_type},
-    )
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    fetched = _fetched(text.encode("koi8-r", "replace"), {"content-type": content_type})
+    _paths_agree(fetched)
 
 
 def test_a_header_charset_whose_codec_cannot_decode_fails_the_source_alone() -> None:
@@ -397,11 +394,8 @@ def test_a_header_charset_whose_codec_cannot_decode_fails_the_source_alone() -> 
     re-encoding the body for the fast path let it out of `parse`, a bug
     that ends the run, where feedparser's path fails the source alone."""
     text = _rss(random.Random(3), 3).replace('encoding="utf-8"', 'encoding="windows-1251"')
-    fetched = Fetched(
-        source="s",
-        url=SOURCE.url,
-        body=text.encode("cp1251", "replace"),
-        headers={"content-type": "application/xml; charset=undefined"},
+    fetched = _fetched(
+        text.encode("cp1251", "replace"), {"content-type": "application/xml; charset=undefined"}
     )
     with pytest.raises(ParseError):
         parse_with_feedparser(fetched, SOURCE, CONTEXT)
@@ -424,11 +418,9 @@ def test_a_utf16_feed_is_left_to_feedparser() -> None:
     found no date, no xml:base, no element, and a date without a zone
     was read as UTC (feedparser's path reads it in the source's zone)."""
     body = _utf16_rss("<pubDate>Tue, 24 Nov 2026 10:00:00</pubDate><description>b</description>")
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    _paths_agree(fetched)
 
 
 def test_relative_urls_of_a_utf16_feed_are_resolved_against_its_xml_base() -> None:
@@ -439,7 +431,7 @@ def test_relative_urls_of_a_utf16_feed_are_resolved_against_its_xml_base() -> No
         "<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>"
         '<description>&lt;p&gt;&lt;img src="i.png"&gt;&lt;/p&gt;</description>'
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert 'src="https://base.example/dir/i.png"' in normalise_item(item).summary
 
@@ -457,11 +449,9 @@ def test_an_atom_feed_written_with_a_prefix_is_left_to_feedparser() -> None:
         b"<a:updated>2026-11-24T10:00:00Z</a:updated><a:summary>s</a:summary>"
         b"<dc:date>2026-11-20T10:00:00Z</dc:date></a:entry></a:feed>"
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    _paths_agree(fetched)
 
 
 # Feeds in the shapes publishers and platforms write (WordPress, Blogger,
@@ -480,10 +470,8 @@ def _corpus_fetched(path: Path) -> Fetched:
     )
 
 
-def _took_fast_path(
-    monkeypatch: pytest.MonkeyPatch, fetched: Fetched, context: ParseContext = CONTEXT
-) -> list[Item]:
-    """The items `parse` gives; fails unless the fast path gave them."""
+def _watch_fast_path(monkeypatch: pytest.MonkeyPatch) -> list[list[Item] | None]:
+    """What each call of the fast path by `parse` gives, from now on."""
     import feeds.parse.feed as feed_module
 
     results: list[list[Item] | None] = []
@@ -492,8 +480,16 @@ def _took_fast_path(
         results.append(parse_fast(fetched, source, timezone))
         return results[-1]
 
+    monkeypatch.setattr(feed_module, "parse_fast", watched)
+    return results
+
+
+def _took_fast_path(
+    monkeypatch: pytest.MonkeyPatch, fetched: Fetched, context: ParseContext = CONTEXT
+) -> list[Item]:
+    """The items `parse` gives; fails unless the fast path gave them."""
     with monkeypatch.context() as patch:
-        patch.setattr(feed_module, "parse_fast", watched)
+        results = _watch_fast_path(patch)
         items = parse(fetched, SOURCE, context)
     assert results and results[0] is not None, "the fast path declined it"
     return items
@@ -502,9 +498,7 @@ def _took_fast_path(
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
 def test_a_publishers_feed_gives_the_same_items_whichever_path_reads_it(path: Path) -> None:
     fetched = _corpus_fetched(path)
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    _paths_agree(fetched)
 
 
 #: What the fast path takes of the corpus: the test above is only worth
@@ -585,7 +579,7 @@ def test_a_date_with_a_zones_name_takes_the_fast_path(
         f"<link>https://example.org/a/2</link><pubDate>Wed, 20 May 2026 12:00:00 {zone}</pubDate>",
         dated=False,
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     items = _took_fast_path(monkeypatch, fetched)
     assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
 
@@ -594,7 +588,7 @@ def test_a_zones_name_is_left_to_feedparser_for_an_item_without_guid_or_link() -
     """Such an item's id is made from its date, which the feedparser path
     reads in the source's zone when it ends in a name (as it always did)."""
     body = _rss_items("<pubDate>Fri, 20 Nov 2026 12:00:00 JST</pubDate>", dated=False)
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert item.published == datetime(2026, 11, 20, 12, tzinfo=ZoneInfo("Europe/Moscow"))
@@ -606,7 +600,7 @@ def test_hong_kong_time_is_left_to_feedparser() -> None:
         "<guid>https://example.org/a/1</guid><pubDate>Fri, 20 Nov 2026 12:00:00 HKT</pubDate>",
         dated=False,
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert item.published == datetime(2026, 11, 20, 4, tzinfo=UTC)
@@ -638,7 +632,7 @@ def test_dates_written_without_a_zone_take_the_fast_path_in_the_sources_zone(
         f"<pubDate>{printed}</pubDate>",  # no guid, no link: its id from the date
         dated=False,
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     items = _took_fast_path(monkeypatch, fetched, BERLIN)
     assert view(items) == view(parse_with_feedparser(fetched, SOURCE, BERLIN))
     assert items[0].published is not None
@@ -653,7 +647,7 @@ def test_dates_with_and_without_a_zone_in_one_feed_are_left_to_feedparser() -> N
         "<guid>https://example.org/a/2</guid><pubDate>2026-11-20T12:00:00Z</pubDate>",
         dated=False,
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE, "Europe/Berlin") is None
     assert parse_fast(fetched, SOURCE) is None
 
@@ -661,7 +655,7 @@ def test_dates_with_and_without_a_zone_in_one_feed_are_left_to_feedparser() -> N
 def test_dates_without_a_zone_need_the_sources_zone() -> None:
     body = _rss_items("<guid>https://example.org/a/1</guid><pubDate>2026-11-20 12:00</pubDate>")
     body = body.replace(b"<pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate>", b"")
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
 
 
@@ -685,11 +679,9 @@ def test_a_date_that_is_no_real_time_is_left_to_feedparser(printed: str) -> None
     body = _rss_items(
         f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>", dated=False
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE, "Europe/Berlin") is None
-    assert view(parse(fetched, SOURCE, BERLIN)) == view(
-        parse_with_feedparser(fetched, SOURCE, BERLIN)
-    )
+    _paths_agree(fetched, BERLIN)
 
 
 @pytest.mark.parametrize(
@@ -714,11 +706,9 @@ def test_a_zones_name_after_a_date_in_another_form_is_left_to_feedparser(printed
     body = _rss_items(
         f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>", dated=False
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE, "Europe/Moscow") is None
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    _paths_agree(fetched)
 
 
 @pytest.mark.parametrize("link", ["mailto:news@example.org", "urn:story:1", "ftp://example.org/a"])
@@ -730,11 +720,9 @@ def test_a_zones_name_is_left_to_feedparser_for_an_item_with_no_guid_and_no_web_
     body = _rss_items(
         f"<link>{link}</link><pubDate>Fri, 20 Nov 2026 12:00:00 MSK</pubDate>", dated=False
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE, "Europe/Berlin") is None
-    assert view(parse(fetched, SOURCE, BERLIN)) == view(
-        parse_with_feedparser(fetched, SOURCE, BERLIN)
-    )
+    _paths_agree(fetched, BERLIN)
 
 
 def test_a_no_permalink_mark_under_a_prefix_is_left_to_feedparser() -> None:
@@ -744,7 +732,7 @@ def test_a_no_permalink_mark_under_a_prefix_is_left_to_feedparser() -> None:
         '<guid x:isPermaLink="false">https://example.org/a/1</guid>',
         "<guid>https://example.org/a/2</guid>",
     ).replace(b'<rss version="2.0">', b'<rss version="2.0" xmlns:x="urn:x">')
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
     items = parse(fetched, SOURCE, CONTEXT)
     assert [item.link for item in items] == ["", "https://example.org/a/2"]
@@ -767,19 +755,9 @@ def test_a_utf16_feed_whose_server_names_its_charset_is_left_to_feedparser(
         "</item></channel></rss>"
     ).encode(codec)
     headers = {"content-type": f"application/rss+xml; charset={charset}"}
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers=headers)
-    import feeds.parse.feed as feed_module
-
-    taken: list[object] = []
-
-    def watched(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
-        taken.append(parse_fast(fetched, source, timezone))
-        return taken[-1]
-
-    monkeypatch.setattr(feed_module, "parse_fast", watched)
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    fetched = _fetched(body, headers)
+    taken = _watch_fast_path(monkeypatch)
+    _paths_agree(fetched)
     assert taken in ([], [None])
 
 
@@ -789,10 +767,8 @@ def test_a_link_is_the_one_feedparser_resolves(link: str) -> None:
     which writes the scheme in lower case and drops an empty query."""
     body = _rss_items(f"<link>{link}</link>")
     compare(body)
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    fetched = _fetched(body)
+    _paths_agree(fetched)
 
 
 @pytest.mark.parametrize("link", ["/a/1", "a/1", "mailto:news@example.org", "urn:story:1"])
@@ -801,10 +777,8 @@ def test_an_item_without_guid_beside_items_with_one_has_no_guid(link: str) -> No
     guids, that was kept as the guid, not a relative or non-web link."""
     body = _rss_items(f"<link>{link}</link>", "<guid>https://example.org/a/2</guid>")
     compare(body)
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
-    assert view(parse(fetched, SOURCE, CONTEXT)) == view(
-        parse_with_feedparser(fetched, SOURCE, CONTEXT)
-    )
+    fetched = _fetched(body)
+    _paths_agree(fetched)
 
 
 @pytest.mark.parametrize(
@@ -816,6 +790,6 @@ def test_gmt_without_seconds_takes_the_fast_path(
     body = _rss_items(
         f"<guid>https://example.org/a/1</guid><pubDate>{printed}</pubDate>", dated=False
     )
-    fetched = Fetched(source="s", url=SOURCE.url, body=body, headers={})
+    fetched = _fetched(body)
     items = _took_fast_path(monkeypatch, fetched)
     assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))

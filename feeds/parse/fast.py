@@ -72,9 +72,14 @@ _PREFIXED_DATES = re.compile(
     rb"\s*+(?:<!\[CDATA\[)?+\s*+([^<\]]*+)(?:\]\]>)?+\s*+</",
 )
 _DATE_NAMES = frozenset({b"pubDate", b"published", b"updated", b"date", b"issued", b"modified"})
+#: Zone names beyond RFC 822's that both paths read with the same offset
+#: (the feedparser path by its table of them; not HKT, which fastfeedparser
+#: reads as UTC, nor names of several zones such as IST).
+_ZONE_NAMES = rb"MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT"
 _ZONED = re.compile(
-    rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]"
-    rb"|MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT))$"
+    rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]|"
+    + _ZONE_NAMES
+    + rb"))$"
 )
 #: A date with no zone, in the forms both paths read alike: RFC 3339's
 #: without its offset (or with a space for its T), RFC 822's without its
@@ -83,10 +88,7 @@ _NAIVE_DATE = re.compile(
     rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?"
     rb"|(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(?::\d\d)?"
 )
-#: Zone names beyond RFC 822's that both paths read with the same offset
-#: (the feedparser path by its table of them; not HKT, which fastfeedparser
-#: reads as UTC, nor names of several zones such as IST).
-_NAMED_ZONE = re.compile(rb"\b(?:MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT)$")
+_NAMED_ZONE = re.compile(rb"\b(?:" + _ZONE_NAMES + rb")$")
 #: A zone written as a name (letters), and the forms after which both
 #: paths read it alike: an RFC 822 date in full (seconds, a four-digit
 #: year, one space before the name; GMT without seconds too, which
