@@ -30,7 +30,8 @@ if os.environ.get("CI"):
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-SEED = ROOT.parent / "shared" / "seed" / "colta-page.txt"
+#: A whole colta.ru front page as a text dump: the layout `type: text` reads.
+SEED = DATA / "seed" / "colta-page.txt"
 
 
 @pytest.fixture(autouse=True)
