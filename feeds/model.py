@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -377,6 +377,27 @@ class ArchivePage:
     number: int
     first: int
     last: int
+
+
+class ArchiveRow(NamedTuple):
+    """A stored item as an archive page writes it, read straight from the
+    store: its texts as the UTF-8 bytes stored, never decoded (archives
+    write every item ever published, and decoding, building an Item and
+    encoding again cost more than writing its entries). Only the fields
+    an archive entry shows."""
+
+    id: str
+    title: bytes
+    link: str
+    summary: bytes
+    content: bytes
+    author: bytes
+    published: datetime
+    updated: datetime | None
+    rubrics: tuple[str, ...]
+    image: str
+    image_type: str
+    image_length: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -65,9 +65,9 @@ from feeds.render import (
     STYLESHEET,
     ArchiveEntry,
     FeedSpec,
-    archive_entry,
     archive_formats,
     archive_name,
+    archive_row_entry,
     render_archive,
     render_feed,
     render_index,
@@ -1508,8 +1508,8 @@ def _write_archive_pages(
             if item_id in cache:
                 cache.move_to_end(item_id)
                 found[item_id] = cache[item_id]
-        for item in store.items_by_id([i for i in ids if i not in found]).values():
-            found[item.id] = cache[item.id] = archive_entry(config.site, labels, item)
+        for item_id, row in store.archive_rows([i for i in ids if i not in found]).items():
+            found[item_id] = cache[item_id] = archive_row_entry(config.site, labels, row)
         while len(cache) > ARCHIVE_CACHE_ITEMS:
             cache.popitem(last=False)
         entries = [found[item_id] for item_id in ids]

@@ -23,7 +23,13 @@ import httpx
 import pytest
 
 from feeds.model import ArchivePage, Item, Site
-from feeds.render import FeedSpec, archive_entry, render_archive, render_feed
+from feeds.render import (
+    FeedSpec,
+    archive_entry,
+    archive_row_entry,
+    render_archive,
+    render_feed,
+)
 from feeds.serve import ServerThread, ServeSettings, create_app
 from feeds.store import Store
 
@@ -445,6 +451,49 @@ def test_archive_entries_read_the_same_as_the_current_documents(suffix: str) -> 
             assert present[0] == present[1], (ours.id, name)
             if present[0]:
                 assert ours[name] == theirs[name], (ours.id, name)
+
+
+def test_pages_write_a_stored_item_as_its_item_reads(tmp_path: Path) -> None:
+    """Pages are written from the stored bytes, not from Items: every field
+    must come out as the item read back from the store writes it."""
+    when = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    items = [
+        *_items(),
+        Item(source="s", id="urn:x:5", title="«Кавычки» \"и\" 'апостроф' & <b>", published=when),
+        Item(
+            source="s",
+            id="urn:x:6",
+            title="Одно и то же",
+            link="https://a.example/6?a=1&b=2",
+            summary="<p>Один текст</p>",
+            content="<p>Один текст</p>",
+            author="Иван & Пётр <ред.>",
+            published=when - timedelta(days=400),
+            rubrics=("news",),
+        ),
+        Item(
+            source="s",
+            id="https://a.example/7\x01",
+            title="Управляющий знак",
+            link="https://a.example/7\x01",
+            summary="<p>Текст</p>",
+            published=when,
+            image="https://a.example/7\x02.gif",
+            image_type="",
+            image_length=0,
+        ),
+    ]
+    labels = {"art": "Искусство", "news": "Новости & <всё>"}
+    with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+        with store.transaction():
+            store.upsert(items, now=when + timedelta(days=1))
+        stored = store.latest(limit=100)
+        rows = store.archive_rows([item.id for item in stored])
+    assert len(stored) == len(rows) == len(items)
+    for item in stored:
+        written = archive_row_entry(SITE, labels, rows[item.id])
+        assert written == archive_entry(SITE, labels, item), item.id
+        assert written.atom.decode().count("<category ") == len(item.rubrics)
 
 
 def _newest(store: Store, slug: str, count: int) -> set[str]:
