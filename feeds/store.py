@@ -1047,21 +1047,34 @@ class Store:
             rows = self._tuples(
                 f"SELECT {_ARCHIVE_SELECT} FROM items i WHERE i.id IN ({marks})", chunk
             )
-            for row in rows:
-                rubrics = row[8]
-                found[row[0]] = ArchiveRow(
-                    id=row[0],
-                    title=row[1],
-                    link=row[2],
-                    summary=row[3],
-                    content=row[4],
-                    author=row[5],
-                    published=datetime.fromisoformat(row[6]),
-                    updated=_date(row[7]),
-                    rubrics=tuple(sorted(rubrics.split(","))) if rubrics else (),
-                    image=row[9],
-                    image_type=row[10],
-                    image_length=row[11],
+            for (
+                item_id,
+                title,
+                link,
+                summary,
+                content,
+                author,
+                published,
+                updated,
+                rubrics,
+                image,
+                image_type,
+                image_length,
+            ) in rows:
+                # By position: keywords cost a fifth of reading the row.
+                found[item_id] = ArchiveRow(
+                    item_id,
+                    title,
+                    link,
+                    summary,
+                    content,
+                    author,
+                    datetime.fromisoformat(published),
+                    datetime.fromisoformat(updated) if updated else None,
+                    tuple(sorted(rubrics.split(","))) if rubrics else (),
+                    image,
+                    image_type,
+                    image_length,
                 )
         return found
 
