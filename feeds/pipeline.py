@@ -616,6 +616,7 @@ def _service_worker(service: int) -> None:
     OOM killer's SIGKILL) is noticed, and the worker ends too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _yield_to_the_writer()
     threading.Thread(
         target=_end_with, args=(service,), name="feeds-watch-service", daemon=True
     ).start()
@@ -651,7 +652,21 @@ def _build_worker(build: int) -> None:
     killed outright (a cron time-out, the OOM killer) is noticed too."""
     RunLock.drop_inherited()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _yield_to_the_writer()
     threading.Thread(target=_end_with, args=(build,), name="feeds-watch-build", daemon=True).start()
+
+
+#: How much lower a worker process's CPU priority is than the main one's.
+WORKER_NICENESS = 10
+
+
+def _yield_to_the_writer() -> None:
+    """Run this worker at a lower priority than the process that stores:
+    that one process writes every worker's items, so time it waits for a
+    core while workers parse ahead holds the whole run back. A first cycle
+    of 1,000 sources on 2 cores: 9.85-9.87 s -> 9.56-9.67 s."""
+    with suppress(OSError, AttributeError):  # not permitted, or no nice()
+        os.nice(WORKER_NICENESS)
 
 
 def wants_workers(sources: int) -> bool:

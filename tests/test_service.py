@@ -18,6 +18,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from feeds.pipeline import WORKER_NICENESS
+
 from .conftest import (
     BASE_CONFIG,
     FEEDS_WITH_SHORT_INTERVALS,
@@ -352,6 +354,46 @@ def test_a_build_killed_outright_leaves_no_worker_behind(server: Server, tmp_pat
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(build.pid, signal.SIGKILL)
+
+
+def _niceness(pid: int) -> int:
+    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_a_builds_workers_leave_the_cpu_to_the_process_that_stores(
+    server: Server, tmp_path: Path
+) -> None:
+    """One process stores every worker's items: workers parsing ahead at
+    the same priority kept it waiting for a core, and the whole build with
+    it. They run at a lower priority (`nice`), as `ps` shows."""
+    if os.nice(0) + WORKER_NICENESS > 19:
+        pytest.skip("running at a priority too low to go lower")
+    sources = many_sources(server)
+    slow = server.add("/slow.rss", rss("Slow story"), delay=30)
+    sources += f"  - name: slow\n    type: feed\n    url: {slow}\n"
+    config = write_config(tmp_path, sources)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "build", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        wanted = _niceness(build.pid) + WORKER_NICENESS
+        deadline = time.monotonic() + 30
+        workers: list[int] = []
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                workers = [pid for pid in _descendants(build.pid) if _niceness(pid) == wanted]
+            if len(workers) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(workers) >= 2, "no worker process at a lower priority"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
 
 
 # SIGINT: Ctrl-C in a terminal; SIGTERM: a service manager stopping the
