@@ -549,8 +549,9 @@ class Store:
 
     def record_attempt(self, name: str, attempt: Attempt) -> None:
         """Remember how a fetch of `name` went; a failure keeps the last good
-        validators and item count."""
-        state = self.source_state(name)
+        validators and item count. One statement, which reads the stored
+        row itself: a first cycle's or an unchanged cycle's 1,000 sources
+        cost 1,000 statements, not 2,000."""
         ok = not attempt.error
         self._execute(
             """
@@ -558,37 +559,40 @@ class Store:
                                  last_error, failures, last_status, last_items, next_due,
                                  health, moved_to, gone_url, fetches, failures_total,
                                  not_modified, bytes, seconds, read_as, retry_until, retry_url)
-            VALUES (:name, :etag, :last_modified, :now, :success, :error, :failures,
-                    :status, :items, :next_due, :health, :moved_to, :gone_url, 1,
-                    :failed, :not_modified, :bytes, :seconds, :read_as, :retry_until,
-                    :retry_url)
+            VALUES (:name, coalesce(:etag, ''), coalesce(:last_modified, ''), :now,
+                    CASE WHEN :ok THEN :now END, :error, CASE WHEN :ok THEN 0 ELSE 1 END,
+                    :status, coalesce(:items, 0), :next_due, :health, :moved_to,
+                    coalesce(:gone_url, ''), 1, :failed, :not_modified, :bytes, :seconds,
+                    coalesce(:read_as, ''), :retry_until, :retry_url)
             ON CONFLICT (name) DO UPDATE SET
-                etag = :etag, last_modified = :last_modified, last_attempt = :now,
-                last_success = :success, last_error = :error, failures = :failures,
-                last_status = :status, last_items = :items, next_due = :next_due,
-                health = :health, moved_to = :moved_to, gone_url = :gone_url,
+                etag = coalesce(:etag, etag),
+                last_modified = coalesce(:last_modified, last_modified),
+                last_attempt = :now,
+                last_success = CASE WHEN :ok THEN :now ELSE last_success END,
+                last_error = :error,
+                failures = CASE WHEN :ok THEN 0 ELSE failures + 1 END,
+                last_status = :status, last_items = coalesce(:items, last_items),
+                next_due = :next_due, health = :health, moved_to = :moved_to,
+                gone_url = coalesce(:gone_url, gone_url),
                 fetches = fetches + 1, failures_total = failures_total + :failed,
                 not_modified = not_modified + :not_modified, bytes = bytes + :bytes,
-                seconds = seconds + :seconds, read_as = :read_as,
+                seconds = seconds + :seconds, read_as = coalesce(:read_as, read_as),
                 retry_until = :retry_until, retry_url = :retry_url
             """,
             {
                 "name": name,
-                "etag": state.etag if attempt.etag is None else attempt.etag,
-                "last_modified": state.last_modified
-                if attempt.last_modified is None
-                else attempt.last_modified,
+                "ok": ok,
+                "etag": attempt.etag,
+                "last_modified": attempt.last_modified,
                 "now": _text(attempt.now),
-                "success": _text(attempt.now) if ok else _text(state.last_success),
                 "error": attempt.error,
-                "failures": 0 if ok else state.failures + 1,
                 "status": attempt.status,
-                "items": state.last_items if attempt.items is None else attempt.items,
-                "read_as": state.read_as if attempt.read_as is None else attempt.read_as,
+                "items": attempt.items,
+                "read_as": attempt.read_as,
                 "next_due": _text(attempt.next_due),
                 "health": attempt.health,
                 "moved_to": attempt.moved_to,
-                "gone_url": state.gone_url if attempt.gone_url is None else attempt.gone_url,
+                "gone_url": attempt.gone_url,
                 "failed": 0 if ok else 1,
                 "not_modified": 1 if attempt.not_modified else 0,
                 "bytes": attempt.bytes,
