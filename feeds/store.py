@@ -409,6 +409,9 @@ class Store:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            # CAST(text AS BLOB) gives the text in the database's encoding:
+            # UTF-8 unless the file was made by a UTF-16 client.
+            self._utf8 = self._db.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(url, f"cannot open: {exc}") from exc
 
@@ -1048,9 +1051,10 @@ class Store:
         found: dict[str, ArchiveRow] = {}
         for chunk in _chunks(list(dict.fromkeys(ids)), 500):
             marks = ",".join("?" * len(chunk))
-            rows = self._tuples(
-                f"SELECT {_ARCHIVE_SELECT} FROM items i WHERE i.id IN ({marks})", chunk
-            )
+            select = _ARCHIVE_SELECT if self._utf8 else _ARCHIVE_TEXT_SELECT
+            rows = self._tuples(f"SELECT {select} FROM items i WHERE i.id IN ({marks})", chunk)
+            if not self._utf8:
+                rows = [_utf8_texts(row) for row in rows]
             for (
                 item_id,
                 title,
@@ -1246,6 +1250,18 @@ _ARCHIVE_SELECT = (
     "CAST(i.author AS BLOB), i.published, i.updated, (SELECT group_concat(DISTINCT r.rubric) "
     "FROM item_rubrics r WHERE r.item_id = i.id), i.image, i.image_type, i.image_length"
 )
+
+#: _ARCHIVE_SELECT with the texts as text, for a store not in UTF-8.
+_ARCHIVE_TEXT_SELECT = _ARCHIVE_SELECT.replace("CAST(", "").replace(" AS BLOB)", "")
+
+
+def _utf8_texts(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row of _ARCHIVE_TEXT_SELECT with its texts as UTF-8, as
+    _ARCHIVE_SELECT reads them from a UTF-8 store."""
+    item_id, title, link, summary, content, author, *rest = row
+    texts = (title.encode(), link, summary.encode(), content.encode(), author.encode())
+    return (item_id, *texts, *rest)
+
 
 #: What the source says of a story, written alike by insert and update.
 _STORY_COLUMNS = (

@@ -9,6 +9,7 @@ page, once written, must never change.
 
 from __future__ import annotations
 
+import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -751,3 +752,28 @@ def test_what_is_stored_when_the_service_stops_is_published_before_it_exits(
     everything = {f"urn:story:{n}" for n in range(150)}
     assert walk(f"{served}all.atom").merged() == everything
     assert walk(f"{served}art.rss").merged() == {f"urn:story:{n}" for n in range(1, 150, 2)}
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16le", "UTF-16be"])
+def test_pages_write_the_same_from_a_store_made_in_utf_16(tmp_path: Path, encoding: str) -> None:
+    """A database file made by a UTF-16 client (sqlite3_open16, some
+    Windows tools) keeps its encoding: its stored bytes are not UTF-8, and
+    pages must still write its items as they read."""
+    path = tmp_path / "feeds.db"
+    made = sqlite3.connect(path)
+    made.execute(f"PRAGMA encoding = '{encoding}'")
+    made.execute("CREATE TABLE made (x)")  # the encoding is fixed with the first page
+    made.execute("DROP TABLE made")
+    made.close()
+    when = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    items = [*_items(), Item(source="s", id="urn:x:9", title="Ёж & «ёлка»", published=when)]
+    labels = {"art": "Искусство", "news": "Новости"}
+    with Store(f"sqlite:///{path}") as store:
+        assert store._db.execute("PRAGMA encoding").fetchone()[0] == encoding
+        with store.transaction():
+            store.upsert(items, now=when)
+        stored = store.latest(limit=100)
+        rows = store.archive_rows([item.id for item in stored])
+    assert len(stored) == len(rows) == len(items)
+    for item in stored:
+        assert archive_row_entry(SITE, labels, rows[item.id]) == archive_entry(SITE, labels, item)
