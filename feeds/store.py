@@ -1052,9 +1052,10 @@ class Store:
         for chunk in _chunks(list(dict.fromkeys(ids)), 500):
             marks = ",".join("?" * len(chunk))
             select = _ARCHIVE_SELECT if self._utf8 else _ARCHIVE_TEXT_SELECT
-            rows = self._tuples(f"SELECT {select} FROM items i WHERE i.id IN ({marks})", chunk)
-            if not self._utf8:
-                rows = [_utf8_texts(row) for row in rows]
+            cursor = self._tuples(f"SELECT {select} FROM items i WHERE i.id IN ({marks})", chunk)
+            rows: Iterable[Sequence[Any]] = (
+                cursor if self._utf8 else [_utf8_texts(row) for row in cursor]
+            )
             for (
                 item_id,
                 title,
