@@ -1056,34 +1056,18 @@ class Store:
             rows: Iterable[Sequence[Any]] = (
                 cursor if self._utf8 else [_utf8_texts(row) for row in cursor]
             )
-            for (
-                item_id,
-                title,
-                link,
-                summary,
-                content,
-                author,
-                published,
-                updated,
-                rubrics,
-                image,
-                image_type,
-                image_length,
-            ) in rows:
-                # By position: keywords cost a fifth of reading the row.
-                found[item_id] = ArchiveRow(
-                    item_id,
-                    title,
-                    link,
-                    summary,
-                    content,
-                    author,
-                    datetime.fromisoformat(published),
-                    datetime.fromisoformat(updated) if updated else None,
-                    tuple(sorted(rubrics.split(","))) if rubrics else (),
-                    image,
-                    image_type,
-                    image_length,
+            for row in rows:
+                published, updated, rubrics = row[6:9]
+                # Built from the row as it comes: keywords cost a fifth of
+                # reading it.
+                found[row[0]] = ArchiveRow._make(
+                    (
+                        *row[:6],
+                        datetime.fromisoformat(published),
+                        datetime.fromisoformat(updated) if updated else None,
+                        tuple(sorted(rubrics.split(","))) if rubrics else (),
+                        *row[9:],
+                    )
                 )
         return found
 

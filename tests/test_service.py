@@ -328,21 +328,27 @@ def many_in_own_group(server: Server, tmp_path: Path) -> Running:
     return Running(config, own_group=True)
 
 
-def test_a_build_killed_outright_leaves_no_worker_behind(server: Server, tmp_path: Path) -> None:
-    """A build on many sources parses in worker processes: killed by a cron
-    time-out or the OOM killer, it took them with it only when they were
-    between bodies; waiting on their queue, they lived on for ever."""
+def _build_held_open(server: Server, tmp_path: Path) -> subprocess.Popen[bytes]:
+    """`feeds build` on enough sources for worker processes, in its own
+    process group, kept running by one source that answers after 30 s."""
     sources = many_sources(server)
     slow = server.add("/slow.rss", rss("Slow story"), delay=30)
     sources += f"  - name: slow\n    type: feed\n    url: {slow}\n"
     config = write_config(tmp_path, sources)
-    build = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "feeds", "build", "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def test_a_build_killed_outright_leaves_no_worker_behind(server: Server, tmp_path: Path) -> None:
+    """A build on many sources parses in worker processes: killed by a cron
+    time-out or the OOM killer, it took them with it only when they were
+    between bodies; waiting on their queue, they lived on for ever."""
+    build = _build_held_open(server, tmp_path)
     try:
         deadline = time.monotonic() + 30
         while len(_descendants(build.pid)) < 2 and time.monotonic() < deadline:
@@ -368,17 +374,7 @@ def test_a_builds_workers_leave_the_cpu_to_the_process_that_stores(
     it. They run at a lower priority (`nice`), as `ps` shows."""
     if os.nice(0) + WORKER_NICENESS > 19:
         pytest.skip("running at a priority too low to go lower")
-    sources = many_sources(server)
-    slow = server.add("/slow.rss", rss("Slow story"), delay=30)
-    sources += f"  - name: slow\n    type: feed\n    url: {slow}\n"
-    config = write_config(tmp_path, sources)
-    build = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "build", "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    build = _build_held_open(server, tmp_path)
     try:
         wanted = _niceness(build.pid) + WORKER_NICENESS
         deadline = time.monotonic() + 30
