@@ -17,6 +17,7 @@ Every failure becomes a `FetchError` that names the source.
 
 from __future__ import annotations
 
+import math
 import re
 import socket
 import sys
@@ -163,6 +164,11 @@ class _Deadlines:
         self._thread: threading.Thread | None = None
         self._closing = False
         self._aborted = False
+        #: When the watcher wakes next (inf: only when told). A request
+        #: with a later deadline leaves it asleep: most deadlines are later
+        #: than every earlier request's, and waking it for each of a
+        #: thousand requests cost them all the switches to and from it.
+        self._wakes_at = math.inf
 
     @contextmanager
     def limit(self, deadline: float) -> Iterator[None]:
@@ -198,7 +204,9 @@ class _Deadlines:
                     target=self._run, name="feeds-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if deadline < self._wakes_at:
+                self._wakes_at = deadline
+                self._cond.notify()
 
     def abort(self) -> None:
         """Shut down every request's socket now, and any opened later: the
@@ -219,6 +227,7 @@ class _Deadlines:
         if thread is not None:
             thread.join()
         self._closing = False
+        self._wakes_at = math.inf
 
     def _run(self) -> None:
         with self._cond:
@@ -230,6 +239,7 @@ class _Deadlines:
                     with suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
                 upcoming = min((when for when, _, _ in self._watched.values()), default=None)
+                self._wakes_at = math.inf if upcoming is None else upcoming
                 self._cond.wait(None if upcoming is None else max(0.0, upcoming - now))
 
 

@@ -485,6 +485,48 @@ def test_a_connection_reused_by_another_request_stays_watched() -> None:
     deadlines.close()
 
 
+def test_a_short_time_out_is_kept_behind_a_long_one() -> None:
+    # The watcher sleeps until the earliest deadline it knows of, and is
+    # woken only for an earlier one: a source with a 1 s time-out fetched
+    # while one with a 100 s time-out waits must still be cut at 1 s.
+    from feeds.fetch import _Deadlines
+
+    deadlines = _Deadlines()
+    pairs = [socket.socketpair() for _ in range(2)]
+    long_watching, short_done = threading.Event(), threading.Event()
+    got: list[bytes] = []
+
+    def long_request() -> None:
+        with deadlines.limit(time.monotonic() + 100):
+            deadlines.watch(pairs[0][0])
+            long_watching.set()
+            short_done.wait(10)
+
+    def short_request() -> None:
+        long_watching.wait(5)
+        with deadlines.limit(time.monotonic() + 0.5):
+            deadlines.watch(pairs[1][0])
+            pairs[1][0].settimeout(5)
+            try:
+                got.append(pairs[1][0].recv(10))  # the server never answers
+            except TimeoutError:
+                got.append(b"still waiting")
+        short_done.set()
+
+    threads = [threading.Thread(target=long_request), threading.Thread(target=short_request)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == [b""]  # cut at its own deadline, not the long one's
+    assert time.monotonic() - began < 3
+    for pair in pairs:
+        for end in pair:
+            end.close()
+    deadlines.close()
+
+
 def test_a_refused_name_is_not_even_connected_to() -> None:
     # localhost resolves to loopback: the connect used to go through and be
     # refused after, so an open port ("localhost is at 127.0.0.1 ...
