@@ -124,6 +124,19 @@ _TOP_KEYS = (
     "websub",
     "sources",
 )
+#: A language tag (RFC 5646's langtag, and private use): a language code
+#: of 2-3 letters with up to three extensions of 3, then script, region,
+#: variants, extensions. Letters are ASCII only; case does not matter.
+_LANGUAGE_TAG = re.compile(
+    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}"
+    r"(?:-[a-z]{4})?"
+    r"(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*"
+    r"(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*"
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?"
+    r"|x(?:-[a-z0-9]{1,8})+)",
+    re.IGNORECASE | re.ASCII,
+)
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
 _OUTPUT_KEYS = ("dir", "max_items", "archive_page_size")
 _STORAGE_KEYS = ("url",)
@@ -378,6 +391,20 @@ class _Checker:
             ) from None
         return name
 
+    def language(self, key: str, value: Any, default: str) -> str:
+        """A language tag as feeds carry it (`xml:lang`, RSS `language`,
+        `<html lang>`): BCP 47's form, with a language code of two or three
+        letters (no longer one is registered), like ru, en-GB or zh-Hant."""
+        tag = self.text(key, value, default)
+        if not tag or _LANGUAGE_TAG.fullmatch(tag):
+            return tag
+        hint = "a language tag such as 'ru', 'en-GB' or 'zh-Hant'"
+        if "_" in tag and _LANGUAGE_TAG.fullmatch(tag.replace("_", "-")):
+            hint = f"{tag.replace('_', '-')!r}: language tags join their parts with '-'"
+        elif tag.isalpha():
+            hint += " (the language's ISO 639 code, not its name)"
+        raise self.fail(key, f"not a language tag: {tag!r} (use {hint})")
+
     # -- sections -------------------------------------------------------
 
     def config(self, data: Any, path: Path) -> Config:
@@ -626,7 +653,7 @@ class _Checker:
         return Site(
             title=title,
             base_url=base_url,
-            language=self.text("site.language", site.get("language"), "en") or "en",
+            language=self.language("site.language", site.get("language"), "en") or "en",
             timezone=self.timezone("site.timezone", site.get("timezone"), "UTC") or "UTC",
             description=self.text("site.description", site.get("description")),
         )
@@ -773,7 +800,7 @@ class _Checker:
                         f"{key}.interval", fields.get("interval"), schedule.interval
                     ),
                     cron=cron,
-                    language=self.text(f"{key}.language", fields.get("language")),
+                    language=self.language(f"{key}.language", fields.get("language"), ""),
                     selectors=self.selectors(f"{key}.selectors", fields.get("selectors")),
                     full_content=self.flag(f"{key}.full_content", fields.get("full_content")),
                     include=self.matches(f"{key}.include", fields.get("include")),

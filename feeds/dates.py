@@ -160,7 +160,8 @@ def _parse(
     }
     if with_day:
         settings["REQUIRE_PARTS"] = ["day", "month"]
-    languages = [lang for lang in langs if _known_language(lang)]
+    found_in = (_dateparser_language(lang) for lang in langs)
+    languages = list(dict.fromkeys(known for known in found_in if known))
     found: datetime | None
     try:
         found = dateparser.parse(text, languages=languages or None, settings=settings)
@@ -179,7 +180,17 @@ def _parse(
 
 
 @lru_cache(maxsize=64)
-def _known_language(code: str) -> bool:
+def _dateparser_language(tag: str) -> str:
+    """The dateparser locale for a language tag: the tag itself, else the
+    longest part of it dateparser knows, in any case ('ru-RU' and 'RU' are
+    read as 'ru', 'sr-Latn-RS' as 'sr-Latn'); '' when none."""
     from dateparser.languages import default_loader
 
-    return code in default_loader.get_locale_map()
+    known: dict[str, str] = {name.casefold(): name for name in default_loader.get_locale_map()}
+    parts = tag.split("-")
+    while parts:
+        found = known.get("-".join(parts).casefold())
+        if found:
+            return found
+        parts.pop()
+    return ""

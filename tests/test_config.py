@@ -870,6 +870,20 @@ rubrics:
         id="blank-site-title",
     ),
     pytest.param(
+        "site:\n  title: T\n  base_url: https://x.example/\n  language: ru_RU  # <-\n",
+        "site.language",
+        "not a language tag: 'ru_RU' (use 'ru-RU': language tags join their parts with '-')",
+        id="locale-for-a-language-tag",
+    ),
+    pytest.param(
+        SITE + "sources:\n  - name: s\n    type: feed\n    url: https://x.example/\n"
+        "    language: Russian  # <-\n",
+        "sources[0].language",
+        "not a language tag: 'Russian' (use a language tag such as 'ru', 'en-GB' or "
+        "'zh-Hant' (the language's ISO 639 code, not its name))",
+        id="language-name-for-a-tag",
+    ),
+    pytest.param(
         SITE + "rubrics:\n  - slug: art\n    title: '  '  # <-\n",
         "rubrics[0].title",
         "must not be blank: the rubric's feeds and index section are titled with it",

@@ -53,6 +53,14 @@ def test_words_that_are_not_dates(text: str) -> None:
     assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru",)) is None
 
 
+@pytest.mark.parametrize("tag", ["uk", "uk-UA", "UK"])
+def test_a_language_tag_hints_by_its_language_whatever_its_region_or_case(tag: str) -> None:
+    # "листопада" is November in Ukrainian, and no month in the languages
+    # tried by default: the hint must reach the date parser as "uk".
+    got = parse_human_date("22 листопада 2026", now=NOW, timezone="Europe/Kyiv", languages=(tag,))
+    assert got == datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Kyiv"))
+
+
 def test_an_unknown_language_hint_is_ignored_not_fatal() -> None:
     got = parse_human_date("22 ноября", now=NOW, timezone="Europe/Moscow", languages=("xx",))
     assert got == datetime(2026, 11, 22, tzinfo=MSK)
