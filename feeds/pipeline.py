@@ -231,6 +231,7 @@ def run_source(
     stopped: threading.Event | None = None,
     cpu: Executor | None = None,
     writer: Writer | None = None,
+    fetched: Callable[[], None] | None = None,
 ) -> SourceResult:
     """One source's turn in the service: fetch, then store in one
     transaction, noting which rubric feeds changed; `publish_pending`
@@ -240,7 +241,8 @@ def run_source(
     that thread stores it (with the other runs that end meanwhile), else
     `store`, which reads the source's state in any case. When `stopped` is
     set by the time the fetch ends, nothing is stored: the run never
-    happened."""
+    happened. `fetched` is called once the source is fetched and parsed,
+    before its items are stored."""
     state = store.source_state(source.name)
     context = _context(config, source, now)
     collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
@@ -250,6 +252,8 @@ def run_source(
     # runs store meanwhile. Stopping aborts those fetches too, and items
     # without the text they wait for are not stored either.
     collected = _with_full_content(config, collected, store, fetcher, now)
+    if fetched is not None:
+        fetched()
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
 

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, CancelledError, Executor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -56,7 +56,7 @@ from feeds.pipeline import (
     wants_workers,
 )
 from feeds.publish import prepare_dir
-from feeds.store import RunLock, Store, Writer
+from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer
 from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
@@ -115,7 +115,11 @@ class Service:
         #: Per host: sources that found it busy, in the order they came.
         self._host_queues: dict[str, deque[str]] = {}
         self._fetcher = self._new_fetcher(config)
-        self._runs = _Runs(config.concurrency, self._run_starting)
+        # `concurrency` runs fetch and parse at once (see _FetchSlots); the
+        # other threads are for runs waiting for their write's commit, which
+        # the store's writer holds open a little for the next one.
+        self._fetching = _FetchSlots(config.concurrency, self._stop)
+        self._runs = _Runs(config.concurrency + WRITES_PER_COMMIT, self._run_starting)
         self._scheduler = BackgroundScheduler(
             executors={"default": self._runs},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -430,12 +434,18 @@ class Service:
         source = next((s for s in config.sources if s.name == name), None)
         if source is None or self._stop.is_set():
             return
+        with self._fetching.slot() as slot:
+            if slot is not None:
+                self._run_in_slot(config, fetcher, source, slot)
+
+    def _run_in_slot(self, config: Config, fetcher: Fetcher, source: Source, slot: _Slot) -> None:
+        name = source.name
         now = datetime.now(UTC)
         host = fetcher.host_of(source)
         with fetcher.claim(source) as free:
             if not free:
                 # Its host is busy (slow, or dead and timing out): waiting
-                # here would hold one of the `concurrency` threads that
+                # here would hold one of the `concurrency` fetch slots that
                 # sources on other hosts need. It queues for the host and
                 # runs when a run there ends (or, at the latest, shortly).
                 self._wait_for_host(host, name)
@@ -447,7 +457,7 @@ class Service:
                 # long before its interval.
                 self._drop_waiting(name)
             try:
-                self._run_claimed(config, fetcher, source, now)
+                self._run_claimed(config, fetcher, source, now, slot)
             finally:
                 following = self._next_waiting(host)
                 if following is not None and not self._stop.is_set():
@@ -479,7 +489,9 @@ class Service:
             if not queue:
                 del self._host_queues[host]
 
-    def _run_claimed(self, config: Config, fetcher: Fetcher, source: Source, now: datetime) -> None:
+    def _run_claimed(
+        self, config: Config, fetcher: Fetcher, source: Source, now: datetime, slot: _Slot
+    ) -> None:
         name = source.name
         due: datetime | None = now + timedelta(seconds=source.interval)
         cpu = None
@@ -494,6 +506,7 @@ class Service:
                 stopped=self._stop,
                 cpu=cpu,
                 writer=self._writer,
+                fetched=slot.release,
             )
             self._worker_deaths.pop(name, None)
             if result.ok and not result.not_modified:
@@ -735,6 +748,46 @@ class Service:
         with self._config_lock:
             jobs.update((name, due) for name, due in self._running.items() if due is not None)
         return jobs
+
+
+class _Slot:
+    """One run's turn to fetch and parse; released once (by the run when
+    its source is fetched and parsed, else when the run ends)."""
+
+    def __init__(self, slots: threading.BoundedSemaphore) -> None:
+        self._slots = slots
+        self._held = True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._slots.release()
+
+
+class _FetchSlots:
+    """At most `concurrency` source runs fetching and parsing at once (the
+    operator's `fetch.concurrency`), whatever number of threads the runs
+    have: a run that waits for its write's commit holds none."""
+
+    def __init__(self, concurrency: int, stop: threading.Event) -> None:
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._stop = stop
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[_Slot | None]:
+        """A slot, held until released or the block ends; None when the
+        service stopped while this waited for one."""
+        while not self._slots.acquire(timeout=0.2):
+            if self._stop.is_set():
+                yield None
+                return
+        held = _Slot(self._slots)
+        try:
+            yield held
+        finally:
+            held.release()
 
 
 class _Runs(ThreadPoolExecutor):  # type: ignore[misc]

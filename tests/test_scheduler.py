@@ -373,6 +373,61 @@ def test_a_reload_leaves_the_store_safe_for_another_process_that_opens_it(
         service._waker.close()
 
 
+def test_runs_waiting_for_their_commit_leave_the_fetch_slots_to_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fetch.concurrency` bounds the runs fetching and parsing at once, not
+    the runs alive: one whose items wait for their commit (the store holds
+    it open a little for the next run's) lets another source fetch."""
+    (tmp_path / "feed.rss").write_text("<rss/>", encoding="utf-8")
+    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  concurrency: 2\n")
+    names = [f"s{n}" for n in range(6)]
+    config_path = write_config(
+        tmp_path,
+        "".join(f"  - name: {name}\n    type: feed\n    path: feed.rss\n" for name in names),
+        base + "schedule:\n  jitter: 0\n",
+    )
+    service = scheduler.Service(config_path, load_config(config_path))
+    lock = threading.Lock()
+    fetching = alive = most_fetching = most_alive = 0
+    done: list[str] = []
+
+    def run(config, source, *, now, fetched, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal fetching, alive, most_fetching, most_alive
+        with lock:
+            fetching += 1
+            alive += 1
+            most_fetching = max(most_fetching, fetching)
+            most_alive = max(most_alive, alive)
+        time.sleep(0.2)  # fetching and parsing
+        with lock:
+            fetching -= 1
+        fetched()
+        time.sleep(0.6)  # waiting for the commit
+        with lock:
+            alive -= 1
+            done.append(source.name)
+        return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
+
+    monkeypatch.setattr(scheduler, "run_source", run)
+    service._scheduler.start()
+    try:
+        for name in names:
+            service._schedule(name, datetime.now(UTC))
+        deadline = time.monotonic() + 10
+        while len(done) < len(names) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(done) == names
+        assert most_fetching == 2
+        assert most_alive >= 4
+    finally:
+        service._stop.set()
+        service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
 def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

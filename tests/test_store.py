@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -770,6 +771,45 @@ def test_a_writer_stores_what_many_threads_hand_it_and_undoes_a_failure_alone(
                 assert store.meta(key) == "stored"
     with pytest.raises(StoreError, match="stopped"):
         writer.write(_noted("late"))
+
+
+@pytest.mark.parametrize("linger", [0.0, 0.5])
+def test_a_writer_commits_writes_that_come_close_together_once_and_each_only_when_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linger: float
+) -> None:
+    """Runs that end a little apart (a first pass's) share one commit: the
+    writer holds its transaction open `linger` seconds for the next write,
+    where each commit wrote every index page again. A caller still hears
+    back only once its write is committed: another connection sees it."""
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    transactions: list[int] = []
+    opened = Store.transaction
+
+    def counted(self: Store) -> Any:
+        transactions.append(1)
+        return opened(self)
+
+    monkeypatch.setattr(Store, "transaction", counted)
+    writer = Writer(url, linger=linger, within=5)
+    seen: dict[str, str] = {}
+
+    def run(key: str) -> None:
+        writer.write(_noted(key))
+        with closing(sqlite3.connect(tmp_path / "feeds.db")) as other:
+            row = other.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            seen[key] = row[0] if row else ""
+
+    threads = []
+    for key in ("k1", "k2", "k3"):
+        threads.append(threading.Thread(target=run, args=(key,)))
+        threads[-1].start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(10)
+    writer.close()
+
+    assert seen == {"k1": "stored", "k2": "stored", "k3": "stored"}
+    assert len(transactions) == (1 if linger else 3)
 
 
 def test_a_writer_commit_that_fails_stores_none_of_its_runs_and_tells_each(
