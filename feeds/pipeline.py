@@ -258,7 +258,11 @@ def run_source(
         return SourceResult(source=source.name, error="stopped before storing")
 
     def stored(target: Store) -> SourceResult:
+        nonlocal collected
         result, changed = _record(target, config, collected, state, now)
+        # Its items are in the store's transaction now: not kept in memory
+        # while the commit waits for other runs' writes.
+        collected = replace(collected, items=())
         if changed is not None:
             # Remembered with the change, until a publish of them succeeds.
             _add_pending(target, changed)
