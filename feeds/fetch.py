@@ -161,8 +161,8 @@ class _Deadlines:
         self._cond = threading.Condition()
         #: id(socket) -> (deadline, socket, the thread whose request it is).
         self._watched: dict[int, tuple[float, socket.socket, int]] = {}
+        #: The watcher; one that finds it is not this any more ends.
         self._thread: threading.Thread | None = None
-        self._closing = False
         self._aborted = False
         #: When the watcher wakes next (inf: only when told). A request
         #: with a later deadline leaves it asleep: most deadlines are later
@@ -221,17 +221,17 @@ class _Deadlines:
     def close(self) -> None:
         """Stop the watcher thread (a later request starts another)."""
         with self._cond:
+            # A request meanwhile starts a new watcher at once: the old one
+            # ends on seeing it is not the watcher any more.
             thread, self._thread = self._thread, None
-            self._closing = True
-            self._cond.notify()
+            self._wakes_at = math.inf
+            self._cond.notify_all()
         if thread is not None:
             thread.join()
-        self._closing = False
-        self._wakes_at = math.inf
 
     def _run(self) -> None:
         with self._cond:
-            while not self._closing:
+            while self._thread is threading.current_thread():
                 now = time.monotonic()
                 due = [key for key, (when, _, _) in self._watched.items() if when <= now]
                 for key in due:

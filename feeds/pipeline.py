@@ -262,7 +262,7 @@ def run_source(
         result, changed = _record(target, config, collected, state, now)
         # Its items are in the store's transaction now: not kept in memory
         # while the commit waits for other runs' writes.
-        collected = replace(collected, items=())
+        collected = replace(collected, items=(), pages=())
         if changed is not None:
             # Remembered with the change, until a publish of them succeeds.
             _add_pending(target, changed)
@@ -293,6 +293,7 @@ def record_failure(
         result, _changed = _record(
             store, config, _Collected(source=source, error=error), state, now
         )
+    _log_stored(source, result)
     return result
 
 
@@ -969,7 +970,6 @@ def _record(
                 retry_url=source.location if collected.retry_after is not None else "",
             ),
         )
-        log.warning("%s", collected.error)
         result = SourceResult(
             source=source.name,
             error=collected.error,
@@ -1055,7 +1055,8 @@ def _log_stored(source: Source, result: SourceResult) -> None:
     """The line a stored run gets in the log: once it is committed (a run
     whose commit fails says so instead)."""
     if not result.ok:
-        return  # _record logged its failure
+        log.warning("%s", result.error)
+        return
     if result.waiting_until is not None:
         log.info(
             "source '%s': not fetched: its server asked for no request before %s (Retry-After)",

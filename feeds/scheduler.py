@@ -428,15 +428,20 @@ class Service:
                 self._active -= 1
 
     def _run_source(self, name: str) -> None:
-        with self._config_lock:
-            config = self.config
-            fetcher = self._fetcher
-        source = next((s for s in config.sources if s.name == name), None)
-        if source is None or self._stop.is_set():
+        if self._stop.is_set():
             return
         with self._fetching.slot() as slot:
-            if slot is not None:
-                self._run_in_slot(config, fetcher, source, slot)
+            if slot is None:
+                return
+            # Read once it has a slot: a reload while it waited for one may
+            # have removed or changed its source, or retired the fetcher.
+            with self._config_lock:
+                config = self.config
+                fetcher = self._fetcher
+            source = next((s for s in config.sources if s.name == name), None)
+            if source is None or self._stop.is_set():
+                return
+            self._run_in_slot(config, fetcher, source, slot)
 
     def _run_in_slot(self, config: Config, fetcher: Fetcher, source: Source, slot: _Slot) -> None:
         name = source.name
@@ -456,12 +461,24 @@ class Service:
                 # reload) while it waited must not be woken by the old one,
                 # long before its interval.
                 self._drop_waiting(name)
-            try:
-                self._run_claimed(config, fetcher, source, now, slot)
-            finally:
+            woken = threading.Event()
+
+            def fetched() -> None:
+                # The host's turn is free once the source is fetched: the
+                # next source waiting for it starts now, not after this
+                # run's commit (which waits a little for other runs').
+                slot.release()
+                if woken.is_set():
+                    return
+                woken.set()
                 following = self._next_waiting(host)
                 if following is not None and not self._stop.is_set():
                     self._schedule(following, datetime.now(UTC))
+
+            try:
+                self._run_claimed(config, fetcher, source, now, fetched)
+            finally:
+                fetched()
 
     def _wait_for_host(self, host: str, name: str) -> None:
         """`name` joins the sources waiting for `host`, in the order they came."""
@@ -490,7 +507,12 @@ class Service:
                 del self._host_queues[host]
 
     def _run_claimed(
-        self, config: Config, fetcher: Fetcher, source: Source, now: datetime, slot: _Slot
+        self,
+        config: Config,
+        fetcher: Fetcher,
+        source: Source,
+        now: datetime,
+        fetched: Callable[[], None],
     ) -> None:
         name = source.name
         due: datetime | None = now + timedelta(seconds=source.interval)
@@ -506,7 +528,7 @@ class Service:
                 stopped=self._stop,
                 cpu=cpu,
                 writer=self._writer,
-                fetched=slot.release,
+                fetched=fetched,
             )
             self._worker_deaths.pop(name, None)
             if result.ok and not result.not_modified:
@@ -681,6 +703,10 @@ class Service:
         # does not cut a back-off short (a shorter interval applies at
         # once), and nothing cuts short a Retry-After or a 410 pause.
         try:
+            if self._writer is not None:
+                # What the runs handed over is committed first: their
+                # Retry-After, back-off or 410 must be what this reads.
+                self._writer.write(lambda store: None)
             with Store(new.storage_url) as store:
                 for name in added + changed:
                     old_source, source = before.get(name), after[name]

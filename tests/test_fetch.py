@@ -688,3 +688,55 @@ def test_a_run_whose_commit_fails_is_not_logged_as_stored(
     assert runner.store.count() == 0
     assert runner.run().new == 1  # stored, and logged, at the next run
     assert "1 items, 1 new" in caplog.text
+
+
+def test_a_request_starting_while_the_watcher_is_closed_keeps_its_deadline() -> None:
+    """close() lets the old watcher go and a later request starts another.
+    A request that starts while close() waits for the old one to end must
+    still have its deadline enforced, and so must every later one."""
+    from feeds.fetch import _Deadlines
+
+    deadlines = _Deadlines()
+    keep, _peer = socket.socketpair()
+    with deadlines.limit(time.monotonic() + 60):
+        deadlines.watch(keep)  # the watcher runs
+    old = deadlines._thread
+    assert old is not None
+    during, during_peer = socket.socketpair()
+    started = threading.Event()
+
+    def request_meanwhile() -> None:
+        with deadlines.limit(time.monotonic() + 0.3):
+            deadlines.watch(during)
+            started.set()
+            time.sleep(0.5)
+
+    class Joined:
+        """The old watcher, and a request that comes in while close() joins it."""
+
+        def join(self) -> None:
+            old.join()
+            thread = threading.Thread(target=request_meanwhile, daemon=True)
+            thread.start()
+            assert started.wait(3)
+            new = deadlines._thread
+            if new is not None:
+                new.join(1)  # the new watcher has had its chance to run
+
+    deadlines._thread = Joined()  # type: ignore[assignment]
+    deadlines.close()
+
+    later, later_peer = socket.socketpair()
+    later.settimeout(3)
+    began = time.monotonic()
+    with deadlines.limit(time.monotonic() + 0.3):
+        deadlines.watch(later)
+        try:
+            data = later.recv(1)  # the watcher shuts it down at 0.3 s
+        except TimeoutError:
+            data = None
+    took = time.monotonic() - began
+    for sock in (keep, _peer, during, during_peer, later, later_peer):
+        sock.close()
+    assert data == b"", "the deadline was never enforced (socket read timed out)"
+    assert took < 2

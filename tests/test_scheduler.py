@@ -648,3 +648,61 @@ def test_a_reload_whose_feeds_could_not_be_written_has_them_written_once_they_ca
         service._fetcher.close()
         service._wake_up.close()
         service._waker.close()
+
+
+def test_a_run_waiting_for_a_fetch_slot_across_a_reload_follows_the_new_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that waits for a fetch slot (every slot busy) while a reload
+    removes its source must not fetch and store it with the config and
+    HTTP client the reload retired."""
+    (tmp_path / "feed.rss").write_text("<rss/>", encoding="utf-8")
+    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  concurrency: 1\n")
+    both = (
+        "  - name: a\n    type: feed\n    path: feed.rss\n"
+        "  - name: s\n    type: feed\n    path: feed.rss\n"
+    )
+    config_path = write_config(tmp_path, both, base + "schedule:\n  jitter: 0\n")
+    service = scheduler.Service(config_path, load_config(config_path))
+    a_running, release = threading.Event(), threading.Event()
+    runs: list[tuple[str, bool, bool]] = []
+
+    def run(config, source, *, now, fetcher, fetched, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(
+            (
+                source.name,
+                any(s.name == "s" for s in config.sources)
+                == any(s.name == "s" for s in service.config.sources),
+                fetcher is service._fetcher,
+            )
+        )
+        if source.name == "a":
+            a_running.set()
+            release.wait(5)
+        return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
+
+    monkeypatch.setattr(scheduler, "run_source", run)
+    service._scheduler.start()
+    try:
+        service._schedule("a", datetime.now(UTC))
+        assert a_running.wait(5)
+        service._schedule("s", datetime.now(UTC))
+        time.sleep(0.5)  # s is in _run_source, waiting for the only slot
+        # A reload that removes s (and changes the fetch settings, so the
+        # HTTP client is replaced).
+        text = config_path.read_text(encoding="utf-8")
+        text = text.replace("  - name: s\n    type: feed\n    path: feed.rss\n", "")
+        text = text.replace("  concurrency: 1\n", "  concurrency: 1\n  per_host: 3\n")
+        config_path.write_text(text, encoding="utf-8")
+        assert service.reload()
+        assert all(s.name != "s" for s in service.config.sources)
+        release.set()
+        time.sleep(1.0)
+        assert [name for name, _, _ in runs] == ["a"], runs
+    finally:
+        release.set()
+        service._stop.set()
+        service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
