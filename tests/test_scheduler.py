@@ -529,6 +529,57 @@ def test_a_source_that_finds_its_host_busy_keeps_its_retry(
         service._waker.close()
 
 
+def test_a_source_waiting_for_a_busy_host_starts_when_the_fetch_ahead_of_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Server
+) -> None:
+    """With one turn per host, a source that found the host busy runs as
+    soon as the run ahead of it has fetched, not once that run's items are
+    committed (the store holds a commit a little for other runs'): else
+    such sources would go one per commit."""
+    monkeypatch.setattr(scheduler, "HOST_BUSY_RETRY", 30.0)
+    slow = server.add("/slow.rss", "<rss/>", delay=0.5)
+    quick = server.add("/quick.rss", "<rss/>")
+    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
+    config_path = write_config(
+        tmp_path,
+        f"  - name: a\n    type: feed\n    url: {slow}\n"
+        f"  - name: b\n    type: feed\n    url: {quick}\n",
+        base + "schedule:\n  jitter: 0\n",
+    )
+    service = scheduler.Service(config_path, load_config(config_path))
+    times: dict[str, tuple[float, float]] = {}
+
+    def run(config, source, *, now, fetcher, fetched, **kwargs):  # type: ignore[no-untyped-def]
+        fetcher.fetch(source)
+        started = time.monotonic()
+        fetched()
+        time.sleep(0.6)  # its items waiting for their commit
+        times[source.name] = (started, time.monotonic())
+        return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
+
+    monkeypatch.setattr(scheduler, "run_source", run)
+    service._scheduler.start()
+    try:
+        service._schedule("a", datetime.now(UTC))
+        deadline = time.monotonic() + 5
+        while not server.hits("/slow.rss") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        service._schedule("b", datetime.now(UTC))  # finds the host busy
+        while len(times) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(times) == {"a", "b"}
+        b_fetched, _b_ended = times["b"]
+        _a_fetched, a_ended = times["a"]
+        assert b_fetched < a_ended
+    finally:
+        service._stop.set()
+        service._fetcher.stop()
+        service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
 def test_a_reload_leaves_the_files_a_publish_in_progress_is_writing(tmp_path: Path) -> None:
     """A reload that re-renders the feeds swept the output folder's
     temporary files before it waited for the publish under way, whose
