@@ -179,14 +179,20 @@ def _parse(
     return found.astimezone(ZoneInfo(timezone))
 
 
+@lru_cache(maxsize=1)
+def _dateparser_locales() -> dict[str, str]:
+    """dateparser's locales, by their names case-folded."""
+    from dateparser.languages import default_loader
+
+    return {name.casefold(): name for name in default_loader.get_locale_map()}
+
+
 @lru_cache(maxsize=64)
 def _dateparser_language(tag: str) -> str:
     """The dateparser locale for a language tag: the tag itself, else the
     longest part of it dateparser knows, in any case ('ru-RU' and 'RU' are
     read as 'ru', 'sr-Latn-RS' as 'sr-Latn'); '' when none."""
-    from dateparser.languages import default_loader
-
-    known: dict[str, str] = {name.casefold(): name for name in default_loader.get_locale_map()}
+    known = _dateparser_locales()
     parts = tag.split("-")
     while parts:
         found = known.get("-".join(parts).casefold())

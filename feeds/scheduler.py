@@ -461,16 +461,14 @@ class Service:
                 # reload) while it waited must not be woken by the old one,
                 # long before its interval.
                 self._drop_waiting(name)
-            woken = threading.Event()
 
             def fetched() -> None:
                 # The host's turn is free once the source is fetched: the
                 # next source waiting for it starts now, not after this
                 # run's commit (which waits a little for other runs').
-                slot.release()
-                if woken.is_set():
+                if not slot.held:
                     return
-                woken.set()
+                slot.release()
                 following = self._next_waiting(host)
                 if following is not None and not self._stop.is_set():
                     self._schedule(following, datetime.now(UTC))
@@ -778,18 +776,17 @@ class Service:
 
 class _Slot:
     """One run's turn to fetch and parse; released once (by the run when
-    its source is fetched and parsed, else when the run ends)."""
+    its source is fetched and parsed, else when the run ends), always from
+    the run's own thread."""
 
     def __init__(self, slots: threading.BoundedSemaphore) -> None:
         self._slots = slots
-        self._held = True
-        self._lock = threading.Lock()
+        self.held = True
 
     def release(self) -> None:
-        with self._lock:
-            if self._held:
-                self._held = False
-                self._slots.release()
+        if self.held:
+            self.held = False
+            self._slots.release()
 
 
 class _FetchSlots:

@@ -1456,9 +1456,9 @@ class Writer:
                     job.result = job.work(store)
             except BaseException as exc:  # the caller's to handle
                 job.error = exc
-            wait = min(self._linger, until - time.monotonic())
             if len(batch) >= self._most or not store.in_transaction():
                 return
+            wait = min(self._linger, until - time.monotonic())
             try:
                 following = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
             except queue.Empty:

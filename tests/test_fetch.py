@@ -441,6 +441,24 @@ def test_relative_links_resolve_against_the_address_fetched(server: Server, runn
     assert stored.link == target.replace("/new/feed.rss", "/stories/1")
 
 
+def _read_or_wait(sock: socket.socket, seconds: float) -> bytes:
+    """What a read on a socket the server never answers gives: b"" once the
+    watcher has shut it down, b"still waiting" if `seconds` pass first."""
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(10)
+    except TimeoutError:
+        return b"still waiting"
+
+
+def _run_together(*targets: Callable[[], None]) -> None:
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_a_connection_reused_by_another_request_stays_watched() -> None:
     # Request A gives its kept-alive connection back to the pool before its
     # own bookkeeping ends; request B takes it at once. Ending A must not
@@ -466,18 +484,10 @@ def test_a_connection_reused_by_another_request_stays_watched() -> None:
             b_watching.set()
             a_done.wait(5)
             deadlines.abort()  # what Fetcher.stop() does
-            connection.settimeout(3)
-            try:
-                got.append(connection.recv(10))  # the server never answers
-            except TimeoutError:
-                got.append(b"still waiting")
+            got.append(_read_or_wait(connection, 3))
 
-    threads = [threading.Thread(target=request_a), threading.Thread(target=request_b)]
     began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_together(request_a, request_b)
     assert got == [b""]  # the read ended: its socket was shut down
     assert time.monotonic() - began < 2
     connection.close()
@@ -506,19 +516,11 @@ def test_a_short_time_out_is_kept_behind_a_long_one() -> None:
         long_watching.wait(5)
         with deadlines.limit(time.monotonic() + 0.5):
             deadlines.watch(pairs[1][0])
-            pairs[1][0].settimeout(5)
-            try:
-                got.append(pairs[1][0].recv(10))  # the server never answers
-            except TimeoutError:
-                got.append(b"still waiting")
+            got.append(_read_or_wait(pairs[1][0], 5))
         short_done.set()
 
-    threads = [threading.Thread(target=long_request), threading.Thread(target=short_request)]
     began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_together(long_request, short_request)
     assert got == [b""]  # cut at its own deadline, not the long one's
     assert time.monotonic() - began < 3
     for pair in pairs:
@@ -727,14 +729,10 @@ def test_a_request_starting_while_the_watcher_is_closed_keeps_its_deadline() -> 
     deadlines.close()
 
     later, later_peer = socket.socketpair()
-    later.settimeout(3)
     began = time.monotonic()
     with deadlines.limit(time.monotonic() + 0.3):
         deadlines.watch(later)
-        try:
-            data = later.recv(1)  # the watcher shuts it down at 0.3 s
-        except TimeoutError:
-            data = None
+        data = _read_or_wait(later, 3)  # the watcher shuts it down at 0.3 s
     took = time.monotonic() - began
     for sock in (keep, _peer, during, during_peer, later, later_peer):
         sock.close()

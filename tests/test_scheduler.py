@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,6 +43,24 @@ class Recorder:
         time.sleep(self.seconds)
         self.called.set()
         return len(self.calls) > self.failures
+
+
+@contextmanager
+def _scheduling(service: scheduler.Service, *released: threading.Event) -> Iterator[None]:
+    """The service's scheduler running; after, `released` set (runs held on
+    them end), the service stopped, and its threads and sockets closed."""
+    service._scheduler.start()
+    try:
+        yield
+    finally:
+        for event in released:
+            event.set()
+        service._stop.set()
+        service._fetcher.stop()
+        service._scheduler.shutdown(wait=True)
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
 
 
 def test_changes_stored_close_together_share_one_publish() -> None:
@@ -320,19 +340,12 @@ def test_a_run_longer_than_its_interval_keeps_its_source_scheduled(
 
     monkeypatch.setattr(scheduler, "run_source", slow_run)
     monkeypatch.setattr(service, "_next_waiting", slow_to_finish)
-    service._scheduler.start()
-    try:
+    with _scheduling(service):
         service._schedule("s", datetime.now(UTC))
         deadline = time.monotonic() + 5
         while len(runs) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(runs) >= 4, f"the source ran {len(runs)} time(s), then never again"
-    finally:
-        service._stop.set()
-        service._scheduler.shutdown(wait=True)
-        service._fetcher.close()
-        service._wake_up.close()
-        service._waker.close()
 
 
 def test_a_reload_leaves_the_store_safe_for_another_process_that_opens_it(
@@ -410,8 +423,7 @@ def test_runs_waiting_for_their_commit_leave_the_fetch_slots_to_others(
         return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
 
     monkeypatch.setattr(scheduler, "run_source", run)
-    service._scheduler.start()
-    try:
+    with _scheduling(service):
         for name in names:
             service._schedule(name, datetime.now(UTC))
         deadline = time.monotonic() + 10
@@ -420,12 +432,6 @@ def test_runs_waiting_for_their_commit_leave_the_fetch_slots_to_others(
         assert sorted(done) == names
         assert most_fetching == 2
         assert most_alive >= 4
-    finally:
-        service._stop.set()
-        service._scheduler.shutdown(wait=True)
-        service._fetcher.close()
-        service._wake_up.close()
-        service._waker.close()
 
 
 def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
@@ -455,8 +461,7 @@ def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
         return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
 
     monkeypatch.setattr(scheduler, "run_source", run)
-    service._scheduler.start()
-    try:
+    with _scheduling(service, release):
         with caplog.at_level(logging.WARNING):
             service._schedule("a", datetime.now(UTC))
             assert a_running.wait(5)
@@ -472,13 +477,6 @@ def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
                 time.sleep(0.05)
         assert runs.count("s") == 2
         assert "skipped" not in caplog.text
-    finally:
-        release.set()
-        service._stop.set()
-        service._scheduler.shutdown(wait=True)
-        service._fetcher.close()
-        service._wake_up.close()
-        service._waker.close()
 
 
 def test_a_source_that_finds_its_host_busy_keeps_its_retry(
@@ -509,8 +507,7 @@ def test_a_source_that_finds_its_host_busy_keeps_its_retry(
         waiting(host, name)
 
     monkeypatch.setattr(service, "_wait_for_host", counted)
-    service._scheduler.start()
-    try:
+    with _scheduling(service):
         service._schedule("a", datetime.now(UTC))
         deadline = time.monotonic() + 5
         while not server.hits("/slow.rss") and time.monotonic() < deadline:
@@ -520,13 +517,6 @@ def test_a_source_that_finds_its_host_busy_keeps_its_retry(
         assert server.hits("/quick.rss") == []
         assert busy.count("b") >= 3, f"b looked for a free turn {busy.count('b')} time(s)"
         assert "b" in service.jobs()
-    finally:
-        service._stop.set()
-        service._fetcher.stop()
-        service._scheduler.shutdown(wait=True)
-        service._fetcher.close()
-        service._wake_up.close()
-        service._waker.close()
 
 
 def test_a_source_waiting_for_a_busy_host_starts_when_the_fetch_ahead_of_it_ends(
@@ -558,8 +548,7 @@ def test_a_source_waiting_for_a_busy_host_starts_when_the_fetch_ahead_of_it_ends
         return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
 
     monkeypatch.setattr(scheduler, "run_source", run)
-    service._scheduler.start()
-    try:
+    with _scheduling(service):
         service._schedule("a", datetime.now(UTC))
         deadline = time.monotonic() + 5
         while not server.hits("/slow.rss") and time.monotonic() < deadline:
@@ -571,13 +560,6 @@ def test_a_source_waiting_for_a_busy_host_starts_when_the_fetch_ahead_of_it_ends
         b_fetched, _b_ended = times["b"]
         _a_fetched, a_ended = times["a"]
         assert b_fetched < a_ended
-    finally:
-        service._stop.set()
-        service._fetcher.stop()
-        service._scheduler.shutdown(wait=True)
-        service._fetcher.close()
-        service._wake_up.close()
-        service._waker.close()
 
 
 def test_a_reload_leaves_the_files_a_publish_in_progress_is_writing(tmp_path: Path) -> None:
@@ -733,8 +715,7 @@ def test_a_run_waiting_for_a_fetch_slot_across_a_reload_follows_the_new_config(
         return SourceResult(source=source.name, next_due=now + timedelta(minutes=10))
 
     monkeypatch.setattr(scheduler, "run_source", run)
-    service._scheduler.start()
-    try:
+    with _scheduling(service, release):
         service._schedule("a", datetime.now(UTC))
         assert a_running.wait(5)
         service._schedule("s", datetime.now(UTC))
@@ -750,10 +731,3 @@ def test_a_run_waiting_for_a_fetch_slot_across_a_reload_follows_the_new_config(
         release.set()
         time.sleep(1.0)
         assert [name for name, _, _ in runs] == ["a"], runs
-    finally:
-        release.set()
-        service._stop.set()
-        service._scheduler.shutdown(wait=True)
-        service._fetcher.close()
-        service._wake_up.close()
-        service._waker.close()
