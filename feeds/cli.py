@@ -63,18 +63,41 @@ def main(argv: list[str] | None = None) -> int:
     handler = _COMMANDS[args.command]
     try:
         return handler(config, args)
-    except FeedsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_SOURCES_FAILED
-    except BrokenPipeError:
-        # `feeds preview ... | head`: the reader left; that is not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
     except KeyboardInterrupt:
-        # What was committed stays (a build commits every few thousand
-        # items), and files are replaced whole.
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted()
+    except Exception as exc:
+        if _raised_by_ctrl_c(exc):
+            return _interrupted()
+        if isinstance(exc, FeedsError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_SOURCES_FAILED
+        if isinstance(exc, BrokenPipeError):
+            # `feeds preview ... | head`: the reader left; that is not an error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        raise
+
+
+def _interrupted() -> int:
+    # What was committed stays (a build commits every few thousand items),
+    # and files are replaced whole.
+    print("interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _raised_by_ctrl_c(exc: BaseException) -> bool:
+    """Whether an error came of handling a Ctrl-C: cleaning up after one,
+    or a lock that the Ctrl-C caught half-way (Python's own Condition.wait
+    can raise "release unlocked lock" so). The user interrupted the
+    command; that is what to tell them, not the error it caused."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _parser() -> argparse.ArgumentParser:

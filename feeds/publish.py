@@ -96,7 +96,15 @@ class NewFiles:
     def __init__(self, directory: Path, backlog: int = 4) -> None:
         self.directory = directory
         self._written: list[tuple[str, Path]] = []
-        self._queue: queue.Queue[tuple[Path, bytes] | None] = queue.Queue(maxsize=backlog)
+        # Two C-level queues, not a queue.Queue: the caller is a process's
+        # main thread, where Ctrl-C may land anywhere, and a Ctrl-C inside
+        # a Python-level Condition can leave its lock released twice or
+        # held for ever (then abort() would hang). `_room` holds one token
+        # per file the writer may have waiting.
+        self._queue: queue.SimpleQueue[tuple[Path, bytes] | None] = queue.SimpleQueue()
+        self._room: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(backlog):
+            self._room.put(None)
         self._error: PublishError | None = None
         self._thread: threading.Thread | None = None
 
@@ -108,10 +116,12 @@ class NewFiles:
             self._thread = threading.Thread(target=self._write_all, name="feeds-newfiles")
             self._thread.daemon = True
             self._thread.start()
+        self._room.get()
         self._queue.put((self.directory / name, data))
 
     def _write_all(self) -> None:
         while (job := self._queue.get()) is not None:
+            self._room.put(None)
             if self._error is not None:
                 continue  # drain: the batch has failed
             target, data = job

@@ -862,6 +862,33 @@ def test_ctrl_c_while_the_archive_is_written_leaves_no_temporary_file(tmp_path: 
     assert not list(tmp_path.glob("output/**/.feeds-*.tmp"))
 
 
+def test_an_error_that_a_ctrl_c_caused_still_ends_the_build_as_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Python's own locks can turn a Ctrl-C into "release unlocked lock"
+    # raised while handling it: the user still pressed Ctrl-C, and gets the
+    # exit code and the one line that says so, not a traceback.
+    from feeds import cli
+
+    def build(_config: object, _args: object) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("release unlocked lock")  # noqa: B904 (as Python does)
+
+    monkeypatch.setitem(cli._COMMANDS, "build", build)
+    config = write_config(tmp_path, "  - name: s\n    type: feed\n    path: s.rss\n")
+    assert cli.main(["build", "--config", str(config)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
+
+    def broken(_config: object, _args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(cli._COMMANDS, "build", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["build", "--config", str(config)])
+
+
 def test_ctrl_c_on_a_build_waiting_for_another_leaves_the_others_files_alone(
     tmp_path: Path, server: Server
 ) -> None:

@@ -5,6 +5,7 @@ keep getting 304)."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import PublishError
-from feeds.publish import prepare_dir, publish_file
+from feeds.publish import NewFiles, prepare_dir, publish_file
 
 OLD_MTIME_NS = 1_600_000_000_000_000_000  # 2020-09-13, long before this test
 
@@ -261,3 +262,34 @@ def test_read_only_directory_raises_publish_error(tmp_path: Path) -> None:
         assert list(out.iterdir()) == []
     finally:
         out.chmod(0o755)
+
+
+class _Interrupted(Exception):
+    """What the test's timer raises in the main thread, as Ctrl-C would."""
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise _Interrupted
+
+
+def test_a_batch_interrupted_while_handing_over_files_aborts_leaving_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    # The timer lands at a different point of add() each round: waiting for
+    # the writer, taking its turn, or handing over; abort() must always
+    # finish and remove what the writer had started.
+    data = b"<html>" + b"x" * 200_000 + b"</html>"
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    try:
+        for round_ in range(300):
+            batch = NewFiles(tmp_path / str(round_), backlog=1)
+            with pytest.raises(_Interrupted):
+                signal.setitimer(signal.ITIMER_REAL, 0.001 + round_ % 30 * 0.0003)
+                for n in range(100_000):
+                    batch.add(f"page/{n}.html", data)
+            batch.abort()
+            assert not list(tmp_path.glob(f"{round_}/**/.feeds-*.tmp"))
+            assert not list(tmp_path.glob(f"{round_}/**/*.html"))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
