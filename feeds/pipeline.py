@@ -565,8 +565,32 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
         return
     # Every source will probably answer 304: workers start only if a body
     # comes.
-    with parsing_pool() as processes:
+    with _OnFirstUse(parsing_pool) as processes:
         yield processes
+
+
+class _OnFirstUse(Executor):
+    """An executor made by `make` at its first submit. A process pool does
+    not start its workers before that, but it does make its queues then,
+    and their locks start multiprocessing's resource tracker: one more
+    interpreter, for a cycle where every source answers 304."""
+
+    def __init__(self, make: Callable[[], Executor]) -> None:
+        self._make = make
+        self._made: Executor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return self._made.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            made = self._made
+        if made is not None:
+            made.shutdown(wait, cancel_futures=cancel_futures)
 
 
 def parsing_pool() -> ProcessPoolExecutor:

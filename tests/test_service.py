@@ -27,6 +27,7 @@ from .conftest import (
     Server,
     allowing,
     group_ends,
+    run_cli,
     write_config,
 )
 
@@ -360,6 +361,43 @@ def test_a_build_killed_outright_leaves_no_worker_behind(server: Server, tmp_pat
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(build.pid, signal.SIGKILL)
+
+
+def test_a_build_where_every_source_answers_not_modified_starts_no_other_process(
+    server: Server, tmp_path: Path
+) -> None:
+    """Nothing to parse, so no worker and no fork server; nor the helper
+    process multiprocessing starts for the locks of a pool's queues: each
+    is one more interpreter's start, in a cycle meant to take well under a
+    second for a thousand sources."""
+    sources = ""
+    for number in range(MANY):
+        url = server.add(f"/f{number}.rss", rss(f"Story {number}"), ETag=f'"v{number}"')
+        sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n"
+    # Answers the second build's request after a while: time to look.
+    held = server.sequence(
+        "/held.rss",
+        server.route(rss("Held story"), ETag='"held"'),
+        server.route(rss("Held story"), delay=1.5, ETag='"held"'),
+    )
+    config = write_config(tmp_path, sources + f"  - name: held\n    type: feed\n    url: {held}\n")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    build = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "build", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not server.hits("/held.rss")[1:] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.hits("/held.rss")[1:], "the second build never asked for the held source"
+        assert _descendants(build.pid) == {}
+    finally:
+        _, stderr = build.communicate(timeout=30)
+    assert build.returncode == 0, stderr
+    assert len(server.hits("/f0.rss")) == 2
 
 
 def _niceness(pid: int) -> int:
