@@ -91,12 +91,15 @@ def _raised_by_ctrl_c(exc: BaseException) -> bool:
     can raise "release unlocked lock" so). The user interrupted the
     command; that is what to tell them, not the error it caused."""
     seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
+    chain: list[BaseException | None] = [exc]
+    while chain:
+        cause = chain.pop()
+        if cause is None or id(cause) in seen:
+            continue
         if isinstance(cause, KeyboardInterrupt):
             return True
         seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
+        chain += (cause.__cause__, cause.__context__)
     return False
 
 

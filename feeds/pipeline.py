@@ -578,16 +578,21 @@ class _OnFirstUse(Executor):
     def __init__(self, make: Callable[[], Executor]) -> None:
         self._make = make
         self._made: Executor | None = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         with self._lock:
+            if self._closed:
+                # As an executor says it: no pool is made after the end.
+                raise RuntimeError("cannot schedule new futures after shutdown")
             if self._made is None:
                 self._made = self._make()
         return self._made.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
+            self._closed = True
             made = self._made
         if made is not None:
             made.shutdown(wait, cancel_futures=cancel_futures)

@@ -20,6 +20,7 @@ import feedparser
 import httpx
 import pytest
 
+from feeds.errors import PublishError
 from feeds.store import Store
 
 from .conftest import BASE_CONFIG, ROOT, SEED, Server, group_ends, run_cli, write_config
@@ -876,10 +877,19 @@ def test_an_error_that_a_ctrl_c_caused_still_ends_the_build_as_interrupted(
         except KeyboardInterrupt:
             raise RuntimeError("release unlocked lock")  # noqa: B904 (as Python does)
 
-    monkeypatch.setitem(cli._COMMANDS, "build", build)
+    def cleaning_up(_config: object, _args: object) -> int:
+        # A clean-up that fails after a Ctrl-C, its error naming its cause.
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            failure = OSError(5, "Input/output error")
+            raise PublishError("output/all.atom", "cannot write") from failure
+
     config = write_config(tmp_path, "  - name: s\n    type: feed\n    path: s.rss\n")
-    assert cli.main(["build", "--config", str(config)]) == 130
-    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
+    for command in (build, cleaning_up):
+        monkeypatch.setitem(cli._COMMANDS, "build", command)
+        assert cli.main(["build", "--config", str(config)]) == 130
+        assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
 
     def broken(_config: object, _args: object) -> int:
         raise RuntimeError("a bug")
