@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -283,11 +284,16 @@ def test_a_batch_interrupted_while_handing_over_files_aborts_leaving_no_temporar
     try:
         for round_ in range(300):
             batch = NewFiles(tmp_path / str(round_), backlog=1)
+            batch.add("first.html", data)  # its writer thread started, before the timer
             with pytest.raises(_Interrupted):
                 signal.setitimer(signal.ITIMER_REAL, 0.001 + round_ % 30 * 0.0003)
                 for n in range(100_000):
                     batch.add(f"page/{n}.html", data)
-            batch.abort()
+            # In a thread of its own: a lock left held would hang it.
+            aborting = threading.Thread(target=batch.abort, daemon=True)
+            aborting.start()
+            aborting.join(10)
+            assert not aborting.is_alive(), "abort() hangs after an interrupted add()"
             assert not list(tmp_path.glob(f"{round_}/**/.feeds-*.tmp"))
             assert not list(tmp_path.glob(f"{round_}/**/*.html"))
     finally:
