@@ -1359,8 +1359,8 @@ class Writer:
     write-ahead log, again for every commit: for a first pass over 1,000
     sources of 50 items, 1.08 GB of log with a commit per source, 1.86 GB
     written in all with a commit per run of writes that came while others
-    were stored (271 commits), 0.47 GB now; and the checkpoints that copy
-    the log back came as often."""
+    were stored (271 commits), 0.91-0.93 GB now (33 commits); and the
+    checkpoints that copy the log back came as often."""
 
     def __init__(
         self,

@@ -479,6 +479,31 @@ def test_a_turn_asked_for_while_a_run_waits_for_a_free_thread_is_kept(
         assert "skipped" not in caplog.text
 
 
+def _one_turn_per_host(tmp_path: Path, server: Server, *, slow_delay: float) -> scheduler.Service:
+    """A service (not started) of two sources on one host with one turn:
+    `a` answers after `slow_delay` seconds, `b` at once."""
+    slow = server.add("/slow.rss", "<rss/>", delay=slow_delay)
+    quick = server.add("/quick.rss", "<rss/>")
+    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
+    config_path = write_config(
+        tmp_path,
+        f"  - name: a\n    type: feed\n    url: {slow}\n"
+        f"  - name: b\n    type: feed\n    url: {quick}\n",
+        base + "schedule:\n  jitter: 0\n",
+    )
+    return scheduler.Service(config_path, load_config(config_path))
+
+
+def _b_behind_a(service: scheduler.Service, server: Server) -> None:
+    """Run `a`, and once its fetch has reached the server, `b`, which finds
+    the host busy."""
+    service._schedule("a", datetime.now(UTC))
+    deadline = time.monotonic() + 5
+    while not server.hits("/slow.rss") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    service._schedule("b", datetime.now(UTC))
+
+
 def test_a_source_that_finds_its_host_busy_keeps_its_retry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Server
 ) -> None:
@@ -489,16 +514,7 @@ def test_a_source_that_finds_its_host_busy_keeps_its_retry(
     name, afterwards): the source had no turn left, and waited for the
     host's other run to wake it, however long that took."""
     monkeypatch.setattr(scheduler, "HOST_BUSY_RETRY", 0.2)
-    slow = server.add("/slow.rss", "<rss/>", delay=2.0)
-    quick = server.add("/quick.rss", "<rss/>")
-    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
-    config_path = write_config(
-        tmp_path,
-        f"  - name: a\n    type: feed\n    url: {slow}\n"
-        f"  - name: b\n    type: feed\n    url: {quick}\n",
-        base + "schedule:\n  jitter: 0\n",
-    )
-    service = scheduler.Service(config_path, load_config(config_path))
+    service = _one_turn_per_host(tmp_path, server, slow_delay=2.0)
     busy: list[str] = []
     waiting = service._wait_for_host
 
@@ -508,11 +524,7 @@ def test_a_source_that_finds_its_host_busy_keeps_its_retry(
 
     monkeypatch.setattr(service, "_wait_for_host", counted)
     with _scheduling(service):
-        service._schedule("a", datetime.now(UTC))
-        deadline = time.monotonic() + 5
-        while not server.hits("/slow.rss") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        service._schedule("b", datetime.now(UTC))
+        _b_behind_a(service, server)
         time.sleep(1.0)  # a's fetch still going
         assert server.hits("/quick.rss") == []
         assert busy.count("b") >= 3, f"b looked for a free turn {busy.count('b')} time(s)"
@@ -527,16 +539,7 @@ def test_a_source_waiting_for_a_busy_host_starts_when_the_fetch_ahead_of_it_ends
     committed (the store holds a commit a little for other runs'): else
     such sources would go one per commit."""
     monkeypatch.setattr(scheduler, "HOST_BUSY_RETRY", 30.0)
-    slow = server.add("/slow.rss", "<rss/>", delay=0.5)
-    quick = server.add("/quick.rss", "<rss/>")
-    base = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
-    config_path = write_config(
-        tmp_path,
-        f"  - name: a\n    type: feed\n    url: {slow}\n"
-        f"  - name: b\n    type: feed\n    url: {quick}\n",
-        base + "schedule:\n  jitter: 0\n",
-    )
-    service = scheduler.Service(config_path, load_config(config_path))
+    service = _one_turn_per_host(tmp_path, server, slow_delay=0.5)
     times: dict[str, tuple[float, float]] = {}
 
     def run(config, source, *, now, fetcher, fetched, **kwargs):  # type: ignore[no-untyped-def]
@@ -549,11 +552,8 @@ def test_a_source_waiting_for_a_busy_host_starts_when_the_fetch_ahead_of_it_ends
 
     monkeypatch.setattr(scheduler, "run_source", run)
     with _scheduling(service):
-        service._schedule("a", datetime.now(UTC))
+        _b_behind_a(service, server)
         deadline = time.monotonic() + 5
-        while not server.hits("/slow.rss") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        service._schedule("b", datetime.now(UTC))  # finds the host busy
         while len(times) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert set(times) == {"a", "b"}
