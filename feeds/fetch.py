@@ -294,15 +294,20 @@ class Fetcher:
 
     def fetch(self, source: Source, validators: Validators | None = None) -> Fetched:
         """Read one source, keeping to the per-host limits. Raises FetchError."""
-        with self.turn(source):
-            return self.fetch_ungated(source, validators)
+        local = source.local_file
+        if local is not None:
+            return _read_file(source, local)
+        with self._turn(source):
+            try:
+                return self._get(source, validators or Validators())
+            except _Stopped:
+                raise FetchError(source.name, "stopped: the service is shutting down") from None
 
     @contextmanager
-    def turn(self, source: Source) -> Iterator[None]:
+    def _turn(self, source: Source) -> Iterator[None]:
         """Wait for this source's host to have a free slot (and for the
-        delay since its last request), and hold the slot meanwhile. Lets a
-        caller run the fetch elsewhere (a worker process) while this process
-        keeps the politeness. Raises FetchError when the fetcher stops."""
+        delay since its last request), and hold the slot meanwhile. Raises
+        FetchError when the fetcher stops."""
         host = self.host_of(source)
         if not host:
             yield
@@ -330,17 +335,6 @@ class Fetcher:
             return
         with self._gate.claim(host) as free:
             yield free
-
-    def fetch_ungated(self, source: Source, validators: Validators | None = None) -> Fetched:
-        """Read one source now, with no per-host wait: for a caller holding
-        its `turn`. Raises FetchError."""
-        local = source.local_file
-        if local is not None:
-            return _read_file(source, local)
-        try:
-            return self._get(source, validators or Validators())
-        except _Stopped:
-            raise FetchError(source.name, "stopped: the service is shutting down") from None
 
     def _get(self, source: Source, validators: Validators) -> Fetched:
         headers = dict(self._headers)

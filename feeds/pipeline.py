@@ -245,7 +245,7 @@ def run_source(
     before its items are stored."""
     state = store.source_state(source.name)
     context = _context(config, source, now)
-    collected = collect_source(source, fetcher, state, context, config, cpu, fetch_here=True)
+    collected = collect_source(source, fetcher, state, context, config, cpu)
     if stopped is not None and stopped.is_set():
         return SourceResult(source=source.name, error="stopped before storing")
     # Article pages are fetched before the transaction: other sources'
@@ -691,7 +691,7 @@ def _end_with(service: int) -> None:
 def _build_worker(build: int) -> None:
     """A build's worker ends at once and without a word on Ctrl-C (a
     terminal signals the whole process group): the build, which prints
-    `interrupted`, does not wait for the fetches it was making. A build
+    `interrupted`, does not wait for the parses it was making. A build
     killed outright (a cron time-out, the OOM killer) is noticed too."""
     RunLock.drop_inherited()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -773,13 +773,11 @@ def collect_source(
     config: Config,
     cpu: Executor | None = None,
     vocabulary: Vocabulary | None = None,
-    *,
-    fetch_here: bool = False,
 ) -> _Collected:
     """Fetch, parse, normalise and classify one source; a SourceError becomes
-    an error in the result. With `cpu`, a worker process does the parsing,
-    and the fetch too (while this process holds the host's turn) unless
-    `fetch_here` or the source will probably answer 304."""
+    an error in the result. The fetch is made here, by this thread, so that
+    a run fetches `fetch.concurrency` sources at once however many cores
+    parse; with `cpu`, a worker process parses the body that came."""
     if state.gone_url and state.gone_url == source.location:
         return _Collected(
             source=source,
@@ -794,45 +792,7 @@ def collect_source(
         validators = Validators()
     if vocabulary is None:
         vocabulary = _vocabulary(config)
-    if cpu is None or fetch_here or validators.etag or validators.last_modified:
-        # A likely 304 is asked here, and only a body that did come goes to
-        # a worker: an unchanged cycle then starts no worker process at all.
-        return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
-    try:
-        with fetcher.turn(source):
-            return submit(
-                cpu,
-                _collect_in_worker,
-                config.site.base_url,
-                config.allow_private,
-                source,
-                validators,
-                context,
-                vocabulary,
-            ).result()
-    except FetchError as exc:
-        return _Collected(source=source, error=str(exc))
-
-
-def _collect_in_worker(
-    base_url: str,
-    allow_private: tuple[str, ...],
-    source: Source,
-    validators: Validators,
-    context: ParseContext,
-    vocabulary: Vocabulary,
-) -> _Collected:
-    fetch = _worker_fetcher(base_url, allow_private).fetch_ungated
-    return _fetch_and_process(fetch, source, validators, context, vocabulary)
-
-
-@lru_cache(maxsize=4)
-def _worker_fetcher(base_url: str, allow_private: tuple[str, ...]) -> Fetcher:
-    """One HTTP client per worker process, which fetches one source at a
-    time. The per-host turns are kept by the parent (`fetch_ungated` skips
-    them here), so the client keeps one connection per host: a pool sized
-    for a million took 0.7 s and megabytes to build in every worker."""
-    return Fetcher(base_url, per_host=1, connections=1, host_delay=0, allow_private=allow_private)
+    return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
 
 
 def _fetch_and_process(

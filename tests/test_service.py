@@ -400,6 +400,29 @@ def test_a_build_where_every_source_answers_not_modified_starts_no_other_process
     assert len(server.hits("/f0.rss")) == 2
 
 
+def test_a_build_with_worker_processes_fetches_as_many_sources_at_once_as_configured(
+    server: Server, tmp_path: Path
+) -> None:
+    """Workers parse, but the fetches stay in the build's threads: a worker
+    fetching its own bodies made a first cycle fetch one source per core at
+    a time whatever `fetch.concurrency` said, so on a real network (each
+    answer a fraction of a second away) it took several times as long, and
+    a slow server held a whole core's share of the fetching."""
+    at_once = (os.cpu_count() or 1) + 3
+    sources = ""
+    for number in range(MANY):
+        url = server.add(f"/f{number}.rss", rss(f"Story {number}"), delay=0.2)
+        sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n"
+    base = BASE_CONFIG.replace(
+        "fetch:\n", f"fetch:\n  concurrency: {at_once}\n  per_host: {at_once}\n"
+    )
+    config = write_config(tmp_path, sources, base)
+    built = run_cli("build", "-c", str(config))
+    assert built.returncode == 0, built.stderr
+    assert f"{MANY} of {MANY} sources ok" in built.stdout + built.stderr
+    assert server.most_in_flight == at_once
+
+
 def _niceness(pid: int) -> int:
     return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[16])
 
