@@ -29,7 +29,14 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -497,7 +504,9 @@ def _collect_all(
     cpu: Executor | None,
 ) -> Generator[_Collected, None, None]:
     """Every source's outcome, in config order, with a bounded number in
-    flight: memory stays flat however many sources there are."""
+    flight: memory stays flat however many sources there are. A source
+    still being fetched when the fetch slots would otherwise go idle
+    waiting for it comes after the sources behind it that are done."""
     workers = max(1, min(config.concurrency, len(config.sources)))
     window = max(4 * workers, 32)
     vocabulary = _vocabulary(config)
@@ -531,13 +540,28 @@ def _collect_all(
             submit(source)
         # Results are stored in config order, not completion order: when two
         # sources bring the same story in the same run, the first source in
-        # config.yaml always gives it its id.
+        # config.yaml gives it its id. Unless waiting for one would idle the
+        # fetch slots: a slow server, or one that never answers, held every
+        # source `window` places behind it until its time-out, and a
+        # thousand sources with a few such took the sum of their time-outs.
         try:
+            following = next(sources, None)
             while pending:
-                collected = pending.popleft().result()
-                following = next(sources, None)
+                if following is None or pending[0].done():
+                    future = pending.popleft()
+                else:
+                    fetching = [future for future in pending if not future.done()]
+                    if len(fetching) >= workers:
+                        wait(fetching, return_when=FIRST_COMPLETED)
+                        continue
+                    # Fewer left to fetch than slots (the window holds more
+                    # than `workers`, so one of the others is done).
+                    future = next(future for future in pending if future.done())
+                    pending.remove(future)
+                collected = future.result()
                 if following is not None:
                     submit(following)
+                    following = next(sources, None)
                 yield collected
         except BaseException:
             # Ctrl-C, or the store failing (then the consumer closes this):

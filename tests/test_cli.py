@@ -249,6 +249,36 @@ def test_a_build_leaves_a_cron_source_due_at_its_cron_time(tmp_path: Path, serve
     assert "2026-11-26 15:00:00Z" in status.stdout, status.stdout
 
 
+def _one_story(number: int) -> str:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<link>https://x.example/</link><description>d</description>"
+        f"<item><title>Story {number}</title><link>https://x.example/{number}</link></item>"
+        "</channel></rss>"
+    )
+
+
+@pytest.mark.slow
+def test_a_slow_source_does_not_hold_up_the_sources_behind_it(
+    tmp_path: Path, server: Server
+) -> None:
+    """Results are stored in config order, but not at the price of idle
+    fetch slots: the sources behind one that answers slowly (or not at all,
+    until its time-out) are fetched meanwhile. A build used to fetch the
+    few dozen behind it, then wait with every slot idle."""
+    slow = server.add("/slow.rss", _one_story(0), delay=4)
+    sources = f"  - name: slow\n    type: feed\n    url: {slow}\n"
+    for number in range(1, 41):
+        url = server.add(f"/f{number}.rss", _one_story(number))
+        sources += f"  - name: s{number}\n    type: feed\n    url: {url}\n"
+    base = BASE_CONFIG.replace("fetch:\n", "fetch:\n  concurrency: 2\n  per_host: 2\n")
+    built = run_cli("build", "-c", str(write_config(tmp_path, sources, base)))
+    assert built.returncode == 0, built.stderr
+    assert "41 of 41 sources ok" in built.stdout + built.stderr
+    asked = dict(server.times)
+    assert max(asked[f"/f{number}.rss"] for number in range(1, 41)) < asked["/slow.rss"] + 4
+
+
 def test_a_source_the_store_refuses_fails_alone(tmp_path: Path, server: Server) -> None:
     """A store error on one source's items (here a trigger; in the field a
     constraint a merge got wrong) is that source's failure, with its
