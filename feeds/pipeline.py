@@ -30,18 +30,15 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import (
-    FIRST_COMPLETED,
     Executor,
     Future,
     ProcessPoolExecutor,
     ThreadPoolExecutor,
-    wait,
 )
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache, partial
-from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -503,74 +500,173 @@ def _collect_all(
     now: datetime,
     cpu: Executor | None,
 ) -> Generator[_Collected, None, None]:
-    """Every source's outcome, in config order, with a bounded number in
-    flight: memory stays flat however many sources there are. A source
-    still being fetched when the fetch slots would otherwise go idle
-    waiting for it comes after the sources behind it that are done."""
+    """Every source's outcome, in config order, with a bounded number of
+    outcomes held: memory stays flat however many sources there are. A
+    source still being fetched when holding more would be needed to keep
+    fetching comes after the sources behind it that are done."""
     workers = max(1, min(config.concurrency, len(config.sources)))
     window = max(4 * workers, 32)
     vocabulary = _vocabulary(config)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feeds-source") as pool:
-        sources = iter(config.sources)
-        pending: deque[Future[_Collected]] = deque()
+    dispatch = _ByHost(workers, config.per_host, config.host_delay)
+    sources = iter(config.sources)
+    pending: deque[Future[_Collected]] = deque()
 
-        def submit(source: Source) -> None:
-            until = states[source.name].waiting(source.location, now)
-            if until is not None:
-                # A build has no schedule to put the source off with: it
-                # keeps to the server's Retry-After by not asking.
-                waiting: Future[_Collected] = Future()
-                waiting.set_result(_Collected(source=source, waiting_until=until))
-                pending.append(waiting)
-                return
-            pending.append(
-                pool.submit(
-                    collect_source,
-                    source,
-                    fetcher,
-                    states[source.name],
-                    _context(config, source, now),
-                    config,
-                    cpu,
-                    vocabulary,
-                )
-            )
+    def submit(source: Source) -> None:
+        until = states[source.name].waiting(source.location, now)
+        if until is not None:
+            # A build has no schedule to put the source off with: it keeps
+            # to the server's Retry-After by not asking.
+            waiting: Future[_Collected] = Future()
+            waiting.set_result(_Collected(source=source, waiting_until=until))
+            pending.append(waiting)
+            return
+        job = partial(
+            collect_source,
+            source,
+            fetcher,
+            states[source.name],
+            _context(config, source, now),
+            config,
+            cpu,
+            vocabulary,
+        )
+        pending.append(dispatch.submit(Fetcher.host_of(source), job))
 
-        for source in islice(sources, window):
-            submit(source)
-        # Results are stored in config order, not completion order: when two
-        # sources bring the same story in the same run, the first source in
-        # config.yaml gives it its id. Unless waiting for one would idle the
-        # fetch slots: a slow server, or one that never answers, held every
-        # source `window` places behind it until its time-out, and a
-        # thousand sources with a few such took the sum of their time-outs.
-        try:
-            following = next(sources, None)
-            while pending:
-                if following is None or pending[0].done():
-                    future = pending.popleft()
+    # Results are stored in config order, not completion order: when two
+    # sources bring the same story in the same run, the first source in
+    # config.yaml gives it its id. Unless waiting for one would stop the
+    # fetching: a slow server, or one that never answers, held every source
+    # `window` places behind it until its time-out, and a thousand sources
+    # with a few such took the sum of their time-outs. Sources waiting for
+    # their host's turn hold nothing and do not count.
+    try:
+        following = next(sources, None)
+        while pending or following is not None:
+            while following is not None and len(pending) - dispatch.queued() < window:
+                submit(following)
+                following = next(sources, None)
+            head = pending[0]
+            if not head.done() and following is not None:
+                # The window is full: wait for the first source, unless a
+                # fetch thread has nothing to do meanwhile.
+                done = dispatch.idle() and next((f for f in pending if f.done()), None)
+                if done:
+                    head = done
                 else:
-                    fetching = [future for future in pending if not future.done()]
-                    if len(fetching) >= workers:
-                        wait(fetching, return_when=FIRST_COMPLETED)
+                    try:
+                        head.result(timeout=0.1)
+                    except TimeoutError:
                         continue
-                    # Fewer left to fetch than slots (the window holds more
-                    # than `workers`, so one of the others is done).
-                    future = next(future for future in pending if future.done())
-                    pending.remove(future)
-                collected = future.result()
-                if following is not None:
-                    submit(following)
-                    following = next(sources, None)
-                yield collected
-        except BaseException:
-            # Ctrl-C, or the store failing (then the consumer closes this):
-            # the fetches in flight end now, not at their time-outs, and the
-            # waiting ones never start.
-            fetcher.stop()
-            for future in pending:
+            pending.remove(head)
+            yield head.result()
+    except BaseException:
+        # Ctrl-C, or the store failing (then the consumer closes this): the
+        # fetches in flight end now, not at their time-outs, and the waiting
+        # ones never start.
+        fetcher.stop()
+        dispatch.close()
+        raise
+    finally:
+        dispatch.close()
+
+
+class _ByHost:
+    """A build's fetch threads. Each takes the first source, in the order
+    given, whose host has a turn now: fewer than `per_host` of its sources
+    under way and `delay` past the last start. A thread never waits out one
+    host's turn while another host's source could go: with each host's
+    sources listed together (a site's section feeds), threads queued up
+    behind one host: 200 sources on 50 hosts, 1 s apart on each, took 46 s;
+    11 s now. (The fetcher's own per-host gate still holds.)"""
+
+    def __init__(self, threads: int, per_host: int, delay: float) -> None:
+        self._per_host = max(1, per_host)
+        self._delay = max(0.0, delay)
+        self._cond = threading.Condition()
+        self._waiting: list[tuple[str, Callable[[], _Collected], Future[_Collected]]] = []
+        self._busy: dict[str, int] = {}
+        self._next_start: dict[str, float] = {}
+        self._closed = False
+        #: Threads waiting with no job they may start now.
+        self._idle = 0
+        self._threads = [
+            threading.Thread(target=self._run, name=f"feeds-source_{number}", daemon=True)
+            for number in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, host: str, job: Callable[[], _Collected]) -> Future[_Collected]:
+        """`job`'s outcome, once a thread has run it in `host`'s turn
+        ('' for none: a local file)."""
+        future: Future[_Collected] = Future()
+        with self._cond:
+            self._waiting.append((host, job, future))
+            self._cond.notify()
+        return future
+
+    def queued(self) -> int:
+        """How many submitted jobs no thread has taken yet."""
+        with self._cond:
+            return len(self._waiting)
+
+    def idle(self) -> bool:
+        """Whether a thread is waiting for a job it may start."""
+        with self._cond:
+            return self._idle > 0
+
+    def close(self) -> None:
+        """Cancel what no thread has taken, and wait for the threads to end
+        what they took (`Fetcher.stop` first ends it at once)."""
+        with self._cond:
+            self._closed = True
+            for _host, _job, future in self._waiting:
                 future.cancel()
-            raise
+            self._waiting.clear()
+            self._cond.notify_all()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join()
+
+    def _take(self) -> tuple[str, Callable[[], _Collected], Future[_Collected]] | None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                soonest = float("inf")
+                for index, (host, job, future) in enumerate(self._waiting):
+                    if host and self._busy.get(host, 0) >= self._per_host:
+                        continue
+                    start = self._next_start.get(host, 0.0) if host else 0.0
+                    if start > now:
+                        soonest = min(soonest, start)
+                        continue
+                    del self._waiting[index]
+                    if host:
+                        self._busy[host] = self._busy.get(host, 0) + 1
+                        self._next_start[host] = now + self._delay
+                    return host, job, future
+                self._idle += 1
+                try:
+                    self._cond.wait(None if soonest == float("inf") else soonest - now)
+                finally:
+                    self._idle -= 1
+            return None
+
+    def _run(self) -> None:
+        while (taken := self._take()) is not None:
+            host, job, future = taken
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(job())
+                    except BaseException as exc:
+                        future.set_exception(exc)
+            finally:
+                if host:
+                    # The turn it frees is this thread's to use next (its
+                    # next take): no other thread need wake for it.
+                    with self._cond:
+                        self._busy[host] -= 1
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -119,6 +120,20 @@ def impatient_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def server() -> Iterator[Server]:
+    with serving() as state:
+        yield state
+
+
+@pytest.fixture
+def other_server() -> Iterator[Server]:
+    """A second host, for what is kept per host."""
+    with serving() as state:
+        yield state
+
+
+@contextmanager
+def serving() -> Iterator[Server]:
+    """A `Server` on a port of its own, until the block ends."""
     state = Server(url="")
 
     class Handler(BaseHTTPRequestHandler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -277,6 +278,37 @@ def test_a_slow_source_does_not_hold_up_the_sources_behind_it(
     assert "41 of 41 sources ok" in built.stdout + built.stderr
     asked = dict(server.times)
     assert max(asked[f"/f{number}.rss"] for number in range(1, 41)) < asked["/slow.rss"] + 4
+
+
+@pytest.mark.slow
+def test_sources_waiting_for_their_hosts_turn_do_not_hold_up_other_hosts(
+    tmp_path: Path, server: Server, other_server: Server
+) -> None:
+    """Each host gets its `per_host` and `host_delay`, but a fetch thread
+    does not sit out one host's turn while another host's source could go:
+    with a site's feeds listed together, the threads queued up behind that
+    site and every other host waited."""
+    sources = ""
+    for number in range(6):
+        url = server.add(f"/a{number}.rss", _one_story(number))
+        sources += f"  - name: a{number}\n    type: feed\n    url: {url}\n"
+    for number in range(6):
+        url = other_server.add(f"/b{number}.rss", _one_story(100 + number))
+        sources += f"  - name: b{number}\n    type: feed\n    url: {url}\n"
+    base = BASE_CONFIG.replace(
+        "fetch:\n  host_delay: 0\n", "fetch:\n  host_delay: 0.5\n  concurrency: 3\n  per_host: 1\n"
+    )
+    built = run_cli("build", "-c", str(write_config(tmp_path, sources, base)))
+    assert built.returncode == 0, built.stderr
+    assert "12 of 12 sources ok" in built.stdout + built.stderr
+    first = sorted(when for _path, when in server.times)
+    second = sorted(when for _path, when in other_server.times)
+    # Each host was asked one source at a time, half a second apart...
+    for times in (first, second):
+        assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
+    assert server.most_in_flight == other_server.most_in_flight == 1
+    # ...and the other host from the start, not once the first was done.
+    assert second[0] < first[1]
 
 
 def test_a_source_the_store_refuses_fails_alone(tmp_path: Path, server: Server) -> None:
