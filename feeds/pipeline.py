@@ -29,12 +29,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import (
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-)
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -549,14 +544,15 @@ def _collect_all(
             if not head.done() and following is not None:
                 # The window is full: wait for the first source, unless a
                 # fetch thread has nothing to do meanwhile.
-                done = dispatch.idle() and next((f for f in pending if f.done()), None)
-                if done:
+                done = None
+                if dispatch.idle():
+                    done = next((future for future in pending if future.done()), None)
+                if done is not None:
                     head = done
                 else:
-                    try:
+                    with suppress(TimeoutError):
                         head.result(timeout=0.1)
-                    except TimeoutError:
-                        continue
+                    continue
             pending.remove(head)
             yield head.result()
     except BaseException:
@@ -564,7 +560,6 @@ def _collect_all(
         # fetches in flight end now, not at their time-outs, and the waiting
         # ones never start.
         fetcher.stop()
-        dispatch.close()
         raise
     finally:
         dispatch.close()
