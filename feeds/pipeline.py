@@ -495,18 +495,16 @@ def _collect_all(
     now: datetime,
     cpu: Executor | None,
 ) -> Generator[_Collected, None, None]:
-    """Every source's outcome, in config order, with a bounded number of
-    outcomes held: memory stays flat however many sources there are. A
-    source still being fetched when holding more would be needed to keep
-    fetching comes after the sources behind it that are done."""
+    """Every source's outcome, in config order, with at most a window of
+    them fetched and not yet handed on: memory stays flat however many
+    sources there are. When the first is not done and the window is full,
+    those done behind it go first."""
     workers = max(1, min(config.concurrency, len(config.sources)))
     window = max(4 * workers, 32)
     vocabulary = _vocabulary(config)
-    dispatch = _ByHost(workers, config.per_host, config.host_delay)
-    sources = iter(config.sources)
+    dispatch = _ByHost(workers, config.per_host, config.host_delay, room=window)
     pending: deque[Future[_Collected]] = deque()
-
-    def submit(source: Source) -> None:
+    for source in config.sources:
         until = states[source.name].waiting(source.location, now)
         if until is not None:
             # A build has no schedule to put the source off with: it keeps
@@ -514,7 +512,7 @@ def _collect_all(
             waiting: Future[_Collected] = Future()
             waiting.set_result(_Collected(source=source, waiting_until=until))
             pending.append(waiting)
-            return
+            continue
         job = partial(
             collect_source,
             source,
@@ -526,35 +524,28 @@ def _collect_all(
             vocabulary,
         )
         pending.append(dispatch.submit(Fetcher.host_of(source), job))
-
     # Results are stored in config order, not completion order: when two
     # sources bring the same story in the same run, the first source in
     # config.yaml gives it its id. Unless waiting for one would stop the
     # fetching: a slow server, or one that never answers, held every source
     # `window` places behind it until its time-out, and a thousand sources
-    # with a few such took the sum of their time-outs. Sources waiting for
-    # their host's turn hold nothing and do not count.
+    # with a few such took the sum of their time-outs.
     try:
-        following = next(sources, None)
-        while pending or following is not None:
-            while following is not None and len(pending) - dispatch.queued() < window:
-                submit(following)
-                following = next(sources, None)
+        while pending:
             head = pending[0]
-            if not head.done() and following is not None:
-                # The window is full: wait for the first source, unless a
-                # fetch thread has nothing to do meanwhile.
-                done = None
-                if dispatch.idle():
-                    done = next((future for future in pending if future.done()), None)
-                if done is not None:
-                    head = done
-                else:
-                    with suppress(TimeoutError):
-                        head.result(timeout=0.1)
-                    continue
-            pending.remove(head)
-            yield head.result()
+            ready = [head] if head.done() else []
+            if not ready and dispatch.starved():
+                # All of them: each one handed on lets the threads fetch
+                # another while these are stored.
+                ready = [future for future in pending if future.done()]
+            if not ready:
+                with suppress(TimeoutError):
+                    head.result(timeout=0.1)
+                continue
+            for future in ready:
+                pending.remove(future)
+                dispatch.hand_on(future)
+                yield future.result()
     except BaseException:
         # Ctrl-C, or the store failing (then the consumer closes this): the
         # fetches in flight end now, not at their time-outs, and the waiting
@@ -566,23 +557,27 @@ def _collect_all(
 
 
 class _ByHost:
-    """A build's fetch threads. Each takes the first source, in the order
-    given, whose host has a turn now: fewer than `per_host` of its sources
+    """A build's fetch threads. Each takes the first job, in the order
+    given, whose host has a turn now: fewer than `per_host` of its jobs
     under way and `delay` past the last start. A thread never waits out one
     host's turn while another host's source could go: with each host's
     sources listed together (a site's section feeds), threads queued up
     behind one host: 200 sources on 50 hosts, 1 s apart on each, took 46 s;
-    11 s now. (The fetcher's own per-host gate still holds.)"""
+    11 s now. (The fetcher's own per-host gate still holds.) The threads
+    take no more than `room` jobs whose outcomes are not handed on."""
 
-    def __init__(self, threads: int, per_host: int, delay: float) -> None:
+    def __init__(self, threads: int, per_host: int, delay: float, *, room: int) -> None:
         self._per_host = max(1, per_host)
         self._delay = max(0.0, delay)
+        # At least one per thread, or an idle thread could find none done.
+        self._room = max(threads, room)
         self._cond = threading.Condition()
         self._waiting: list[tuple[str, Callable[[], _Collected], Future[_Collected]]] = []
+        self._taken: set[Future[_Collected]] = set()
         self._busy: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
         self._closed = False
-        #: Threads waiting with no job they may start now.
+        #: Threads waiting with no job they may take now.
         self._idle = 0
         self._threads = [
             threading.Thread(target=self._run, name=f"feeds-source_{number}", daemon=True)
@@ -600,15 +595,19 @@ class _ByHost:
             self._cond.notify()
         return future
 
-    def queued(self) -> int:
-        """How many submitted jobs no thread has taken yet."""
+    def hand_on(self, future: Future[_Collected]) -> None:
+        """`future`'s outcome is taken out: room for another job."""
         with self._cond:
-            return len(self._waiting)
+            if future in self._taken:
+                self._taken.remove(future)
+                self._room += 1
+                self._cond.notify()
 
-    def idle(self) -> bool:
-        """Whether a thread is waiting for a job it may start."""
+    def starved(self) -> bool:
+        """Whether jobs wait only for outcomes to be handed on: a thread is
+        idle, with jobs queued and no room to take one."""
         with self._cond:
-            return self._idle > 0
+            return self._room <= 0 and self._idle > 0 and bool(self._waiting)
 
     def close(self) -> None:
         """Cancel what no thread has taken, and wait for the threads to end
@@ -628,7 +627,7 @@ class _ByHost:
             while not self._closed:
                 now = time.monotonic()
                 soonest = float("inf")
-                for index, (host, job, future) in enumerate(self._waiting):
+                for index, (host, job, future) in enumerate(self._waiting if self._room else ()):
                     if host and self._busy.get(host, 0) >= self._per_host:
                         continue
                     start = self._next_start.get(host, 0.0) if host else 0.0
@@ -636,6 +635,8 @@ class _ByHost:
                         soonest = min(soonest, start)
                         continue
                     del self._waiting[index]
+                    self._room -= 1
+                    self._taken.add(future)
                     if host:
                         self._busy[host] = self._busy.get(host, 0) + 1
                         self._next_start[host] = now + self._delay
