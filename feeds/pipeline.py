@@ -504,33 +504,35 @@ def _collect_all(
     vocabulary = _vocabulary(config)
     dispatch = _ByHost(workers, config.per_host, config.host_delay, room=window)
     pending: deque[Future[_Collected]] = deque()
-    for source in config.sources:
-        until = states[source.name].waiting(source.location, now)
-        if until is not None:
-            # A build has no schedule to put the source off with: it keeps
-            # to the server's Retry-After by not asking.
-            waiting: Future[_Collected] = Future()
-            waiting.set_result(_Collected(source=source, waiting_until=until))
-            pending.append(waiting)
-            continue
-        job = partial(
-            collect_source,
-            source,
-            fetcher,
-            states[source.name],
-            _context(config, source, now),
-            config,
-            cpu,
-            vocabulary,
-        )
-        pending.append(dispatch.submit(Fetcher.host_of(source), job))
-    # Results are stored in config order, not completion order: when two
-    # sources bring the same story in the same run, the first source in
-    # config.yaml gives it its id. Unless waiting for one would stop the
-    # fetching: a slow server, or one that never answers, held every source
-    # `window` places behind it until its time-out, and a thousand sources
-    # with a few such took the sum of their time-outs.
+    # Ctrl-C or an error while the sources are still being submitted ends
+    # the threads too: they have started on the first ones already.
     try:
+        for source in config.sources:
+            until = states[source.name].waiting(source.location, now)
+            if until is not None:
+                # A build has no schedule to put the source off with: it
+                # keeps to the server's Retry-After by not asking.
+                waiting: Future[_Collected] = Future()
+                waiting.set_result(_Collected(source=source, waiting_until=until))
+                pending.append(waiting)
+                continue
+            job = partial(
+                collect_source,
+                source,
+                fetcher,
+                states[source.name],
+                _context(config, source, now),
+                config,
+                cpu,
+                vocabulary,
+            )
+            pending.append(dispatch.submit(Fetcher.host_of(source), job))
+        # Results are stored in config order, not completion order: when two
+        # sources bring the same story in the same run, the first source in
+        # config.yaml gives it its id. Unless waiting for one would stop the
+        # fetching: a slow server, or one that never answers, held every
+        # source `window` places behind it until its time-out, and a thousand
+        # sources with a few such took the sum of their time-outs.
         while pending:
             head = pending[0]
             ready = [head] if head.done() else []
@@ -542,10 +544,16 @@ def _collect_all(
                 with suppress(TimeoutError):
                     head.result(timeout=0.1)
                 continue
-            for future in ready:
+            # Each one let go of as it is handed on: the threads fetch its
+            # replacement while the rest of `ready` is stored.
+            ready.reverse()
+            while ready:
+                future = ready.pop()
                 pending.remove(future)
                 dispatch.hand_on(future)
-                yield future.result()
+                collected = future.result()
+                del future
+                yield collected
     except BaseException:
         # Ctrl-C, or the store failing (then the consumer closes this): the
         # fetches in flight end now, not at their time-outs, and the waiting

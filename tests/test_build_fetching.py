@@ -303,3 +303,94 @@ def test_one_source(tmp_path: Path, server: Server) -> None:
         got = list(collecting)
     assert [c.source.name for c in got] == ["s0"] and got[0].items
     assert not _source_threads()
+
+
+def test_an_interrupt_while_submitting_stops_the_threads(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or any error) while _collect_all is still submitting its
+    sources: the jobs already submitted must not go on being fetched, and
+    the dispatcher's threads must end, as for an interrupt a moment later."""
+    config = _config(tmp_path, server, 60, "  host_delay: 0\n  concurrency: 4\n  per_host: 4\n")
+    made: list[pipeline._ByHost] = []
+
+    class Recorded(pipeline._ByHost):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(pipeline, "_ByHost", Recorded)
+    real_context = pipeline._context
+    calls = 0
+
+    def context(*args):
+        nonlocal calls
+        calls += 1
+        if calls == 30:
+            raise KeyboardInterrupt
+        return real_context(*args)
+
+    monkeypatch.setattr(pipeline, "_context", context)
+    ran: list[str] = []
+
+    def job(source):
+        ran.append(source.name)
+        time.sleep(0.05)
+        return pipeline._Collected(source=source)
+
+    fetcher, collecting = _collect(config, monkeypatch, job)
+    try:
+        with fetcher, pytest.raises(KeyboardInterrupt):
+            next(collecting)
+        at_interrupt = len(ran)
+        time.sleep(0.3)
+        after = len(ran) - at_interrupt
+        left = _source_threads()
+        stopped = fetcher._stopped.is_set()
+    finally:
+        for dispatch in made:  # the leak must not spoil the tests after this one
+            dispatch.close()
+    assert after == 0, f"{after} sources fetched after the interrupt"
+    assert not left, f"{len(left)} fetch threads still running after the interrupt"
+    assert stopped, "the fetcher was not stopped: fetches in flight run to their time-outs"
+
+
+class _Tracked:
+    """Counts the outcomes still alive (in memory, anywhere)."""
+
+    lock = threading.Lock()
+    alive = 0
+
+    def __init__(self) -> None:
+        with _Tracked.lock:
+            _Tracked.alive += 1
+
+    def __del__(self) -> None:
+        with _Tracked.lock:
+            _Tracked.alive -= 1
+
+
+def test_outcomes_alive_stay_within_the_window_while_a_batch_is_stored(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memory bound in memory, not only in the count: outcomes handed on
+    and stored must be freed, not kept alive by the batch of done outcomes
+    being yielded behind a slow head while the threads fetch their
+    replacements."""
+    config = _config(tmp_path, server, 300, "  host_delay: 0\n  concurrency: 4\n  per_host: 4\n")
+    window = max(4 * 4, 32)
+    _Tracked.alive = 0
+
+    def job(source):
+        time.sleep(1.0 if source.name == "s0" else 0.002)
+        return pipeline._Collected(source=source, items=(_Tracked(),))  # type: ignore[arg-type]
+
+    fetcher, collecting = _collect(config, monkeypatch, job)
+    most = 0
+    with fetcher:
+        for collected in collecting:
+            del collected
+            time.sleep(0.003)  # storing it
+            most = max(most, _Tracked.alive)
+    # The window, one per thread under way, the one being stored.
+    assert most <= window + 4 + 1, f"{most} outcomes alive at once (window {window})"
