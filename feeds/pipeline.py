@@ -535,20 +535,19 @@ def _collect_all(
         # sources with a few such took the sum of their time-outs.
         while pending:
             head = pending[0]
-            ready = [head] if head.done() else []
+            ready = deque([head] if head.done() else ())
             if not ready and dispatch.starved():
                 # All of them: each one handed on lets the threads fetch
                 # another while these are stored.
-                ready = [future for future in pending if future.done()]
+                ready = deque(future for future in pending if future.done())
             if not ready:
                 with suppress(TimeoutError):
                     head.result(timeout=0.1)
                 continue
             # Each one let go of as it is handed on: the threads fetch its
             # replacement while the rest of `ready` is stored.
-            ready.reverse()
             while ready:
-                future = ready.pop()
+                future = ready.popleft()
                 pending.remove(future)
                 dispatch.hand_on(future)
                 collected = future.result()
