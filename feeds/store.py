@@ -29,7 +29,7 @@ from typing import IO, Any, Generic, TypeVar
 from feeds.errors import StoreError
 from feeds.model import COMBINED, ArchivePage, ArchiveRow, Item, canonical_link
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 #: The page size of a new store. An item's row (its summary and content)
 #: is 2-4 KB: with SQLite's 4 KB pages most rows took a page each, half
@@ -38,6 +38,25 @@ SCHEMA_VERSION = 8
 PAGE_SIZE = 8192
 
 _T = TypeVar("_T")
+
+#: The characters of model.UNWRITABLE that SQLite text can hold (no NUL,
+#: which cleaning never gives back, and no lone surrogate, which UTF-8
+#: cannot hold), as SQL: a GLOB that finds them and the replacements of
+#: each by U+FFFD, one statement per character (nested, 63 replace()
+#: calls overflow SQLite's parser), made only in the rows found.
+_UNWRITABLE_CODES = (*range(1, 9), 11, 12, *range(14, 32), *range(127, 160), 0xFFFE, 0xFFFF)
+_UNWRITABLE_GLOB = f"('*[' || char({', '.join(map(str, _UNWRITABLE_CODES))}) || ']*')"
+
+
+def _scrubbing(table: str, *columns: str) -> str:
+    statements = []
+    for code in _UNWRITABLE_CODES:
+        sets = ", ".join(f"{c} = replace({c}, char({code}), char(65533))" for c in columns)
+        statements.append(
+            f"UPDATE {table} SET {sets} WHERE rowid IN (SELECT row FROM temp.scrubbed_{table});\n"
+        )
+    return "".join(statements)
+
 
 # Each entry migrates from version N to N+1; append, never edit.
 _MIGRATIONS: tuple[str, ...] = (
@@ -160,6 +179,19 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN retry_until TEXT;
     ALTER TABLE sources ADD COLUMN retry_url TEXT NOT NULL DEFAULT '';
+    """,
+    # 9: HTML stored with a character no feed can carry, which cleaning
+    # used to make of a character reference (`&#1;`): each feed listing
+    # such an item failed to render. Replaced as cleaning now does.
+    f"""
+    CREATE TEMP TABLE scrubbed_items AS SELECT rowid AS row FROM items
+        WHERE summary GLOB {_UNWRITABLE_GLOB} OR content GLOB {_UNWRITABLE_GLOB};
+    CREATE TEMP TABLE scrubbed_pages AS SELECT rowid AS row FROM pages
+        WHERE content GLOB {_UNWRITABLE_GLOB};
+    {_scrubbing("items", "summary", "content")}
+    {_scrubbing("pages", "content")}
+    DROP TABLE temp.scrubbed_items;
+    DROP TABLE temp.scrubbed_pages;
     """,
 )
 

@@ -262,6 +262,19 @@ HOSTILE_RSS = rss(
         "&lt;p&gt;" + KEPT + "&lt;/p&gt;",
         extra="<guid>javascript:alert('guid1')</guid>",
     ),
+    # Character references to characters no feed can carry: cleaning
+    # turns them into the characters, and one such item made every feed
+    # listing it fail to render (the build exited with a traceback). Nor
+    # may dropping one join a scheme back together.
+    item(
+        "Control references",
+        "http://ok.example/7",
+        cdata(
+            "<p>" + KEPT + " a&#1;b&#x85;c&#xFFFF;d&#127;</p>"
+            "<a href=\"java&#1;script:alert('ctl1')\">ctl</a>"
+            "<a href=\"java&#x0B;script:alert('ctl2')\">ctl</a>"
+        ),
+    ),
     # ]]> inside CDATA, split so that joining the parts gives a script.
     item(
         "CDATA split",
@@ -1332,7 +1345,11 @@ def executables_in_output(output: Path) -> tuple[list[str], int]:
 
 
 HOSTILE_CASES = [
-    pytest.param("/hostile-rss", ("Script title", "Entity title", "CDATA split"), id="rss"),
+    pytest.param(
+        "/hostile-rss",
+        ("Script title", "Entity title", "CDATA split", "Control references"),
+        id="rss",
+    ),
     pytest.param("/hostile-atom", ("Atom html title", "Atom text title"), id="atom"),
     pytest.param("/hostile-json", ("JSON title", "JSON second"), id="json-feed"),
 ]

@@ -232,6 +232,60 @@ def test_sanitised_html_never_carries_an_executable_construct(value: str) -> Non
     assert executable_parts(sanitise_html(value)) == []
 
 
+#: What XML cannot carry (C0 controls but tab and line ends, C1 controls,
+#: lone surrogates, U+FFFE and U+FFFF), whichever way it is written.
+UNWRITABLE_PIECES = [
+    "&#1;",
+    "&#x1F;",
+    "&#x85;",
+    "&#127;",
+    "&#xFFFE;",
+    "&#65535;",
+    "&#0;",
+    "&#xD800;",
+    "\x01",
+    "\x85",
+    "\ud800",
+    "\uffff",
+    '<a href="java',
+    'script:x">',
+    "<p>",
+    "text",
+]
+
+
+def _unwritable(text: str) -> list[str]:
+    return [
+        c
+        for c in text
+        if (ord(c) < 32 and c not in "\t\n\r")
+        or 0x7F <= ord(c) <= 0x9F
+        or 0xD800 <= ord(c) <= 0xDFFF
+        or c in "\ufffe\uffff"
+    ]
+
+
+@given(st.lists(st.sampled_from(UNWRITABLE_PIECES), max_size=12).map("".join), st.booleans())
+def test_sanitised_html_never_carries_a_character_no_feed_can_carry(
+    value: str, with_base: bool
+) -> None:
+    """Cleaning reads character references: `&#1;` became the character
+    itself, and a feed holding it cannot be written (the build failed)."""
+    clean = sanitise_html(value, "https://x.example/a/" if with_base else "")
+    assert _unwritable(clean) == []
+    assert executable_parts(clean) == []
+
+
+def test_a_reference_to_a_control_character_leaves_a_replacement_character() -> None:
+    """A replacement character, not nothing: dropping it would join what
+    it kept apart, and `java&#1;script:` is no scheme at all."""
+    assert sanitise_html("<p>a&#1;b</p>") == "<p>a\ufffdb</p>"
+    linked = sanitise_html('<a href="java&#1;script:alert(1)">x</a>')
+    assert "javascript" not in linked and "java\ufffdscript" in linked
+    # Written as the characters themselves, they are dropped, as ever.
+    assert sanitise_html("<p>a\x01b</p>") == "<p>ab</p>"
+
+
 def test_the_checker_itself_sees_executable_constructs() -> None:
     found = executable_parts('<script>x</script><a href=" javascript:x">y</a><b onclick="x">')
     assert len(found) == 3

@@ -694,6 +694,34 @@ def test_a_process_holding_the_run_lock_upgrades_the_store_itself(tmp_path: Path
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_upgrading_scrubs_stored_html_of_characters_no_feed_can_carry(tmp_path: Path) -> None:
+    """Cleaning used to turn `&#1;` in an item's HTML into the character
+    itself, and the store kept it: every feed listing that item failed to
+    render, on every build after. Upgrading the store replaces each such
+    character, in items and in cached article pages, and leaves the rest."""
+    path = tmp_path / "feeds.db"
+    url = f"sqlite:///{path}"
+    with Store(url) as store, store.transaction():
+        store.upsert([item(1, summary="<p>ok</p>"), item(2, summary="<p>fine</p>")], now=T0)
+        store.save_page("https://x.example/page", "<p>page</p>", None, T0)
+    broken = "<p>a\x01b\x85c\ufffed</p>"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "UPDATE items SET summary = ?, content = ? WHERE title = 'Story 1'", (broken, broken)
+        )
+        db.execute("UPDATE pages SET content = ?", (broken,))
+    downgrade_store(path, 8)
+    with Store(url) as store:
+        by_title = {i.title: i for i in store.latest()}
+        page, _published = store.pages(["https://x.example/page"])["https://x.example/page"]
+    expected = "<p>a\ufffdb\ufffdc\ufffdd</p>"
+    assert (by_title["Story 1"].summary, by_title["Story 1"].content) == (expected, expected)
+    assert by_title["Story 2"].summary == "<p>fine</p>"
+    assert page == expected
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 def test_categories_the_source_gives_now_are_the_ones_kept(store: Store) -> None:
     """`feeds rubrics` reports categories from the store: a story its source
     re-tagged (its text unchanged, so no update) kept its first ones, and a
