@@ -15,6 +15,8 @@ ordered where, what, detail.
 
 from __future__ import annotations
 
+import os
+
 
 class FeedsError(Exception):
     """Root of every error that feeds reports to an operator."""
@@ -101,3 +103,22 @@ class ServeError(FeedsError):
         self.address = address
         self.detail = detail
         super().__init__(f"serve {address}: {detail}")
+
+
+def describe_bug(exc: BaseException) -> str:
+    """An error nothing expected (a bug in feeds, met on one source's
+    input), told so that a report of it can be acted on: the exception
+    and the last place in feeds it went through."""
+    where = ""
+    trace = exc.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_filename.startswith(_PACKAGE):
+            module = "feeds" + code.co_filename[len(_PACKAGE) :].replace(os.sep, "/")
+            where = f" (in {module}:{trace.tb_lineno}, {code.co_name})"
+        trace = trace.tb_next
+    detail = str(exc) or "no detail"
+    return f"unexpected {type(exc).__name__}: {detail}{where}; a bug in feeds, please report it"
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))

@@ -29,7 +29,14 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,7 +46,15 @@ from typing import Any, TypeVar
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
-from feeds.errors import FeedsError, FetchError, PublishError, SourceError, StoreError
+from feeds.errors import (
+    FeedsError,
+    FetchError,
+    ParseError,
+    PublishError,
+    SourceError,
+    StoreError,
+    describe_bug,
+)
 from feeds.fetch import Fetcher, Validators, notify_hub
 from feeds.model import (
     ARCHIVE_DIR,
@@ -871,20 +886,24 @@ def _give_back_free_memory() -> None:
 def process_fetched(
     fetched: Fetched, source: Source, context: ParseContext, vocabulary: Vocabulary
 ) -> tuple[tuple[Item, ...], str]:
-    """Parse, normalise, classify and filter one fetched body: (items, error)."""
+    """Parse, normalise, classify and filter one fetched body: (items, error).
+    An error nothing expected (a bug met on this body) fails this source
+    alone, and says so."""
     try:
         parsed = parser_for(source.type)(fetched, source, context)
+        now = context.now
+        items = (
+            classify_item(normalise_item(item, now), vocabulary, source.rubrics) for item in parsed
+        )
+        if source.include or source.exclude:
+            items = (item for item in items if keep_item(item, source.include, source.exclude))
+        kept = tuple(items)
+        for item in kept:
+            item.fingerprint()  # here, in the worker, rather than in the store
     except SourceError as exc:
         return (), str(exc)
-    now = context.now
-    items = (
-        classify_item(normalise_item(item, now), vocabulary, source.rubrics) for item in parsed
-    )
-    if source.include or source.exclude:
-        items = (item for item in items if keep_item(item, source.include, source.exclude))
-    kept = tuple(items)
-    for item in kept:
-        item.fingerprint()  # here, in the worker, rather than in the store
+    except Exception as exc:
+        return (), str(ParseError(source.name, describe_bug(exc)))
     return kept, ""
 
 
@@ -915,7 +934,13 @@ def collect_source(
         validators = Validators()
     if vocabulary is None:
         vocabulary = _vocabulary(config)
-    return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
+    try:
+        return _fetch_and_process(fetcher.fetch, source, validators, context, vocabulary, cpu=cpu)
+    except (BrokenExecutor, CancelledError):
+        raise  # the workers died, or the service is stopping: not the source's doing
+    except Exception as exc:
+        # A bug met on this source's answer: it fails alone, and says so.
+        return _Collected(source=source, error=str(SourceError(source.name, describe_bug(exc))))
 
 
 def _fetch_and_process(
@@ -1001,7 +1026,9 @@ def _with_full_content(
             return link, extract_article(fetcher.fetch(page), context)
         except SourceError as exc:
             log.warning("source '%s': article %s: %s", source.name, link, exc.detail)
-            return link, None
+        except Exception as exc:
+            log.warning("source '%s': article %s: %s", source.name, link, describe_bug(exc))
+        return link, None
 
     fetched = []
     with ThreadPoolExecutor(FULL_CONTENT_AT_ONCE, thread_name_prefix="feeds-article") as pool:
@@ -1009,8 +1036,11 @@ def _with_full_content(
             if found is None:
                 continue
             content = sanitise_html(found.content, link)
-            fetched.append((link, content, found.published))
-            pages[link] = (content, found.published)
+            # A page's date is kept only if it could be an item's: the store
+            # keeps it, and one at the calendar's end cannot even be stored.
+            published = plausible_date(found.published, now)
+            fetched.append((link, content, published))
+            pages[link] = (content, published)
     items = []
     for item in collected.items:
         content, published = pages.get(item.link, ("", None))
@@ -1049,8 +1079,6 @@ def _record(
     source = collected.source
     if collected.waiting_until is not None:
         return SourceResult(source=source.name, waiting_until=collected.waiting_until), None
-    for url, content, published in collected.pages:
-        store.save_page(url, content, published, now)
     headers = dict(collected.headers)
     failures = 0 if not collected.error else state.failures + 1
     due = next_due(
@@ -1116,14 +1144,19 @@ def _record(
         )
     try:
         upserted = Upserted()  # a 304, or nothing listed: nothing to store
-        if collected.items:
+        if collected.items or collected.pages:
             with store.savepoint():
-                upserted = store.upsert(list(collected.items), now=now, live=_names(config))
-    except StoreError as exc:
+                for url, content, published in collected.pages:
+                    store.save_page(url, content, published, now)
+                if collected.items:
+                    upserted = store.upsert(list(collected.items), now=now, live=_names(config))
+    except Exception as exc:
         # Undone alone: the other sources of the run keep what they stored,
         # and this one is a failing source, with its back-off. (If the
         # store cannot record even that, the run fails as it would have.)
-        error = SourceError(source.name, f"could not store its items: {exc}")
+        # An error nothing expected (a bug met on these items) says so.
+        reason = str(exc) if isinstance(exc, StoreError) else describe_bug(exc)
+        error = SourceError(source.name, f"could not store its items: {reason}")
         failed = replace(collected, items=(), pages=(), error=str(error))
         return _record(store, config, failed, state, now)
     store.record_attempt(

@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import feedparser
@@ -452,6 +453,57 @@ def test_one_failing_source_exits_1_and_the_others_are_published(
     assert "source 'gone'" in done.stderr and "HTTP 404" in done.stderr
     feed = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes())
     assert [e.title for e in feed.entries] == ["Выставка в ГЭС-2", "Роман года"]
+
+
+@pytest.mark.parametrize("stage", ["parse", "store"])
+def test_a_bug_met_on_one_source_fails_that_source_alone(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """An error nothing expected, met on one source's answer (a link with
+    a port of 99999 once raised ValueError in the store), ended the whole
+    build with a traceback: nothing was published, the healthy sources
+    neither. Now that source fails alone and its error says where."""
+    from feeds import normalise, pipeline
+    from feeds.config import load_config
+    from feeds.store import Store
+
+    good = server.add("/ok.rss", RSS, content_type="application/rss+xml")
+    odd = server.add("/odd.rss", RSS.replace("Роман года", "Odd story"))
+    config = load_config(
+        write_config(
+            tmp_path,
+            f"  - name: odd\n    type: feed\n    url: {odd}\n"
+            f"  - name: fine\n    type: feed\n    url: {good}\n",
+        )
+    )
+
+    def buggy(item: Any, now: Any = None) -> Any:
+        if item.source == "odd":
+            raise ValueError("Port out of range 0-65535")
+        return normalise_item(item, now)
+
+    def buggy_upsert(self: Store, items: list[Any], **kwargs: Any) -> Any:
+        if items[0].source == "odd":
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return upsert(self, items, **kwargs)
+
+    normalise_item, upsert = normalise.normalise_item, Store.upsert
+    if stage == "parse":
+        monkeypatch.setattr(pipeline, "normalise_item", buggy)
+    else:
+        monkeypatch.setattr(Store, "upsert", buggy_upsert)
+    report = pipeline.run_once(config, now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+    failed = {result.source: result.error for result in report.results if result.error}
+    assert list(failed) == ["odd"]
+    expected = "ValueError: Port out of range" if stage == "parse" else "OverflowError"
+    assert expected in failed["odd"] and "a bug in feeds" in failed["odd"]
+    assert "tests/test_cli.py" not in failed["odd"]  # where in feeds, not in the test
+    feed = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes())
+    assert sorted(e.title for e in feed.entries) == ["Выставка в ГЭС-2", "Роман года"]
+    with Store(config.storage_url) as store:
+        state = store.source_state("odd")
+    assert state.failures == 1 and expected in state.last_error
 
 
 def test_on_a_terminal_a_warning_gets_a_line_of_its_own_above_the_progress_bar(
