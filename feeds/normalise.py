@@ -24,11 +24,21 @@ import html
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import nh3
 
-from feeds.model import UNWRITABLE, WEB_URL, Item, percent_encoded, writable
+from feeds.model import (
+    UNWRITABLE,
+    WEB_URL,
+    Item,
+    image_type_of,
+    joined,
+    nested_too_deep,
+    percent_encoded,
+    usable_link,
+    writable,
+)
 
 MAX_TITLE = 140
 #: Dates before this are placeholders ("0001-01-01", "1900-01-01", the Unix
@@ -65,6 +75,7 @@ _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 #: A script or style element; one left open runs to the end (searching
 #: on for a close from each opening made a title of 40,000 "<script "
 #: take 45 s).
+_ANY_TAG = re.compile(r"<[^>]*>?")
 _SCRIPT = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 #: A tag-like token in a title: `<name attributes>` or `<!...>`. As an HTML
 #: tokenizer reads it: up to the next `>` even past a `<` (`<img
@@ -109,7 +120,7 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
     it, is dropped: the item counts as undated."""
     given = item.link.strip()
-    if given and not WEB_URL.match(given):
+    if given and not (WEB_URL.match(given) and usable_link(given)):
         given = ""
     # The id keeps the link as given (ids never change); the link itself
     # must be a valid IRI for readers and validators.
@@ -178,10 +189,21 @@ def _storable(uri: str) -> str:
 
 
 def _image(item: Item) -> dict[str, object]:
-    """Only a web address survives as a picture (no javascript:, data:)."""
+    """Only a web address survives as a picture (no javascript:, data:),
+    and only a MIME type as its type (one with a control character in it
+    made every feed listing the item fail to render)."""
     if item.image and WEB_URL.match(item.image.strip()):
-        return {"image": _iri(item.image.strip())}
+        image = item.image.strip()
+        kind = item.image_type.strip()
+        if kind and not _MIME.match(kind):
+            kind = image_type_of(image)  # as its name says, if it does
+        return {"image": _iri(image), "image_type": kind}
     return {"image": "", "image_type": "", "image_length": None}
+
+
+#: A MIME type as RFC 6838 names one: type/subtype, and no parameters.
+_MIME_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MIME = re.compile(rf"{_MIME_NAME}/{_MIME_NAME}\Z")
 
 
 def _derive_id(
@@ -236,6 +258,9 @@ def _cleaned(value: str, base: str) -> str:
 
 
 def _cleaned_markup(value: str, base: str) -> str:
+    if nested_too_deep(value):
+        # Hostile (cleaning it would take minutes): its text, no markup.
+        value = " ".join(_ANY_TAG.sub(" ", _SCRIPT.sub("", value)).split())
     if not base:
         return _CLEANER.clean(value).strip()
     _base.url = base
@@ -258,11 +283,12 @@ def _line_break(found: re.Match[str]) -> str:
     return _BREAKS.get(text) or text.replace("\u2028", " ").replace("\u2029", " ")
 
 
-def _resolve(element: str, attribute: str, found: str) -> str:
+def _resolve(element: str, attribute: str, found: str) -> str | None:
     """nh3's attribute filter: a relative URL made absolute against the
-    base of the item being cleaned in this thread."""
+    base of the item being cleaned in this thread (None drops one that
+    cannot be read)."""
     if attribute in _URL_ATTRIBUTES and _base.url and not _ABSOLUTE.match(found):
-        return urljoin(_base.url, found)
+        return joined(_base.url, found) or None  # unreadable: dropped
     return found
 
 

@@ -182,12 +182,14 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
     # 9: HTML stored with a character no feed can carry, which cleaning
     # used to make of a character reference (`&#1;`): each feed listing
-    # such an item failed to render. Replaced as cleaning now does.
+    # such an item failed to render. Replaced as cleaning now does. A
+    # picture's type holding one (normalising kept it as given) is dropped.
     f"""
     CREATE TEMP TABLE scrubbed_items AS SELECT rowid AS row FROM items
         WHERE summary GLOB {_UNWRITABLE_GLOB} OR content GLOB {_UNWRITABLE_GLOB};
     CREATE TEMP TABLE scrubbed_pages AS SELECT rowid AS row FROM pages
         WHERE content GLOB {_UNWRITABLE_GLOB};
+    UPDATE items SET image_type = '' WHERE image_type GLOB {_UNWRITABLE_GLOB};
     {_scrubbing("items", "summary", "content")}
     {_scrubbing("pages", "content")}
     DROP TABLE temp.scrubbed_items;

@@ -139,3 +139,35 @@ def test_full_content_date_of_an_article_page_with_a_popular_list(
     assert done.returncode == 0, done.stderr
     (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
     assert entry.published.startswith("2026-11-21T17:00:00+03:00"), entry.published
+
+
+def test_an_article_page_at_the_calendars_end_or_nested_too_deeply_costs_its_date_alone(
+    tmp_path: Path, server: Server
+) -> None:
+    """A page dated 31 Dec 9999 at -12:00 (year 10,000 in UTC, which no
+    store can write) ended the build; one nested 120,000 blocks deep held
+    it for minutes. Both articles keep the feed's own text and date."""
+    far = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Выставка года",'
+        ' "datePublished": "Fri, 31 Dec 9999 23:59:59 -1200"}</script>'
+    )
+    first = server.add("/a/far", page(far), content_type="text/html; charset=utf-8")
+    deep = page().replace(b"<article>", b"<div>" * 120_000 + b"<article>")
+    second = server.add("/a/deep", deep, content_type="text/html; charset=utf-8")
+    rss = RSS.format(link=first).replace(
+        "</channel>",
+        f"<item><title>Глубокая</title><link>{second}</link>"
+        "<pubDate>Tue, 24 Nov 2026 10:00:00 +0300</pubDate></item></channel>",
+    )
+    feed = server.add("/feed.rss", rss, content_type="application/rss+xml")
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+    )
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    entries = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    by_title = {entry.title: entry for entry in entries}
+    assert set(by_title) == {"Выставка года", "Глубокая"}
+    assert "Абзац 7" in by_title["Выставка года"].content[0].value
+    assert not by_title["Выставка года"].published.startswith("9999")
+    assert by_title["Глубокая"].published.startswith("2026-11-24")

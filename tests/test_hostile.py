@@ -199,6 +199,92 @@ UNWRITABLE_JSON = json.dumps(
         ],
     }
 ).encode()
+#: What fuzzing found raising out of a build (a traceback, exit 1, nothing
+#: published): each now costs at most its own field, or its own item.
+ODD_VALUE_ITEMS = (
+    item("Port out of range", "http://bad.example:99999/1", "lead"),
+    item("Port not a number", "http://bad.example:abc/2", "lead"),
+    item("Unclosed bracket", "http://[bad.example/3", "lead"),
+    item(
+        "Bracket picture",
+        "http://bad.example/4",
+        "lead",
+        '<enclosure url="http://[bad.example/p.jpg" length="1" type="image/jpeg"/>',
+    ),
+    item(
+        "Huge length",
+        "http://bad.example/5",
+        "lead",
+        '<enclosure url="http://bad.example/5.jpg" length="99999999999999999999" '
+        'type="image/jpeg"/>',
+    ),
+    item(
+        "Long length",
+        "http://bad.example/6",
+        "lead",
+        f'<enclosure url="http://bad.example/6.jpg" length="{"7" * 5000}" type="image/jpeg"/>',
+    ),
+    item(
+        "Superscript length",
+        "http://bad.example/7",
+        "lead",
+        '<enclosure url="http://bad.example/7.jpg" length="²" type="image/jpeg"/>',
+    ),
+    item("Odd-value-free item", "http://bad.example/8", "lead"),
+)
+ODD_VALUE_TITLES = tuple(
+    title.split("</title>")[0] for title in "".join(ODD_VALUE_ITEMS).split("<title>")[1:]
+)
+ODD_VALUES = rss(*ODD_VALUE_ITEMS)
+#: The same, with a DOCTYPE: feedparser reads it, not the fast path. And
+#: a date that is year 10,000 once in UTC, and a picture whose type holds
+#: a control character (which feedparser's forgiving parser takes).
+ODD_VALUES_FEEDPARSER = rss(
+    *ODD_VALUE_ITEMS,
+    item("Calendar end", "http://bad.example/9", "lead").replace(
+        PUB, "9999-12-31T23:59:59-12:00Zx"
+    ),
+    item(
+        "Control in picture type",
+        "http://bad.example/10",
+        "lead",
+        '<enclosure url="http://bad.example/10" length="1" type="image/\x01x"/>',
+    ),
+).replace(b"<rss ", b"<!DOCTYPE rss>\n<rss ")
+#: Shift_JIS, said only by the XML declaration: expat cannot read it.
+SHIFT_JIS = (
+    '<?xml version="1.0" encoding="Shift_JIS"?>\n<rss version="2.0"><channel><title>J</title>'
+    "<link>http://bad.example/</link><description>d</description>"
+    + item("日本のニュース", "http://bad.example/sjis", "リード")
+    + "</channel></rss>"
+).encode("shift_jis")
+#: 120,000 nested blocks: cleaning them took nh3 minutes (n² in depth).
+DEEP_DIVS = rss(
+    item("Deep blocks", "http://bad.example/deep", "&lt;div&gt;" * 120_000 + "deep text"),
+    item("Shallow item", "http://bad.example/shallow", "lead"),
+)
+HUGE_JSON_NUMBER = (
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [{"id": '
+    + b"1" * 5000
+    + b', "title": "Huge number"}]}'
+)
+BRACKET_JSON = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON",
+        "home_page_url": "http://[bad.example/",
+        "items": [
+            {"id": "b1", "url": "http://[bad.example/1", "title": "JSON bracket link"},
+            {
+                "id": "b2",
+                "url": "http://bad.example/2",
+                "image": "http://[bad.example/i.png",
+                "title": "JSON bracket image",
+            },
+            {"id": "b3", "url": "http://bad.example:99999/3", "title": "JSON bad port"},
+        ],
+    }
+).encode()
 HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
     b"<body><h1>Our news</h1><p>No feed here.</p></body></html>"
@@ -781,6 +867,12 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/control-links": static(CONTROL_LINKS),
         "/unwritable-json": static(UNWRITABLE_JSON, "application/feed+json"),
         "/html-page": static(HTML_PAGE, "text/html; charset=utf-8"),
+        "/odd-values": static(ODD_VALUES),
+        "/odd-values-feedparser": static(ODD_VALUES_FEEDPARSER),
+        "/shift-jis": static(SHIFT_JIS, "application/rss+xml"),
+        "/deep-divs": static(DEEP_DIVS),
+        "/huge-json-number": static(HUGE_JSON_NUMBER, "application/feed+json"),
+        "/bracket-json": static(BRACKET_JSON, "application/feed+json"),
         "/empty": static(b""),
         "/hostile-rss": static(HOSTILE_RSS),
         "/hostile-atom": static(HOSTILE_ATOM, "application/atom+xml; charset=utf-8"),
@@ -1042,6 +1134,23 @@ CASES = [
         "truncated-xml", "/truncated", codes=(0,), bad_titles=("Whole item one", "Whole item two")
     ),
     case("invalid-utf8", "/invalid-utf8", codes=(0,), bad_titles=("Broken bytes two",)),
+    # --- values that raised out of the build (found by fuzzing) ---
+    case("odd-values", "/odd-values", codes=(0,), bad_titles=ODD_VALUE_TITLES),
+    case(
+        "odd-values-feedparser",
+        "/odd-values-feedparser",
+        codes=(0,),
+        bad_titles=(*ODD_VALUE_TITLES, "Calendar end", "Control in picture type"),
+    ),
+    case("shift-jis-declared", "/shift-jis", codes=(0,), bad_titles=("日本のニュース",)),
+    case("deep-divs", "/deep-divs", codes=(0,), bad_titles=("Deep blocks", "Shallow item")),
+    case("huge-json-number", "/huge-json-number", words=("invalid JSON", "4300 digits")),
+    case(
+        "brackets-in-json",
+        "/bracket-json",
+        codes=(0,),
+        bad_titles=("JSON bracket link", "JSON bracket image", "JSON bad port"),
+    ),
     case(
         "bad-char-refs",
         "/bad-char-refs",

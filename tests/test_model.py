@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.model import Item
+from feeds.model import (
+    Item,
+    canonical_link,
+    first_image,
+    joined,
+    nested_too_deep,
+    usable_link,
+)
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -82,3 +89,37 @@ def test_a_pickled_item_comes_back_whole_with_its_fingerprint() -> None:
     assert back == item
     assert back.published == item.published and back.published.utcoffset() == timedelta(hours=3)
     assert back._digest == digest  # not hashed again in the store
+
+
+@pytest.mark.parametrize(
+    ("length", "kept"),
+    [("1234", 1234), ("²", None), ("7" * 5000, None), ("99999999999999999999", None), ("", None)],
+)
+def test_an_enclosure_length_is_kept_only_as_a_plain_storable_number(
+    length: str, kept: int | None
+) -> None:
+    """'²' passes isdigit() and int() refused it; 5,000 digits passed
+    int()'s limit; 20 digits passed both and SQLite refused them."""
+    image = first_image([("https://x.example/p.jpg", "image/jpeg", length)], [], "")
+    assert image == ("https://x.example/p.jpg", "image/jpeg", kept)
+
+
+def test_an_address_no_parser_can_read_is_no_address() -> None:
+    assert joined("https://x.example/a/", "http://[x/p") == ""
+    assert joined("https://x.example/a/", "p") == "https://x.example/a/p"
+    assert canonical_link("http://x.example:99999/a") == ""
+    assert canonical_link("http://x.example:abc/a") == ""
+    assert not usable_link("http://x.example:99999/a") and not usable_link("http://[x/a")
+    assert usable_link("http://x.example:8080/a?b=1") and usable_link("https://x.example/a")
+
+
+def test_nesting_counts_what_parsers_keep_open() -> None:
+    assert nested_too_deep("<div>" * 600)
+    assert not nested_too_deep("<div>" * 500)
+    assert not nested_too_deep("<div>x</div>" * 5000)
+    # HTML ignores the slash: each of these is one more open block.
+    assert nested_too_deep("<DIV/>" * 600)
+    # Left unclosed, these end one another: a flat page, not a deep one.
+    assert not nested_too_deep("<p>para<li>item<br><img src=x>" * 2000)
+    # Nor does inline SVG, however many shapes it closes with "/>".
+    assert not nested_too_deep("<svg>" + '<path d="M0 0"/>' * 2000 + "</svg>")

@@ -872,3 +872,51 @@ def test_advertised_feed_is_never_a_local_file(href: str) -> None:
         "https://example.org/dev/zero",
     )
     assert advertised_feed(page, "file:///srv/pages/news.html") is None
+
+
+# ---------------------------------------------------------------- hostile pages
+
+
+def test_a_json_ld_block_nested_too_deeply_is_skipped_not_fatal() -> None:
+    """An image 600 lists deep: the decoder takes it, and reading it took
+    two frames a level (RecursionError out of the whole build)."""
+    deep = "[" * 600 + '"https://example.org/i.jpg"' + "]" * 600
+    page = (
+        '<html><head><script type="application/ld+json">'
+        f'{{"@type": "NewsArticle", "headline": "Deep", "image": {deep}}}'
+        '</script><script type="application/ld+json">'
+        '{"@type": "NewsArticle", "headline": "Shallow", "url": "https://example.org/s"}'
+        "</script></head><body><p>x</p></body></html>"
+    )
+    items, notes = _parse_body(page, None)
+    assert [item.title for item in items] == ["Shallow"]
+    assert any("nested too deeply" in note for note in notes)
+
+
+def test_a_page_nested_thousands_deep_is_refused_at_once() -> None:
+    """Parsing n nested blocks costs n² (60,000 took 16 s): the source
+    fails with a reason instead of holding a worker for minutes."""
+    page = "<html><body>" + "<div>" * 60_000 + "<h2><a href='/a'>A</a></h2></body></html>"
+    with pytest.raises(ParseError, match="nested more than 512 deep"):
+        _parse_body(page, CARDS)
+    # Unclosed paragraphs and list items do not nest: such a page is read.
+    flat = "<html><body>" + "<p>para" * 3000 + "<li>item" * 3000
+    flat += '<article class="card"><h2 class="card__title">Flat</h2>'
+    flat += '<a class="card__link" href="/flat">x</a></article></body></html>'
+    items, _notes = _parse_body(flat, CARDS)
+    assert [item.title for item in items] == ["Flat"]
+
+
+def test_an_unreadable_base_or_link_costs_that_address_alone() -> None:
+    """`<base href="http://[x/">`: urljoin raised ValueError for every
+    address of the page, ending the build."""
+    page = (
+        '<html><head><base href="http://[bad/"><meta property="og:url" content="http://[x/">'
+        '<script type="application/ld+json">'
+        '{"@type": "NewsArticle", "headline": "Based", "url": "/based",'
+        ' "image": "http://[bad/i.png"}</script></head><body><p>x</p></body></html>'
+    )
+    items, _notes = _parse_body(page, None)
+    assert [(item.title, item.link, item.image) for item in items] == [
+        ("Based", "https://example.org/based", "")
+    ]

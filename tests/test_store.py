@@ -698,7 +698,8 @@ def test_upgrading_scrubs_stored_html_of_characters_no_feed_can_carry(tmp_path: 
     """Cleaning used to turn `&#1;` in an item's HTML into the character
     itself, and the store kept it: every feed listing that item failed to
     render, on every build after. Upgrading the store replaces each such
-    character, in items and in cached article pages, and leaves the rest."""
+    character, in items and in cached article pages, drops a picture type
+    holding one, and leaves the rest."""
     path = tmp_path / "feeds.db"
     url = f"sqlite:///{path}"
     with Store(url) as store, store.transaction():
@@ -707,7 +708,9 @@ def test_upgrading_scrubs_stored_html_of_characters_no_feed_can_carry(tmp_path: 
     broken = "<p>a\x01b\x85c\ufffed</p>"
     with closing(sqlite3.connect(path)) as db, db:
         db.execute(
-            "UPDATE items SET summary = ?, content = ? WHERE title = 'Story 1'", (broken, broken)
+            "UPDATE items SET summary = ?, content = ?, image_type = 'image/\x01x' "
+            "WHERE title = 'Story 1'",
+            (broken, broken),
         )
         db.execute("UPDATE pages SET content = ?", (broken,))
     downgrade_store(path, 8)
@@ -716,6 +719,7 @@ def test_upgrading_scrubs_stored_html_of_characters_no_feed_can_carry(tmp_path: 
         page, _published = store.pages(["https://x.example/page"])["https://x.example/page"]
     expected = "<p>a\ufffdb\ufffdc\ufffdd</p>"
     assert (by_title["Story 1"].summary, by_title["Story 1"].content) == (expected, expected)
+    assert by_title["Story 1"].image_type == ""
     assert by_title["Story 2"].summary == "<p>fine</p>"
     assert page == expected
     with closing(sqlite3.connect(path)) as db:

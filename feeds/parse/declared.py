@@ -198,18 +198,28 @@ def _json_ld_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
         try:
             # strict=False: raw newlines inside strings are common.
             documents.append(json.loads(raw, strict=False))
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or a number of 5,000 digits
             page.notes.append(f"JSON-LD block {number}: not valid JSON ({exc})")
         except RecursionError:
             page.notes.append(f"JSON-LD block {number}: nested too deeply")
     index: dict[str, dict[str, Any]] = {}
-    for document in documents:
-        _index_ids(document, index)
     found: list[_Found] = []
     visited: set[int] = set()
-    for document in documents:
-        for node in _top_nodes(document):
-            _visit(node, index, page, found, visited, listed=False)
+    # The decoder takes a few hundred levels of nesting, and reading them
+    # takes a frame or two a level: a block nested that deeply is skipped.
+    readable = []
+    for number, document in enumerate(documents, 1):
+        try:
+            _index_ids(document, index)
+            readable.append(document)
+        except RecursionError:
+            page.notes.append(f"JSON-LD block {number}: nested too deeply")
+    for document in readable:
+        try:
+            for node in _top_nodes(document):
+                _visit(node, index, page, found, visited, listed=False)
+        except RecursionError:
+            page.notes.append("a JSON-LD block nested too deeply")
     _link_the_page(found, tree, page)
     return found
 

@@ -48,12 +48,11 @@ from datetime import datetime
 from functools import cached_property
 from itertools import product
 from typing import Any
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import fastfeedparser
 
-from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image
+from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image, joined
 
 _HEAD = 4096
 # Date elements and whether their text ends in a zone.
@@ -398,10 +397,12 @@ def _guids_not_links(body: bytes) -> list[set[str]] | None:
 
 def _well_formed(body: bytes) -> bool:
     """A strict XML check (expat, C speed: ~400 MB/s). DOCTYPEs were refused
-    before, so no entity is ever expanded here."""
+    before, so no entity is ever expanded here. An encoding expat cannot
+    read (Shift_JIS, GBK, Big5 and the other multi-byte ones, or a name
+    it does not know) is for feedparser too."""
     try:
         xml.parsers.expat.ParserCreate().Parse(body, True)
-    except xml.parsers.expat.ExpatError:
+    except (xml.parsers.expat.ExpatError, ValueError, LookupError):
         return False
     return True
 
@@ -639,7 +640,7 @@ def _joined(base: str, link: str) -> str:
         return ""
     if _AS_JOINED.fullmatch(link) and not link.endswith(("?", "#", ";")):
         return link
-    return urljoin(base, link)
+    return joined(base, link)
 
 
 #: A link urljoin gives back as it is: a lower-case web scheme, a host,

@@ -22,7 +22,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -37,6 +36,7 @@ from feeds.model import (
     author_name,
     first_image,
     image_type_of,
+    joined,
 )
 from feeds.parse.decode import cyrillic_codec
 from feeds.parse.fast import parse_fast
@@ -370,7 +370,7 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
             if value and value.strip() and value.strip() not in categories:
                 categories.append(value.strip())
     image, image_type, image_length = _feedparser_image(entry, base)
-    link = urljoin(base, entry.get("link", "").strip()) if entry.get("link") else ""
+    link = joined(base, entry.get("link", "").strip()) if entry.get("link") else ""
     guid = (entry.get("id") or "").strip()
     zone = ZoneInfo(context.timezone)
     # dict.get: feedparser's own get() maps a missing `updated` to
@@ -427,7 +427,7 @@ def _feedparser_image(entry: Any, base: str) -> tuple[str, str, int | None]:
 def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[Item]:
     try:
         document = json.loads(fetched.body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # undecodable, not JSON, or a number of 5,000 digits
         raise ParseError(source.name, f"invalid JSON: {exc}", url=fetched.url) from exc
     except RecursionError:
         # [[[[...: a few bytes per level, and the decoder's depth limit
@@ -461,14 +461,14 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
                 source=source.name,
                 title=str(entry.get("title") or "").strip(),
                 guid=str(entry.get("id") or "").strip(),
-                link=urljoin(base, link) if link else "",
+                link=joined(base, link) if link else "",
                 summary=summary,
                 content=content,
                 author=_json_authors(entry) or feed_authors,
                 published=_date(entry.get("date_published"), None, zone),
                 updated=_date(entry.get("date_modified"), None, zone),
                 categories=tuple(str(tag).strip() for tag in tags if str(tag).strip()),
-                image=urljoin(base, image) if image else "",
+                image=joined(base, image) if image else "",
                 image_type=image_type_of(image) if image else "",
             )
         )
@@ -531,7 +531,10 @@ def _date(
         if found is not None:
             return found if found.tzinfo else found.replace(tzinfo=zone)
     if parsed is not None:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        try:
+            return datetime(*parsed[:6], tzinfo=UTC)
+        except ValueError:
+            return None  # past the calendar's end (year 10000 once in UTC)
     return None
 
 

@@ -25,13 +25,21 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, Item, ParseContext, Source, canonical_link
+from feeds.model import (
+    MAX_NESTING,
+    Fetched,
+    Item,
+    ParseContext,
+    Source,
+    canonical_link,
+    joined,
+    nested_too_deep,
+)
 from feeds.parse.declared import declared_items
 from feeds.parse.decode import decode_page
 from feeds.parse.page import (
@@ -90,6 +98,8 @@ class Selectors:
 def advertised_feed(page: str, page_url: str) -> str | None:
     """The absolute URL of the first RSS, Atom or JSON feed the page
     advertises with <link rel="alternate">, or None."""
+    if nested_too_deep(page):
+        return None  # not parsed at all (see MAX_NESTING)
     return _advertised(LexborHTMLParser(page), page_url)
 
 
@@ -101,7 +111,7 @@ def _advertised(tree: LexborHTMLParser, page_url: str) -> str | None:
         kind = (attributes.get("type") or "").split(";")[0].strip().lower()
         href = (attributes.get("href") or "").strip()
         if "alternate" in rels and kind in FEED_TYPES and href:
-            url = urljoin(base, href)
+            url = joined(base, href)
             # The page is a stranger's: a file: (or any non-HTTP) address
             # would have the fetcher read a local file as the source (a
             # local page is often a saved copy of a stranger's page too).
@@ -114,16 +124,18 @@ def page_addresses(page: str, page_url: str) -> frozenset[str]:
     """The addresses a page gives itself (the URL it was read from, its
     og:url and its canonical link) in the form that spots one story under
     several spellings (`canonical_link`, no final slash)."""
+    if nested_too_deep(page):
+        return frozenset((canonical_link(page_url).rstrip("/"),))  # see MAX_NESTING
     tree = LexborHTMLParser(page)
     base = _base_url(tree, page_url)
     found = [page_url]
     for node in tree.css("meta[content]"):
         attributes = node.attributes
         if (attributes.get("property") or "").strip().lower() == "og:url":
-            found.append(urljoin(base, (attributes.get("content") or "").strip()))
+            found.append(joined(base, (attributes.get("content") or "").strip()))
     for link in tree.css("link[rel][href]"):
         if "canonical" in (link.attributes.get("rel") or "").lower().split():
-            found.append(urljoin(base, (link.attributes.get("href") or "").strip()))
+            found.append(joined(base, (link.attributes.get("href") or "").strip()))
     return frozenset(canonical_link(address).rstrip("/") for address in found)
 
 
@@ -133,7 +145,7 @@ def _base_url(tree: LexborHTMLParser, page_url: str) -> str:
     href = (base.attributes.get("href") or "").strip() if base is not None else ""
     if not href:
         return page_url
-    resolved = urljoin(page_url, href)
+    resolved = joined(page_url, href)
     # javascript: and data: bases are ignored by browsers too.
     return resolved if resolved.lower().startswith(("http://", "https://")) else page_url
 
@@ -182,6 +194,9 @@ def _check_html(text: str, source: Source, fetched: Fetched) -> None:
         raise fail("not an HTML page but JSON")
     if not _HTML_TAG.search(text):
         raise fail("not an HTML page (no HTML markup)")
+    if nested_too_deep(text):
+        # Parsing it would take minutes: n nested blocks cost n².
+        raise fail(f"elements nested more than {MAX_NESTING} deep: not read")
 
 
 # ---------------------------------------------------------------- selector mode

@@ -11,13 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from feeds.dates import parse_human_date
-from feeds.model import ParseContext
+from feeds.model import ParseContext, joined
 
 # Elements whose edges separate words in running text.
 _BLOCK_TAG_NAMES = (
@@ -51,7 +50,7 @@ class Page:
 
     def absolute(self, url: str) -> str:
         url = url.strip()
-        return urljoin(self.base, url) if url else ""
+        return joined(self.base, url) if url else ""
 
 
 # ---------------------------------------------------------------- text and dates
