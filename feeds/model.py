@@ -69,8 +69,8 @@ def usable_link(link: str) -> bool:
     """Whether a web link can be read at all: its host and port make
     sense (a port of 99999 or "abc", an unclosed "[", are typos no reader
     can follow, and would trip whatever parses the link next)."""
-    if _SIMPLE_LINK.match(link):
-        return True
+    if "[" not in link and link.count(":") == 1:
+        return True  # the scheme's colon alone: no port, no IPv6 host
     try:
         urlsplit(link).port  # noqa: B018 (checks the port; raises for a bad one)
     except ValueError:
@@ -101,8 +101,8 @@ def nested_too_deep(markup: str, limit: int = MAX_NESTING) -> bool:
     """Whether `markup` opens more than `limit` blocks inside each other
     (their end tags counted). Costs nothing for markup with fewer tags
     than that, and one regex pass else."""
-    if markup.count("<") <= limit:
-        return False
+    if len(markup) <= 4 * limit or markup.count("<") <= limit:
+        return False  # too short to open that many (<ul> is the shortest)
     depth = 0
     for tag in _TAG_TOKEN.finditer(markup):
         if tag[2].lower() not in _BLOCKS:

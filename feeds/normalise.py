@@ -248,7 +248,7 @@ def _cleaned(value: str, base: str) -> str:
     if not any(mark in value for mark in _CLEANING_CHANGES):
         return value.strip()  # plain text: what nh3 would give back
     cleaned = _cleaned_markup(value, base)
-    if "&#" in value and UNWRITABLE.search(cleaned):
+    if "#" in value and "&#" in value and UNWRITABLE.search(cleaned):
         # Cleaning reads a character reference (`&#1;`) as the character
         # itself, which no feed can carry: one such item made every feed
         # that listed it fail to render. A replacement character, not
