@@ -75,8 +75,9 @@ _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 #: A script or style element; one left open runs to the end (searching
 #: on for a close from each opening made a title of 40,000 "<script "
 #: take 45 s).
-_ANY_TAG = re.compile(r"<[^>]*>?")
 _SCRIPT = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+#: A whole tag, for HTML too deeply nested to be cleaned as HTML.
+_ANY_TAG = re.compile(r"<[^<>]*>")
 #: A tag-like token in a title: `<name attributes>` or `<!...>`. As an HTML
 #: tokenizer reads it: up to the next `>` even past a `<` (`<img
 #: onerror="f()//<">`), or to the end, where the reader's own markup

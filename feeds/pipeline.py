@@ -383,12 +383,14 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
             fetched, parsed_as = _follow(fetcher.fetch, source, fetcher.fetch(source))
             parse = noted_parser_for(parsed_as.type)
             parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
+            pairs = [
+                (item, classify_item(normalise_item(item, now), vocabulary, source.rubrics))
+                for item in parsed
+            ]
         except SourceError as exc:
             return Preview(source=source, error=str(exc))
-    pairs = [
-        (item, classify_item(normalise_item(item, now), vocabulary, source.rubrics))
-        for item in parsed
-    ]
+        except Exception as exc:  # a bug met on this source: said as such
+            return Preview(source=source, error=str(SourceError(source.name, describe_bug(exc))))
     # Numbered as parsed, as the parser's notes number them, before the
     # filters drop any.
     kept = [

@@ -504,6 +504,12 @@ def test_a_bug_met_on_one_source_fails_that_source_alone(
     with Store(config.storage_url) as store:
         state = store.source_state("odd")
     assert state.failures == 1 and expected in state.last_error
+    if stage == "parse":
+        # Previewing the source says the same, rather than a traceback.
+        preview = pipeline.preview_source(
+            config, config.sources[0], now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+        )
+        assert expected in preview.error and "source 'odd'" in preview.error
 
 
 def test_on_a_terminal_a_warning_gets_a_line_of_its_own_above_the_progress_bar(
