@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = command("serve", "Serve output/ over HTTP with /healthz and /metrics.")
     serve.add_argument("--host", default=None, help="address to listen on (default: server.host)")
     serve.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: server.port or 8080)"
+        "--port", type=_port, default=None, help="port to listen on (default: server.port or 8080)"
     )
     command("status", "Show each source's state from the store: health, last success, errors.")
     command(
@@ -170,7 +170,28 @@ def _instant(value: str) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # Schedules are reckoned up to a year on, and dates stored in UTC: an
+    # instant at either end of the calendar has no room for them.
+    if not _EARLIEST_NOW <= moment <= _LATEST_NOW:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is out of range: give a time between years 1971 and 9998"
+        )
+    return moment
+
+
+_EARLIEST_NOW = datetime(1971, 1, 1, tzinfo=UTC)
+_LATEST_NOW = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {port}")
+    return port
 
 
 def _is_tty() -> bool:

@@ -517,6 +517,9 @@ class _Checker:
         keywords = self.texts(f"{key}.keywords", fields.get("keywords"))
         if bool(pattern) == bool(keywords):
             raise self.fail(key, "give exactly one of 'pattern' and 'keywords'")
+        for index, keyword in enumerate(keywords):
+            if not keyword:
+                raise self.fail(f"{key}.keywords[{index}]", "empty: it would match every item")
         if pattern:
             try:
                 re.compile(pattern)
@@ -556,12 +559,14 @@ class _Checker:
         chosen = tuple(
             (name, self.text(f"{key}.{name}", fields[name]))
             for name in SELECTOR_KEYS
-            if fields.get(name)
+            if fields.get(name) is not None
         )
         # Loaded only for a config with selectors: reading one stays cheap.
         from feeds.parse.html import selector_problem
 
         for name, spec in chosen:
+            if not spec:
+                raise self.fail(f"{key}.{name}", "empty: give a CSS selector, or leave the key out")
             problem = selector_problem(name, spec)
             if problem:
                 raise self.fail(f"{key}.{name}", problem)

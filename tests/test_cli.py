@@ -1244,3 +1244,21 @@ def test_a_retry_after_binds_only_the_url_that_sent_it(server: Server, tmp_path:
     fixed = run_cli("build", "-c", str(config), cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stderr
     assert len(server.hits("/mirror.rss")) == 1 and "ok     s: 2 items" in fixed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("build", "--now", "9999-12-31T23:30:00Z"), "is out of range"),
+        (("build", "--now", "0001-01-01T00:00:00+05:00"), "is out of range"),
+        (("serve", "--port", "99999"), "expected a port number 0-65535, got 99999"),
+        (("serve", "--port", "-1"), "expected a port number 0-65535, got -1"),
+    ],
+)
+def test_an_option_out_of_range_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    config = write_config(tmp_path, "")
+    done = run_cli(*args, "-c", str(config))
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr

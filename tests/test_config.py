@@ -1126,6 +1126,39 @@ def test_a_selector_that_is_not_css_is_refused_by_check(
     assert error.detail == f"{css!r} is not valid CSS (Can't parse CSS selector.)"
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "detail"),
+    [
+        pytest.param(
+            HTML_SOURCE + "      item: ' '  # <-\n",
+            "sources[0].selectors.item",
+            "empty: give a CSS selector, or leave the key out",
+            id="blank-item-selector",
+        ),
+        pytest.param(
+            HTML_SOURCE + "      item: article\n      title: ''  # <-\n",
+            "sources[0].selectors.title",
+            "empty: give a CSS selector, or leave the key out",
+            id="blank-title-selector",
+        ),
+        pytest.param(
+            MINIMAL + "    exclude:\n      - keywords: [ad, ' ']  # <-\n",
+            "sources[0].exclude[0].keywords[1]",
+            "empty: it would match every item",
+            id="blank-keyword",
+        ),
+    ],
+)
+def test_a_blank_selector_or_keyword_is_refused_by_check(
+    tmp_path: Path, text: str, key: str, detail: str
+) -> None:
+    """A blank item selector passed `feeds check`, then every build failed
+    the source as a bug; a blank keyword matched every item (an exclude
+    dropped them all, silently)."""
+    error = fail(tmp_path, text)
+    assert (error.line, error.key, error.detail) == (marked_line(text), key, detail)
+
+
 def test_valid_selectors_with_attributes_pass(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(

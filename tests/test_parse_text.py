@@ -335,6 +335,21 @@ def test_binary_garbage_is_a_parse_error_naming_the_source() -> None:
         parse(fetched, SOURCE, context())
 
 
+def test_a_stray_nul_byte_costs_nothing_but_itself() -> None:
+    """One NUL in a UTF-8 dump failed the whole page, as "not text in a
+    known encoding"; a UTF-16 page (a NUL every other byte) still fails."""
+    body = SEED.read_bytes()
+    at = body.index(b"\n", len(body) // 2)
+    items = items_of(body[:at] + b"\x00" + body[at:])
+    assert [item.title for item in items] == [item.title for item in items_of(body)]
+    with pytest.raises(ParseError, match="not text in a known encoding"):
+        parse(
+            Fetched(source="colta", url="file:///x", body=body.decode().encode("utf-16-le")),
+            SOURCE,
+            context(),
+        )
+
+
 def test_a_utf8_dump_cut_inside_a_letter_is_still_read_as_utf8() -> None:
     # A dump cut short (a download or a size limit) ends inside a two-byte
     # letter: the page is still UTF-8, not windows-1251 nor a parse error.

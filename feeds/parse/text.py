@@ -306,8 +306,11 @@ def _decode(fetched: Fetched, source: Source) -> str:
             text = text or body.decode(encoding or cyrillic_codec(body) or "cp1251")
         except (UnicodeDecodeError, LookupError):
             continue
-        if "\x00" in text:
-            break
+        nuls = text.count("\x00")
+        if nuls:
+            if nuls * 100 > len(text):
+                break  # binary, or UTF-16: not a text dump in this encoding
+            text = text.replace("\x00", "")  # a stray one costs nothing else
         return text
     raise ParseError(source.name, "the body is not text in a known encoding", url=fetched.url)
 
