@@ -680,6 +680,13 @@ class _Checker:
                 f"{str(resolved)!r} is a folder: give the database file, "
                 f"such as sqlite:///{file.rstrip('/')}/feeds.db",
             )
+        if resolved.exists() and not resolved.is_file():
+            # /dev/null, a pipe, a socket: SQLite opens some, then fails
+            # every write with a message that names none of them.
+            raise self.fail(
+                "storage.url",
+                f"{str(resolved)!r} is not a regular file: give the database file",
+            )
         if _not_sqlite(resolved):
             raise self.fail(
                 "storage.url",

@@ -1170,6 +1170,15 @@ def test_valid_selectors_with_attributes_pass(tmp_path: Path) -> None:
     assert dict(source.selectors)["image"] == "@data-src"
 
 
+def test_a_store_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    """`sqlite:////dev/null` passed `feeds check`; every command then
+    failed with SQLite's "cannot rollback - no transaction is active"."""
+    text = SITE + "storage:\n  url: sqlite:////dev/null  # <-\n"
+    error = fail(tmp_path, text)
+    assert (error.line, error.key) == (marked_line(text), "storage.url")
+    assert error.detail == "'/dev/null' is not a regular file: give the database file"
+
+
 def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     """`feeds check` said ok; `feeds build` then failed with
     "error: output .../notes.txt: File exists", naming no key."""
