@@ -485,10 +485,21 @@ class Store:
                     f"schema version {version} needs upgrading to {SCHEMA_VERSION}, but the "
                     f"store is in use by {holder}: stop it first, then run this again",
                 )
+            if version < 0:
+                raise StoreError(self.url, f"schema version {version} is not one feeds writes")
             for number in range(version, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                try:
+                    for statement in _MIGRATIONS[number].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                except sqlite3.Error as exc:
+                    # Most likely a version set by hand: the tables say
+                    # otherwise. Nothing of the upgrade is kept.
+                    raise StoreError(
+                        self.url,
+                        f"cannot upgrade its schema from version {number} to {number + 1} "
+                        f"({exc}): is {version} really the version it has?",
+                    ) from exc
                 if number == 0:
                     self._db.execute(
                         "INSERT INTO meta (key, value) VALUES ('created', ?)",

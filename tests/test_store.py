@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 import sqlite3
 import threading
 import time
@@ -724,6 +725,29 @@ def test_upgrading_scrubs_stored_html_of_characters_no_feed_can_carry(tmp_path: 
     assert page == expected
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        (-1, "schema version -1 is not one feeds writes"),
+        (1, "cannot upgrade its schema from version 1 to 2 (duplicate column name: next_due)"),
+    ],
+)
+def test_a_store_whose_version_was_set_by_hand_is_refused_with_that_said(
+    tmp_path: Path, version: int, said: str
+) -> None:
+    path = tmp_path / "feeds.db"
+    url = f"sqlite:///{path}"
+    with Store(url) as store, store.transaction():
+        store.upsert([item(1)], now=T0)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {version}")
+    with pytest.raises(StoreError, match=re.escape(said)):
+        Store(url)
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == version  # untouched
+        assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 1
 
 
 def test_categories_the_source_gives_now_are_the_ones_kept(store: Store) -> None:
