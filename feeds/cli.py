@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -175,13 +175,13 @@ def _instant(value: str) -> datetime:
     # instant at either end of the calendar has no room for them.
     if not _EARLIEST_NOW <= moment <= _LATEST_NOW:
         raise argparse.ArgumentTypeError(
-            f"{value!r} is out of range: give a time between years 1971 and 9998"
+            f"{value!r} is out of range: give a time from 1971-01-01 to 9998-12-31"
         )
     return moment
 
 
 _EARLIEST_NOW = datetime(1971, 1, 1, tzinfo=UTC)
-_LATEST_NOW = datetime(9998, 12, 31, tzinfo=UTC)
+_LATEST_NOW = datetime(9999, 1, 1, tzinfo=UTC) - timedelta(microseconds=1)
 
 
 def _port(value: str) -> int:

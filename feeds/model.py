@@ -78,38 +78,57 @@ def usable_link(link: str) -> bool:
     return True
 
 
-#: Blocks nested deeper than this make a page or an item's HTML a hostile
-#: one: for each new block, HTML parsers look through the elements still
-#: open, so n nested <div>s cost n² (20,000 took nh3 1 s, 120,000 over
-#: 30 s). Real pages stay under a hundred.
+#: Elements open inside each other beyond this make a page or an item's
+#: HTML a hostile one: for many tags (a block, a stray end tag) HTML
+#: parsers look through the elements still open, so n nested elements
+#: cost n² (20,000 <div>s took nh3 1 s, 120,000 over 30 s). Real pages
+#: stay under a hundred.
 MAX_NESTING = 512
-_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-#: The start tags that make a parser look through the open elements (the
-#: HTML standard's "p element in button scope" and list item checks),
-#: written so that a new one is always open: HTML ignores "/>" on them,
-#: and none is ended by the next (as <p> or <li> are).
-_BLOCKS = frozenset(
-    (  # noqa: SIM905 (33 names, one per line, read worse)
-        "address article aside blockquote center details dialog dir div dl fieldset "
-        "figcaption figure footer header hgroup main menu nav ol section summary ul "
-        "h1 h2 h3 h4 h5 h6 pre listing form search"
+#: A comment, a script or style element (skipped whole; one left open
+#: runs to the end), or a tag.
+_TAG_TOKEN = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style)\b.*?(?:</\1\s*>|\Z)|<(/?)([A-Za-z][^\s/>]*)([^>]*)>",
+    re.DOTALL | re.IGNORECASE,
+)
+#: Elements that never hold others, and those the next of their kind
+#: (or their parent's end) closes when left open: neither nests.
+_NOT_NESTING = frozenset(
+    (  # noqa: SIM905 (names, one per line, read worse)
+        "area base br col embed hr img input link meta param source track wbr keygen "
+        "p li dt dd tr td th option optgroup thead tbody tfoot colgroup caption "
+        "rb rt rtc rp html head body"
     ).split()
 )
+#: Where "/>" closes an element as it opens it (in HTML it is ignored).
+_FOREIGN = ("svg", "math")
 
 
 def nested_too_deep(markup: str, limit: int = MAX_NESTING) -> bool:
-    """Whether `markup` opens more than `limit` blocks inside each other
-    (their end tags counted). Costs nothing for markup with fewer tags
-    than that, and one regex pass else."""
-    if len(markup) <= 4 * limit or markup.count("<") <= limit:
-        return False  # too short to open that many (<ul> is the shortest)
+    """Whether `markup` keeps more than `limit` elements open inside each
+    other, as far as its tags tell: each end tag closes an open element of
+    its own name only, and "/>" closes one only inside SVG or MathML.
+    Costs nothing for markup with fewer tags than that, and one regex pass
+    else."""
+    if len(markup) <= 3 * limit or markup.count("<") <= limit:
+        return False  # too short to open that many (<b> is the shortest)
+    open_by_name: dict[str, int] = {}
     depth = 0
-    for tag in _TAG_TOKEN.finditer(markup):
-        if tag[2].lower() not in _BLOCKS:
+    # Up to the last ">": past it no tag can end, and looking for an end
+    # from each "<" of a run with none ("<a <a <a...") costs n².
+    for tag in _TAG_TOKEN.finditer(markup, 0, markup.rfind(">") + 1):
+        name = (tag[3] or "").lower()
+        if not name or name in _NOT_NESTING:
             continue
-        if tag[1]:
-            depth = max(0, depth - 1)
-        else:
+        if tag[2]:
+            if open_by_name.get(name, 0) > 0:
+                open_by_name[name] -= 1
+                depth -= 1
+            continue
+        closed = tag[4].rstrip().endswith("/") and (
+            name in _FOREIGN or any(open_by_name.get(f, 0) for f in _FOREIGN)
+        )
+        if not closed:
+            open_by_name[name] = open_by_name.get(name, 0) + 1
             depth += 1
             if depth > limit:
                 return True

@@ -155,8 +155,8 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
         id=identity,
         title=title,
         link=link,
-        summary=_line_breaks(summary),
-        content=_line_breaks(content),
+        summary=_line_breaks(_writable(summary, item.summary)),
+        content=_line_breaks(_writable(content, item.content)),
         author=_untagged(_line(item.author)),
         guid=writable(guid),
         published=published,
@@ -237,7 +237,7 @@ def sanitise_html(value: str, base: str = "") -> str:
     `javascript:` URLs survive; what is left is well-formed HTML. With a
     `base`, relative links and image sources are made absolute. Line and
     paragraph separators become breaks."""
-    return _line_breaks(_cleaned(value, base))
+    return _line_breaks(_writable(_cleaned(value, base), value))
 
 
 def _cleaned(value: str, base: str) -> str:
@@ -248,20 +248,26 @@ def _cleaned(value: str, base: str) -> str:
         return ""
     if not any(mark in value for mark in _CLEANING_CHANGES):
         return value.strip()  # plain text: what nh3 would give back
-    cleaned = _cleaned_markup(value, base)
-    if "#" in value and "&#" in value and UNWRITABLE.search(cleaned):
-        # Cleaning reads a character reference (`&#1;`) as the character
-        # itself, which no feed can carry: one such item made every feed
-        # that listed it fail to render. A replacement character, not
-        # nothing, so that no two pieces join ("java&#1;script:").
-        cleaned = UNWRITABLE.sub("\ufffd", cleaned)
+    return _cleaned_markup(value, base)
+
+
+def _writable(cleaned: str, given: str) -> str:
+    """Cleaned HTML as a feed can carry it. Cleaning reads a character
+    reference (`&#1;` in `given`) as the character itself, which no feed
+    can carry: one such item made every feed that listed it fail to
+    render. A replacement character, not nothing, so that no two pieces
+    join ("java&#1;script:"). (Titles made from the text drop it, as they
+    always did: the ids made from them stay as they were.)"""
+    if "#" in given and "&#" in given and UNWRITABLE.search(cleaned):
+        return UNWRITABLE.sub("\ufffd", cleaned)
     return cleaned
 
 
 def _cleaned_markup(value: str, base: str) -> str:
     if nested_too_deep(value):
         # Hostile (cleaning it would take minutes): its text, no markup.
-        value = " ".join(_ANY_TAG.sub(" ", _SCRIPT.sub("", value)).split())
+        text = " ".join(_ANY_TAG.sub(" ", _SCRIPT.sub("", value)).split())
+        value = text.replace("<", "&lt;")  # no tag left to build ("<div<x>>")
     if not base:
         return _CLEANER.clean(value).strip()
     _base.url = base

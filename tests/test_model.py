@@ -117,8 +117,18 @@ def test_nesting_counts_what_parsers_keep_open() -> None:
     assert nested_too_deep("<div>" * 600)
     assert not nested_too_deep("<div>" * 500)
     assert not nested_too_deep("<div>x</div>" * 5000)
-    # HTML ignores the slash: each of these is one more open block.
-    assert nested_too_deep("<DIV/>" * 600)
+    # HTML ignores the slash: each of these is one more open element.
+    assert nested_too_deep("<DIV/>" * 600) and nested_too_deep("<x/>" * 600)
+    # An end tag closes only an open element of its name; any element
+    # open counts (each stray </p> or new <div> looks through them all).
+    assert nested_too_deep("<div></ul>" * 600)
+    assert nested_too_deep("<i>" * 600 + "</p>" * 600)
+    assert nested_too_deep("<span>" * 600 + "<div></div>" * 600)
+    assert not nested_too_deep("<b>x</b> <a href=x>y</a>" * 3000)
+    # Nor does checking cost n² when no tag ends ("<a <a <a...": 90 KB took 13 s).
+    assert not nested_too_deep("<a " * 100_000 + "<div <" * 100_000)
+    # Scripts and comments hold no elements, whatever they spell.
+    assert not nested_too_deep("<script>" + '"<div>"+' * 3000 + "</script><!--" + "<div>" * 3000)
     # Left unclosed, these end one another: a flat page, not a deep one.
     assert not nested_too_deep("<p>para<li>item<br><img src=x>" * 2000)
     # Nor does inline SVG, however many shapes it closes with "/>".

@@ -286,6 +286,27 @@ def test_a_reference_to_a_control_character_leaves_a_replacement_character() -> 
     assert sanitise_html("<p>a\x01b</p>") == "<p>ab</p>"
 
 
+def test_a_title_made_from_text_with_such_a_reference_keeps_its_id() -> None:
+    """Titles (and so the ids of stories with no link or guid) are made
+    from the text without the character, as they always were: with the
+    replacement character in it, the same story was stored again."""
+    referenced = normalise_item(Item(source="s", title="", summary="Hello&#1; world. More"))
+    plain = normalise_item(Item(source="s", title="", summary="Hello world. More"))
+    assert (referenced.title, referenced.id) == ("Hello world.", plain.id)
+    assert referenced.summary == "Hello\ufffd world. More"
+
+
+def test_html_too_deeply_nested_keeps_its_text_and_builds_no_tag() -> None:
+    """Its tags are dropped, and what is left cannot join into new ones
+    (`<div<x>>` once became 20,000 nested blocks again)."""
+    assert sanitise_html("<div>" * 600 + "<img<x> src=x onerror=alert(1)>") == (
+        "&lt;img src=x onerror=alert(1)&gt;"
+    )
+    assert sanitise_html("<p>ok</p>" + "<div>" * 600 + "deep &amp; text <b>bold") == (
+        "ok deep &amp; text bold"
+    )
+
+
 def test_the_checker_itself_sees_executable_constructs() -> None:
     found = executable_parts('<script>x</script><a href=" javascript:x">y</a><b onclick="x">')
     assert len(found) == 3
