@@ -980,6 +980,39 @@ rubrics:
         "expected text, got a list",
         id="alias-bomb",
     ),
+    # A blank item selector passed `feeds check`, then every build failed
+    # the source as a bug; a blank keyword matched every item (an exclude
+    # dropped them all, silently).
+    pytest.param(
+        SITE
+        + "sources:\n  - name: page\n    type: html\n    url: https://x.example/\n"
+        + "    selectors:\n      item: ' '  # <-\n",
+        "sources[0].selectors.item",
+        "empty: give a CSS selector, or leave the key out",
+        id="blank-item-selector",
+    ),
+    pytest.param(
+        SITE
+        + "sources:\n  - name: page\n    type: html\n    url: https://x.example/\n"
+        + "    selectors:\n      item: article\n      title: ''  # <-\n",
+        "sources[0].selectors.title",
+        "empty: give a CSS selector, or leave the key out",
+        id="blank-title-selector",
+    ),
+    pytest.param(
+        MINIMAL + "    exclude:\n      - keywords: [ad, ' ']  # <-\n",
+        "sources[0].exclude[0].keywords[1]",
+        "empty: it would match every item",
+        id="blank-keyword",
+    ),
+    # `sqlite:////dev/null` passed `feeds check`; every command then failed
+    # with SQLite's "cannot rollback - no transaction is active".
+    pytest.param(
+        SITE + "storage:\n  url: sqlite:////dev/null  # <-\n",
+        "storage.url",
+        "'/dev/null' is not a regular file: give the database file",
+        id="store-not-a-regular-file",
+    ),
 ]
 
 
@@ -1126,39 +1159,6 @@ def test_a_selector_that_is_not_css_is_refused_by_check(
     assert error.detail == f"{css!r} is not valid CSS (Can't parse CSS selector.)"
 
 
-@pytest.mark.parametrize(
-    ("text", "key", "detail"),
-    [
-        pytest.param(
-            HTML_SOURCE + "      item: ' '  # <-\n",
-            "sources[0].selectors.item",
-            "empty: give a CSS selector, or leave the key out",
-            id="blank-item-selector",
-        ),
-        pytest.param(
-            HTML_SOURCE + "      item: article\n      title: ''  # <-\n",
-            "sources[0].selectors.title",
-            "empty: give a CSS selector, or leave the key out",
-            id="blank-title-selector",
-        ),
-        pytest.param(
-            MINIMAL + "    exclude:\n      - keywords: [ad, ' ']  # <-\n",
-            "sources[0].exclude[0].keywords[1]",
-            "empty: it would match every item",
-            id="blank-keyword",
-        ),
-    ],
-)
-def test_a_blank_selector_or_keyword_is_refused_by_check(
-    tmp_path: Path, text: str, key: str, detail: str
-) -> None:
-    """A blank item selector passed `feeds check`, then every build failed
-    the source as a bug; a blank keyword matched every item (an exclude
-    dropped them all, silently)."""
-    error = fail(tmp_path, text)
-    assert (error.line, error.key, error.detail) == (marked_line(text), key, detail)
-
-
 def test_valid_selectors_with_attributes_pass(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(
@@ -1168,15 +1168,6 @@ def test_valid_selectors_with_attributes_pass(tmp_path: Path) -> None:
     )
     (source,) = load_config(path).sources
     assert dict(source.selectors)["image"] == "@data-src"
-
-
-def test_a_store_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
-    """`sqlite:////dev/null` passed `feeds check`; every command then
-    failed with SQLite's "cannot rollback - no transaction is active"."""
-    text = SITE + "storage:\n  url: sqlite:////dev/null  # <-\n"
-    error = fail(tmp_path, text)
-    assert (error.line, error.key) == (marked_line(text), "storage.url")
-    assert error.detail == "'/dev/null' is not a regular file: give the database file"
 
 
 def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
