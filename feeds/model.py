@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
@@ -63,6 +64,20 @@ def joined(base: str, url: str) -> str:
         return urljoin(base, url)
     except ValueError:
         return ""
+
+
+def mail_date(text: str) -> datetime | None:
+    """A date in RFC 5322's form, as HTTP headers and RSS write it
+    (``Mon, 01 Jan 2020 00:00:00 GMT``), read as email.utils reads it:
+    naive when it names no zone. None when it is not one, including a
+    number too big for the C types the standard library hands it to (a
+    zone of ``+99999999999999``, a 12-digit year), which raises
+    OverflowError there: one such date failed its whole source, and such
+    an If-Modified-Since answered 500."""
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def usable_link(link: str) -> bool:

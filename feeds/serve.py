@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from feeds.errors import ServeError, StoreError
-from feeds.model import ARCHIVE_DIR
+from feeds.model import ARCHIVE_DIR, mail_date
 from feeds.publish import MAX_LEAD
 from feeds.render import FORMATS
 from feeds.store import SourceState, Store, no_store_yet
@@ -420,9 +420,8 @@ def _http_date(headers: Headers, name: str) -> float | None:
     lines = headers.getlist(name)
     if len(lines) != 1:
         return None
-    try:
-        moment = parsedate_to_datetime(lines[0])
-    except (TypeError, ValueError, IndexError):
+    moment = mail_date(lines[0])
+    if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
+
+from feeds.model import mail_date
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 MAX_RETRY_AFTER = 86400.0
@@ -58,11 +59,8 @@ def retry_after(value: str, now: datetime) -> float | None:
         return None
     if text.isdigit():
         return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
+    when = mail_date(text)
+    if when is None or when.tzinfo is None:
         return None
     return max(0.0, (when - now).total_seconds())
 
@@ -78,11 +76,8 @@ def cache_lifetime(headers: dict[str, str], now: datetime) -> float | None:
         return float(match.group(1))
     expires = headers.get("expires", "")
     if expires:
-        try:
-            when = parsedate_to_datetime(expires)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is not None:
+        when = mail_date(expires)
+        if when is not None and when.tzinfo is not None:
             return max(0.0, (when - now).total_seconds())
     return None
 

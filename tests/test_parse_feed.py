@@ -813,6 +813,30 @@ def test_a_pubdate_in_russian_keeps_its_instant(printed: str) -> None:
     assert item.published == _utc(2026, 11, 20, 11, 0)
 
 
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Mon, 01 Jan 2020 00:00:00 +99999999999999",  # a zone too big for C
+        "Mon, 01 Jan 99999999999 00:00:00 GMT",  # a year too big
+        "Mon, 01 Jan 2020 99999999999999:00:00 GMT",
+    ],
+)
+def test_a_pubdate_with_numbers_too_big_costs_only_that_date(printed: str) -> None:
+    """The standard library raises OverflowError for these, not
+    ValueError: the whole source failed, the other items with it."""
+    body = _rss_item(
+        "<title>A</title><link>http://example.org/a</link>"
+        f"<guid>http://example.org/a</guid><pubDate>{printed}</pubDate></item>"
+        "<item><title>B</title><link>http://example.org/b</link>"
+        "<pubDate>Fri, 20 Nov 2026 11:00:00 GMT</pubDate>"
+    )
+
+    first, second = parse(_fetched(body, RSS), SOURCE, _context("UTC"))
+
+    assert (first.title, first.published) == ("A", None)
+    assert (second.title, second.published) == ("B", _utc(2026, 11, 20, 11, 0))
+
+
 def test_an_unread_pubdate_of_an_item_without_guid_or_link_stays_unread() -> None:
     """Its id is made from the date: an item stored before Russian dates
     were read was made with none, and keeps that id."""

@@ -48,6 +48,10 @@ def test_retry_after_as_seconds_and_as_date() -> None:
     assert retry_after("Thu, 26 Nov 2026 09:10:00 GMT", NOW) == 600.0
     assert retry_after("Thu, 26 Nov 2026 08:00:00 GMT", NOW) == 0.0
     assert retry_after("soon", NOW) is None
+    # Numbers too big for the standard library's C types: no date, as
+    # any other unreadable one (it raised OverflowError in the fetch).
+    assert retry_after("Thu, 26 Nov 2026 09:10:00 +99999999999999", NOW) is None
+    assert retry_after("Thu, 26 Nov 99999999999 09:10:00 GMT", NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -57,6 +61,7 @@ def test_retry_after_as_seconds_and_as_date() -> None:
         ({"cache-control": "max-age=60, must-revalidate"}, 60.0),
         ({"expires": "Thu, 26 Nov 2026 10:00:00 GMT"}, 3600.0),
         ({"cache-control": "no-cache", "expires": "Thu, 26 Nov 2026 10:00:00 GMT"}, None),
+        ({"expires": "Thu, 26 Nov 2026 10:00:00 +99999999999999"}, None),
         ({}, None),
     ],
 )

@@ -20,7 +20,6 @@ import time
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +36,7 @@ from feeds.model import (
     first_image,
     image_type_of,
     joined,
+    mail_date,
 )
 from feeds.parse.decode import cyrillic_codec
 from feeds.parse.fast import parse_fast
@@ -515,12 +515,11 @@ def _date(
         text = raw.strip()
         if exact:
             text = _as_rfc822(text)
-        found: datetime | None = None
-        try:
-            found = parsedate_to_datetime(text)
+        found = mail_date(text)
+        if found is not None:
             if found.tzinfo is None and exact:
                 found = found.replace(tzinfo=_rfc822_zone(text) or zone)
-        except (TypeError, ValueError, IndexError):
+        else:
             try:
                 found = datetime.fromisoformat(text)
             except ValueError:

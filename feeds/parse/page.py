@@ -10,13 +10,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from feeds.dates import parse_human_date
-from feeds.model import ParseContext, joined
+from feeds.model import ParseContext, joined, mail_date
 
 # Elements whose edges separate words in running text.
 _BLOCK_TAG_NAMES = (
@@ -99,11 +98,8 @@ def read_date(value: str, page: Page) -> datetime | None:
         else:
             return found if found.tzinfo else found.replace(tzinfo=page.zone)
     if text[:3].isalpha() and text[3:5] == ", ":
-        try:
-            mailed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            pass
-        else:
+        mailed = mail_date(text)
+        if mailed is not None:
             if mailed.tzinfo:
                 return mailed
             # RFC 5322: "-0000" is UTC with the local offset unknown; no
