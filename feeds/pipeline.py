@@ -1021,9 +1021,18 @@ def _with_full_content(
     pages = store.pages(links)
     missing = [link for link in dict.fromkeys(links) if link not in pages]
     context = _context(config, source, now)
+    # The pages of one run share the source's time-out: 25 pages that never
+    # answer, four at a time, held a build (and the sources stored after
+    # this one) six times that long. Those left are fetched next run.
+    deadline = time.monotonic() + source.timeout
+    late: list[str] = []
 
     def article(link: str) -> tuple[str, Article | None]:
-        page = replace(source, type="html", url=link, path=None, selectors=())
+        left = deadline - time.monotonic()
+        if left <= 0:
+            late.append(link)
+            return link, None
+        page = replace(source, type="html", url=link, path=None, selectors=(), timeout=left)
         try:
             return link, extract_article(fetcher.fetch(page), context)
         except SourceError as exc:
@@ -1043,6 +1052,13 @@ def _with_full_content(
             published = plausible_date(found.published, now)
             fetched.append((link, content, published))
             pages[link] = (content, published)
+    if late:
+        log.warning(
+            "source '%s': %d article pages left for the next run: out of its %g s time-out",
+            source.name,
+            len(late),
+            source.timeout,
+        )
     items = []
     for item in collected.items:
         content, published = pages.get(item.link, ("", None))
@@ -1077,7 +1093,29 @@ def _record(
     now: datetime,
 ) -> tuple[SourceResult, frozenset[str] | None]:
     """Store one source's outcome. Returns its result and the rubric slugs
-    whose feeds changed (None when nothing changed)."""
+    whose feeds changed (None when nothing changed). An error nothing
+    expected, met on what this source sent (its headers, its items),
+    makes it a failing source, and says so: the run goes on without its
+    items (it ended the whole build, with nothing published)."""
+    try:
+        return _record_outcome(store, config, collected, state, now)
+    except StoreError:
+        raise
+    except Exception as exc:
+        if collected.error and not collected.headers and collected.retry_after is None:
+            raise  # nothing of the source's own is left to blame
+        error = SourceError(collected.source.name, describe_bug(exc))
+        failed = replace(collected, items=(), pages=(), headers=(), retry_after=None)
+        return _record_outcome(store, config, replace(failed, error=str(error)), state, now)
+
+
+def _record_outcome(
+    store: Store,
+    config: Config,
+    collected: _Collected,
+    state: SourceState,
+    now: datetime,
+) -> tuple[SourceResult, frozenset[str] | None]:
     source = collected.source
     if collected.waiting_until is not None:
         return SourceResult(source=source.name, waiting_until=collected.waiting_until), None
@@ -1160,7 +1198,7 @@ def _record(
         reason = str(exc) if isinstance(exc, StoreError) else describe_bug(exc)
         error = SourceError(source.name, f"could not store its items: {reason}")
         failed = replace(collected, items=(), pages=(), error=str(error))
-        return _record(store, config, failed, state, now)
+        return _record_outcome(store, config, failed, state, now)
     store.record_attempt(
         source.name,
         Attempt(

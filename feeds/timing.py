@@ -57,7 +57,7 @@ def retry_after(value: str, now: datetime) -> float | None:
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" is a digit to str.isdigit
         return float(text)
     when = mail_date(text)
     if when is None or when.tzinfo is None:
@@ -111,6 +111,9 @@ def next_due(
     else:
         due = regular
     if lifetime is not None:
+        # Capped before it is added: a max-age of 999999999999 s, or an
+        # Expires in the year 9999, is past the calendar's end.
+        lifetime = min(lifetime, max(0.0, (limit - now).total_seconds()))
         due = max(due, now + timedelta(seconds=lifetime))
     due = min(due, limit)
     if wait is not None:

@@ -455,7 +455,7 @@ def test_one_failing_source_exits_1_and_the_others_are_published(
     assert [e.title for e in feed.entries] == ["Выставка в ГЭС-2", "Роман года"]
 
 
-@pytest.mark.parametrize("stage", ["parse", "store"])
+@pytest.mark.parametrize("stage", ["parse", "store", "schedule"])
 def test_a_bug_met_on_one_source_fails_that_source_alone(
     tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, stage: str
 ) -> None:
@@ -487,11 +487,22 @@ def test_a_bug_met_on_one_source_fails_that_source_alone(
             raise OverflowError("Python int too large to convert to SQLite INTEGER")
         return upsert(self, items, **kwargs)
 
+    def buggy_lifetime(headers: dict[str, str], now: datetime) -> float | None:
+        if "odd" in headers.get("x-odd", ""):
+            raise OverflowError("date value out of range")
+        return cache_lifetime(headers, now)
+
     normalise_item, upsert = normalise.normalise_item, Store.upsert
+    cache_lifetime = pipeline.cache_lifetime
     if stage == "parse":
         monkeypatch.setattr(pipeline, "normalise_item", buggy)
-    else:
+    elif stage == "store":
         monkeypatch.setattr(Store, "upsert", buggy_upsert)
+    else:
+        # Met on the answer's headers, before anything is stored (a max-age
+        # past the calendar's end ended the whole build, nothing published).
+        server.add("/odd.rss", RSS.replace("Роман года", "Odd story"), x_odd="odd")
+        monkeypatch.setattr(pipeline, "cache_lifetime", buggy_lifetime)
     report = pipeline.run_once(config, now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
 
     failed = {result.source: result.error for result in report.results if result.error}

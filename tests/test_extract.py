@@ -82,6 +82,41 @@ def test_full_content_fetches_each_article_once(tmp_path: Path, server: Server) 
     assert len(server.hits("/a/1")) == 1  # cached in the store after the first build
 
 
+@pytest.mark.slow
+def test_article_pages_that_never_answer_share_the_sources_time_out(
+    tmp_path: Path, server: Server
+) -> None:
+    """25 article pages of a source with `timeout: 2` that answer only after
+    4 s: each waited its own time-out, a few at a time, and the build took
+    ~26 s. The run's pages now share the source's 2 s; those it did not
+    reach are fetched next run, and the items keep their feed's text."""
+    items = "".join(
+        f"<item><title>Story {n}</title><link>{server.url}/slow/{n}</link>"
+        f"<description>Lead {n}</description></item>"
+        for n in range(25)
+    )
+    for n in range(25):
+        server.add(f"/slow/{n}", page(), content_type="text/html; charset=utf-8", delay=4)
+    feed = server.add(
+        "/feed.rss",
+        RSS.replace("<item><title>Выставка года</title><link>{link}</link></item>", items),
+        content_type="application/rss+xml",
+    )
+    config = write_config(
+        tmp_path,
+        f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n    timeout: 2\n",
+    )
+    started = time.monotonic()
+    done = run_cli("build", "-c", str(config))
+    took = time.monotonic() - started
+
+    assert done.returncode == 0, done.stderr
+    assert took < 8, f"the build took {took:.1f} s"
+    assert "article pages left for the next run" in done.stderr
+    entries = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    assert sorted(entry.title for entry in entries) == sorted(f"Story {n}" for n in range(25))
+
+
 def test_the_page_is_dated_by_its_own_article_not_by_a_list_it_shows() -> None:
     # A "Popular" or "Read also" block declared as an ItemList of dated
     # articles, ahead of the page's own NewsArticle: the page took the

@@ -94,11 +94,15 @@ def test_cache_lifetime_only_pushes_later() -> None:
     assert sooner == regular
 
 
-def test_absurd_cache_lifetime_is_capped() -> None:
+@pytest.mark.parametrize(
+    "lifetime",
+    # A year; past the calendar's end (max-age=999999999999, an Expires in
+    # 9999), which raised OverflowError and ended the build; 5,000 digits.
+    [365 * 86400, 999999999999.0, float("9" * 5000)],
+)
+def test_absurd_cache_lifetime_is_capped(lifetime: float) -> None:
     regular = NOW + timedelta(minutes=10)
-    due = next_due(
-        now=NOW, regular=regular, interval=600, max_backoff=6 * HOUR, lifetime=365 * 86400
-    )
+    due = next_due(now=NOW, regular=regular, interval=600, max_backoff=6 * HOUR, lifetime=lifetime)
     assert due == regular + timedelta(hours=6)
 
 
