@@ -17,6 +17,8 @@ Every failure becomes a `FetchError` that names the source.
 
 from __future__ import annotations
 
+import http.client
+import logging
 import math
 import re
 import socket
@@ -59,6 +61,37 @@ from feeds.timing import MAX_RETRY_AFTER, retry_after
 
 MAX_REDIRECTS = 5
 _PERMANENT = (301, 308)
+#: Digits of the longest Content-Length read as a number: more is past any
+#: limit (and past what a 64-bit size holds).
+_MOST_DIGITS = 18
+
+
+class _QuietHeaderDefects(logging.Filter):
+    """urllib3 logs a header line it cannot parse (a server's fault: a line
+    without a colon, a bare CR) with its own traceback; the one line says
+    it all, and a traceback on stderr reads as a crash of feeds."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+logging.getLogger("urllib3.connection").addFilter(_QuietHeaderDefects())
+
+
+class _Answer(http.client.HTTPResponse):
+    """http.client's response, skipping every interim (1xx) answer before
+    the final one, as RFC 9110 15.2 asks: http.client skips only 100
+    Continue, and took a 103 Early Hints for the whole answer (an empty
+    body). 101 Switching Protocols, never asked for, stays final."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim answer's, dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +434,12 @@ class Fetcher:
             raise FetchError(
                 source.name, f"refused a redirect to a non-HTTP address ({exc})", url=source.url
             ) from None
+        except ValueError as exc:
+            # A redirect to an address no URL parser reads ("http://[::1",
+            # "http://[127.0.0.1]/"): the source's answer, not a bug here.
+            raise FetchError(
+                source.name, f"redirected to an address that cannot be read ({exc})", url=source.url
+            ) from None
         except (HTTPError, OSError) as exc:
             if self._stopped.is_set():
                 raise _Stopped from None
@@ -468,11 +507,18 @@ class Fetcher:
     def _read_body(
         self, source: Source, response: urllib3.BaseHTTPResponse, deadline: float
     ) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > source.max_bytes:
+        declared = response.headers.get("content-length", "").strip()
+        # ASCII digits only ("²" is a digit to str.isdigit, and int() refuses
+        # it), and not read as a number at all when longer than any limit.
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > _MOST_DIGITS or int(declared) > source.max_bytes)
+        ):
+            shown = declared if len(declared) <= _MOST_DIGITS else f"{declared[:20]}..."
             raise FetchError(
                 source.name,
-                f"body of {int(declared)} bytes is over the limit of {source.max_bytes}",
+                f"body of {shown} bytes is over the limit of {source.max_bytes}",
                 url=source.url,
                 status=response.status,
             )
@@ -508,6 +554,16 @@ class Fetcher:
             raise FetchError(
                 source.name, f"body not complete after {source.timeout:g} s", url=source.url
             )
+        if not size and _close_delimited(response):
+            # Nothing came, and nothing said nothing would: the connection
+            # closed before the body, maybe within the headers (http.client
+            # takes an end there for the end of the headers).
+            raise FetchError(
+                source.name,
+                "no body: the connection closed before any came, and the answer gave no length",
+                url=source.url,
+                status=response.status,
+            )
         if size and _compression_unfinished(response):
             raise FetchError(
                 source.name,
@@ -516,6 +572,17 @@ class Fetcher:
                 status=response.status,
             )
         return b"".join(chunks)
+
+
+def _close_delimited(response: urllib3.BaseHTTPResponse) -> bool:
+    """Whether the answer's body ends only where its connection closes: no
+    Content-Length, not chunked, and a status that has a body."""
+    headers = response.headers
+    return (
+        response.status not in (204, 205)
+        and "content-length" not in headers
+        and "chunked" not in headers.get("transfer-encoding", "").lower()
+    )
 
 
 def _compression_unfinished(response: urllib3.BaseHTTPResponse) -> bool:
@@ -607,6 +674,8 @@ def _guarded_pools(
 
     def guarded(base: type[HTTPConnection]) -> type[HTTPConnection]:
         class Guarded(base):  # type: ignore[valid-type,misc]
+            response_class = _Answer
+
             def getresponse(self) -> Any:
                 if self.sock is not None:
                     deadlines.watch(self.sock)

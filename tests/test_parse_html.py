@@ -770,6 +770,11 @@ PAGE = "<html><head>{meta}<title>" + TITLE + "</title></head><body></body></html
         ),
         (codecs.BOM_UTF16_LE + PAGE.format(meta="").encode("utf-16-le"), {}),
         (PAGE.format(meta="").encode("utf-8"), {}),
+        # Labels of Python codecs that read no charset (rot13, base64) or
+        # fail on any byte ("undefined"): the page failed as a bug in feeds.
+        (PAGE.format(meta="").encode("cp1251"), {"content-type": "text/html; charset=rot13"}),
+        (PAGE.format(meta="").encode("cp1251"), {"content-type": "text/html; charset=undefined"}),
+        (PAGE.format(meta='<meta charset="base64">').encode("cp1251"), {}),
     ],
     ids=[
         "header",
@@ -782,6 +787,9 @@ PAGE = "<html><head>{meta}<title>" + TITLE + "</title></head><body></body></html
         "bom-beats-header",
         "bom-utf16",
         "utf8",
+        "rot13",
+        "undefined",
+        "meta-base64",
     ],
 )
 def test_decode_page(body: bytes, headers: dict[str, str]) -> None:

@@ -329,6 +329,20 @@ def test_a_page_in_a_russian_single_byte_encoding_is_decoded(encoding: str) -> N
     assert item.title == "Философ и художник"
 
 
+@pytest.mark.parametrize("label", ["rot13", "undefined", "base64", "zlib"])
+def test_a_charset_that_names_no_text_encoding_is_ignored(label: str) -> None:
+    """Python's codecs of another kind, named by a server: the page failed
+    as a bug in feeds (LookupError, or UnicodeError for "undefined")."""
+    fetched = Fetched(
+        source="colta",
+        url="https://colta.example/page",
+        body="ЛитератураФилософ и художник".encode("cp1251"),
+        headers={"content-type": f"text/plain; charset={label}"},
+    )
+    (item,) = parse(fetched, SOURCE, context())
+    assert item.title == "Философ и художник"
+
+
 def test_binary_garbage_is_a_parse_error_naming_the_source() -> None:
     fetched = Fetched(source="colta", url="file:///x", body=b"\x00\x01\x02\xff" * 10)
     with pytest.raises(ParseError, match="source 'colta'"):

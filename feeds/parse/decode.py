@@ -114,12 +114,27 @@ def cyrillic_codec(text: bytes) -> str | None:
     return max(("cp1251", "koi8-r"), key=score)
 
 
+def text_codec(label: str) -> str | None:
+    """Python's name for the charset `label` names, or None: an unknown
+    label, or a codec that reads no charset. Python's codecs include
+    rot13, base64, zlib and hex (not text encodings: decoding bytes with
+    them raises LookupError) and "undefined" (which raises UnicodeError on
+    any bytes), and a label with a NUL in it raises ValueError: a server
+    naming one failed its source as a bug in feeds."""
+    try:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
+        return None
+    return info.name
+
+
 def _codec(label: str, *, in_page: bool = False) -> str | None:
     """Python's codec for a charset label, the way browsers read the label."""
     for candidate in (label, label.lower().removeprefix("x-")):  # x-cp1251
-        try:
-            name = codecs.lookup(candidate).name
-        except LookupError:
+        name = text_codec(candidate)
+        if name is None:
             continue
         # A page's own text cannot declare UTF-16: it was read as ASCII.
         if in_page and name.startswith("utf-16"):

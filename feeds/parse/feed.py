@@ -38,7 +38,7 @@ from feeds.model import (
     joined,
     mail_date,
 )
-from feeds.parse.decode import cyrillic_codec
+from feeds.parse.decode import cyrillic_codec, text_codec
 from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -165,13 +165,12 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
     if found is None:
         return fetched
     label = found.group().partition("=")[2].strip("\"' ")
-    try:
-        codec = codecs.lookup(label)
-    except LookupError:
+    codec = text_codec(label)
+    if codec is None:
         return None
-    if codec.name == "utf-8":
+    if codec == "utf-8":
         return fetched
-    if codec.name in _NOT_CHARSETS or label != _feedparser_charset(content_type):
+    if codec in _NOT_CHARSETS or label != _feedparser_charset(content_type):
         return None
     if b"\x00" in fetched.body[:_DOCTYPE_WINDOW]:
         # UTF-16 or UTF-32: feedparser resolves relative URLs in such a body
@@ -179,10 +178,8 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
         # tag again; the fast path, given it in UTF-8, would not.
         return None
     try:
-        text = fetched.body.decode(codec.name)
-    except (UnicodeError, LookupError):
-        # UnicodeError, not only UnicodeDecodeError: the "undefined" codec
-        # raises the bare one for any bytes.
+        text = fetched.body.decode(codec)
+    except UnicodeDecodeError:
         return None
     return _declared_as(replace(fetched, body=text.encode()), "utf-8")
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from feeds.dates import parse_human_date
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
-from feeds.parse.decode import cyrillic_codec
+from feeds.parse.decode import cyrillic_codec, text_codec
 
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
@@ -296,7 +296,8 @@ def _decode(fetched: Fetched, source: Source) -> str:
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     match = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
-    encodings = [match.group(1)] if match else []
+    declared = text_codec(match.group(1)) if match else None
+    encodings = [declared] if declared else []
     # Russian text not in UTF-8: windows-1251 or KOI8-R, by its letters
     # (told only when needed: the test reads every byte).
     encodings += ["utf-8", ""]
@@ -304,7 +305,7 @@ def _decode(fetched: Fetched, source: Source) -> str:
         try:
             text = _damaged_utf8(body) if not encoding else None
             text = text or body.decode(encoding or cyrillic_codec(body) or "cp1251")
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError:
             continue
         nuls = text.count("\x00")
         if nuls:
