@@ -334,7 +334,7 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
     content_type = _content_type(path, request.headers.get("accept", ""))
     headers = {
         "ETag": version.etag(use_gzip, content_type),
-        "Last-Modified": formatdate(version.mtime, usegmt=True),
+        "Last-Modified": _last_modified(version.mtime),
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding, Accept",
     }
@@ -348,7 +348,7 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
         version, body = files.load(path)
         use_gzip = gzip_ok and version.gzipped is not None
         headers["ETag"] = version.etag(use_gzip, content_type)
-        headers["Last-Modified"] = formatdate(version.mtime, usegmt=True)
+        headers["Last-Modified"] = _last_modified(version.mtime)
     if use_gzip:
         assert version.gzipped is not None
         content, length = version.gzipped, len(version.gzipped)
@@ -359,6 +359,21 @@ def _file_response(request: Request, path: Path, files: _FileCache, cache_contro
     headers["Content-Length"] = str(length)
     headers["X-Content-Type-Options"] = "nosniff"
     return Response(content=b"" if request.method == "HEAD" else content, headers=headers)
+
+
+def _last_modified(mtime: float) -> str:
+    """Last-Modified for a file of this mtime, never later than the Date of
+    the answer (RFC 9110 8.8.2.1). Publishing stamps a version written
+    within a second of the one before up to MAX_LEAD ahead of the clock, so
+    that it reads as newer; until the clock (and uvicorn's Date, renewed
+    once a second) has passed that, the answer gives an earlier time, and a
+    client that sends it back gets the file again, never a 304 for a newer
+    version stamped with the same second."""
+    return formatdate(min(mtime, time.time() - _DATE_LAG), usegmt=True)
+
+
+#: How far behind the clock the Date uvicorn writes may be, in seconds.
+_DATE_LAG = 2.0
 
 
 def _content_type(path: Path, accept: str = "") -> str:
@@ -610,41 +625,96 @@ def _item_families(rubrics: Mapping[str, int], total: int) -> list[Metric]:
 
 
 class _GuardedH11(H11Protocol):
-    """uvicorn's HTTP/1.1 connection, with the two limits it lacks: a cap on
+    """uvicorn's HTTP/1.1 connection, with the limits it lacks: a cap on
     connections open at once and a time-out on a request's headers (it
     times out only the wait between requests, not a request that never
     ends). Without them anyone can hold every file descriptor with slow
     connections: the feeds stop being served, and the service's store and
-    fetches fail for want of one."""
+    fetches fail for want of one.
+
+    At the cap a new connection takes the place of the one that has held
+    its slot longest without using it (its client stopped reading its
+    answer, or has not finished a request): 512 clients that asked for
+    feeds and never read them kept every slot for as long as they stayed
+    connected, and everyone else was turned away. And a client that sends
+    its request and shuts its side (`nc -N`) still gets the answer."""
 
     _headers_due: asyncio.TimerHandle | None = None
+    #: Since when (loop time) the client has not taken the answer being
+    #: written (the transport's buffer is full), or None.
+    _stalled_since: float | None = None
+    #: Since when it has been waiting for a request's headers, or None.
+    _waiting_since: float | None = None
+    #: The client shut its side after sending a request.
+    _client_done = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > MAX_CONNECTIONS:
+        if len(self.connections) > MAX_CONNECTIONS and not self._make_room():
             transport.abort()
             return
         self._wait_for_headers()
+
+    def _make_room(self) -> bool:
+        """Close the connection that has held its slot longest unused:
+        first one whose client stopped reading, else one still waiting
+        for a request. False when every other one is being served."""
+        others = [c for c in self.connections if isinstance(c, _GuardedH11) and c is not self]
+        stalled = [(c._stalled_since, c) for c in others if c._stalled_since is not None]
+        waiting = [(c._waiting_since, c) for c in others if c._waiting_since is not None]
+        for idle in (stalled, waiting):
+            if idle:
+                _since, oldest = min(idle, key=lambda pair: pair[0])
+                oldest._stalled_since = oldest._waiting_since = None
+                oldest.transport.abort()
+                return True
+        return False
 
     def handle_events(self) -> None:
         super().handle_events()
         if self.cycle is not None and not self.cycle.response_complete:
             self._headers_in()  # a request is being answered
 
+    def eof_received(self) -> bool | None:  # type: ignore[override]
+        """The client will send nothing more. With an answer still to come
+        (a request sent, then `shutdown(SHUT_WR)`, as `nc -N` and some
+        HTTP/1.0 scripts do), the connection stays open to send it, and
+        closes after: asyncio closes it at once otherwise, and the answer
+        was lost."""
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._client_done = True
+            return True
+        return None
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._wait_for_headers()  # the next request's
+        if self.transport.is_closing():
+            return
+        if self._client_done and (self.cycle is None or self.cycle.response_complete):
+            self.transport.close()  # after what is still buffered is sent
+            return
+        self._wait_for_headers()  # the next request's
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._stalled_since = self.loop.time()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._stalled_since = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._headers_in()
+        self._stalled_since = None
         super().connection_lost(exc)
 
     def _wait_for_headers(self) -> None:
         self._headers_in()
         self._headers_due = self.loop.call_later(HEADER_SECONDS, self._headers_late)
+        self._waiting_since = self.loop.time()
 
     def _headers_in(self) -> None:
+        self._waiting_since = None
         if self._headers_due is not None:
             self._headers_due.cancel()
             self._headers_due = None

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -176,20 +176,44 @@ def test_a_feed_whose_last_modified_was_ahead_of_the_clock_is_not_kept_from_poll
     ahead, earlier than the one before: a poller sending only the
     If-Modified-Since it was given got 304 for the new version until the
     clock passed the old date (an hour here), and never saw it if nothing
-    changed again."""
+    changed again. Nor is such a date given out any more: Last-Modified is
+    never later than the answer's Date (RFC 9110 8.8.2.1)."""
     path = site.output / "all.rss"
     ahead = int(time.time()) + 3600
     os.utime(path, (ahead, ahead))
     first = site.client.get("/all.rss", headers=PLAIN)
     given = first.headers["last-modified"]
-    assert given == formatdate(ahead, usegmt=True)
-    unchanged = site.client.get("/all.rss", headers={**PLAIN, "If-Modified-Since": given})
-    assert unchanged.status_code == 304  # the same version: nothing to send
+    assert parsedate_to_datetime(given).timestamp() <= time.time()
+    kept = formatdate(ahead, usegmt=True)  # what the release before gave
+    for date, status in ((kept, 304), (given, 200)):  # 304 for this very version only
+        sent = {**PLAIN, "If-Modified-Since": date}
+        assert site.client.get("/all.rss", headers=sent).status_code == status
 
     assert publish_file(site.output, "all.rss", b'<?xml version="1.0"?><rss version="2.0"/>')
-    again = site.client.get("/all.rss", headers={**PLAIN, "If-Modified-Since": given})
-    assert again.status_code == 200
-    assert again.content == b'<?xml version="1.0"?><rss version="2.0"/>'
+    for date in (kept, given):
+        again = site.client.get("/all.rss", headers={**PLAIN, "If-Modified-Since": date})
+        assert again.status_code == 200
+        assert again.content == b'<?xml version="1.0"?><rss version="2.0"/>'
+
+
+def test_a_feed_rewritten_within_a_second_never_answers_304_to_the_date_before(
+    site: Site,
+) -> None:
+    """Publishing stamps a version written within a second of the one
+    before a second later, up to MAX_LEAD ahead of the clock. Rewritten
+    faster than that (builds back to back), two versions had one
+    Last-Modified, and a poller sending only If-Modified-Since got 304 for
+    the newer; the date given was also later than the answer's Date."""
+    dates = []
+    for number in range(6):
+        body = f'<?xml version="1.0"?><rss version="2.0"><!-- {number} --></rss>'.encode()
+        assert publish_file(site.output, "all.rss", body)
+        for date in dates:  # every date given for an earlier version
+            sent = {**PLAIN, "If-Modified-Since": date}
+            assert site.client.get("/all.rss", headers=sent).content == body
+        answer = site.client.get("/all.rss", headers=PLAIN)
+        assert parsedate_to_datetime(answer.headers["last-modified"]).timestamp() <= time.time()
+        dates.append(answer.headers["last-modified"])
 
 
 def test_if_modified_since(site: Site) -> None:
@@ -237,6 +261,9 @@ def test_a_feed_sent_to_a_browser_as_xml_has_its_own_etag(site: Site) -> None:
 def test_conditional_headers_as_rfc_9110_reads_them(site: Site) -> None:
     """Lists on several lines count whole, a date given twice is ignored,
     and If-Match / If-Unmodified-Since preconditions fail with 412."""
+    # Written a while ago: Last-Modified is then the file's own time (one
+    # written in the last two seconds gets an earlier one).
+    os.utime(site.output / "all.atom", (time.time() - 60, time.time() - 60))
     first = site.client.get("/all.atom", headers=PLAIN)
     etag, modified = first.headers["etag"], first.headers["last-modified"]
 
@@ -779,6 +806,76 @@ def test_slow_or_idle_clients_cannot_hold_the_server(
             assert client.get("/all.atom").content == ATOM
     finally:
         for sock in slow:
+            sock.close()
+        server.stop()
+
+
+def _read_to_close(sock: socket.socket, wait: float = 5.0) -> bytes:
+    sock.settimeout(wait)
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_client_that_shuts_its_side_after_its_request_still_gets_the_answer(
+    tmp_path: Path,
+) -> None:
+    """`nc -N` and many HTTP/1.0 scripts send their request and then shut
+    their side of the connection: the answer was lost (closed with nothing
+    sent) whenever it was not ready within a millisecond or so."""
+    settings = _alone(tmp_path)
+    (tmp_path / "all.atom").write_bytes(ATOM)
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    server.start()
+    try:
+        for request in (
+            b"GET /all.atom HTTP/1.0\r\n\r\n",
+            b"GET /all.atom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"GET /all.atom HTTP/1.1\r\nHost: x\r\n\r\n",  # keep-alive, then shut
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        ):
+            for _ in range(5):
+                with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                    sock.sendall(request)
+                    sock.shutdown(socket.SHUT_WR)
+                    answer = _read_to_close(sock)
+                assert answer.startswith(b"HTTP/1.1 "), (request, answer[:80])
+                if b"all.atom" in request:
+                    assert answer.endswith(ATOM)
+    finally:
+        server.stop()
+
+
+def test_clients_that_never_read_their_answers_cannot_shut_others_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAX_CONNECTIONS clients that ask for a big file many times over and
+    read nothing held every connection for as long as they stayed: every
+    other client was turned away. At the cap, the one stalled longest now
+    makes room."""
+    from feeds import serve
+
+    monkeypatch.setattr(serve, "MAX_CONNECTIONS", 6)
+    settings = _alone(tmp_path)
+    (tmp_path / "all.atom").write_bytes(ATOM)
+    (tmp_path / "big.rss").write_bytes(b"<rss>" + os.urandom(1 << 20).hex().encode() + b"</rss>")
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    server.start()
+    hogs: list[socket.socket] = []
+    try:
+        for _ in range(6):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            hogs.append(sock)
+        time.sleep(1.0)  # their answers fill every buffer on the way
+        for _ in range(3):
+            with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+                assert client.get("/all.atom").content == ATOM
+    finally:
+        for sock in hogs:
             sock.close()
         server.stop()
 
