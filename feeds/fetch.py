@@ -150,7 +150,11 @@ class _HostGate:
         return claims
 
     @contextmanager
-    def enter(self, host: str, stopped: threading.Event) -> Iterator[None]:
+    def enter(
+        self, host: str, stopped: threading.Event, until: float | None = None
+    ) -> Iterator[None]:
+        """Hold one of `host`'s slots inside. Raises _Stopped when `stopped`
+        is set, _OutOfTime when no turn comes before `until` (monotonic)."""
         with self._lock:
             slot = self._slots.setdefault(host, threading.Semaphore(self._per_host))
             claims = self._thread_claims()
@@ -162,12 +166,16 @@ class _HostGate:
             while not slot.acquire(timeout=0.2):
                 if stopped.is_set():
                     raise _Stopped
+                if until is not None and time.monotonic() >= until:
+                    raise _OutOfTime
         except BaseException:
             self._leave(host)
             raise
         try:
             with self._lock:
                 start = max(time.monotonic(), self._next_start.get(host, 0.0))
+                if until is not None and start >= until:
+                    raise _OutOfTime
                 self._next_start[host] = start + self._delay
             wait = start - time.monotonic()
             if wait > 0 and stopped.wait(wait):
@@ -285,6 +293,10 @@ class _Stopped(Exception):
     """The fetcher was stopped while a request waited or streamed."""
 
 
+class _OutOfTime(Exception):
+    """A request's deadline passed while it waited for its host's turn."""
+
+
 class Fetcher:
     """A shared HTTP client. Thread-safe; close it when the run ends."""
 
@@ -325,31 +337,39 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch(self, source: Source, validators: Validators | None = None) -> Fetched:
-        """Read one source, keeping to the per-host limits. Raises FetchError."""
+    def fetch(
+        self, source: Source, validators: Validators | None = None, *, until: float | None = None
+    ) -> Fetched:
+        """Read one source, keeping to the per-host limits. With `until` (a
+        time.monotonic() deadline), given up when its host's turn has not
+        come by then, and cut off then at the latest. Raises FetchError."""
         local = source.local_file
         if local is not None:
             return _read_file(source, local)
-        with self._turn(source):
+        with self._turn(source, until):
             try:
-                return self._get(source, validators or Validators())
+                return self._get(source, validators or Validators(), until)
             except _Stopped:
                 raise FetchError(source.name, "stopped: the service is shutting down") from None
 
     @contextmanager
-    def _turn(self, source: Source) -> Iterator[None]:
+    def _turn(self, source: Source, until: float | None = None) -> Iterator[None]:
         """Wait for this source's host to have a free slot (and for the
         delay since its last request), and hold the slot meanwhile. Raises
-        FetchError when the fetcher stops."""
+        FetchError when the fetcher stops, or no turn comes before `until`."""
         host = self.host_of(source)
         if not host:
             yield
             return
         try:
-            with self._gate.enter(host, self._stopped):
+            with self._gate.enter(host, self._stopped, until):
                 yield
         except _Stopped:
             raise FetchError(source.name, "stopped: the service is shutting down") from None
+        except _OutOfTime:
+            raise FetchError(
+                source.name, "out of time: its host was busy until the deadline", url=source.url
+            ) from None
 
     @staticmethod
     def host_of(source: Source) -> str:
@@ -369,13 +389,15 @@ class Fetcher:
         with self._gate.claim(host) as free:
             yield free
 
-    def _get(self, source: Source, validators: Validators) -> Fetched:
+    def _get(self, source: Source, validators: Validators, until: float | None) -> Fetched:
         headers = dict(self._headers)
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         deadline = time.monotonic() + source.timeout
+        if until is not None:
+            deadline = min(deadline, until)
         with self._deadlines.limit(deadline):
             return self._request(source, headers, deadline)
 

@@ -1028,13 +1028,12 @@ def _with_full_content(
     late: list[str] = []
 
     def article(link: str) -> tuple[str, Article | None]:
-        left = deadline - time.monotonic()
-        if left <= 0:
+        if time.monotonic() >= deadline:
             late.append(link)
             return link, None
-        page = replace(source, type="html", url=link, path=None, selectors=(), timeout=left)
+        page = replace(source, type="html", url=link, path=None, selectors=())
         try:
-            return link, extract_article(fetcher.fetch(page), context)
+            return link, extract_article(fetcher.fetch(page, until=deadline), context)
         except SourceError as exc:
             log.warning("source '%s': article %s: %s", source.name, link, exc.detail)
         except Exception as exc:

@@ -12,7 +12,7 @@ import pytest
 from feeds.extract import extract_article
 from feeds.model import Fetched, ParseContext
 
-from .conftest import Server, run_cli, write_config
+from .conftest import BASE_CONFIG, Server, run_cli, write_config
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CONTEXT = ParseContext(now=NOW, timezone="Europe/Moscow", language="ru")
@@ -87,9 +87,10 @@ def test_article_pages_that_never_answer_share_the_sources_time_out(
     tmp_path: Path, server: Server
 ) -> None:
     """25 article pages of a source with `timeout: 2` that answer only after
-    4 s: each waited its own time-out, a few at a time, and the build took
-    ~26 s. The run's pages now share the source's 2 s; those it did not
-    reach are fetched next run, and the items keep their feed's text."""
+    4 s, one at a time (`per_host: 1`): each waited its own time-out, and
+    the build took ~50 s. The run's pages now share the source's 2 s,
+    waiting for their host's turn included; those it did not reach are
+    fetched next run, and the items keep their feed's text."""
     items = "".join(
         f"<item><title>Story {n}</title><link>{server.url}/slow/{n}</link>"
         f"<description>Lead {n}</description></item>"
@@ -102,16 +103,18 @@ def test_article_pages_that_never_answer_share_the_sources_time_out(
         RSS.replace("<item><title>Выставка года</title><link>{link}</link></item>", items),
         content_type="application/rss+xml",
     )
+    one_at_a_time = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
     config = write_config(
         tmp_path,
         f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n    timeout: 2\n",
+        one_at_a_time,
     )
     started = time.monotonic()
     done = run_cli("build", "-c", str(config))
     took = time.monotonic() - started
 
     assert done.returncode == 0, done.stderr
-    assert took < 8, f"the build took {took:.1f} s"
+    assert took < 6, f"the build took {took:.1f} s"
     assert "article pages left for the next run" in done.stderr
     entries = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
     assert sorted(entry.title for entry in entries) == sorted(f"Story {n}" for n in range(25))
