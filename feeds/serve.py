@@ -33,6 +33,7 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote
 
+import h11
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -681,7 +682,11 @@ class _GuardedH11(H11Protocol):
         HTTP/1.0 scripts do), the connection stays open to send it, and
         closes after: asyncio closes it at once otherwise, and the answer
         was lost."""
-        if self.cycle is not None and not self.cycle.response_complete:
+        if (
+            self.cycle is not None
+            and not self.cycle.response_complete
+            and self.conn.their_state in (h11.DONE, h11.MUST_CLOSE)  # the whole request is in
+        ):
             self._client_done = True
             return True
         return None
