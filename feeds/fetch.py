@@ -532,6 +532,8 @@ class Fetcher:
         declared = response.headers.get("content-length", "").strip()
         # ASCII digits only ("²" is a digit to str.isdigit, and int() refuses
         # it), and not read as a number at all when longer than any limit.
+        if declared.isascii() and declared.isdigit():
+            declared = declared.lstrip("0") or "0"
         if (
             declared.isascii()
             and declared.isdigit()
@@ -576,7 +578,7 @@ class Fetcher:
             raise FetchError(
                 source.name, f"body not complete after {source.timeout:g} s", url=source.url
             )
-        if not size and _close_delimited(response):
+        if not response.tell() and _close_delimited(response):
             # Nothing came, and nothing said nothing would: the connection
             # closed before the body, maybe within the headers (http.client
             # takes an end there for the end of the headers).

@@ -1021,10 +1021,12 @@ def _with_full_content(
     pages = store.pages(links)
     missing = [link for link in dict.fromkeys(links) if link not in pages]
     context = _context(config, source, now)
-    # The pages of one run share the source's time-out: 25 pages that never
-    # answer, four at a time, held a build (and the sources stored after
-    # this one) six times that long. Those left are fetched next run.
-    deadline = time.monotonic() + source.timeout
+    # The pages of one run share the source's time-out, plus the spacing
+    # its host asks between them: 25 pages that never answer, four at a
+    # time, held a build (and the sources stored after this one) six times
+    # that long. Those left are fetched next run.
+    todo = missing[:FULL_CONTENT_PER_RUN]
+    deadline = time.monotonic() + source.timeout + config.host_delay * len(todo)
     late: list[str] = []
 
     def article(link: str) -> tuple[str, Article | None]:
@@ -1042,7 +1044,7 @@ def _with_full_content(
 
     fetched = []
     with ThreadPoolExecutor(FULL_CONTENT_AT_ONCE, thread_name_prefix="feeds-article") as pool:
-        for link, found in pool.map(article, missing[:FULL_CONTENT_PER_RUN]):
+        for link, found in pool.map(article, todo):
             if found is None:
                 continue
             content = sanitise_html(found.content, link)
@@ -1053,10 +1055,9 @@ def _with_full_content(
             pages[link] = (content, published)
     if late:
         log.warning(
-            "source '%s': %d article pages left for the next run: out of its %g s time-out",
+            "source '%s': %d article pages left for the next run: out of its time-out",
             source.name,
             len(late),
-            source.timeout,
         )
     items = []
     for item in collected.items:

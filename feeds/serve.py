@@ -73,6 +73,9 @@ _RACY_NS = 2_000_000_000
 #: to start the next one): a client that sends them a byte at a time, or
 #: never finishes, would keep its connection for ever.
 HEADER_SECONDS = 10.0
+#: How long a client must have taken none of its answer before, at the
+#: connection cap, its slot may go to a new client.
+STALL_SECONDS = 5.0
 
 _CONTENT_TYPES: dict[str, str] = {
     **{f".{suffix}": mime for suffix, (_label, mime) in FORMATS.items()},
@@ -657,19 +660,27 @@ class _GuardedH11(H11Protocol):
         self._wait_for_headers()
 
     def _make_room(self) -> bool:
-        """Close the connection that has held its slot longest unused:
-        first one whose client stopped reading, else one still waiting
-        for a request. False when every other one is being served."""
-        others = [c for c in self.connections if isinstance(c, _GuardedH11) and c is not self]
-        stalled = [(c._stalled_since, c) for c in others if c._stalled_since is not None]
-        waiting = [(c._waiting_since, c) for c in others if c._waiting_since is not None]
-        for idle in (stalled, waiting):
-            if idle:
-                _since, oldest = min(idle, key=lambda pair: pair[0])
-                oldest._stalled_since = oldest._waiting_since = None
-                oldest.transport.abort()
-                return True
-        return False
+        """Close the connection that has held its slot longest unused: one
+        waiting for a request (idle, or slow to send it), or one whose
+        client has taken none of its answer for STALL_SECONDS (a client
+        reading a big file steadily stalls for moments, and is not one).
+        False when every other one is being served."""
+        now = self.loop.time()
+        idle: list[tuple[float, _GuardedH11]] = []
+        for other in self.connections:
+            if not isinstance(other, _GuardedH11) or other is self:
+                continue
+            if other._stalled_since is not None:
+                if now - other._stalled_since >= STALL_SECONDS:
+                    idle.append((other._stalled_since, other))
+            elif other._waiting_since is not None:
+                idle.append((other._waiting_since, other))
+        if not idle:
+            return False
+        _since, oldest = min(idle, key=lambda pair: pair[0])
+        oldest._stalled_since = oldest._waiting_since = None
+        oldest.transport.abort()
+        return True
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -695,7 +706,9 @@ class _GuardedH11(H11Protocol):
         super().on_response_complete()
         if self.transport.is_closing():
             return
-        if self._client_done and (self.cycle is None or self.cycle.response_complete):
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a pipelined request is being answered already
+        if self._client_done:
             self.transport.close()  # after what is still buffered is sent
             return
         self._wait_for_headers()  # the next request's

@@ -120,6 +120,36 @@ def test_article_pages_that_never_answer_share_the_sources_time_out(
     assert sorted(entry.title for entry in entries) == sorted(f"Story {n}" for n in range(25))
 
 
+@pytest.mark.slow
+def test_the_spacing_a_host_asks_for_does_not_count_against_the_time_out(
+    tmp_path: Path, server: Server
+) -> None:
+    """25 pages that answer at once, `host_delay: 0.1`: 2.5 s of spacing
+    for a source with `timeout: 0.5`, and every page is fetched."""
+    items = "".join(
+        f"<item><title>Story {n}</title><link>{server.url}/quick/{n}</link></item>"
+        for n in range(25)
+    )
+    for n in range(25):
+        server.add(f"/quick/{n}", page(), content_type="text/html; charset=utf-8")
+    feed = server.add(
+        "/feed.rss",
+        RSS.replace("<item><title>Выставка года</title><link>{link}</link></item>", items),
+        content_type="application/rss+xml",
+    )
+    spaced = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0.1\n")
+    config = write_config(
+        tmp_path,
+        f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n    timeout: 0.5\n",
+        spaced,
+    )
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "left for the next run" not in done.stderr
+    assert all(len(server.hits(f"/quick/{n}")) == 1 for n in range(25))
+
+
 def test_the_page_is_dated_by_its_own_article_not_by_a_list_it_shows() -> None:
     # A "Popular" or "Read also" block declared as an ItemList of dated
     # articles, ahead of the page's own NewsArticle: the page took the

@@ -357,6 +357,30 @@ def test_per_host_limit_and_delay(server: Server) -> None:
     assert min(gaps) >= 0.04
 
 
+def test_a_fetch_with_a_deadline_gives_up_waiting_for_its_hosts_turn(server: Server) -> None:
+    """Another source holds the host's only turn, with a time-out of its
+    own: a fetch that must end by a deadline (a full_content source's
+    article page) stops waiting for it then, rather than after it."""
+    held = server.add("/held.rss", RSS, delay=3)
+    waiting = server.add("/waiting.rss", RSS)
+    with Fetcher(
+        "https://feeds.example.org/", per_host=1, host_delay=0, allow_private=server.address
+    ) as fetcher:
+        holder = threading.Thread(
+            target=fetcher.fetch, args=(Source(name="held", type="feed", url=held),)
+        )
+        holder.start()
+        time.sleep(0.2)  # the holder has the turn
+        began = time.monotonic()
+        with pytest.raises(FetchError, match="out of time"):
+            fetcher.fetch(
+                Source(name="page", type="feed", url=waiting), until=time.monotonic() + 0.5
+            )
+        assert time.monotonic() - began < 1.5
+        holder.join()
+    assert not server.hits("/waiting.rss")
+
+
 def test_stopping_aborts_a_waiting_fetch(server: Server) -> None:
     url = server.add("/slow.rss", RSS, delay=0.5)
     fetcher = Fetcher(

@@ -733,6 +733,16 @@ def early_hints(conn: Conn) -> None:
         conn.answer("200 OK", BAD_FEED, Content_Type="application/rss+xml")
 
 
+def empty_gzip(conn: Conn) -> None:
+    """A gzip stream of nothing, with no length: the connection's close
+    ends it."""
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        b"Content-Encoding: gzip\r\nConnection: close\r\n\r\n"
+    )
+    conn.send(head + gzip.compress(b""))
+
+
 def header_without_colon(conn: Conn) -> None:
     head = (
         "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nthis line has no colon\r\n"
@@ -869,6 +879,8 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/expires-9999": static(BAD_FEED, Expires="Fri, 31 Dec 9999 23:59:59 -2359"),
         "/length-superscript": static(BAD_FEED, Content_Length="\u00b2"),
         "/length-5000-digits": static(BAD_FEED, Content_Length="9" * 5000),
+        "/length-leading-zeros": static(BAD_FEED, Content_Length="0" * 20 + str(len(BAD_FEED))),
+        "/empty-gzip": empty_gzip,
         "/charset-nul": static(BAD_FEED, 'application/rss+xml; charset="utf-8\x00"'),
         "/charset-rot13": static(BAD_FEED, "application/rss+xml; charset=rot13"),
         "/503-superscript": static(
@@ -1228,6 +1240,9 @@ CASES = [
     case("expires-9999", "/expires-9999", codes=(0,), bad_titles=("Bad item one",)),
     case("length-superscript", "/length-superscript", codes=(0,), bad_titles=("Bad item one",)),
     case("length-5000-digits", "/length-5000-digits", words=("over the limit",)),
+    case("length-leading-zeros", "/length-leading-zeros", codes=(0,), bad_titles=("Bad item one",)),
+    # A body came (a gzip stream of nothing): not "no body", but no feed.
+    case("empty-gzip", "/empty-gzip", words=("not a feed",), not_words=("no body",)),
     # feedparser cannot read the body under that label either: a failure
     # that says so (it read as a bug in feeds, from the fast path's check).
     case("charset-nul", "/charset-nul", words=("null character",), not_words=("bug",)),

@@ -775,6 +775,7 @@ PAGE = "<html><head>{meta}<title>" + TITLE + "</title></head><body></body></html
         (PAGE.format(meta="").encode("cp1251"), {"content-type": "text/html; charset=rot13"}),
         (PAGE.format(meta="").encode("cp1251"), {"content-type": "text/html; charset=undefined"}),
         (PAGE.format(meta='<meta charset="base64">').encode("cp1251"), {}),
+        (PAGE.format(meta="").encode("cp1251"), {"content-type": "text/html; charset=punycode"}),
     ],
     ids=[
         "header",
@@ -790,6 +791,7 @@ PAGE = "<html><head>{meta}<title>" + TITLE + "</title></head><body></body></html
         "rot13",
         "undefined",
         "meta-base64",
+        "punycode",
     ],
 )
 def test_decode_page(body: bytes, headers: dict[str, str]) -> None:

@@ -329,7 +329,7 @@ def test_a_page_in_a_russian_single_byte_encoding_is_decoded(encoding: str) -> N
     assert item.title == "Философ и художник"
 
 
-@pytest.mark.parametrize("label", ["rot13", "undefined", "base64", "zlib"])
+@pytest.mark.parametrize("label", ["rot13", "undefined", "base64", "zlib", "punycode", "idna"])
 def test_a_charset_that_names_no_text_encoding_is_ignored(label: str) -> None:
     """Python's codecs of another kind, named by a server: the page failed
     as a bug in feeds (LookupError, or UnicodeError for "undefined")."""

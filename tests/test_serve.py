@@ -857,6 +857,7 @@ def test_clients_that_never_read_their_answers_cannot_shut_others_out(
     from feeds import serve
 
     monkeypatch.setattr(serve, "MAX_CONNECTIONS", 6)
+    monkeypatch.setattr(serve, "STALL_SECONDS", 0.5)
     settings = _alone(tmp_path)
     (tmp_path / "all.atom").write_bytes(ATOM)
     (tmp_path / "big.rss").write_bytes(b"<rss>" + os.urandom(1 << 20).hex().encode() + b"</rss>")
@@ -870,12 +871,66 @@ def test_clients_that_never_read_their_answers_cannot_shut_others_out(
             sock.connect(("127.0.0.1", server.port))
             sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
             hogs.append(sock)
-        time.sleep(1.0)  # their answers fill every buffer on the way
+        # Their answers fill every buffer on the way within a second or so;
+        # then, stalled for STALL_SECONDS, they give way.
+        shut_out_until = time.monotonic() + 5
+        while True:
+            try:
+                with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+                    assert client.get("/all.atom").content == ATOM
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < shut_out_until, "still shut out after 5 s"
+                time.sleep(0.2)
         for _ in range(3):
             with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
                 assert client.get("/all.atom").content == ATOM
     finally:
         for sock in hogs:
+            sock.close()
+        server.stop()
+
+
+def test_at_the_cap_an_idle_connection_makes_room_not_a_client_reading_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client reading a big file steadily fills the buffers for moments:
+    it is not one that stopped reading, and idle connections go first."""
+    from feeds import serve
+
+    monkeypatch.setattr(serve, "MAX_CONNECTIONS", 4)
+    settings = _alone(tmp_path)
+    (tmp_path / "all.atom").write_bytes(ATOM)
+    big = b"<rss>" + os.urandom(1 << 21).hex().encode() + b"</rss>"
+    (tmp_path / "big.rss").write_bytes(big)
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    server.start()
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(3):  # served once, then kept alive doing nothing
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.settimeout(5)
+            answer = b""
+            while not answer.endswith(ATOM):
+                answer += sock.recv(65536)
+            idle.append(sock)
+        reader = socket.socket()
+        idle.append(reader)  # closed at the end with them
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        reader.connect(("127.0.0.1", server.port))
+        reader.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reader.settimeout(5)
+        got = reader.recv(16384)
+        time.sleep(0.3)  # the server's buffers for it are full by now
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+            assert client.get("/all.atom").content == ATOM  # over the cap
+        while chunk := reader.recv(65536):
+            got += chunk
+        assert got.endswith(big)
+        assert sum(_closed(sock, 0.2) for sock in idle[:3]) == 1
+    finally:
+        for sock in idle:
             sock.close()
         server.stop()
 

@@ -118,16 +118,22 @@ def text_codec(label: str) -> str | None:
     """Python's name for the charset `label` names, or None: an unknown
     label, or a codec that reads no charset. Python's codecs include
     rot13, base64, zlib and hex (not text encodings: decoding bytes with
-    them raises LookupError) and "undefined" (which raises UnicodeError on
-    any bytes), and a label with a NUL in it raises ValueError: a server
+    them raises LookupError), and some that are but name no charset
+    (NOT_CHARSETS); a label with a NUL in it raises ValueError. A server
     naming one failed its source as a bug in feeds."""
     try:
         info = codecs.lookup(label)
     except (LookupError, ValueError):
         return None
-    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
+    if not getattr(info, "_is_text_encoding", True) or info.name in NOT_CHARSETS:
         return None
     return info.name
+
+
+#: Text codecs Python has that no server means by a charset: escapes and
+#: host-name encodings (their errors are a bare UnicodeError), and
+#: "undefined", which fails on any bytes.
+NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 
 
 def _codec(label: str, *, in_page: bool = False) -> str | None:

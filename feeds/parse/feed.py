@@ -170,7 +170,7 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
         return None
     if codec == "utf-8":
         return fetched
-    if codec in _NOT_CHARSETS or label != _feedparser_charset(content_type):
+    if label != _feedparser_charset(content_type):
         return None
     if b"\x00" in fetched.body[:_DOCTYPE_WINDOW]:
         # UTF-16 or UTF-32: feedparser resolves relative URLs in such a body
@@ -184,9 +184,6 @@ def _in_utf8(fetched: Fetched) -> Fetched | None:
     return _declared_as(replace(fetched, body=text.encode()), "utf-8")
 
 
-#: Codecs Python has that no server means by a charset: they read
-#: backslashes and other ASCII as escapes.
-_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode"})
 #: The media types whose charset parameter feedparser reads before the XML
 #: declaration (RFC 3023), besides application/*+xml and text/*.
 _CHARSET_FIRST_TYPES = (
