@@ -10,6 +10,7 @@ Error cases mark the line the message must point at with ``# <-``.
 
 from __future__ import annotations
 
+import os
 import signal
 import textwrap
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from types import FrameType
 
 import pytest
 
-from feeds.config import load_config, parse_config
+from feeds.config import MAX_CONFIG_BYTES, load_config, parse_config
 from feeds.errors import ConfigError
 from feeds.model import Config, Rubric
 
@@ -1093,6 +1094,28 @@ def test_empty_file(tmp_path: Path, yaml_text: str) -> None:
 
     assert (info.value.line, info.value.key) == (1, "")
     assert str(info.value) == f"{path}:1: the file is empty"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "too-big"])
+def test_a_config_that_is_no_regular_file_or_too_big_is_refused_unread(
+    tmp_path: Path, kind: str
+) -> None:
+    """A FIFO put in its place blocked the read (in a running service's
+    reload, deaf to SIGTERM); /dev/zero, or YAML of 50 MB, filled the
+    memory (8 GB)."""
+    path = tmp_path / "config.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.write_text("sources:\n" + "  - {}\n" * (MAX_CONFIG_BYTES // 7), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    expected = "over the 4 MB" if kind == "too-big" else "regular file"
+    assert expected in str(raised.value) and str(path) in str(raised.value)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -170,10 +170,20 @@ def test_broken_config_keeps_the_old_one_and_a_fix_is_applied(server: Server, st
     assert httpx.get(service.url + "all.atom").status_code == 200
     assert service.process.poll() is None
 
-    service.config.write_text(
+    # A FIFO in its place: the reload blocked reading it, deaf to SIGTERM
+    # (/dev/zero filled the memory instead).
+    fifo = service.config.with_name("fifo")
+    os.mkfifo(fifo)
+    os.replace(fifo, service.config)
+    service.wait_for(lambda: "not a regular file" in service.stderr())
+    assert httpx.get(service.url + "all.atom").status_code == 200
+
+    fixed = service.config.with_name("fixed.yaml")
+    fixed.write_text(
         good + f"  - name: b\n    type: feed\n    url: {second}\n    interval: 1h\n",
         encoding="utf-8",
     )
+    os.replace(fixed, service.config)
     service.wait_for(lambda: "From B" in _read(output / "all.atom"))
     assert "From A" in _read(output / "all.atom")
     assert service.stop() == 0
