@@ -213,7 +213,7 @@ def _run_once_locked(
             key = _render_key(config)
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
-        if changed or store.meta("render_key") != key or not _all_published(config, store):
+        if changed or store.meta("render_key") != key or not all_published(config, store):
             written, unchanged = publish_feeds(config, store, parallel=True)
             with store.transaction():
                 store.set_meta("render_key", key)
@@ -1358,7 +1358,7 @@ def _file_names(config: Config) -> list[str]:
     return [*names, "feeds.opml", "index.html", STYLESHEET]
 
 
-def _all_published(config: Config, store: Store) -> bool:
+def all_published(config: Config, store: Store) -> bool:
     """Every file of the feeds in place, archive pages included (a page
     lost on its own is written again at the next build, not only when
     something changes)."""
@@ -1434,8 +1434,11 @@ def publish_feeds(
     names = archived.wait()
     if announce is None:
         announce = partial(_announce, stopping=stopping)
-    if any(archives.values()) and only is None:
-        # The pages on disk are this store's from now on.
+    if any(archives.values()) and (only is None or not _archive_owner(config)):
+        # The pages on disk are this store's from now on. A publish of some
+        # feeds says so too when nothing did yet: a service started on a new
+        # store writes its first pages so, and never said whose they were
+        # (a store rebuilt after a loss then took them for its own).
         publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
     written: list[str] = []
     try:

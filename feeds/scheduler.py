@@ -46,6 +46,7 @@ from feeds.fetch import Fetcher
 from feeds.model import Config, Source
 from feeds.pipeline import (
     Pinger,
+    all_published,
     parsing_pool,
     publish_feeds,
     publish_pending,
@@ -56,12 +57,14 @@ from feeds.pipeline import (
     wants_workers,
 )
 from feeds.publish import prepare_dir
-from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer
+from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer, no_store_yet
 from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
 
 WATCH_SECONDS = 1.0
+#: How often the service looks for files of the feeds missing from output/.
+OUTPUT_CHECK_SECONDS = 5.0
 STOP_GRACE_SECONDS = 2.0
 FIRST_RUN_SPREAD = 5.0
 #: Changes are published once none has come for this long: the sources
@@ -154,9 +157,12 @@ class Service:
         #: Sources whose parse a dying worker cut short, and how many times
         #: in a row.
         self._worker_deaths: dict[str, int] = {}
-        #: A reload's re-render failed: the publisher renders every feed
-        #: (under the publish lock) until one succeeds.
+        #: A reload's re-render failed, or files went missing from output/:
+        #: the publisher renders every feed (under the publish lock) until
+        #: one succeeds.
         self._render_all = False
+        #: When output/ was last checked for missing files (monotonic).
+        self._output_checked = time.monotonic()
 
     # -- life cycle -----------------------------------------------------
 
@@ -190,6 +196,7 @@ class Service:
                 break
             if asked or self._config_changed():
                 self.reload()
+            self._check_output()
         self._shutdown()
         self._wake_up.close()
         self._waker.close()
@@ -596,6 +603,29 @@ class Service:
             if broken is not None and self._parsing is broken:
                 self._parsing = None
                 broken.shutdown(wait=False, cancel_futures=True)
+
+    def _check_output(self) -> None:
+        """Every OUTPUT_CHECK_SECONDS: when a file of the feeds is missing
+        from output/ (deleted by hand, or the folder with it), every feed is
+        written again. Only a change used to be: unchanged feeds stayed
+        missing until a restart."""
+        now = time.monotonic()
+        if self._render_all or now < self._output_checked + OUTPUT_CHECK_SECONDS:
+            return
+        self._output_checked = now
+        with self._config_lock:
+            config = self.config
+        if no_store_yet(config.storage_url):
+            return  # not made here: the runs make it, or say why they cannot
+        try:
+            with Store(config.storage_url) as store:
+                complete = all_published(config, store)
+        except FeedsError:
+            return  # the publisher says what is wrong with the store
+        if not complete:
+            log.warning("%s is missing files of the feeds: writing them again", config.output_dir)
+            self._render_all = True
+            self._publisher.poke()
 
     def _publish_pending(self) -> bool:
         """Publish what runs stored; False when that failed (it stays

@@ -692,6 +692,12 @@ def test_the_service_archives_as_it_goes(tmp_path: Path, server: Server) -> None
             assert len(paged) == len(set(paged))
             assert set(paged) | set(ids) == {f"urn:story:{n}" for n in wanted}, slug
         assert service.stop() == 0
+        # Which store wrote the pages: a service started on a new store
+        # never said (its first publish had no pages yet), and a store
+        # rebuilt after a loss took them for its own.
+        with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+            owner = (tmp_path / "output" / "archive" / ".store").read_text().strip()
+            assert owner == store.identity()
     finally:
         service.close()
 

@@ -189,6 +189,22 @@ def test_broken_config_keeps_the_old_one_and_a_fix_is_applied(server: Server, st
     assert service.stop() == 0
 
 
+def test_files_deleted_from_output_while_running_are_written_again(server: Server, start) -> None:
+    """A feed file deleted by hand (or the whole output/) came back only
+    with a change to that feed, or a restart."""
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    (output / "all.rss").unlink()
+    (output / "index.html").unlink()
+    service.wait_for(lambda: (output / "all.rss").is_file(), timeout=15)
+    assert (output / "index.html").is_file()
+    assert "missing files of the feeds" in service.stderr()
+    assert len(server.hits("/a.rss")) == 1  # written from the store, nothing fetched
+    assert service.stop() == 0
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)
