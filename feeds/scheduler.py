@@ -57,7 +57,7 @@ from feeds.pipeline import (
     wants_workers,
 )
 from feeds.publish import prepare_dir
-from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer, no_store_yet
+from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer, no_store_yet, store_file
 from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
@@ -163,6 +163,9 @@ class Service:
         self._render_all = False
         #: When output/ was last checked for missing files (monotonic).
         self._output_checked = time.monotonic()
+        #: The store's file when the service started (see `store_file`).
+        self._store_file: tuple[int, int] | None = None
+        self._exit_code = 0
 
     # -- life cycle -----------------------------------------------------
 
@@ -178,6 +181,7 @@ class Service:
         with Store(self.config.storage_url) as store, self._publish_lock:
             # Its pings go aside: a hub that hangs must not hold up the start.
             publish_feeds(self.config, store, stopping=self._stop, announce=self._pinger)
+        self._store_file = store_file(self.config.storage_url)
         self._writer = Writer(self.config.storage_url)
         self._publisher.start()
         self._scheduler.start()
@@ -200,7 +204,7 @@ class Service:
         self._shutdown()
         self._wake_up.close()
         self._waker.close()
-        return 0
+        return self._exit_code
 
     def stop(self) -> None:
         self._stop.set()
@@ -595,7 +599,7 @@ class Service:
             return held
         if held is not None:
             held.close()
-        held = self._stores.store = Store(url)
+        held = self._stores.store = self._open_store(url)
         return held
 
     def _drop_parsing(self, broken: Executor | None) -> None:
@@ -604,21 +608,45 @@ class Service:
                 self._parsing = None
                 broken.shutdown(wait=False, cancel_futures=True)
 
+    def _open_store(self, url: str) -> Store:
+        """The store, as long as it is the one the service started with:
+        opening a path whose file was deleted made a new, empty store, and
+        the publisher published nothing from it. Raises StoreError."""
+        if self._store_file is not None and store_file(url) != self._store_file:
+            raise StoreError(url, "deleted or replaced while the service ran")
+        return Store(url)
+
     def _check_output(self) -> None:
-        """Every OUTPUT_CHECK_SECONDS: when a file of the feeds is missing
-        from output/ (deleted by hand, or the folder with it), every feed is
+        """Every OUTPUT_CHECK_SECONDS: a store deleted or replaced while the
+        service runs stops it; when a file of the feeds is missing from
+        output/ (deleted by hand, or the folder with it), every feed is
         written again. Only a change used to be: unchanged feeds stayed
         missing until a restart."""
         now = time.monotonic()
-        if self._render_all or now < self._output_checked + OUTPUT_CHECK_SECONDS:
+        if now < self._output_checked + OUTPUT_CHECK_SECONDS:
             return
         self._output_checked = now
         with self._config_lock:
             config = self.config
+        if store_file(config.storage_url) != self._store_file:
+            # What the runs store goes on into the old file, open still, and
+            # is lost with it; whatever opened the path would make a new,
+            # empty store, and publish nothing. Stopping says so loudly; a
+            # service manager starts it again on the store the path has now.
+            log.error(
+                "store %s was deleted or replaced while the service ran: stopping "
+                "(start it again to use the store now at that path)",
+                config.storage_url.removeprefix("sqlite:///"),
+            )
+            self._exit_code = 1
+            self._stop.set()
+            return
+        if self._render_all:
+            return
         if no_store_yet(config.storage_url):
             return  # not made here: the runs make it, or say why they cannot
         try:
-            with Store(config.storage_url) as store:
+            with self._open_store(config.storage_url) as store:
                 complete = all_published(config, store)
         except FeedsError:
             return  # the publisher says what is wrong with the store
@@ -640,7 +668,7 @@ class Service:
                 with self._config_lock:
                     config = self.config
                 helpers = self._parsing_for(config)
-                with Store(config.storage_url) as store:
+                with self._open_store(config.storage_url) as store:
                     if self._render_all:
                         prepare_dir(config.output_dir)
                         published = publish_feeds(
@@ -735,7 +763,7 @@ class Service:
                 # What the runs handed over is committed first: their
                 # Retry-After, back-off or 410 must be what this reads.
                 self._writer.write(lambda store: None)
-            with Store(new.storage_url) as store:
+            with self._open_store(new.storage_url) as store:
                 for name in added + changed:
                     old_source, source = before.get(name), after[name]
                     self._schedule_first(
@@ -764,7 +792,7 @@ class Service:
         rendered = False
         if feeds_changed:
             try:
-                with Store(new.storage_url) as store, self._publish_lock:
+                with self._open_store(new.storage_url) as store, self._publish_lock:
                     # Swept only now: a publish under way writes its
                     # temporary files there until it lets go of the lock.
                     prepare_dir(new.output_dir)

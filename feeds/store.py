@@ -405,6 +405,17 @@ def no_store_yet(url: str) -> bool:
         return False
 
 
+def store_file(url: str) -> tuple[int, int] | None:
+    """Which file the store's path names now (device and inode), or None
+    when there is none: a service tells so that its store was deleted or
+    replaced while it ran."""
+    try:
+        info = os.stat(url.removeprefix("sqlite:///"))
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 class Store:
     """One open database. Not shared between threads."""
 

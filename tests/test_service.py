@@ -205,6 +205,22 @@ def test_files_deleted_from_output_while_running_are_written_again(server: Serve
     assert service.stop() == 0
 
 
+def test_a_store_deleted_while_running_stops_the_service_saying_so(server: Server, start) -> None:
+    """The runs went on storing into the deleted file, the publisher made
+    a new empty one and published nothing, and nothing was logged."""
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    for path in service.config.parent.glob("feeds.db*"):
+        path.unlink()
+    service.wait_for(lambda: service.process.poll() is not None, timeout=15)
+    assert service.process.returncode == 1
+    assert "was deleted or replaced while the service ran" in service.stderr()
+    assert "Traceback" not in service.stderr()
+    assert not (service.config.parent / "feeds.db").exists()  # no new, empty store
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)
