@@ -628,7 +628,7 @@ class Service:
         self._output_checked = now
         with self._config_lock:
             config = self.config
-        if store_file(config.storage_url) != self._store_file:
+        if self._store_file is not None and store_file(config.storage_url) != self._store_file:
             # What the runs store goes on into the old file, open still, and
             # is lost with it; whatever opened the path would make a new,
             # empty store, and publish nothing. Stopping says so loudly; a
