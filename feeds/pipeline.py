@@ -316,22 +316,28 @@ def publish_pending(
     store: Store,
     helpers: Executor | None = None,
     *,
+    everything: bool = False,
     stopping: threading.Event | None = None,
     announce: Announce | None = None,
 ) -> tuple[tuple[str, ...], int] | None:
     """Render the feeds that stored changes touched since the last time
-    (their rubrics' feeds and the combined one), as `publish_feeds` does;
-    None when there were none. They stay pending until a publish of them
-    has succeeded: one that raises (PublishError, StoreError) or is killed
-    leaves them for the next. Once `stopping` is set, the WebSub hub gets
-    one short try per feed."""
+    (their rubrics' feeds and the combined one), or with `everything` all
+    of them, as `publish_feeds` does; None when there were none. They stay
+    pending until a publish of them has succeeded: one that raises
+    (PublishError, StoreError) or is killed leaves them for the next. Once
+    `stopping` is set, the WebSub hub gets one short try per feed."""
     with store.transaction():
         pending = _pending(store)
         serial = store.meta("pending_serial")
-    if pending is None:
+    if pending is None and not everything:
         return None
     published = publish_feeds(
-        config, store, only=pending, helpers=helpers, stopping=stopping, announce=announce
+        config,
+        store,
+        only=None if everything else pending,
+        helpers=helpers,
+        stopping=stopping,
+        announce=announce,
     )
     with store.transaction():
         # Cleared only if no run noted a change since they were read: that

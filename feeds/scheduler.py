@@ -645,11 +645,18 @@ class Service:
             return
         if no_store_yet(config.storage_url):
             return  # not made here: the runs make it, or say why they cannot
+        # Not while a publish is on: the pages it has recorded are not all
+        # written yet (a first pass over many sources took that for files
+        # lost, and rendered every feed again and again).
+        if not self._publish_lock.acquire(blocking=False):
+            return
         try:
             with self._open_store(config.storage_url) as store:
                 complete = all_published(config, store)
         except FeedsError:
             return  # the publisher says what is wrong with the store
+        finally:
+            self._publish_lock.release()
         if not complete:
             log.warning("%s is missing files of the feeds: writing them again", config.output_dir)
             self._render_all = True
@@ -669,20 +676,21 @@ class Service:
                     config = self.config
                 helpers = self._parsing_for(config)
                 with self._open_store(config.storage_url) as store:
-                    if self._render_all:
+                    everything = self._render_all
+                    if everything:
                         prepare_dir(config.output_dir)
-                        published = publish_feeds(
-                            config,
-                            store,
-                            helpers=helpers,
-                            stopping=self._stop,
-                            announce=self._pinger,
-                        )
+                    # Every feed, when asked, clears what was pending too
+                    # (else it stayed pending until the next change).
+                    published = publish_pending(
+                        config,
+                        store,
+                        helpers,
+                        everything=everything,
+                        stopping=self._stop,
+                        announce=self._pinger,
+                    )
+                    if everything:
                         self._render_all = False
-                    else:
-                        published = publish_pending(
-                            config, store, helpers, stopping=self._stop, announce=self._pinger
-                        )
             if published is not None:
                 written, unchanged = published
                 log.info(

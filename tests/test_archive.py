@@ -10,6 +10,7 @@ page, once written, must never change.
 from __future__ import annotations
 
 import sqlite3
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -729,9 +730,14 @@ def test_the_service_has_its_worker_processes_write_many_pages(
     everything = {f"urn:story:{n}" for n in range(150)}
     try:
         service.wait_for(lambda: walk(f"{served}all.atom").merged() == everything, timeout=30)
+        # Nothing stays pending once all is out, and the service's look for
+        # lost files (every 5 s) finds none: written pages are not lost.
+        time.sleep(6)
+        service.wait_for(lambda: not _pending(tmp_path), timeout=15)
         assert service.stop() == 0
     finally:
         service.close()
+    assert "missing files" not in service.stderr()
     assert "bodies are parsed in" in service.stderr()
     walked = walk(f"{served}all.atom")
     paged = [i for _url, page in walked.pages for i in page]
@@ -739,6 +745,13 @@ def test_the_service_has_its_worker_processes_write_many_pages(
     art = walk(f"{served}art.rss")
     assert art.merged() == {f"urn:story:{n}" for n in range(150) if n % 2 == 1}
     assert not list((tmp_path / "output").rglob(".feeds-*")), "temporary files left behind"
+
+
+def _pending(folder: Path) -> str:
+    """The rubric feeds the service's store has waiting to be published."""
+    with sqlite3.connect(folder / "feeds.db") as db:
+        row = db.execute("SELECT value FROM meta WHERE key = 'pending_rubrics'").fetchone()
+    return str(row[0]) if row else ""
 
 
 @pytest.mark.slow

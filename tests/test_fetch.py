@@ -206,6 +206,24 @@ def test_a_failed_publish_leaves_the_changes_for_the_next_one(
     assert publish_pending(runner.config, runner.store) is None  # nothing left
 
 
+def test_publishing_every_feed_clears_what_was_pending(server: Server, runner_for) -> None:
+    """The service renders every feed when files went missing or a reload
+    asks: that publish covers the pending ones too, and said so to none,
+    so they stayed pending (for ever, once no source changed again)."""
+    runner = runner_for(server.add("/feed.rss", RSS))
+    runner.run()
+    server.add("/feed.rss", RSS.replace("<title>One</title>", "<title>One, corrected</title>"))
+    source = runner.config.sources[0]
+    later = NOW + timedelta(hours=1)
+    run_source(runner.config, source, store=runner.store, fetcher=runner.fetcher, now=later)
+    assert "One, corrected" not in (runner.config.output_dir / "all.atom").read_text("utf-8")
+    (runner.config.output_dir / "all.rss").unlink()
+    assert publish_pending(runner.config, runner.store, everything=True) is not None
+    assert "One, corrected" in (runner.config.output_dir / "all.atom").read_text("utf-8")
+    assert (runner.config.output_dir / "all.rss").is_file()
+    assert publish_pending(runner.config, runner.store) is None  # nothing left
+
+
 def test_a_publish_that_fails_while_the_store_is_locked_keeps_the_change(
     server: Server, impatient_sqlite: None, runner_for, monkeypatch: pytest.MonkeyPatch
 ) -> None:
