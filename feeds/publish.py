@@ -11,6 +11,7 @@ PublishError.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import tempfile
@@ -53,7 +54,7 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise PublishError(str(target), exc.strerror or str(exc)) from exc
+        raise _failure(target, exc) from exc
     temp = ""
     try:
         handle, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=directory)
@@ -76,11 +77,24 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
         temp = ""
         _sync_dir(directory)
     except OSError as exc:
-        raise PublishError(str(target), exc.strerror or str(exc)) from exc
+        raise _failure(target, exc) from exc
     finally:
         if temp:
             Path(temp).unlink(missing_ok=True)
     return True
+
+
+def _failure(target: Path, exc: OSError) -> PublishError:
+    """The error of writing `target`, naming the file in the way when one
+    of its folders is a file: the system names only the target ("Not a
+    directory"), an archive page for `output/` replaced by a file."""
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        for folder in target.parents:
+            if folder.is_dir():
+                break
+            if os.path.lexists(folder):
+                return PublishError(str(folder), "a file is in the way: a folder is needed here")
+    return PublishError(str(target), exc.strerror or str(exc))
 
 
 class NewFiles:
@@ -135,7 +149,7 @@ class NewFiles:
                     os.fchmod(stream.fileno(), 0o644)
                     stream.write(data)
             except OSError as exc:
-                self._error = PublishError(str(target), exc.strerror or str(exc))
+                self._error = _failure(target, exc)
             except Exception as exc:  # never leave add() blocked on a dead writer
                 self._error = PublishError(str(target), f"cannot write: {exc!r}")
 

@@ -614,7 +614,9 @@ def test_a_folder_in_the_way_fails_the_build_naming_it_and_leaves_no_temporaries
     (output / "archive").write_text("not a folder", encoding="utf-8")
     done = run_cli("build", "-c", str(config))
     assert done.returncode == 1
-    assert "archive" in done.stderr and "Traceback" not in done.stderr
+    # The file in the way, not the first page it stopped ("Not a directory").
+    assert f"{output / 'archive'}: a file is in the way" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
     assert not list(output.rglob(".feeds-*"))
     # Once the way is clear, the next build writes every page.
     (output / "archive").unlink()
