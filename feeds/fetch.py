@@ -532,14 +532,9 @@ class Fetcher:
         declared = response.headers.get("content-length", "").strip()
         # ASCII digits only ("²" is a digit to str.isdigit, and int() refuses
         # it), and not read as a number at all when longer than any limit.
-        if declared.isascii() and declared.isdigit():
-            declared = declared.lstrip("0") or "0"
-        if (
-            declared.isascii()
-            and declared.isdigit()
-            and (len(declared) > _MOST_DIGITS or int(declared) > source.max_bytes)
-        ):
-            shown = declared if len(declared) <= _MOST_DIGITS else f"{declared[:20]}..."
+        digits = (declared.lstrip("0") or "0") if declared.isascii() and declared.isdigit() else ""
+        if digits and (len(digits) > _MOST_DIGITS or int(digits) > source.max_bytes):
+            shown = digits if len(digits) <= _MOST_DIGITS else f"{digits[:20]}..."
             raise FetchError(
                 source.name,
                 f"body of {shown} bytes is over the limit of {source.max_bytes}",

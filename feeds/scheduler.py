@@ -57,7 +57,7 @@ from feeds.pipeline import (
     wants_workers,
 )
 from feeds.publish import prepare_dir
-from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer, no_store_yet, store_file
+from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer, store_file
 from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
@@ -200,7 +200,7 @@ class Service:
                 break
             if asked or self._config_changed():
                 self.reload()
-            self._check_output()
+            self._look_at_files()
         self._shutdown()
         self._wake_up.close()
         self._waker.close()
@@ -612,23 +612,26 @@ class Service:
         """The store, as long as it is the one the service started with:
         opening a path whose file was deleted made a new, empty store, and
         the publisher published nothing from it. Raises StoreError."""
-        if self._store_file is not None and store_file(url) != self._store_file:
+        if self._store_replaced(url):
             raise StoreError(url, "deleted or replaced while the service ran")
         return Store(url)
 
-    def _check_output(self) -> None:
+    def _store_replaced(self, url: str) -> bool:
+        """Whether the store's path names another file than at start (or
+        none)."""
+        return self._store_file is not None and store_file(url) != self._store_file
+
+    def _look_at_files(self) -> None:
         """Every OUTPUT_CHECK_SECONDS: a store deleted or replaced while the
-        service runs stops it; when a file of the feeds is missing from
-        output/ (deleted by hand, or the folder with it), every feed is
-        written again. Only a change used to be: unchanged feeds stayed
-        missing until a restart."""
+        service runs stops it; feed files missing from output/ are written
+        again."""
         now = time.monotonic()
         if now < self._output_checked + OUTPUT_CHECK_SECONDS:
             return
         self._output_checked = now
         with self._config_lock:
             config = self.config
-        if self._store_file is not None and store_file(config.storage_url) != self._store_file:
+        if self._store_replaced(config.storage_url):
             # What the runs store goes on into the old file, open still, and
             # is lost with it; whatever opened the path would make a new,
             # empty store, and publish nothing. Stopping says so loudly; a
@@ -641,14 +644,16 @@ class Service:
             self._exit_code = 1
             self._stop.set()
             return
-        if self._render_all:
-            return
-        if no_store_yet(config.storage_url):
-            return  # not made here: the runs make it, or say why they cannot
+        self._rewrite_missing(config)
+
+    def _rewrite_missing(self, config: Config) -> None:
+        """When a file of the feeds is missing from output/ (deleted by
+        hand, or the folder with it), every feed is written again. Only a
+        change used to be: unchanged feeds stayed missing until a restart."""
         # Not while a publish is on: the pages it has recorded are not all
         # written yet (a first pass over many sources took that for files
         # lost, and rendered every feed again and again).
-        if not self._publish_lock.acquire(blocking=False):
+        if self._render_all or not self._publish_lock.acquire(blocking=False):
             return
         try:
             with self._open_store(config.storage_url) as store:

@@ -91,24 +91,8 @@ def test_article_pages_that_never_answer_share_the_sources_time_out(
     the build took ~50 s. The run's pages now share the source's 2 s,
     waiting for their host's turn included; those it did not reach are
     fetched next run, and the items keep their feed's text."""
-    items = "".join(
-        f"<item><title>Story {n}</title><link>{server.url}/slow/{n}</link>"
-        f"<description>Lead {n}</description></item>"
-        for n in range(25)
-    )
-    for n in range(25):
-        server.add(f"/slow/{n}", page(), content_type="text/html; charset=utf-8", delay=4)
-    feed = server.add(
-        "/feed.rss",
-        RSS.replace("<item><title>Выставка года</title><link>{link}</link></item>", items),
-        content_type="application/rss+xml",
-    )
     one_at_a_time = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0\n  per_host: 1\n")
-    config = write_config(
-        tmp_path,
-        f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n    timeout: 2\n",
-        one_at_a_time,
-    )
+    config = _twenty_five_articles(tmp_path, server, timeout=2, base=one_at_a_time, delay=4)
     started = time.monotonic()
     done = run_cli("build", "-c", str(config))
     took = time.monotonic() - started
@@ -126,28 +110,38 @@ def test_the_spacing_a_host_asks_for_does_not_count_against_the_time_out(
 ) -> None:
     """25 pages that answer at once, `host_delay: 0.1`: 2.5 s of spacing
     for a source with `timeout: 0.5`, and every page is fetched."""
+    spaced = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0.1\n")
+    config = _twenty_five_articles(tmp_path, server, timeout=0.5, base=spaced)
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "left for the next run" not in done.stderr
+    assert all(len(server.hits(f"/article/{n}")) == 1 for n in range(25))
+
+
+def _twenty_five_articles(
+    tmp_path: Path, server: Server, *, timeout: float, base: str, delay: float = 0.0
+) -> Path:
+    """A full_content source with `timeout` whose feed lists 25 stories,
+    each article page answering after `delay`; its config."""
     items = "".join(
-        f"<item><title>Story {n}</title><link>{server.url}/quick/{n}</link></item>"
+        f"<item><title>Story {n}</title><link>{server.url}/article/{n}</link>"
+        f"<description>Lead {n}</description></item>"
         for n in range(25)
     )
     for n in range(25):
-        server.add(f"/quick/{n}", page(), content_type="text/html; charset=utf-8")
+        server.add(f"/article/{n}", page(), content_type="text/html; charset=utf-8", delay=delay)
     feed = server.add(
         "/feed.rss",
         RSS.replace("<item><title>Выставка года</title><link>{link}</link></item>", items),
         content_type="application/rss+xml",
     )
-    spaced = BASE_CONFIG.replace("  host_delay: 0\n", "  host_delay: 0.1\n")
-    config = write_config(
+    return write_config(
         tmp_path,
-        f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n    timeout: 0.5\n",
-        spaced,
+        f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+        f"    timeout: {timeout}\n",
+        base,
     )
-    done = run_cli("build", "-c", str(config))
-
-    assert done.returncode == 0, done.stderr
-    assert "left for the next run" not in done.stderr
-    assert all(len(server.hits(f"/quick/{n}")) == 1 for n in range(25))
 
 
 def test_the_page_is_dated_by_its_own_article_not_by_a_list_it_shows() -> None:

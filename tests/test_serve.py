@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
@@ -810,6 +811,28 @@ def test_slow_or_idle_clients_cannot_hold_the_server(
         server.stop()
 
 
+@contextmanager
+def _serving_atom(tmp_path: Path, big: bytes = b"") -> Iterator[ServerThread]:
+    """A real server of a test's own over `tmp_path` holding all.atom (and
+    big.rss when given), stopped at the end."""
+    settings = _alone(tmp_path)
+    (tmp_path / "all.atom").write_bytes(ATOM)
+    if big:
+        (tmp_path / "big.rss").write_bytes(big)
+    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _atom_of(server: ServerThread) -> bytes:
+    """all.atom as a new client gets it."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
+        return client.get("/all.atom").content
+
+
 def _read_to_close(sock: socket.socket, wait: float = 5.0) -> bytes:
     sock.settimeout(wait)
     answer = b""
@@ -824,11 +847,7 @@ def test_a_client_that_shuts_its_side_after_its_request_still_gets_the_answer(
     """`nc -N` and many HTTP/1.0 scripts send their request and then shut
     their side of the connection: the answer was lost (closed with nothing
     sent) whenever it was not ready within a millisecond or so."""
-    settings = _alone(tmp_path)
-    (tmp_path / "all.atom").write_bytes(ATOM)
-    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
-    server.start()
-    try:
+    with _serving_atom(tmp_path) as server:
         for request in (
             b"GET /all.atom HTTP/1.0\r\n\r\n",
             b"GET /all.atom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -843,8 +862,6 @@ def test_a_client_that_shuts_its_side_after_its_request_still_gets_the_answer(
                 assert answer.startswith(b"HTTP/1.1 "), (request, answer[:80])
                 if b"all.atom" in request:
                     assert answer.endswith(ATOM)
-    finally:
-        server.stop()
 
 
 def test_clients_that_never_read_their_answers_cannot_shut_others_out(
@@ -858,37 +875,31 @@ def test_clients_that_never_read_their_answers_cannot_shut_others_out(
 
     monkeypatch.setattr(serve, "MAX_CONNECTIONS", 6)
     monkeypatch.setattr(serve, "STALL_SECONDS", 0.5)
-    settings = _alone(tmp_path)
-    (tmp_path / "all.atom").write_bytes(ATOM)
-    (tmp_path / "big.rss").write_bytes(b"<rss>" + os.urandom(1 << 20).hex().encode() + b"</rss>")
-    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
-    server.start()
+    big = b"<rss>" + os.urandom(1 << 20).hex().encode() + b"</rss>"
     hogs: list[socket.socket] = []
-    try:
-        for _ in range(6):
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", server.port))
-            sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
-            hogs.append(sock)
-        # Their answers fill every buffer on the way within a second or so;
-        # then, stalled for STALL_SECONDS, they give way.
-        shut_out_until = time.monotonic() + 5
-        while True:
-            try:
-                with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
-                    assert client.get("/all.atom").content == ATOM
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < shut_out_until, "still shut out after 5 s"
-                time.sleep(0.2)
-        for _ in range(3):
-            with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
-                assert client.get("/all.atom").content == ATOM
-    finally:
-        for sock in hogs:
-            sock.close()
-        server.stop()
+    with _serving_atom(tmp_path, big) as server:
+        try:
+            for _ in range(6):
+                sock = socket.socket()
+                hogs.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.connect(("127.0.0.1", server.port))
+                sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            # Their answers fill every buffer on the way within a second or
+            # so; then, stalled for STALL_SECONDS, they give way.
+            shut_out_until = time.monotonic() + 5
+            while True:
+                try:
+                    assert _atom_of(server) == ATOM
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < shut_out_until, "still shut out after 5 s"
+                    time.sleep(0.2)
+            for _ in range(3):
+                assert _atom_of(server) == ATOM
+        finally:
+            for sock in hogs:
+                sock.close()
 
 
 def test_at_the_cap_an_idle_connection_makes_room_not_a_client_reading_its_answer(
@@ -899,40 +910,34 @@ def test_at_the_cap_an_idle_connection_makes_room_not_a_client_reading_its_answe
     from feeds import serve
 
     monkeypatch.setattr(serve, "MAX_CONNECTIONS", 4)
-    settings = _alone(tmp_path)
-    (tmp_path / "all.atom").write_bytes(ATOM)
     big = b"<rss>" + os.urandom(1 << 21).hex().encode() + b"</rss>"
-    (tmp_path / "big.rss").write_bytes(big)
-    server = ServerThread(create_app(lambda: settings), "127.0.0.1", 0)
-    server.start()
     idle: list[socket.socket] = []
-    try:
-        for _ in range(3):  # served once, then kept alive doing nothing
-            sock = socket.create_connection(("127.0.0.1", server.port))
-            sock.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n\r\n")
-            sock.settimeout(5)
-            answer = b""
-            while not answer.endswith(ATOM):
-                answer += sock.recv(65536)
-            idle.append(sock)
-        reader = socket.socket()
-        idle.append(reader)  # closed at the end with them
-        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        reader.connect(("127.0.0.1", server.port))
-        reader.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        reader.settimeout(5)
-        got = reader.recv(16384)
-        time.sleep(0.3)  # the server's buffers for it are full by now
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as client:
-            assert client.get("/all.atom").content == ATOM  # over the cap
-        while chunk := reader.recv(65536):
-            got += chunk
-        assert got.endswith(big)
-        assert sum(_closed(sock, 0.2) for sock in idle[:3]) == 1
-    finally:
-        for sock in idle:
-            sock.close()
-        server.stop()
+    with _serving_atom(tmp_path, big) as server:
+        try:
+            for _ in range(3):  # served once, then kept alive doing nothing
+                sock = socket.create_connection(("127.0.0.1", server.port))
+                idle.append(sock)
+                sock.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.settimeout(5)
+                answer = b""
+                while not answer.endswith(ATOM):
+                    answer += sock.recv(65536)
+            reader = socket.socket()
+            idle.append(reader)  # closed at the end with them
+            reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            reader.connect(("127.0.0.1", server.port))
+            reader.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reader.settimeout(5)
+            got = reader.recv(16384)
+            time.sleep(0.3)  # the server's buffers for it are full by now
+            assert _atom_of(server) == ATOM  # over the cap
+            while chunk := reader.recv(65536):
+                got += chunk
+            assert got.endswith(big)
+            assert sum(_closed(sock, 0.2) for sock in idle[:3]) == 1
+        finally:
+            for sock in idle:
+                sock.close()
 
 
 def test_metrics_scrapes_close_together_share_one_reading_of_the_store(
