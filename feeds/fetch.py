@@ -743,7 +743,9 @@ def _status_error(source: Source, response: urllib3.BaseHTTPResponse) -> FetchEr
         wait = retry_after(response.headers.get("retry-after", ""), datetime.now(UTC))
     detail = f"HTTP {status} {reason}".strip()
     if wait is not None and wait > MAX_RETRY_AFTER:
-        detail += f" (retry after {wait:.0f} s; asked again in a day at most)"
+        # A number of thousands of digits is infinite as a float.
+        asked = f"{wait:.0f} s" if math.isfinite(wait) else "more than a day"
+        detail += f" (retry after {asked}; asked again in a day at most)"
     elif wait is not None:
         detail += f" (retry after {wait:.0f} s)"
     if status == 410:

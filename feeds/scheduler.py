@@ -57,7 +57,7 @@ from feeds.pipeline import (
     wants_workers,
 )
 from feeds.publish import prepare_dir
-from feeds.store import WRITES_PER_COMMIT, RunLock, Store, Writer, store_file
+from feeds.store import WRITES_PER_COMMIT, RunLock, Store, StoreWatch, Writer
 from feeds.timing import regular_due
 
 log = logging.getLogger("feeds")
@@ -163,8 +163,11 @@ class Service:
         self._render_all = False
         #: When output/ was last checked for missing files (monotonic).
         self._output_checked = time.monotonic()
-        #: The store's file when the service started (see `store_file`).
-        self._store_file: tuple[int, int] | None = None
+        #: The store's file when the service started.
+        self._store_watch: StoreWatch | None = None
+        #: The store's file was emptied or overwritten: closing its
+        #: connections would write their pages into it (see `_shutdown`).
+        self._store_lost = False
         self._exit_code = 0
 
     # -- life cycle -----------------------------------------------------
@@ -181,7 +184,7 @@ class Service:
         with Store(self.config.storage_url) as store, self._publish_lock:
             # Its pings go aside: a hub that hangs must not hold up the start.
             publish_feeds(self.config, store, stopping=self._stop, announce=self._pinger)
-        self._store_file = store_file(self.config.storage_url)
+        self._store_watch = StoreWatch(self.config.storage_url)
         self._writer = Writer(self.config.storage_url)
         self._publisher.start()
         self._scheduler.start()
@@ -250,6 +253,15 @@ class Service:
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._active and time.monotonic() < deadline:
             time.sleep(0.05)
+        if self._store_lost:
+            # Closing the last connection would copy the write-ahead log's
+            # pages into the emptied file, which a restart would then find
+            # malformed; left alone, SQLite drops that log and starts anew.
+            if self._server is not None:
+                self._server.stop()
+            log.info("service stopped without closing the store")
+            logging.shutdown()
+            os._exit(self._exit_code)
         # What the finished runs stored goes out now, not at the next start
         # (with the worker processes' help, so before they are let go).
         published = self._publisher.stop(STOP_PUBLISH_SECONDS)
@@ -281,6 +293,8 @@ class Service:
         if self._writer is not None:
             # Every run has ended: what it handed over is committed.
             self._writer.close()
+        if self._store_watch is not None:
+            self._store_watch.close()  # after every connection: see StoreWatch
         self._fetcher.close()
         self._lock.release()
 
@@ -612,36 +626,42 @@ class Service:
         """The store, as long as it is the one the service started with:
         opening a path whose file was deleted made a new, empty store, and
         the publisher published nothing from it. Raises StoreError."""
-        if self._store_replaced(url):
-            raise StoreError(url, "deleted or replaced while the service ran")
+        change = self._store_change(url)
+        if change:
+            raise StoreError(url, f"{change} while the service ran")
         return Store(url)
 
-    def _store_replaced(self, url: str) -> bool:
-        """Whether the store's path names another file than at start (or
-        none)."""
-        return self._store_file is not None and store_file(url) != self._store_file
+    def _store_change(self, url: str) -> str:
+        """What happened to the store's file since the start ("" for
+        nothing)."""
+        return "" if self._store_watch is None else self._store_watch.change(url)
 
     def _look_at_files(self) -> None:
-        """Every OUTPUT_CHECK_SECONDS: a store deleted or replaced while the
-        service runs stops it; feed files missing from output/ are written
-        again."""
+        """Every OUTPUT_CHECK_SECONDS: a store deleted, replaced, emptied or
+        overwritten while the service runs stops it; feed files missing
+        from output/ are written again."""
         now = time.monotonic()
         if now < self._output_checked + OUTPUT_CHECK_SECONDS:
             return
         self._output_checked = now
         with self._config_lock:
             config = self.config
-        if self._store_replaced(config.storage_url):
+        change = self._store_change(config.storage_url)
+        if change:
             # What the runs store goes on into the old file, open still, and
             # is lost with it; whatever opened the path would make a new,
-            # empty store, and publish nothing. Stopping says so loudly; a
-            # service manager starts it again on the store the path has now.
+            # empty store, and publish nothing. An emptied file made every
+            # request and publish wait 30 s for SQLite's lock, then fail.
+            # Stopping says so loudly; a service manager starts it again on
+            # the store the path has now (an empty file becomes a new store).
             log.error(
-                "store %s was deleted or replaced while the service ran: stopping "
+                "store %s was %s while the service ran: stopping "
                 "(start it again to use the store now at that path)",
                 config.storage_url.removeprefix("sqlite:///"),
+                change,
             )
             self._exit_code = 1
+            self._store_lost = change == "emptied or overwritten"
             self._stop.set()
             return
         self._rewrite_missing(config)

@@ -405,15 +405,60 @@ def no_store_yet(url: str) -> bool:
         return False
 
 
-def store_file(url: str) -> tuple[int, int] | None:
-    """Which file the store's path names now (device and inode), or None
-    when there is none: a service tells so that its store was deleted or
-    replaced while it ran."""
-    try:
-        info = os.stat(url.removeprefix("sqlite:///"))
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino)
+#: What every SQLite database file begins with.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreWatch:
+    """The store's file as a service found it at start, to tell it was
+    deleted, replaced, emptied or overwritten while the service ran.
+
+    Holds a descriptor of the file open until `close`: POSIX locks belong to
+    the process, so closing any descriptor of the file drops the locks
+    SQLite holds on it for this process's connections. Close it only once
+    they are closed."""
+
+    def __init__(self, url: str) -> None:
+        self._fd: int | None = None
+        self._file: tuple[int, int] | None = None
+        self._intact = False
+        with suppress(OSError):  # none yet: only a replacement can be told
+            self._fd = os.open(_store_path(url), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            info = os.fstat(self._fd)
+            self._file = (info.st_dev, info.st_ino)
+            self._intact = self._reads_as_database()
+
+    def change(self, url: str) -> str:
+        """What happened to the store's file since the start ("" for
+        nothing): "deleted or replaced" when the path names another file or
+        none, "emptied or overwritten" when the same file no longer begins
+        as a database (`: > feeds.db` keeps the file)."""
+        if self._file is None:
+            return ""
+        try:
+            info = os.stat(_store_path(url))
+        except OSError:
+            return "deleted or replaced"
+        if (info.st_dev, info.st_ino) != self._file:
+            return "deleted or replaced"
+        if self._intact and not self._reads_as_database():
+            return "emptied or overwritten"
+        return ""
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _reads_as_database(self) -> bool:
+        try:
+            return self._fd is not None and os.pread(self._fd, 16, 0) == _SQLITE_HEADER
+        except OSError:
+            return False
+
+
+def _store_path(url: str) -> str:
+    return url.removeprefix("sqlite:///")
 
 
 class Store:

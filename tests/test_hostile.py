@@ -894,6 +894,9 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/429-year": static(
             b"go away", "text/plain", "429 Too Many Requests", Retry_After="31536000"
         ),
+        "/429-endless": static(
+            b"go away", "text/plain", "429 Too Many Requests", Retry_After="9" * 5000
+        ),
         "/loop": redirect_to("/loop"),
         "/to-localhost": redirect_to(f"http://localhost:{port}/ok"),
         "/to-ipv6-loopback": redirect_to(f"http://[::1]:{port}/ok"),
@@ -1128,6 +1131,12 @@ CASES = [
         "http-429-retry-after-a-year",
         "/429-year",
         words=("retry after 31536000 s", "asked again in a day at most"),
+    ),
+    case(
+        "http-429-retry-after-5000-digits",
+        "/429-endless",
+        words=("retry after more than a day", "asked again in a day at most"),
+        not_words=("inf s",),
     ),
     # --- redirects ---
     case("redirect-loop", "/loop", words=("redirects",)),

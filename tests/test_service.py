@@ -221,6 +221,29 @@ def test_a_store_deleted_while_running_stops_the_service_saying_so(server: Serve
     assert not (service.config.parent / "feeds.db").exists()  # no new, empty store
 
 
+def test_a_store_emptied_while_running_stops_the_service_and_a_restart_starts_afresh(
+    server: Server, start
+) -> None:
+    """`: > feeds.db` keeps the file (same inode): the service waited 30 s
+    for SQLite's lock on every request and publish, failing them with "disk
+    I/O error" until someone restarted it."""
+    feed = server.add("/a.rss", rss("From A"))
+    source = f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n"
+    service = start(source)
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    (service.config.parent / "feeds.db").write_bytes(b"")
+    service.wait_for(lambda: service.process.poll() is not None, timeout=15)
+    assert service.process.returncode == 1
+    assert "was emptied or overwritten while the service ran" in service.stderr()
+    assert "Traceback" not in service.stderr()
+    again = start(source)  # what a service manager does: a new store, fetched afresh
+    again.wait_for(lambda: len(server.hits("/a.rss")) == 2)
+    again.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    assert again.stop() == 0
+    assert "Traceback" not in again.stderr()
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)
