@@ -382,6 +382,74 @@ def test_russian_comes_out_right_whatever_the_labels_say(
     ]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "declaration", "content_type", "stray"),
+    [
+        # A summary cut inside a character, in a feed that says UTF-8...
+        pytest.param("utf-8", "utf-8", "application/rss+xml", b"\xd0", id="utf-8-declared"),
+        pytest.param(
+            "utf-8", None, "application/rss+xml; charset=utf-8", b"\xd0", id="utf-8-in-header"
+        ),
+        # ...or nothing at all.
+        pytest.param("utf-8", None, "application/rss+xml", b"\xd0", id="utf-8-unlabelled"),
+        # windows-1251's 0x98, which Python's codec leaves unmapped.
+        pytest.param(
+            "cp1251", "windows-1251", "application/rss+xml", b"\x98", id="cp1251-declared"
+        ),
+        pytest.param(
+            "cp1251",
+            None,
+            "application/rss+xml; charset=windows-1251",
+            b"\x98",
+            id="cp1251-in-header",
+        ),
+        pytest.param("cp1251", None, "application/rss+xml", b"\x98", id="cp1251-unlabelled"),
+    ],
+)
+@pytest.mark.parametrize("reader", [parse, parse_with_feedparser], ids=["parse", "feedparser"])
+def test_one_stray_byte_spoils_one_character_not_the_whole_feed(
+    encoding: str, declaration: str | None, content_type: str, stray: bytes, reader: Any
+) -> None:
+    """The strict decode failed, feedparser read the whole body as
+    windows-1252, and every title came out as "Ïðèâåò, ìèð", stored and
+    syndicated so (and, once the byte was fixed, the ids derived from
+    those titles changed). Browsers, and our pages, make the byte U+FFFD."""
+    body = _cp1251_fixture_as(encoding, declaration)
+    end = "булок".encode(encoding)
+    body = body.replace(end, end + stray, 1)
+
+    items = reader(_fetched(body, content_type), SOURCE, _context())
+
+    assert [(item.title, item.summary) for item in items] == [
+        ("Привет, мир", "Ёлки-палки, съешь ещё этих мягких французских булок\ufffd")
+    ]
+
+
+def test_a_json_feed_with_one_stray_byte_keeps_its_items() -> None:
+    """It failed whole: "invalid JSON: 'utf-8' codec can't decode byte"."""
+    document = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Лента", "items": ['
+        '{"id": "1", "url": "https://example.org/1", "title": "Привет, мир",'
+        ' "content_text": "Ёлки-палки"}]}'
+    ).encode()
+    body = document.replace("палки".encode(), "палки".encode() + b"\xd0", 1)
+
+    (item,) = parse(_fetched(body, JSON_FEED), SOURCE, _context())
+
+    assert item.title == "Привет, мир"
+    assert "Ёлки-палки\ufffd" in item.summary + item.content
+
+
+def test_a_feed_mostly_not_in_its_charset_is_still_not_a_feed_of_replacement_marks() -> None:
+    """Many bytes that do not fit the label mean the label is wrong, not
+    the bytes: the body is not made U+FFFD's."""
+    body = _cp1251_fixture_as("cp1251", "utf-8")
+
+    (item,) = parse(_fetched(body, "application/rss+xml"), SOURCE, _context())
+
+    assert "\ufffd" not in item.title
+
+
 # --- links ----------------------------------------------------------------------
 
 

@@ -67,7 +67,7 @@ def decode_page(body: bytes, headers: dict[str, str]) -> str:
         _codec(meta.group(1).decode("ascii", "replace") if meta else "", in_page=True),
     ]
     for label_codec in declared:
-        text = _strict_enough(body, label_codec) if label_codec else None
+        text = strict_enough(body, label_codec) if label_codec else None
         if text is not None:
             return text
     if body.isascii():
@@ -149,10 +149,11 @@ def _codec(label: str, *, in_page: bool = False) -> str | None:
     return None
 
 
-def _strict_enough(body: bytes, codec: str) -> str | None:
+def strict_enough(body: bytes, codec: str) -> str | None:
     """The body in a declared charset, unless that is plainly wrong (a
     "UTF-8" page in windows-1251): a stray bad byte in a thousand is kept
-    as U+FFFD, as a browser would."""
+    as U+FFFD, as a browser would (windows-1251's 0x98, which Python's
+    codec leaves unmapped, too)."""
     try:
         return body.decode(codec)
     except UnicodeDecodeError:

@@ -38,7 +38,7 @@ from feeds.model import (
     joined,
     mail_date,
 )
-from feeds.parse.decode import cyrillic_codec, text_codec
+from feeds.parse.decode import cyrillic_codec, strict_enough, text_codec
 from feeds.parse.fast import parse_fast
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -147,9 +147,35 @@ def _charset_settled(fetched: Fetched) -> Fetched:
     declaration = _XML_DECLARATION_ENCODING.match(body)
     content_type = fetched.headers.get("content-type", "")
     if declaration is not None or _HEADER_CHARSET.search(content_type):
-        return fetched
+        label = _feedparser_charset(content_type)
+        if not label and declaration is not None:
+            label = declaration.group(1).decode("ascii", "replace")
+        return _mended(fetched, text_codec(label) if label else None)
+    nearly_utf8 = _mended(fetched, "utf-8")
+    if nearly_utf8 is not fetched:
+        return nearly_utf8
     codec = cyrillic_codec(body)
-    return fetched if codec is None else _declared_as(fetched, codec)
+    return fetched if codec is None else _mended(_declared_as(fetched, codec), codec)
+
+
+def _mended(fetched: Fetched, codec: str | None) -> Fetched:
+    """`fetched` in UTF-8 when a few of its bytes do not fit `codec`, the
+    charset it is in (a summary cut inside a character, windows-1251's
+    unmapped 0x98): each such byte made U+FFFD, as browsers do. feedparser,
+    failing to decode the body strictly, read the whole of it as
+    windows-1252 instead, and every title came out as "Íîâîñòü"; the
+    ids derived from those titles then changed once the byte was fixed.
+    As it is when it fits, when no codec is known, or when too many bytes
+    do not fit for the label to be right (the parsers decide)."""
+    if codec is None or codec.startswith(("utf-16", "utf-32")):
+        return fetched
+    try:
+        fetched.body.decode(codec)
+    except UnicodeDecodeError:
+        text = strict_enough(fetched.body, codec)
+        if text is not None:
+            return _declared_as(replace(fetched, body=text.encode()), "utf-8")
+    return fetched
 
 
 def _in_utf8(fetched: Fetched) -> Fetched | None:
@@ -420,7 +446,12 @@ def _feedparser_image(entry: Any, base: str) -> tuple[str, str, int | None]:
 
 def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[Item]:
     try:
-        document = json.loads(fetched.body.decode("utf-8-sig"))
+        # JSON Feed is UTF-8; a stray bad byte (a cut character) is U+FFFD,
+        # not the loss of every item.
+        text = strict_enough(fetched.body, "utf-8-sig")
+        if text is None:
+            text = fetched.body.decode("utf-8-sig")  # says where it is not UTF-8
+        document = json.loads(text)
     except ValueError as exc:  # undecodable, not JSON, or a number of 5,000 digits
         raise ParseError(source.name, f"invalid JSON: {exc}", url=fetched.url) from exc
     except RecursionError:
