@@ -139,6 +139,9 @@ _LANGUAGE_TAG = re.compile(
     r"|x(?:-[a-z0-9]{1,8})+)",
     re.IGNORECASE | re.ASCII,
 )
+#: What no URL (nor IRI) holds as it is (RFC 3987): every feed's id, self
+#: link and OPML entry would carry it.
+_NOT_IN_URL = re.compile(r'["<>{}|\\^`\x00-\x1f\x7f]')
 _SITE_KEYS = ("title", "base_url", "language", "timezone", "description")
 _OUTPUT_KEYS = ("dir", "max_items", "archive_page_size")
 _STORAGE_KEYS = ("url",)
@@ -674,6 +677,13 @@ class _Checker:
                 "site.base_url",
                 f"expected the folder output/ is served at, with no query, fragment or "
                 f"space (feed addresses are made by adding file names), got {base_url!r}",
+            )
+        bad = _NOT_IN_URL.search(base_url)
+        if bad:
+            raise self.fail(
+                "site.base_url",
+                f"a URL cannot hold {bad.group()!r} (nor < > {{ }} | \\ ^ `): feed ids and "
+                f"links are made from it, got {base_url!r}",
             )
         try:
             parts.port  # noqa: B018 (read for its check: 0-65535)

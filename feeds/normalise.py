@@ -10,7 +10,8 @@ keeps its id for ever):
 1. the source's own guid when it is an absolute URI (``tag:``, ``http:``...);
 2. a source's guid that is not a URI, namespaced by source:
    ``urn:feeds:<source>:guid:<guid>``;
-3. else the item's link;
+3. else the item's link, unless the fetch gives it to entries with different
+   titles (`shared_links`);
 4. else ``urn:feeds:<source>:<digest>``, the digest taken over the title and
    the date the source printed (never the position on the page, never the
    time we fetched it); when it printed a time of day but no day, over that
@@ -23,6 +24,7 @@ import hashlib
 import html
 import re
 import threading
+from collections.abc import Container, Iterable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -116,10 +118,30 @@ _NOT_IN_IRI = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\ud800-\udfff\ufffe\uffff]')
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def normalise_item(item: Item, now: datetime | None = None) -> Item:
+def shared_links(items: Iterable[Item]) -> frozenset[str]:
+    """The links one fetch gives to entries with different titles and no
+    guid (a podcast's page for every episode, a ticker's front page): such
+    a link identifies none of them, so none takes it for its id. Each did,
+    and the store kept one of the stories."""
+    titles: dict[str, str] = {}
+    shared: set[str] = set()
+    for item in items:
+        link = item.link.strip()
+        if item.id or item.guid.strip() or not link:
+            continue
+        title = _line(item.title) or item.summary.strip() or item.content.strip()
+        if titles.setdefault(link, title) != title:
+            shared.add(link)
+    return frozenset(shared)
+
+
+def normalise_item(
+    item: Item, now: datetime | None = None, shared: Container[str] = frozenset()
+) -> Item:
     """Final forms for one item: id, title, HTML, dates. A date before
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
-    it, is dropped: the item counts as undated."""
+    it, is dropped: the item counts as undated. A link in `shared` (see
+    `shared_links`) gives no id."""
     given = item.link.strip()
     if given and not (WEB_URL.match(given) and usable_link(given)):
         given = ""
@@ -149,7 +171,12 @@ def normalise_item(item: Item, now: datetime | None = None) -> Item:
     # not change when a date a little too far ahead comes within reach.
     printed = plausible_date(item.published, None, earliest=None)
     identity = item.id or _derive_id(
-        item.source, guid, given, id_title, printed, time_only=item.time_only
+        item.source,
+        guid,
+        "" if item.link.strip() in shared else given,
+        id_title,
+        printed,
+        time_only=item.time_only,
     )
     return item.evolve(
         id=identity,

@@ -71,7 +71,7 @@ from feeds.model import (
     Source,
     SourceResult,
 )
-from feeds.normalise import normalise_item, plausible_date, sanitise_html
+from feeds.normalise import normalise_item, plausible_date, sanitise_html, shared_links
 from feeds.parse import follower_for, noted_parser_for, parser_for
 from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
@@ -389,8 +389,9 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
             fetched, parsed_as = _follow(fetcher.fetch, source, fetcher.fetch(source))
             parse = noted_parser_for(parsed_as.type)
             parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
+            shared = shared_links(parsed)
             pairs = [
-                (item, classify_item(normalise_item(item, now), vocabulary, source.rubrics))
+                (item, classify_item(normalise_item(item, now, shared), vocabulary, source.rubrics))
                 for item in parsed
             ]
         except SourceError as exc:
@@ -900,8 +901,10 @@ def process_fetched(
     try:
         parsed = parser_for(source.type)(fetched, source, context)
         now = context.now
+        shared = shared_links(parsed)
         items = (
-            classify_item(normalise_item(item, now), vocabulary, source.rubrics) for item in parsed
+            classify_item(normalise_item(item, now, shared), vocabulary, source.rubrics)
+            for item in parsed
         )
         if source.include or source.exclude:
             items = (item for item in items if keep_item(item, source.include, source.exclude))
@@ -1284,6 +1287,11 @@ def _names(config: Config) -> frozenset[str]:
     return _named[1]
 
 
+#: Items a feed's arrival time is read from: SQLite takes up to 32,766
+#: parameters in one statement.
+_MOST_PARAMETERS = 30_000
+
+
 def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
     """The combined feed and one feed per rubric, with their newest items."""
     labels = {rubric.slug: rubric.title for rubric in config.rubrics}
@@ -1295,7 +1303,11 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
     ) -> FeedSpec:
         total = store.count(rubric)
         items = tuple(store.latest(rubric, limit, members=total))
+        # The last change a reader can see: an item's edit or date, or the
+        # arrival of the newest one. By dates alone it went backwards when a
+        # new story with an older date pushed out a recently edited one.
         stamps = [item.updated or item.published for item in items]
+        stamps.append(store.first_stored([item.id for item in items[:_MOST_PARAMETERS]]))
         return FeedSpec(
             slug=slug,
             title=title,

@@ -971,8 +971,12 @@ class Store:
             if row["source"] != item.source:
                 continue
             # Found by its link as it is now; by none that several of the
-            # source's stories share.
-            wanted = None if entry.generic else entry.canonical
+            # source's stories share, but for a story stored under that
+            # link's id, which its title and date found (see _same_story):
+            # found so again at the next fetch, or stored twice.
+            wanted = entry.canonical
+            if entry.generic:
+                wanted = row["canonical_link"] if row["id"] != item.id else None
             if wanted != row["canonical_link"]:
                 moved.append((wanted, row["id"]))
             changed = row["fingerprint"] != entry.fingerprint and not _date_moved_only(entry, row)
@@ -1273,6 +1277,16 @@ class Store:
                 found = self.meta("identity") or uuid.uuid4().hex
                 self.set_meta("identity", found)
         return found
+
+    def first_stored(self, ids: Sequence[str]) -> datetime | None:
+        """When the last of these items was first stored (None for none)."""
+        if not ids:
+            return None
+        marks = ",".join("?" * len(ids))
+        row = self._execute(
+            f"SELECT max(first_seen) FROM items WHERE id IN ({marks})", list(ids)
+        ).fetchone()
+        return _date(row[0]) if row and row[0] else None
 
     def created(self) -> datetime:
         """When this store was made: the stable `updated` of an empty feed."""
@@ -1594,8 +1608,11 @@ def _same_story(entry: _Entry, row: Any, listed: set[str]) -> bool:
     earlier in the batch) is the entry's story.
 
     - A link the batch gives to several titles (a podcast's page, a
-      ticker's front page): only a copy from another source with the same
-      title.
+      ticker's front page): a copy with the same title from another
+      source; from the same source, the story with the same title and date
+      stored under that link's id while the source listed it alone (its
+      entries then took ids of their own, see `shared_links`; it would be
+      stored and published twice).
     - Else a copy from another source always is (syndicators retitle).
     - From the same source under another id: when the source no longer
       lists that id (it revised the guid); a story it still lists is
@@ -1603,8 +1620,11 @@ def _same_story(entry: _Entry, row: Any, listed: set[str]) -> bool:
       one link and one title were merged before.)"""
     other = row["source"] != entry.item.source
     if entry.generic:
-        same_title = row["title"] == entry.item.title
-        return bool(other and same_title and not isinstance(row, _Placeholder))
+        if isinstance(row, _Placeholder) or row["title"] != entry.item.title:
+            return False
+        return bool(
+            other or (row["id"] not in listed and row["published"] == _text(entry.item.published))
+        )
     return bool(other or row["id"] not in listed)
 
 

@@ -477,10 +477,10 @@ def test_a_bug_met_on_one_source_fails_that_source_alone(
         )
     )
 
-    def buggy(item: Any, now: Any = None) -> Any:
+    def buggy(item: Any, now: Any = None, shared: Any = frozenset()) -> Any:
         if item.source == "odd":
             raise ValueError("Port out of range 0-65535")
-        return normalise_item(item, now)
+        return normalise_item(item, now, shared)
 
     def buggy_upsert(self: Store, items: list[Any], **kwargs: Any) -> Any:
         if items[0].source == "odd":
@@ -1092,6 +1092,58 @@ def test_items_with_impossible_dates_are_published_as_first_seen(
             seen if entry.title != "ordinary" else datetime(2026, 11, 20, 10, tzinfo=UTC)
         )
     assert datetime.fromisoformat(feed.feed.updated) == seen
+
+
+def test_a_feeds_updated_moves_forward_when_its_entries_change(
+    tmp_path: Path, server: Server
+) -> None:
+    """Story B is corrected, then story C (dated before that correction)
+    pushes it out of a two-item feed: the feed's updated and lastBuildDate
+    went back from B's correction to C's date, and a reader that skips a
+    feed whose date has not moved missed C."""
+
+    def item(name: str, day: int, text: str) -> str:
+        return (
+            f"<item><title>Story {name}</title><link>https://news.example/{name}</link>"
+            f"<description>{text}</description>"
+            f"<pubDate>{day:02d} Nov 2026 10:00:00 GMT</pubDate></item>"
+        )
+
+    def rss(*items: str) -> str:
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>S</title>'
+            f"<link>https://news.example/</link><description>d</description>{''.join(items)}"
+            "</channel></rss>"
+        )
+
+    path = "/s.rss"
+    config = write_config(
+        tmp_path,
+        f"  - name: s\n    type: feed\n    url: {server.url}{path}\n",
+        BASE_CONFIG.replace("max_items: 50", "max_items: 2"),
+    )
+    output = tmp_path / "output"
+    seen = []
+    for now, items in [
+        ("2026-11-20T12:00:00Z", (item("A", 10, "a"), item("B", 9, "b"))),
+        ("2026-11-21T12:00:00Z", (item("A", 10, "a"), item("B", 9, "b, corrected"))),
+        (
+            "2026-11-22T12:00:00Z",
+            (item("C", 11, "c"), item("A", 10, "a"), item("B", 9, "b, corrected")),
+        ),
+    ]:
+        server.add(path, rss(*items), content_type="application/rss+xml")
+        done = run_cli("build", "-c", str(config), "--now", now)
+        assert done.returncode == 0, done.stderr
+        atom = feedparser.parse((output / "all.atom").read_bytes())
+        rss_feed = feedparser.parse((output / "all.rss").read_bytes())
+        assert atom.feed.updated_parsed == rss_feed.feed.updated_parsed
+        seen.append((datetime.fromisoformat(atom.feed.updated), [e.title for e in atom.entries]))
+    assert seen == [
+        (datetime(2026, 11, 20, 12, tzinfo=UTC), ["Story A", "Story B"]),
+        (datetime(2026, 11, 21, 12, tzinfo=UTC), ["Story A", "Story B"]),
+        (datetime(2026, 11, 22, 12, tzinfo=UTC), ["Story C", "Story A"]),
+    ]
 
 
 @pytest.mark.parametrize(

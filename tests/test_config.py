@@ -549,6 +549,17 @@ output:
     pytest.param(
         """\
         site:
+          title: Test Site
+          base_url: 'https://feeds.example.org/a"b<c>|d'  # <-
+        """,
+        "site.base_url",
+        "a URL cannot hold '\"' (nor < > { } | \\ ^ `): feed ids and links are made "
+        "from it, got 'https://feeds.example.org/a\"b<c>|d'",
+        id="site.base_url-not-a-url-character",
+    ),
+    pytest.param(
+        """\
+        site:
           title: [Test, Site]  # <-
           base_url: https://feeds.example.org/
         """,

@@ -17,7 +17,7 @@ import pytest
 
 from feeds.errors import StoreError
 from feeds.model import Item
-from feeds.normalise import normalise_item
+from feeds.normalise import normalise_item, shared_links
 from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, RunLock, Store, Writer
 
 from .conftest import downgrade_store
@@ -278,6 +278,56 @@ def test_a_link_seen_shared_stops_finding_the_story_that_held_it(store: Store) -
         alone = store.upsert([item(3, guid="ep-3", title="Episode 3", link=show)], now=T0)
     assert alone.new == 1
     assert sorted(i.title for i in store.latest()) == ["Episode 1", "Episode 2", "Episode 3"]
+
+
+def _fetch(*episodes: int) -> list[Item]:
+    """One fetch of a feed whose entries have no guid and all link to the
+    show's page, normalised as a worker does it."""
+    raw = [
+        Item(
+            source="a",
+            title=f"Episode {n}",
+            link="https://news.example/show",
+            published=T0 + timedelta(days=n),
+        )
+        for n in episodes
+    ]
+    shared = shared_links(raw)
+    return [normalise_item(entry, None, shared) for entry in raw]
+
+
+def test_entries_sharing_one_link_with_no_guid_are_each_a_story(store: Store) -> None:
+    """Each took the link for its id, and the store kept the last one:
+    episode 1 was never published, and the next episode alone replaced
+    episode 2 as an edit."""
+    with store.transaction():
+        first = store.upsert(_fetch(2, 1), now=T0)
+    assert first.new == 2
+    with store.transaction():
+        again = store.upsert(_fetch(2, 1), now=T0 + timedelta(hours=1))
+    assert (again.new, again.updated, again.changed) == (0, 0, False)
+    assert sorted(i.title for i in store.latest()) == ["Episode 1", "Episode 2"]
+    assert len({i.id for i in store.latest()}) == 2
+
+
+def test_an_entry_stored_alone_at_a_link_is_found_again_once_the_link_is_shared(
+    store: Store,
+) -> None:
+    """Alone, episode 3 takes the link for its id; listed with episode 2,
+    it takes an id of its own, and was stored and published twice."""
+    with store.transaction():
+        store.upsert(_fetch(3), now=T0)
+    (alone,) = store.latest()
+    with store.transaction():
+        both = store.upsert(_fetch(3, 2), now=T0 + timedelta(hours=1))
+    assert (both.new, both.updated) == (1, 0)
+    with store.transaction():
+        again = store.upsert(_fetch(3, 2), now=T0 + timedelta(hours=2))
+    assert (again.new, again.updated, again.changed) == (0, 0, False)
+    assert sorted((i.title, i.id == alone.id) for i in store.latest()) == [
+        ("Episode 2", False),
+        ("Episode 3", True),
+    ]
 
 
 def test_a_removed_sources_story_is_not_taken_over_by_a_copy(store: Store) -> None:
