@@ -41,7 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from feeds.config import load_config
-from feeds.errors import ConfigError, FeedsError, StoreError
+from feeds.errors import ConfigError, FeedsError, PublishError, StoreError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
 from feeds.pipeline import (
@@ -180,19 +180,11 @@ class Service:
             start_parsing_server()
         self._install_signals()
         self._lock.acquire()
-        prepare_dir(self.config.output_dir)
-        with Store(self.config.storage_url) as store, self._publish_lock:
-            # Its pings go aside: a hub that hangs must not hold up the start.
-            publish_feeds(self.config, store, stopping=self._stop, announce=self._pinger)
-        self._store_watch = StoreWatch(self.config.storage_url)
-        self._writer = Writer(self.config.storage_url)
-        self._publisher.start()
-        self._scheduler.start()
-        now = datetime.now(UTC)
-        with Store(self.config.storage_url) as store:
-            for source in self.config.sources:
-                self._schedule_first(source, store, now)
-        self._start_server()
+        try:
+            self._start()
+        except BaseException:
+            self._abandon_start()
+            raise
         log.info("service started with %d sources", len(self.config.sources))
         while not self._stop.is_set():
             select.select([self._wake_up], [], [], WATCH_SECONDS)
@@ -208,6 +200,51 @@ class Service:
         self._wake_up.close()
         self._waker.close()
         return self._exit_code
+
+    def _start(self) -> None:
+        # The address first: a port in use ended the start only once the
+        # runs already booked had ended (up to their time-out), holding the
+        # store, so that a service manager's restart was refused meanwhile.
+        self._bind_server()
+        self._publish_at_start()
+        self._store_watch = StoreWatch(self.config.storage_url)
+        self._writer = Writer(self.config.storage_url)
+        self._publisher.start()
+        if self._render_all:
+            self._publisher.poke()  # the start's publish failed: from now on, again
+        self._scheduler.start()
+        now = datetime.now(UTC)
+        with Store(self.config.storage_url) as store:
+            for source in self.config.sources:
+                self._schedule_first(source, store, now)
+        self._start_server()
+
+    def _publish_at_start(self) -> None:
+        """Publish what the store holds. A folder that cannot be written
+        (a full disk, a read-only mount) does not keep the service from
+        starting: its runs store what they fetch, and the publisher tries
+        again, as it does for a publish that fails later on. A store that
+        cannot be read ends the start (StoreError)."""
+        try:
+            prepare_dir(self.config.output_dir)
+            with Store(self.config.storage_url) as store, self._publish_lock:
+                # Its pings go aside: a hub that hangs must not hold up the start.
+                publish_feeds(self.config, store, stopping=self._stop, announce=self._pinger)
+        except PublishError as exc:
+            log.error("publishing at start failed: %s; tried again while the service runs", exc)
+            self._render_all = True
+
+    def _abandon_start(self) -> None:
+        """Undo what a start that failed began, so the process can end now
+        and the store is free for the next start."""
+        self._fetcher.stop()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._server is not None:
+            self._server.stop()
+        if self._writer is not None:
+            self._writer.close()
+        self._lock.release()
 
     def stop(self) -> None:
         self._stop.set()
@@ -298,7 +335,7 @@ class Service:
         self._fetcher.close()
         self._lock.release()
 
-    def _start_server(self) -> None:
+    def _bind_server(self) -> None:
         server = self.config.server
         if server is None:
             return
@@ -307,6 +344,12 @@ class Service:
         self._server = ServerThread(
             create_app(lambda: serve_settings(self.config)), server.host, server.port
         )
+        self._server.bind()
+
+    def _start_server(self) -> None:
+        server = self.config.server
+        if self._server is None or server is None:
+            return
         self._server.start()
         url = f"http://{server.host}:{self._server.port}/"
         log.info("serving %s at %s", self.config.output_dir, url)

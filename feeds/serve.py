@@ -794,13 +794,20 @@ class ServerThread:
         self._port = 0
         self._thread: threading.Thread | None = None
 
+    def bind(self) -> None:
+        """Take the address now (`start` serves on it). Raises ServeError
+        when it cannot be bound."""
+        if self._socket is None:
+            self._socket = _bind(self._host, self._requested_port)
+
     def start(self) -> None:
-        """Bind and start serving; returns once uvicorn accepts connections.
-        Raises ServeError when the address cannot be bound, RuntimeError when
-        uvicorn does not start."""
+        """Bind (unless `bind` did) and start serving; returns once uvicorn
+        accepts connections. Raises ServeError when the address cannot be
+        bound, RuntimeError when uvicorn does not start."""
         if self._thread is not None:
             raise RuntimeError("the server thread was already started")
-        self._socket = _bind(self._host, self._requested_port)
+        self.bind()
+        assert self._socket is not None
         self._port = int(self._socket.getsockname()[1])
         self._thread = threading.Thread(target=self._run, name="feeds-http", daemon=True)
         self._thread.start()
@@ -829,6 +836,8 @@ class ServerThread:
         """Ask uvicorn to exit and wait for it: idle connections are closed at
         once, requests in flight get a few seconds."""
         if self._thread is None:
+            if self._socket is not None:
+                self._socket.close()  # bound, never served
             return
         self._server.should_exit = True
         self._thread.join(timeout=_GRACE_SECONDS + 1)

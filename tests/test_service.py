@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -242,6 +244,67 @@ def test_a_store_emptied_while_running_stops_the_service_and_a_restart_starts_af
     again.wait_for(lambda: "From A" in _read(output / "all.atom"))
     assert again.stop() == 0
     assert "Traceback" not in again.stderr()
+
+
+def test_a_port_in_use_ends_the_start_at_once_and_frees_the_store(
+    server: Server, tmp_path: Path
+) -> None:
+    """The address was taken only after the runs were booked: the service
+    said "Address already in use" and went on fetching until its runs'
+    time-out (30 s here), logging tracebacks and holding the store, so that
+    a service manager's restart was refused as "in use"."""
+    silent = socket.create_server(("127.0.0.1", 0))  # takes connections, never answers
+    hanging = f"http://127.0.0.1:{silent.getsockname()[1]}/hang.rss"
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    config = tmp_path / "config.yaml"
+    sources = "".join(
+        f"  - name: hang-{n}\n    type: feed\n    url: {hanging}?{n}\n    timeout: 30\n"
+        for n in range(8)
+    )
+    config.write_text(
+        allowing(BASE_CONFIG + SERVICE.replace("port: 0", f"port: {port}"), sources)
+        + "sources:\n"
+        + sources,
+        encoding="utf-8",
+    )
+    try:
+        began = time.monotonic()
+        done = run_cli("run", "-c", str(config), short_intervals=True)
+        took = time.monotonic() - began
+    finally:
+        taken.close()
+        silent.close()
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}: Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert took < 20, f"the failed start took {took:.1f} s"
+    build = run_cli("build", "-c", str(config))  # the store is free again
+    assert "in use" not in build.stderr
+
+
+def test_a_service_starts_and_stores_while_its_output_cannot_be_written(
+    server: Server, start
+) -> None:
+    """A file that could not be written at start (a full disk, a read-only
+    mount; here a folder in its way) kept the service from starting at
+    all: nothing was fetched or stored until someone fixed output/."""
+    feed = server.add("/a.rss", rss("From A"))
+    source = f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 0.5s\n"
+    first = start(source)
+    output = first.config.parent / "output"
+    first.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    assert first.stop() == 0
+    (output / "all.json").unlink()
+    (output / "all.json" / "in-the-way").mkdir(parents=True)
+    server.add("/a.rss", rss("From A", "Fresh"))
+    second = start(source)
+    second.wait_for(lambda: "1 new" in second.stderr())
+    assert "publishing at start failed" in second.stderr()
+    shutil.rmtree(output / "all.json")
+    second.wait_for(lambda: "Fresh" in _read(output / "all.json"), timeout=15)
+    assert "Fresh" in _read(output / "all.atom")
+    assert second.stop() == 0
 
 
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
