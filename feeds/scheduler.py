@@ -386,11 +386,20 @@ class Service:
         due = self._soon(now)
         timezone = self.config.site.timezone
         stored = state.next_due
+        ahead = state.ahead(now)
+        if ahead:
+            log.warning(
+                "source '%s': the store says it was last fetched at %s, later than now: "
+                "a clock set back, or a build run with --now; fetched now",
+                source.name,
+                f"{state.last_attempt:%Y-%m-%d %H:%M:%S %Z}",
+            )
         # Only the source's own settings: a rubric or rule edited (a reload
         # does not refetch for that) must not cut a back-off or a
         # Retry-After short, at this and every later restart.
         changed = (
             edited
+            or ahead
             or bool(refetch_failing and state.failures)
             or bool(state.failures and state.read_as and state.read_as[-12:] != source_key(source))
         )

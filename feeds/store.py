@@ -22,12 +22,13 @@ from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
 from feeds.errors import StoreError
 from feeds.model import COMBINED, UNWRITABLE, ArchivePage, ArchiveRow, Item, canonical_link
+from feeds.timing import MAX_RETRY_AFTER
 
 SCHEMA_VERSION = 9
 
@@ -228,10 +229,26 @@ class SourceState:
     retry_url: str = ""
 
     def waiting(self, location: str, now: datetime) -> datetime | None:
-        """When a Retry-After for `location` ends, if it has not yet."""
+        """When a Retry-After for `location` ends, if it has not yet. One
+        ending further off than a Retry-After is honoured was set by a
+        clock ahead of this one (`ahead`): it is not waited for."""
         if self.retry_until is None or self.retry_url != location or now >= self.retry_until:
             return None
+        if self.retry_until > now + timedelta(seconds=MAX_RETRY_AFTER) + CLOCK_SLACK:
+            return None
         return self.retry_until
+
+    def ahead(self, now: datetime) -> bool:
+        """Whether the source was last fetched after `now`: by a clock set
+        back since, or by a `feeds build --now` with a later date. Its times
+        derived from then (next due, back-off) would keep it waiting until
+        then, fetching nothing and saying nothing."""
+        return self.last_attempt is not None and self.last_attempt > now + CLOCK_SLACK
+
+
+#: How far a stored time may be ahead of the clock before it is taken for
+#: one set by a clock ahead of this one.
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -307,6 +307,29 @@ def test_a_service_starts_and_stores_while_its_output_cannot_be_written(
     assert second.stop() == 0
 
 
+def test_a_store_written_with_a_clock_ahead_does_not_keep_sources_waiting(
+    server: Server, tmp_path: Path
+) -> None:
+    """After a `feeds build --now` with a later date (or a clock that ran
+    ahead and was set back), the service fetched nothing until that date,
+    and said nothing."""
+    feed = server.add("/a.rss", rss("From A"))
+    config = write_config(
+        tmp_path, f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n"
+    )
+    ahead = run_cli("build", "-c", str(config), "--now", "2031-01-01T00:00:00Z")
+    assert ahead.returncode == 0, ahead.stderr
+    assert len(server.hits("/a.rss")) == 1
+    config.write_text(config.read_text(encoding="utf-8") + SERVICE, encoding="utf-8")
+    service = Running(config)
+    try:
+        service.wait_for(lambda: len(server.hits("/a.rss")) == 2)
+        assert "later than now" in service.stderr()
+        assert service.stop() == 0
+    finally:
+        service.close()
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)

@@ -18,7 +18,15 @@ import pytest
 from feeds.errors import StoreError
 from feeds.model import Item
 from feeds.normalise import normalise_item, shared_links
-from feeds.store import BULK_CACHE_KIB, SCHEMA_VERSION, Attempt, RunLock, Store, Writer
+from feeds.store import (
+    BULK_CACHE_KIB,
+    SCHEMA_VERSION,
+    Attempt,
+    RunLock,
+    SourceState,
+    Store,
+    Writer,
+)
 
 from .conftest import downgrade_store
 
@@ -1159,3 +1167,14 @@ def test_a_story_edited_once_whose_date_moves_is_updated_once(store: Store) -> N
         T0 - timedelta(hours=3),
         T0 + timedelta(hours=1),
     )
+
+
+def test_a_retry_after_set_by_a_clock_ahead_is_not_waited_for() -> None:
+    """A Retry-After is honoured for a day at most: one ending a year from
+    now was stored by a clock (or a `--now`) ahead of this one, and kept
+    the source unfetched for that year."""
+    url = "https://news.example/feed"
+    soon = SourceState(name="a", retry_until=T0 + timedelta(hours=3), retry_url=url)
+    far = SourceState(name="a", retry_until=T0 + timedelta(days=365), retry_url=url)
+    assert soon.waiting(url, T0) == T0 + timedelta(hours=3)
+    assert far.waiting(url, T0) is None
