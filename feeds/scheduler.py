@@ -169,6 +169,9 @@ class Service:
         #: connections would write their pages into it (see `_shutdown`).
         self._store_lost = False
         self._exit_code = 0
+        #: The folder the server serves: a new output.dir only once the
+        #: feeds are published there (until then, every request was a 404).
+        self._served_dir = config.output_dir
 
     # -- life cycle -----------------------------------------------------
 
@@ -342,7 +345,9 @@ class Service:
         from feeds.serve import ServerThread, create_app
 
         self._server = ServerThread(
-            create_app(lambda: serve_settings(self.config)), server.host, server.port
+            create_app(lambda: serve_settings(self.config, self._served_dir)),
+            server.host,
+            server.port,
         )
         self._server.bind()
 
@@ -768,6 +773,7 @@ class Service:
                     )
                     if everything:
                         self._render_all = False
+                        self._served_dir = config.output_dir
             if published is not None:
                 written, unchanged = published
                 log.info(
@@ -883,6 +889,7 @@ class Service:
                     prepare_dir(new.output_dir)
                     publish_feeds(new, store, announce=self._pinger)
                     self._render_all = False
+                    self._served_dir = new.output_dir
                 rendered = True
             except FeedsError as exc:
                 log.error("feeds not re-rendered after the config change (tried again): %s", exc)
@@ -1038,12 +1045,13 @@ class _Publisher:
         self._publish()
 
 
-def serve_settings(config: Config) -> Any:
-    """What `serve` needs to know of the current config."""
+def serve_settings(config: Config, output_dir: Path | None = None) -> Any:
+    """What `serve` needs to know of the current config; `output_dir`, the
+    folder served when it is not yet config's (see Service._served_dir)."""
     from feeds.serve import ServeSettings
 
     return ServeSettings(
-        output_dir=config.output_dir,
+        output_dir=config.output_dir if output_dir is None else output_dir,
         storage_url=config.storage_url,
         max_age=int(min((s.interval for s in config.sources), default=300)),
         sources=tuple(source.name for source in config.sources),

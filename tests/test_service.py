@@ -330,6 +330,35 @@ def test_a_store_written_with_a_clock_ahead_does_not_keep_sources_waiting(
         service.close()
 
 
+def test_a_new_output_dir_is_served_only_once_the_feeds_are_in_it(server: Server, start) -> None:
+    """The server switched to a new output.dir the moment the config was
+    read, before the feeds were published there: every request answered 404
+    meanwhile (seconds, for a large archive), and for as long as publishing
+    there failed."""
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    folder = service.config.parent
+    service.wait_for(lambda: httpx.get(service.url + "all.atom").status_code == 200)
+    (folder / "moved" / "all.atom" / "in-the-way").mkdir(parents=True)
+    edited = folder / "edited.yaml"
+    edited.write_text(
+        service.config.read_text(encoding="utf-8").replace("dir: output", "dir: moved"),
+        encoding="utf-8",
+    )
+    os.replace(edited, service.config)
+    service.wait_for(lambda: "feeds not re-rendered after the config change" in service.stderr())
+    for name in ("all.atom", "index.html"):
+        answer = httpx.get(service.url + name)
+        assert answer.status_code == 200, name
+    assert "From A" in httpx.get(service.url + "all.atom").text
+    shutil.rmtree(folder / "moved" / "all.atom")
+    service.wait_for(lambda: (folder / "moved" / "all.atom").is_file(), timeout=15)
+    shutil.rmtree(folder / "output")  # the old folder is no longer what is served
+    service.wait_for(lambda: httpx.get(service.url + "all.atom").status_code == 200)
+    assert "From A" in httpx.get(service.url + "all.atom").text
+    assert service.stop() == 0
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)
