@@ -159,3 +159,26 @@ def test_a_hostile_title_is_cleaned_in_linear_time(title: str, tmp_path) -> None
     )
     cleaned = _within_limit(code, given, f"cleaning a {len(title)}-character title")
     assert "<" not in cleaned
+
+
+@pytest.mark.parametrize("comments", [40, 100_000])
+def test_comments_before_a_page_take_linear_time(comments: int, tmp_path) -> None:
+    """The check that a page is not a feed grouped n empty comments before
+    `<html>` in 2^n ways: 26 took 20 s, 40 would take days, holding the GIL
+    (the same check runs on full_content's article pages)."""
+    body = tmp_path / "body"
+    body.write_bytes(b"<!---->" * comments + b"<html><body><article><h2>Story</h2></article>")
+    code = (
+        "import sys\n"
+        "from datetime import datetime, UTC\n"
+        "from feeds.model import Fetched, ParseContext, Source\n"
+        "from feeds.parse.html import parse\n"
+        "body = open(sys.argv[1], 'rb').read()\n"
+        "fetched = Fetched(source='s', url='http://x.example/p', body=body,\n"
+        "                  headers={'content-type': 'text/html'})\n"
+        "source = Source(name='s', type='html', url='http://x.example/p',\n"
+        "                selectors=(('item', 'article'), ('title', 'h2')))\n"
+        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
+        "print(len(parse(fetched, source, context)))\n"
+    )
+    assert _within_limit(code, body, f"a page after {comments} comments").strip() == "1"
