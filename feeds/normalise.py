@@ -56,7 +56,11 @@ _CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "e
 # more than the cleaning of a typical 1 KB body. The cleaner that makes
 # relative URLs absolute reads its base from the calling thread (see
 # sanitise_html), so it too is built once.
-_CLEANER = nh3.Cleaner(url_schemes=_URL_SCHEMES, clean_content_tags=_CLEAN_TAGS)
+_CLEANER = nh3.Cleaner(
+    url_schemes=_URL_SCHEMES,
+    clean_content_tags=_CLEAN_TAGS,
+    attribute_filter=lambda element, attribute, value: _resolve(element, attribute, value),
+)
 _TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=_CLEAN_TAGS)
 #: What cleaning changes in text: markup and entities, the escapes nh3
 #: writes for `>` and a no-break space, a carriage return (a line feed
@@ -306,24 +310,46 @@ def _cleaned_markup(value: str, base: str) -> str:
 
 def _line_breaks(cleaned: str) -> str:
     """Cleaned HTML with each line separator a `<br>` and each paragraph
-    separator two; in a tag (an attribute value) a space."""
+    separator two; in a tag (an attribute value) a space, and then cleaned
+    again: `href="\u2028javascript:..."`, harmless as it was, began with a
+    space that browsers drop."""
     if "\u2028" not in cleaned and "\u2029" not in cleaned:
         return cleaned
-    return _TAG_OR_SEPARATOR.sub(_line_break, cleaned)
+    in_tags = False
 
+    def line_break(found: re.Match[str]) -> str:
+        nonlocal in_tags
+        text = found.group()
+        breaks = _BREAKS.get(text)
+        if breaks:
+            return breaks
+        in_tags = True
+        return text.replace("\u2028", " ").replace("\u2029", " ")
 
-def _line_break(found: re.Match[str]) -> str:
-    text = found.group()
-    return _BREAKS.get(text) or text.replace("\u2028", " ").replace("\u2029", " ")
+    spaced = _TAG_OR_SEPARATOR.sub(line_break, cleaned)
+    return _CLEANER.clean(spaced).strip() if in_tags else spaced
 
 
 def _resolve(element: str, attribute: str, found: str) -> str | None:
     """nh3's attribute filter: a relative URL made absolute against the
     base of the item being cleaned in this thread (None drops one that
-    cannot be read)."""
-    if attribute in _URL_ATTRIBUTES and _base.url and not _ABSOLUTE.match(found):
+    cannot be read), and a URL of a scheme other than http(s) and mailto
+    dropped wherever it is (nh3 looks at href and src only: a `cite` of
+    `javascript:` went through)."""
+    if attribute not in _URL_ATTRIBUTES:
+        return found
+    scheme = _SCHEME.match(_AS_BROWSERS_READ.sub("", found))
+    if scheme and scheme.group(1).lower() not in _URL_SCHEMES:
+        return None
+    if _base.url and not _ABSOLUTE.match(found):
         return joined(_base.url, found) or None  # unreadable: dropped
     return found
+
+
+#: What a browser takes out of a URL before it reads its scheme: tabs and
+#: line breaks anywhere, controls and spaces around it.
+_AS_BROWSERS_READ = re.compile(r"[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$")
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
 class _Base(threading.local):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
 
@@ -127,6 +129,52 @@ def test_sanitiser_removes_executable_constructs(hostile: str) -> None:
         "<embed",
     ):
         assert bad not in clean
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        # nh3 reads the scheme of href and src only.
+        '<blockquote cite="javascript:alert(1)">q</blockquote>',
+        '<q cite=" JaVa&#x09;Script:alert(1)">q</q><del cite="javascript:x">d</del>',
+        # A line separator became a space after cleaning, and browsers
+        # drop a URL's leading space.
+        '<a href="\u2028javascript:alert(1)">x</a><img src="\u2029javascript:alert(1)">',
+        '<a href="&#x2028;javascript:alert(1)">x</a>',
+    ],
+)
+@pytest.mark.parametrize("base", ["", "https://x.example/item"], ids=["no-base", "base"])
+def test_no_url_left_in_an_attribute_is_a_script(hostile: str, base: str) -> None:
+    clean = sanitise_html(f"<p>ok</p>{hostile}", base)
+    urls = re.findall(r'\b(?:href|src|cite|longdesc)="([^"]*)"', clean)
+    for url in urls:
+        # As a browser reads it: tabs and line breaks out, ends trimmed.
+        read = re.sub(r"[\t\n\r]", "", html.unescape(url)).strip("\x00\x20").lower()
+        assert not read.startswith(("javascript:", "vbscript:", "data:")), clean
+
+
+def test_a_quotes_source_is_kept_and_made_absolute() -> None:
+    clean = sanitise_html(
+        '<blockquote cite="/talk">q</blockquote><q cite="https://y.example/">w</q>',
+        "https://x.example/news/1",
+    )
+    assert clean == (
+        '<blockquote cite="https://x.example/talk">q</blockquote><q cite="https://y.example/">w</q>'
+    )
+
+
+def test_an_item_with_no_link_is_cleaned_of_separated_script_urls() -> None:
+    """A JSON Feed item with no url has no base to clean against."""
+    item = normalise_item(
+        Item(
+            source="s",
+            title="T",
+            guid="1",
+            summary='<p><a href="\u2028javascript:alert(document.domain)">click</a></p>',
+        )
+    )
+    assert "javascript" not in item.summary
+    assert "click" in item.summary
 
 
 def test_sanitiser_keeps_ordinary_markup() -> None:
