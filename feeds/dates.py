@@ -164,19 +164,25 @@ def _parse(
     languages = list(dict.fromkeys(known for known in found_in if known))
     found: datetime | None
     try:
-        found = dateparser.parse(text, languages=languages or None, settings=settings)
-    except InvalidTimeError:
-        # A time the clocks skip or show twice on the day they change
-        # ("01:30" when they go back): pytz refuses it, and the error ended
-        # the whole build. Read on the wall clock, then in the zone as
-        # zoneinfo reads such a time (the offset before the change).
-        settings.update(TIMEZONE="UTC", TO_TIMEZONE="UTC", RETURN_AS_TIMEZONE_AWARE=False)
-        found = dateparser.parse(text, languages=languages or None, settings=settings)
-        if found is not None and found.tzinfo is None:
-            found = found.replace(tzinfo=ZoneInfo(timezone))
-    if found is None:
+        try:
+            found = dateparser.parse(text, languages=languages or None, settings=settings)
+        except InvalidTimeError:
+            # A time the clocks skip or show twice on the day they change
+            # ("01:30" when they go back): pytz refuses it, and the error ended
+            # the whole build. Read on the wall clock, then in the zone as
+            # zoneinfo reads such a time (the offset before the change).
+            settings.update(TIMEZONE="UTC", TO_TIMEZONE="UTC", RETURN_AS_TIMEZONE_AWARE=False)
+            found = dateparser.parse(text, languages=languages or None, settings=settings)
+            if found is not None and found.tzinfo is None:
+                found = found.replace(tzinfo=ZoneInfo(timezone))
+        if found is None:
+            return None
+        return found.astimezone(ZoneInfo(timezone))
+    except OverflowError:
+        # A date at the calendar's ends ("1 января 0001", "12/31/9999" west
+        # of UTC) moved past it by a zone: no date, as a reader would take
+        # it; the error failed the whole source as a bug.
         return None
-    return found.astimezone(ZoneInfo(timezone))
 
 
 @lru_cache(maxsize=1)

@@ -242,3 +242,19 @@ def _assert_read_in_new_york_as(text: str, now: datetime, wall_time: datetime) -
     assert found is not None
     assert found.replace(tzinfo=None) == wall_time
     assert found.utcoffset() == wall_time.replace(tzinfo=NEW_YORK).astimezone(NEW_YORK).utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("text", "timezone"),
+    [
+        ("1 января 0001", "Europe/Moscow"),
+        ("0001-01-01", "Europe/Moscow"),
+        ("12/31/9999", "America/New_York"),
+    ],
+)
+def test_a_date_at_the_calendars_ends_is_no_date(text: str, timezone: str) -> None:
+    """Moved past year 1 or 9999 by a zone: OverflowError failed the whole
+    source (text headings and cards, page dates, a feed's pubDate) as a bug
+    in feeds. Read as a person would: no date, and the item kept."""
+    found = parse_human_date(text, now=NOW, timezone=timezone, languages=("ru", "en"))
+    assert found is None or found.tzinfo is not None  # and no error
