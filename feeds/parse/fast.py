@@ -552,11 +552,7 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         # fastfeedparser made the summary up from the content; feedparser
         # gives the content as the summary, and so do we.
         summary, content = content, ""
-    categories: list[str] = []
-    for tag in entry.get("tags") or []:
-        for value in (tag.get("term"), tag.get("label")):
-            if value and value.strip() and value.strip() not in categories:
-                categories.append(value.strip())
+    categories = tag_names(entry.get("tags"))
     link = str(entry.get("link") or "").strip()
     guid = str(entry.get("id") or "").strip()
     if guid == link and not document.has_ids:
@@ -611,7 +607,7 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         author=author_name(str(entry.get("author") or "")),
         published=published,
         updated=updated,
-        categories=tuple(categories),
+        categories=categories,
         image=image,
         image_type=image_type,
         image_length=image_length,
@@ -667,3 +663,15 @@ def _date(value: Any, zone: ZoneInfo | None = None) -> datetime | None:
     if zone is not None:
         return found.replace(tzinfo=zone)
     return found if found.tzinfo else None
+
+
+def tag_names(tags: Any) -> tuple[str, ...]:
+    """An entry's category terms and labels (as both parsers give them),
+    stripped, each once, in order. (A list searched for each one made
+    35,000 categories on one item take 10 s.)"""
+    names: dict[str, None] = {}
+    for tag in tags or ():
+        for value in (tag.get("term"), tag.get("label")):
+            if value and value.strip():
+                names[value.strip()] = None
+    return tuple(names)

@@ -39,7 +39,7 @@ from feeds.model import (
     mail_date,
 )
 from feeds.parse.decode import cyrillic_codec, strict_enough, text_codec
-from feeds.parse.fast import parse_fast
+from feeds.parse.fast import parse_fast, tag_names
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _DOCTYPE_WINDOW = 64 * 1024
@@ -384,11 +384,7 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
         author = str(detail["name"]).strip()
     else:
         author = author_name(written)
-    categories: list[str] = []
-    for tag in entry.get("tags") or []:
-        for value in (tag.get("term"), tag.get("label")):
-            if value and value.strip() and value.strip() not in categories:
-                categories.append(value.strip())
+    categories = tag_names(entry.get("tags"))
     image, image_type, image_length = _feedparser_image(entry, base)
     link = joined(base, entry.get("link", "").strip()) if entry.get("link") else ""
     guid = (entry.get("id") or "").strip()
@@ -422,7 +418,7 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
         author=(author or "").strip(),
         published=published,
         updated=updated,
-        categories=tuple(categories),
+        categories=categories,
         image=image,
         image_type=image_type,
         image_length=image_length,
