@@ -23,6 +23,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+#: How much of a body `cyrillic_codec` reads.
+_CYRILLIC_SAMPLE = 256 * 1024
 # Ё and ё: 0xA8/0xB8 in windows-1251, 0xB3/0xA3 in KOI8-R.
 _YO = frozenset({0xA8, 0xB8, 0xA3, 0xB3})
 #: Russian letters and how many of ten thousand letters of running text
@@ -92,6 +94,9 @@ def cyrillic_codec(text: bytes) -> str | None:
     letter frequencies tell: read in the wrong one, "о", "е", "а" turn into
     rare letters, whatever the case (an all-capitals headline too).
     """
+    # Its first bytes tell as well as all of them: every byte's position
+    # in a list cost 500 MB and 3 s for a body of 10 MB.
+    text = text[:_CYRILLIC_SAMPLE]
     high = [i for i, byte in enumerate(text) if byte >= 0x80]
     if len(high) < 4:
         return None
