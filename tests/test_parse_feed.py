@@ -450,6 +450,19 @@ def test_a_feed_mostly_not_in_its_charset_is_still_not_a_feed_of_replacement_mar
     assert "\ufffd" not in item.title
 
 
+@pytest.mark.parametrize("stray", ["width", "media:player", "creativecommons:license", "gml:pos"])
+def test_markup_feedparser_fails_on_is_the_sources_error_not_a_bug(stray: str) -> None:
+    """A stray end tag in a feed that is not well-formed made feedparser
+    raise TypeError or KeyError, reported as "a bug in feeds"."""
+    body = (
+        '<rss version="2.0"><channel><title>T</title><item><title>a</title>'
+        f"<link>http://x.example/1</link></{stray}><x></item></channel></rss>"
+    ).encode()
+
+    with pytest.raises(ParseError, match="not a well-formed feed, and feedparser fails"):
+        parse(_fetched(body, RSS), SOURCE, _context())
+
+
 # --- links ----------------------------------------------------------------------
 
 

@@ -339,6 +339,16 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
         raise ParseError(
             source.name, f"not a feed: feedparser gave up ({error})", url=fetched.url
         ) from error
+    except (TypeError, KeyError, AttributeError, IndexError) as error:
+        # feedparser's own bugs on markup that is not well-formed (an end
+        # tag with no start: </width>, </media:player>): the source's
+        # doing, said as such, not "a bug in feeds".
+        raise ParseError(
+            source.name,
+            f"not a well-formed feed, and feedparser fails on its markup "
+            f"({type(error).__name__}: {error})",
+            url=fetched.url,
+        ) from error
     if not parsed.get("version") and not parsed.entries:
         if parsed.get("bozo"):
             reason = _bozo_reason(parsed.get("bozo_exception"))
