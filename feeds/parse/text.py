@@ -83,29 +83,30 @@ class _Vocabulary:
         """Peel known names glued to the front of `line`: (rubrics, series, rest)."""
         rubrics: list[str] = []
         series = ""
-        rest = line
+        start = 0  # of the rest: read in place (a copy of the rest for
+        # every name peeled made 400 KB of glued names take 13 s)
         peeled = True
         while peeled:
             peeled = False
-            folded = rest.casefold()
             for key, name, is_series in self.ordered:
-                if not folded.startswith(key):
+                end = start + len(key)
+                if line[start:end].casefold() != key:
                     continue
-                if len(rest) == len(key):
+                if end == len(line):
                     # The last of several names glued together: a line of
                     # rubrics ("ЛитератураОбщество").
                     if not (rubrics or series):
                         continue
-                elif not _glued(rest[: len(key)], rest[len(key) :]):
+                elif not _glued(line[start:end], line[end : end + 2]):
                     continue
                 if is_series:
                     series = series or name
                 else:
                     rubrics.append(name)
-                rest = rest[len(key) :]
+                start = end
                 peeled = True
                 break
-        return rubrics, series, rest
+        return rubrics, series, line[start:]
 
 
 def _glued(name: str, rest: str) -> bool:
