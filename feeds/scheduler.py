@@ -84,6 +84,9 @@ WORKER_DEATHS_TO_FAIL = 3
 #: A source whose host has no free turn runs when a run at that host
 #: ends, or after this long if none does first.
 HOST_BUSY_RETRY = 5.0
+#: How long a run holds its fetch slot before it gives its place to a
+#: waiting run and goes on without one (see _FetchSlots).
+SLOW_FETCH_SECONDS = 5.0
 #: At stop, the last publish (what the finished runs stored) may take this
 #: long; past it, it is abandoned like a stuck fetch, and the next start
 #: renders every feed.
@@ -122,7 +125,9 @@ class Service:
         # other threads are for runs waiting for their write's commit, which
         # the store's writer holds open a little for the next one.
         self._fetching = _FetchSlots(config.concurrency, self._stop)
-        self._runs = _Runs(config.concurrency + WRITES_PER_COMMIT, self._run_starting)
+        # Twice `concurrency`: as many runs again may go on after giving
+        # their slots to others (see _FetchSlots).
+        self._runs = _Runs(2 * config.concurrency + WRITES_PER_COMMIT, self._run_starting)
         self._scheduler = BackgroundScheduler(
             executors={"default": self._runs},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -927,26 +932,37 @@ class Service:
 class _Slot:
     """One run's turn to fetch and parse; released once (by the run when
     its source is fetched and parsed, else when the run ends), always from
-    the run's own thread."""
+    the run's own thread. `lent`: its place was given to a waiting run
+    while this one goes on (see _FetchSlots)."""
 
-    def __init__(self, slots: threading.BoundedSemaphore) -> None:
-        self._slots = slots
+    def __init__(self, owner: _FetchSlots) -> None:
+        self._owner = owner
         self.held = True
+        self.lent = False
+        self.since = time.monotonic()
 
     def release(self) -> None:
-        if self.held:
-            self.held = False
-            self._slots.release()
+        self._owner.release(self)
 
 
 class _FetchSlots:
     """At most `concurrency` source runs fetching and parsing at once (the
     operator's `fetch.concurrency`), whatever number of threads the runs
-    have: a run that waits for its write's commit holds none."""
+    have: a run that waits for its write's commit holds none.
+
+    A run that has held its slot for SLOW_FETCH_SECONDS (a site that takes
+    connections and never answers, until the time-out) gives its place to
+    a waiting run, up to `concurrency` such runs at once: four dead sites
+    of two sources each held all eight slots for their whole time-out, and
+    every other site's sources waited that long, every time."""
 
     def __init__(self, concurrency: int, stop: threading.Event) -> None:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._stop = stop
+        self._lock = threading.Lock()
+        self._held: set[_Slot] = set()
+        self._lent = 0
+        self._most_lent = concurrency
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[_Slot | None]:
@@ -956,11 +972,38 @@ class _FetchSlots:
             if self._stop.is_set():
                 yield None
                 return
-        held = _Slot(self._slots)
+            self._lend_overdue()
+        held = _Slot(self)
+        with self._lock:
+            self._held.add(held)
         try:
             yield held
         finally:
             held.release()
+
+    def release(self, slot: _Slot) -> None:
+        with self._lock:
+            if not slot.held:
+                return
+            slot.held = False
+            self._held.discard(slot)
+            if slot.lent:
+                self._lent -= 1
+            else:
+                self._slots.release()
+
+    def _lend_overdue(self) -> None:
+        """Called by a run waiting for a slot: the places of runs that have
+        held theirs too long are given back (their runs go on)."""
+        overdue = time.monotonic() - SLOW_FETCH_SECONDS
+        with self._lock:
+            for slot in self._held:
+                if self._lent >= self._most_lent:
+                    return
+                if not slot.lent and slot.since <= overdue:
+                    slot.lent = True
+                    self._lent += 1
+                    self._slots.release()
 
 
 class _Runs(ThreadPoolExecutor):  # type: ignore[misc]

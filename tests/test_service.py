@@ -359,6 +359,30 @@ def test_a_new_output_dir_is_served_only_once_the_feeds_are_in_it(server: Server
     assert service.stop() == 0
 
 
+def test_dead_sites_do_not_keep_other_sites_waiting(server: Server, start) -> None:
+    """Four sites that take connections and never answer, two sources
+    each, held all eight fetch slots (the defaults) for their whole 30 s
+    time-out, again and again: a healthy source asked for every half
+    second was fetched once in 30 s."""
+    silent = [socket.create_server(("127.0.0.1", 0), backlog=16) for _ in range(4)]
+    try:
+        dead = "".join(
+            f"  - name: dead-{n}-{m}\n    type: feed\n"
+            f"    url: http://127.0.0.1:{site.getsockname()[1]}/{m}.rss\n    timeout: 30\n"
+            for n, site in enumerate(silent)
+            for m in range(2)
+        )
+        feed = server.add("/a.rss", rss("From A"))
+        service = start(
+            dead + f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 0.5s\n"
+        )
+        service.wait_for(lambda: len(server.hits("/a.rss")) >= 3, timeout=20)
+        assert service.stop() == 0
+    finally:
+        for site in silent:
+            site.close()
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)
