@@ -72,7 +72,7 @@ from feeds.model import (
     SourceResult,
 )
 from feeds.normalise import normalise_item, plausible_date, sanitise_html, shared_links
-from feeds.parse import follower_for, noted_parser_for, parser_for
+from feeds.parse import follower_for, noted_parser_for, parser_for, too_many
 from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
     ARCHIVE_FORMATS,
@@ -900,6 +900,7 @@ def process_fetched(
     alone, and says so."""
     try:
         parsed = parser_for(source.type)(fetched, source, context)
+        too_many(len(parsed), source, fetched.url)
         now = context.now
         shared = shared_links(parsed)
         items = (

@@ -463,6 +463,33 @@ def test_markup_feedparser_fails_on_is_the_sources_error_not_a_bug(stray: str) -
         parse(_fetched(body, RSS), SOURCE, _context())
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": ['
+            + b",".join([b"{}"] * 50_001)
+            + b"]}",
+            JSON_FEED,
+        ),
+        (
+            b'<rss version="2.0"><channel><title>T</title>'
+            + b"<item/>" * 50_001
+            + b"</channel></rss>",
+            RSS,
+        ),
+    ],
+    ids=["json-feed", "rss"],
+)
+def test_an_answer_of_more_items_than_any_source_gives_is_refused(
+    body: bytes, content_type: str
+) -> None:
+    """3.4 million empty items fit in the 10 MiB a body may have: reading
+    them took 96 s and 2 GB."""
+    with pytest.raises(ParseError, match="50,001 items in one answer, over the 50,000"):
+        parse(_fetched(body, content_type), SOURCE, _context())
+
+
 # --- links ----------------------------------------------------------------------
 
 

@@ -13,9 +13,22 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.errors import ParseError
+from feeds.model import MAX_ITEMS_PER_FETCH, Fetched, Item, ParseContext, Source
 
 Parser = Callable[[Fetched, Source, ParseContext], list[Item]]
+
+
+def too_many(count: int, source: Source, url: str) -> None:
+    """Raises ParseError when one answer gives more than MAX_ITEMS_PER_FETCH
+    items (or entries, counted before they are read)."""
+    if count > MAX_ITEMS_PER_FETCH:
+        raise ParseError(
+            source.name,
+            f"{count:,} items in one answer, over the {MAX_ITEMS_PER_FETCH:,} a source "
+            "may give: refused",
+            url=url,
+        )
 
 _MODULES: dict[str, str] = {
     "feed": "feeds.parse.feed",

@@ -27,6 +27,7 @@ import nh3
 
 from feeds.errors import ParseError
 from feeds.model import (
+    MAX_ITEMS_PER_FETCH,
     WEB_URL,
     Fetched,
     Item,
@@ -39,6 +40,7 @@ from feeds.model import (
     mail_date,
 )
 from feeds.parse.decode import cyrillic_codec, strict_enough, text_codec
+from feeds.parse import too_many
 from feeds.parse.fast import parse_fast, tag_names
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -79,6 +81,8 @@ _ZONE_NAMES = {
     "NZST": 12,
     "NZDT": 13,
 }
+#: The fewest bytes an entry takes (`<item/>`).
+_LEAST_ENTRY = 7
 #: The start and the end of an entry.
 _ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
 _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
@@ -98,6 +102,10 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
         return _parse_json_feed(fetched, source, zone)
+    if len(fetched.body) > _LEAST_ENTRY * MAX_ITEMS_PER_FETCH:
+        # Counted before either parser builds them all (a million `<item/>`
+        # took minutes and gigabytes).
+        too_many(sum(1 for _ in _ENTRY_START.finditer(fetched.body)), source, fetched.url)
     # A body labelled UTF-8 (or not at all) that the fast path reads is
     # UTF-8: its strict XML check refuses other bytes. Only if it does not
     # is the whole body decoded to see what it is; others are settled first.
@@ -471,6 +479,7 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
     entries = document.get("items")
     if not isinstance(entries, list):
         raise ParseError(source.name, "JSON Feed without an 'items' list", url=fetched.url)
+    too_many(len(entries), source, fetched.url)
     base = str(document.get("home_page_url") or document.get("feed_url") or fetched.url)
     feed_authors = _json_authors(document)
     items = []
