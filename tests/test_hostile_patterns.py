@@ -244,3 +244,30 @@ def test_names_glued_together_in_a_text_dump_take_linear_time(tmp_path) -> None:
     )
     found = _within_limit(code, body, "80,000 rubric names glued together")
     assert found.split() == ["1", "Заголовок"]  # the rubric, once
+
+
+def test_lines_that_look_like_dates_cost_a_bounded_time(tmp_path) -> None:
+    """Each one-word line looks like a day heading and was read by
+    dateparser (~1 ms each): 50,000 different words took 12 s, and the
+    10 MiB a body may have, minutes. Once many different texts have read
+    as no date, no more are tried in that answer."""
+    body = tmp_path / "body"
+    words = (
+        f"{chr(97 + n % 26)}{n:06d}".translate(str.maketrans("0123456789", "abcdefghij"))
+        for n in range(120_000)
+    )
+    body.write_text("\n".join(words) + "\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from datetime import datetime, UTC\n"
+        "from feeds.classify import Vocabulary\n"
+        "from feeds.model import Fetched, ParseContext, Source\n"
+        "from feeds.pipeline import process_fetched\n"
+        "body = open(sys.argv[1], 'rb').read()\n"
+        "fetched = Fetched(source='s', url='http://x.example/p', body=body,\n"
+        "                  headers={'content-type': 'text/plain; charset=utf-8'})\n"
+        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
+        "source = Source(name='s', type='text', url=fetched.url)\n"
+        "print(process_fetched(fetched, source, context, Vocabulary.of(())))\n"
+    )
+    _within_limit(code, body, "120,000 one-word lines")

@@ -30,6 +30,7 @@ def too_many(count: int, source: Source, url: str) -> None:
             url=url,
         )
 
+
 _MODULES: dict[str, str] = {
     "feed": "feeds.parse.feed",
     "text": "feeds.parse.text",

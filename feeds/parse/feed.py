@@ -39,8 +39,8 @@ from feeds.model import (
     joined,
     mail_date,
 )
-from feeds.parse.decode import cyrillic_codec, strict_enough, text_codec
 from feeds.parse import too_many
+from feeds.parse.decode import cyrillic_codec, strict_enough, text_codec
 from feeds.parse.fast import parse_fast, tag_names
 
 _JSON_TYPES = ("application/feed+json", "application/json")
