@@ -104,6 +104,17 @@ MAX_NESTING = 512
 #: Feed, `<item/>`) took minutes and gigabytes to read. Such a body is
 #: refused, with an error that says so.
 MAX_ITEMS_PER_FETCH = 50_000
+#: Text (titles, summaries, contents) one answer's items may hold: this
+#: many times its body, and a megabyte. A page whose thousand declared
+#: items all pointed at one 1 MB description gave a gigabyte of items.
+MAX_TEXT_GROWTH = 8
+
+
+def text_allowed(body: int) -> int:
+    """How many characters of item text a body of `body` bytes may give."""
+    return MAX_TEXT_GROWTH * body + 2**20
+
+
 #: A comment, a script or style element (skipped whole; one left open
 #: runs to the end), or a tag.
 _TAG_TOKEN = re.compile(

@@ -73,7 +73,7 @@ from feeds.model import (
     SourceResult,
 )
 from feeds.normalise import normalise_item, plausible_date, sanitise_html, shared_links
-from feeds.parse import follower_for, noted_parser_for, parser_for, too_many
+from feeds.parse import follower_for, noted_parser_for, parser_for, too_many, too_much_text
 from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
     ARCHIVE_FORMATS,
@@ -904,6 +904,7 @@ def process_fetched(
         with reading_dates():
             parsed = parser_for(source.type)(fetched, source, context)
         too_many(len(parsed), source, fetched.url)
+        too_much_text(parsed, source, fetched)
         now = context.now
         shared = shared_links(parsed)
         items = (

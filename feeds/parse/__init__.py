@@ -14,9 +14,37 @@ import importlib
 from collections.abc import Callable
 
 from feeds.errors import ParseError
-from feeds.model import MAX_ITEMS_PER_FETCH, Fetched, Item, ParseContext, Source
+from feeds.model import (
+    MAX_ITEMS_PER_FETCH,
+    MAX_TEXT_GROWTH,
+    Fetched,
+    Item,
+    ParseContext,
+    Source,
+    text_allowed,
+)
 
 Parser = Callable[[Fetched, Source, ParseContext], list[Item]]
+
+
+def too_much_text(items: list[Item], source: Source, fetched: Fetched) -> None:
+    """Raises ParseError when the items hold more text than `text_allowed`
+    lets a body of this size give (one part of a page repeated in every
+    item), before each is cleaned on its own."""
+    left = text_allowed(len(fetched.body))
+    for item in items:
+        left -= len(item.title) + len(item.summary) + len(item.content)
+        if left < 0:
+            raise text_refused(source.name, fetched.url)
+
+
+def text_refused(source: str, url: str) -> ParseError:
+    return ParseError(
+        source,
+        f"its items hold over {MAX_TEXT_GROWTH} times the text of the answer (one part of "
+        "it repeated in every item): refused",
+        url=url,
+    )
 
 
 def too_many(count: int, source: Source, url: str) -> None:

@@ -39,6 +39,7 @@ from feeds.model import (
     canonical_link,
     joined,
     nested_too_deep,
+    text_allowed,
 )
 from feeds.parse.declared import declared_items
 from feeds.parse.decode import decode_page
@@ -170,6 +171,7 @@ def parse_html(
         base=_base_url(tree, fetched.url),
         zone=ZoneInfo(context.timezone),
         context=context,
+        text_left=text_allowed(len(fetched.body)),
     )
     if selectors is not None:
         items = _select_items(tree, selectors, page)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,8 @@ class Page:
     zone: ZoneInfo
     context: ParseContext
     notes: list[str] = field(default_factory=list)
+    #: Characters of item text the page may still give (see text_allowed).
+    text_left: int = sys.maxsize
 
     def absolute(self, url: str) -> str:
         url = url.strip()
