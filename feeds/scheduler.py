@@ -822,6 +822,15 @@ class Service:
         except ConfigError as exc:
             log.error("config not applied, the running one stays: %s", exc)
             return False
+        if new.path.parent != old.path.parent:
+            # config.yaml is a link that now points into another folder (a
+            # release swapped in): the relative paths in it move too.
+            log.warning(
+                "config: %s now resolves to %s; relative paths in it (output.dir, and "
+                "storage.url at the next start) are read from there",
+                self.config_path,
+                new.path,
+            )
         before = {source.name: source for source in old.sources}
         after = {source.name: source for source in new.sources}
         with self._config_lock:

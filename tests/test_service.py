@@ -383,6 +383,35 @@ def test_dead_sites_do_not_keep_other_sites_waiting(server: Server, start) -> No
             site.close()
 
 
+def test_a_config_link_moved_to_another_folder_is_said_in_the_log(
+    server: Server, tmp_path: Path
+) -> None:
+    """config.yaml a link into a release folder, swapped to the next
+    release's: its relative output.dir moved there without a word, and
+    its store at the next start."""
+    feed = server.add("/a.rss", rss("From A"))
+    text = allowing(BASE_CONFIG + SERVICE, feed) + (
+        f"sources:\n  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n"
+    )
+    for release in ("v1", "v2"):
+        (tmp_path / release).mkdir()
+        (tmp_path / release / "config.yaml").write_text(text, encoding="utf-8")
+    link = tmp_path / "config.yaml"
+    link.symlink_to(tmp_path / "v1" / "config.yaml")
+    service = Running(link)
+    try:
+        service.wait_for(lambda: (tmp_path / "v1" / "output" / "all.atom").is_file())
+        swapped = tmp_path / "swapped"
+        swapped.symlink_to(tmp_path / "v2" / "config.yaml")
+        os.replace(swapped, link)
+        service.process.send_signal(signal.SIGHUP)
+        service.wait_for(lambda: "now resolves to" in service.stderr())
+        assert str(tmp_path / "v2" / "config.yaml") in service.stderr()
+        assert service.stop() == 0
+    finally:
+        service.close()
+
+
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
     quick = server.add("/quick.rss", rss("Quick"))
     slow = server.add("/slow.rss", rss("Never stored"), delay=5)
