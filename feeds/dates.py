@@ -98,8 +98,13 @@ def _read(text: str, now: datetime, timezone: str, languages: tuple[str, ...]) -
 
 #: "Just now" in Russian, which dateparser does not know; "сейчас" it does.
 _JUST_NOW = re.compile(r"\bтолько что\b", re.IGNORECASE)
-#: A time of day as pages print one ("12:30", "9.05").
-_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+#: A time of day as pages print one ("12:30", "9.05", "11pm", "9 a.m.").
+#: Only "HH:MM" was known: "yesterday at 11pm" was read as a day, at
+#: midnight.
+_CLOCK = re.compile(
+    r"\d{1,2}[:.]\d{2}(?!\d)(?:\s*[ap]\.?\s?m\b\.?)?|(?<![\d:.])\d{1,2}\s*[ap]\.?\s?m\b\.?",
+    re.IGNORECASE,
+)
 #: How far ahead of the fetch a time of day "today" may be (a site's clock,
 #: or its zone, a little off) before it is read as yesterday's.
 CLOCK_LEAD = timedelta(hours=3)

@@ -28,6 +28,10 @@ MSK = ZoneInfo("Europe/Moscow")
         ("2 days ago", ("en",), datetime(2026, 11, 24, tzinfo=MSK)),
         ("Nov 22, 2026", ("en",), datetime(2026, 11, 22, tzinfo=MSK)),
         ("yesterday, 9:30 AM", ("en",), datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
+        # Hours alone on the 12-hour clock were read as a day, at midnight.
+        ("yesterday at 11pm", ("en",), datetime(2026, 11, 25, 23, 0, tzinfo=MSK)),
+        ("Yesterday 9 a.m.", ("en",), datetime(2026, 11, 25, 9, 0, tzinfo=MSK)),
+        ("2 days ago at 5pm", ("en",), datetime(2026, 11, 24, 17, 0, tzinfo=MSK)),
         ("22 ноября, 18:40", (), datetime(2026, 11, 22, 18, 40, tzinfo=MSK)),
     ],
 )
