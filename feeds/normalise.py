@@ -338,7 +338,8 @@ def _resolve(element: str, attribute: str, found: str) -> str | None:
     `javascript:` went through)."""
     if attribute not in _URL_ATTRIBUTES:
         return found
-    scheme = _SCHEME.match(_AS_BROWSERS_READ.sub("", found))
+    # As written when it starts with its scheme (most do), else as read.
+    scheme = _SCHEME.match(found) or _SCHEME.match(_AS_BROWSERS_READ.sub("", found))
     if scheme and scheme.group(1).lower() not in _URL_SCHEMES:
         return None
     if _base.url and not _ABSOLUTE.match(found):
