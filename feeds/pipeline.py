@@ -132,7 +132,9 @@ def run_once(
     Raises StoreError and PublishError; a failing source does not raise."""
     lock = RunLock(config.storage_url, "build")
     lock.acquire(on_wait=log.warning)
+    output = RunLock.for_output(config.output_dir, "build")
     try:
+        output.acquire(on_wait=log.warning)
         return _run_once_locked(config, now=now, on_result=on_result)
     except KeyboardInterrupt:
         # Ctrl-C ends the helpers writing archive pages before they clean
@@ -141,6 +143,7 @@ def run_once(
             prepare_dir(config.output_dir)
         raise
     finally:
+        output.release()
         lock.release()
 
 

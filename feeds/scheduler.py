@@ -149,6 +149,7 @@ class Service:
         self._server: Any = None
         self._active = 0
         self._lock = RunLock(config.storage_url, "run")
+        self._output_lock = RunLock.for_output(config.output_dir, "run")
         self._publisher = _Publisher(self._publish_pending)
         self._pinger = Pinger(self._stop)
         #: Worker processes that parse bodies (with enough sources), made
@@ -189,6 +190,7 @@ class Service:
         self._install_signals()
         self._lock.acquire()
         try:
+            self._output_lock.acquire()
             self._start()
         except BaseException:
             self._abandon_start()
@@ -252,6 +254,7 @@ class Service:
             self._server.stop()
         if self._writer is not None:
             self._writer.close()
+        self._output_lock.release()
         self._lock.release()
 
     def stop(self) -> None:
@@ -341,6 +344,7 @@ class Service:
         if self._store_watch is not None:
             self._store_watch.close()  # after every connection: see StoreWatch
         self._fetcher.close()
+        self._output_lock.release()
         self._lock.release()
 
     def _bind_server(self) -> None:
@@ -822,6 +826,15 @@ class Service:
         except ConfigError as exc:
             log.error("config not applied, the running one stays: %s", exc)
             return False
+        if new.output_dir != old.output_dir:
+            moved = RunLock.for_output(new.output_dir, "run")
+            try:
+                moved.acquire()
+            except FeedsError as exc:
+                log.error("config not applied, the running one stays: %s", exc)
+                return False
+            self._output_lock.release()
+            self._output_lock = moved
         if new.path.parent != old.path.parent:
             # config.yaml is a link that now points into another folder (a
             # release swapped in): the relative paths in it move too.

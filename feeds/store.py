@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from feeds.errors import StoreError
+from feeds.errors import FeedsError, PublishError, StoreError
 from feeds.model import COMBINED, UNWRITABLE, ArchivePage, ArchiveRow, Item, canonical_link
 from feeds.timing import MAX_RETRY_AFTER
 
@@ -294,14 +294,33 @@ class RunLock:
         self.role = role
         self.path = Path(url.removeprefix("sqlite:///") + ".lock")
         self._file: IO[str] | None = None
+        self._what = "keeps this store up to date"
+
+    @classmethod
+    def for_output(cls, folder: Path, role: str) -> RunLock:
+        """The same lock for an output folder, in a file beside it
+        (`output.lock`): a build on another store (storage.url edited while
+        a service ran) rewrote the service's archive pages with its own
+        numbering, and the service wrote them back, again and again.
+        Raises PublishError where the store's raises StoreError."""
+        lock = cls(str(folder), role)
+        lock.path = folder.with_name(folder.name + ".lock")
+        lock._what = "publishes to this folder"
+        return lock
+
+    def _error(self, detail: str) -> FeedsError:
+        if self._what.startswith("publishes"):
+            return PublishError(self.url, detail)
+        return StoreError(self.url, detail)
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
-        """Raises StoreError when a service holds the store."""
+        """Raises StoreError (PublishError for an output folder) when a
+        service holds it."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = self.path.open("a+", encoding="utf-8")
         except OSError as exc:
-            raise StoreError(self.url, f"cannot open the lock file {self.path}: {exc}") from exc
+            raise self._error(f"cannot open the lock file {self.path}: {exc}") from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -309,15 +328,13 @@ class RunLock:
             holder = handle.read().strip() or "another process"
             if holder.startswith("run"):
                 handle.close()
-                raise StoreError(
-                    self.url,
-                    f"in use by {holder}; a feeds run service keeps this store up to date "
+                raise self._error(
+                    f"in use by {holder}; a feeds run service {self._what} "
                     "itself: stop it first, or let it do the work",
                 ) from None
             if self.role == "run":
                 handle.close()
-                raise StoreError(
-                    self.url,
+                raise self._error(
                     f"in use by {holder}; start the service once it has finished",
                 ) from None
             if on_wait is not None:
@@ -331,8 +348,8 @@ class RunLock:
         except OSError as exc:  # a full disk: not even room for this line
             with suppress(OSError):
                 handle.close()
-            raise StoreError(
-                self.url, f"cannot write the lock file {self.path}: {exc.strerror or exc}"
+            raise self._error(
+                f"cannot write the lock file {self.path}: {exc.strerror or exc}"
             ) from exc
         self._file = handle
         _held.add(handle.fileno())

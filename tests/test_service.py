@@ -21,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.pipeline import WORKER_NICENESS
+from feeds.store import RunLock
 
 from .conftest import (
     BASE_CONFIG,
@@ -410,6 +411,51 @@ def test_a_config_link_moved_to_another_folder_is_said_in_the_log(
         assert service.stop() == 0
     finally:
         service.close()
+
+
+def test_a_build_on_another_store_cannot_write_the_services_output(server: Server, start) -> None:
+    """storage.url edited while the service ran (it takes effect at its
+    restart), then `feeds build` on the edited config: the build wrote the
+    service's output/ from the other store, rewriting every archive page
+    with that store's numbering, and the service wrote them back."""
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    edited = service.config.read_text(encoding="utf-8") + 'storage:\n  url: "sqlite:///other.db"\n'
+    other = service.config.with_name("other.yaml")
+    other.write_text(edited, encoding="utf-8")
+    build = run_cli("build", "-c", str(other))
+    assert build.returncode == 1
+    assert f"output {output}: in use by run pid {service.process.pid}" in build.stderr
+    assert "publishes to this folder itself" in build.stderr
+    assert service.stop() == 0
+    again = run_cli("build", "-c", str(other))  # once the service is gone
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_reload_moving_output_into_a_folder_another_run_holds_is_not_applied(
+    server: Server, start
+) -> None:
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    folder = service.config.parent
+    service.wait_for(lambda: "From A" in _read(folder / "output" / "all.atom"))
+    held = RunLock.for_output(folder / "theirs", "run")
+    held.acquire()
+    try:
+        edited = folder / "edited.yaml"
+        edited.write_text(
+            service.config.read_text(encoding="utf-8").replace("dir: output", "dir: theirs"),
+            encoding="utf-8",
+        )
+        os.replace(edited, service.config)
+        service.wait_for(lambda: "config not applied" in service.stderr())
+        assert f"output {folder / 'theirs'}: in use by run pid {os.getpid()}" in service.stderr()
+        assert not (folder / "theirs" / "all.atom").exists()
+        assert service.stop() == 0
+    finally:
+        held.release()
 
 
 def test_sigterm_mid_fetch_exits_0_and_leaves_every_file_whole(server: Server, start) -> None:
