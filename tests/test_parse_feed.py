@@ -490,6 +490,27 @@ def test_an_answer_of_more_items_than_any_source_gives_is_refused(
         parse(_fetched(body, content_type), SOURCE, _context())
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("declaration", ["", '<?xml version="1.0"?>'])
+@pytest.mark.parametrize("reader", [parse, parse_with_feedparser], ids=["parse", "feedparser"])
+def test_a_feed_in_utf16_or_utf32_with_its_mark_and_no_encoding_declared_is_read(
+    codec: str, declaration: str, reader: Any
+) -> None:
+    """XML needs no encoding declaration after a byte-order mark; the
+    parsers did, and such a feed failed as "not well-formed"."""
+    text = (
+        f'{declaration}<rss version="2.0"><channel><title>T</title><item>'
+        "<title>Привет, мир</title><link>https://example.org/ru/1</link></item></channel></rss>"
+    )
+    body = "\ufeff".encode(codec) + text.encode(codec)
+
+    items = reader(_fetched(body, RSS), SOURCE, _context())
+
+    assert [(item.title, item.link) for item in items] == [
+        ("Привет, мир", "https://example.org/ru/1")
+    ]
+
+
 # --- links ----------------------------------------------------------------------
 
 

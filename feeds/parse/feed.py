@@ -81,6 +81,14 @@ _ZONE_NAMES = {
     "NZST": 12,
     "NZDT": 13,
 }
+#: Byte-order marks of the wider encodings, UTF-32's first (its little-
+#: endian mark begins with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 #: The fewest bytes an entry takes (`<item/>`).
 _LEAST_ENTRY = 7
 #: The start and the end of an entry.
@@ -144,6 +152,19 @@ def _charset_settled(fetched: Fetched) -> Fetched:
     body = fetched.body
     if body.startswith(codecs.BOM_UTF8):
         return _declared_as(fetched, "utf-8")
+    for bom, codec in _WIDE_BOMS:
+        if body.startswith(bom):
+            # XML needs no encoding declaration after such a mark, but the
+            # parsers did: with none (and no charset in the header) the
+            # feed was "not well-formed". One that names its encoding is
+            # read as it always was (by feedparser, as UTF-16).
+            if _HEADER_CHARSET.search(fetched.headers.get("content-type", "")):
+                return fetched
+            with suppress(UnicodeDecodeError):
+                text = body[len(bom) :].decode(codec).encode()
+                if not _XML_DECLARATION_ENCODING.match(text):
+                    return _declared_as(replace(fetched, body=text), "utf-8")
+            return fetched
     if body.isascii() or b"\x00" in body[:_DOCTYPE_WINDOW]:
         return fetched
     try:
