@@ -152,7 +152,7 @@ def _charset_settled(fetched: Fetched) -> Fetched:
     body = fetched.body
     if body.startswith(codecs.BOM_UTF8):
         return _declared_as(fetched, "utf-8")
-    for bom, codec in _WIDE_BOMS:
+    for bom, wide in _WIDE_BOMS:
         if body.startswith(bom):
             # XML needs no encoding declaration after such a mark, but the
             # parsers did: with none (and no charset in the header) the
@@ -161,7 +161,7 @@ def _charset_settled(fetched: Fetched) -> Fetched:
             if _HEADER_CHARSET.search(fetched.headers.get("content-type", "")):
                 return fetched
             with suppress(UnicodeDecodeError):
-                text = body[len(bom) :].decode(codec).encode()
+                text = body[len(bom) :].decode(wide).encode()
                 if not _XML_DECLARATION_ENCODING.match(text):
                     return _declared_as(replace(fetched, body=text), "utf-8")
             return fetched
