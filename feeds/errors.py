@@ -79,20 +79,24 @@ class ParseError(SourceError):
 
 
 class StoreError(FeedsError):
-    """The database could not be opened, migrated or written."""
+    """The database could not be opened, migrated or written. `held_by`:
+    the run holding it, when that is why."""
 
-    def __init__(self, url: str, detail: str) -> None:
+    def __init__(self, url: str, detail: str, *, held_by: str = "") -> None:
         self.url = url
         self.detail = detail
+        self.held_by = held_by
         super().__init__(f"store {url}: {detail}")
 
 
 class PublishError(FeedsError):
-    """An output file could not be written; the previous version stays."""
+    """An output file could not be written; the previous version stays.
+    `held_by`: the run holding the output folder, when that is why."""
 
-    def __init__(self, path: str, detail: str) -> None:
+    def __init__(self, path: str, detail: str, *, held_by: str = "") -> None:
         self.path = path
         self.detail = detail
+        self.held_by = held_by
         super().__init__(f"output {path}: {detail}")
 
 

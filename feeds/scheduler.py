@@ -830,11 +830,17 @@ class Service:
             moved = RunLock.for_output(new.output_dir, "run")
             try:
                 moved.acquire()
-            except FeedsError as exc:
-                log.error("config not applied, the running one stays: %s", exc)
-                return False
-            self._output_lock.release()
-            self._output_lock = moved
+            except PublishError as exc:
+                if exc.held_by:
+                    log.error("config not applied, the running one stays: %s", exc)
+                    return False
+                # A place that cannot be written yet: applied, and its
+                # publish retried, as before (the lock is taken at the next
+                # start).
+                log.warning("%s: the new output folder is not locked", exc)
+            else:
+                self._output_lock.release()
+                self._output_lock = moved
         if new.path.parent != old.path.parent:
             # config.yaml is a link that now points into another folder (a
             # release swapped in): the relative paths in it move too.

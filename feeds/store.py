@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from feeds.errors import FeedsError, PublishError, StoreError
+from feeds.errors import PublishError, StoreError
 from feeds.model import COMBINED, UNWRITABLE, ArchivePage, ArchiveRow, Item, canonical_link
 from feeds.timing import MAX_RETRY_AFTER
 
@@ -308,10 +308,10 @@ class RunLock:
         lock._what = "publishes to this folder"
         return lock
 
-    def _error(self, detail: str) -> FeedsError:
+    def _error(self, detail: str, holder: str = "") -> StoreError | PublishError:
         if self._what.startswith("publishes"):
-            return PublishError(self.url, detail)
-        return StoreError(self.url, detail)
+            return PublishError(self.url, detail, held_by=holder)
+        return StoreError(self.url, detail, held_by=holder)
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
         """Raises StoreError (PublishError for an output folder) when a
@@ -331,11 +331,12 @@ class RunLock:
                 raise self._error(
                     f"in use by {holder}; a feeds run service {self._what} "
                     "itself: stop it first, or let it do the work",
+                    holder,
                 ) from None
             if self.role == "run":
                 handle.close()
                 raise self._error(
-                    f"in use by {holder}; start the service once it has finished",
+                    f"in use by {holder}; start the service once it has finished", holder
                 ) from None
             if on_wait is not None:
                 on_wait(f"waiting for {holder} to finish with {self.url}")
