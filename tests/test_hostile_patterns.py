@@ -301,3 +301,51 @@ def test_nested_microdata_scopes_take_linear_time(tmp_path) -> None:
         "print(len(parse(fetched, Source(name='s', type='html', url=fetched.url), context)))\n"
     )
     _within_limit(code, body, "20 nested scopes over 20,000 properties")
+
+
+def test_many_categories_on_an_item_feedparser_reads_are_refused_at_once(tmp_path) -> None:
+    """Not well-formed, the feed goes to feedparser, which looks for each
+    category among those before it: 35,000 on one item took 60 s."""
+    body = tmp_path / "body"
+    categories = b"".join(b"<category>c%d</category>" % n for n in range(35_000))
+    body.write_bytes(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        + ITEM
+        + categories
+        + b"</item><x></channel></rss>"
+    )
+    code = (
+        "import sys\n"
+        "from datetime import datetime, UTC\n"
+        "from feeds.errors import ParseError\n"
+        "from feeds.model import Fetched, ParseContext, Source\n"
+        "from feeds.parse.feed import parse\n"
+        "body = open(sys.argv[1], 'rb').read()\n"
+        "fetched = Fetched(source='s', url='http://x.example/f', body=body,\n"
+        "                  headers={'content-type': 'application/rss+xml'})\n"
+        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
+        "try:\n"
+        "    parse(fetched, Source(name='s', type='feed', url=fetched.url), context)\n"
+        "except ParseError as error:\n"
+        "    print(error)\n"
+    )
+    said = _within_limit(code, body, "35,000 categories on one item, through feedparser")
+    assert "an entry with 35,000 categories, over the 500" in said
+
+
+def test_an_item_with_a_few_dozen_categories_is_still_read_by_feedparser() -> None:
+    from datetime import UTC, datetime
+
+    from feeds.model import Fetched, ParseContext, Source
+    from feeds.parse.feed import parse_with_feedparser
+
+    categories = b"".join(b"<category>c%d</category>" % n for n in range(40))
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        + b"".join(ITEM + categories + b"</item>" for _ in range(50))
+        + b"</channel></rss>"
+    )
+    fetched = Fetched(source="s", url="http://x.example/f", body=body, headers={})
+    context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone="UTC")
+    items = parse_with_feedparser(fetched, Source(name="s", type="feed", url=fetched.url), context)
+    assert len(items) == 50 and all(len(item.categories) == 40 for item in items)
