@@ -53,14 +53,9 @@ FUTURE_SLACK = timedelta(days=1)
 _URL_SCHEMES = {"http", "https", "mailto"}
 _CLEAN_TAGS = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
 # Built once: nh3.clean converts its settings on every call, which costs
-# more than the cleaning of a typical 1 KB body. The cleaner that makes
-# relative URLs absolute reads its base from the calling thread (see
-# sanitise_html), so it too is built once.
-_CLEANER = nh3.Cleaner(
-    url_schemes=_URL_SCHEMES,
-    clean_content_tags=_CLEAN_TAGS,
-    attribute_filter=lambda element, attribute, value: _resolve(element, attribute, value),
-)
+# more than the cleaning of a typical 1 KB body. The HTML cleaner
+# (`_CLEANER`, below `_resolve`, its attribute filter) reads the base that
+# relative URLs are made absolute against from the calling thread.
 _TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=_CLEAN_TAGS)
 #: What cleaning changes in text: markup and entities, the escapes nh3
 #: writes for `>` and a no-break space, a carriage return (a line feed
@@ -299,11 +294,9 @@ def _cleaned_markup(value: str, base: str) -> str:
         # Hostile (cleaning it would take minutes): its text, no markup.
         text = " ".join(_ANY_TAG.sub(" ", _SCRIPT.sub("", value)).split())
         value = text.replace("<", "&lt;")  # no tag left to build ("<div<x>>")
-    if not base:
-        return _CLEANER.clean(value).strip()
     _base.url = base
     try:
-        return _RESOLVING_CLEANER.clean(value).strip()
+        return _CLEANER.clean(value).strip()
     finally:
         _base.url = ""
 
@@ -358,7 +351,7 @@ class _Base(threading.local):
 
 
 _base = _Base()
-_RESOLVING_CLEANER = nh3.Cleaner(
+_CLEANER = nh3.Cleaner(
     url_schemes=_URL_SCHEMES, clean_content_tags=_CLEAN_TAGS, attribute_filter=_resolve
 )
 

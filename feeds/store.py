@@ -292,9 +292,10 @@ class RunLock:
     def __init__(self, url: str, role: str) -> None:
         self.url = url
         self.role = role
-        self.path = Path(url.removeprefix("sqlite:///") + ".lock")
+        self.path = _lock_path(url)
         self._file: IO[str] | None = None
         self._what = "keeps this store up to date"
+        self._raises: type[StoreError | PublishError] = StoreError
 
     @classmethod
     def for_output(cls, folder: Path, role: str) -> RunLock:
@@ -306,12 +307,11 @@ class RunLock:
         lock = cls(str(folder), role)
         lock.path = folder.with_name(folder.name + ".lock")
         lock._what = "publishes to this folder"
+        lock._raises = PublishError
         return lock
 
     def _error(self, detail: str, holder: str = "") -> StoreError | PublishError:
-        if self._what.startswith("publishes"):
-            return PublishError(self.url, detail, held_by=holder)
-        return StoreError(self.url, detail, held_by=holder)
+        return self._raises(self.url, detail, held_by=holder)
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
         """Raises StoreError (PublishError for an output folder) when a
@@ -410,7 +410,7 @@ def _writer_lock(path: Path) -> threading.RLock:
 def _holder_elsewhere(url: str) -> str:
     """Who holds the store's run lock when another process does: its line
     in the lock file ('' when no one does, or this process does)."""
-    path = Path(url.removeprefix("sqlite:///") + ".lock")
+    path = _lock_path(url)
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
             here = os.fstat(handle.fileno())
@@ -433,7 +433,7 @@ def no_store_yet(url: str) -> bool:
     made (a path through a file is a broken store, reported as such).
     Opening would create it, and its folder, where a command that only
     reads (`feeds serve`, `feeds status`) may only be looking."""
-    path = Path(url.removeprefix("sqlite:///"))
+    path = _store_path(url)
     try:
         return not path.exists() and not any(folder.is_file() for folder in path.parents)
     except OSError:  # a folder it may not look into: let the store say so
@@ -492,8 +492,14 @@ class StoreWatch:
             return False
 
 
-def _store_path(url: str) -> str:
-    return url.removeprefix("sqlite:///")
+def _store_path(url: str) -> Path:
+    """The database file a `sqlite:///` URL names."""
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _lock_path(url: str) -> Path:
+    """The run lock's file, beside the database."""
+    return Path(url.removeprefix("sqlite:///") + ".lock")
 
 
 class Store:
@@ -501,7 +507,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        path = Path(url.removeprefix("sqlite:///"))
+        path = _store_path(url)
         self._writer = _writer_lock(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from feeds.model import Fetched, ParseContext, Source
 from feeds.parse.decode import cyrillic_codec
 from feeds.parse.fast import _NOT_PERMALINK, _dates_are_zoned, _guids_not_links
+from feeds.parse.feed import parse_with_feedparser
 
 #: Each body parses in milliseconds once the patterns cannot backtrack.
 LIMIT = 20.0
@@ -30,6 +33,22 @@ def _within_limit(code: str, given: Path, what: str) -> str:
         pytest.fail(f"{what} took over {LIMIT:g} s")
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode()
+
+
+def _reading(content_type: str, then: str, *, context: str = "") -> str:
+    """Code for `_within_limit`: the file given, as `fetched` with this
+    Content-Type, a fixed `context` (with `context`'s further arguments),
+    then `then`."""
+    return (
+        "import sys\n"
+        "from datetime import datetime, UTC\n"
+        "from feeds.model import Fetched, ParseContext, Source\n"
+        "body = open(sys.argv[1], 'rb').read()\n"
+        "fetched = Fetched(source='s', url='http://x.example/f', body=body,\n"
+        f"                  headers={{'content-type': {content_type!r}}})\n"
+        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC'"
+        f"{context})\n" + then
+    )
 
 
 ITEM = b"<item><title>t</title><link>http://x.example/1</link>"
@@ -95,14 +114,10 @@ CASES = {
 def test_fast_path_regexes_take_linear_time(name: str, tmp_path) -> None:
     body = tmp_path / "body"
     body.write_bytes(CASES[name])
-    code = (
-        "import sys\n"
-        "from feeds.model import Fetched, Source\n"
+    code = _reading(
+        "application/rss+xml",
         "from feeds.parse.fast import parse_fast\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/f', body=body,\n"
-        "                  headers={'content-type': 'application/rss+xml'})\n"
-        "parse_fast(fetched, Source(name='s', type='feed', url='http://x.example/f'))\n"
+        "parse_fast(fetched, Source(name='s', type='feed', url=fetched.url))\n",
     )
     _within_limit(code, body, f"{name}: the fast path on a {len(CASES[name])}-byte body")
 
@@ -170,42 +185,38 @@ def test_comments_before_a_page_take_linear_time(comments: int, tmp_path) -> Non
     (the same check runs on full_content's article pages)."""
     body = tmp_path / "body"
     body.write_bytes(b"<!---->" * comments + b"<html><body><article><h2>Story</h2></article>")
-    code = (
-        "import sys\n"
-        "from datetime import datetime, UTC\n"
-        "from feeds.model import Fetched, ParseContext, Source\n"
+    code = _reading(
+        "text/html",
         "from feeds.parse.html import parse\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/p', body=body,\n"
-        "                  headers={'content-type': 'text/html'})\n"
-        "source = Source(name='s', type='html', url='http://x.example/p',\n"
+        "source = Source(name='s', type='html', url=fetched.url,\n"
         "                selectors=(('item', 'article'), ('title', 'h2')))\n"
-        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
-        "print(len(parse(fetched, source, context)))\n"
+        "print(len(parse(fetched, source, context)))\n",
     )
     assert _within_limit(code, body, f"a page after {comments} comments").strip() == "1"
+
+
+def _one_item_with_categories(count: int, *, after: bytes = b"") -> bytes:
+    categories = b"".join(b"<category>c%d</category>" % n for n in range(count))
+    return (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        + ITEM
+        + categories
+        + b"</item>"
+        + after
+        + b"</channel></rss>"
+    )
 
 
 def test_many_categories_on_an_item_take_linear_time(tmp_path) -> None:
     """Each category was looked for in a list of those before it: 35,000
     on one item took 10 s."""
     body = tmp_path / "body"
-    categories = b"".join(b"<category>c%d</category>" % n for n in range(70_000))
-    body.write_bytes(
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        + ITEM
-        + categories
-        + b"</item></channel></rss>"
-    )
-    code = (
-        "import sys\n"
-        "from feeds.model import Fetched, Source\n"
+    body.write_bytes(_one_item_with_categories(70_000))
+    code = _reading(
+        "application/rss+xml",
         "from feeds.parse.fast import parse_fast\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/f', body=body,\n"
-        "                  headers={'content-type': 'application/rss+xml'})\n"
-        "(item,) = parse_fast(fetched, Source(name='s', type='feed', url='http://x.example/f'))\n"
-        "print(len(item.categories))\n"
+        "(item,) = parse_fast(fetched, Source(name='s', type='feed', url=fetched.url))\n"
+        "print(len(item.categories))\n",
     )
     assert _within_limit(code, body, "70,000 categories on one item").strip() == "70000"
 
@@ -229,18 +240,12 @@ def test_names_glued_together_in_a_text_dump_take_linear_time(tmp_path) -> None:
     of it: 400 KB of names glued together took 13 s."""
     body = tmp_path / "body"
     body.write_bytes(("Литература" * 80_000 + "Заголовок\n1 ноября 2026\n").encode())
-    code = (
-        "import sys\n"
-        "from datetime import datetime, UTC\n"
-        "from feeds.model import Fetched, ParseContext, Source\n"
+    code = _reading(
+        "text/plain; charset=utf-8",
         "from feeds.parse.text import parse\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/p', body=body,\n"
-        "                  headers={'content-type': 'text/plain; charset=utf-8'})\n"
-        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC',\n"
-        "                       rubric_names=('Литература',))\n"
         "(item,) = parse(fetched, Source(name='s', type='text', url=fetched.url), context)\n"
-        "print(len(item.categories), item.summary)\n"
+        "print(len(item.categories), item.summary)\n",
+        context=", rubric_names=('Литература',)",
     )
     found = _within_limit(code, body, "80,000 rubric names glued together")
     assert found.split() == ["1", "Заголовок"]  # the rubric, once
@@ -257,18 +262,12 @@ def test_lines_that_look_like_dates_cost_a_bounded_time(tmp_path) -> None:
         for n in range(120_000)
     )
     body.write_text("\n".join(words) + "\n", encoding="utf-8")
-    code = (
-        "import sys\n"
-        "from datetime import datetime, UTC\n"
+    code = _reading(
+        "text/plain; charset=utf-8",
         "from feeds.classify import Vocabulary\n"
-        "from feeds.model import Fetched, ParseContext, Source\n"
         "from feeds.pipeline import process_fetched\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/p', body=body,\n"
-        "                  headers={'content-type': 'text/plain; charset=utf-8'})\n"
-        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
         "source = Source(name='s', type='text', url=fetched.url)\n"
-        "print(process_fetched(fetched, source, context, Vocabulary.of(())))\n"
+        "print(process_fetched(fetched, source, context, Vocabulary.of(())))\n",
     )
     _within_limit(code, body, "120,000 one-word lines")
 
@@ -289,16 +288,10 @@ def test_nested_microdata_scopes_take_linear_time(tmp_path) -> None:
         + "</body></html>"
     )
     body.write_text(page, encoding="utf-8")
-    code = (
-        "import sys\n"
-        "from datetime import datetime, UTC\n"
-        "from feeds.model import Fetched, ParseContext, Source\n"
+    code = _reading(
+        "text/html",
         "from feeds.parse.html import parse\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/p', body=body,\n"
-        "                  headers={'content-type': 'text/html'})\n"
-        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
-        "print(len(parse(fetched, Source(name='s', type='html', url=fetched.url), context)))\n"
+        "print(len(parse(fetched, Source(name='s', type='html', url=fetched.url), context)))\n",
     )
     _within_limit(code, body, "20 nested scopes over 20,000 properties")
 
@@ -307,38 +300,21 @@ def test_many_categories_on_an_item_feedparser_reads_are_refused_at_once(tmp_pat
     """Not well-formed, the feed goes to feedparser, which looks for each
     category among those before it: 35,000 on one item took 60 s."""
     body = tmp_path / "body"
-    categories = b"".join(b"<category>c%d</category>" % n for n in range(35_000))
-    body.write_bytes(
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        + ITEM
-        + categories
-        + b"</item><x></channel></rss>"
-    )
-    code = (
-        "import sys\n"
-        "from datetime import datetime, UTC\n"
+    body.write_bytes(_one_item_with_categories(35_000, after=b"<x>"))  # not well-formed
+    code = _reading(
+        "application/rss+xml",
         "from feeds.errors import ParseError\n"
-        "from feeds.model import Fetched, ParseContext, Source\n"
         "from feeds.parse.feed import parse\n"
-        "body = open(sys.argv[1], 'rb').read()\n"
-        "fetched = Fetched(source='s', url='http://x.example/f', body=body,\n"
-        "                  headers={'content-type': 'application/rss+xml'})\n"
-        "context = ParseContext(now=datetime(2026, 11, 26, tzinfo=UTC), timezone='UTC')\n"
         "try:\n"
         "    parse(fetched, Source(name='s', type='feed', url=fetched.url), context)\n"
         "except ParseError as error:\n"
-        "    print(error)\n"
+        "    print(error)\n",
     )
     said = _within_limit(code, body, "35,000 categories on one item, through feedparser")
     assert "an entry with 35,000 categories, over the 500" in said
 
 
 def test_an_item_with_a_few_dozen_categories_is_still_read_by_feedparser() -> None:
-    from datetime import UTC, datetime
-
-    from feeds.model import Fetched, ParseContext, Source
-    from feeds.parse.feed import parse_with_feedparser
-
     categories = b"".join(b"<category>c%d</category>" % n for n in range(40))
     body = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'

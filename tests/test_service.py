@@ -81,6 +81,14 @@ class Running:
         assert match, f"no serving line: {line!r}\n{self.stderr()}"
         self.url = match.group(1)
 
+    def edit_config(self, old: str, new: str) -> None:
+        """config.yaml with `old` made `new`, saved as editors save: written
+        beside it, then renamed over it."""
+        edited = self.config.with_name("edited.yaml")
+        text = self.config.read_text(encoding="utf-8")
+        edited.write_text(text.replace(old, new), encoding="utf-8")
+        os.replace(edited, self.config)
+
     def stderr(self) -> str:
         return self.log.read_text(encoding="utf-8")
 
@@ -341,12 +349,7 @@ def test_a_new_output_dir_is_served_only_once_the_feeds_are_in_it(server: Server
     folder = service.config.parent
     service.wait_for(lambda: httpx.get(service.url + "all.atom").status_code == 200)
     (folder / "moved" / "all.atom" / "in-the-way").mkdir(parents=True)
-    edited = folder / "edited.yaml"
-    edited.write_text(
-        service.config.read_text(encoding="utf-8").replace("dir: output", "dir: moved"),
-        encoding="utf-8",
-    )
-    os.replace(edited, service.config)
+    service.edit_config("dir: output", "dir: moved")
     service.wait_for(lambda: "feeds not re-rendered after the config change" in service.stderr())
     for name in ("all.atom", "index.html"):
         answer = httpx.get(service.url + name)
@@ -444,12 +447,7 @@ def test_a_reload_moving_output_into_a_folder_another_run_holds_is_not_applied(
     held = RunLock.for_output(folder / "theirs", "run")
     held.acquire()
     try:
-        edited = folder / "edited.yaml"
-        edited.write_text(
-            service.config.read_text(encoding="utf-8").replace("dir: output", "dir: theirs"),
-            encoding="utf-8",
-        )
-        os.replace(edited, service.config)
+        service.edit_config("dir: output", "dir: theirs")
         service.wait_for(lambda: "config not applied" in service.stderr())
         assert f"output {folder / 'theirs'}: in use by run pid {os.getpid()}" in service.stderr()
         assert not (folder / "theirs" / "all.atom").exists()
