@@ -515,7 +515,13 @@ class Store:
             self._db.row_factory = sqlite3.Row
             # Before anything is written: a store that exists keeps its own.
             self._db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # A new database, turned to WAL by one thread of this
+                # process at a time: threads opening it together got
+                # "database is locked" at once (SQLite does not wait there),
+                # and their sources failed.
+                with self._writer:
+                    self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()

@@ -1178,3 +1178,28 @@ def test_a_retry_after_set_by_a_clock_ahead_is_not_waited_for() -> None:
     far = SourceState(name="a", retry_until=T0 + timedelta(days=365), retry_url=url)
     assert soon.waiting(url, T0) == T0 + timedelta(hours=3)
     assert far.waiting(url, T0) is None
+
+
+def test_threads_opening_a_new_store_together_all_open_it(tmp_path: Path) -> None:
+    """Turning a new database to WAL failed at once with "database is
+    locked" in all but one of the threads doing it together (a service's
+    first runs on an empty store): their sources failed. A race, so tried
+    many times."""
+    failed: list[str] = []
+    for trial in range(100):
+        url = f"sqlite:///{tmp_path / f'{trial}.db'}"
+        together = threading.Barrier(8)
+
+        def open_it(url: str = url, together: threading.Barrier = together) -> None:
+            together.wait()
+            try:
+                Store(url).close()
+            except StoreError as error:
+                failed.append(str(error))
+
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failed == []
