@@ -418,6 +418,26 @@ def test_a_heading_in_another_common_form_starts_its_day(heading: str) -> None:
     assert second.published == msk(2022, 3, 10, 10, 15)
 
 
+@pytest.mark.parametrize("heading", ["Май", "May", "Ноябрь", "Понедельник"])
+def test_a_heading_that_names_no_day_gives_no_day(heading: str) -> None:
+    # A month alone was read as today's day of that month: 26 May on the
+    # 26th, 27 May the next day, so the headline under it came back as a
+    # new story every day. It now reads as a headline with no day above
+    # it; a weekday still names its day.
+    days = (msk(2026, 11, 26, 12, 0), msk(2026, 11, 27, 12, 0))
+    read = [items_of(f"{heading}\n10:15Новость под заголовком", now=now) for now in days]
+    assert [item.title for items in read for item in items] == ["Новость под заголовком"] * 2
+    first, second = (items[0] for items in read)
+    assert first.id == second.id
+    if heading == "Понедельник":
+        assert first.published == second.published == msk(2026, 11, 23, 10, 15)
+    else:
+        assert (first.published, second.published) == (
+            msk(2026, 11, 26, 10, 15),
+            msk(2026, 11, 27, 10, 15),
+        )
+
+
 def test_a_card_dated_without_a_year_is_a_card_of_the_latest_such_day() -> None:
     # A page of this year's cards prints no year: "20 ноября" is the last
     # 20 November up to the fetch, not a news-list heading.

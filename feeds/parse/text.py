@@ -59,6 +59,13 @@ _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
 #: capital, a digit or an opening quote ("ИскусствоКуратор", "Specials«...").
 _GLUE_NEXT = re.compile(r"[^\W_a-zа-яё]|[«\"'„“(\[]")
 _MAX_HEADING = 40
+#: What names a day with no digit in it: today, yesterday, a weekday.
+_DAY_NAME = re.compile(
+    r"сегодня|вчера|позавчера|today|yesterday"
+    r"|понедельник|вторник|сред[аы]|четверг|пятниц|суббот|воскресень"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True)
@@ -279,6 +286,11 @@ def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) 
     if len(line) > _MAX_HEADING:
         return None
     if not (_DAY_HEADING.match(line) or _WORD_HEADING.match(line)):
+        return None
+    if not any(c.isdigit() for c in line) and not _DAY_NAME.search(line):
+        # A month ("Май") or another word alone names no day: dateparser
+        # gave it today's day of that month, a date that moved every day,
+        # and with it the ids of the headlines under it.
         return None
     found = parse_human_date(line, now=context.now, timezone=context.timezone, languages=languages)
     return found.date() if found else None
