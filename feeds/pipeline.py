@@ -1052,11 +1052,22 @@ def _with_full_content(
             return link, None
         page = replace(source, type="html", url=link, path=None, selectors=())
         try:
-            return link, extract_article(fetcher.fetch(page, until=deadline), context)
+            found = extract_article(fetcher.fetch(page, until=deadline), context)
         except SourceError as exc:
             log.warning("source '%s': article %s: %s", source.name, link, exc.detail)
         except Exception as exc:
             log.warning("source '%s': article %s: %s", source.name, link, describe_bug(exc))
+        else:
+            if found.refused:
+                # Kept as read, with nothing in it: not fetched again, and
+                # the item keeps its source's text.
+                log.warning(
+                    "source '%s': article %s: not read: %s; the item keeps the source's text",
+                    source.name,
+                    link,
+                    found.refused,
+                )
+            return link, found
         return link, None
 
     fetched = []

@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feeds.extract import extract_article
+from feeds.extract import MAX_ARTICLE_TAGS, extract_article
 from feeds.model import Fetched, ParseContext
 
 from .conftest import BASE_CONFIG, Server, run_cli, write_config
@@ -117,6 +117,56 @@ def test_the_spacing_a_host_asks_for_does_not_count_against_the_time_out(
     assert done.returncode == 0, done.stderr
     assert "left for the next run" not in done.stderr
     assert all(len(server.hits(f"/article/{n}")) == 1 for n in range(25))
+
+
+def _links_page(paragraphs: int) -> bytes:
+    """An article page of `paragraphs` paragraphs that each hold a link:
+    four tags each, the shape the extractor takes longest over."""
+    body = "".join(
+        f'<p><a href="/a/{n}">Ссылка {n}</a> и немного текста рядом с ней.</p>'
+        for n in range(paragraphs)
+    )
+    return f"<html><head><title>Все ссылки</title></head><body>{body}</body></html>".encode()
+
+
+def test_an_article_page_of_too_many_tags_is_not_read() -> None:
+    # 50,000 linked paragraphs (3.6 MB): the extractor took 35 s over it,
+    # in the process that stores every other source.
+    article = extract_article(fetched(_links_page(50_000)), CONTEXT)
+    assert (article.content, article.published) == ("", None)
+    assert article.refused.startswith("200,0")
+    assert f"over the {MAX_ARTICLE_TAGS:,}" in article.refused
+    # A long page within the limit is read.
+    within = extract_article(fetched(_links_page(MAX_ARTICLE_TAGS // 4 - 10)), CONTEXT)
+    assert not within.refused and "Ссылка 7" in within.content
+
+
+@pytest.mark.slow
+def test_an_article_page_too_big_to_read_leaves_the_items_text_and_is_not_fetched_again(
+    tmp_path: Path, server: Server
+) -> None:
+    article = server.add("/a/1", _links_page(12_000), content_type="text/html; charset=utf-8")
+    feed = server.add(
+        "/feed.rss",
+        RSS.format(link=article).replace(
+            "</link></item>", "</link><description>Лид из ленты</description></item>"
+        ),
+        content_type="application/rss+xml",
+    )
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+    )
+    first = run_cli("build", "-c", str(config))
+    assert first.returncode == 0, first.stderr
+    assert f"article {article}: not read: 48,0" in first.stderr
+    assert "the item keeps the source's text" in first.stderr
+    again = run_cli("build", "-c", str(config))
+    assert again.returncode == 0, again.stderr
+    assert "not read" not in again.stderr
+    (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    assert entry.summary == "Лид из ленты"
+    assert "Ссылка" not in str(entry.get("content", ""))
+    assert len(server.hits("/a/1")) == 1  # remembered as read, with nothing in it
 
 
 def _twenty_five_articles(
