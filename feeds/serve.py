@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import unquote
 
 import h11
@@ -64,8 +65,12 @@ _CACHE_LIMIT = 1024
 #: Connections served at once; more are closed as they come. Each holds a
 #: file descriptor, and the service's store and fetches need theirs.
 MAX_CONNECTIONS = 512
-#: How long one reading of the store serves /metrics.
+#: How long one reading of the store serves /metrics, and /healthz.
 METRICS_SECONDS = 10.0
+HEALTH_SECONDS = 1.0
+#: How long /healthz and /metrics wait for a store another process holds
+#: (a long write) before answering 503.
+STORE_WAIT = 2.0
 #: A file whose inode changed less than this before it was read is hashed
 #: again at the next request rather than trusted by its stat (see _FileCache).
 _RACY_NS = 2_000_000_000
@@ -121,10 +126,13 @@ def create_app(settings: Callable[[], ServeSettings]) -> Starlette:
             # Renamed away or unreadable between the lookup and the read.
             return _not_found()
 
+    states_read: _SharedReading[list[SourceState]] = _SharedReading(HEALTH_SECONDS)
+
     def healthz(request: Request) -> Response:
         current = settings()
         try:
-            known = {state.name: state for state in _source_states(current.storage_url)}
+            read = states_read.get(current.storage_url, lambda: _source_states(current.storage_url))
+            known = {state.name: state for state in read}
         except StoreError as exc:
             logger.warning("/healthz: %s", exc)
             failed = {"status": "unhealthy", "error": "store unavailable"}
@@ -495,8 +503,44 @@ def _iso(value: datetime | None) -> str | None:
 def _source_states(url: str) -> list[SourceState]:
     if no_store_yet(url):
         return []
-    with Store(url) as store:
+    with Store(url, wait=STORE_WAIT) as store:
         return store.source_states()
+
+
+_T = TypeVar("_T")
+
+
+class _SharedReading(Generic[_T]):
+    """One reading of the store at a time, kept for `seconds`, its failure
+    too: requests that come together share it. /healthz and /metrics share
+    their worker threads with the feeds, and each waited for a store held
+    elsewhere (a long write) on its own: 60 /healthz requests at once kept
+    /all.atom waiting 29 s, and themselves up to 60 s."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._lock = threading.Lock()
+        #: When, for what, and what was read (or what it raised).
+        self._read: tuple[float, object, _T | StoreError] | None = None
+
+    def get(self, key: object, read: Callable[[], _T]) -> _T:
+        """What `read` gives for `key`, read anew at most every `seconds`.
+        Raises StoreError."""
+        with self._lock:
+            if self._read is not None:
+                read_at, read_for, found = self._read
+                if read_for == key and time.monotonic() - read_at < self._seconds:
+                    if isinstance(found, StoreError):
+                        raise found
+                    return found
+            try:
+                result: _T | StoreError = read()
+            except StoreError as exc:
+                result = exc
+            self._read = (time.monotonic(), key, result)
+            if isinstance(result, StoreError):
+                raise result
+            return result
 
 
 # /healthz shares the port partners read feeds from: an error's source
@@ -562,32 +606,26 @@ class _StoreCollector(Collector):
 
     def __init__(self, settings: Callable[[], ServeSettings]) -> None:
         self._settings = settings
-        self._lock = threading.Lock()
-        #: When, for which store and sources, and what was read.
-        self._read: tuple[float, tuple[str, tuple[str, ...]], list[Metric]] | None = None
-
-    def collect(self) -> Iterable[Metric]:
         # Counting a large store takes a while: scrapes coming together
         # share one reading, and a reading serves for METRICS_SECONDS, so
         # a flood of /metrics requests cannot hold every worker thread.
-        with self._lock:
-            current = self._settings()
-            wanted = (current.storage_url, current.sources)
-            if self._read is not None:
-                read_at, read_for, families = self._read
-                if read_for == wanted and time.monotonic() - read_at < METRICS_SECONDS:
-                    return families
-            if no_store_yet(current.storage_url):
-                known, rubrics, total = {}, {}, 0
-            else:
-                with Store(current.storage_url) as store:
-                    known = {state.name: state for state in store.source_states()}
-                    rubrics = store.rubric_counts()
-                    total = store.count()
-            states = [known.get(name) or SourceState(name=name) for name in current.sources]
-            families = [*_source_families(states), *_item_families(rubrics, total)]
-            self._read = (time.monotonic(), wanted, families)
-            return families
+        self._reading: _SharedReading[list[Metric]] = _SharedReading(METRICS_SECONDS)
+
+    def collect(self) -> Iterable[Metric]:
+        current = self._settings()
+        wanted = (current.storage_url, current.sources)
+        return self._reading.get(wanted, lambda: self._families(current))
+
+    def _families(self, current: ServeSettings) -> list[Metric]:
+        if no_store_yet(current.storage_url):
+            known, rubrics, total = {}, {}, 0
+        else:
+            with Store(current.storage_url, wait=STORE_WAIT) as store:
+                known = {state.name: state for state in store.source_states()}
+                rubrics = store.rubric_counts()
+                total = store.count()
+        states = [known.get(name) or SourceState(name=name) for name in current.sources]
+        return [*_source_families(states), *_item_families(rubrics, total)]
 
 
 def _source_families(states: list[SourceState]) -> list[Metric]:

@@ -502,16 +502,21 @@ def _lock_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///") + ".lock")
 
 
+#: Seconds a store held by another process (a long write) is waited for.
+LOCK_WAIT = 30.0
+
+
 class Store:
     """One open database. Not shared between threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, wait: float = LOCK_WAIT) -> None:
+        """`wait`: seconds to wait for a store another process holds."""
         self.url = url
         path = _store_path(url)
         self._writer = _writer_lock(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(path, timeout=wait, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             # Before anything is written: a store that exists keeps its own.
             self._db.execute(f"PRAGMA page_size = {PAGE_SIZE}")

@@ -12,6 +12,9 @@ import gzip
 import http.client
 import os
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +30,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.model import Item
 from feeds.publish import publish_file
-from feeds.serve import ServerThread, ServeSettings, create_app
+from feeds.serve import (
+    HEALTH_SECONDS,
+    METRICS_SECONDS,
+    ServerThread,
+    ServeSettings,
+    create_app,
+)
 from feeds.store import Attempt, Store
 
 ATOM = (
@@ -640,6 +649,60 @@ def test_a_broken_store_is_503_without_traceback(site: Site, target: str) -> Non
     assert "store unavailable" in response.text
     assert "Traceback" not in response.text
     assert "not-a-folder" not in response.text
+
+
+#: Holds the store given as its argument (a long write elsewhere) until killed.
+_HOLD_STORE = (
+    "import sqlite3, sys, time\n"
+    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "db.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
+    "db.execute('BEGIN EXCLUSIVE')\n"
+    "print('held', flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["/healthz", "/metrics"])
+def test_checks_on_a_store_held_elsewhere_leave_the_feeds_served(site: Site, target: str) -> None:
+    """Another process holds the store. 60 /healthz requests at once each
+    waited 30 s for it, on the threads that serve the feeds: /all.atom
+    took 29 s, and the last /healthz 60 s. They now share one reading,
+    which waits 2 s for the store."""
+    Store(site.storage_url).close()
+    path = site.storage_url.removeprefix("sqlite:///")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_STORE, path], stdout=subprocess.PIPE, text=True
+    )
+    checks: list[tuple[int, float]] = []
+
+    def timed(url: str) -> tuple[int, float]:
+        started = time.monotonic()
+        with httpx.Client(timeout=90) as client:
+            status = client.get(url).status_code
+        return status, time.monotonic() - started
+
+    base = f"http://127.0.0.1:{site.port}"
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        threads = [
+            threading.Thread(target=lambda: checks.append(timed(base + target))) for _ in range(60)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        feed = timed(base + "/all.atom")
+        for thread in threads:
+            thread.join()
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert feed[0] == 200 and feed[1] < 10, feed
+    assert {status for status, _seconds in checks} == {503}
+    assert max(seconds for _status, seconds in checks) < 10
+    # Once the store is free again (and the failure no longer kept), it is read.
+    time.sleep((HEALTH_SECONDS if target == "/healthz" else METRICS_SECONDS) + 0.1)
+    assert "store unavailable" not in site.client.get(target).text
 
 
 # -- metrics -------------------------------------------------------------------
