@@ -22,7 +22,7 @@ import htmldate
 import trafilatura
 
 from feeds.errors import ParseError
-from feeds.model import Fetched, ParseContext, Source, canonical_link
+from feeds.model import Fetched, ParseContext, Source, canonical_link, costly_markup
 from feeds.parse.decode import decode_page
 from feeds.parse.html import page_addresses, parse_html
 
@@ -56,6 +56,9 @@ def extract_article(fetched: Fetched, context: ParseContext) -> Article:
             refused=f"{tags:,} tags, over the {MAX_ARTICLE_TAGS:,} an article page may have "
             "to be read",
         )
+    costly = costly_markup(page)
+    if costly:
+        return Article(content="", published=None, refused=costly)
     extracted = trafilatura.extract(
         page,
         url=fetched.url,

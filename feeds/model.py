@@ -135,35 +135,129 @@ _FOREIGN = ("svg", "math")
 
 
 def nested_too_deep(markup: str, limit: int = MAX_NESTING) -> bool:
-    """Whether `markup` keeps more than `limit` elements open inside each
-    other, as far as its tags tell: each end tag closes an open element of
-    its own name only, and "/>" closes one only inside SVG or MathML.
-    Costs nothing for markup with fewer tags than that, and one regex pass
-    else."""
-    if len(markup) <= 3 * limit or markup.count("<") <= limit:
-        return False  # too short to open that many (<b> is the shortest)
+    """Whether `markup` is too costly to parse as HTML (see `costly_markup`)."""
+    return bool(costly_markup(markup, limit))
+
+
+def costly_markup(markup: str, limit: int = MAX_NESTING) -> str:
+    """Why parsing `markup` as HTML would cost minutes or gigabytes, or ''.
+    As far as its tags tell: more than `limit` elements open inside each
+    other (each end tag closes an open element of its own name only, and
+    "/>" closes one only inside SVG or MathML); a tag with more than
+    MAX_ATTRIBUTES attributes, or a list of more than MAX_OPTIONS options
+    (HTML parsers spend n² on each); or formatting tags (`<b>`, `<font>`)
+    left open when a block around them ends, which a parser copies into
+    every element after, more than MAX_REBUILT copies in all. Costs
+    nothing for short markup, and one regex pass else."""
+    many_tags = len(markup) > 3 * limit and markup.count("<") > limit
+    if not many_tags and len(markup) <= _LONG_MARKUP and markup.count("=") <= MAX_ATTRIBUTES:
+        return ""
     open_by_name: dict[str, int] = {}
     depth = 0
+    options = 0
+    #: The elements open, in order (those of _NOT_NESTING left out), and
+    #: formatting elements their block's end left open, by name and by
+    #: name and attributes (a parser keeps at most 3 alike).
+    stack: list[tuple[str, str]] = []
+    orphaned: dict[str, int] = {}
+    orphaned_alike: dict[str, int] = {}
+    copies = 0
     # Up to the last ">": past it no tag can end, and looking for an end
     # from each "<" of a run with none ("<a <a <a...") costs n².
     for tag in _TAG_TOKEN.finditer(markup, 0, markup.rfind(">") + 1):
         name = (tag[3] or "").lower()
-        if not name or name in _NOT_NESTING:
+        if not name:
             continue
+        attributes = tag[4]
         if tag[2]:
+            if name in _NOT_NESTING:
+                continue
             if open_by_name.get(name, 0) > 0:
                 open_by_name[name] -= 1
                 depth -= 1
+                _close(stack, name, orphaned, orphaned_alike)
+            elif orphaned.get(name, 0) > 0:
+                orphaned[name] -= 1  # its end tag ends an orphan (the parser's adoption)
+                _forget_alike(orphaned_alike, name)
             continue
-        closed = tag[4].rstrip().endswith("/") and (
+        if len(attributes) > 2 * MAX_ATTRIBUTES and _attribute_count(attributes) > MAX_ATTRIBUTES:
+            return f"a tag with more than {MAX_ATTRIBUTES:,} attributes"
+        if name == "select":
+            options = 0
+        elif name == "option":
+            options += 1
+            if options > MAX_OPTIONS:
+                return f"a list of more than {MAX_OPTIONS:,} options"
+        if orphaned_alike:
+            copies += sum(min(count, 3) for count in orphaned_alike.values())
+            if copies > MAX_REBUILT:
+                return (
+                    "formatting tags left open when their block ended, copied into every "
+                    f"element after: over {MAX_REBUILT:,} copies"
+                )
+        if name in _NOT_NESTING:
+            continue
+        closed = attributes.rstrip().endswith("/") and (
             name in _FOREIGN or any(open_by_name.get(f, 0) for f in _FOREIGN)
         )
         if not closed:
             open_by_name[name] = open_by_name.get(name, 0) + 1
             depth += 1
             if depth > limit:
-                return True
-    return False
+                return f"elements nested more than {limit} deep"
+            alike = f"{name} {' '.join(attributes.split())}" if name in _FORMATTING else ""
+            stack.append((name, alike))
+    return ""
+
+
+def _close(
+    stack: list[tuple[str, str]],
+    name: str,
+    orphaned: dict[str, int],
+    orphaned_alike: dict[str, int],
+) -> None:
+    """Close the innermost open `name`: formatting elements opened inside
+    it and still open are left to be copied into what follows."""
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index][0] == name:
+            for inner, alike in stack[index + 1 :]:
+                if alike:
+                    orphaned[inner] = orphaned.get(inner, 0) + 1
+                    orphaned_alike[alike] = orphaned_alike.get(alike, 0) + 1
+            del stack[index:]
+            return
+
+
+def _forget_alike(orphaned_alike: dict[str, int], name: str) -> None:
+    """One orphaned `name` fewer, whichever attributes it had."""
+    for alike in reversed(orphaned_alike):
+        if alike.split(" ", 1)[0] == name:
+            orphaned_alike[alike] -= 1
+            if not orphaned_alike[alike]:
+                del orphaned_alike[alike]
+            return
+
+
+def _attribute_count(attributes: str) -> int:
+    """About how many attributes a tag's text holds (quoted values left out)."""
+    return len(_QUOTED.sub(" ", attributes).replace("=", " = ").split()) - attributes.count("=")
+
+
+#: Attributes one tag may have, options one list: parsers spend n² on each
+#: (20,000 attributes on one <p> took 7 s, 39,000 options 10 s a parse).
+MAX_ATTRIBUTES = 1_000
+MAX_OPTIONS = 5_000
+#: Copies of formatting tags left open that a parser may make, ~400 bytes
+#: each: 500 unlike <b>s left open in a <div>, then 19,000 paragraphs (a
+#: 480 KB page) made 9.5 million elements and 3.5 GB; 5 of them, then
+#: 50,000 paragraphs, 125 MB.
+MAX_REBUILT = 250_000
+#: Markup longer than this is looked into even with few tags and few "=":
+#: 10,000 attributes without values ("<p a0 a1 ...>") take over 1 s.
+_LONG_MARKUP = 20 * MAX_ATTRIBUTES
+#: The formatting elements HTML parsers copy into later elements.
+_FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())  # noqa: SIM905
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 
 
 def first_image(

@@ -141,6 +141,21 @@ def test_an_article_page_of_too_many_tags_is_not_read() -> None:
     assert not within.refused and "Ссылка 7" in within.content
 
 
+def test_an_article_page_that_would_cost_gigabytes_is_not_read() -> None:
+    # 500 bold tags of their own classes left open, then paragraphs: each
+    # paragraph gets a copy of all of them (see costly_markup).
+    body = (
+        "<html><body><div>"
+        + "".join(f'<b class="c{n}">' for n in range(500))
+        + "</div>"
+        + "<p>a paragraph of text</p>" * 1000
+        + "</body></html>"
+    )
+    article = extract_article(fetched(body.encode()), CONTEXT)
+    assert (article.content, article.published) == ("", None)
+    assert article.refused.startswith("formatting tags left open")
+
+
 @pytest.mark.slow
 def test_an_article_page_too_big_to_read_leaves_the_items_text_and_is_not_fetched_again(
     tmp_path: Path, server: Server

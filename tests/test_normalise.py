@@ -355,6 +355,17 @@ def test_html_too_deeply_nested_keeps_its_text_and_builds_no_tag() -> None:
     )
 
 
+def test_item_html_whose_open_tags_would_be_copied_half_a_million_times_keeps_its_text() -> None:
+    """500 bold tags of their own classes left open in a block, then 1,000
+    paragraphs: cleaning it built every paragraph with a copy of all 500."""
+    html = (
+        "<div>" + "".join(f'<b class="c{n}">' for n in range(500)) + "</div>" + "<p>text</p>" * 1000
+    )
+    cleaned = sanitise_html(html)
+    assert "<b" not in cleaned and "<p" not in cleaned
+    assert cleaned.startswith("text text")
+
+
 def test_the_checker_itself_sees_executable_constructs() -> None:
     found = executable_parts('<script>x</script><a href=" javascript:x">y</a><b onclick="x">')
     assert len(found) == 3

@@ -925,6 +925,59 @@ def test_a_page_nested_thousands_deep_is_refused_at_once() -> None:
     assert [item.title for item in items] == ["Flat"]
 
 
+#: 500 bold tags, each of its own class, left open in a block that then
+#: ends: a parser copies all of them into each of the 1,000 paragraphs
+#: after (half a million elements; 19,000 paragraphs, a 480 KB page, took
+#: 6.7 s and 3.5 GB).
+LEFT_OPEN = (
+    "<html><body><div>"
+    + "".join(f'<b class="c{n}">' for n in range(500))
+    + "</div>"
+    + "<p>a paragraph of text</p>" * 1000
+    + "</body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        (LEFT_OPEN, "formatting tags left open when their block ended"),
+        # 20,000 attributes on one tag (169 KB): 7 s, n² in both parsers.
+        (
+            "<html><body><article><p "
+            + " ".join(f"a{n}=x" for n in range(20_000))
+            + ">text</p></article></body></html>",
+            "a tag with more than 1,000 attributes",
+        ),
+        # 39,000 options in one list: 10 s a parse.
+        (
+            "<html><body><select>" + "<option>o" * 39_000 + "</select></body></html>",
+            "a list of more than 5,000 options",
+        ),
+    ],
+)
+def test_a_page_that_would_cost_minutes_or_gigabytes_is_refused_at_once(
+    page: str, reason: str
+) -> None:
+    with pytest.raises(ParseError, match=reason):
+        _parse_body(page, CARDS)
+
+
+def test_pages_with_a_few_tags_left_open_or_long_values_are_read() -> None:
+    # Five bold tags left open, then 20,000 paragraphs; a list of 3,000
+    # options; an attribute whose value holds 20,000 words.
+    sloppy = "<div>" + "".join(f'<b class="c{n}">' for n in range(5)) + "</div>"
+    sloppy += "<p>a paragraph</p>" * 20_000
+    options = "<select>" + "<option>o" * 3000 + "</select>"
+    value = '<div data-props=\'{"t": "' + "word " * 20_000 + "\"}'>x</div>"
+    for body in (sloppy, options, value):
+        page = f"<html><body>{body}"
+        page += '<article class="card"><h2 class="card__title">Kept</h2>'
+        page += '<a class="card__link" href="/kept">x</a></article></body></html>'
+        items, _notes = _parse_body(page, CARDS)
+        assert [item.title for item in items] == ["Kept"]
+
+
 def test_an_unreadable_base_or_link_costs_that_address_alone() -> None:
     """`<base href="http://[x/">`: urljoin raised ValueError for every
     address of the page, ending the build."""

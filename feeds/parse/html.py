@@ -31,12 +31,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from feeds.errors import ParseError
 from feeds.model import (
-    MAX_NESTING,
     Fetched,
     Item,
     ParseContext,
     Source,
     canonical_link,
+    costly_markup,
     joined,
     nested_too_deep,
     text_allowed,
@@ -105,7 +105,7 @@ def advertised_feed(page: str, page_url: str) -> str | None:
     """The absolute URL of the first RSS, Atom or JSON feed the page
     advertises with <link rel="alternate">, or None."""
     if nested_too_deep(page):
-        return None  # not parsed at all (see MAX_NESTING)
+        return None  # not parsed at all (see costly_markup)
     return _advertised(LexborHTMLParser(page), page_url)
 
 
@@ -131,7 +131,7 @@ def page_addresses(page: str, page_url: str) -> frozenset[str]:
     og:url and its canonical link) in the form that spots one story under
     several spellings (`canonical_link`, no final slash)."""
     if nested_too_deep(page):
-        return frozenset((canonical_link(page_url).rstrip("/"),))  # see MAX_NESTING
+        return frozenset((canonical_link(page_url).rstrip("/"),))  # see costly_markup
     tree = LexborHTMLParser(page)
     base = _base_url(tree, page_url)
     found = [page_url]
@@ -201,9 +201,10 @@ def _check_html(text: str, source: Source, fetched: Fetched) -> None:
         raise fail("not an HTML page but JSON")
     if not _HTML_TAG.search(text):
         raise fail("not an HTML page (no HTML markup)")
-    if nested_too_deep(text):
-        # Parsing it would take minutes: n nested blocks cost n².
-        raise fail(f"elements nested more than {MAX_NESTING} deep: not read")
+    costly = costly_markup(text)
+    if costly:
+        # Parsing it would take minutes, or gigabytes (see costly_markup).
+        raise fail(f"{costly}: not read")
 
 
 # ---------------------------------------------------------------- selector mode
