@@ -51,12 +51,16 @@ def too_many(count: int, source: Source, url: str) -> None:
     """Raises ParseError when one answer gives more than MAX_ITEMS_PER_FETCH
     items (or entries, counted before they are read)."""
     if count > MAX_ITEMS_PER_FETCH:
-        raise ParseError(
-            source.name,
-            f"{count:,} items in one answer, over the {MAX_ITEMS_PER_FETCH:,} a source "
-            "may give: refused",
-            url=url,
-        )
+        raise items_refused(count, source.name, url)
+
+
+def items_refused(count: int, source: str, url: str) -> ParseError:
+    return ParseError(
+        source,
+        f"{count:,} items in one answer, over the {MAX_ITEMS_PER_FETCH:,} a source "
+        "may give: refused",
+        url=url,
+    )
 
 
 _MODULES: dict[str, str] = {
