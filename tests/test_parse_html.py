@@ -976,6 +976,23 @@ def test_a_page_declaring_more_items_than_an_answer_may_give_is_refused_as_it_is
         _parse_body(page, None)
 
 
+def test_item_blocks_that_all_read_one_long_paragraph_are_refused_as_they_are_read() -> None:
+    """500 item blocks nested in each other, each taking the one 8 MB
+    paragraph inside them all as its summary: 13 s and 3.9 GB."""
+    selectors = Selectors(item="article", title="h2", summary="p")
+    page = (
+        "<html><body>"
+        + "<article>" * 300
+        + "<h2>Title</h2><p>"
+        + "word " * 40_000
+        + "</p>"
+        + "</article>" * 300
+        + "</body></html>"
+    )
+    with pytest.raises(ParseError, match="times the text of the answer"):
+        _parse_body(page, selectors)
+
+
 def test_pages_with_a_few_tags_left_open_or_long_values_are_read() -> None:
     # Five bold tags left open, then 20,000 paragraphs; a list of 3,000
     # options; an attribute whose value holds 20,000 words.
