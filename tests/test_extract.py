@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feeds.extract import MAX_ARTICLE_TAGS, extract_article
+from feeds.extract import MAX_ARTICLE_BYTES, MAX_ARTICLE_TAGS, extract_article
 from feeds.model import Fetched, ParseContext
 
 from .conftest import BASE_CONFIG, Server, run_cli, write_config
@@ -130,15 +130,24 @@ def _links_page(paragraphs: int) -> bytes:
 
 
 def test_an_article_page_of_too_many_tags_is_not_read() -> None:
-    # 50,000 linked paragraphs (3.6 MB): the extractor took 35 s over it,
-    # in the process that stores every other source.
-    article = extract_article(fetched(_links_page(50_000)), CONTEXT)
+    # 50,000 linked paragraphs (3.6 MB) took the extractor 35 s, in the
+    # process that stores every other source; 12,000 (48,000 tags, under
+    # a megabyte) over 2 s.
+    article = extract_article(fetched(_links_page(12_000)), CONTEXT)
     assert (article.content, article.published) == ("", None)
-    assert article.refused.startswith("200,0")
+    assert article.refused.startswith("48,0")
     assert f"over the {MAX_ARTICLE_TAGS:,}" in article.refused
     # A long page within the limit is read.
     within = extract_article(fetched(_links_page(MAX_ARTICLE_TAGS // 4 - 10)), CONTEXT)
     assert not within.refused and "Ссылка 7" in within.content
+
+
+def test_an_article_page_over_two_megabytes_is_not_read() -> None:
+    # A million "&amp;" in one paragraph (10 MB, 14 tags): 5 s to extract.
+    body = "<html><body><article><p>" + "&amp;" * (MAX_ARTICLE_BYTES // 5 + 1) + "</p>"
+    article = extract_article(fetched((body + "</article></body></html>").encode()), CONTEXT)
+    assert (article.content, article.published) == ("", None)
+    assert article.refused == "2.0 MiB, over the 2 MiB an article page may have to be read"
 
 
 def test_an_article_page_that_would_cost_gigabytes_is_not_read() -> None:
