@@ -502,6 +502,12 @@ def _lock_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///") + ".lock")
 
 
+def _too_new(url: str, version: int) -> StoreError:
+    return StoreError(
+        url, f"schema version {version} is newer than this feeds knows ({SCHEMA_VERSION})"
+    )
+
+
 #: Seconds a store held by another process (a long write) is waited for.
 LOCK_WAIT = 30.0
 
@@ -546,8 +552,12 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
             return  # the usual case, and no write
+        if version > SCHEMA_VERSION:
+            # Said at once, without the write lock another process may hold.
+            raise _too_new(self.url, version)
         # The version is read again inside the write transaction, so two
         # processes opening a new database at once never both migrate it.
         with self._writer:
@@ -558,10 +568,7 @@ class Store:
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise StoreError(
-                    self.url,
-                    f"schema version {version} is newer than this feeds knows ({SCHEMA_VERSION})",
-                )
+                raise _too_new(self.url, version)
             holder = _holder_elsewhere(self.url) if 0 < version < SCHEMA_VERSION else ""
             if holder:
                 # Most likely the release before this one, still running:

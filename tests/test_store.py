@@ -490,6 +490,25 @@ def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path: Path) -> N
         Store(f"sqlite:///{path}")
 
 
+def test_a_newer_store_is_refused_at_once_while_another_process_writes_it(
+    tmp_path: Path,
+) -> None:
+    """The version was read only under the write lock: with a transaction
+    open elsewhere, `feeds status` waited 30 s and then said "database is
+    locked" instead."""
+    path = tmp_path / "feeds.db"
+    Store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError, match="newer than this feeds knows"):
+            Store(f"sqlite:///{path}", wait=5)
+    finally:
+        writer.close()
+
+
 def test_a_version_5_store_is_migrated_and_its_sources_read_in_full_once(tmp_path: Path) -> None:
     path = tmp_path / "feeds.db"
     with Store(f"sqlite:///{path}") as store, store.transaction():
