@@ -81,6 +81,11 @@ HEADER_SECONDS = 10.0
 #: How long a client must have taken none of its answer before, at the
 #: connection cap, its slot may go to a new client.
 STALL_SECONDS = 5.0
+#: At the cap with every connection busy, the oldest one open at least
+#: this long gives its slot to a new client: 520 clients that asked for
+#: feed after feed on one connection each and read a little every few
+#: seconds (never stalled that long) turned everyone else away.
+HOLD_SECONDS = 2.0
 
 _CONTENT_TYPES: dict[str, str] = {
     **{f".{suffix}": mime for suffix, (_label, mime) in FORMATS.items()},
@@ -689,9 +694,12 @@ class _GuardedH11(H11Protocol):
     _waiting_since: float | None = None
     #: The client shut its side after sending a request.
     _client_done = False
+    #: When (loop time) the connection was made.
+    _opened = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._opened = self.loop.time()
         if len(self.connections) > MAX_CONNECTIONS and not self._make_room():
             transport.abort()
             return
@@ -701,8 +709,9 @@ class _GuardedH11(H11Protocol):
         """Close the connection that has held its slot longest unused: one
         waiting for a request (idle, or slow to send it), or one whose
         client has taken none of its answer for STALL_SECONDS (a client
-        reading a big file steadily stalls for moments, and is not one).
-        False when every other one is being served."""
+        reading a big file steadily stalls for moments, and is not one);
+        else, every other one being served, the one open longest, once
+        open HOLD_SECONDS. False when none is."""
         now = self.loop.time()
         idle: list[tuple[float, _GuardedH11]] = []
         for other in self.connections:
@@ -713,6 +722,16 @@ class _GuardedH11(H11Protocol):
                     idle.append((other._stalled_since, other))
             elif other._waiting_since is not None:
                 idle.append((other._waiting_since, other))
+        if not idle:
+            # All busy: the one open longest (a client reading answer after
+            # answer slowly holds its slot for as long as it likes).
+            idle = [
+                (other._opened, other)
+                for other in self.connections
+                if isinstance(other, _GuardedH11)
+                and other is not self
+                and now - other._opened >= HOLD_SECONDS
+            ]
         if not idle:
             return False
         _since, oldest = min(idle, key=lambda pair: pair[0])

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
@@ -962,6 +962,56 @@ def test_clients_that_never_read_their_answers_cannot_shut_others_out(
                 assert _atom_of(server) == ATOM
         finally:
             for sock in hogs:
+                sock.close()
+
+
+def test_clients_reading_answer_after_answer_slowly_cannot_shut_others_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAX_CONNECTIONS clients that each asked for a big file many times over
+    one connection, and read a little of it every moment (never stalled for
+    STALL_SECONDS), turned every other client away for as long as they
+    liked. At the cap, the connection open longest now makes room."""
+    from feeds import serve
+
+    monkeypatch.setattr(serve, "MAX_CONNECTIONS", 6)
+    monkeypatch.setattr(serve, "HOLD_SECONDS", 0.5)
+    big = b"<rss>" + os.urandom(1 << 20).hex().encode() + b"</rss>"
+    readers: list[socket.socket] = []
+    done = threading.Event()
+
+    def read_slowly() -> None:
+        while not done.is_set():
+            for sock in readers:
+                with suppress(OSError):
+                    sock.recv(4096)
+            time.sleep(0.1)
+
+    with _serving_atom(tmp_path, big) as server:
+        for _ in range(6):
+            sock = socket.socket()
+            readers.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            sock.setblocking(False)
+        slowly = threading.Thread(target=read_slowly)
+        slowly.start()
+        try:
+            shut_out_until = time.monotonic() + 5
+            while True:
+                try:
+                    assert _atom_of(server) == ATOM
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < shut_out_until, "still shut out after 5 s"
+                    time.sleep(0.2)
+            for _ in range(3):
+                assert _atom_of(server) == ATOM
+        finally:
+            done.set()
+            slowly.join()
+            for sock in readers:
                 sock.close()
 
 
