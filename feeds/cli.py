@@ -426,7 +426,7 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
     states = {}
     if not no_store_yet(config.storage_url):  # else every source is "never fetched"
-        with Store(config.storage_url) as store:
+        with Store(config.storage_url, read_only=True) as store:
             states = {state.name: state for state in store.source_states()}
     rows = [("SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "NEXT DUE", "LAST ERROR")]
     for source in config.sources:
@@ -471,7 +471,7 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
     total = 0
     vocabulary = Vocabulary.of(config.rubrics)
     if not no_store_yet(config.storage_url):  # else nothing is stored yet
-        with Store(config.storage_url) as store:
+        with Store(config.storage_url, read_only=True) as store:
             counts = store.rubric_counts()
             categories = store.category_counts(category_key)
             waiting = store.waiting_for_rubrics(vocabulary.slug_for)

@@ -508,7 +508,7 @@ def _iso(value: datetime | None) -> str | None:
 def _source_states(url: str) -> list[SourceState]:
     if no_store_yet(url):
         return []
-    with Store(url, wait=STORE_WAIT) as store:
+    with Store(url, wait=STORE_WAIT, read_only=True) as store:
         return store.source_states()
 
 
@@ -625,7 +625,7 @@ class _StoreCollector(Collector):
         if no_store_yet(current.storage_url):
             known, rubrics, total = {}, {}, 0
         else:
-            with Store(current.storage_url, wait=STORE_WAIT) as store:
+            with Store(current.storage_url, wait=STORE_WAIT, read_only=True) as store:
                 known = {state.name: state for state in store.source_states()}
                 rubrics = store.rubric_counts()
                 total = store.count()

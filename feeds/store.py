@@ -435,6 +435,8 @@ def no_store_yet(url: str) -> bool:
     reads (`feeds serve`, `feeds status`) may only be looking."""
     path = _store_path(url)
     try:
+        if path.is_file() and path.stat().st_size == 0:
+            return True  # made empty (`: > feeds.db`): nothing in it to read
         return not path.exists() and not any(folder.is_file() for folder in path.parents)
     except OSError:  # a folder it may not look into: let the store say so
         return False
@@ -515,11 +517,17 @@ LOCK_WAIT = 30.0
 class Store:
     """One open database. Not shared between threads."""
 
-    def __init__(self, url: str, *, wait: float = LOCK_WAIT) -> None:
-        """`wait`: seconds to wait for a store another process holds."""
+    def __init__(self, url: str, *, wait: float = LOCK_WAIT, read_only: bool = False) -> None:
+        """`wait`: seconds to wait for a store another process holds.
+        `read_only`: for commands that only look (`feeds status`, /healthz):
+        nothing is written, not even a new schema, and a store the user may
+        only read (the service's, to its operator) opens."""
         self.url = url
         path = _store_path(url)
         self._writer = _writer_lock(path)
+        if read_only:
+            self._open_read_only(path, wait)
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=wait, isolation_level=None)
@@ -541,6 +549,42 @@ class Store:
             self._utf8 = self._db.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(url, f"cannot open: {exc}") from exc
+
+    def _open_read_only(self, path: Path, wait: float) -> None:
+        try:
+            try:
+                version = self._connect_read_only(path, wait, "mode=ro")
+            except sqlite3.OperationalError:
+                if Path(f"{path}-wal").exists():
+                    raise
+                # No writer at work, and a folder this user may not write
+                # in: SQLite cannot make the files it reads a WAL store
+                # with, and may read the file as it is.
+                version = self._connect_read_only(path, wait, "mode=ro&immutable=1")
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            raise StoreError(self.url, f"cannot open: {exc}") from exc
+        if version != SCHEMA_VERSION:
+            self._db.close()
+            if version > SCHEMA_VERSION:
+                raise _too_new(self.url, version)
+            raise StoreError(
+                self.url,
+                f"schema version {version} is older than this feeds reads ({SCHEMA_VERSION}): "
+                "`feeds build` or the service upgrades it",
+            )
+
+    def _connect_read_only(self, path: Path, wait: float, mode: str) -> int:
+        """Open `path` with the URI parameters `mode`; its schema version."""
+        address = f"{path.resolve().as_uri()}?{mode}"
+        self._db = sqlite3.connect(address, uri=True, timeout=wait, isolation_level=None)
+        try:
+            self._db.row_factory = sqlite3.Row
+            version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+            self._utf8 = self._db.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
+        except BaseException:
+            self._db.close()
+            raise
+        return version
 
     def close(self) -> None:
         self._db.close()

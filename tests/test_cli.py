@@ -779,6 +779,43 @@ def test_status_and_rubrics_before_any_run_create_no_store(tmp_path: Path, serve
     assert not (tmp_path / "state").exists()
 
 
+def test_status_and_rubrics_write_nothing_into_a_store_made_empty(
+    tmp_path: Path, server: Server
+) -> None:
+    """`: > feeds.db`: they wrote a whole new schema into it (156 KB) and
+    said "never fetched", as if a store were there. They only read: an
+    empty file is a store with nothing in it yet, and stays empty."""
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    (tmp_path / "feeds.db").write_bytes(b"")
+
+    status = run_cli("status", "-c", str(config))
+    rubrics = run_cli("rubrics", "-c", str(config))
+
+    assert status.returncode == rubrics.returncode == 0, status.stderr + rubrics.stderr
+    assert "culture  never fetched" in status.stdout
+    assert (tmp_path / "feeds.db").stat().st_size == 0
+    assert sorted(path.name for path in tmp_path.glob("feeds.db*")) == ["feeds.db"]
+
+
+def test_a_store_opened_to_read_writes_nothing_and_refuses_an_old_schema(
+    tmp_path: Path,
+) -> None:
+    from feeds.errors import StoreError
+    from feeds.store import Store
+
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    Store(url).close()
+    with Store(url, read_only=True) as store:
+        assert store.source_states() == []
+        with pytest.raises(StoreError, match="readonly"), store.transaction():
+            store.set_meta("written", "yes")
+    with sqlite3.connect(tmp_path / "feeds.db") as db:
+        db.execute("PRAGMA user_version = 5")
+    with pytest.raises(StoreError, match="older than this feeds reads"):
+        Store(url, read_only=True)
+
+
 def test_rubrics_lists_counts_and_unmatched_categories(tmp_path: Path, server: Server) -> None:
     config = write_config(
         tmp_path, f"  - name: s\n    type: feed\n    url: {server.add('/ok.rss', RSS)}\n"
