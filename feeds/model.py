@@ -150,7 +150,10 @@ def costly_markup(markup: str, limit: int = MAX_NESTING) -> str:
     every element after, more than MAX_REBUILT copies in all. Costs
     nothing for short markup, and one regex pass else."""
     many_tags = len(markup) > 3 * limit and markup.count("<") > limit
-    if not many_tags and len(markup) <= _LONG_MARKUP and markup.count("=") <= MAX_ATTRIBUTES:
+    if not many_tags and (
+        len(markup) <= 2 * MAX_ATTRIBUTES  # too short for that many attributes
+        or (len(markup) <= _LONG_MARKUP and markup.count("=") <= MAX_ATTRIBUTES)
+    ):
         return ""
     open_by_name: dict[str, int] = {}
     depth = 0
