@@ -161,7 +161,7 @@ def costly_markup(markup: str, limit: int = MAX_NESTING) -> str:
     #: The elements open, in order (those of _NOT_NESTING left out), and
     #: formatting elements their block's end left open, by name and by
     #: name and attributes (a parser keeps at most 3 alike).
-    stack: list[tuple[str, str]] = []
+    stack: list[tuple[str, str | None]] = []
     orphaned: dict[str, int] = {}
     orphaned_alike: dict[str, int] = {}
     copies = 0
@@ -178,7 +178,10 @@ def costly_markup(markup: str, limit: int = MAX_NESTING) -> str:
             if open_by_name.get(name, 0) > 0:
                 open_by_name[name] -= 1
                 depth -= 1
-                _close(stack, name, orphaned, orphaned_alike)
+                if stack[-1][0] == name:
+                    stack.pop()  # the usual case: nothing left open inside it
+                else:
+                    _close(stack, name, orphaned, orphaned_alike)
             elif orphaned.get(name, 0) > 0:
                 orphaned[name] -= 1  # its end tag ends an orphan (the parser's adoption)
                 _forget_alike(orphaned_alike, name)
@@ -208,23 +211,24 @@ def costly_markup(markup: str, limit: int = MAX_NESTING) -> str:
             depth += 1
             if depth > limit:
                 return f"elements nested more than {limit} deep"
-            alike = f"{name} {' '.join(attributes.split())}" if name in _FORMATTING else ""
-            stack.append((name, alike))
+            stack.append((name, attributes if name in _FORMATTING else None))
     return ""
 
 
 def _close(
-    stack: list[tuple[str, str]],
+    stack: list[tuple[str, str | None]],
     name: str,
     orphaned: dict[str, int],
     orphaned_alike: dict[str, int],
 ) -> None:
-    """Close the innermost open `name`: formatting elements opened inside
-    it and still open are left to be copied into what follows."""
+    """Close the innermost open `name`: formatting elements (those with
+    their attributes on the stack) opened inside it and still open are
+    left to be copied into what follows."""
     for index in range(len(stack) - 1, -1, -1):
         if stack[index][0] == name:
-            for inner, alike in stack[index + 1 :]:
-                if alike:
+            for inner, attributes in stack[index + 1 :]:
+                if attributes is not None:
+                    alike = f"{inner} {' '.join(attributes.split())}"
                     orphaned[inner] = orphaned.get(inner, 0) + 1
                     orphaned_alike[alike] = orphaned_alike.get(alike, 0) + 1
             del stack[index:]
