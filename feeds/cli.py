@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from feeds import __version__
 from feeds.config import load_config, source_url_problem
-from feeds.errors import ConfigError, FeedsError, PublishError
+from feeds.errors import ConfigError, FeedsError, PublishError, printable
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
 
@@ -215,6 +215,15 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _TextFormatter(logging.Formatter):
+    """Log lines as text, a control character in them written as an escape:
+    a stranger's words or URL, in our messages or a library's ("Redirecting
+    ... -> ..."), must not act on the terminal or the journal's reader."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), lines=True)
+
+
 def _setup_logging(config: Config, verbose: bool, *, quiet_sources: bool) -> None:
     """Log lines go to stderr, as text or JSON (config `log:`). On a terminal
     `feeds build` shows a progress line instead of one log line per source."""
@@ -225,7 +234,7 @@ def _setup_logging(config: Config, verbose: bool, *, quiet_sources: bool) -> Non
     if config.log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -16,6 +16,23 @@ ordered where, what, detail.
 from __future__ import annotations
 
 import os
+import re
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` with its control characters written as escapes (ESC as
+    ``\\x1b``): a source's words (an HTTP reason phrase, a server's error,
+    a URL it redirects to) reach terminals, logs and `feeds status`, where
+    an escape sequence would act (retitle the window, clear the screen,
+    set the clipboard). `lines`: line breaks and tabs stay."""
+    control = _CONTROL_IN_LINES if lines else _CONTROL
+    if control.search(text) is None:
+        return text
+    return control.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class FeedsError(Exception):
@@ -46,8 +63,10 @@ class SourceError(FeedsError):
 
     def __init__(self, source: str, detail: str, *, url: str = "") -> None:
         self.source = source
-        self.detail = detail
-        self.url = url
+        # What a source said, or where it pointed, is not run as a command
+        # where the message is shown.
+        self.detail = detail = printable(detail)
+        self.url = url = printable(url)
         at = f" ({url})" if url else ""
         super().__init__(f"source '{source}': {self.stage}{at}: {detail}")
 

@@ -889,6 +889,9 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/to-unreadable": redirect_to("http://[::1"),
         "/to-bracketed-ipv4": redirect_to("http://[127.0.0.1]/"),
         "/500": static(b"oops", "text/plain", "500 Internal Server Error"),
+        # A reason phrase of terminal escapes: retitle the window, clear it.
+        "/500-escapes": static(b"oops", "text/plain", "500 \x1b]0;owned\x07\x1b[2JCleared"),
+        "/moved-escapes": static(b"", "text/plain", "301 Moved Permanently", Location="/\x1b[2Jok"),
         "/503": static(b"busy", "text/plain", "503 Service Unavailable", Retry_After="120"),
         "/429": static(b"slow down", "text/plain", "429 Too Many Requests", Retry_After="60"),
         "/429-year": static(
@@ -1259,6 +1262,9 @@ CASES = [
     case("503-superscript", "/503-superscript", words=("HTTP 503",), not_words=("bug",)),
     case("to-unreadable", "/to-unreadable", words=("cannot be read",), not_words=("bug",)),
     case("to-bracketed-ipv4", "/to-bracketed-ipv4", words=("cannot be read",), not_words=("bug",)),
+    case("500-escapes", "/500-escapes", words=("HTTP 500", "\\x1b]0;owned\\x07\\x1b[2JCleared")),
+    # A permanent redirect to an address of escapes, logged as it is followed.
+    case("moved-escapes", "/moved-escapes", codes=(0, 1)),
     case("html-page", "/html-page", words=("not a feed", "HTML")),
     case("empty-body", "/empty", words=("not a feed",)),
 ]
@@ -1313,8 +1319,10 @@ def test_a_misbehaving_source_fails_alone_quickly_and_cheaply(
             assert word.lower() not in line, f"misleading {word!r} in the failure line. {report}"
     else:
         assert not lines, f"source 'bad' reported as failed on exit 0. {report}"
-    # Whatever the server sent is its fault, never a crash of feeds.
+    # Whatever the server sent is its fault, never a crash of feeds; and
+    # nothing of it acts on the terminal that shows the errors.
     assert "traceback" not in build.stderr.lower(), report
+    assert "\x1b" not in build.stderr and "\x07" not in build.stderr, report
     assert not build.failure_lines("good"), f"the healthy source failed. {report}"
 
     titles = atom_titles(build)
