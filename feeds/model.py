@@ -246,8 +246,9 @@ def _forget_alike(orphaned_alike: dict[str, int], name: str) -> None:
 
 
 def _attribute_count(attributes: str) -> int:
-    """About how many attributes a tag's text holds (quoted values left out)."""
-    return len(_QUOTED.sub(" ", attributes).replace("=", " = ").split()) - attributes.count("=")
+    """How many attributes a tag's text holds: its words once each value
+    (`="..."`, `='...'`, `=word`) is taken out."""
+    return len(_VALUE.sub(" ", attributes).split())
 
 
 #: Attributes one tag may have, options one list: parsers spend n² on each
@@ -264,7 +265,7 @@ MAX_REBUILT = 250_000
 _LONG_MARKUP = 20 * MAX_ATTRIBUTES
 #: The formatting elements HTML parsers copy into later elements.
 _FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())  # noqa: SIM905
-_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_VALUE = re.compile(r"""\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*)""")
 
 
 def first_image(
