@@ -430,12 +430,18 @@ def _has_files(folder: Path) -> bool:
         return False
 
 
+#: Seconds `feeds status` and `feeds rubrics` wait for a store another
+#: process holds whole (readers of a WAL store wait for no writer): they
+#: waited 30 s, then said "database is locked".
+LOOK_WAIT = 5.0
+
+
 def _status(config: Config, args: argparse.Namespace) -> int:
     from feeds.store import Store, no_store_yet
 
     states = {}
     if not no_store_yet(config.storage_url):  # else every source is "never fetched"
-        with Store(config.storage_url, read_only=True) as store:
+        with Store(config.storage_url, read_only=True, wait=LOOK_WAIT) as store:
             states = {state.name: state for state in store.source_states()}
     rows = [("SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "NEXT DUE", "LAST ERROR")]
     for source in config.sources:
@@ -480,7 +486,7 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
     total = 0
     vocabulary = Vocabulary.of(config.rubrics)
     if not no_store_yet(config.storage_url):  # else nothing is stored yet
-        with Store(config.storage_url, read_only=True) as store:
+        with Store(config.storage_url, read_only=True, wait=LOOK_WAIT) as store:
             counts = store.rubric_counts()
             categories = store.category_counts(category_key)
             waiting = store.waiting_for_rubrics(vocabulary.slug_for)

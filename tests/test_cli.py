@@ -798,6 +798,39 @@ def test_status_and_rubrics_write_nothing_into_a_store_made_empty(
     assert sorted(path.name for path in tmp_path.glob("feeds.db*")) == ["feeds.db"]
 
 
+@pytest.mark.slow
+def test_status_on_a_store_held_whole_elsewhere_says_so_within_seconds(
+    tmp_path: Path, server: Server
+) -> None:
+    """Another process holds the store whole (`locking_mode = EXCLUSIVE`):
+    `feeds status` waited 30 s, and 35 s in all, before its error."""
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    hold = (
+        "import sqlite3, sys, time\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
+        "db.execute('BEGIN EXCLUSIVE')\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(tmp_path / "feeds.db")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        status = run_cli("status", "-c", str(config))
+        took = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert status.returncode == 1
+    assert "database is locked" in status.stderr and "Traceback" not in status.stderr
+    assert took < 15, f"took {took:.1f} s"
+
+
 def test_a_store_opened_to_read_writes_nothing_and_refuses_an_old_schema(
     tmp_path: Path,
 ) -> None:
