@@ -25,7 +25,16 @@ import pytest
 from feeds.errors import PublishError
 from feeds.store import Store
 
-from .conftest import BASE_CONFIG, ROOT, SEED, Server, group_ends, run_cli, write_config
+from .conftest import (
+    BASE_CONFIG,
+    ROOT,
+    SEED,
+    Server,
+    group_ends,
+    run_cli,
+    store_held_whole,
+    write_config,
+)
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel>
@@ -807,25 +816,10 @@ def test_status_on_a_store_held_whole_elsewhere_says_so_within_seconds(
     url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
     config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
     assert run_cli("build", "-c", str(config)).returncode == 0
-    hold = (
-        "import sqlite3, sys, time\n"
-        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-        "db.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
-        "db.execute('BEGIN EXCLUSIVE')\n"
-        "print('held', flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", hold, str(tmp_path / "feeds.db")], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with store_held_whole(tmp_path / "feeds.db"):
         started = time.monotonic()
         status = run_cli("status", "-c", str(config))
         took = time.monotonic() - started
-    finally:
-        holder.kill()
-        holder.communicate()
     assert status.returncode == 1
     assert "database is locked" in status.stderr and "Traceback" not in status.stderr
     assert took < 15, f"took {took:.1f} s"

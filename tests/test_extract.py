@@ -12,7 +12,7 @@ import pytest
 from feeds.extract import MAX_ARTICLE_BYTES, MAX_ARTICLE_TAGS, extract_article
 from feeds.model import Fetched, ParseContext
 
-from .conftest import BASE_CONFIG, Server, run_cli, write_config
+from .conftest import BASE_CONFIG, Server, run_cli, tags_left_open, write_config
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CONTEXT = ParseContext(now=NOW, timezone="Europe/Moscow", language="ru")
@@ -153,13 +153,7 @@ def test_an_article_page_over_two_megabytes_is_not_read() -> None:
 def test_an_article_page_that_would_cost_gigabytes_is_not_read() -> None:
     # 500 bold tags of their own classes left open, then paragraphs: each
     # paragraph gets a copy of all of them (see costly_markup).
-    body = (
-        "<html><body><div>"
-        + "".join(f'<b class="c{n}">' for n in range(500))
-        + "</div>"
-        + "<p>a paragraph of text</p>" * 1000
-        + "</body></html>"
-    )
+    body = f"<html><body>{tags_left_open()}</body></html>"
     article = extract_article(fetched(body.encode()), CONTEXT)
     assert (article.content, article.published) == ("", None)
     assert article.refused.startswith("formatting tags left open")

@@ -17,7 +17,7 @@ from feeds.normalise import normalise_item
 from feeds.parse.decode import decode_page
 from feeds.parse.html import Selectors, advertised_feed, parse_html
 
-from .conftest import DATA
+from .conftest import DATA, tags_left_open
 
 HTML = DATA / "html"
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
@@ -925,17 +925,7 @@ def test_a_page_nested_thousands_deep_is_refused_at_once() -> None:
     assert [item.title for item in items] == ["Flat"]
 
 
-#: 500 bold tags, each of its own class, left open in a block that then
-#: ends: a parser copies all of them into each of the 1,000 paragraphs
-#: after (half a million elements; 19,000 paragraphs, a 480 KB page, took
-#: 6.7 s and 3.5 GB).
-LEFT_OPEN = (
-    "<html><body><div>"
-    + "".join(f'<b class="c{n}">' for n in range(500))
-    + "</div>"
-    + "<p>a paragraph of text</p>" * 1000
-    + "</body></html>"
-)
+LEFT_OPEN = f"<html><body>{tags_left_open()}</body></html>"
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,6 @@ import gzip
 import http.client
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +36,8 @@ from feeds.serve import (
     create_app,
 )
 from feeds.store import Attempt, Store
+
+from .conftest import store_held_whole
 
 ATOM = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
@@ -651,17 +651,6 @@ def test_a_broken_store_is_503_without_traceback(site: Site, target: str) -> Non
     assert "not-a-folder" not in response.text
 
 
-#: Holds the store given as its argument (a long write elsewhere) until killed.
-_HOLD_STORE = (
-    "import sqlite3, sys, time\n"
-    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "db.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
-    "db.execute('BEGIN EXCLUSIVE')\n"
-    "print('held', flush=True)\n"
-    "time.sleep(120)\n"
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["/healthz", "/metrics"])
 def test_checks_on_a_store_held_elsewhere_leave_the_feeds_served(site: Site, target: str) -> None:
@@ -670,10 +659,7 @@ def test_checks_on_a_store_held_elsewhere_leave_the_feeds_served(site: Site, tar
     took 29 s, and the last /healthz 60 s. They now share one reading,
     which waits 2 s for the store."""
     Store(site.storage_url).close()
-    path = site.storage_url.removeprefix("sqlite:///")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_STORE, path], stdout=subprocess.PIPE, text=True
-    )
+    path = Path(site.storage_url.removeprefix("sqlite:///"))
     checks: list[tuple[int, float]] = []
 
     def timed(url: str) -> tuple[int, float]:
@@ -683,8 +669,7 @@ def test_checks_on_a_store_held_elsewhere_leave_the_feeds_served(site: Site, tar
         return status, time.monotonic() - started
 
     base = f"http://127.0.0.1:{site.port}"
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with store_held_whole(path):
         threads = [
             threading.Thread(target=lambda: checks.append(timed(base + target))) for _ in range(60)
         ]
@@ -694,9 +679,6 @@ def test_checks_on_a_store_held_elsewhere_leave_the_feeds_served(site: Site, tar
         feed = timed(base + "/all.atom")
         for thread in threads:
             thread.join()
-    finally:
-        holder.kill()
-        holder.communicate()
     assert feed[0] == 200 and feed[1] < 10, feed
     assert {status for status, _seconds in checks} == {503}
     assert max(seconds for _status, seconds in checks) < 10
@@ -942,27 +924,38 @@ def test_clients_that_never_read_their_answers_cannot_shut_others_out(
     hogs: list[socket.socket] = []
     with _serving_atom(tmp_path, big) as server:
         try:
-            for _ in range(6):
-                sock = socket.socket()
-                hogs.append(sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                sock.connect(("127.0.0.1", server.port))
-                sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            _ask_for_big_files(server, hogs, 6)
             # Their answers fill every buffer on the way within a second or
             # so; then, stalled for STALL_SECONDS, they give way.
-            shut_out_until = time.monotonic() + 5
-            while True:
-                try:
-                    assert _atom_of(server) == ATOM
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < shut_out_until, "still shut out after 5 s"
-                    time.sleep(0.2)
-            for _ in range(3):
-                assert _atom_of(server) == ATOM
+            _served_within(server, 5)
         finally:
             for sock in hogs:
                 sock.close()
+
+
+def _ask_for_big_files(server: ServerThread, into: list[socket.socket], count: int) -> None:
+    """`count` clients with small receive buffers, each asking for the big
+    file 20 times over its one connection; kept in `into`."""
+    for _ in range(count):
+        sock = socket.socket()
+        into.append(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+
+
+def _served_within(server: ServerThread, seconds: float) -> None:
+    """A new client gets the feed within `seconds`, and three more after it."""
+    shut_out_until = time.monotonic() + seconds
+    while True:
+        try:
+            assert _atom_of(server) == ATOM
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < shut_out_until, f"still shut out after {seconds:g} s"
+            time.sleep(0.2)
+    for _ in range(3):
+        assert _atom_of(server) == ATOM
 
 
 def test_clients_reading_answer_after_answer_slowly_cannot_shut_others_out(
@@ -988,26 +981,13 @@ def test_clients_reading_answer_after_answer_slowly_cannot_shut_others_out(
             time.sleep(0.1)
 
     with _serving_atom(tmp_path, big) as server:
-        for _ in range(6):
-            sock = socket.socket()
-            readers.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", server.port))
-            sock.sendall(b"GET /big.rss HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+        _ask_for_big_files(server, readers, 6)
+        for sock in readers:
             sock.setblocking(False)
         slowly = threading.Thread(target=read_slowly)
         slowly.start()
         try:
-            shut_out_until = time.monotonic() + 5
-            while True:
-                try:
-                    assert _atom_of(server) == ATOM
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < shut_out_until, "still shut out after 5 s"
-                    time.sleep(0.2)
-            for _ in range(3):
-                assert _atom_of(server) == ATOM
+            _served_within(server, 5)
         finally:
             done.set()
             slowly.join()
