@@ -52,24 +52,19 @@ class Article:
 def extract_article(fetched: Fetched, context: ParseContext) -> Article:
     """The main content and publication date of one article page."""
     if len(fetched.body) > MAX_ARTICLE_BYTES:
-        return Article(
-            content="",
-            published=None,
-            refused=f"{len(fetched.body) / 2**20:.1f} MiB, over the "
-            f"{MAX_ARTICLE_BYTES // 2**20} MiB an article page may have to be read",
+        return _not_read(
+            f"{len(fetched.body) / 2**20:.1f} MiB, over the "
+            f"{MAX_ARTICLE_BYTES // 2**20} MiB an article page may have to be read"
         )
     page = decode_page(fetched.body, fetched.headers)
     tags = page.count("<")
     if tags > MAX_ARTICLE_TAGS:
-        return Article(
-            content="",
-            published=None,
-            refused=f"{tags:,} tags, over the {MAX_ARTICLE_TAGS:,} an article page may have "
-            "to be read",
+        return _not_read(
+            f"{tags:,} tags, over the {MAX_ARTICLE_TAGS:,} an article page may have to be read"
         )
     costly = costly_markup(page)
     if costly:
-        return Article(content="", published=None, refused=costly)
+        return _not_read(costly)
     extracted = trafilatura.extract(
         page,
         url=fetched.url,
@@ -84,6 +79,10 @@ def extract_article(fetched: Fetched, context: ParseContext) -> Article:
         body = _BODY.search(extracted)
         content = (body.group(1) if body else extracted).strip()
     return Article(content=content, published=_page_date(fetched, page, context))
+
+
+def _not_read(why: str) -> Article:
+    return Article(content="", published=None, refused=why)
 
 
 def _page_date(fetched: Fetched, page: str, context: ParseContext) -> datetime | None:

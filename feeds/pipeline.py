@@ -46,7 +46,6 @@ from typing import Any, TypeVar
 
 from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
-from feeds.dates import reading_dates
 from feeds.errors import (
     FeedsError,
     FetchError,
@@ -392,8 +391,7 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
         try:
             fetched, parsed_as = _follow(fetcher.fetch, source, fetcher.fetch(source))
             parse = noted_parser_for(parsed_as.type)
-            with reading_dates():
-                parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
+            parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
             shared = shared_links(parsed)
             pairs = [
                 (item, classify_item(normalise_item(item, now, shared), vocabulary, source.rubrics))
@@ -904,8 +902,7 @@ def process_fetched(
     An error nothing expected (a bug met on this body) fails this source
     alone, and says so."""
     try:
-        with reading_dates():
-            parsed = parser_for(source.type)(fetched, source, context)
+        parsed = parser_for(source.type)(fetched, source, context)
         too_many(len(parsed), source, fetched.url)
         too_much_text(parsed, source, fetched)
         now = context.now

@@ -501,7 +501,7 @@ def _store_path(url: str) -> Path:
 
 def _lock_path(url: str) -> Path:
     """The run lock's file, beside the database."""
-    return Path(url.removeprefix("sqlite:///") + ".lock")
+    return Path(f"{_store_path(url)}.lock")
 
 
 def _too_new(url: str, version: int) -> StoreError:

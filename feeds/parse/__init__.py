@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from feeds.dates import reading_dates
 from feeds.errors import ParseError
 from feeds.model import (
     MAX_ITEMS_PER_FETCH,
@@ -96,25 +97,33 @@ Follower = Callable[[Fetched, Source], str]
 
 
 def parser_for(source_type: str) -> Parser:
-    """The parse function for a source type (KeyError for an unknown one)."""
+    """The parse function for a source type (KeyError for an unknown one).
+    Each call reads one answer, its dates each once (see reading_dates)."""
     parse: Parser = importlib.import_module(_MODULES[source_type]).parse
-    return parse
+
+    def one_answer(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
+        with reading_dates():
+            return parse(fetched, source, context)
+
+    return one_answer
 
 
 def noted_parser_for(source_type: str) -> NotedParser:
-    """A parse function that also explains empty fields."""
+    """A parse function that also explains empty fields (as `parser_for`;
+    a type with nothing more to say gives no notes)."""
     module = importlib.import_module(_MODULES[source_type])
     noted: NotedParser | None = getattr(module, "parse_with_notes", None)
-    if noted is not None:
-        return noted
-    parse: Parser = module.parse
+    parse = parser_for(source_type)
 
-    def without_notes(
+    def one_answer(
         fetched: Fetched, source: Source, context: ParseContext
     ) -> tuple[list[Item], list[str]]:
-        return parse(fetched, source, context), []
+        if noted is None:
+            return parse(fetched, source, context), []
+        with reading_dates():
+            return noted(fetched, source, context)
 
-    return without_notes
+    return one_answer
 
 
 def follower_for(source_type: str) -> Follower | None:
