@@ -305,6 +305,39 @@ def test_repeated_rubric_line_counts_once() -> None:
     assert card.categories == ("Искусство",)
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        "Академическая музыка\nТеатр\nОбщество",  # one not configured, among others
+        "Академическая музыка\nОбщество\nТеатр",  # the last label before the lead
+        "Академическая музыка\nТеатр\nКино и ТВ\nОбщество",  # two in a row
+        "Академическая музыкаОбщество\nТеатр",  # after labels glued together
+    ],
+    ids=["among-others", "last", "two-in-a-row", "after-glued-labels"],
+)
+def test_a_label_no_rubric_is_named_after_is_a_category_of_its_card_not_a_story(
+    labels: str,
+) -> None:
+    # "Театр" is no rubric here (the operator left it out, or has not added
+    # it yet): it was a story of its own, titled "Театр", dated at the fetch
+    # and tagged with the labels above it; the card lost those labels.
+    page = f"{labels}\nДирижер о новом поколении оркестров\n16 ноября 202615020\n"
+    (card,) = items_of(page)
+    assert card.title == "Дирижер о новом поколении оркестров"
+    assert card.rubrics == ("classical-music", "society")
+    assert "Театр" in card.categories  # for `feeds rubrics` to list as matched by none
+    assert (card.published, card.views) == (msk(2026, 11, 16), 15020)
+
+
+def test_a_short_featured_headline_under_a_rubric_line_is_still_a_story() -> None:
+    featured, card = items_of(
+        "Литература\nЯков Друскин\n© Архив / Facebook\nТекст новости.\n"
+        "Общество\nЛид статьи\n19 ноября 20264521"
+    )
+    assert (featured.title, featured.rubrics) == ("Яков Друскин", ("literature",))
+    assert (card.title, card.rubrics) == ("Лид статьи", ("society",))
+
+
 def test_vocabulary_comes_from_the_context_not_the_code() -> None:
     fetched = Fetched(source="colta", url="file:///x", body="КиноРежиссер снял фильм".encode())
     bare = ParseContext(now=NOW, timezone="Europe/Moscow")

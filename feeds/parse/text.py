@@ -59,6 +59,10 @@ _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
 #: capital, a digit or an opening quote ("ИскусствоКуратор", "Specials«...").
 _GLUE_NEXT = re.compile(r"[^\W_a-zа-яё]|[«\"'„“(\[]")
 _MAX_HEADING = 40
+#: A label: a name of one to five words, letters only ("Театр", "Arts & Design").
+_LABEL = re.compile(r"^(?=.{1,40}$)[^\W\d_]+(?:[ '’&.-]+[^\W\d_]+){0,4}$")
+#: Labels a card may have, past which a short line is read as no label.
+_MOST_LABELS = 6
 #: What names a day with no digit in it: today, yesterday, a weekday.
 _DAY_NAME = re.compile(
     r"сегодня|вчера|позавчера|today|yesterday"
@@ -241,6 +245,12 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                 # cut short): not a story yet; the next, whole dump has it.
                 pending.clear()
                 continue
+            if not (glued_rubrics or glued_series) and _one_more_label(line, lines, index, vocabulary):
+                # A label among the card's that config.yaml names no rubric
+                # after (yet): a category of the card, which `feeds rubrics`
+                # lists as matched by none. It was a story of its own.
+                pending.rubrics.append(line)
+                continue
             items.append(
                 Item(source=source.name, title=rest, categories=tuple(rubrics), series=series)
             )
@@ -254,6 +264,23 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         item.evolve(time_only="") if (item.title, item.time_only) in headed else item
         for item in items
     ]
+
+
+def _one_more_label(line: str, lines: list[str], index: int, vocabulary: _Vocabulary) -> bool:
+    """Whether `line` (not followed by a date), met after a card's label
+    lines, is one more of them: a name of a few words, followed by at most
+    a few more labels and then the card's lead with its date under it."""
+    if not _LABEL.match(line):
+        return False
+    for at in range(index, min(index + _MOST_LABELS, len(lines))):
+        under = lines[at + 1] if at + 1 < len(lines) else ""
+        if _DATED_VIEWS.match(under) or _CARD_DATE.match(under):
+            return True  # lines[at] is the card's lead
+        folded = lines[at].casefold()
+        known = folded in vocabulary.rubrics or folded in vocabulary.series
+        if not (known or _LABEL.match(lines[at]) or not vocabulary.split_glued(lines[at])[2]):
+            return False
+    return False
 
 
 def _ends_here(lines: list[str], index: int) -> bool:
