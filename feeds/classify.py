@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from feeds.model import Item, Match, Rubric, Rule
+from feeds.model import Item, Match, Rubric, Rule, category_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,12 @@ class Vocabulary:
 
     def slug_for(self, category: str) -> str | None:
         """The slug a source category maps to, or None."""
-        return self.names.get(category_key(category))
+        return self.names.get(_folded(category))
+
+
+#: `category_key` of the categories met lately: a site uses the same few
+#: again and again, and folding a Cyrillic one takes 1-3 us.
+_folded = lru_cache(maxsize=4096)(category_key)
 
 
 def classify_item(item: Item, vocabulary: Vocabulary, source_rubrics: tuple[str, ...]) -> Item:
@@ -76,8 +81,12 @@ def matches(match: Match, item: Item) -> bool:
 def _regex(pattern: str, keywords: tuple[str, ...]) -> re.Pattern[str]:
     if pattern:
         return re.compile(pattern)
-    # Whole words in any case: "art" finds "Art" but not "party".
-    words = "|".join(re.escape(word) for word in sorted(keywords, key=len, reverse=True))
+    # Whole words in any case: "art" finds "Art" but not "party"; and the
+    # spaces of a phrase are any white space ("в\xa0Каннах", a line break).
+    words = "|".join(
+        r"\s+".join(map(re.escape, word.split()))
+        for word in sorted(keywords, key=len, reverse=True)
+    )
     return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
 
 
@@ -87,9 +96,12 @@ def _texts(item: Item, fields: tuple[str, ...]) -> list[str]:
         if field == "title":
             texts.append(item.title)
         elif field in ("summary", "content"):
-            texts.append(html.unescape(_TAGS.sub(" ", getattr(item, field))))
+            # The text a reader sees: a phrase split by a tag or a line
+            # break, or spaced with no-break spaces, reads as one.
+            texts.append(" ".join(html.unescape(_TAGS.sub(" ", getattr(item, field))).split()))
         elif field == "link":
-            texts.append(urlsplit(item.link).path if item.link else "")
+            # As a browser shows it: /кино/, not /%D0%BA%D0%B8%D0%BD%D0%BE/.
+            texts.append(unquote(urlsplit(item.link).path) if item.link else "")
         elif field == "category":
             texts.extend(item.categories)
         elif field == "author":
@@ -98,9 +110,3 @@ def _texts(item: Item, fields: tuple[str, ...]) -> list[str]:
 
 
 _TAGS = re.compile(r"<[^>]*>")
-
-
-def category_key(name: str) -> str:
-    """What rubric names and categories are compared by: case and runs of
-    white space do not count."""
-    return " ".join(name.casefold().split())

@@ -477,7 +477,8 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
 
 def _rubrics(config: Config, args: argparse.Namespace) -> int:
-    from feeds.classify import Vocabulary, category_key
+    from feeds.classify import Vocabulary
+    from feeds.model import category_key
     from feeds.store import Store, no_store_yet
 
     counts: dict[str, int] = {}

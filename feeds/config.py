@@ -38,6 +38,7 @@ from feeds.model import (
     Server,
     Site,
     Source,
+    category_key,
 )
 from feeds.parse import SELECTOR_KEYS, SOURCE_TYPES, TYPE_OPTIONS
 from feeds.timing import cron_problem, parse_duration
@@ -782,8 +783,8 @@ class _Checker:
                 formats=tuple(dict.fromkeys(formats)),
             )
             for name in rubric.names:
-                # Folded as classify folds categories: case and spacing.
-                folded = " ".join(name.casefold().split())
+                # Folded as classify folds categories.
+                folded = category_key(name)
                 owner = owners.get(folded)
                 if owner is not None and owner != slug:
                     raise self.fail(key, f"the name {name!r} already belongs to rubric '{owner}'")

@@ -10,6 +10,7 @@ import hashlib
 import mimetypes
 import operator
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -476,8 +477,23 @@ class Rubric:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every spelling that means this rubric (matched case-insensitively)."""
+        """Every spelling that means this rubric (matched by `category_key`)."""
         return (self.title, self.slug, *self.aliases)
+
+
+#: Left out of a name as compared: soft hyphens and zero-width characters,
+#: which no reader sees; and ё is read as е, as Russian text often prints it.
+_NAME_FOLDS = {ord(c): None for c in "\u00ad\u200b\u200c\u200d\u2060\ufeff"} | {ord("ё"): "е"}
+
+
+def category_key(name: str) -> str:
+    """What rubric names and categories are compared by. Case and runs of
+    white space do not count, nor does how Unicode writes a letter (a "й"
+    copied from macOS is an "и" and a combining breve), nor characters no
+    reader sees, nor ё against е."""
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name).casefold().translate(_NAME_FOLDS)
+    return " ".join(name.casefold().split())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,8 +17,9 @@ from feeds.normalise import normalise_item
 from .conftest import BASE_CONFIG, Server, run_cli, write_config
 
 RUBRICS = (
-    Rubric(slug="cinema", title="Кино", aliases=("film",)),
+    Rubric(slug="cinema", title="Кино", aliases=("film", "Все о кино")),
     Rubric(slug="theatre", title="Театр"),
+    Rubric(slug="design", title="Дизайн"),
     Rubric(slug="art", title="Искусство", aliases=("art",)),
 )
 
@@ -36,6 +37,15 @@ def item(**fields: object) -> Item:
         (("  film ",), ("cinema",)),
         (("art", "Театр", "art"), ("art", "theatre")),
         (("Мода",), ()),
+        # Spelled as the reader sees it, written otherwise: "й" as "и" and a
+        # combining breve (text copied from macOS), a soft hyphen, a
+        # zero-width space, "ё" for "е" and back.
+        (("Дизаи\u0306н",), ("design",)),
+        (("Ки\u00adно",), ("cinema",)),
+        (("Кино\u200b",), ("cinema",)),
+        (("Всё о кино",), ("cinema",)),
+        (("ВСЕ О КИНО",), ("cinema",)),
+        (("Кино и театр",), ()),
     ],
 )
 def test_categories_map_through_titles_slugs_and_aliases(
@@ -65,6 +75,22 @@ def test_categories_map_through_titles_slugs_and_aliases(
         ),
         (Match(keywords=("мода",), fields=("category",)), {"categories": ("Мода",)}, True),
         (Match(keywords=("rock & roll",)), {"summary": "<p>rock &amp; roll</p>"}, True),
+        # A phrase as HTML writes it: split by a tag or a line break, or
+        # spaced with a no-break space after a short word.
+        (
+            Match(keywords=("фестиваль в Каннах",)),
+            {"summary": '<p>фестиваль в <a href="https://x.example/c">Каннах</a></p>'},
+            True,
+        ),
+        (Match(keywords=("фестиваль в Каннах",)), {"summary": "фестиваль в&nbsp;Каннах"}, True),
+        (Match(keywords=("фестиваль в Каннах",)), {"summary": "фестиваль в\nКаннах"}, True),
+        (Match(keywords=("фестиваль в Каннах",)), {"summary": "фестиваль в Канне"}, False),
+        # A path as a browser shows it, however the link encodes it.
+        (
+            Match(keywords=("кино",), fields=("link",)),
+            {"link": "https://x.example/%D0%BA%D0%B8%D0%BD%D0%BE/1"},
+            True,
+        ),
     ],
 )
 def test_matches_looks_in_the_chosen_fields(

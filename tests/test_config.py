@@ -823,6 +823,20 @@ rubrics:
         "the name 'Искусство' already belongs to rubric 'art'",
         id="title-used-twice",
     ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: design
+    title: Дизайн
+  - slug: interior  # <-
+    title: Интерьер
+    aliases: ["Дизаи\u0306н"]
+""",
+        "rubrics[1]",
+        "the name 'Дизаи\u0306н' already belongs to rubric 'design'",
+        id="alias-the-same-title-written-decomposed",
+    ),
     # storage
     pytest.param(
         SITE + "storage:\n  url: postgresql://feeds@localhost/feeds  # <-\n",

@@ -440,6 +440,20 @@ def test_a_json_feed_with_one_stray_byte_keeps_its_items() -> None:
     assert "Ёлки-палки\ufffd" in item.summary + item.content
 
 
+def test_a_json_feed_tag_that_is_no_string_is_no_category() -> None:
+    """An object among the tags was kept as its Python form, `{'name':
+    'Кино'}`: a category no rubric could match."""
+    body = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Лента", "items": ['
+        '{"id": "1", "url": "https://example.org/1", "title": "Т", "content_text": "x",'
+        ' "tags": ["Кино", {"name": "Кино"}, ["Театр"], null, true, 2024, " "]}]}'
+    ).encode()
+
+    (item,) = parse(_fetched(body, JSON_FEED), SOURCE, _context())
+
+    assert item.categories == ("Кино", "2024")
+
+
 def test_a_feed_mostly_not_in_its_charset_is_still_not_a_feed_of_replacement_marks() -> None:
     """Many bytes that do not fit the label mean the label is wrong, not
     the bytes: the body is not made U+FFFD's."""

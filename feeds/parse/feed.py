@@ -535,12 +535,24 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
                 author=_json_authors(entry) or feed_authors,
                 published=_date(entry.get("date_published"), None, zone),
                 updated=_date(entry.get("date_modified"), None, zone),
-                categories=tuple(str(tag).strip() for tag in tags if str(tag).strip()),
+                categories=_json_tags(tags),
                 image=joined(base, image) if image else "",
                 image_type=image_type_of(image) if image else "",
             )
         )
     return items
+
+
+def _json_tags(tags: list[Any]) -> tuple[str, ...]:
+    """A JSON Feed item's tags: strings (a number read as one). An object or
+    a list is no tag: written as Python prints it (`{'name': 'Кино'}`), it
+    was kept as a category no rubric could match."""
+    names = (str(tag).strip() for tag in tags if _json_tag(tag))
+    return tuple(name for name in names if name)
+
+
+def _json_tag(tag: object) -> bool:
+    return isinstance(tag, str) or (isinstance(tag, int) and not isinstance(tag, bool))
 
 
 def _json_authors(node: dict[str, Any]) -> str:

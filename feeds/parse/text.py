@@ -245,7 +245,8 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                 # cut short): not a story yet; the next, whole dump has it.
                 pending.clear()
                 continue
-            if not (glued_rubrics or glued_series) and _one_more_label(line, lines, index, vocabulary):
+            unglued = not (glued_rubrics or glued_series)
+            if unglued and _one_more_label(line, lines, index, vocabulary):
                 # A label among the card's that config.yaml names no rubric
                 # after (yet): a category of the card, which `feeds rubrics`
                 # lists as matched by none. It was a story of its own.
