@@ -39,7 +39,7 @@ from concurrent.futures import (
 )
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -217,7 +217,7 @@ def _run_once_locked(
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
         if changed or store.meta("render_key") != key or not all_published(config, store):
-            written, unchanged = publish_feeds(config, store, parallel=True)
+            written, unchanged = publish_feeds(config, store, parallel=True, now=now)
             with store.transaction():
                 store.set_meta("render_key", key)
                 store.set_meta("pending_rubrics", "")
@@ -1308,8 +1308,10 @@ def _names(config: Config) -> frozenset[str]:
 _MOST_PARAMETERS = 30_000
 
 
-def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
-    """The combined feed and one feed per rubric, with their newest items."""
+def feed_specs(config: Config, store: Store, now: datetime | None = None) -> list[FeedSpec]:
+    """The combined feed and one feed per rubric, with their newest items.
+    `now` (else the clock's) is when a feed an entry left says it changed."""
+    now = now or datetime.now(UTC)
     labels = {rubric.slug: rubric.title for rubric in config.rubrics}
     created = store.created()
     site = config.site
@@ -1318,18 +1320,21 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
         rubric: str | None, slug: str, title: str, description: str, limit: int, **extra: Any
     ) -> FeedSpec:
         total = store.count(rubric)
-        items = tuple(store.latest(rubric, limit, members=total))
+        items = tuple(
+            _rubrics_configured(item, labels) for item in store.latest(rubric, limit, members=total)
+        )
         # The last change a reader can see: an item's edit or date, or the
         # arrival of the newest one. By dates alone it went backwards when a
         # new story with an older date pushed out a recently edited one.
         stamps = [item.updated or item.published for item in items]
         stamps.append(store.first_stored([item.id for item in items[:_MOST_PARAMETERS]]))
+        updated = max((stamp for stamp in stamps if stamp is not None), default=created)
         return FeedSpec(
             slug=slug,
             title=title,
             description=description,
             items=items,
-            updated=max((stamp for stamp in stamps if stamp is not None), default=created),
+            updated=store.steady_updated(slug, updated, [item.id for item in items], now),
             total=total,
             labels=labels,
             **extra,
@@ -1358,6 +1363,15 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
             )
         )
     return specs
+
+
+def _rubrics_configured(item: Item, labels: dict[str, str]) -> Item:
+    """The item with only the rubrics config.yaml has now: a story keeps a
+    rubric removed or renamed since (see the README), but a category
+    naming a rubric with no feed, and no title, is not published."""
+    if all(slug in labels for slug in item.rubrics):
+        return item
+    return item.evolve(rubrics=tuple(slug for slug in item.rubrics if slug in labels))
 
 
 def _render_key(config: Config) -> str:
@@ -1421,6 +1435,7 @@ def publish_feeds(
     helpers: Executor | None = None,
     stopping: threading.Event | None = None,
     announce: Announce | None = None,
+    now: datetime | None = None,
 ) -> tuple[tuple[str, ...], int]:
     """Render the combined feed, the rubric feeds (all, or those in `only`),
     their new archive pages, the OPML list and the index; write the files
@@ -1436,7 +1451,7 @@ def publish_feeds(
         # whatever feeds are rewritten. Pages that filled up are recorded
         # before anything is written: a run that dies below writes them
         # next time (files are checked).
-        everything = feed_specs(config, store)
+        everything = feed_specs(config, store, now)
         archives = {
             spec.slug: store.archive_pages(
                 spec.slug, config.archive_page_size, {item.id for item in spec.items}

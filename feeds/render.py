@@ -282,7 +282,10 @@ def archive_row_entry(site: Site, labels: Mapping[str, str], row: ArchiveRow) ->
     if content:
         content = _esc_bytes(content)
         atom += [b'    <content type="html">', content, b"</content>\n"]
-    categories = [_category(site.base_url, slug, labels.get(slug, slug)) for slug in row.rubrics]
+    # Only rubrics configured now (see pipeline._rubrics_configured).
+    categories = [
+        _category(site.base_url, slug, labels[slug]) for slug in row.rubrics if slug in labels
+    ]
     atom += [atom_line for atom_line, _rss_line in categories]
     picture = kind = b""
     if image:

@@ -10,6 +10,7 @@ sqlite3 errors are wrapped in StoreError.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import queue
@@ -1380,6 +1381,28 @@ class Store:
                 found = self.meta("identity") or uuid.uuid4().hex
                 self.set_meta("identity", found)
         return found
+
+    def steady_updated(
+        self, feed: str, updated: datetime, entries: Sequence[str], now: datetime
+    ) -> datetime:
+        """A feed's `updated` to publish, from `updated` (from its entries'
+        dates) and what it said last time: never earlier. An entry that
+        leaves the feed (a story retagged out of its rubric) can leave only
+        older ones, and the feed said a later date than they have; changed,
+        it now says `now`. Kept per feed with a digest of its entries (the
+        ids, in order), so that a feed whose entries did not change says
+        the same as before."""
+        key = f"updated:{feed}"
+        digest = hashlib.sha256("\x1f".join(entries).encode()).hexdigest()[:16]
+        stamp, _space, before = self.meta(key).partition(" ")
+        last = _date(stamp) if stamp else None
+        if last is not None and updated <= last:
+            changed = before != digest
+            updated = max(last, now.replace(microsecond=0)) if changed else last
+        value = f"{_text(updated)} {digest}"
+        if before != digest or stamp != _text(updated):
+            self.set_meta(key, value)
+        return updated
 
     def first_stored(self, ids: Sequence[str]) -> datetime | None:
         """When the last of these items was first stored (None for none)."""

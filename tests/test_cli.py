@@ -1210,6 +1210,88 @@ def test_a_feeds_updated_moves_forward_when_its_entries_change(
     ]
 
 
+def _rss_of(*items: tuple[str, int, str]) -> str:
+    """A feed of stories (name, day of November 2026, category)."""
+    entries = "".join(
+        f"<item><title>Story {name}</title><link>https://news.example/{name}</link>"
+        f"<category>{category}</category><pubDate>{day:02d} Nov 2026 10:00:00 GMT</pubDate></item>"
+        for name, day, category in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>S</title>'
+        f"<link>https://news.example/</link><description>d</description>{entries}"
+        "</channel></rss>"
+    )
+
+
+def test_a_rubric_feed_an_entry_leaves_says_it_changed_then(tmp_path: Path, server: Server) -> None:
+    """Story C arrives in Литература on the 21st, then its source files it
+    under Искусство: the feed of Литература lost its newest entry, and its
+    updated and lastBuildDate went back to the 20th, before C came. A
+    reader that skips a feed whose date has not moved, or a partner that
+    keeps the latest copy by date, kept C in it."""
+    path = "/s.rss"
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {server.url}{path}\n")
+    output = tmp_path / "output"
+    seen = []
+    for now, items in [
+        ("2026-11-20T12:00:00Z", (("A", 10, "books"), ("B", 9, "books"))),
+        ("2026-11-21T12:00:00Z", (("C", 11, "books"), ("A", 10, "books"), ("B", 9, "books"))),
+        ("2026-11-22T12:00:00Z", (("C", 11, "art"), ("A", 10, "books"), ("B", 9, "books"))),
+        ("2026-11-23T12:00:00Z", (("C", 11, "art"), ("A", 10, "books"), ("B", 9, "books"))),
+    ]:
+        server.add(path, _rss_of(*items), content_type="application/rss+xml")
+        done = run_cli("build", "-c", str(config), "--now", now)
+        assert done.returncode == 0, done.stderr
+        atom = feedparser.parse((output / "literature.atom").read_bytes())
+        rss_feed = feedparser.parse((output / "literature.rss").read_bytes())
+        assert atom.feed.updated_parsed == rss_feed.feed.updated_parsed
+        seen.append((datetime.fromisoformat(atom.feed.updated), [e.title for e in atom.entries]))
+    assert seen == [
+        (datetime(2026, 11, 20, 12, tzinfo=UTC), ["Story A", "Story B"]),
+        (datetime(2026, 11, 21, 12, tzinfo=UTC), ["Story C", "Story A", "Story B"]),
+        (datetime(2026, 11, 22, 12, tzinfo=UTC), ["Story A", "Story B"]),
+        # Nothing changed in it since: the same date.
+        (datetime(2026, 11, 22, 12, tzinfo=UTC), ["Story A", "Story B"]),
+    ]
+
+
+def test_a_rubric_taken_out_of_the_config_is_no_category_of_published_items(
+    tmp_path: Path, server: Server
+) -> None:
+    """A story keeps the rubrics it had (the README says so), but its
+    entries named one with no feed and no title any more: `<category
+    term="art" label="art"/>` in all.atom, `art` in RSS and JSON."""
+    path = "/s.rss"
+    sources = f"  - name: s\n    type: feed\n    url: {server.url}{path}\n"
+    config = write_config(tmp_path, sources)
+    server.add(
+        path, _rss_of(("A", 10, "art"), ("B", 9, "books")), content_type="application/rss+xml"
+    )
+    assert run_cli("build", "-c", str(config), "--now", "2026-11-20T12:00:00Z").returncode == 0
+    without_art = BASE_CONFIG.replace(
+        "  - slug: art\n    title: Искусство\n    aliases: [art]\n", ""
+    )
+    assert without_art != BASE_CONFIG
+    write_config(tmp_path, sources, without_art)
+    # The source no longer lists story A: nothing tags it anew.
+    server.add(path, _rss_of(("B", 9, "books")), content_type="application/rss+xml")
+    done = run_cli("build", "-c", str(config), "--now", "2026-11-21T12:00:00Z")
+    assert done.returncode == 0, done.stderr
+
+    output = tmp_path / "output"
+    atom = feedparser.parse((output / "all.atom").read_bytes())
+    rss_feed = feedparser.parse((output / "all.rss").read_bytes())
+    by_title = {entry.title: entry for entry in atom.entries}
+    assert [tag.term for tag in by_title["Story B"].tags] == ["literature"]
+    assert not by_title["Story A"].get("tags")
+    assert not next(e for e in rss_feed.entries if e.title == "Story A").get("tags")
+    items = json.loads((output / "all.json").read_text(encoding="utf-8"))["items"]
+    (story_a,) = [item for item in items if item["title"] == "Story A"]
+    assert "art" not in json.dumps(story_a)
+    assert not (output / "art.atom").exists()
+
+
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
