@@ -454,6 +454,19 @@ def test_a_json_feed_tag_that_is_no_string_is_no_category() -> None:
     assert item.categories == ("Кино", "2024")
 
 
+def test_an_html_page_given_as_a_feed_says_which_type_reads_it() -> None:
+    """It said "not a feed: <unknown>:3:66: mismatched tag"."""
+    body = (
+        '<!DOCTYPE html>\n<html lang="ru"><head><meta charset="utf-8"><title>Лента</title></head>\n'
+        '<body><article><h2><a href="/lenta/101">Выставка</a></h2><br></article></body></html>'
+    ).encode()
+
+    with pytest.raises(ParseError) as caught:
+        parse(_fetched(body, "text/html"), SOURCE, _context())
+
+    assert caught.value.detail == "not a feed but an HTML page (type: html reads it)"
+
+
 def test_a_feed_mostly_not_in_its_charset_is_still_not_a_feed_of_replacement_marks() -> None:
     """Many bytes that do not fit the label mean the label is wrong, not
     the bytes: the body is not made U+FFFD's."""

@@ -861,10 +861,14 @@ def test_decode_page_falls_back_to_utf8_with_replacement() -> None:
             b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
             "not an HTML page but an RSS or Atom feed (type: feed reads it)",
         ),
-        (b'{"version": "https://jsonfeed.org/version/1.1"}', "not an HTML page but JSON"),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1"}',
+            "not an HTML page but a JSON Feed (type: feed reads it)",
+        ),
+        (b'{"data": [1, 2]}', "not an HTML page but JSON"),
         ("Новости дня: всё спокойно.".encode(), "not an HTML page (no HTML markup)"),
     ],
-    ids=["empty", "png", "rss", "atom", "json", "text"],
+    ids=["empty", "png", "rss", "atom", "json-feed", "json", "text"],
 )
 def test_a_body_that_is_not_html_is_a_parse_error(body: bytes, detail: str) -> None:
     with pytest.raises(ParseError) as caught:

@@ -376,6 +376,39 @@ def test_a_charset_that_names_no_text_encoding_is_ignored(label: str) -> None:
     assert item.title == "Философ и художник"
 
 
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            '<!DOCTYPE html>\n<html lang="ru"><body><h2>Новость</h2></body></html>',
+            "not a page's text but an HTML page (type: html reads it)",
+        ),
+        (
+            '\ufeff<?xml version="1.0"?>\n<!-- лента -->\n<rss version="2.0"><channel/></rss>',
+            "not a page's text but an RSS or Atom feed (type: feed reads it)",
+        ),
+        (
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>Лента</title></feed>',
+            "not a page's text but an RSS or Atom feed (type: feed reads it)",
+        ),
+    ],
+    ids=["html", "rss", "atom"],
+)
+def test_a_page_or_feed_given_as_text_says_which_type_reads_it(body: str, detail: str) -> None:
+    # Read as text, its markup made no item: "ok, 0 items" at every fetch,
+    # and the wrong type was never noticed.
+    with pytest.raises(ParseError) as caught:
+        items_of(body)
+    assert (caught.value.source, caught.value.detail) == ("colta", detail)
+
+
+def test_a_dump_whose_first_line_quotes_markup_is_still_read() -> None:
+    (item,) = items_of(
+        "Лекция: <html> и <rss> для начинающих\nЛитература\nЛид\n20 января 202212300"
+    )
+    assert item.title == "Лид"
+
+
 def test_binary_garbage_is_a_parse_error_naming_the_source() -> None:
     fetched = Fetched(source="colta", url="file:///x", body=b"\x00\x01\x02\xff" * 10)
     with pytest.raises(ParseError, match="source 'colta'"):

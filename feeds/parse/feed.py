@@ -40,7 +40,7 @@ from feeds.model import (
     mail_date,
 )
 from feeds.parse import too_many
-from feeds.parse.decode import cyrillic_codec, strict_enough, text_codec
+from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
 from feeds.parse.fast import parse_fast, tag_names
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -386,6 +386,11 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
             url=fetched.url,
         ) from error
     if not parsed.get("version") and not parsed.entries:
+        head = fetched.body[:4096].decode("utf-8", "replace")
+        if document_kind(head) == "html":
+            raise ParseError(
+                source.name, "not a feed but an HTML page (type: html reads it)", url=fetched.url
+            )
         if parsed.get("bozo"):
             reason = _bozo_reason(parsed.get("bozo_exception"))
             raise ParseError(source.name, f"not a feed: {reason}", url=fetched.url)

@@ -43,7 +43,7 @@ from feeds.model import (
 )
 from feeds.parse import text_refused
 from feeds.parse.declared import declared_items
-from feeds.parse.decode import decode_page
+from feeds.parse.decode import decode_page, document_kind
 from feeds.parse.page import (
     LAZY_SOURCES,
     Page,
@@ -57,12 +57,6 @@ from feeds.parse.page import (
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 
-# Each comment ends at its first "-->", and nothing is given back: with a
-# lazy ".*?" a comment could run on over the next ones, so n empty comments
-# before the root could be grouped in 2^n ways (26 took 20 s, 40 for ever).
-_FEED_ROOT = re.compile(
-    r"^\s*+(?:<\?[^>]*+>\s*+|<!--(?:(?!-->).)*+-->\s*+)*+<(?:rss|feed|rdf:RDF)\b", re.S
-)
 _HTML_TAG = re.compile(
     r"<(?:!doctype\s+html|html|head|body|meta|title|base|link|script|div|p|a|span|img|"
     r"article|section|main|header|h[1-6]|ul|ol|li|table)[\s>/]",
@@ -196,9 +190,11 @@ def _check_html(text: str, source: Source, fetched: Fetched) -> None:
         raise fail("the body is empty")
     if "\x00" in head:
         raise fail("not an HTML page (binary data)")
-    if _FEED_ROOT.match(head):
+    if document_kind(head) == "feed":
         raise fail("not an HTML page but an RSS or Atom feed (type: feed reads it)")
     if head.lstrip()[:1] in ("{", "["):
+        if "jsonfeed.org/version" in head:
+            raise fail("not an HTML page but a JSON Feed (type: feed reads it)")
         raise fail("not an HTML page but JSON")
     if not _HTML_TAG.search(text):
         raise fail("not an HTML page (no HTML markup)")

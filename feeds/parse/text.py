@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from feeds.dates import parse_human_date
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
-from feeds.parse.decode import cyrillic_codec, text_codec
+from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
 
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
 # A year is four digits, so whatever follows it on a card's last line is the
@@ -145,6 +145,12 @@ class _Pending:
 def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     """Items from a page-text dump. Raises ParseError for a body that is not text."""
     text = _decode(fetched, source)
+    kind = document_kind(text)
+    if kind:
+        # Read as text, its markup made no item, and the source said "ok,
+        # 0 items" at every fetch: the wrong type went unnoticed for ever.
+        reads = "an RSS or Atom feed (type: feed" if kind == "feed" else "an HTML page (type: html"
+        raise ParseError(source.name, f"not a page's text but {reads} reads it)", url=fetched.url)
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     vocabulary = _Vocabulary.build(context.rubric_names, context.series_names)
