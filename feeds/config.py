@@ -389,6 +389,15 @@ class _Checker:
 
     def texts(self, key: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
+            if "," in value:
+                # "aliases: books, Книги" was one alias, "books, Книги",
+                # which no category matched; and `feeds check` said ok.
+                names = ", ".join(part.strip() for part in value.split(",") if part.strip())
+                raise self.fail(
+                    key,
+                    f"{value!r} is one text with a comma in it; several are written as "
+                    f"a list, [{names}] (and one with a comma as a list of one: [{value!r}])",
+                )
             value = [value]
         items = self.sequence(key, value)
         return tuple(self.text(f"{key}[{i}]", item) for i, item in enumerate(items))

@@ -837,6 +837,19 @@ rubrics:
         "the name 'Дизаи\u0306н' already belongs to rubric 'design'",
         id="alias-the-same-title-written-decomposed",
     ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: literature
+    title: Литература
+    aliases: books, Книги  # <-
+""",
+        "rubrics[0].aliases",
+        "'books, Книги' is one text with a comma in it; several are written as a list, "
+        "[books, Книги] (and one with a comma as a list of one: ['books, Книги'])",
+        id="aliases-listed-with-commas-and-no-brackets",
+    ),
     # storage
     pytest.param(
         SITE + "storage:\n  url: postgresql://feeds@localhost/feeds  # <-\n",
