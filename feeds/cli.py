@@ -507,6 +507,9 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
         key=lambda pair: (-pair[0], pair[1].casefold()),
     )
     print()
+    if not total:
+        print("Nothing is stored yet: run `feeds build` (or the service) first.")
+        return EXIT_OK
     if not unmatched:
         print("Every source category maps to a rubric.")
         return EXIT_OK

@@ -877,6 +877,18 @@ def test_rubrics_counts_a_category_once_whatever_its_case_and_spacing(
     assert re.findall(r"^(\d+)\s+(.+)$", unmatched, flags=re.M) == [("2", "Мода")], unmatched
 
 
+def test_rubrics_before_any_build_says_nothing_is_stored_yet(tmp_path: Path) -> None:
+    """It said "Every source category maps to a rubric." of a store that
+    held nothing."""
+    config = write_config(tmp_path, "  - name: s\n    type: feed\n    url: http://127.0.0.1:9/f\n")
+
+    done = run_cli("rubrics", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "Nothing is stored yet" in done.stdout
+    assert "Every source category" not in done.stdout
+
+
 def test_rubrics_says_which_stored_items_a_new_rubric_gets_on_the_next_read(
     tmp_path: Path, server: Server
 ) -> None:
