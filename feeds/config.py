@@ -898,6 +898,33 @@ class _Checker:
         return tuple(sorted(set(slugs)))
 
 
+def changes(old: Config, new: Config) -> list[str]:
+    """What a reload changes besides the sources, as the service's log says
+    it ("rubrics added: film; removed: cinema"): "0 sources changed" was
+    all it said of a rubric renamed or an output folder moved."""
+    said: list[str] = []
+    before = {rubric.slug: rubric for rubric in old.rubrics}
+    after = {rubric.slug: rubric for rubric in new.rubrics}
+    for what, slugs in (
+        ("added", [slug for slug in after if slug not in before]),
+        ("removed", [slug for slug in before if slug not in after]),
+        ("changed", [s for s in after if s in before and after[s] != before[s]]),
+    ):
+        if slugs:
+            said.append(f"rubrics {what}: {', '.join(slugs)}")
+    if new.rules != old.rules:
+        said.append("rules changed")
+    if new.series != old.series:
+        said.append("series changed")
+    if new.site != old.site:
+        said.append("site changed")
+    if (new.max_items, new.archive_page_size) != (old.max_items, old.archive_page_size):
+        said.append("output limits changed")
+    if new.output_dir != old.output_dir:
+        said.append(f"output now in {new.output_dir} ({old.output_dir} keeps what it holds)")
+    return said
+
+
 def source_url_problem(url: str) -> str:
     """What is wrong with a source's `url` ('' when nothing): config.yaml
     and `feeds preview --url` hold it to the same rules."""

@@ -40,7 +40,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from feeds.config import load_config
+from feeds.config import changes, load_config
 from feeds.errors import ConfigError, FeedsError, PublishError, StoreError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
@@ -930,10 +930,11 @@ class Service:
                     self._render_all = True
                 self._publisher.poke()
         log.info(
-            "config applied: %d sources added, %d removed, %d changed%s",
+            "config applied: %d sources added, %d removed, %d changed%s%s",
             len(added),
             len(removed),
             len(changed),
+            "".join(f"; {change}" for change in changes(old, new)),
             "; feeds re-rendered" if rendered else "",
         )
         return True

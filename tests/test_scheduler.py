@@ -614,7 +614,39 @@ def test_a_reload_whose_feeds_cannot_be_written_does_not_say_they_were(
         messages = [record.getMessage() for record in caplog.records]
         assert any("feeds not re-rendered" in message for message in messages), messages
         applied = [message for message in messages if message.startswith("config applied")]
-        assert applied == ["config applied: 0 sources added, 0 removed, 0 changed"]
+        assert applied == [
+            "config applied: 0 sources added, 0 removed, 0 changed; output now in "
+            f"{tmp_path / 'blocker' / 'output'} ({tmp_path / 'output'} keeps what it holds)"
+        ]
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
+def test_a_reload_says_which_rubrics_it_added_removed_or_changed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It said "config applied: 0 sources added, 0 removed, 0 changed" of a
+    rubric renamed, one retitled and one taken out."""
+    config_path = write_config(tmp_path, "")
+    service = scheduler.Service(config_path, load_config(config_path))
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        edited = (
+            text.replace("slug: art\n", "slug: visual-art\n")
+            .replace("title: Общество", "title: Общество и люди")
+            .replace("  - slug: news\n    title: Новости\n    aliases: [news]\n", "")
+        )
+        assert edited.count("visual-art") == 1 and "slug: news" not in edited
+        config_path.write_text(edited, encoding="utf-8")
+        with caplog.at_level(logging.INFO, logger="feeds"):
+            assert service.reload()
+        (applied,) = [r.getMessage() for r in caplog.records if "config applied" in r.getMessage()]
+        assert applied.startswith(
+            "config applied: 0 sources added, 0 removed, 0 changed; rubrics added: visual-art; "
+            "rubrics removed: art, news; rubrics changed: society"
+        ), applied
     finally:
         service._fetcher.close()
         service._wake_up.close()
