@@ -387,7 +387,7 @@ class _Checker:
             )
         return text
 
-    def texts(self, key: str, value: Any) -> tuple[str, ...]:
+    def texts(self, key: str, value: Any, blank: str = "must not be blank") -> tuple[str, ...]:
         if isinstance(value, str):
             if "," in value:
                 # "aliases: books, Книги" was one alias, "books, Книги",
@@ -400,7 +400,11 @@ class _Checker:
                 )
             value = [value]
         items = self.sequence(key, value)
-        return tuple(self.text(f"{key}[{i}]", item) for i, item in enumerate(items))
+        texts = tuple(self.text(f"{key}[{i}]", item) for i, item in enumerate(items))
+        for i, text in enumerate(texts):
+            if not text:
+                raise self.fail(f"{key}[{i}]", blank)
+        return texts
 
     def number(
         self, key: str, value: Any, default: float, *, integer: bool = False, zero: str = ""
@@ -558,12 +562,11 @@ class _Checker:
 
     def match(self, key: str, fields: dict[str, Any]) -> Match:
         pattern = self.text(f"{key}.pattern", fields.get("pattern"))
-        keywords = self.texts(f"{key}.keywords", fields.get("keywords"))
+        keywords = self.texts(
+            f"{key}.keywords", fields.get("keywords"), blank="empty: it would match every item"
+        )
         if bool(pattern) == bool(keywords):
             raise self.fail(key, "give exactly one of 'pattern' and 'keywords'")
-        for index, keyword in enumerate(keywords):
-            if not keyword:
-                raise self.fail(f"{key}.keywords[{index}]", "empty: it would match every item")
         if pattern:
             try:
                 re.compile(pattern)

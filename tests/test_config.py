@@ -850,6 +850,18 @@ rubrics:
         "[books, Книги] (and one with a comma as a list of one: ['books, Книги'])",
         id="aliases-listed-with-commas-and-no-brackets",
     ),
+    pytest.param(
+        SITE
+        + """\
+rubrics:
+  - slug: literature
+    title: Литература
+    aliases: [books, ""]  # <-
+""",
+        "rubrics[0].aliases[1]",
+        "must not be blank",
+        id="blank-alias",
+    ),
     # storage
     pytest.param(
         SITE + "storage:\n  url: postgresql://feeds@localhost/feeds  # <-\n",
