@@ -162,6 +162,12 @@ def _parser() -> argparse.ArgumentParser:
             help=f"with --type html: the {name} selector ('css' or 'css@attr')",
         )
     command("check", "Validate config.yaml without fetching or writing anything.")
+    forget = command(
+        "forget",
+        "Take stories out for good, by id or link: out of every feed and archive page "
+        "(rewritten), and kept out when a source lists them again. Not while a service runs.",
+    )
+    forget.add_argument("stories", nargs="+", metavar="ID_OR_LINK", help="a story's id or link")
     return parser
 
 
@@ -617,6 +623,24 @@ def _print_preview(config: Config, preview: Any) -> None:
         print(f"  {note}")
 
 
+def _forget(config: Config, args: argparse.Namespace) -> int:
+    from feeds.pipeline import forget_stories
+
+    forgotten, missing, written = forget_stories(config, args.stories, now=datetime.now(UTC))
+    for story in forgotten:
+        pages = len(story.pages)
+        print(
+            f"forgotten: {printable(story.id)} ({printable(story.title)}); "
+            f"out of {', '.join(story.feeds) or 'no feed'}"
+            + (f" and {pages} archive page{'s' if pages != 1 else ''}" if pages else "")
+        )
+    for key in missing:
+        print(f"no stored story has the id or link {printable(key)}", file=sys.stderr)
+    if forgotten:
+        print(f"{len(written)} files written in {config.output_dir}")
+    return EXIT_SOURCES_FAILED if missing else EXIT_OK
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
 
@@ -629,4 +653,5 @@ _COMMANDS = {
     "rubrics": _rubrics,
     "preview": _preview,
     "check": _check,
+    "forget": _forget,
 }

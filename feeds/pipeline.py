@@ -88,7 +88,7 @@ from feeds.render import (
     render_opml,
     stylesheet,
 )
-from feeds.store import Attempt, RunLock, SourceState, Store, Upserted, Writer
+from feeds.store import Attempt, Forgotten, RunLock, SourceState, Store, Upserted, Writer
 from feeds.timing import cache_lifetime, next_due, regular_due, retry_ends
 
 _T = TypeVar("_T")
@@ -229,6 +229,41 @@ def _run_once_locked(
         written=written,
         unchanged=unchanged,
     )
+
+
+def forget_stories(
+    config: Config, keys: list[str], *, now: datetime
+) -> tuple[list[Forgotten], list[str], tuple[str, ...]]:
+    """Take stories out of the store for good (`feeds forget`), each named
+    by its id or link, and rewrite what listed them: the current documents,
+    and the archive pages that held them (a page on disk is otherwise never
+    rewritten). Takes the locks a build takes: with a service running, it
+    raises and changes nothing. Returns (forgotten, keys that named no
+    story, files written)."""
+    lock = RunLock(config.storage_url, "forget")
+    lock.acquire(on_wait=log.warning)
+    output = RunLock.for_output(config.output_dir, "forget")
+    try:
+        output.acquire(on_wait=log.warning)
+        prepare_dir(config.output_dir)
+        with Store(config.storage_url) as store:
+            with store.transaction():
+                forgotten, missing = store.forget(keys, now)
+                # Removed before the commit: a crash in between leaves pages
+                # that the next publish writes again, never a page still
+                # listing a story the store no longer holds.
+                for story in forgotten:
+                    for slug, number in story.pages:
+                        for suffix in ARCHIVE_FORMATS:
+                            page = config.output_dir / archive_name(slug, number, suffix)
+                            page.unlink(missing_ok=True)
+            written: tuple[str, ...] = ()
+            if forgotten:
+                written, _unchanged = publish_feeds(config, store, now=now)
+    finally:
+        output.release()
+        lock.release()
+    return forgotten, missing, written
 
 
 def in_config_order(config: Config, results: Iterable[SourceResult]) -> tuple[SourceResult, ...]:

@@ -31,7 +31,7 @@ from feeds.errors import PublishError, StoreError
 from feeds.model import COMBINED, UNWRITABLE, ArchivePage, ArchiveRow, Item, canonical_link
 from feeds.timing import MAX_RETRY_AFTER
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 #: The page size of a new store. An item's row (its summary and content)
 #: is 2-4 KB: with SQLite's 4 KB pages most rows took a page each, half
@@ -175,6 +175,17 @@ _MIGRATIONS: tuple[str, ...] = (
     UPDATE items SET image_type = '' WHERE feeds_unwritable(image_type);
     UPDATE pages SET content = feeds_writable(content) WHERE feeds_unwritable(content);
     """,
+    # 10: stories an operator took out (`feeds forget`), by id and link, so
+    # that a source still listing one does not bring it back.
+    """
+    CREATE TABLE forgotten (
+        id TEXT PRIMARY KEY,
+        canonical_link TEXT,
+        title TEXT NOT NULL,
+        forgotten TEXT NOT NULL
+    );
+    CREATE INDEX forgotten_links ON forgotten (canonical_link);
+    """,
 )
 
 _ITEM_COLUMNS = (
@@ -193,6 +204,17 @@ class Upserted:
     reclassified: int = 0
     rubrics: frozenset[str] = frozenset()
     changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """A story `Store.forget` took out: the feeds it was a member of, and
+    the archive pages (feed, page number) that listed it."""
+
+    id: str
+    title: str
+    feeds: tuple[str, ...]
+    pages: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +548,8 @@ class Store:
         self.url = url
         path = _store_path(url)
         self._writer = _writer_lock(path)
+        #: Whether any story was forgotten (None: not looked yet).
+        self._forgets: bool | None = None
         if read_only:
             self._open_read_only(path, wait)
             return
@@ -808,6 +832,73 @@ class Store:
 
     # -- items ----------------------------------------------------------
 
+    def forget(self, keys: Sequence[str], now: datetime) -> tuple[list[Forgotten], list[str]]:
+        """Take stories out for good, each given by its id or its link: out
+        of every feed and archive page, and kept out when a source lists it
+        again (by its id, or by its link from another source). Returns the
+        stories taken out and the keys that named none."""
+        done: list[Forgotten] = []
+        missing: list[str] = []
+        for key in dict.fromkeys(keys):
+            row = self._execute(
+                "SELECT id, title, canonical_link FROM items WHERE id = ?", (key,)
+            ).fetchone()
+            if row is None and canonical_link(key):
+                row = self._execute(
+                    "SELECT id, title, canonical_link FROM items WHERE canonical_link = ?",
+                    (canonical_link(key),),
+                ).fetchone()
+            if row is None:
+                missing.append(key)
+                continue
+            item_id = row["id"]
+            feeds = tuple(
+                str(feed[0])
+                for feed in self._execute(
+                    "SELECT feed FROM feed_members WHERE item_id = ? ORDER BY feed", (item_id,)
+                )
+            )
+            pages = tuple(
+                (str(page[0]), int(page[1]))
+                for page in self._execute(
+                    "SELECT p.feed, p.page FROM feed_members m JOIN archive_pages p "
+                    "ON p.feed = m.feed AND m.seq BETWEEN p.first_seq AND p.last_seq "
+                    "WHERE m.item_id = ? ORDER BY p.feed, p.page",
+                    (item_id,),
+                )
+            )
+            self._execute("DELETE FROM feed_members WHERE item_id = ?", (item_id,))
+            self._execute("DELETE FROM item_rubrics WHERE item_id = ?", (item_id,))
+            self._execute("DELETE FROM items WHERE id = ?", (item_id,))
+            self._execute(
+                "INSERT INTO forgotten (id, canonical_link, title, forgotten) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET forgotten = excluded.forgotten",
+                (item_id, row["canonical_link"], row["title"], _text(now)),
+            )
+            done.append(Forgotten(item_id, row["title"], feeds, pages))
+        if done:
+            self._forgets = True
+        return done, missing
+
+    def _not_forgotten(self, batch: list[_Entry]) -> list[_Entry]:
+        """The entries `forget` took out of the store no longer there."""
+        if self._forgets is None:
+            self._forgets = self._execute("SELECT 1 FROM forgotten LIMIT 1").fetchone() is not None
+        if not self._forgets:
+            return batch
+        out: set[str] = set()
+        for chunk in _chunks(batch, 400):
+            ids = [entry.item.id for entry in chunk]
+            links = [entry.canonical for entry in chunk if entry.canonical]
+            rows = self._execute(
+                f"SELECT id, canonical_link FROM forgotten WHERE id IN ({','.join('?' * len(ids))})"
+                f" OR canonical_link IN ({','.join('?' * len(links))})",
+                [*ids, *links],
+            )
+            for row in rows:
+                out.update(value for value in row if value)
+        return [e for e in batch if e.item.id not in out and (e.canonical or "") not in out]
+
     def upsert(
         self, items: list[Item], *, now: datetime, live: Container[str] | None = None
     ) -> Upserted:
@@ -817,7 +908,7 @@ class Store:
         source not in `live` (the sources configured now: it was renamed,
         or removed) is this source's from now on: its edits and rubrics
         count. Batched: a few statements per call, not per item."""
-        batch = _dedupe(items)
+        batch = self._not_forgotten(_dedupe(items))
         if not batch:
             return Upserted()
         stamp = _text(now)

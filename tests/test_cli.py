@@ -1304,6 +1304,70 @@ def test_a_rubric_taken_out_of_the_config_is_no_category_of_published_items(
     assert not (output / "art.atom").exists()
 
 
+def test_forget_takes_a_story_out_of_every_feed_and_archive_page_for_good(
+    tmp_path: Path, server: Server
+) -> None:
+    """A story published by mistake (a text page's label read as a story, a
+    takedown) stayed in the feeds and their archive pages for good: a
+    stored story could not be taken out, and its source, still listing it,
+    would have stored it again."""
+    path = "/s.rss"
+    base = BASE_CONFIG.replace("  max_items: 50\n", "  max_items: 2\n  archive_page_size: 2\n")
+    assert base != BASE_CONFIG
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {server.url}{path}\n", base
+    )
+    stories = [
+        (name, day, "books")
+        for name, day in (("E", 14), ("D", 13), ("C", 12), ("B", 11), ("A", 10))
+    ]
+    server.add(path, _rss_of(*stories), content_type="application/rss+xml")
+    assert run_cli("build", "-c", str(config), "--now", "2026-11-20T12:00:00Z").returncode == 0
+    output = tmp_path / "output"
+
+    def files_naming(title: str) -> list[str]:
+        return sorted(
+            str(file.relative_to(output))
+            for file in output.rglob("*")
+            if file.is_file() and title.encode() in file.read_bytes()
+        )
+
+    assert files_naming("Story B") == [
+        "archive/all/1.atom",
+        "archive/all/1.rss",
+        "archive/literature/1.atom",
+        "archive/literature/1.rss",
+    ]
+    pages = sorted(str(p.relative_to(output)) for p in (output / "archive").rglob("*.atom"))
+
+    done = run_cli("forget", "-c", str(config), "https://news.example/B", "https://news.example/Z")
+
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith(
+        "forgotten: https://news.example/B (Story B); out of all, literature and 2 archive pages\n"
+    ), done.stdout
+    assert "no stored story has the id or link https://news.example/Z" in done.stderr
+    assert files_naming("Story B") == []
+    # The pages that held it are there again, without it; the others kept.
+    assert sorted(str(p.relative_to(output)) for p in (output / "archive").rglob("*.atom")) == pages
+    page = feedparser.parse((output / "archive" / "all" / "1.atom").read_bytes())
+    assert [entry.title for entry in page.entries] == ["Story A"]
+    # Its source still lists it: it stays out, and so does a copy from another source.
+    other = server.add("/other.rss", _rss_of(("B", 11, "art")), content_type="application/rss+xml")
+    write_config(
+        tmp_path,
+        f"  - name: s\n    type: feed\n    url: {server.url}{path}\n"
+        f"  - name: other\n    type: feed\n    url: {other}\n",
+        base,
+    )
+    assert run_cli("build", "-c", str(config), "--now", "2026-11-21T12:00:00Z").returncode == 0
+    assert files_naming("Story B") == []
+    assert [e.title for e in feedparser.parse((output / "all.atom").read_bytes()).entries] == [
+        "Story E",
+        "Story D",
+    ]
+
+
 @pytest.mark.parametrize(
     ("url", "problem"),
     [

@@ -437,6 +437,26 @@ def test_a_build_on_another_store_cannot_write_the_services_output(server: Serve
     assert again.returncode == 0, again.stderr
 
 
+def test_forget_waits_for_no_service_and_changes_nothing_under_one(
+    server: Server, start
+) -> None:
+    feed = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    story = feedparser.parse((output / "all.atom").read_bytes()).entries[0].id
+
+    refused = run_cli("forget", "-c", str(service.config), story)
+
+    assert refused.returncode == 1
+    assert "in use by run pid" in refused.stderr and "stop it first" in refused.stderr
+    assert "From A" in _read(output / "all.atom")
+    assert service.stop() == 0
+    done = run_cli("forget", "-c", str(service.config), story)
+    assert done.returncode == 0, done.stderr
+    assert "From A" not in _read(output / "all.atom")
+
+
 def test_a_reload_moving_output_into_a_folder_another_run_holds_is_not_applied(
     server: Server, start
 ) -> None:
