@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feeds import __version__
-from feeds.config import load_config, source_url_problem
+from feeds.config import load_config, parse_config, source_url_problem
 from feeds.errors import ConfigError, FeedsError, PublishError, printable
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
@@ -51,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
     try:
-        config = load_config(args.config)
+        if _ad_hoc_preview(args):
+            # Nothing of a config is needed to look at one URL: UTC, no
+            # rubrics (it said "config.yaml: no such file" outside a site).
+            config = parse_config(_PREVIEW_CONFIG, Path.cwd() / "config.yaml")
+        else:
+            config = load_config(args.config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -529,6 +534,21 @@ def _table(rows: Sequence[tuple[str, ...]]) -> None:
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  ".join(cells).rstrip())
+
+
+#: The config of `feeds preview --type T --url U` run where there is none.
+_PREVIEW_CONFIG = "site:\n  title: preview\n  base_url: https://localhost/\n  timezone: UTC\n"
+
+
+def _ad_hoc_preview(args: argparse.Namespace) -> bool:
+    """`feeds preview --type T --url U`, with no config.yaml given or here."""
+    return (
+        args.command == "preview"
+        and not args.name
+        and bool(args.url)
+        and args.config == Path("config.yaml")
+        and not args.config.exists()
+    )
 
 
 def _preview(config: Config, args: argparse.Namespace) -> int:

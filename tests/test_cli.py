@@ -911,6 +911,18 @@ def test_rubrics_says_which_stored_items_a_new_rubric_gets_on_the_next_read(
     assert rows["fashion"] == "1" and "maps to it now" not in after
 
 
+def test_preview_of_a_url_needs_no_config_yaml(tmp_path: Path) -> None:
+    """Outside a site's folder it said "config.yaml: no such file"."""
+    feed = tmp_path / "news.rss"
+    feed.write_text(_rss_of(("A", 10, "books")), encoding="utf-8")
+
+    done = run_cli("preview", "--type", "feed", "--url", feed.as_uri(), cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "Story A" in done.stdout
+    assert not (tmp_path / "output").exists() and not (tmp_path / "feeds.db").exists()
+
+
 def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     tmp_path: Path, server: Server
 ) -> None:
