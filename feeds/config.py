@@ -903,7 +903,7 @@ class _Checker:
 
 def changes(old: Config, new: Config) -> list[str]:
     """What a reload changes besides the sources, as the service's log says
-    it ("rubrics added: film; removed: cinema"): "0 sources changed" was
+    it ("rubrics added: film; rubrics removed: cinema"): "0 sources changed" was
     all it said of a rubric renamed or an output folder moved."""
     said: list[str] = []
     before = {rubric.slug: rubric for rubric in old.rubrics}
