@@ -1511,7 +1511,7 @@ def publish_feeds(
                 files.append((spec.filename("opml"), render_opml(site, [spec], spec.title)))
         files.append(("feeds.opml", render_opml(site, everything)))
         files.append(("index.html", render_index(site, everything)))
-        files.append((STYLESHEET, stylesheet()))
+        files.append((STYLESHEET, stylesheet(site.language)))
     except BaseException:
         archived.abort()
         raise

@@ -24,6 +24,7 @@ import pytest
 
 from feeds.model import ArchivePage, Item, Site
 from feeds.render import FeedSpec, render_feed, render_index, render_opml
+from feeds.words import ENGLISH, RUSSIAN
 
 BASE = "https://feeds.example.org/"
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -367,8 +368,47 @@ def test_the_index_says_which_time_zone_its_times_are_in(site: Site) -> None:
     text = render_index(site, [make_spec()]).decode("utf-8")
     times = re.findall(r"<time [^>]*>([^<]*)</time>", text)
     assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", t) for t in times)
-    # The clock times carry no zone themselves: the page names it once.
-    assert "Times are Europe/Moscow time" in re.sub(r"<[^>]+>", "", text)
+    # The clock times carry no zone themselves: the page names it once
+    # (in the site's language: Russian here).
+    assert "Время указано по часовому поясу Europe/Moscow" in re.sub(r"<[^>]+>", "", text)
+
+
+def test_the_index_speaks_the_sites_language(site: Site) -> None:
+    """A Russian site's index said "Subscribe", "3 items" and "No items
+    yet." in English."""
+    specs = [make_spec(), replace(make_spec(), slug="theatre", items=(), total=0, archived=22)]
+    russian = re.sub(r"<[^>]+>", "", render_index(site, specs).decode("utf-8"))
+    assert "Подписаться:" in russian and "Subscribe" not in russian
+    assert RUSSIAN.counted(len(make_spec().items), RUSSIAN.items) in russian
+    assert "Материалов пока нет." in russian and "(22 страницы)" in russian
+    english = re.sub(
+        r"<[^>]+>", "", render_index(replace(site, language="en-GB"), specs).decode("utf-8")
+    )
+    assert "Subscribe:" in english and "No items yet." in english and "(22 pages)" in english
+    assert "Times are Europe/Moscow time" in english
+    # A language with no translation reads English.
+    assert "Subscribe:" in render_index(replace(site, language="de"), specs).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("number", "russian", "english"),
+    [
+        (0, "0 материалов", "0 items"),
+        (1, "1 материал", "1 item"),
+        (3, "3 материала", "3 items"),
+        (5, "5 материалов", "5 items"),
+        (11, "11 материалов", "11 items"),
+        (12, "12 материалов", "12 items"),
+        (21, "21 материал", "21 items"),
+        (104, "104 материала", "104 items"),
+        (111, "111 материалов", "111 items"),
+    ],
+)
+def test_counts_take_the_noun_form_their_number_asks_for(
+    number: int, russian: str, english: str
+) -> None:
+    assert RUSSIAN.counted(number, RUSSIAN.items) == russian
+    assert ENGLISH.counted(number, ENGLISH.items) == english
 
 
 # --------------------------------------------------------------------------
@@ -814,10 +854,10 @@ def test_index_shows_rubrics_counts_and_subscribe_links(site: Site) -> None:
     text = parsed.visible_text()
 
     assert "Test Site" in text
-    assert "Искусство — Test Site 42 items" in text
-    assert "Литература — Test Site 1 item" in text
-    assert "Литература — Test Site 1 items" not in text
-    assert "Новости — Test Site 0 items" in text
+    assert "Искусство — Test Site 42 материала" in text
+    assert "Литература — Test Site 1 материал" in text
+    assert "Литература — Test Site 1 материалов" not in text
+    assert "Новости — Test Site 0 материалов" in text
     hrefs = {urljoin(BASE, a.get("href", "")) for a in parsed.find("a")}
     for spec in specs:
         for suffix in ALL_FORMATS:
@@ -835,11 +875,11 @@ def test_index_links_archive_pages_only_in_formats_they_are_written_in(site: Sit
     ]
     document = render_index(site, specs).decode()
 
-    assert '<a href="archive/art/9.rss" type="application/rss+xml">Archive</a>' in document
+    assert '<a href="archive/art/9.rss" type="application/rss+xml">Архив</a>' in document
     assert "archive/art/9.atom" not in document
     assert "archive/literature/" not in document
-    assert '<a href="archive/news/2.atom" type="application/atom+xml">Archive</a>' in document
-    assert document.count("Archive</a>") == 2
+    assert '<a href="archive/news/2.atom" type="application/atom+xml">Архив</a>' in document
+    assert document.count("Архив</a>") == 2
 
 
 def test_index_shows_latest_headlines_newest_first(site: Site) -> None:
@@ -877,7 +917,7 @@ def test_index_for_empty_rubric_says_so_and_still_links_feeds(site: Site) -> Non
     parsed = page(render_index(site, [spec]))
     hrefs = {urljoin(BASE, a.get("href", "")) for a in parsed.find("a")}
     assert {f"{BASE}news.{suffix}" for suffix in ALL_FORMATS} <= hrefs
-    assert "Новости — Test Site 0 items" in parsed.visible_text()
+    assert "Новости — Test Site 0 материалов" in parsed.visible_text()
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Moscow", "America/St_Johns", "Asia/Kathmandu"])

@@ -437,9 +437,7 @@ def test_a_build_on_another_store_cannot_write_the_services_output(server: Serve
     assert again.returncode == 0, again.stderr
 
 
-def test_forget_waits_for_no_service_and_changes_nothing_under_one(
-    server: Server, start
-) -> None:
+def test_forget_waits_for_no_service_and_changes_nothing_under_one(server: Server, start) -> None:
     feed = server.add("/a.rss", rss("From A"))
     service = start(f"  - name: a\n    type: feed\n    url: {feed}\n    interval: 1h\n")
     output = service.config.parent / "output"

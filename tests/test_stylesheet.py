@@ -16,6 +16,7 @@ declaration, and then:
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -27,7 +28,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from feeds.model import ArchivePage, Item, Site
-from feeds.render import FeedSpec, archive_entry, render_archive, render_feed
+from feeds.render import FeedSpec, archive_entry, render_archive, render_feed, stylesheet
+from feeds.words import STYLESHEET_RUSSIAN
 
 from .conftest import ROOT
 
@@ -278,6 +280,72 @@ def test_empty_feed_says_so(site: Site, transform: etree.XSLT) -> None:
         assert page.find_class("entry") == []
         assert text(page.find_class("empty")[0]) == "No items yet."
         assert "0 items" in text(page.find_class("kicker")[0])
+
+
+def test_every_piece_the_russian_stylesheet_translates_is_in_the_stylesheet() -> None:
+    source = STYLESHEET.read_text(encoding="utf-8")
+    for english, _russian in STYLESHEET_RUSSIAN:
+        assert english in source, english
+    russian = stylesheet("ru").decode("utf-8")
+    assert 'lang="en"' not in russian
+    # No English words left over that the table missed (comments and the
+    # style sheet aside).
+    shown = re.sub(r"<!--.*?-->", "", russian.split('<xsl:template name="style">')[0], flags=re.S)
+    for words in ("items", "feed reader", "preview", "Older", "Newer", "Not a feed", ", updated"):
+        assert words not in shown, words
+
+
+@pytest.fixture(scope="module")
+def russian() -> etree.XSLT:
+    return etree.XSLT(etree.fromstring(stylesheet("ru")))
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_a_russian_sites_feed_reads_in_russian_in_a_browser(
+    site: Site, russian: etree.XSLT, suffix: str
+) -> None:
+    """A Russian site's feeds said "This is a web feed", "3 items" and
+    "Older items" in English."""
+    page = to_html(russian, feed_bytes(site, suffix))
+    kicker = text(page.find_class("kicker")[0])
+    assert kicker.startswith("лента Atom" if suffix == "atom" else "лента RSS")
+    assert "3 материала, обновлена 2026-11-25 16:40" in kicker
+    note = text(page.find_class("subscribe")[0])
+    assert note.startswith("Это лента новостей") and "программу для чтения лент" in note
+    assert [e.get("lang") for e in page.iter() if e.get("lang")] == ["ru"] * len(
+        [e for e in page.iter() if e.get("lang")]
+    )
+    empty = to_html(russian, feed_bytes(site, suffix, ()))
+    assert text(empty.find_class("empty")[0]) == "Материалов пока нет."
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (1, "1 материал"),
+        (2, "2 материала"),
+        (5, "5 материалов"),
+        (11, "11 материалов"),
+        (21, "21 материал"),
+        (24, "24 материала"),
+    ],
+)
+def test_the_russian_page_counts_items_as_russian_does(
+    site: Site, russian: etree.XSLT, count: int, shown: str
+) -> None:
+    first = sample_items()[0]
+    items = tuple(
+        Item(
+            source="s",
+            id=f"https://x.example/{n}",
+            title=f"Новость {n}",
+            link=f"https://x.example/{n}",
+            published=first.published,
+        )
+        for n in range(count)
+    )
+    page = to_html(russian, feed_bytes(site, "atom", items))
+    assert f" {shown}," in f" {text(page.find_class('kicker')[0])}"
 
 
 def test_atom_fallbacks_term_and_updated(transform: etree.XSLT) -> None:
