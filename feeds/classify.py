@@ -100,8 +100,12 @@ def _texts(item: Item, fields: tuple[str, ...]) -> list[str]:
             # break, or spaced with no-break spaces, reads as one.
             texts.append(" ".join(html.unescape(_TAGS.sub(" ", getattr(item, field))).split()))
         elif field == "link":
-            # As a browser shows it: /кино/, not /%D0%BA%D0%B8%D0%BD%D0%BE/.
-            texts.append(unquote(urlsplit(item.link).path) if item.link else "")
+            # As written, and as a browser shows it: /кино/ for
+            # /%D0%BA%D0%B8%D0%BD%D0%BE/ (a rule may be written either way).
+            path = urlsplit(item.link).path if item.link else ""
+            texts.append(path)
+            if "%" in path:
+                texts.append(unquote(path))
         elif field == "category":
             texts.extend(item.categories)
         elif field == "author":

@@ -649,6 +649,9 @@ def _forget(config: Config, args: argparse.Namespace) -> int:
     forgotten, missing, written = forget_stories(config, args.stories, now=datetime.now(UTC))
     for story in forgotten:
         pages = len(story.pages)
+        if story.before:
+            print(f"forgotten before: {printable(story.id)} ({printable(story.title)})")
+            continue
         print(
             f"forgotten: {printable(story.id)} ({printable(story.title)}); "
             f"out of {', '.join(story.feeds) or 'no feed'}"

@@ -88,8 +88,18 @@ from feeds.render import (
     render_opml,
     stylesheet,
 )
-from feeds.store import Attempt, Forgotten, RunLock, SourceState, Store, Upserted, Writer
+from feeds.store import (
+    Attempt,
+    Forgotten,
+    RunLock,
+    SourceState,
+    Store,
+    Upserted,
+    Writer,
+    no_store_yet,
+)
 from feeds.timing import cache_lifetime, next_due, regular_due, retry_ends
+from feeds.words import words_for
 
 _T = TypeVar("_T")
 
@@ -240,6 +250,8 @@ def forget_stories(
     rewritten). Takes the locks a build takes: with a service running, it
     raises and changes nothing. Returns (forgotten, keys that named no
     story, files written)."""
+    if no_store_yet(config.storage_url):
+        return [], list(keys), ()
     lock = RunLock(config.storage_url, "forget")
     lock.acquire(on_wait=log.warning)
     output = RunLock.for_output(config.output_dir, "forget")
@@ -249,9 +261,14 @@ def forget_stories(
         with Store(config.storage_url) as store:
             with store.transaction():
                 forgotten, missing = store.forget(keys, now)
+                if forgotten:
+                    # Until a publish succeeds, the next build renders every
+                    # feed (the files on disk still list the story).
+                    store.set_meta("render_key", "")
                 # Removed before the commit: a crash in between leaves pages
                 # that the next publish writes again, never a page still
-                # listing a story the store no longer holds.
+                # listing a story the store no longer holds. (Pages of a
+                # rubric no longer configured are removed, not written.)
                 for story in forgotten:
                     for slug, number in story.pages:
                         for suffix in ARCHIVE_FORMATS:
@@ -260,6 +277,8 @@ def forget_stories(
             written: tuple[str, ...] = ()
             if forgotten:
                 written, _unchanged = publish_feeds(config, store, now=now)
+                with store.transaction():
+                    store.set_meta("render_key", _render_key(config))
     finally:
         output.release()
         lock.release()
@@ -1429,7 +1448,7 @@ def _render_key(config: Config) -> str:
 def _renderer() -> str:
     """A digest of the code and the stylesheet that make the files."""
     digest = hashlib.sha256(stylesheet())
-    for module in (render_feed, feed_specs):
+    for module in (render_feed, feed_specs, words_for):
         with suppress(OSError):  # installed without sources: the version counts
             digest.update(Path(inspect.getfile(module)).read_bytes())
     return digest.hexdigest()
@@ -1813,7 +1832,8 @@ def _write_archive_pages(
             found[item_id] = cache[item_id] = archive_row_entry(config.site, labels, row)
         while len(cache) > ARCHIVE_CACHE_ITEMS:
             cache.popitem(last=False)
-        entries = [found[item_id] for item_id in ids]
+        # A story taken out with `feeds forget` keeps its number: no entry.
+        entries = [found[item_id] for item_id in ids if item_id in found]
         for suffix in suffixes:
             name = archive_name(spec.slug, page.number, suffix)
             batch.add(name, render_archive(config.site, spec, page, entries, suffix))

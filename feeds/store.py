@@ -181,10 +181,14 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE forgotten (
         id TEXT PRIMARY KEY,
         canonical_link TEXT,
+        source TEXT NOT NULL,
         title TEXT NOT NULL,
+        published TEXT NOT NULL,
+        unlinked INTEGER NOT NULL,
         forgotten TEXT NOT NULL
     );
     CREATE INDEX forgotten_links ON forgotten (canonical_link);
+    CREATE INDEX forgotten_titles ON forgotten (source, title) WHERE unlinked;
     """,
 )
 
@@ -209,12 +213,14 @@ class Upserted:
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     """A story `Store.forget` took out: the feeds it was a member of, and
-    the archive pages (feed, page number) that listed it."""
+    the archive pages (feed, page number) that listed it. `before`: it was
+    forgotten earlier (its feeds are published again all the same)."""
 
     id: str
     title: str
     feeds: tuple[str, ...]
     pages: tuple[tuple[str, int], ...]
+    before: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -835,21 +841,30 @@ class Store:
     def forget(self, keys: Sequence[str], now: datetime) -> tuple[list[Forgotten], list[str]]:
         """Take stories out for good, each given by its id or its link: out
         of every feed and archive page, and kept out when a source lists it
-        again (by its id, or by its link from another source). Returns the
-        stories taken out and the keys that named none."""
+        again (see `_not_forgotten`). Its member numbers stay taken: the
+        pages that held it keep their ranges, with one entry fewer, and no
+        later story is numbered into a page already written. Returns the
+        stories taken out (and those taken out before: named again, their
+        feeds are published again) and the keys that named none."""
         done: list[Forgotten] = []
         missing: list[str] = []
         for key in dict.fromkeys(keys):
+            link = canonical_link(key)
             row = self._execute(
-                "SELECT id, title, canonical_link FROM items WHERE id = ?", (key,)
+                "SELECT id, title, canonical_link, link, guid, source, published FROM items "
+                "WHERE id = ?1 OR (?2 != '' AND canonical_link = ?2) ORDER BY id = ?1 DESC LIMIT 1",
+                (key, link),
             ).fetchone()
-            if row is None and canonical_link(key):
-                row = self._execute(
-                    "SELECT id, title, canonical_link FROM items WHERE canonical_link = ?",
-                    (canonical_link(key),),
-                ).fetchone()
             if row is None:
-                missing.append(key)
+                before = self._execute(
+                    "SELECT id, title FROM forgotten WHERE id = ?1 "
+                    "OR (?2 != '' AND canonical_link = ?2) LIMIT 1",
+                    (key, link),
+                ).fetchone()
+                if before is None:
+                    missing.append(key)
+                else:
+                    done.append(Forgotten(before["id"], before["title"], (), (), before=True))
                 continue
             item_id = row["id"]
             feeds = tuple(
@@ -867,13 +882,24 @@ class Store:
                     (item_id,),
                 )
             )
-            self._execute("DELETE FROM feed_members WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM item_rubrics WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM items WHERE id = ?", (item_id,))
+            if row["link"]:
+                # Its article, fetched for full_content: not kept either.
+                self._execute("DELETE FROM pages WHERE url = ?", (row["link"],))
             self._execute(
-                "INSERT INTO forgotten (id, canonical_link, title, forgotten) VALUES (?, ?, ?, ?) "
+                "INSERT INTO forgotten (id, canonical_link, source, title, published, unlinked, "
+                "forgotten) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET forgotten = excluded.forgotten",
-                (item_id, row["canonical_link"], row["title"], _text(now)),
+                (
+                    item_id,
+                    row["canonical_link"],
+                    row["source"],
+                    row["title"],
+                    row["published"],
+                    int(not row["link"] and not row["guid"]),
+                    _text(now),
+                ),
             )
             done.append(Forgotten(item_id, row["title"], feeds, pages))
         if done:
@@ -881,23 +907,43 @@ class Store:
         return done, missing
 
     def _not_forgotten(self, batch: list[_Entry]) -> list[_Entry]:
-        """The entries `forget` took out of the store no longer there."""
+        """The entries but those naming a story `forget` took out, found as
+        upsert finds a stored story: by its id; by its link, when upsert
+        would take it for the same story (`_same_story`: not an episode of
+        a podcast whose page is every episode's link); and a story with
+        neither link nor guid by its source and title (a text page's
+        headline takes another id once the page prints its date)."""
         if self._forgets is None:
             self._forgets = self._execute("SELECT 1 FROM forgotten LIMIT 1").fetchone() is not None
         if not self._forgets:
             return batch
-        out: set[str] = set()
-        for chunk in _chunks(batch, 400):
+        listed = {entry.item.id for entry in batch}
+        kept: list[_Entry] = []
+        for chunk in _chunks(batch, 300):
             ids = [entry.item.id for entry in chunk]
             links = [entry.canonical for entry in chunk if entry.canonical]
+            unlinked = [(e.item.source, e.item.title) for e in chunk if _no_link(e.item)]
             rows = self._execute(
-                f"SELECT id, canonical_link FROM forgotten WHERE id IN ({','.join('?' * len(ids))})"
-                f" OR canonical_link IN ({','.join('?' * len(links))})",
-                [*ids, *links],
-            )
-            for row in rows:
-                out.update(value for value in row if value)
-        return [e for e in batch if e.item.id not in out and (e.canonical or "") not in out]
+                f"SELECT * FROM forgotten WHERE id IN ({','.join('?' * len(ids))})"
+                f" OR canonical_link IN ({','.join('?' * len(links))})"
+                f" OR (unlinked AND (source, title) IN"
+                f" (VALUES {','.join(['(?, ?)'] * len(unlinked)) or '(NULL, NULL)'}))",
+                [*ids, *links, *(value for pair in unlinked for value in pair)],
+            ).fetchall()
+            by_id = {row["id"]: row for row in rows}
+            by_link = {row["canonical_link"]: row for row in rows if row["canonical_link"]}
+            by_title = {(row["source"], row["title"]) for row in rows if row["unlinked"]}
+            for entry in chunk:
+                item = entry.item
+                row = by_link.get(entry.canonical) if entry.canonical else None
+                if (
+                    item.id in by_id
+                    or (row is not None and _same_story(entry, row, listed))
+                    or (_no_link(item) and (item.source, item.title) in by_title)
+                ):
+                    continue
+                kept.append(entry)
+        return kept
 
     def upsert(
         self, items: list[Item], *, now: datetime, live: Container[str] | None = None
@@ -1588,6 +1634,10 @@ def _story(item: Item) -> tuple[object, ...]:
         item.image_type,
         item.image_length,
     )
+
+
+def _no_link(item: Item) -> bool:
+    return not item.link and not item.guid
 
 
 def _unlinked(item: Item) -> bool:

@@ -91,6 +91,12 @@ def test_categories_map_through_titles_slugs_and_aliases(
             {"link": "https://x.example/%D0%BA%D0%B8%D0%BD%D0%BE/1"},
             True,
         ),
+        # ... and a rule written as the link encodes it still matches.
+        (
+            Match(pattern="/%D0%BA%D0%B8%D0%BD%D0%BE/", fields=("link",)),
+            {"link": "https://x.example/%D0%BA%D0%B8%D0%BD%D0%BE/1"},
+            True,
+        ),
     ],
 )
 def test_matches_looks_in_the_chosen_fields(

@@ -1380,6 +1380,44 @@ def test_forget_takes_a_story_out_of_every_feed_and_archive_page_for_good(
     ]
 
 
+def test_a_forget_whose_publish_failed_is_published_by_the_next_build(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store had let the story go, the files still listed it, and the
+    next build, finding nothing new, published nothing: it stayed out there
+    for good (and `feeds forget` again said no such story)."""
+    from feeds import pipeline
+    from feeds.config import load_config
+
+    path = "/s.rss"
+    config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {server.url}{path}\n")
+    server.add(
+        path, _rss_of(("A", 10, "books"), ("B", 9, "books")), content_type="application/rss+xml"
+    )
+    assert run_cli("build", "-c", str(config), "--now", "2026-11-20T12:00:00Z").returncode == 0
+    output = tmp_path / "output"
+    assert b"Story B" in (output / "all.atom").read_bytes()
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise PublishError(str(output), "disk full")
+
+    monkeypatch.setattr(pipeline, "publish_feeds", fails)
+    with pytest.raises(PublishError):
+        pipeline.forget_stories(
+            load_config(config), ["https://news.example/B"], now=datetime.now(UTC)
+        )
+    monkeypatch.undo()
+    assert b"Story B" in (output / "all.atom").read_bytes()
+
+    done = run_cli("build", "-c", str(config), "--now", "2026-11-21T12:00:00Z")
+
+    assert done.returncode == 0, done.stderr
+    assert not [f.name for f in output.rglob("*") if f.is_file() and b"Story B" in f.read_bytes()]
+    again = run_cli("forget", "-c", str(config), "https://news.example/B")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("forgotten before: https://news.example/B (Story B)")
+
+
 @pytest.mark.parametrize(
     ("url", "problem"),
     [

@@ -329,13 +329,21 @@ def test_a_label_no_rubric_is_named_after_is_a_category_of_its_card_not_a_story(
     assert (card.published, card.views) == (msk(2026, 11, 16), 15020)
 
 
-def test_a_short_featured_headline_under_a_rubric_line_is_still_a_story() -> None:
+@pytest.mark.parametrize(
+    "credit", ["© Архив / Facebook\nТекст новости.\n", ""], ids=["with-credit", "card-next"]
+)
+def test_a_short_featured_headline_under_a_rubric_line_is_still_a_story(credit: str) -> None:
+    # A name of several capitalised words is a headline's, not a label's,
+    # even with the next card's labels right under it.
     featured, card = items_of(
-        "Литература\nЯков Друскин\n© Архив / Facebook\nТекст новости.\n"
-        "Общество\nЛид статьи\n19 ноября 20264521"
+        f"Литература\nЯков Друскин\n{credit}Общество\nЛид статьи\n19 ноября 20264521"
     )
     assert (featured.title, featured.rubrics) == ("Яков Друскин", ("literature",))
-    assert (card.title, card.rubrics) == ("Лид статьи", ("society",))
+    assert (card.title, card.rubrics, card.categories) == (
+        "Лид статьи",
+        ("society",),
+        ("Общество",),
+    )
 
 
 def test_vocabulary_comes_from_the_context_not_the_code() -> None:

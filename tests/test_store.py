@@ -223,6 +223,70 @@ def test_stories_sharing_one_link_under_their_own_guids_stay_apart(store: Store)
     assert sorted(i.title for i in store.latest()) == [f"Episode {n}" for n in (1, 2, 3, 4)]
 
 
+# ---------------------------------------------------------------- forget
+
+
+def test_a_forgotten_story_stays_out_by_its_id_and_by_its_link(store: Store) -> None:
+    with store.transaction():
+        store.upsert([item(1), item(2)], now=T0)
+        (story,), missing = store.forget(["https://news.example/1", "nothing-here"], T0)
+    assert (story.id, story.title, story.feeds, missing) == (
+        item(1).id,
+        "Story 1",
+        ("all", "art"),
+        ["nothing-here"],
+    )
+    assert [i.title for i in store.latest()] == ["Story 2"]
+    with store.transaction():
+        # Its source lists it again; another source brings a copy.
+        again = store.upsert([item(1), item(1, source="b", guid="b-1"), item(2)], now=T0)
+    assert (again.new, [i.title for i in store.latest()]) == (0, ["Story 2"])
+    with store.transaction():
+        (before,), _ = store.forget([item(1).id], T0)
+    assert before.before and before.id == item(1).id
+
+
+def test_a_forgotten_member_keeps_its_number(store: Store) -> None:
+    """The newest member taken out gave its number to the next story: a
+    number inside an archive page already written, so that story was on
+    no page at all once it left the current document."""
+    with store.transaction():
+        store.upsert([item(n) for n in (3, 2, 1)], now=T0)
+        store.archive_pages("all", 3, set())
+        store.forget([item(1).id], T0)
+        store.upsert([item(0)], now=T0)
+    (page,) = store.archive_pages("all", 3, {item(0).id})
+    assert (page.first, page.last) == (1, 3)
+    assert store.archived_ids(page) == [item(1).id, item(2).id, item(3).id]
+    assert store.archive_rows(store.archived_ids(page)).keys() == {item(2).id, item(3).id}
+    assert store._top("all") == 4
+
+
+def test_a_forgotten_episode_keeps_out_no_other_at_its_podcasts_link(store: Store) -> None:
+    show = "https://news.example/podcast"
+    episodes = [item(n, guid=f"ep-{n}", title=f"Episode {n}", link=show) for n in (1, 2)]
+    with store.transaction():
+        store.upsert(episodes, now=T0)
+        store.forget([episodes[0].id], T0)
+        later = [*episodes, item(0, guid="ep-3", title="Episode 3", link=show)]
+        store.upsert(later, now=T0 + timedelta(hours=1))
+    assert sorted(i.title for i in store.latest()) == ["Episode 2", "Episode 3"]
+
+
+def test_a_forgotten_story_with_no_link_stays_out_under_another_id(store: Store) -> None:
+    """A text page's headline with no date heading above it takes its id
+    from its time; under the heading that the next day's page prints, it
+    takes another id. Forgotten, it came back so."""
+    undated = item(1, link="", title="Фонд объявил шорт-лист", time_only="16:40")
+    with store.transaction():
+        store.upsert([undated], now=T0)
+        store.forget([undated.id], T0)
+        dated = item(1, link="", title="Фонд объявил шорт-лист")
+        assert dated.id != undated.id
+        store.upsert([dated, item(2, link="", title="Другая новость")], now=T0)
+    assert [i.title for i in store.latest()] == ["Другая новость"]
+
+
 def test_a_shared_link_still_finds_another_sources_copy_with_its_title(store: Store) -> None:
     """Source b lists one link twice under two titles: the copy titled as
     a's stored story is that story; the other is a story of its own."""

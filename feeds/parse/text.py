@@ -277,7 +277,7 @@ def _one_more_label(line: str, lines: list[str], index: int, vocabulary: _Vocabu
     """Whether `line` (not followed by a date), met after a card's label
     lines, is one more of them: a name of a few words, followed by at most
     a few more labels and then the card's lead with its date under it."""
-    if not _LABEL.match(line):
+    if not _label_like(line):
         return False
     for at in range(index, min(index + _MOST_LABELS, len(lines))):
         under = lines[at + 1] if at + 1 < len(lines) else ""
@@ -285,9 +285,19 @@ def _one_more_label(line: str, lines: list[str], index: int, vocabulary: _Vocabu
             return True  # lines[at] is the card's lead
         folded = lines[at].casefold()
         known = folded in vocabulary.rubrics or folded in vocabulary.series
-        if not (known or _LABEL.match(lines[at]) or not vocabulary.split_glued(lines[at])[2]):
+        if not (known or _label_like(lines[at]) or not vocabulary.split_glued(lines[at])[2]):
             return False
     return False
+
+
+def _label_like(line: str) -> bool:
+    """A rubric's name, as a page prints one: a few words of letters, in
+    sentence case ("Академическая музыка", "Кино и ТВ"). A name of several
+    capitalised words ("Яков Друскин") is a short headline's."""
+    if not _LABEL.match(line):
+        return False
+    later = line.split()[1:]
+    return not any(word[:1].isupper() and not word.isupper() for word in later)
 
 
 def _ends_here(lines: list[str], index: int) -> bool:
