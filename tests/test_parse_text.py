@@ -329,6 +329,17 @@ def test_a_label_no_rubric_is_named_after_is_a_category_of_its_card_not_a_story(
     assert (card.published, card.views) == (msk(2026, 11, 16), 15020)
 
 
+def test_a_rubric_line_is_known_however_it_writes_its_letters() -> None:
+    """A label printed "Все о кино" for the rubric "Всё о кино" (or with a
+    soft hyphen) was no label: a card of its own, titled so."""
+    names = ("Всё о кино", "Литература")
+    bare = ParseContext(now=NOW, timezone="Europe/Moscow", rubric_names=names, language="ru")
+    page = "Все о кино\nЛи\u00adтература\nЛид статьи\n20 января 202212300\n"
+    fetched = Fetched(source="colta", url="file:///colta.txt", body=page.encode())
+    (card,) = parse(fetched, SOURCE, bare)
+    assert card.categories == ("Всё о кино", "Литература")
+
+
 @pytest.mark.parametrize(
     "credit", ["© Архив / Facebook\nТекст новости.\n", ""], ids=["with-credit", "card-next"]
 )
@@ -399,8 +410,18 @@ def test_a_charset_that_names_no_text_encoding_is_ignored(label: str) -> None:
             '<feed xmlns="http://www.w3.org/2005/Atom"><title>Лента</title></feed>',
             "not a page's text but an RSS or Atom feed (type: feed reads it)",
         ),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS'
+            ' 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+            '<rss version="0.91"></rss>',
+            "not a page's text but an RSS or Atom feed (type: feed reads it)",
+        ),
+        (
+            '{"version": "https://jsonfeed.org/version/1.1", "title": "Лента", "items": []}',
+            "not a page's text but a JSON Feed (type: feed reads it)",
+        ),
     ],
-    ids=["html", "rss", "atom"],
+    ids=["html", "rss", "atom", "rss-0.91", "json-feed"],
 )
 def test_a_page_or_feed_given_as_text_says_which_type_reads_it(body: str, detail: str) -> None:
     # Read as text, its markup made no item: "ok, 0 items" at every fetch,

@@ -48,16 +48,21 @@ _MARKUP = re.compile(
 # lazy ".*?" a comment could run on over the next ones, so n empty comments
 # before the root could be grouped in 2^n ways (26 took 20 s, 40 for ever).
 _PROLOGUE = r"^\ufeff?\s*+(?:<\?[^>]*+>\s*+|<!--(?:(?!-->).)*+-->\s*+)*+"
-_FEED_ROOT = re.compile(_PROLOGUE + r"<(?:rss|feed|rdf:RDF)\b", re.S)
+#: An RSS 0.91 document's DOCTYPE (Netscape's), before its root.
+_DOCTYPE = r"(?:<!DOCTYPE\s++(?:rss|feed)\b[^>]*+>\s*+)?"
+_FEED_ROOT = re.compile(_PROLOGUE + _DOCTYPE + r"<(?:rss|feed|rdf:RDF)\b", re.S)
 _HTML_ROOT = re.compile(_PROLOGUE + r"<(?:!doctype\s+html|html)\b", re.S | re.I)
 
 
 def document_kind(text: str) -> str:
     """What a body's first 4 KB of text say it is: "feed" (RSS or Atom),
-    "html" (it starts as an HTML document does), or "" (neither)."""
+    "json feed", "html" (it starts as an HTML document does), or ""
+    (none of them)."""
     head = text[:_PRESCAN]
     if _FEED_ROOT.match(head):
         return "feed"
+    if head.lstrip("\ufeff \t\r\n")[:1] == "{" and "jsonfeed.org/version" in head:
+        return "json feed"
     if _HTML_ROOT.match(head):
         return "html"
     return ""

@@ -192,9 +192,9 @@ def _check_html(text: str, source: Source, fetched: Fetched) -> None:
         raise fail("not an HTML page (binary data)")
     if document_kind(head) == "feed":
         raise fail("not an HTML page but an RSS or Atom feed (type: feed reads it)")
+    if document_kind(head) == "json feed":
+        raise fail("not an HTML page but a JSON Feed (type: feed reads it)")
     if head.lstrip()[:1] in ("{", "["):
-        if "jsonfeed.org/version" in head:
-            raise fail("not an HTML page but a JSON Feed (type: feed reads it)")
         raise fail("not an HTML page but JSON")
     if not _HTML_TAG.search(text):
         raise fail("not an HTML page (no HTML markup)")

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from feeds.dates import parse_human_date
 from feeds.errors import ParseError
-from feeds.model import Fetched, Item, ParseContext, Source
+from feeds.model import Fetched, Item, ParseContext, Source, category_key
 from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
 
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
@@ -77,16 +77,19 @@ class _Vocabulary:
     """Rubric and series names, longest first so "Академическая музыка"
     wins over a shorter name it starts with."""
 
+    #: A line that is a name alone, by `category_key` (as categories are
+    #: matched: "Всё о кино" for "Все о кино"); glued names are peeled by
+    #: their letters, case aside (`ordered`).
     rubrics: dict[str, str]
     series: dict[str, str]
     ordered: list[tuple[str, str, bool]] = field(default_factory=list)
 
     @classmethod
     def build(cls, rubric_names: tuple[str, ...], series_names: tuple[str, ...]) -> _Vocabulary:
-        rubrics = {name.casefold(): name for name in rubric_names if name}
-        series = {name.casefold(): name for name in series_names if name}
-        ordered = [(key, name, False) for key, name in rubrics.items()]
-        ordered += [(key, name, True) for key, name in series.items()]
+        rubrics = {category_key(name): name for name in rubric_names if name}
+        series = {category_key(name): name for name in series_names if name}
+        ordered = [(name.casefold(), name, False) for name in rubric_names if name]
+        ordered += [(name.casefold(), name, True) for name in series_names if name]
         ordered.sort(key=lambda entry: -len(entry[0]))
         return cls(rubrics, series, ordered)
 
@@ -149,7 +152,11 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     if kind:
         # Read as text, its markup made no item, and the source said "ok,
         # 0 items" at every fetch: the wrong type went unnoticed for ever.
-        reads = "an RSS or Atom feed (type: feed" if kind == "feed" else "an HTML page (type: html"
+        reads = {
+            "feed": "an RSS or Atom feed (type: feed",
+            "json feed": "a JSON Feed (type: feed",
+            "html": "an HTML page (type: html",
+        }[kind]
         raise ParseError(source.name, f"not a page's text but {reads} reads it)", url=fetched.url)
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
@@ -168,7 +175,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         line = lines[index]
         following = lines[index + 1] if index + 1 < len(lines) else ""
         index += 1
-        folded = line.casefold()
+        folded = category_key(line)
 
         if folded in vocabulary.rubrics:
             pending.rubrics.append(vocabulary.rubrics[folded])
@@ -283,7 +290,7 @@ def _one_more_label(line: str, lines: list[str], index: int, vocabulary: _Vocabu
         under = lines[at + 1] if at + 1 < len(lines) else ""
         if _DATED_VIEWS.match(under) or _CARD_DATE.match(under):
             return True  # lines[at] is the card's lead
-        folded = lines[at].casefold()
+        folded = category_key(lines[at])
         known = folded in vocabulary.rubrics or folded in vocabulary.series
         if not (known or _label_like(lines[at]) or not vocabulary.split_glued(lines[at])[2]):
             return False
