@@ -613,12 +613,14 @@ ARCHIVE_DIR = "archive"
 class ArchivePage:
     """One full page of a feed's archive (RFC 5005): the members with
     sequence numbers `first`..`last` of the feed `slug`. Once recorded, a
-    page never changes."""
+    page never changes, but for a story taken out of it."""
 
     slug: str
     number: int
     first: int
     last: int
+    #: When a story on it was taken out (`feeds forget`), if one was.
+    changed: datetime | None = None
 
 
 class ArchiveRow(NamedTuple):

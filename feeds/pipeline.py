@@ -1085,7 +1085,8 @@ def _with_full_content(
     # htmldate take a fifth of a second to import, on every run.
     from feeds.extract import Article, extract_article
 
-    links = [item.link for item in collected.items if item.link]
+    # Not for a story taken out with `feeds forget`: upsert leaves it out.
+    links = [item.link for item in store.without_forgotten(collected.items) if item.link]
     pages = store.pages(links)
     missing = [link for link in dict.fromkeys(links) if link not in pages]
     context = _context(config, source, now)

@@ -355,7 +355,10 @@ def render_archive(
     advance, so a page never changes; until that page exists, its items
     are in the current document."""
     zone = ZoneInfo(site.timezone)
-    updated = _local(max((e.stamp for e in entries), default=spec.updated), zone)
+    stamps = [entry.stamp for entry in entries]
+    if page.changed is not None:
+        stamps.append(page.changed)  # a story taken out of it then
+    updated = _local(max(stamps, default=spec.updated), zone)
     mime = FORMATS[suffix][1]
     links = [("self", archive_name(spec.slug, page.number, suffix))]
     links.append(("current", spec.filename(suffix)))

@@ -189,6 +189,7 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX forgotten_links ON forgotten (canonical_link);
     CREATE INDEX forgotten_titles ON forgotten (source, title) WHERE unlinked;
+    ALTER TABLE archive_pages ADD COLUMN changed TEXT;
     """,
 )
 
@@ -863,7 +864,7 @@ class Store:
                 ).fetchone()
                 if before is None:
                     missing.append(key)
-                else:
+                elif all(story.id != before["id"] for story in done):  # not named twice now
                     done.append(Forgotten(before["id"], before["title"], (), (), before=True))
                 continue
             item_id = row["id"]
@@ -881,6 +882,15 @@ class Store:
                     "WHERE m.item_id = ? ORDER BY p.feed, p.page",
                     (item_id,),
                 )
+            )
+            # Its pages changed now: written again, they say so (by their
+            # entries' dates alone, one whose newest story left went back).
+            self._execute(
+                "UPDATE archive_pages SET changed = ?1 WHERE (feed, page) IN "
+                "(SELECT p.feed, p.page FROM feed_members m JOIN archive_pages p "
+                "ON p.feed = m.feed AND m.seq BETWEEN p.first_seq AND p.last_seq "
+                "WHERE m.item_id = ?2)",
+                (_text(now.replace(microsecond=0)), item_id),
             )
             self._execute("DELETE FROM item_rubrics WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM items WHERE id = ?", (item_id,))
@@ -906,6 +916,19 @@ class Store:
             self._forgets = True
         return done, missing
 
+    def _stored(self, ids: Sequence[str]) -> list[str]:
+        """Those of these ids that name a stored item."""
+        marks = ",".join("?" * len(ids))
+        return [
+            str(row[0])
+            for row in self._execute(f"SELECT id FROM items WHERE id IN ({marks})", list(ids))
+        ]
+
+    def without_forgotten(self, items: Sequence[Item]) -> list[Item]:
+        """The items but those `forget` took out (see `_not_forgotten`)."""
+        kept = {entry.item.id for entry in self._not_forgotten(_dedupe(list(items)))}
+        return [item for item in items if item.id in kept]
+
     def _not_forgotten(self, batch: list[_Entry]) -> list[_Entry]:
         """The entries but those naming a story `forget` took out, found as
         upsert finds a stored story: by its id; by its link, when upsert
@@ -923,13 +946,22 @@ class Store:
             ids = [entry.item.id for entry in chunk]
             links = [entry.canonical for entry in chunk if entry.canonical]
             unlinked = [(e.item.source, e.item.title) for e in chunk if _no_link(e.item)]
+            # Each look-up on its own index (ORed together, SQLite read
+            # the whole table for each batch).
             rows = self._execute(
-                f"SELECT * FROM forgotten WHERE id IN ({','.join('?' * len(ids))})"
-                f" OR canonical_link IN ({','.join('?' * len(links))})"
-                f" OR (unlinked AND (source, title) IN"
-                f" (VALUES {','.join(['(?, ?)'] * len(unlinked)) or '(NULL, NULL)'}))",
-                [*ids, *links, *(value for pair in unlinked for value in pair)],
+                f"SELECT * FROM forgotten WHERE id IN ({','.join('?' * len(ids))})", ids
             ).fetchall()
+            if links:
+                rows += self._execute(
+                    "SELECT * FROM forgotten WHERE canonical_link IN "
+                    f"({','.join('?' * len(links))})",
+                    links,
+                ).fetchall()
+            for source, title in unlinked:
+                rows += self._execute(
+                    "SELECT * FROM forgotten WHERE unlinked AND source = ? AND title = ?",
+                    (source, title),
+                ).fetchall()
             by_id = {row["id"]: row for row in rows}
             by_link = {row["canonical_link"]: row for row in rows if row["canonical_link"]}
             by_title = {(row["source"], row["title"]) for row in rows if row["unlinked"]}
@@ -1327,9 +1359,10 @@ class Store:
         A page recorded earlier keeps its range whatever the sizes are now;
         with `size` 0 no page is added."""
         pages = [
-            ArchivePage(slug, int(row[0]), int(row[1]), int(row[2]))
+            ArchivePage(slug, int(row[0]), int(row[1]), int(row[2]), _date(row[3]))
             for row in self._execute(
-                "SELECT page, first_seq, last_seq FROM archive_pages WHERE feed = ? ORDER BY page",
+                "SELECT page, first_seq, last_seq, changed FROM archive_pages WHERE feed = ? "
+                "ORDER BY page",
                 (slug,),
             )
         ]
@@ -1345,7 +1378,9 @@ class Store:
         ]
         ranges = [(end + n + 1, end + n + size) for n in range(0, len(tail) - size + 1, size)]
         rest = len(tail) % size
-        if rest and not current.issuperset(tail[-rest:]):
+        if rest and not current.issuperset(self._stored(tail[-rest:])):
+            # (A story taken out by `forget` keeps its number, but is in no
+            # document: it seals no page early.)
             ranges.append((end + len(tail) - rest + 1, end + len(tail)))
         fresh = [
             ArchivePage(slug, len(pages) + number, first, last)

@@ -321,7 +321,7 @@ def write_config(folder: Path, sources: str, base: str = BASE_CONFIG) -> Path:
 #: What each store migration added, undone (newest first): a store as an
 #: older release left it, for the upgrade tests.
 _UNDO_MIGRATION = {
-    10: "DROP TABLE forgotten;",
+    10: "DROP TABLE forgotten; ALTER TABLE archive_pages DROP COLUMN changed;",
     9: "",  # HTML scrubbed of unwritable characters: nothing to undo
     8: "ALTER TABLE sources DROP COLUMN retry_until; ALTER TABLE sources DROP COLUMN retry_url;",
     7: "DROP INDEX items_unlinked;",

@@ -183,14 +183,14 @@ def test_archives_can_be_turned_off_and_on_again(
     off = walk(served + "all.atom")
     assert len(off.current) == KEEP
     assert off.pages == []
-    assert "Archive" not in (output / "index.html").read_text(encoding="utf-8")
+    assert ">Архив<" not in (output / "index.html").read_text(encoding="utf-8")
 
     config.write_text(on)
     _build(config)
     chain = walk(served + "all.atom")
     assert chain.merged() == {story(n).guid for n in range(1, 11)}
     assert all(len(ids) <= PAGE for _url, ids in chain.pages)
-    assert "Archive" in (output / "index.html").read_text(encoding="utf-8")
+    assert ">Архив<" in (output / "index.html").read_text(encoding="utf-8")
 
 
 def test_a_lost_page_is_written_again_by_the_next_build_even_with_nothing_new(
@@ -370,8 +370,8 @@ def test_archive_pages_carry_the_rfc_5005_markers_and_cache_for_ever(
             assert current.find(f".//{{{HISTORY_NS}}}archive") is None
         # The index leads people to the history too.
         index = client.get("", headers={"Accept": "text/html"}).text
-        assert '<a href="archive/all/2.atom" type="application/atom+xml">Archive</a>' in index
-        assert "(2 pages)" in index and '"archive/art/1.atom"' in index
+        assert '<a href="archive/all/2.atom" type="application/atom+xml">Архив</a>' in index
+        assert "(2 страницы)" in index and '"archive/art/1.atom"' in index
         for bad in (
             "archive/.store",
             "archive/all/.feeds-x.tmp",

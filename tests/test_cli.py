@@ -1352,18 +1352,29 @@ def test_forget_takes_a_story_out_of_every_feed_and_archive_page_for_good(
     ]
     pages = sorted(str(p.relative_to(output)) for p in (output / "archive").rglob("*.atom"))
 
-    done = run_cli("forget", "-c", str(config), "https://news.example/B", "https://news.example/Z")
+    before = feedparser.parse((output / "archive" / "all" / "1.atom").read_bytes()).feed.updated
+    done = run_cli(
+        "forget",
+        "-c",
+        str(config),
+        "https://news.example/B",
+        "https://news.example/Z",
+        "https://news.example/B?utm_source=x",  # the same story again: said once
+    )
 
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith(
         "forgotten: https://news.example/B (Story B); out of all, literature and 2 archive pages\n"
     ), done.stdout
     assert "no stored story has the id or link https://news.example/Z" in done.stderr
+    assert "forgotten before" not in done.stdout
     assert files_naming("Story B") == []
     # The pages that held it are there again, without it; the others kept.
     assert sorted(str(p.relative_to(output)) for p in (output / "archive").rglob("*.atom")) == pages
     page = feedparser.parse((output / "archive" / "all" / "1.atom").read_bytes())
     assert [entry.title for entry in page.entries] == ["Story A"]
+    # It changed now: its date says so (by its entries' alone, it went back).
+    assert datetime.fromisoformat(page.feed.updated) > datetime.fromisoformat(before)
     # Its source still lists it: it stays out, and so does a copy from another source.
     other = server.add("/other.rss", _rss_of(("B", 11, "art")), content_type="application/rss+xml")
     write_config(

@@ -262,6 +262,22 @@ def test_a_forgotten_member_keeps_its_number(store: Store) -> None:
     assert store._top("all") == 4
 
 
+def test_a_forgotten_member_seals_no_page_and_its_pages_say_when_it_left(store: Store) -> None:
+    """The newest story taken out, still in no page, sealed the rest into
+    a page of its own at once (an empty page, kept for good); and a page
+    rewritten without its newest story said an earlier date than before."""
+    with store.transaction():
+        store.upsert([item(n) for n in (4, 3, 2, 1)], now=T0)
+        (page,) = store.archive_pages("all", 3, {item(1).id})
+        assert page.changed is None
+        later = T0 + timedelta(days=1, microseconds=5)
+        store.forget([item(1).id, item(3).id, item(3).link], later)
+    # Story 1 (number 4) is in no document now, and seals nothing.
+    (page,) = store.archive_pages("all", 3, set())
+    assert (page.first, page.last, page.changed) == (1, 3, later.replace(microsecond=0))
+    assert store.without_forgotten([item(1), item(2), item(5)]) == [item(2), item(5)]
+
+
 def test_a_forgotten_episode_keeps_out_no_other_at_its_podcasts_link(store: Store) -> None:
     show = "https://news.example/podcast"
     episodes = [item(n, guid=f"ep-{n}", title=f"Episode {n}", link=show) for n in (1, 2)]
