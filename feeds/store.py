@@ -175,8 +175,9 @@ _MIGRATIONS: tuple[str, ...] = (
     UPDATE items SET image_type = '' WHERE feeds_unwritable(image_type);
     UPDATE pages SET content = feeds_writable(content) WHERE feeds_unwritable(content);
     """,
-    # 10: stories an operator took out (`feeds forget`), by id and link, so
-    # that a source still listing one does not bring it back.
+    # 10: stories an operator took out (`feeds forget`), by id, link, and
+    # source and title, so that a source still listing one does not bring
+    # it back; and when an archive page last lost a story so.
     """
     CREATE TABLE forgotten (
         id TEXT PRIMARY KEY,
