@@ -852,11 +852,20 @@ class Store:
         missing: list[str] = []
         for key in dict.fromkeys(keys):
             link = canonical_link(key)
+            columns = "id, title, canonical_link, link, guid, source, published"
             row = self._execute(
-                "SELECT id, title, canonical_link, link, guid, source, published FROM items "
+                f"SELECT {columns} FROM items "
                 "WHERE id = ?1 OR (?2 != '' AND canonical_link = ?2) ORDER BY id = ?1 DESC LIMIT 1",
                 (key, link),
             ).fetchone()
+            if row is None and link:
+                # A story whose link was seen shared keeps no canonical one
+                # (see `_same_story`); its link as written still names it,
+                # if it names no other story.
+                alike = self._execute(
+                    f"SELECT {columns} FROM items WHERE link = ? LIMIT 2", (key,)
+                ).fetchall()
+                row = alike[0] if len(alike) == 1 else None
             if row is None:
                 before = self._execute(
                     "SELECT id, title FROM forgotten WHERE id = ?1 "

@@ -289,6 +289,21 @@ def test_a_forgotten_episode_keeps_out_no_other_at_its_podcasts_link(store: Stor
     assert sorted(i.title for i in store.latest()) == ["Episode 2", "Episode 3"]
 
 
+def test_a_story_whose_link_was_seen_shared_is_forgotten_by_that_link(store: Store) -> None:
+    """Episodes given one link keep no canonical link (it identifies none of
+    them): once only one is left at it, forgetting it by that link, as the
+    feeds show it, said there was no such story."""
+    link = "https://news.example/podcast"
+    episodes = [item(n, guid=f"ep-{n}", title=f"Episode {n}", link=link) for n in (1, 2)]
+    with store.transaction():
+        store.upsert(episodes, now=T0)
+        done, missing = store.forget([link], T0)
+        assert (done, missing) == ([], [link])  # two stories have it: it names none
+        store.forget([episodes[0].id], T0)
+        (story,), missing = store.forget([link], T0)
+    assert (story.title, missing) == ("Episode 2", [])
+
+
 def test_a_forgotten_story_with_no_link_stays_out_under_another_id(store: Store) -> None:
     """A text page's headline with no date heading above it takes its id
     from its time; under the heading that the next day's page prints, it
