@@ -159,7 +159,9 @@ def normalise_item(
         id_title = title_from(summary, first_stop=True) or title_from(content, first_stop=True)
     if not title:
         title = id_title = link or "Untitled"
-    categories = tuple(dict.fromkeys(line for c in item.categories if (line := _line(c))))
+    categories = tuple(
+        dict.fromkeys(line for c in item.categories if (line := _line(_entities_once(c))))
+    )
     published = plausible_date(item.published, now)
     updated = plausible_date(item.updated, now)
     if updated == published:
@@ -394,6 +396,13 @@ def _markup(tag: re.Match[str]) -> str:
     if name is None or "=" in rest or name.casefold() in _HTML_ELEMENTS:
         return ""  # <!-- -->, <!doctype>, an element, attributes
     return tag[0]
+
+
+def _entities_once(category: str) -> str:
+    """A category with its character references read: in a CDATA section
+    (`<![CDATA[Arts &amp; Culture]]>`, as many CMSs write categories) they
+    stay as written, and no rubric's name matched "Arts &amp; Culture"."""
+    return html.unescape(category) if "&" in category else category
 
 
 def _line(value: str) -> str:

@@ -46,6 +46,10 @@ def item(**fields: object) -> Item:
         (("Всё о кино",), ("cinema",)),
         (("ВСЕ О КИНО",), ("cinema",)),
         (("Кино и театр",), ()),
+        # Written in a CDATA section, where references stay as written.
+        (("Ки&#1085;о",), ("cinema",)),
+        (("Теа&shy;тр &amp; кино",), ()),
+        (("Теа&shy;тр",), ("theatre",)),
     ],
 )
 def test_categories_map_through_titles_slugs_and_aliases(
