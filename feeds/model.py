@@ -483,7 +483,10 @@ class Rubric:
 
 #: Left out of a name as compared: soft hyphens and zero-width characters,
 #: which no reader sees; and ё is read as е, as Russian text often prints it.
-_NAME_FOLDS = {ord(c): None for c in "\u00ad\u200b\u200c\u200d\u2060\ufeff"} | {ord("ё"): "е"}
+_NAME_FOLDS = {ord(c): None for c in "\u00ad\u200b\u200c\u200d\u2060\ufeff"} | {
+    ord("ё"): "е",
+    ord("Ё"): "Е",
+}
 
 
 def category_key(name: str) -> str:
@@ -492,7 +495,7 @@ def category_key(name: str) -> str:
     copied from macOS is an "и" and a combining breve), nor characters no
     reader sees, nor ё against е."""
     if not name.isascii():
-        name = unicodedata.normalize("NFKC", name).casefold().translate(_NAME_FOLDS)
+        name = unicodedata.normalize("NFKC", name).translate(_NAME_FOLDS)
     return " ".join(name.casefold().split())
 
 

@@ -895,12 +895,10 @@ class Store:
             )
             # Its pages changed now: written again, they say so (by their
             # entries' dates alone, one whose newest story left went back).
-            self._execute(
-                "UPDATE archive_pages SET changed = ?1 WHERE (feed, page) IN "
-                "(SELECT p.feed, p.page FROM feed_members m JOIN archive_pages p "
-                "ON p.feed = m.feed AND m.seq BETWEEN p.first_seq AND p.last_seq "
-                "WHERE m.item_id = ?2)",
-                (_text(now.replace(microsecond=0)), item_id),
+            changed = _text(now.replace(microsecond=0))
+            self._executemany(
+                "UPDATE archive_pages SET changed = ? WHERE feed = ? AND page = ?",
+                [(changed, feed, number) for feed, number in pages],
             )
             self._execute("DELETE FROM item_rubrics WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM items WHERE id = ?", (item_id,))

@@ -1210,28 +1210,37 @@ def test_a_feeds_updated_moves_forward_when_its_entries_change(
         f"  - name: s\n    type: feed\n    url: {server.url}{path}\n",
         BASE_CONFIG.replace("max_items: 50", "max_items: 2"),
     )
-    output = tmp_path / "output"
-    seen = []
-    for now, items in [
-        ("2026-11-20T12:00:00Z", (item("A", 10, "a"), item("B", 9, "b"))),
-        ("2026-11-21T12:00:00Z", (item("A", 10, "a"), item("B", 9, "b, corrected"))),
+    runs = [
+        ("2026-11-20T12:00:00Z", rss(item("A", 10, "a"), item("B", 9, "b"))),
+        ("2026-11-21T12:00:00Z", rss(item("A", 10, "a"), item("B", 9, "b, corrected"))),
         (
             "2026-11-22T12:00:00Z",
-            (item("C", 11, "c"), item("A", 10, "a"), item("B", 9, "b, corrected")),
+            rss(item("C", 11, "c"), item("A", 10, "a"), item("B", 9, "b, corrected")),
         ),
-    ]:
-        server.add(path, rss(*items), content_type="application/rss+xml")
-        done = run_cli("build", "-c", str(config), "--now", now)
-        assert done.returncode == 0, done.stderr
-        atom = feedparser.parse((output / "all.atom").read_bytes())
-        rss_feed = feedparser.parse((output / "all.rss").read_bytes())
-        assert atom.feed.updated_parsed == rss_feed.feed.updated_parsed
-        seen.append((datetime.fromisoformat(atom.feed.updated), [e.title for e in atom.entries]))
-    assert seen == [
+    ]
+    assert _feed_after_each_build(server, path, config, "all", runs) == [
         (datetime(2026, 11, 20, 12, tzinfo=UTC), ["Story A", "Story B"]),
         (datetime(2026, 11, 21, 12, tzinfo=UTC), ["Story A", "Story B"]),
         (datetime(2026, 11, 22, 12, tzinfo=UTC), ["Story C", "Story A"]),
     ]
+
+
+def _feed_after_each_build(
+    server: Server, path: str, config: Path, slug: str, runs: list[tuple[str, str]]
+) -> list[tuple[datetime, list[str]]]:
+    """Serve each (now, RSS text) at `path` and build at `now`: the date the
+    feed `slug` then says (Atom and RSS alike) and its entries' titles."""
+    output = config.parent / "output"
+    seen = []
+    for now, body in runs:
+        server.add(path, body, content_type="application/rss+xml")
+        done = run_cli("build", "-c", str(config), "--now", now)
+        assert done.returncode == 0, done.stderr
+        atom = feedparser.parse((output / f"{slug}.atom").read_bytes())
+        rss_feed = feedparser.parse((output / f"{slug}.rss").read_bytes())
+        assert atom.feed.updated_parsed == rss_feed.feed.updated_parsed
+        seen.append((datetime.fromisoformat(atom.feed.updated), [e.title for e in atom.entries]))
+    return seen
 
 
 def _rss_of(*items: tuple[str, int, str]) -> str:
@@ -1256,22 +1265,16 @@ def test_a_rubric_feed_an_entry_leaves_says_it_changed_then(tmp_path: Path, serv
     keeps the latest copy by date, kept C in it."""
     path = "/s.rss"
     config = write_config(tmp_path, f"  - name: s\n    type: feed\n    url: {server.url}{path}\n")
-    output = tmp_path / "output"
-    seen = []
-    for now, items in [
-        ("2026-11-20T12:00:00Z", (("A", 10, "books"), ("B", 9, "books"))),
-        ("2026-11-21T12:00:00Z", (("C", 11, "books"), ("A", 10, "books"), ("B", 9, "books"))),
-        ("2026-11-22T12:00:00Z", (("C", 11, "art"), ("A", 10, "books"), ("B", 9, "books"))),
-        ("2026-11-23T12:00:00Z", (("C", 11, "art"), ("A", 10, "books"), ("B", 9, "books"))),
-    ]:
-        server.add(path, _rss_of(*items), content_type="application/rss+xml")
-        done = run_cli("build", "-c", str(config), "--now", now)
-        assert done.returncode == 0, done.stderr
-        atom = feedparser.parse((output / "literature.atom").read_bytes())
-        rss_feed = feedparser.parse((output / "literature.rss").read_bytes())
-        assert atom.feed.updated_parsed == rss_feed.feed.updated_parsed
-        seen.append((datetime.fromisoformat(atom.feed.updated), [e.title for e in atom.entries]))
-    assert seen == [
+    runs = [
+        ("2026-11-20T12:00:00Z", _rss_of(("A", 10, "books"), ("B", 9, "books"))),
+        (
+            "2026-11-21T12:00:00Z",
+            _rss_of(("C", 11, "books"), ("A", 10, "books"), ("B", 9, "books")),
+        ),
+        ("2026-11-22T12:00:00Z", _rss_of(("C", 11, "art"), ("A", 10, "books"), ("B", 9, "books"))),
+        ("2026-11-23T12:00:00Z", _rss_of(("C", 11, "art"), ("A", 10, "books"), ("B", 9, "books"))),
+    ]
+    assert _feed_after_each_build(server, path, config, "literature", runs) == [
         (datetime(2026, 11, 20, 12, tzinfo=UTC), ["Story A", "Story B"]),
         (datetime(2026, 11, 21, 12, tzinfo=UTC), ["Story C", "Story A", "Story B"]),
         (datetime(2026, 11, 22, 12, tzinfo=UTC), ["Story A", "Story B"]),
