@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
-from feeds.cli import main
+from feeds.cli import run
 
 # Worker processes import this module under another name: only the real
 # entry point runs the command line.
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
