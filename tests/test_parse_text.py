@@ -682,3 +682,55 @@ def test_an_undated_headline_on_a_clock_change_day_is_never_ahead_nor_a_day_behi
     headed = "25 October 2026\n01:30Clocks go back\n"
     assert undated("01:30Clocks go back\n", autumn) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     assert undated(headed, autumn + timedelta(days=1)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+EVENING_PAGE = (
+    "Сегодня\n22:30Вечерняя новость\n19:10Ранняя новость\n26 ноября 2026\n18:00Старая новость\n"
+)
+MORNING_PAGE = (
+    "Сегодня\n08:00Утренняя новость\nВчера\n22:30Вечерняя новость\n19:10Ранняя новость\n"
+    "26 ноября 2026\n18:00Старая новость\n"
+)
+
+
+def test_a_page_saved_before_midnight_and_read_after_it_dates_its_today_the_day_before() -> None:
+    # Saved on the evening of 27 November, read at 00:30 in Moscow: its
+    # "Сегодня" is the 27th, and none of its stories is ahead of the fetch.
+    after_midnight = msk(2026, 11, 28, 0, 30)
+    dated = {item.title: item.published for item in items_of(EVENING_PAGE, now=after_midnight)}
+    assert dated == {
+        "Вечерняя новость": msk(2026, 11, 27, 22, 30),
+        "Ранняя новость": msk(2026, 11, 27, 19, 10),
+        "Старая новость": msk(2026, 11, 26, 18, 0),
+    }
+    # "Вчера" on such a page is the day before its today.
+    page = "Сегодня\n23:40Поздняя\nВчера\n10:00Вчерашняя\n"
+    dated = {item.title: item.published for item in items_of(page, now=after_midnight)}
+    assert dated == {"Поздняя": msk(2026, 11, 27, 23, 40), "Вчерашняя": msk(2026, 11, 26, 10, 0)}
+
+
+def test_a_page_read_across_midnight_and_again_next_morning_is_the_same_stories(
+    tmp_path: Path,
+) -> None:
+    with Store(f"sqlite:///{tmp_path / 'feeds.db'}") as store:
+        first = read_into(store, EVENING_PAGE, now=msk(2026, 11, 28, 0, 30))
+        second = read_into(store, MORNING_PAGE, now=msk(2026, 11, 28, 9, 0))
+        assert (first.new, second.new, second.updated) == (3, 1, 0)
+        assert store.count() == 4
+
+
+def test_a_page_read_the_same_evening_keeps_its_today() -> None:
+    # Two hours ahead of the fetch is within a site's clock being off: today.
+    dated = {
+        item.title: item.published for item in items_of(EVENING_PAGE, now=msk(2026, 11, 27, 20, 31))
+    }
+    assert dated["Вечерняя новость"] == msk(2026, 11, 27, 22, 30)
+    assert dated["Старая новость"] == msk(2026, 11, 26, 18, 0)
+
+
+def test_a_weekday_heading_on_a_page_saved_before_midnight_is_not_moved() -> None:
+    # 27 November 2026 is a Friday; a page saved that evening, read after
+    # midnight: "Сегодня" moves to the 27th, "Пятница" names the 27th.
+    page = "Сегодня\n23:40Поздняя\nПятница\n10:00Пятничная\n"
+    dated = {item.title: item.published for item in items_of(page, now=msk(2026, 11, 28, 0, 30))}
+    assert dated == {"Поздняя": msk(2026, 11, 27, 23, 40), "Пятничная": msk(2026, 11, 27, 10, 0)}

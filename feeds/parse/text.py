@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from feeds.dates import parse_human_date
+from feeds.dates import CLOCK_LEAD, parse_human_date
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source, category_key
 from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
@@ -63,6 +63,8 @@ _MAX_HEADING = 40
 _LABEL = re.compile(r"^(?=.{1,40}$)[^\W\d_]+(?:[ '’&.-]+[^\W\d_]+){0,4}$")
 #: Labels a card may have, past which a short line is read as no label.
 _MOST_LABELS = 6
+#: What names a day by its distance from today.
+_RELATIVE_DAY = re.compile(r"сегодня|вчера|позавчера|today|yesterday", re.IGNORECASE)
 #: What names a day with no digit in it: today, yesterday, a weekday.
 _DAY_NAME = re.compile(
     r"сегодня|вчера|позавчера|today|yesterday"
@@ -170,6 +172,10 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     headed: set[tuple[str, str]] = set()
     pending = _Pending()
     day: date | None = None
+    #: Whether `day` is named relative to the page's today (`Сегодня`).
+    relative = False
+    #: Where in `items` the headlines under such a heading are.
+    under_relative: list[int] = []
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -191,6 +197,8 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             at = time(int(timed["hour"]), int(timed["minute"]))
             if day:
                 headed.add((timed["rest"], f"{at:%H:%M}"))
+                if relative:
+                    under_relative.append(len(items))
             # With no date heading above it, the page gives the time only:
             # the date is a guess, and the id is made from the time instead.
             items.append(
@@ -212,6 +220,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         heading = _heading_date(line, context, languages)
         if heading is not None:
             day = heading
+            relative = not any(c.isdigit() for c in line) and bool(_RELATIVE_DAY.search(line))
             pending.clear()
             continue
 
@@ -270,6 +279,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             )
         pending.clear()
         day = None if (rubrics or series) else day
+    _page_of_the_day_before(items, under_relative, context.now, zone)
     # A headline of the same title and time under a date heading is an
     # earlier day's (a bulletin printed every day at 09:00): the one with no
     # heading is another story, so its id cannot be made from the time
@@ -305,6 +315,30 @@ def _label_like(line: str) -> bool:
         return False
     later = line.split()[1:]
     return not any(word[:1].isupper() and not word.isupper() for word in later)
+
+
+def _page_of_the_day_before(
+    items: list[Item], under_relative: list[int], now: datetime, zone: ZoneInfo
+) -> None:
+    """A headline under `Сегодня` more than CLOCK_LEAD ahead of the fetch
+    means the page was made before midnight and read after it (a saved
+    dump, a cache): its today is the fetch's yesterday, and every day it
+    names relative to today is a day earlier too. Read as the fetch's
+    today, its stories were dated up to a day ahead, and published again
+    under new ids once the next day's page printed them under `Вчера`."""
+    ahead = now.timestamp() + CLOCK_LEAD.total_seconds()
+    if not any(_stamp(items[i].published) > ahead for i in under_relative):
+        return
+    for i in under_relative:
+        moment = items[i].published
+        if moment is not None:
+            local = moment.astimezone(zone)
+            earlier = datetime.combine(local.date() - timedelta(days=1), local.time(), tzinfo=zone)
+            items[i] = items[i].evolve(published=earlier)
+
+
+def _stamp(moment: datetime | None) -> float:
+    return moment.timestamp() if moment is not None else 0.0
 
 
 def _ends_here(lines: list[str], index: int) -> bool:
