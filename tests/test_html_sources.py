@@ -96,6 +96,35 @@ def test_selector_matching_nothing_fails_the_source_by_name(tmp_path: Path, serv
     assert len(feedparser.parse((output / "all.atom").read_bytes()).entries) == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "selectors"),
+    [
+        ("title", "item: article.card\n      title: h3.entry-title\n      link: a.card__link\n"),
+        ("link", "item: article.card\n      title: h2.card__title\n      link: h3.entry-title a\n"),
+    ],
+)
+def test_a_title_or_link_selector_that_no_longer_fits_the_page_fails_the_source(
+    tmp_path: Path, server: Server, field: str, selectors: str
+) -> None:
+    # After a redesign: the cards are still there, their titles (or links)
+    # are not where the selectors look. Every card made one link-less
+    # story titled "Untitled", and the source said "ok".
+    url = server.add(
+        "/ru/lenta/", (HTML / "cards-ru.html").read_bytes(), content_type="text/html; charset=utf-8"
+    )
+    ok = server.add("/ok.xml", ATOM, content_type="application/atom+xml")
+    code, stderr, output = build(
+        tmp_path,
+        f"  - name: volga\n    type: html\n    url: {url}\n    selectors:\n      {selectors}"
+        f"  - name: ok\n    type: feed\n    url: {ok}\n",
+    )
+    assert code == 1
+    assert "source 'volga'" in stderr and f"{field} selector" in stderr
+    assert "found nothing in any of the" in stderr
+    titles = [e.title for e in feedparser.parse((output / "all.atom").read_bytes()).entries]
+    assert titles == ["Из ленты Atom"]
+
+
 def test_preview_explains_empty_fields(tmp_path: Path, server: Server) -> None:
     url = server.add(
         "/ru/lenta/", (HTML / "cards-ru.html").read_bytes(), content_type="text/html; charset=utf-8"

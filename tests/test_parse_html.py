@@ -1049,3 +1049,26 @@ def test_declared_items_of_a_page_holding_their_text_are_read() -> None:
     found, _ = _parse_body(body, None)
 
     assert len(found) == 50
+
+
+def test_cards_of_which_only_some_lack_a_title_or_link_are_read() -> None:
+    # One card without its heading is the page's, not a broken selector.
+    page = (
+        "<html><body>"
+        '<article class="card"><h2 class="card__title">Первая</h2>'
+        '<a class="card__link" href="/1">читать</a></article>'
+        '<article class="card"><p>Без заголовка</p></article>'
+        "</body></html>"
+    )
+    items, notes = _parse_body(page, CARDS)
+    assert [(item.title, item.link) for item in items] == [
+        ("Первая", "https://example.org/1"),
+        ("", ""),
+    ]
+    assert "item 2: title: selector 'h2.card__title' matched nothing" in notes
+
+
+def test_a_title_selector_that_matches_in_no_card_is_a_parse_error() -> None:
+    page = '<html><body><article class="card"><h3>Старая вёрстка</h3></article></body></html>'
+    with pytest.raises(ParseError, match=r"title selector 'h2.card__title' found nothing in any"):
+        _parse_body(page, CARDS)

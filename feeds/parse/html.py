@@ -216,7 +216,19 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
     for name in _FIELDS:
         if not getattr(selectors, name).strip():
             page.notes.append(f"{name}: no selector configured")
-    return [_card(block, number, selectors, page) for number, block in enumerate(blocks, 1)]
+    items = [_card(block, number, selectors, page) for number, block in enumerate(blocks, 1)]
+    for name, spec in (("title", selectors.title), ("link", selectors.link)):
+        if spec.strip() and not any(getattr(item, name) for item in items):
+            # The page changed under its selectors: its cards made one
+            # link-less story titled "Untitled", and the source said "ok".
+            raise ParseError(
+                page.source,
+                f"{name} selector {spec.strip()!r} found nothing in any of the "
+                f"{len(items)} item(s) selector {selectors.item!r} matched "
+                "(has the page changed?)",
+                url=page.url,
+            )
+    return items
 
 
 def _card(block: LexborNode, number: int, selectors: Selectors, page: Page) -> Item:
