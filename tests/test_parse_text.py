@@ -381,6 +381,32 @@ def test_a_page_in_a_russian_single_byte_encoding_is_decoded(encoding: str) -> N
     assert item.title == "Философ и художник"
 
 
+def test_a_utf8_page_its_server_calls_windows_1251_is_read_as_utf8() -> None:
+    # A host moved to UTF-8 whose server still says windows-1251: every
+    # title came out as mojibake, and the cards' dates were lost with them.
+    page = "ЛитератураФилософ и художник\nЛитература\nНовая книга о Друскине\n20 января 202212300\n"
+    fetched = Fetched(
+        source="colta",
+        url="https://colta.example/page",
+        body=page.encode("utf-8"),
+        headers={"content-type": "text/plain; charset=windows-1251"},
+    )
+    featured, card = parse(fetched, SOURCE, context())
+    assert featured.title == "Философ и художник"
+    assert (card.summary, card.views) == ("Новая книга о Друскине", 12300)
+
+
+def test_a_windows_1251_page_its_server_names_is_still_read_so() -> None:
+    fetched = Fetched(
+        source="colta",
+        url="https://colta.example/page",
+        body="ЛитератураФилософ и художник".encode("cp1251"),
+        headers={"content-type": "text/plain; charset=windows-1251"},
+    )
+    (item,) = parse(fetched, SOURCE, context())
+    assert item.title == "Философ и художник"
+
+
 @pytest.mark.parametrize("label", ["rot13", "undefined", "base64", "zlib", "punycode", "idna"])
 def test_a_charset_that_names_no_text_encoding_is_ignored(label: str) -> None:
     """Python's codecs of another kind, named by a server: the page failed

@@ -395,7 +395,11 @@ def _decode(fetched: Fetched, source: Source) -> str:
         body = body[3:]
     match = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
     declared = text_codec(match.group(1)) if match else None
-    encodings = [declared] if declared else []
+    # Letters beyond ASCII in valid UTF-8 do not happen by chance: they
+    # outrank the header, as on HTML pages (a host moved to UTF-8 whose
+    # server still says windows-1251 made every title mojibake).
+    encodings = ["utf-8"] if not body.isascii() else []
+    encodings += [declared] if declared else []
     # Russian text not in UTF-8: windows-1251 or KOI8-R, by its letters
     # (told only when needed: the test reads every byte).
     encodings += ["utf-8", ""]
