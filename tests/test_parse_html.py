@@ -1072,3 +1072,46 @@ def test_a_title_selector_that_matches_in_no_card_is_a_parse_error() -> None:
     page = '<html><body><article class="card"><h3>Старая вёрстка</h3></article></body></html>'
     with pytest.raises(ParseError, match=r"title selector 'h2.card__title' found nothing in any"):
         _parse_body(page, CARDS)
+
+
+TEASERS = Selectors(item="div.post", title="h2", link="a", date="time", rubrics=".tag")
+
+
+def test_cards_leading_to_one_page_are_one_story_with_what_each_card_gives() -> None:
+    # A home page as Tilda, Bitrix and WordPress themes lay them out: the
+    # featured card, the same card's "comments" link, a teaser under another
+    # title, and a book twice under two titles. They were five stories.
+    page = (
+        "<html><body>"
+        '<div class="post"><h2>Фестиваль «Архстояние» объявил программу</h2>'
+        '<a href="/tpost/abc123-festival">читать</a></div>'
+        '<div class="post"><h2>Фестиваль «Архстояние» объявил программу</h2>'
+        '<a href="/tpost/abc123-festival#comments">комментарии</a>'
+        '<time datetime="2026-11-25T10:00:00+03:00">25 ноября</time></div>'
+        '<div class="post"><h2>«Архстояние»: программа</h2><span class="tag">Искусство</span>'
+        '<a href="https://example.org/tpost/abc123-festival?utm_source=teaser">далее</a></div>'
+        '<div class="post"><h2>Новая книга Сорокина</h2><a href="/tpost/def456-book">читать</a>'
+        "</div>"
+        '<div class="post"><h2>Сорокин выпустил роман</h2><a href="/tpost/def456-book">x</a></div>'
+        "</body></html>"
+    )
+    items, notes = _parse_body(page, TEASERS)
+    festival, book = items
+    assert (festival.title, festival.link) == (
+        "Фестиваль «Архстояние» объявил программу",
+        "https://example.org/tpost/abc123-festival",
+    )
+    # The date of the second card, the rubric of the teaser.
+    assert festival.published == datetime(2026, 11, 25, 10, 0, tzinfo=MSK)
+    assert festival.categories == ("Искусство",)
+    assert (book.title, book.link) == (
+        "Новая книга Сорокина",
+        "https://example.org/tpost/def456-book",
+    )
+    # Each story's id is its link, as for any story with one of its own.
+    assert [normalise_item(item, NOW).id for item in items] == [festival.link, book.link]
+    assert "item 1: cards 1, 2, 3 of the page lead to one link: one story" in notes
+    assert "item 2: cards 4, 5 of the page lead to one link: one story" in notes
+    # A note on a card is numbered as the stories are, as preview lists them.
+    assert "item 2: date: selector 'time' matched nothing" in notes
+    assert not any(note.startswith(("item 3:", "item 4:", "item 5:")) for note in notes)

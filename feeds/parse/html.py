@@ -216,7 +216,13 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
     for name in _FIELDS:
         if not getattr(selectors, name).strip():
             page.notes.append(f"{name}: no selector configured")
-    items = [_card(block, number, selectors, page) for number, block in enumerate(blocks, 1)]
+    items: list[Item] = []
+    card_notes: list[list[str]] = []
+    for number, block in enumerate(blocks, 1):
+        start = len(page.notes)
+        items.append(_card(block, number, selectors, page))
+        card_notes.append(page.notes[start:])
+        del page.notes[start:]
     for name, spec in (("title", selectors.title), ("link", selectors.link)):
         if spec.strip() and not any(getattr(item, name) for item in items):
             # The page changed under its selectors: its cards made one
@@ -228,7 +234,52 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
                 "(has the page changed?)",
                 url=page.url,
             )
-    return items
+    stories = _one_story_a_link(items)
+    for number, cards in enumerate(stories, 1):
+        first = cards[0]
+        # Numbered as the stories are, which preview lists.
+        page.notes += [f"item {number}: {note.split(': ', 1)[1]}" for note in card_notes[first]]
+        if len(cards) > 1:
+            shown = ", ".join(str(card + 1) for card in cards)
+            page.notes.append(
+                f"item {number}: cards {shown} of the page lead to one link: one story"
+            )
+    return [_merged([items[card] for card in cards]) for cards in stories]
+
+
+def _one_story_a_link(items: list[Item]) -> list[list[int]]:
+    """The cards of each story, by their index in `items`: cards leading
+    to one page (fragment and tracking parameters set aside) are one
+    story, as a featured card, its teaser and the list's card are. They
+    were a story each, and under different titles each kept its own id (a
+    link given several titles gives none of them its id, as a podcast's
+    page does in a feed)."""
+    stories: list[list[int]] = []
+    at: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = canonical_link(item.link).rstrip("/")
+        if key and key in at:
+            stories[at[key]].append(index)
+            continue
+        if key:
+            at[key] = len(stories)
+        stories.append([index])
+    return stories
+
+
+def _merged(cards: list[Item]) -> Item:
+    """The first card of a story, with what it lacks from the others and
+    every card's rubrics."""
+    first = cards[0]
+    changes: dict[str, object] = {}
+    for other in cards[1:]:
+        for name in ("title", "summary", "published", "image", "author"):
+            if name not in changes and not getattr(first, name) and getattr(other, name):
+                changes[name] = getattr(other, name)
+    categories = tuple(dict.fromkeys(c for card in cards for c in card.categories))
+    if categories != first.categories:
+        changes["categories"] = categories
+    return first.evolve(**changes) if changes else first
 
 
 def _card(block: LexborNode, number: int, selectors: Selectors, page: Page) -> Item:
