@@ -1115,3 +1115,56 @@ def test_cards_leading_to_one_page_are_one_story_with_what_each_card_gives() -> 
     # A note on a card is numbered as the stories are, as preview lists them.
     assert "item 2: date: selector 'time' matched nothing" in notes
     assert not any(note.startswith(("item 3:", "item 4:", "item 5:")) for note in notes)
+
+
+def test_microdata_cards_in_googles_article_markup_give_their_pages_and_times() -> None:
+    # mainEntityOfPage as a nested item named by its itemid, and the time
+    # for machines in `content` beside the word for people: both stories
+    # had no link, and lost their times.
+    card = (
+        '<div itemscope itemtype="https://schema.org/NewsArticle">'
+        '<meta itemscope itemprop="mainEntityOfPage" itemType="https://schema.org/WebPage"'
+        ' itemid="https://example.org/news/{slug}"/>'
+        '<h2 itemprop="headline">{title}</h2>'
+        '<span itemprop="datePublished" content="{iso}">{shown}</span></div>'
+    )
+    page = "<html><body>{}{}</body></html>".format(
+        card.format(slug="alpha", title="Альфа", iso="2026-11-25T18:30:00+03:00", shown="Вчера"),
+        card.format(slug="beta", title="Бета", iso="2026-11-24T09:15:00+03:00", shown="24 ноября"),
+    )
+    items, _notes = _parse_body(page, None)
+    assert [(i.title, i.link, i.published) for i in items] == [
+        ("Альфа", "https://example.org/news/alpha", datetime(2026, 11, 25, 18, 30, tzinfo=MSK)),
+        ("Бета", "https://example.org/news/beta", datetime(2026, 11, 24, 9, 15, tzinfo=MSK)),
+    ]
+
+
+def test_a_json_ld_article_named_only_by_its_id_gets_that_page() -> None:
+    page = (
+        '<html><head><script type="application/ld+json">'
+        '{"@context": "https://schema.org", "@type": "ItemList", "itemListElement": ['
+        '{"@type": "ListItem", "position": 1, "item": {"@type": "NewsArticle",'
+        ' "@id": "/news/three/#article", "headline": "Третья"}},'
+        '{"@type": "ListItem", "position": 2, "item": {"@type": "NewsArticle",'
+        ' "@id": "https://example.org/news/four/", "headline": "Четвёртая"}}]}'
+        "</script></head><body></body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert [(i.title, i.link) for i in items] == [
+        ("Третья", "https://example.org/news/three/"),
+        ("Четвёртая", "https://example.org/news/four/"),
+    ]
+
+
+def test_stories_named_by_parts_of_the_list_page_are_not_taken_for_that_page() -> None:
+    # "#item-1" on the list itself names no page of the story's own: taken
+    # for one, both stories took the list's address and became one.
+    page = (
+        '<html><head><script type="application/ld+json">'
+        '[{"@type": "NewsArticle", "@id": "#item-1", "headline": "Первая"},'
+        ' {"@type": "NewsArticle", "@id": "https://example.org/news/#item-2",'
+        ' "headline": "Вторая"}]'
+        "</script></head><body></body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert [(i.title, i.link) for i in items] == [("Первая", ""), ("Вторая", "")]

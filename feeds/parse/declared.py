@@ -344,7 +344,11 @@ def _json_ld_item(
     title = _json_string(node.get("headline")) or _json_string(node.get("name"))
     if not title:
         missing.append("title: no headline or name")
-    link = _json_url(node.get("url"), index) or _json_url(node.get("mainEntityOfPage"), index)
+    link = (
+        _json_url(node.get("url"), index)
+        or _json_url(node.get("mainEntityOfPage"), index)
+        or _page_of(node.get("@id"), page)
+    )
     if not link:
         missing.append("link: no url or mainEntityOfPage")
     published, updated = _dated(
@@ -404,6 +408,27 @@ def _json_names(value: Any, index: dict[str, dict[str, Any]]) -> Iterator[str]:
         yield _json_string(value.get("name"))
     else:
         yield _json_string(value)
+
+
+def _page_of(identity: Any, page: Page) -> str:
+    """The page an item's identifier names, when it is a web address or a
+    path ("https://site/news/1#article", "/news/three/"), without its
+    fragment; '' for anything else, and for a part of the page being read
+    ("#article", "/list/#item-2"): stories listed there by such ids would
+    all take the list's address, and be taken for one story. (A page of
+    one story gets its own address anyway: see `_link_the_page`.)"""
+    if not isinstance(identity, str):
+        return ""
+    address, _, fragment = identity.strip().partition("#")
+    if not address.startswith(("http://", "https://", "/")):
+        return ""
+    if fragment and _same_page(page.absolute(address), page.url):
+        return ""
+    return address
+
+
+def _same_page(one: str, other: str) -> bool:
+    return canonical_link(one).rstrip("/") == canonical_link(other).rstrip("/")
 
 
 def _json_url(value: Any, index: dict[str, dict[str, Any]]) -> str:
@@ -518,7 +543,9 @@ def _microdata_item(scope: LexborNode, page: Page, owned: _Owned) -> _Found:
     props = owned.get(scope.mem_id, {})
 
     def values(name: str) -> list[str]:
-        return unique(_property_value(node, name in _WORDS, owned) for node in props.get(name, []))
+        return unique(
+            _property_value(node, name in _WORDS, owned, page) for node in props.get(name, [])
+        )
 
     def value(*names: str) -> str:
         return next((v for name in names for v in values(name)), "")
@@ -528,16 +555,18 @@ def _microdata_item(scope: LexborNode, page: Page, owned: _Owned) -> _Found:
     if not title:
         missing.append("title: no itemprop headline or name")
     link = value("url", "mainEntityOfPage")
-    itemid = (scope.attributes.get("itemid") or "").strip()
-    if not link and itemid.startswith(("http:", "https:", "/")):
-        link = itemid
+    link = link or _page_of(scope.attributes.get("itemid"), page)
     if not link:
         missing.append("link: no itemprop url")
     published, updated = _dated(
         value("datePublished"), value("dateModified"), page, missing, "no itemprop datePublished"
     )
     summary = next(
-        (text for node in props.get("description", []) if (text := _property_html(node, owned))),
+        (
+            text
+            for node in props.get("description", [])
+            if (text := _property_html(node, owned, page))
+        ),
         "",
     )
     if not summary:
@@ -599,7 +628,7 @@ def _owned_properties(tree: LexborHTMLParser) -> _Owned:
     return owned
 
 
-def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
+def _property_value(node: LexborNode, words: bool, owned: _Owned, page: Page) -> str:
     """A property's value; a nested item (an author's Person, an
     ImageObject) gives its name or URL."""
     attributes = node.attributes
@@ -607,9 +636,12 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
         nested = owned.get(node.mem_id, {})
         for name in ("name", "url", "contentUrl"):
             for inner in nested.get(name, []):
-                if value := _property_value(inner, name == "name", owned):
+                if value := _property_value(inner, name == "name", owned, page):
                     return value
-        return node_text(node)
+        # A page named by its identifier, as Google's article markup gives
+        # mainEntityOfPage: <meta itemscope itemprop=... itemid="https://...">.
+        named = "" if words else _page_of(attributes.get("itemid"), page)
+        return named or node_text(node)
     tag = node.tag or ""
     if words and tag in ("a", "area"):
         text = node_text(node)
@@ -617,6 +649,12 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
             return text
     if tag == "img":
         return image_source(node)  # a lazy-loaded picture's, not its placeholder
+    content = " ".join((attributes.get("content") or "").split())
+    if content:
+        # <span itemprop="datePublished" content="2026-11-27T18:30+03:00">
+        # Вчера</span>, as schema.org's examples write one: the value for
+        # machines, where the text is for people.
+        return content
     attribute = _PROPERTY_ATTRIBUTES.get(tag)
     if attribute:
         value = " ".join((attributes.get(attribute) or "").split())
@@ -625,7 +663,7 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
     return node_text(node)
 
 
-def _property_html(node: LexborNode, owned: _Owned) -> str:
+def _property_html(node: LexborNode, owned: _Owned, page: Page) -> str:
     if (node.tag or "") in _PROPERTY_ATTRIBUTES:
-        return html.escape(_property_value(node, False, owned), quote=False)
+        return html.escape(_property_value(node, False, owned, page), quote=False)
     return inner_html(node)
