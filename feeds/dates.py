@@ -77,7 +77,7 @@ def parse_human_date(
 
 
 def _read(text: str, now: datetime, timezone: str, languages: tuple[str, ...]) -> datetime | None:
-    text = _JUST_NOW.sub("сейчас", text)
+    text = _JUST_NOW.sub("сейчас", _LABEL.sub("", text, count=1) or text)
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
     candidates = [(text, False)]
@@ -96,6 +96,15 @@ def _read(text: str, now: datetime, timezone: str, languages: tuple[str, ...]) -
     return None
 
 
+#: The word a byline puts before its date, in the same text (WordPress's
+#: "Updated", Bitrix's "Дата публикации:"): no date was read with it, and
+#: every story so labelled was dated when first seen.
+_LABEL = re.compile(
+    r"^(?:(?:last\s+)?(?:updated|modified|published|posted|created)(?:\s+on)?|date"
+    r"|опубликовано|обновлено|изменено|размещено|добавлено|создано|публикация"
+    r"|дата(?:\s+(?:публикации|обновления|изменения|создания))?)(?:\s*:\s*|\s+)(?=\S)",
+    re.IGNORECASE,
+)
 #: "Just now" in Russian, which dateparser does not know; "сейчас" it does.
 _JUST_NOW = re.compile(r"\bтолько что\b", re.IGNORECASE)
 #: A time of day as pages print one ("12:30", "9.05", "11pm", "9 a.m.").

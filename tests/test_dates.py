@@ -52,6 +52,30 @@ def test_a_part_that_names_no_day_does_not_date_the_whole(text: str) -> None:
     assert found is None or found.date() == datetime(2026, 11, 24).date()
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Опубликовано: 22 ноября 2026, 14:05", datetime(2026, 11, 22, 14, 5, tzinfo=MSK)),
+        ("Обновлено 22.11.2026 в 14:05", datetime(2026, 11, 22, 14, 5, tzinfo=MSK)),
+        ("Дата публикации: 22.11.2026", datetime(2026, 11, 22, tzinfo=MSK)),
+        ("Updated Nov 22, 2026", datetime(2026, 11, 22, tzinfo=MSK)),
+        ("Last updated: 22 November 2026", datetime(2026, 11, 22, tzinfo=MSK)),
+        ("Posted on November 22, 2026", datetime(2026, 11, 22, tzinfo=MSK)),
+        ("Published 3 hours ago", datetime(2026, 11, 26, 9, 0, tzinfo=MSK)),
+    ],
+)
+def test_a_bylines_word_before_its_date_is_read_past(text: str, expected: datetime) -> None:
+    # WordPress and Bitrix bylines put the word and the date in one text,
+    # which no selector can split: such stories were dated when first seen.
+    found = parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en"))
+    assert found == expected
+
+
+@pytest.mark.parametrize("text", ["Updated", "Опубликовано:", "Дата"])
+def test_a_bylines_word_alone_is_no_date(text: str) -> None:
+    assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en")) is None
+
+
 @pytest.mark.parametrize("text", ["", "Литература", "Все новости", "Colta Specials"])
 def test_words_that_are_not_dates(text: str) -> None:
     assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru",)) is None
