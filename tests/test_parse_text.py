@@ -760,3 +760,27 @@ def test_a_weekday_heading_on_a_page_saved_before_midnight_is_not_moved() -> Non
     page = "Сегодня\n23:40Поздняя\nПятница\n10:00Пятничная\n"
     dated = {item.title: item.published for item in items_of(page, now=msk(2026, 11, 28, 0, 30))}
     assert dated == {"Поздняя": msk(2026, 11, 27, 23, 40), "Пятничная": msk(2026, 11, 27, 10, 0)}
+
+
+@pytest.mark.parametrize(
+    ("line", "hour", "minute", "title"),
+    [
+        ("2:52 PMCOLTA.RU blocked in Russia", 14, 52, "COLTA.RU blocked in Russia"),
+        ("12:05 AMMidnight show", 0, 5, "Midnight show"),
+        ("11:30 a.m.Museum reopens", 11, 30, "Museum reopens"),
+        # 24-hour times stay as they are, a headline starting "AM" too.
+        ("14:52AMD shares fall", 14, 52, "AMD shares fall"),
+        ("14:52 AMD shares fall", 14, 52, "AMD shares fall"),
+    ],
+)
+def test_a_time_on_the_12_hour_clock_glued_to_a_headline(
+    line: str, hour: int, minute: int, title: str
+) -> None:
+    (item,) = items_of(f"26 ноября 2026\n{line}\n")
+    assert item.title == title
+    assert item.published == msk(2026, 11, 26, hour, minute)
+
+
+def test_an_english_heading_with_its_weekday_first_dates_the_headlines_under_it() -> None:
+    (item,) = items_of("Friday, March 4, 2022\n14:53Director leaves V-A-C\n")
+    assert item.published == msk(2022, 3, 4, 14, 53)

@@ -32,7 +32,12 @@ from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source, category_key
 from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
 
-_TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
+_TIMED = re.compile(
+    # On the 12-hour clock too ("2:52 PMCOLTA.RU ..."): the headline was
+    # "PMCOLTA.RU ...", at 02:52.
+    r"^(?:(?P<hour12>0?[1-9]|1[0-2]):(?P<minute12>[0-5]\d) (?P<half>[AaPp]\.?[Mm]\.?)(?![a-z])"
+    r"|(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)) ?(?P<rest>\S.*)$"
+)
 # A year is four digits, so whatever follows it on a card's last line is the
 # view count: "20 января 202212300" -> 2022 and 12300.
 #: A day and month, either way round: "20 января", "January 20,".
@@ -51,7 +56,10 @@ _DAY_HEADING = re.compile(
     r"|\d{1,2}([./])\d{1,2}\1(?:\d{4}|\d{2})"
     r"|\d{4}-\d{2}-\d{2})$"
 )
-_WORD_HEADING = re.compile(r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$")
+_WORD_HEADING = re.compile(
+    # "Пятница, 20 ноября 2026", "Friday, March 4, 2022"
+    r"^[^\W\d_]+(?:,\s*(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})(?:,?\s+\d{4})?)?$"
+)
 #: A card's date line cut short: "13", "13 янв", "13 января 20", "13 января 20221".
 _CUT_DATE = re.compile(r"^\d{1,2}(?:\s+[^\W\d_]+\.?(?:\s+\d*(?:\s*[^\W\d_]+\.?)?)?)?$")
 _CREDIT = re.compile(r"^(©|\(c\)|Фото:|Photo:)", re.IGNORECASE)
@@ -194,7 +202,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
 
         timed = _TIMED.match(line)
         if timed and not _DATED_VIEWS.match(line):
-            at = time(int(timed["hour"]), int(timed["minute"]))
+            at = _clock(timed)
             if day:
                 headed.add((timed["rest"], f"{at:%H:%M}"))
                 if relative:
@@ -315,6 +323,13 @@ def _label_like(line: str) -> bool:
         return False
     later = line.split()[1:]
     return not any(word[:1].isupper() and not word.isupper() for word in later)
+
+
+def _clock(timed: re.Match[str]) -> time:
+    if timed["half"]:
+        hour = int(timed["hour12"]) % 12 + (12 if timed["half"][0] in "Pp" else 0)
+        return time(hour, int(timed["minute12"]))
+    return time(int(timed["hour"]), int(timed["minute"]))
 
 
 def _page_of_the_day_before(
