@@ -784,3 +784,28 @@ def test_a_time_on_the_12_hour_clock_glued_to_a_headline(
 def test_an_english_heading_with_its_weekday_first_dates_the_headlines_under_it() -> None:
     (item,) = items_of("Friday, March 4, 2022\n14:53Director leaves V-A-C\n")
     assert item.published == msk(2022, 3, 4, 14, 53)
+
+
+def test_a_card_with_no_lead_takes_its_rubric_with_it() -> None:
+    # A picture's card: its rubric and its date line, no lead. The next
+    # card was filed under that rubric too.
+    page = (
+        "Общество\n18 ноября 2026300\n"
+        "Искусство\nКуратор открыл новую выставку. Совсем новую.\n16 ноября 2026100\n"
+    )
+    (card,) = items_of(page)
+    assert (card.rubrics, card.views) == (("art",), 100)
+
+
+def test_a_card_with_neither_rubric_nor_view_count_is_still_a_card() -> None:
+    # Its date line was taken for a news list's heading, and the card lost.
+    page = (
+        "Литература\nКарточка с рубрикой. Второе предложение.\n20 ноября 2026\n"
+        "Карточка без рубрики и без просмотров. Второе.\n19 ноября 2026\n"
+        "Еще одна карточка без рубрики с просмотрами\n18 ноября 2026700\n"
+    )
+    assert [(item.title, item.published) for item in items_of(page)] == [
+        ("Карточка с рубрикой.", msk(2026, 11, 20)),
+        ("Карточка без рубрики и без просмотров.", msk(2026, 11, 19)),
+        ("Еще одна карточка без рубрики с просмотрами", msk(2026, 11, 18)),
+    ]

@@ -232,7 +232,12 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             pending.clear()
             continue
 
-        if _CREDIT.match(line) or _DATED_VIEWS.match(line):
+        if _CREDIT.match(line):
+            continue
+        if _DATED_VIEWS.match(line):
+            # The date line of a card with no lead (a picture's): the card
+            # ends here, and its rubrics with it; they went to the next card.
+            pending.clear()
             continue
 
         glued_rubrics, glued_series, rest = vocabulary.split_glued(line)
@@ -244,9 +249,11 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         rubrics = list(dict.fromkeys([*pending.rubrics, *glued_rubrics]))
         series = glued_series or pending.series
         card = _DATED_VIEWS.match(following)
-        if not card and (rubrics or series) and _CARD_DATE.match(following):
+        dated = None if card else _CARD_DATE.match(following)
+        if dated and (rubrics or series or dated["year"]):
             # A card with no view count: its date alone, unless it heads a
-            # news list (a timed headline follows).
+            # news list (a timed headline follows). With no rubric either,
+            # a whole date (its year too) still makes it a card.
             # A day with no year on the dump's last line may be a date cut
             # before its year: left for the next, whole dump.
             last = index + 1 >= len(lines)
