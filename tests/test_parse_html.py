@@ -385,6 +385,25 @@ def test_lazy_loaded_pictures_are_read_from_the_attribute_that_holds_them() -> N
     ]
 
 
+def test_a_picture_given_only_in_srcset_is_its_widest_candidate() -> None:
+    # A responsive image with no src: "matched 1 element(s) without a src".
+    page = (
+        '<html><body><article class="post"><h2><a href="/1">Мост</a></h2>'
+        '<img srcset="/img/most-480.jpg 480w, /img/most-1024.jpg 1024w, /img/most-768.jpg 768w">'
+        '</article><article class="post"><h2><a href="/2">Театр</a></h2>'
+        '<img data-srcset="/img/teatr.jpg 1x, /img/teatr@2x.jpg 2x"></article></body></html>'
+    )
+    selectors = Selectors(item="article.post", title="h2", link="h2 a", image="img")
+
+    items, notes = _parse_body(page, selectors)
+
+    assert [item.image for item in items] == [
+        "https://example.org/img/most-1024.jpg",
+        "https://example.org/img/teatr.jpg",
+    ]
+    assert not any("image" in note for note in notes)
+
+
 def test_lazy_loaded_pictures_inside_a_summary_keep_their_source() -> None:
     # The cleaner drops the data: placeholder and every data-* attribute:
     # the reader got an empty <img> and no picture.

@@ -45,9 +45,9 @@ from feeds.parse import text_refused
 from feeds.parse.declared import declared_items
 from feeds.parse.decode import decode_page, document_kind
 from feeds.parse.page import (
-    LAZY_SOURCES,
     Page,
     address_in,
+    image_source,
     inner_html,
     node_text,
     read_date,
@@ -406,13 +406,13 @@ def _machine_date_or_text(node: LexborNode) -> str:
     return node_text(node)
 
 
-def _url_of(attributes: tuple[str, ...], inner: str) -> Callable[[LexborNode], str]:
-    """A URL field reads the element's own href/src, else that of the first
+def _url_of(address: Callable[[LexborNode], str], inner: str) -> Callable[[LexborNode], str]:
+    """A URL field reads the element's own address, else that of the first
     link/image inside it; never its text."""
 
     def read(node: LexborNode) -> str:
         for candidate in (node, node.css_first(inner)):
-            found = address_in(candidate, attributes) if candidate is not None else ""
+            found = address(candidate) if candidate is not None else ""
             if found:
                 return found
         return ""
@@ -420,13 +420,17 @@ def _url_of(attributes: tuple[str, ...], inner: str) -> Callable[[LexborNode], s
     return read
 
 
+def _href(node: LexborNode) -> str:
+    return address_in(node, ("href",))
+
+
 _TEXT = _Reader(node_text, "text")
 _SUMMARY = _Reader(inner_html, "content")
 _DATE = _Reader(_machine_date_or_text, "a datetime, content or text")
-_LINK = _Reader(_url_of(("href",), "a[href]"), "an href (nor a link inside)")
+_LINK = _Reader(_url_of(_href, "a[href]"), "an href (nor a link inside)")
 # Lazy-loading images keep the real source in data-src (or another of
-# LAZY_SOURCES), a placeholder in src.
-_IMAGE = _Reader(_url_of((*LAZY_SOURCES, "src"), "img"), "a src (nor an image inside)")
+# LAZY_SOURCES), a placeholder in src; responsive ones may give a srcset only.
+_IMAGE = _Reader(_url_of(image_source, "img"), "a src (nor an image inside)")
 
 
 # -- the registry's interface (feeds.parse) ---------------------------------

@@ -121,8 +121,26 @@ def read_date(value: str, page: Page) -> datetime | None:
 
 def image_source(node: LexborNode) -> str:
     """The address an <img> shows once loaded: a lazy-loading attribute's,
-    else its src; never a data: placeholder."""
-    return address_in(node, (*LAZY_SOURCES, "src"))
+    else its src, else the widest picture its srcset offers (a responsive
+    image may give no src); never a data: placeholder."""
+    return address_in(node, (*LAZY_SOURCES, "src")) or _widest(
+        address_in(node, ("data-srcset", "srcset"))
+    )
+
+
+def _widest(srcset: str) -> str:
+    """The widest candidate of a srcset ("a.jpg 480w, b.jpg 1024w"), or
+    the first when none gives its width."""
+    best, width = "", -1
+    for candidate in srcset.split(","):
+        address, _, descriptor = candidate.strip().partition(" ")
+        if not address or address.lower().startswith("data:"):
+            continue
+        size = descriptor.strip()
+        wide = int(size[:-1]) if size.endswith("w") and size[:-1].isdigit() else 0
+        if wide > width:
+            best, width = address, wide
+    return best
 
 
 def address_in(node: LexborNode, names: tuple[str, ...]) -> str:
