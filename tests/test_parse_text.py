@@ -809,3 +809,13 @@ def test_a_card_with_neither_rubric_nor_view_count_is_still_a_card() -> None:
         ("Карточка без рубрики и без просмотров.", msk(2026, 11, 19)),
         ("Еще одна карточка без рубрики с просмотрами", msk(2026, 11, 18)),
     ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_dump_with_its_byte_order_mark_is_read(codec: str) -> None:
+    # As Notepad and PowerShell save text; it was refused as not text.
+    body = SEED.read_text(encoding="utf-8")
+    encoded = body.encode(codec)
+    if codec != "utf-16":  # the plain codec writes its own mark
+        encoded = "\ufeff".encode(codec) + encoded
+    assert [item.title for item in items_of(encoded)] == [item.title for item in items_of(body)]

@@ -415,6 +415,10 @@ def _decode(fetched: Fetched, source: Source) -> str:
     body = fetched.body
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
+    for mark, codec in _UTF16_MARKS:
+        # As Windows tools save text: the mark says which, beyond doubt.
+        if body.startswith(mark):
+            return body[len(mark) :].decode(codec, errors="replace").replace("\x00", "")
     match = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
     declared = text_codec(match.group(1)) if match else None
     # Letters beyond ASCII in valid UTF-8 do not happen by chance: they
@@ -437,7 +441,14 @@ def _decode(fetched: Fetched, source: Source) -> str:
                 break  # binary, or UTF-16: not a text dump in this encoding
             text = text.replace("\x00", "")  # a stray one costs nothing else
         return text
-    raise ParseError(source.name, "the body is not text in a known encoding", url=fetched.url)
+    raise ParseError(
+        source.name,
+        "the body is not text in a known encoding (binary, or UTF-16 without a byte-order mark)",
+        url=fetched.url,
+    )
+
+
+_UTF16_MARKS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 def _damaged_utf8(body: bytes) -> str | None:
