@@ -119,7 +119,8 @@ _CLOCK = re.compile(
 CLOCK_LEAD = timedelta(hours=3)
 #: Words that give a day, or days, relative to today...
 _DAY_WORDS = re.compile(
-    r"вчера|сегодня|позавчера|дн|день|недел|месяц|год|лет|today|yesterday|day|week|month|year",
+    r"вчера|сегодня|позавчера|дн|день|недел|месяц|год|лет|today|yesterday|day|week|month|year"
+    r"|\d\s*[dw]\b",  # "3d ago", "2w ago"
     re.IGNORECASE,
 )
 #: A count of days back ("2 дня назад, 11:00"): relative, though it has digits.

@@ -26,6 +26,9 @@ MSK = ZoneInfo("Europe/Moscow")
         ("3 часа назад", ("ru",), datetime(2026, 11, 26, 9, 0, tzinfo=MSK)),
         ("Сегодня, 22 ноября", ("ru",), datetime(2026, 11, 22, tzinfo=MSK)),
         ("2 days ago", ("en",), datetime(2026, 11, 24, tzinfo=MSK)),
+        # Short forms too: "3d ago" moved with the fetch, and its id with it.
+        ("2d ago", ("en",), datetime(2026, 11, 24, tzinfo=MSK)),
+        ("1w ago", ("en",), datetime(2026, 11, 19, tzinfo=MSK)),
         ("Nov 22, 2026", ("en",), datetime(2026, 11, 22, tzinfo=MSK)),
         ("yesterday, 9:30 AM", ("en",), datetime(2026, 11, 25, 9, 30, tzinfo=MSK)),
         # Hours alone on the 12-hour clock were read as a day, at midnight.
