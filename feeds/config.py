@@ -180,6 +180,11 @@ _SOURCE_KEYS = (
     "full_content",
     *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
 )
+#: The source types an option belongs to, for those only some types take.
+_OPTION_OWNERS = {
+    option: tuple(kind for kind, keys in TYPE_OPTIONS.items() if option in keys)
+    for option in {key for keys in TYPE_OPTIONS.values() for key in keys}
+}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ZERO = re.compile(r"^\s*0+(\.0*)?\s*(ms|[smhdw])?\s*$", re.IGNORECASE)
 #: Reserved: the combined feed is written as all.atom, all.rss, all.json.
@@ -831,9 +836,9 @@ class _Checker:
                     f"{key}.type",
                     f"unknown source type {kind!r}{hint}; known: {', '.join(SOURCE_TYPES)}",
                 )
-            for option in _SOURCE_KEYS:
-                owners = [t for t, keys in TYPE_OPTIONS.items() if option in keys]
-                if option in fields and owners and kind not in owners:
+            for option in fields:
+                owners = _OPTION_OWNERS.get(option, ())
+                if owners and kind not in owners:
                     raise self.fail(
                         f"{key}.{option}", f"only for sources of type {', '.join(owners)}"
                     )
