@@ -1243,13 +1243,16 @@ def _record_outcome(
     health = ""
     if collected.not_modified:
         health = "" if state.health in ("failing", "gone") else state.health
-    elif not collected.items and state.last_items:
+    elif not collected.items and (state.last_items or state.health == "empty"):
+        # Flagged until it lists items again: it went back to "ok" at the
+        # next fetch, one interval after monitoring could first see it.
         health = "empty"
-        log.warning(
-            "source '%s': no items this time (%d last time): has the page or feed changed?",
-            source.name,
-            state.last_items,
-        )
+        if state.last_items:
+            log.warning(
+                "source '%s': no items this time (%d last time): has the page or feed changed?",
+                source.name,
+                state.last_items,
+            )
     if collected.followed:
         log.info(
             "source '%s': the page advertises its own feed; read %s instead",

@@ -469,8 +469,12 @@ def test_a_source_that_stops_yielding_items_is_flagged(
     assert result.ok and result.health == "empty"
     assert runner.store.source_state("s").health == "empty"
     assert "no items this time (1 last time)" in caplog.text
+    # Still empty at the next fetch, and the next: still flagged.
+    for hours in (2, 3):
+        assert runner.run(NOW + timedelta(hours=hours)).health == "empty"
+        assert runner.store.source_state("s").health == "empty"
     server.add("/feed.rss", RSS)
-    assert runner.run(NOW + timedelta(hours=2)).health == ""
+    assert runner.run(NOW + timedelta(hours=4)).health == ""
 
 
 def test_relative_links_resolve_against_the_address_fetched(server: Server, runner_for) -> None:
