@@ -494,7 +494,8 @@ def _status(config: Config, args: argparse.Namespace) -> int:
                 # Not fetched again until its url changes in config.yaml.
                 "paused" if paused else _when(state.next_due),
                 # Whole (the last column): its end says what went wrong.
-                state.last_error.removeprefix(f"source '{source.name}': "),
+                state.last_error.removeprefix(f"source '{source.name}': ")
+                or _moved(state.moved_to),
             )
         )
     # Taken out of config.yaml: never fetched again, but its stories stay in
@@ -683,6 +684,10 @@ def _forget(config: Config, args: argparse.Namespace) -> int:
     if forgotten:
         print(f"{len(written)} files written in {config.output_dir}")
     return EXIT_SOURCES_FAILED if missing else EXIT_OK
+
+
+def _moved(url: str) -> str:
+    return f"moved permanently to {printable(url)}: update its url" if url else ""
 
 
 def _when(moment: datetime | None) -> str:

@@ -581,6 +581,7 @@ def _source_health(name: str, state: SourceState | None) -> dict[str, object]:
             "failures": None,
             "next_due": None,
             "items": None,
+            "moved_to": None,
         }
     return {
         "name": name,
@@ -592,6 +593,8 @@ def _source_health(name: str, state: SourceState | None) -> dict[str, object]:
         # A source paused by 410 Gone is not fetched until its url changes.
         "next_due": None if state.health == "gone" else _iso(state.next_due),
         "items": state.last_items,
+        # Where a permanent redirect now sends it: its url wants updating.
+        "moved_to": _public(state.moved_to) or None,
     }
 
 

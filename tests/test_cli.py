@@ -669,6 +669,23 @@ def test_status_lists_every_source_after_a_build(tmp_path: Path, server: Server)
     assert not re.search(r"\d{4}-\d\d-\d\d", rows["retired"])
 
 
+def test_status_says_where_a_permanent_redirect_sends_a_source(
+    tmp_path: Path, server: Server
+) -> None:
+    target = server.add("/new.rss", RSS)
+    moved = server.add("/old.rss", "", status=301, Location=target)
+    config = write_config(tmp_path, f"  - name: moved\n    type: feed\n    url: {moved}\n")
+    run_cli("build", "-c", str(config))
+    (row,) = run_cli("status", "-c", str(config)).stdout.splitlines()[1:]
+    assert row.split()[1] == "ok"
+    assert row.endswith(f"moved permanently to {target}: update its url")
+    # Once config.yaml says the new url, nothing is said.
+    write_config(tmp_path, f"  - name: moved\n    type: feed\n    url: {target}\n")
+    run_cli("build", "-c", str(config))
+    (row,) = run_cli("status", "-c", str(config)).stdout.splitlines()[1:]
+    assert "moved" not in row.split(None, 1)[1]
+
+
 def test_build_logs_one_line_per_source_as_text_or_json(tmp_path: Path, server: Server) -> None:
     good = server.add("/ok.rss", RSS)
     sources = f"  - name: fine\n    type: feed\n    url: {good}\n"

@@ -558,6 +558,7 @@ def test_healthz_ok_with_a_recent_success(site: Site) -> None:
             "failures": 1,
             "next_due": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "items": 7,
+            "moved_to": None,
         },
         {
             "name": "beta",
@@ -568,8 +569,22 @@ def test_healthz_ok_with_a_recent_success(site: Site) -> None:
             "failures": None,
             "next_due": None,
             "items": None,
+            "moved_to": None,
         },
     ]
+
+
+def test_healthz_says_where_a_permanent_redirect_sends_a_source(site: Site) -> None:
+    # Only the log said so: /healthz showed a plain "ok".
+    now = _now()
+    with Store(site.storage_url) as store:
+        store.record_attempt(
+            "alpha",
+            Attempt(now=now, status=200, items=3, moved_to="https://new.example/feed.rss?key=s3"),
+        )
+    (alpha, _beta) = site.client.get("/healthz").json()["sources"]
+    assert alpha["health"] == "ok"
+    assert alpha["moved_to"] == "https://new.example/feed.rss?…"
 
 
 def test_healthz_gives_a_source_paused_by_410_no_next_time(site: Site) -> None:
