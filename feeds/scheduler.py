@@ -910,6 +910,7 @@ class Service:
             new.rubrics != old.rubrics
             or new.site != old.site
             or new.max_items != old.max_items
+            or new.archive_page_size != old.archive_page_size
             or new.output_dir != old.output_dir
             or bool(removed)
         )

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from feeds import scheduler
 from feeds.config import load_config
-from feeds.model import Config, SourceResult
+from feeds.model import Config, Item, SourceResult
 from feeds.pipeline import reading_key
 from feeds.scheduler import PUBLISH_DELAY, _Publisher
 from feeds.store import Attempt, Store
@@ -647,6 +648,56 @@ def test_a_reload_says_which_rubrics_it_added_removed_or_changed(
             "config applied: 0 sources added, 0 removed, 0 changed; rubrics added: visual-art; "
             "rubrics removed: art, news; rubrics changed: society"
         ), applied
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
+def test_a_reload_that_turns_the_archive_on_archives_what_the_feeds_no_longer_hold(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """archive_page_size turned back on: nothing was archived until a feed
+    next changed (days, for a quiet rubric), and the stories past the
+    current documents were out of every reader's reach until then."""
+    base = BASE_CONFIG.replace("max_items: 50", "max_items: 3\n  archive_page_size: 0")
+    config_path = write_config(tmp_path, "", base=base)
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    with Store(load_config(config_path).storage_url) as store, store.transaction():
+        store.upsert(
+            [
+                Item(
+                    source="alpha",
+                    id=f"https://x.example/{n}",
+                    title=f"Story {n}",
+                    link=f"https://x.example/{n}",
+                    published=now - timedelta(hours=n),
+                )
+                for n in range(1, 8)
+            ],
+            now=now,
+        )
+    service = scheduler.Service(config_path, load_config(config_path))
+    try:
+        config_path.write_text(
+            config_path.read_text(encoding="utf-8").replace(
+                "archive_page_size: 0", "archive_page_size: 2"
+            ),
+            encoding="utf-8",
+        )
+        with caplog.at_level(logging.INFO, logger="feeds"):
+            assert service.reload()
+        (applied,) = [r.getMessage() for r in caplog.records if "config applied" in r.getMessage()]
+        assert applied.endswith("output limits changed; feeds re-rendered"), applied
+        output = tmp_path / "output"
+        current = {e.id for e in feedparser.parse((output / "all.atom").read_bytes()).entries}
+        archived = {
+            entry.id
+            for page in (output / "archive" / "all").glob("*.atom")
+            for entry in feedparser.parse(page.read_bytes()).entries
+        }
+        assert len(current) == 3
+        assert current | archived == {f"https://x.example/{n}" for n in range(1, 8)}
     finally:
         service._fetcher.close()
         service._wake_up.close()
