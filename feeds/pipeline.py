@@ -1628,8 +1628,14 @@ def _retire_files(config: Config, store: Store, published: list[str]) -> None:
     names this store recorded as published go; archive pages stay."""
     folder = str(config.output_dir)
     recorded = json.loads(store.meta("published_files") or "{}")
-    # Names recorded for another output folder say nothing of this one.
-    before = recorded.get("files", []) if recorded.get("dir") == folder else []
+    # Per folder: names recorded for another output folder say nothing of
+    # this one, and a folder returned to (output.dir moved and moved back)
+    # still has what was published there before; those files were served
+    # unchanged for ever. (Stores before this kept one folder's.)
+    folders: dict[str, list[str]] = recorded.get("folders") or (
+        {recorded["dir"]: recorded.get("files", [])} if "dir" in recorded else {}
+    )
+    before = folders.pop(folder, [])
     for name in sorted(set(before) - set(published)):
         try:
             (config.output_dir / name).unlink(missing_ok=True)
@@ -1637,8 +1643,15 @@ def _retire_files(config: Config, store: Store, published: list[str]) -> None:
             log.warning("%s: cannot remove this file, no longer published: %s", name, exc)
         else:
             log.info("%s: removed, config.yaml no longer publishes it", name)
+    folders[folder] = sorted(published)  # the newest last
+    kept = dict(list(folders.items())[-PUBLISHED_FOLDERS_KEPT:])
     with store.transaction():
-        store.set_meta("published_files", json.dumps({"dir": folder, "files": sorted(published)}))
+        store.set_meta("published_files", json.dumps({"folders": kept}))
+
+
+#: Output folders whose published names the store keeps (a release swapped
+#: in with each deploy makes a new one every time).
+PUBLISHED_FOLDERS_KEPT = 16
 
 
 #: Rendered archive entries kept while writing pages: an item is on a page

@@ -22,6 +22,7 @@ import feedparser
 import httpx
 import pytest
 
+from feeds.config import load_config
 from feeds.errors import PublishError
 from feeds.store import Store
 
@@ -378,6 +379,51 @@ def test_feeds_taken_out_of_the_config_are_removed_from_output(
     assert not {"society.atom", "society.json"} & names
     assert {"society.rss", "society.opml", "all.atom", "art.json", "robots.txt"} <= names
     assert "news" not in (output / "feeds.opml").read_text(encoding="utf-8")
+
+
+def test_feeds_taken_out_while_output_was_elsewhere_are_removed_when_it_returns(
+    tmp_path: Path, server: Server
+) -> None:
+    """output.dir moved, a rubric taken out, output.dir moved back: the
+    rubric's files in the first folder were served unchanged for ever (the
+    store remembered what it published in one folder only)."""
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("dir: output", "dir: output2"), encoding="utf-8")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    without_news = text.replace("  - slug: news\n    title: Новости\n    aliases: [news]\n", "")
+    config.write_text(without_news.replace("dir: output", "dir: output2"), encoding="utf-8")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    config.write_text(without_news, encoding="utf-8")
+
+    done = run_cli("build", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    for folder in ("output", "output2"):
+        names = {p.name for p in (tmp_path / folder).iterdir()}
+        assert not {"news.atom", "news.rss", "news.json", "news.opml"} & names, folder
+        assert {"all.atom", "art.json"} <= names
+
+
+def test_what_an_older_store_recorded_as_published_is_still_retired(
+    tmp_path: Path, server: Server
+) -> None:
+    url = server.add("/culture.rss", RSS, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: culture\n    type: feed\n    url: {url}\n")
+    assert run_cli("build", "-c", str(config)).returncode == 0
+    output = tmp_path / "output"
+    with Store(load_config(config).storage_url) as store, store.transaction():
+        # As a store before per-folder records kept them.
+        names = sorted(p.name for p in output.iterdir() if p.is_file())
+        store.set_meta("published_files", json.dumps({"dir": str(output), "files": names}))
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  - slug: news\n    title: Новости\n    aliases: [news]\n", ""))
+
+    assert run_cli("build", "-c", str(config)).returncode == 0
+
+    assert not {"news.atom", "news.opml"} & {p.name for p in output.iterdir()}
 
 
 def test_check_warns_of_a_local_file_that_is_not_there(tmp_path: Path) -> None:
