@@ -423,7 +423,18 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     def announce(url: str) -> None:
         print(f"serving {url} (index: {url}index.html); Ctrl-C stops", flush=True)
 
-    return Service(args.config, config, on_serving=announce).run()
+    code = Service(args.config, config, on_serving=announce).run()
+    _deaf_to_stop_signals()
+    return code
+
+
+def _deaf_to_stop_signals() -> None:
+    """Once stopped, Ctrl-C pressed again or a supervisor's second SIGTERM
+    must not end the exit itself by the signal: the interpreter's teardown
+    puts the default handlers back, and one arriving then killed the
+    process (130 or 143, not 0)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _serve(config: Config, args: argparse.Namespace) -> int:
@@ -450,8 +461,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully, then re-raises the signal it caught:
     # make that a clean exit rather than death by SIGTERM.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(EXIT_OK))
-    with contextlib.suppress(KeyboardInterrupt):
-        serve_forever(create_app(lambda: settings), host, port, announce)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve_forever(create_app(lambda: settings), host, port, announce)
+    finally:
+        _deaf_to_stop_signals()
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -768,6 +769,27 @@ def test_serve_command_serves_output_and_stops_on_sigterm(tmp_path: Path, server
         assert again.status_code == 304
         assert httpx.get(url + "..%2fconfig.yaml").status_code == 404
         process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_stopped_by_signals_still_coming_as_it_exits_exits_0(
+    tmp_path: Path, signum: int
+) -> None:
+    config = write_config(tmp_path, "  - name: later\n    type: feed\n    path: later.rss\n")
+    process, _port = _serving(config)
+    try:
+        assert process.stdout is not None
+        assert "serving" in process.stdout.readline()
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signum)
+            time.sleep(0.02)
         assert process.wait(timeout=10) == 0
     finally:
         if process.poll() is None:

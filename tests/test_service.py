@@ -928,6 +928,23 @@ def test_a_burst_of_signals_still_stops_the_service(server: Server, start) -> No
     assert service.process.wait(timeout=15) == 0
 
 
+def test_signals_still_coming_while_the_service_exits_do_not_change_its_exit_code(
+    server: Server, start
+) -> None:
+    # Ctrl-C pressed a few times a second: one arriving during the
+    # interpreter's teardown, after "service stopped", killed the process.
+    url = server.add("/a.rss", rss("From A"))
+    service = start(f"  - name: a\n    type: feed\n    url: {url}\n    interval: 1h\n")
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "From A" in _read(output / "all.atom"))
+    deadline = time.monotonic() + 15
+    while service.process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(service.process.pid, signal.SIGINT)
+        time.sleep(0.02)
+    assert service.process.wait(timeout=15) == 0
+
+
 ARTICLE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Long read</title>'
     "</head><body><article><h1>Long read</h1>"
