@@ -467,6 +467,16 @@ def test_an_html_page_given_as_a_feed_says_which_type_reads_it() -> None:
     assert caught.value.detail == "not a feed but an HTML page (type: html reads it)"
 
 
+@pytest.mark.parametrize("body", [b"", b"  \r\n", b"\n\n"])
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "application/json", ""])
+def test_an_empty_answer_says_it_was_empty(body: bytes, content_type: str) -> None:
+    """It said "not a feed (no feed markup)", or a JSON error."""
+    with pytest.raises(ParseError) as caught:
+        parse(_fetched(body, content_type), SOURCE, _context())
+
+    assert caught.value.detail == "not a feed: the answer is empty"
+
+
 def test_a_feed_mostly_not_in_its_charset_is_still_not_a_feed_of_replacement_marks() -> None:
     """Many bytes that do not fit the label mean the label is wrong, not
     the bytes: the body is not made U+FFFD's."""

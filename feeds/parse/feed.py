@@ -112,6 +112,9 @@ _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?[^;"'\s]*["']?""", re.IGNORE
 
 def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
     """Items of an RSS, Atom or JSON feed. Raises ParseError."""
+    if not fetched.body.strip():
+        # It said "not a feed (no feed markup)": the answer had nothing in it.
+        raise ParseError(source.name, "not a feed: the answer is empty", url=fetched.url)
     zone = ZoneInfo(context.timezone)
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
