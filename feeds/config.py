@@ -926,6 +926,12 @@ def changes(old: Config, new: Config) -> list[str]:
         said.append("series changed")
     if new.site != old.site:
         said.append("site changed")
+    if (new.per_host, new.host_delay, new.allow_private) != (
+        old.per_host,
+        old.host_delay,
+        old.allow_private,
+    ):
+        said.append("fetch settings changed")
     if (new.max_items, new.archive_page_size) != (old.max_items, old.archive_page_size):
         said.append("output limits changed")
     if new.output_dir != old.output_dir:

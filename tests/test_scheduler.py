@@ -654,6 +654,29 @@ def test_a_reload_says_which_rubrics_it_added_removed_or_changed(
         service._waker.close()
 
 
+def test_a_reload_says_when_it_changed_the_fetch_settings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A host allowed, or the pause between requests changed: the log said
+    "0 sources added, 0 removed, 0 changed" and nothing else."""
+    config_path = write_config(tmp_path, "")
+    service = scheduler.Service(config_path, load_config(config_path))
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        config_path.write_text(text.replace("host_delay: 0", "host_delay: 2"), encoding="utf-8")
+        with caplog.at_level(logging.INFO, logger="feeds"):
+            assert service.reload()
+        (applied,) = [r.getMessage() for r in caplog.records if "config applied" in r.getMessage()]
+        assert (
+            applied
+            == "config applied: 0 sources added, 0 removed, 0 changed; fetch settings changed"
+        )
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
 def test_a_reload_that_turns_the_archive_on_archives_what_the_feeds_no_longer_hold(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
