@@ -1746,6 +1746,11 @@ def _publish_archives(
             config.output_dir / ARCHIVE_DIR,
         )
         _drop_foreign_pages(config, {slug: len(pages) for slug, pages in archives.items()})
+        if not any(archives.values()):
+            # None of the other store's pages is left, and this store has
+            # none to write yet: the folder is this store's now. (Else the
+            # warning came at every publish until its first page filled.)
+            publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
     for spec in specs:
         pages = archives.get(spec.slug, [])
         suffixes = archive_formats(spec.formats)

@@ -245,6 +245,31 @@ def test_a_store_rebuilt_over_an_old_output_writes_its_own_pages(
     assert "0 files written" in again.stdout
 
 
+def test_a_new_store_over_an_old_output_says_so_once_before_its_first_page(
+    tmp_path: Path, server: Server, served: str
+) -> None:
+    """A new store with too few items for a page yet, over an old output/:
+    the warning came at every publish (three in three seconds from a
+    service) until its first page filled."""
+    config = _config(tmp_path, server, served)
+    server.add("/feed.rss", rss([story(n) for n in range(1, 11)]))
+    _build(config)
+    for name in ("feeds.db", "feeds.db-wal", "feeds.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    server.add("/feed.rss", rss([story(20)]))
+
+    first = run_cli("build", "-c", str(config))
+    server.add("/feed.rss", rss([story(20), story(21)]))
+    second = run_cli("build", "-c", str(config))
+
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "archive pages written from another store" in first.stderr
+    assert "another store" not in second.stderr
+    assert "1 new" in second.stderr or "1 new" in second.stdout
+    # The other store's pages are gone: none passes for this store's.
+    assert not list((tmp_path / "output" / "archive").glob("*/*.atom"))
+
+
 def test_a_rebuilt_store_with_fewer_pages_drops_the_old_ones_past_its_own(
     tmp_path: Path, server: Server, served: str
 ) -> None:
