@@ -1333,14 +1333,19 @@ def _log_stored(source: Source, result: SourceResult) -> None:
             extra={"source": source.name},
         )
         return
+    if result.not_modified:
+        # Its items are as they were: "0 items" read as if it had none.
+        log.info(
+            "source '%s': not modified in %.2f s",
+            source.name,
+            result.seconds,
+            extra={"source": source.name, "status": result.status, "new": 0},
+        )
+        return
     log.info(
         "source '%s': %s in %.2f s, %d items, %d new, %d updated",
         source.name,
-        "not modified"
-        if result.not_modified
-        else f"HTTP {result.status}"
-        if source.url.startswith("http")
-        else "read",
+        f"HTTP {result.status}" if source.url.startswith("http") else "read",
         result.seconds,
         result.items,
         result.new,

@@ -744,6 +744,12 @@ def test_build_logs_one_line_per_source_as_text_or_json(tmp_path: Path, server: 
     (entry,) = [line for line in lines if line.get("source") == "fine"]
     assert entry["level"] == "info" and entry["status"] == 200
     assert "not modified" in entry["message"] or "2 items" in entry["message"]
+    # A 304 keeps the items it had: no "0 items" for it.
+    server.add("/ok.rss", RSS, ETag='"v1"')
+    config = write_config(tmp_path, sources)
+    run_cli("build", "-c", str(config))
+    again = run_cli("build", "-c", str(config)).stderr
+    assert re.search(r"INFO source 'fine': not modified in [\d.]+ s\n", again), again
 
 
 @pytest.mark.slow
