@@ -17,7 +17,7 @@ never opens another: the rule is matched against each connection.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -83,10 +83,19 @@ def refusal(address_text: str, host: str, port: int, rules: tuple[AllowRule, ...
         return ""
     if any(rule.matches(address, host, port) for rule in rules):
         return ""
-    return (
-        f"{host} is at {address}, a {_kind(address)} address: refused "
-        "(list it in fetch.allow_private to allow it)"
+    # Listed, but for another port: said so, or the hint to list it read
+    # as if it were not listed at all.
+    other = [
+        r.text
+        for r in rules
+        if r.port is not None and replace(r, port=None).matches(address, host, port)
+    ]
+    hint = (
+        f"fetch.allow_private allows it on another port only: {', '.join(other)}"
+        if other
+        else "list it in fetch.allow_private to allow it"
     )
+    return f"{host} is at {address}, a {_kind(address)} address: refused ({hint})"
 
 
 def _kind(address: Address) -> str:

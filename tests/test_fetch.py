@@ -594,6 +594,21 @@ def test_a_refused_name_is_not_even_connected_to() -> None:
         listener.close()
 
 
+def test_a_host_allowed_on_another_port_is_refused_saying_so(server: Server) -> None:
+    # "list it in fetch.allow_private to allow it" of a host that is
+    # listed there, with another port: the operator looked for the mistake
+    # elsewhere.
+    url = server.add("/feed.rss", RSS)
+    host, port = server.address[0].rsplit(":", 1)
+    listed = f"{host}:{int(port) + 1}"
+    with (
+        Fetcher("https://feeds.example.org/", allow_private=(listed,)) as fetcher,
+        pytest.raises(FetchError) as raised,
+    ):
+        fetcher.fetch(Source(name="s", type="feed", url=url))
+    assert f"fetch.allow_private allows it on another port only: {listed}" in str(raised.value)
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
 def test_a_local_source_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
     # A pipe blocks its reader for ever and /dev/zero never ends: read
