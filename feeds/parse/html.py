@@ -248,21 +248,26 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
 
 
 def _one_story_a_link(items: list[Item]) -> list[list[int]]:
-    """The cards of each story, by their index in `items`: cards leading
-    to one page (fragment and tracking parameters set aside) are one
-    story, as a featured card, its teaser and the list's card are. They
-    were a story each, and under different titles each kept its own id (a
-    link given several titles gives none of them its id, as a podcast's
-    page does in a feed)."""
+    """The cards of each story, by their index in `items`: cards under one
+    title leading to one page (fragment and tracking parameters set aside)
+    are one story, as a featured card and the list's card, or a card and
+    its "comments" link, are. A card with no title of its own joins the
+    first at its page. Cards under other titles stay stories of their own:
+    a page of videos, or a subscription page, is where many stories lead,
+    and a teaser's shorter title cannot be told from another story's."""
     stories: list[list[int]] = []
-    at: dict[str, int] = {}
+    at: dict[tuple[str, str], int] = {}
     for index, item in enumerate(items):
-        key = canonical_link(item.link).rstrip("/")
-        if key and key in at:
-            stories[at[key]].append(index)
+        page = canonical_link(item.link).rstrip("/")
+        title = " ".join(item.title.split()).casefold()
+        key = (page, title)
+        found = at.get(key) if page else None
+        if found is not None:
+            stories[found].append(index)
             continue
-        if key:
-            at[key] = len(stories)
+        if page:
+            at.setdefault(key, len(stories))
+            at.setdefault((page, ""), len(stories))
         stories.append([index])
     return stories
 
