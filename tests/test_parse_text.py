@@ -754,6 +754,20 @@ def test_a_page_read_the_same_evening_keeps_its_today() -> None:
     assert dated["Старая новость"] == msk(2026, 11, 26, 18, 0)
 
 
+def test_one_headline_ahead_under_today_does_not_move_the_page_a_day_back() -> None:
+    # An evening broadcast announced in the morning: the page is today's.
+    # Taken for a page of the day before, every story on it was dated a
+    # day early, and published again under new ids once read in the evening.
+    page = (
+        "Сегодня\n23:00Трансляция: концерт в прямом эфире\n11:40Утренняя новость\n"
+        "09:15Ранняя новость\nВчера\n18:00Вчерашняя\n"
+    )
+    for now in (msk(2026, 11, 27, 12, 0), msk(2026, 11, 27, 20, 30)):
+        dated = {item.title: item.published for item in items_of(page, now=now)}
+        assert dated["Утренняя новость"] == msk(2026, 11, 27, 11, 40)
+        assert dated["Вчерашняя"] == msk(2026, 11, 26, 18, 0)
+
+
 def test_a_weekday_heading_on_a_page_saved_before_midnight_is_not_moved() -> None:
     # 27 November 2026 is a Friday; a page saved that evening, read after
     # midnight: "Сегодня" moves to the 27th, "Пятница" names the 27th.

@@ -71,8 +71,9 @@ _MAX_HEADING = 40
 _LABEL = re.compile(r"^(?=.{1,40}$)[^\W\d_]+(?:[ '’&.-]+[^\W\d_]+){0,4}$")
 #: Labels a card may have, past which a short line is read as no label.
 _MOST_LABELS = 6
-#: What names a day by its distance from today.
+#: What names a day by its distance from today, and today itself.
 _RELATIVE_DAY = re.compile(r"сегодня|вчера|позавчера|today|yesterday", re.IGNORECASE)
+_TODAY = re.compile(r"сегодня|today", re.IGNORECASE)
 #: What names a day with no digit in it: today, yesterday, a weekday.
 _DAY_NAME = re.compile(
     r"сегодня|вчера|позавчера|today|yesterday"
@@ -180,10 +181,12 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     headed: set[tuple[str, str]] = set()
     pending = _Pending()
     day: date | None = None
-    #: Whether `day` is named relative to the page's today (`Сегодня`).
-    relative = False
+    #: Whether `day` is named relative to the page's today (`Вчера`), and
+    #: whether it is that today (`Сегодня`).
+    relative = today = False
     #: Where in `items` the headlines under such a heading are.
     under_relative: list[int] = []
+    under_today: list[int] = []
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -207,6 +210,8 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                 headed.add((timed["rest"], f"{at:%H:%M}"))
                 if relative:
                     under_relative.append(len(items))
+                if today:
+                    under_today.append(len(items))
             # With no date heading above it, the page gives the time only:
             # the date is a guess, and the id is made from the time instead.
             items.append(
@@ -229,6 +234,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         if heading is not None:
             day = heading
             relative = not any(c.isdigit() for c in line) and bool(_RELATIVE_DAY.search(line))
+            today = relative and bool(_TODAY.search(line))
             pending.clear()
             continue
 
@@ -294,7 +300,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             )
         pending.clear()
         day = None if (rubrics or series) else day
-    _page_of_the_day_before(items, under_relative, context.now, zone)
+    _page_of_the_day_before(items, under_relative, under_today, context.now, zone)
     # A headline of the same title and time under a date heading is an
     # earlier day's (a bulletin printed every day at 09:00): the one with no
     # heading is another story, so its id cannot be made from the time
@@ -340,16 +346,22 @@ def _clock(timed: re.Match[str]) -> time:
 
 
 def _page_of_the_day_before(
-    items: list[Item], under_relative: list[int], now: datetime, zone: ZoneInfo
+    items: list[Item],
+    under_relative: list[int],
+    under_today: list[int],
+    now: datetime,
+    zone: ZoneInfo,
 ) -> None:
-    """A headline under `Сегодня` more than CLOCK_LEAD ahead of the fetch
-    means the page was made before midnight and read after it (a saved
-    dump, a cache): its today is the fetch's yesterday, and every day it
-    names relative to today is a day earlier too. Read as the fetch's
+    """Every headline under `Сегодня` more than CLOCK_LEAD ahead of the
+    fetch means the page was made before midnight and read after it (a
+    saved dump, a cache): its today is the fetch's yesterday, and every day
+    it names relative to today is a day earlier too. Read as the fetch's
     today, its stories were dated up to a day ahead, and published again
-    under new ids once the next day's page printed them under `Вчера`."""
+    under new ids once the next day's page printed them under `Вчера`. One
+    headline ahead among others is not that (an evening broadcast
+    announced in the morning, a site's clock a little off)."""
     ahead = now.timestamp() + CLOCK_LEAD.total_seconds()
-    if not any(_stamp(items[i].published) > ahead for i in under_relative):
+    if not under_today or not all(_stamp(items[i].published) > ahead for i in under_today):
         return
     for i in under_relative:
         moment = items[i].published
