@@ -1175,7 +1175,7 @@ def test_a_json_ld_article_named_only_by_its_id_gets_that_page() -> None:
         '<html><head><script type="application/ld+json">'
         '{"@context": "https://schema.org", "@type": "ItemList", "itemListElement": ['
         '{"@type": "ListItem", "position": 1, "item": {"@type": "NewsArticle",'
-        ' "@id": "/news/three/#article", "headline": "Третья"}},'
+        ' "@id": "/news/three/", "headline": "Третья"}},'
         '{"@type": "ListItem", "position": 2, "item": {"@type": "NewsArticle",'
         ' "@id": "https://example.org/news/four/", "headline": "Четвёртая"}}]}'
         "</script></head><body></body></html>"
@@ -1187,15 +1187,62 @@ def test_a_json_ld_article_named_only_by_its_id_gets_that_page() -> None:
     ]
 
 
-def test_stories_named_by_parts_of_the_list_page_are_not_taken_for_that_page() -> None:
-    # "#item-1" on the list itself names no page of the story's own: taken
-    # for one, both stories took the list's address and became one.
+def test_stories_named_by_parts_of_a_page_are_not_taken_for_that_page() -> None:
+    # "#item-1" on the list itself, or fragments of another page, name no
+    # page of the story's own: taken for one, stories took one address and
+    # became one story.
     page = (
         '<html><head><script type="application/ld+json">'
         '[{"@type": "NewsArticle", "@id": "#item-1", "headline": "Первая"},'
-        ' {"@type": "NewsArticle", "@id": "https://example.org/news/#item-2",'
-        ' "headline": "Вторая"}]'
+        ' {"@type": "NewsArticle", "@id": "https://example.org/news/?page=2#item-2",'
+        ' "headline": "Вторая"},'
+        ' {"@type": "NewsArticle", "@id": "https://example.org/#a3", "headline": "Третья"},'
+        ' {"@type": "NewsArticle", "@id": "/news/four/#article", "headline": "Четвёртая"}]'
         "</script></head><body></body></html>"
     )
     items, _notes = _parse_body(page, None)
-    assert [(i.title, i.link) for i in items] == [("Первая", ""), ("Вторая", "")]
+    assert [(i.title, i.link) for i in items] == [
+        ("Первая", ""),
+        ("Вторая", ""),
+        ("Третья", ""),
+        ("Четвёртая", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("markup", "field", "expected"),
+    [
+        # An element's own value keeps its place over a content attribute.
+        ('<a itemprop="url" href="/news/1" content="Читать далее">x</a>', "link", "/news/1"),
+        ('<link itemprop="url" href="/news/2" content="news-2">', "link", "/news/2"),
+        (
+            '<time itemprop="datePublished" datetime="2026-11-25T10:15:00+03:00"'
+            ' content="2026-11-25">25 ноября</time>',
+            "published",
+            "2026-11-25T10:15:00+03:00",
+        ),
+        # What readers see, for a headline or an author.
+        (
+            '<span itemprop="author" content="a.petrova">Анна Петрова</span>',
+            "author",
+            "Анна Петрова",
+        ),
+    ],
+)
+def test_a_microdata_content_attribute_does_not_outrank_an_elements_own_value(
+    markup: str, field: str, expected: str
+) -> None:
+    page = (
+        '<html><body><div itemscope itemtype="https://schema.org/NewsArticle">'
+        '<h2 itemprop="headline" content="Коротко">Полный заголовок</h2>'
+        f"{markup}</div></body></html>"
+    )
+    (item,), _notes = _parse_body(page, None)
+    assert item.title == "Полный заголовок"
+    value = getattr(item, field)
+    if field == "link":
+        assert value == "https://example.org" + expected
+    elif field == "published":
+        assert value.isoformat() == expected
+    else:
+        assert value == expected

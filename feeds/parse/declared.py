@@ -347,7 +347,7 @@ def _json_ld_item(
     link = (
         _json_url(node.get("url"), index)
         or _json_url(node.get("mainEntityOfPage"), index)
-        or _page_of(node.get("@id"), page)
+        or _page_of(node.get("@id"))
     )
     if not link:
         missing.append("link: no url or mainEntityOfPage")
@@ -410,25 +410,19 @@ def _json_names(value: Any, index: dict[str, dict[str, Any]]) -> Iterator[str]:
         yield _json_string(value)
 
 
-def _page_of(identity: Any, page: Page) -> str:
+def _page_of(identity: Any) -> str:
     """The page an item's identifier names, when it is a web address or a
-    path ("https://site/news/1#article", "/news/three/"), without its
-    fragment; '' for anything else, and for a part of the page being read
-    ("#article", "/list/#item-2"): stories listed there by such ids would
-    all take the list's address, and be taken for one story. (A page of
-    one story gets its own address anyway: see `_link_the_page`.)"""
+    path with no fragment ("https://site/news/1", "/news/three/"); '' for
+    anything else. An identifier with a fragment ("#article",
+    "/list/#item-2", "https://site/#a3") names a part of some page, often
+    of the list being read: stories listed by such ids took that one page
+    for theirs, and were taken for one story."""
     if not isinstance(identity, str):
         return ""
-    address, _, fragment = identity.strip().partition("#")
-    if not address.startswith(("http://", "https://", "/")):
-        return ""
-    if fragment and _same_page(page.absolute(address), page.url):
-        return ""
-    return address
-
-
-def _same_page(one: str, other: str) -> bool:
-    return canonical_link(one).rstrip("/") == canonical_link(other).rstrip("/")
+    address = identity.strip()
+    return (
+        address if address.startswith(("http://", "https://", "/")) and "#" not in address else ""
+    )
 
 
 def _json_url(value: Any, index: dict[str, dict[str, Any]]) -> str:
@@ -543,9 +537,7 @@ def _microdata_item(scope: LexborNode, page: Page, owned: _Owned) -> _Found:
     props = owned.get(scope.mem_id, {})
 
     def values(name: str) -> list[str]:
-        return unique(
-            _property_value(node, name in _WORDS, owned, page) for node in props.get(name, [])
-        )
+        return unique(_property_value(node, name in _WORDS, owned) for node in props.get(name, []))
 
     def value(*names: str) -> str:
         return next((v for name in names for v in values(name)), "")
@@ -555,18 +547,16 @@ def _microdata_item(scope: LexborNode, page: Page, owned: _Owned) -> _Found:
     if not title:
         missing.append("title: no itemprop headline or name")
     link = value("url", "mainEntityOfPage")
-    link = link or _page_of(scope.attributes.get("itemid"), page)
+    itemid = (scope.attributes.get("itemid") or "").strip()
+    if not link and itemid.startswith(("http:", "https:", "/")):
+        link = itemid
     if not link:
         missing.append("link: no itemprop url")
     published, updated = _dated(
         value("datePublished"), value("dateModified"), page, missing, "no itemprop datePublished"
     )
     summary = next(
-        (
-            text
-            for node in props.get("description", [])
-            if (text := _property_html(node, owned, page))
-        ),
+        (text for node in props.get("description", []) if (text := _property_html(node, owned))),
         "",
     )
     if not summary:
@@ -628,7 +618,7 @@ def _owned_properties(tree: LexborHTMLParser) -> _Owned:
     return owned
 
 
-def _property_value(node: LexborNode, words: bool, owned: _Owned, page: Page) -> str:
+def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
     """A property's value; a nested item (an author's Person, an
     ImageObject) gives its name or URL."""
     attributes = node.attributes
@@ -636,11 +626,11 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned, page: Page) ->
         nested = owned.get(node.mem_id, {})
         for name in ("name", "url", "contentUrl"):
             for inner in nested.get(name, []):
-                if value := _property_value(inner, name == "name", owned, page):
+                if value := _property_value(inner, name == "name", owned):
                     return value
         # A page named by its identifier, as Google's article markup gives
         # mainEntityOfPage: <meta itemscope itemprop=... itemid="https://...">.
-        named = "" if words else _page_of(attributes.get("itemid"), page)
+        named = "" if words else _page_of(attributes.get("itemid"))
         return named or node_text(node)
     tag = node.tag or ""
     if words and tag in ("a", "area"):
@@ -649,13 +639,15 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned, page: Page) ->
             return text
     if tag == "img":
         return image_source(node)  # a lazy-loaded picture's, not its placeholder
+    attribute = _PROPERTY_ATTRIBUTES.get(tag)
     content = " ".join((attributes.get("content") or "").split())
-    if content:
+    if content and not attribute and not words:
         # <span itemprop="datePublished" content="2026-11-27T18:30+03:00">
         # Вчера</span>, as schema.org's examples write one: the value for
-        # machines, where the text is for people.
+        # machines, on an element with no value of its own (an href, a
+        # datetime keeps its place), where the text is for people. A
+        # headline or an author is what readers see.
         return content
-    attribute = _PROPERTY_ATTRIBUTES.get(tag)
     if attribute:
         value = " ".join((attributes.get(attribute) or "").split())
         if value or tag != "time":
@@ -663,7 +655,7 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned, page: Page) ->
     return node_text(node)
 
 
-def _property_html(node: LexborNode, owned: _Owned, page: Page) -> str:
+def _property_html(node: LexborNode, owned: _Owned) -> str:
     if (node.tag or "") in _PROPERTY_ATTRIBUTES:
-        return html.escape(_property_value(node, False, owned, page), quote=False)
+        return html.escape(_property_value(node, False, owned), quote=False)
     return inner_html(node)
