@@ -32,11 +32,12 @@ from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source, category_key
 from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
 
-_TIMED = re.compile(
-    # On the 12-hour clock too ("2:52 PMCOLTA.RU ..."): the headline was
-    # "PMCOLTA.RU ...", at 02:52.
-    r"^(?:(?P<hour12>0?[1-9]|1[0-2]):(?P<minute12>[0-5]\d) (?P<half>[AaPp]\.?[Mm]\.?)(?![a-z])"
-    r"|(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)) ?(?P<rest>\S.*)$"
+_TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
+#: The same on the 12-hour clock ("2:52 PMCOLTA.RU ..."): read so on a page
+#: whose every headline's time is written so (see `_twelve_hour_page`).
+_TIMED_12 = re.compile(
+    r"^(?P<hour>0?[1-9]|1[0-2]):(?P<minute>[0-5]\d) (?P<half>[AaPp]\.?[Mm]\.?)(?![a-z])"
+    r" ?(?P<rest>\S.*)$"
 )
 # A year is four digits, so whatever follows it on a card's last line is the
 # view count: "20 января 202212300" -> 2022 and 12300.
@@ -172,6 +173,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     vocabulary = _Vocabulary.build(context.rubric_names, context.series_names)
+    clock = _TIMED_12 if _twelve_hour_page(lines) else _TIMED
     zone = ZoneInfo(context.timezone)
     languages = (context.language,) if context.language else ()
     news_categories = tuple(source.news_rubrics)
@@ -203,7 +205,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             day = None
             continue
 
-        timed = _TIMED.match(line)
+        timed = clock.match(line)
         if timed and not _DATED_VIEWS.match(line):
             at = _clock(timed)
             if day:
@@ -339,10 +341,20 @@ def _label_like(line: str) -> bool:
 
 
 def _clock(timed: re.Match[str]) -> time:
-    if timed["half"]:
-        hour = int(timed["hour12"]) % 12 + (12 if timed["half"][0] in "Pp" else 0)
-        return time(hour, int(timed["minute12"]))
-    return time(int(timed["hour"]), int(timed["minute"]))
+    hour, half = int(timed["hour"]), timed.groupdict().get("half")
+    if half:
+        hour = hour % 12 + (12 if half[0] in "Pp" else 0)
+    return time(hour, int(timed["minute"]))
+
+
+def _twelve_hour_page(lines: list[str]) -> bool:
+    """Whether the page writes its headlines' times on the 12-hour clock:
+    two or more, and every one with its AM or PM. One line's capitals
+    after a time are a headline's ("10:00 PMI в еврозоне", "9:30 AMD
+    представила"): read as PM or AM, the headline lost its first letters
+    and its time moved twelve hours."""
+    timed = [line for line in lines if _TIMED.match(line) and not _DATED_VIEWS.match(line)]
+    return len(timed) >= 2 and all(_TIMED_12.match(line) for line in timed)
 
 
 def _page_of_the_day_before(
