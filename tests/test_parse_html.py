@@ -399,9 +399,21 @@ def test_a_picture_given_only_in_srcset_is_its_widest_candidate() -> None:
 
     assert [item.image for item in items] == [
         "https://example.org/img/most-1024.jpg",
-        "https://example.org/img/teatr.jpg",
+        "https://example.org/img/teatr@2x.jpg",
     ]
     assert not any("image" in note for note in notes)
+
+
+def test_a_srcset_address_may_hold_commas() -> None:
+    # As image CDNs write their transformations: it was cut at the comma.
+    page = (
+        '<html><body><article class="post"><h2><a href="/1">Мост</a></h2>'
+        '<img srcset="https://res.cdn.example/image/w_480,c_fill/most.jpg 480w,'
+        ' https://res.cdn.example/image/w_960,c_fill/most.jpg 960w"></article></body></html>'
+    )
+    selectors = Selectors(item="article.post", title="h2", link="h2 a", image="img")
+    (item,), _notes = _parse_body(page, selectors)
+    assert item.image == "https://res.cdn.example/image/w_960,c_fill/most.jpg"
 
 
 def test_lazy_loaded_pictures_inside_a_summary_keep_their_source() -> None:

@@ -129,18 +129,25 @@ def image_source(node: LexborNode) -> str:
 
 
 def _widest(srcset: str) -> str:
-    """The widest candidate of a srcset ("a.jpg 480w, b.jpg 1024w"), or
-    the first when none gives its width."""
-    best, width = "", -1
-    for candidate in srcset.split(","):
-        address, _, descriptor = candidate.strip().partition(" ")
+    """The largest candidate of a srcset ("a.jpg 480w, b.jpg 1024w", or
+    "a.jpg 1x, b.jpg 2x"); the first when none says its size. Candidates
+    are parted by a comma and white space, as browsers part them: an
+    address may hold commas ("/w_480,c_fill/a.jpg")."""
+    best, size = "", -1.0
+    for candidate in _SRCSET_PARTS.split(srcset.strip()):
+        address, _, descriptor = candidate.strip().rstrip(",").partition(" ")
         if not address or address.lower().startswith("data:"):
             continue
-        size = descriptor.strip()
-        wide = int(size[:-1]) if size.endswith("w") and size[:-1].isdigit() else 0
-        if wide > width:
-            best, width = address, wide
+        found = _DESCRIPTOR.fullmatch(descriptor.strip())
+        this = float(found[1]) if found else 0.0
+        if this > size:
+            best, size = address, this
     return best
+
+
+_SRCSET_PARTS = re.compile(r",\s+")
+#: A width ("480w") or a pixel density ("2x", "1.5x").
+_DESCRIPTOR = re.compile(r"(\d+(?:\.\d+)?)[wx]")
 
 
 def address_in(node: LexborNode, names: tuple[str, ...]) -> str:
