@@ -851,3 +851,9 @@ def test_a_utf16_dump_with_its_byte_order_mark_is_read(codec: str) -> None:
     if codec != "utf-16":  # the plain codec writes its own mark
         encoded = "\ufeff".encode(codec) + encoded
     assert [item.title for item in items_of(encoded)] == [item.title for item in items_of(body)]
+
+
+def test_a_dateline_with_the_month_first_is_no_day_heading() -> None:
+    # Only a weekday puts the month first in a heading ("Friday, March 4").
+    (item,) = items_of("Москва, Май 9\n10:00Новость дня\n")
+    assert item.published is not None and item.published.month == 11

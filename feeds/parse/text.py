@@ -58,8 +58,12 @@ _DAY_HEADING = re.compile(
     r"|\d{4}-\d{2}-\d{2})$"
 )
 _WORD_HEADING = re.compile(
-    # "Пятница, 20 ноября 2026", "Friday, March 4, 2022"
-    r"^[^\W\d_]+(?:,\s*(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})(?:,?\s+\d{4})?)?$"
+    r"^[^\W\d_]+(?:,\s*\d{1,2}\s+[^\W\d_]+\.?(?:\s+\d{4})?)?$"
+    # "Friday, March 4, 2022": the month first after a weekday only ("Москва,
+    # Май 9" is a dateline, not a day heading).
+    r"|^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)"
+    r",\s*[^\W\d_]+\.?\s+\d{1,2}(?:,?\s+\d{4})?$",
+    re.IGNORECASE,
 )
 #: A card's date line cut short: "13", "13 янв", "13 января 20", "13 января 20221".
 _CUT_DATE = re.compile(r"^\d{1,2}(?:\s+[^\W\d_]+\.?(?:\s+\d*(?:\s*[^\W\d_]+\.?)?)?)?$")
