@@ -186,6 +186,7 @@ _OPTION_OWNERS = {
     for option in {key for keys in TYPE_OPTIONS.values() for key in keys}
 }
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_SOURCE_PLACE = re.compile(r"sources\[(\d+)\]")
 _ZERO = re.compile(r"^\s*0+(\.0*)?\s*(ms|[smhdw])?\s*$", re.IGNORECASE)
 #: Reserved: the combined feed is written as all.atom, all.rss, all.json.
 _RESERVED_SLUGS = ("all", "feeds", "index")
@@ -322,6 +323,8 @@ class _Checker:
         self.shown = shown
         self.base = base
         self.lines = lines
+        #: The names of the sources read so far, by their place in the list.
+        self.source_names: dict[int, str] = {}
 
     def fail(self, key: str, detail: str) -> ConfigError:
         line = self.lines.get(key, 0)
@@ -330,7 +333,11 @@ class _Checker:
             shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
             probe = "" if shorter == probe else shorter
             line = self.lines.get(probe, 0)
-        return ConfigError(self.shown, line or 1, key, detail)
+        # Which source, by the name the operator knows it by: "sources[137]"
+        # alone sent them counting entries.
+        place = _SOURCE_PLACE.match(key)
+        source = self.source_names.get(int(place[1]), "") if place else ""
+        return ConfigError(self.shown, line or 1, key, detail, source=source)
 
     # -- shapes ---------------------------------------------------------
 
@@ -829,6 +836,7 @@ class _Checker:
             if name in names:
                 raise self.fail(f"{key}.name", f"another source is already named {name!r}")
             names.add(name)
+            self.source_names[index] = name
             kind = self.text(f"{key}.type", fields["type"])
             if kind not in SOURCE_TYPES:
                 hint = _did_you_mean(kind, SOURCE_TYPES)

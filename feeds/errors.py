@@ -46,13 +46,16 @@ class ConfigError(FeedsError):
     `key` the dotted key path such as ``sources[2].url``.
     """
 
-    def __init__(self, path: str, line: int, key: str, detail: str) -> None:
+    def __init__(self, path: str, line: int, key: str, detail: str, *, source: str = "") -> None:
         self.path = path
         self.line = line
         self.key = key
         self.detail = detail
+        #: The name of the source the key is in, when it has one yet.
+        self.source = source
         where = f"{path}:{line}" if line else path
-        what = f" {key}:" if key else ""
+        named = f" (source '{printable(source)}')" if source else ""
+        what = f" {key}{named}:" if key else ""
         super().__init__(f"{where}:{what} {detail}")
 
 

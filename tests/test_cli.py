@@ -452,7 +452,8 @@ def test_check_warns_of_a_local_file_that_is_not_there(tmp_path: Path) -> None:
         pytest.param(
             "sources:\n  - name: local\n    type: feed\n    path: output/all.atom\n",
             "output/all.atom",
-            "config.yaml:{line}: sources[0].path: '{folder}/output/all.atom' is inside output.dir",
+            "config.yaml:{line}: sources[0].path (source 'local'): "
+            "'{folder}/output/all.atom' is inside output.dir",
             id="source-file-in-output",
         ),
     ],
@@ -651,7 +652,7 @@ def _on_a_terminal(command: list[str], cwd: Path) -> str:
         (
             "site:\n  title: T\n  base_url: https://x.example/\nsources:\n"
             "  - name: a\n    type: feed\n    url: ftp://x.example/f\n",
-            "config.yaml:7: sources[0].url: expected an http(s) or file URL",
+            "config.yaml:7: sources[0].url (source 'a'): expected an http(s) or file URL",
         ),
     ],
 )
@@ -1545,7 +1546,9 @@ def test_check_refuses_a_url_whose_host_or_port_cannot_be_fetched(
     )
     done = run_cli("check", "-c", str(config))
     assert done.returncode == 2, done.stdout
-    assert done.stderr.startswith(f"error: {config}:7: sources[0].url: {problem}"), done.stderr
+    assert done.stderr.startswith(f"error: {config}:7: sources[0].url (source 'a'): {problem}"), (
+        done.stderr
+    )
     assert done.stdout == ""
     (tmp_path / "ok").mkdir()
     valid = write_config(tmp_path / "ok", "")

@@ -1075,7 +1075,28 @@ def test_config_errors(tmp_path: Path, yaml_text: str, key: str, detail: str) ->
 
     assert (error.line, error.key, error.detail) == (line, key, detail)
     assert error.path == str(tmp_path / "config.yaml")
-    assert str(error) == f"{tmp_path / 'config.yaml'}:{line}: {key}: {detail}"
+    named = f" (source '{error.source}')" if error.source else ""
+    assert str(error) == f"{tmp_path / 'config.yaml'}:{line}: {key}{named}: {detail}"
+
+
+def test_an_error_in_a_source_names_the_source(tmp_path: Path) -> None:
+    # "sources[137].rubrics[0]" alone sent the operator counting entries.
+    text = (
+        SITE
+        + "rubrics:\n  - slug: film\n    title: Кино\n"
+        + "sources:\n  - name: alpha\n    type: feed\n    url: https://a.example/f\n"
+        + "  - name: zeta\n    type: feed\n    url: https://z.example/f\n"
+        + "    rubrics: [filmz]  # <-\n"
+    )
+    error = fail(tmp_path, text)
+    assert (error.key, error.source) == ("sources[1].rubrics[0]", "zeta")
+    assert str(error).endswith(
+        f":{marked_line(text)}: sources[1].rubrics[0] (source 'zeta'): "
+        "no rubric with slug 'filmz' (did you mean 'film'?)"
+    )
+    # A source whose own name is wrong has none to be named by.
+    nameless = SITE + "sources:\n  - name: ''  # <-\n    type: feed\n    url: https://a.example/\n"
+    assert fail(tmp_path, nameless).source == ""
 
 
 INVALID_YAML = [

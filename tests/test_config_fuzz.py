@@ -179,7 +179,10 @@ def assert_actionable(error: ConfigError, text: str, path: Path) -> None:
     if not text:
         assert (error.line, error.key, error.detail) == (1, "", "the file is empty")
     if error.key:
-        assert message == f"{shown}:{error.line}: {error.key}: {error.detail}"
+        # A key in a source that has its name already says which source.
+        named = f" (source '{error.source}')" if error.source else ""
+        assert not error.source or error.key.startswith("sources[")
+        assert message == f"{shown}:{error.line}: {error.key}{named}: {error.detail}"
     else:
         assert (
             error.detail.startswith("invalid YAML")
