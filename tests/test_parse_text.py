@@ -730,9 +730,13 @@ def test_a_page_saved_before_midnight_and_read_after_it_dates_its_today_the_day_
         "Старая новость": msk(2026, 11, 26, 18, 0),
     }
     # "Вчера" on such a page is the day before its today.
-    page = "Сегодня\n23:40Поздняя\nВчера\n10:00Вчерашняя\n"
+    page = "Сегодня\n23:40Поздняя\n20:00Вечерняя\nВчера\n10:00Вчерашняя\n"
     dated = {item.title: item.published for item in items_of(page, now=after_midnight)}
-    assert dated == {"Поздняя": msk(2026, 11, 27, 23, 40), "Вчерашняя": msk(2026, 11, 26, 10, 0)}
+    assert dated == {
+        "Поздняя": msk(2026, 11, 27, 23, 40),
+        "Вечерняя": msk(2026, 11, 27, 20, 0),
+        "Вчерашняя": msk(2026, 11, 26, 10, 0),
+    }
 
 
 def test_a_page_read_across_midnight_and_again_next_morning_is_the_same_stories(
@@ -768,12 +772,36 @@ def test_one_headline_ahead_under_today_does_not_move_the_page_a_day_back() -> N
         assert dated["Вчерашняя"] == msk(2026, 11, 26, 18, 0)
 
 
+def test_a_busy_page_saved_before_midnight_is_moved_though_it_lists_early_morning_news() -> None:
+    # Saved at 23:50, read at 00:20: the 01:15 headline (of the day before)
+    # is less than three hours ahead, and the page was read as the fetch's
+    # day, its stories up to 23 h ahead.
+    page = "Сегодня\n23:40Поздняя\n21:00Вечерняя\n15:00Дневная\n09:00Утренняя\n01:15Ночная\n"
+    dated = {item.title: item.published for item in items_of(page, now=msk(2026, 11, 28, 0, 20))}
+    assert dated["Поздняя"] == msk(2026, 11, 27, 23, 40)
+    assert dated["Ночная"] == msk(2026, 11, 27, 1, 15)
+
+
+def test_one_announcement_alone_under_today_does_not_move_the_page() -> None:
+    # Read early in the morning: the evening broadcast is the only headline
+    # of the day yet. Moved a day back, "Вчера" went back with it, and the
+    # stories came again under new ids once the morning news came.
+    page = "Сегодня\n19:00Анонс: вечерний эфир\nВчера\n22:10Вчерашняя вечерняя\n18:00Вчерашняя\n"
+    dated = {item.title: item.published for item in items_of(page, now=msk(2026, 11, 28, 4, 37))}
+    assert dated["Вчерашняя вечерняя"] == msk(2026, 11, 27, 22, 10)
+    assert dated["Анонс: вечерний эфир"] == msk(2026, 11, 28, 19, 0)
+
+
 def test_a_weekday_heading_on_a_page_saved_before_midnight_is_not_moved() -> None:
     # 27 November 2026 is a Friday; a page saved that evening, read after
     # midnight: "Сегодня" moves to the 27th, "Пятница" names the 27th.
-    page = "Сегодня\n23:40Поздняя\nПятница\n10:00Пятничная\n"
+    page = "Сегодня\n23:40Поздняя\n20:00Вечерняя\nПятница\n10:00Пятничная\n"
     dated = {item.title: item.published for item in items_of(page, now=msk(2026, 11, 28, 0, 30))}
-    assert dated == {"Поздняя": msk(2026, 11, 27, 23, 40), "Пятничная": msk(2026, 11, 27, 10, 0)}
+    assert dated == {
+        "Поздняя": msk(2026, 11, 27, 23, 40),
+        "Вечерняя": msk(2026, 11, 27, 20, 0),
+        "Пятничная": msk(2026, 11, 27, 10, 0),
+    }
 
 
 def test_times_on_the_12_hour_clock_glued_to_headlines() -> None:

@@ -368,16 +368,19 @@ def _page_of_the_day_before(
     now: datetime,
     zone: ZoneInfo,
 ) -> None:
-    """Every headline under `Сегодня` more than CLOCK_LEAD ahead of the
-    fetch means the page was made before midnight and read after it (a
-    saved dump, a cache): its today is the fetch's yesterday, and every day
-    it names relative to today is a day earlier too. Read as the fetch's
-    today, its stories were dated up to a day ahead, and published again
-    under new ids once the next day's page printed them under `Вчера`. One
-    headline ahead among others is not that (an evening broadcast
-    announced in the morning, a site's clock a little off)."""
-    ahead = now.timestamp() + CLOCK_LEAD.total_seconds()
-    if not under_today or not all(_stamp(items[i].published) > ahead for i in under_today):
+    """A page made before midnight and read after it (a saved dump, a
+    cache): its today is the fetch's yesterday, and every day it names
+    relative to today is a day earlier too. Read as the fetch's today, its
+    stories were dated up to a day ahead, and published again under new
+    ids once the next day's page printed them under `Вчера`. Such a page's
+    `Сегодня` lists two headlines or more, every one still to come at the
+    fetch and the newest more than CLOCK_LEAD ahead. One headline ahead
+    among others already past (an evening broadcast announced in the
+    morning), or alone, is not that."""
+    stamps = [_stamp(items[i].published) for i in under_today]
+    if len(stamps) < 2 or min(stamps) <= now.timestamp():
+        return
+    if max(stamps) <= now.timestamp() + CLOCK_LEAD.total_seconds():
         return
     for i in under_relative:
         moment = items[i].published
