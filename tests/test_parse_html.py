@@ -1110,17 +1110,17 @@ TEASERS = Selectors(item="div.post", title="h2", link="a", date="time", rubrics=
 
 def test_cards_of_one_story_leading_to_one_page_are_one_item_with_what_each_gives() -> None:
     # A home page as Tilda, Bitrix and WordPress themes lay them out: the
-    # featured card, the same card's "comments" link (with the date), and a
-    # card of the list with its rubric. They were three stories.
+    # featured card, the list's card (with the date, and a tracking
+    # parameter), and one more with the rubric. They were three items.
     title = "Фестиваль «Архстояние» объявил программу"
     page = (
         "<html><body>"
         f'<div class="post"><h2>{title}</h2><a href="/tpost/abc123-festival">читать</a></div>'
         f'<div class="post"><h2>{title}</h2>'
-        '<a href="/tpost/abc123-festival#comments">комментарии</a>'
+        '<a href="/tpost/abc123-festival?utm_source=list">далее</a>'
         '<time datetime="2026-11-25T10:00:00+03:00">25 ноября</time></div>'
         f'<div class="post"><h2>{title.upper()}</h2><span class="tag">Искусство</span>'
-        '<a href="https://example.org/tpost/abc123-festival?utm_source=list">далее</a></div>'
+        '<a href="https://EXAMPLE.org/tpost/abc123-festival/">далее</a></div>'
         '<div class="post"><h2>Новая книга Сорокина</h2><a href="/tpost/def456-book">x</a></div>'
         "</body></html>"
     )
@@ -1136,6 +1136,19 @@ def test_cards_of_one_story_leading_to_one_page_are_one_item_with_what_each_give
     # A note on a card is numbered as the stories are, as preview lists them.
     assert "item 2: date: selector 'time' matched nothing" in notes
     assert not any(note.startswith(("item 3:", "item 4:")) for note in notes)
+
+
+def test_entries_at_fragments_of_one_page_stay_stories_of_their_own() -> None:
+    # A live blog: two entries may share a title. Joined, one was lost.
+    page = (
+        "<html><body>"
+        '<div class="post"><h2>Заявление МИД</h2><a href="/live/2026-11-27#e3">#</a></div>'
+        '<div class="post"><h2>Заявление МИД</h2><a href="/live/2026-11-27#e2">#</a></div>'
+        '<div class="post"><h2>Срочно</h2><a href="/live/2026-11-27#e1">#</a></div>'
+        "</body></html>"
+    )
+    items, _notes = _parse_body(page, TEASERS)
+    assert [item.link.rsplit("#", 1)[1] for item in items] == ["e3", "e2", "e1"]
 
 
 def test_cards_under_other_titles_leading_to_one_page_stay_stories_of_their_own() -> None:

@@ -249,16 +249,19 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
 
 def _one_story_a_link(items: list[Item]) -> list[list[int]]:
     """The cards of each story, by their index in `items`: cards under one
-    title leading to one page (fragment and tracking parameters set aside)
-    are one story, as a featured card and the list's card, or a card and
-    its "comments" link, are. A card with no title of its own joins the
-    first at its page. Cards under other titles stay stories of their own:
-    a page of videos, or a subscription page, is where many stories lead,
-    and a teaser's shorter title cannot be told from another story's."""
+    title leading to one place (tracking parameters set aside), as a
+    featured card and the list's card do, are one story. A card with no
+    title of its own joins the first at its place. Cards under other titles
+    stay stories of their own: a page of videos, or a subscription page, is
+    where many stories lead, and a teaser's shorter title cannot be told
+    from another story's. So do cards at other fragments of one page (a
+    live blog's entries, which may share a title)."""
     stories: list[list[int]] = []
     at: dict[tuple[str, str], int] = {}
     for index, item in enumerate(items):
         page = canonical_link(item.link).rstrip("/")
+        if page and "#" in item.link:
+            page += "#" + item.link.split("#", 1)[1]
         title = " ".join(item.title.split()).casefold()
         key = (page, title)
         found = at.get(key) if page else None
