@@ -1246,6 +1246,12 @@ def test_stories_named_by_parts_of_a_page_are_not_taken_for_that_page() -> None:
             "published",
             "2026-11-25T10:15:00+03:00",
         ),
+        # A day only, where the text shown gives the time too.
+        (
+            '<span itemprop="datePublished" content="2026-11-25">25 ноября 2026, 10:15</span>',
+            "published",
+            "2026-11-25T10:15:00+03:00",
+        ),
         # What readers see, for a headline or an author.
         (
             '<span itemprop="author" content="a.petrova">Анна Петрова</span>',

@@ -641,7 +641,7 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
         return image_source(node)  # a lazy-loaded picture's, not its placeholder
     attribute = _PROPERTY_ATTRIBUTES.get(tag)
     content = " ".join((attributes.get("content") or "").split())
-    if content and not attribute and not words:
+    if content and not attribute and not words and not _less_than_shown(content, node):
         # <span itemprop="datePublished" content="2026-11-27T18:30+03:00">
         # Вчера</span>, as schema.org's examples write one: the value for
         # machines, on an element with no value of its own (an href, a
@@ -653,6 +653,17 @@ def _property_value(node: LexborNode, words: bool, owned: _Owned) -> str:
         if value or tag != "time":
             return value
     return node_text(node)
+
+
+def _less_than_shown(content: str, node: LexborNode) -> bool:
+    """Whether a date in `content` gives the day only where the text shown
+    gives a time as well (`content="2026-11-27"` on "27 ноября 2026,
+    10:15"): the text says more."""
+    return bool(_DAY_ONLY.fullmatch(content)) and bool(_CLOCK_TIME.search(node_text(node)))
+
+
+_DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK_TIME = re.compile(r"\d{1,2}[:.]\d{2}")
 
 
 def _property_html(node: LexborNode, owned: _Owned) -> str:
