@@ -416,6 +416,26 @@ def test_a_srcset_address_may_hold_commas() -> None:
     assert item.image == "https://res.cdn.example/image/w_960,c_fill/most.jpg"
 
 
+@pytest.mark.parametrize(
+    ("srcset", "expected"),
+    [
+        ("/a-480.jpg 480w,/a-1024.jpg 1024w", "/a-1024.jpg"),  # no space after the comma
+        ("/a.jpg 1x,/a@2x.jpg 2x", "/a@2x.jpg"),
+        ("/a-480.jpg\t480w, /a-960.jpg\t960w", "/a-960.jpg"),  # tabs
+        ("/only.jpg", "/only.jpg"),
+        ("/a.jpg, /b.jpg 2x", "/b.jpg"),
+    ],
+)
+def test_a_srcset_is_read_as_browsers_read_it(srcset: str, expected: str) -> None:
+    page = (
+        '<html><body><article class="post"><h2><a href="/1">Мост</a></h2>'
+        f'<img srcset="{srcset}"></article></body></html>'
+    )
+    selectors = Selectors(item="article.post", title="h2", link="h2 a", image="img")
+    (item,), _notes = _parse_body(page, selectors)
+    assert item.image == "https://example.org" + expected
+
+
 def test_lazy_loaded_pictures_inside_a_summary_keep_their_source() -> None:
     # The cleaner drops the data: placeholder and every data-* attribute:
     # the reader got an empty <img> and no picture.

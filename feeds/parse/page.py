@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -130,22 +130,41 @@ def image_source(node: LexborNode) -> str:
 
 def _widest(srcset: str) -> str:
     """The largest candidate of a srcset ("a.jpg 480w, b.jpg 1024w", or
-    "a.jpg 1x, b.jpg 2x"); the first when none says its size. Candidates
-    are parted by a comma and white space, as browsers part them: an
-    address may hold commas ("/w_480,c_fill/a.jpg")."""
+    "a.jpg 1x,b.jpg 2x"); the first when none says its size. Read as
+    browsers read one: an address runs to white space (it may hold commas,
+    "/w_480,c_fill/a.jpg"), a comma ending it ends its candidate, and a
+    candidate's descriptors run to the next comma."""
     best, size = "", -1.0
-    for candidate in _SRCSET_PARTS.split(srcset.strip()):
-        address, _, descriptor = candidate.strip().rstrip(",").partition(" ")
-        if not address or address.lower().startswith("data:"):
+    for address, descriptor in _srcset_candidates(srcset):
+        if address.lower().startswith("data:"):
             continue
-        found = _DESCRIPTOR.fullmatch(descriptor.strip())
+        found = _DESCRIPTOR.fullmatch(descriptor)
         this = float(found[1]) if found else 0.0
         if this > size:
             best, size = address, this
     return best
 
 
-_SRCSET_PARTS = re.compile(r",\s+")
+def _srcset_candidates(srcset: str) -> Iterator[tuple[str, str]]:
+    position, end = 0, len(srcset)
+    while position < end:
+        while position < end and (srcset[position].isspace() or srcset[position] == ","):
+            position += 1
+        start = position
+        while position < end and not srcset[position].isspace():
+            position += 1
+        address = srcset[start:position]
+        if not address:
+            return
+        if address.endswith(","):
+            yield address.rstrip(","), ""
+            continue
+        comma = srcset.find(",", position)
+        stop = end if comma < 0 else comma
+        yield address, " ".join(srcset[position:stop].split())
+        position = stop + 1
+
+
 #: A width ("480w") or a pixel density ("2x", "1.5x").
 _DESCRIPTOR = re.compile(r"(\d+(?:\.\d+)?)[wx]")
 
