@@ -337,6 +337,8 @@ class _Checker:
         # alone sent them counting entries.
         place = _SOURCE_PLACE.match(key)
         source = self.source_names.get(int(place[1]), "") if place else ""
+        if key.endswith("].name"):
+            source = ""  # the name is what is wrong: the key says which
         return ConfigError(self.shown, line or 1, key, detail, source=source)
 
     # -- shapes ---------------------------------------------------------
@@ -829,6 +831,10 @@ class _Checker:
         names: set[str] = set()
         for index, entry in enumerate(self.sequence("sources", value)):
             key = f"sources[{index}]"
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]:
+                # Known before its keys are checked: a misspelt key, the
+                # commonest mistake, named no source.
+                self.source_names[index] = entry["name"]
             fields = self.mapping(key, entry, _SOURCE_KEYS, required=("name", "type"))
             name = self.text(f"{key}.name", fields["name"])
             if not name:

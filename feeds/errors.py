@@ -51,10 +51,11 @@ class ConfigError(FeedsError):
         self.line = line
         self.key = key
         self.detail = detail
-        #: The name of the source the key is in, when it has one yet.
-        self.source = source
+        #: The name of the source the key is in, when it has one yet, as
+        #: the message shows it.
+        self.source = printable(source)
         where = f"{path}:{line}" if line else path
-        named = f" (source '{printable(source)}')" if source else ""
+        named = f" (source '{self.source}')" if source else ""
         what = f" {key}{named}:" if key else ""
         super().__init__(f"{where}:{what} {detail}")
 

@@ -1094,6 +1094,11 @@ def test_an_error_in_a_source_names_the_source(tmp_path: Path) -> None:
         f":{marked_line(text)}: sources[1].rubrics[0] (source 'zeta'): "
         "no rubric with slug 'filmz' (did you mean 'film'?)"
     )
+    # A misspelt key is checked before the name is read: named all the same.
+    misspelt = (
+        SITE + "sources:\n  - name: alpha\n    type: feed\n    urll: https://a.example/  # <-\n"
+    )
+    assert fail(tmp_path, misspelt).source == "alpha"
     # A source whose own name is wrong has none to be named by.
     nameless = SITE + "sources:\n  - name: ''  # <-\n    type: feed\n    url: https://a.example/\n"
     assert fail(tmp_path, nameless).source == ""
