@@ -14,6 +14,7 @@ others are still published) or the store/output could not be written;
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import faulthandler
 import json
@@ -91,13 +92,15 @@ def run() -> NoReturn:
     closed, its threads and worker processes ended; what the interpreter
     would still do is free every object one by one and collect the rest,
     30-45 ms of a build (a tenth of a cycle where nothing changed). So the
-    process ends at once, its streams and log handlers flushed first; a
-    command that left a thread or a child process running ends the usual
-    way, which waits for them."""
+    process ends at once once its exit handlers have run and its streams
+    are flushed; a command that left a thread or a child process running
+    ends the usual way, which waits for them."""
     code = main()
     if threading.active_count() > 1 or multiprocessing.active_children():
         sys.exit(code)
-    logging.shutdown()
+    # What is registered to run at exit still runs (the log's handlers are
+    # flushed so, and a coverage or profiling tool writes its data so).
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):  # gone, or closed
             stream.flush()

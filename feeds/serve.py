@@ -830,17 +830,23 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling a waiting thread when startup is over."""
+    """uvicorn's server, telling a waiting thread when startup is over, and
+    `on_started` (called in the server's thread) once it serves."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(
+        self, config: uvicorn.Config, on_started: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(config)
         self.ready = threading.Event()
+        self._on_started = on_started
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         try:
             await super().startup(sockets=sockets)
         finally:
             self.ready.set()
+        if self._on_started is not None and self.started and not self.should_exit:
+            self._on_started()
 
 
 class ServerThread:
@@ -916,10 +922,18 @@ def serve_forever(
     as KeyboardInterrupt). Raises ServeError when the address cannot be
     bound; `on_bound` gets the port once it is."""
     sock = _bind(host, port)
-    logger.info("serving on http://%s:%d", host, sock.getsockname()[1])
-    if on_bound is not None:
-        on_bound(sock.getsockname()[1])
+    bound = sock.getsockname()[1]
+
+    def started() -> None:
+        # Said once uvicorn handles SIGINT and SIGTERM: whoever acts on it
+        # (a test, a script stopping the server again) may signal at once.
+        # Said as soon as the address was bound, a SIGTERM could come
+        # before uvicorn caught it, and end its start half-way.
+        logger.info("serving on http://%s:%d", host, bound)
+        if on_bound is not None:
+            on_bound(bound)
+
     try:
-        _Server(_config(app, host, port, _GRACE_SECONDS)).run(sockets=[sock])
+        _Server(_config(app, host, port, _GRACE_SECONDS), started).run(sockets=[sock])
     finally:
         sock.close()

@@ -1032,12 +1032,17 @@ def run_build(folder: Path, bed: Bed, bad_url: str, limit: float) -> Build:
         seconds = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
     connects = connect_log.read_text().splitlines() if connect_log.exists() else []
+    own = _own_peak(folder)
+    # A build that ends without running its exit handlers measured pytest's
+    # size instead of its own, and passed or failed by that.
+    stderr = err_path.read_text(errors="replace")
+    assert own or killed, f"the build reported no peak (no exit handler ran):\n{stderr[-2000:]}"
     return Build(
         code=process.returncode,
         seconds=seconds,
         # The build's own VmHWM (see SITECUSTOMIZE); ru_maxrss only for a
         # build that was killed before it could say.
-        peak_mb=_own_peak(folder) or usage.ru_maxrss / 1024,
+        peak_mb=own or usage.ru_maxrss / 1024,
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
         killed=killed,
