@@ -177,7 +177,9 @@ def test_broken_config_keeps_the_old_one_and_a_fix_is_applied(server: Server, st
     good = service.config.read_text(encoding="utf-8")
     service.config.write_text(good + "  - name: b\n    typo: feed\n", encoding="utf-8")
     service.wait_for(lambda: "config not applied" in service.stderr())
-    assert re.search(r"config\.yaml:\d+: sources\[1\]\.typo: unknown key", service.stderr())
+    assert re.search(
+        r"config\.yaml:\d+: sources\[1\]\.typo \(source 'b'\): unknown key", service.stderr()
+    )
     assert httpx.get(service.url + "all.atom").status_code == 200
     assert service.process.poll() is None
 
