@@ -30,23 +30,23 @@ SERIES = ("Colta Specials", "Молодая Россия")
 SOURCE = Source(name="colta", type="text", path=Path("colta.txt"), news_rubrics=("news",))
 
 
-def context(now: datetime = NOW) -> ParseContext:
+def context(now: datetime = NOW, language: str = "ru") -> ParseContext:
     return ParseContext(
         now=now,
         timezone="Europe/Moscow",
         rubric_names=tuple(name for rubric in RUBRICS for name in rubric.names),
         series_names=SERIES,
-        language="ru",
+        language=language,
     )
 
 
-def items_of(text: str | bytes, now: datetime = NOW) -> list[Item]:
+def items_of(text: str | bytes, now: datetime = NOW, language: str = "ru") -> list[Item]:
     body = text.encode("utf-8") if isinstance(text, str) else text
     fetched = Fetched(source="colta", url="file:///colta.txt", body=body)
     vocabulary = Vocabulary.of(RUBRICS)
     return [
         classify_item(normalise_item(item), vocabulary, SOURCE.rubrics)
-        for item in parse(fetched, SOURCE, context(now))
+        for item in parse(fetched, SOURCE, context(now, language))
     ]
 
 
@@ -809,7 +809,7 @@ def test_times_on_the_12_hour_clock_glued_to_headlines() -> None:
         "26 ноября 2026\n2:52 PMCOLTA.RU blocked in Russia\n11:30 a.m.Museum reopens\n"
         "12:05 AMMidnight show\n"
     )
-    assert [(item.title, item.published) for item in items_of(page)] == [
+    assert [(item.title, item.published) for item in items_of(page, language="en")] == [
         ("COLTA.RU blocked in Russia", msk(2026, 11, 26, 14, 52)),
         ("Museum reopens", msk(2026, 11, 26, 11, 30)),
         ("Midnight show", msk(2026, 11, 26, 0, 5)),
@@ -822,13 +822,18 @@ def test_times_on_the_12_hour_clock_glued_to_headlines() -> None:
         "26 ноября 2026\n10:00 PMI в еврозоне вырос\n09:15 Утренняя новость\n",
         "26 ноября 2026\n9:30 AMD представила процессор\n",
         "26 ноября 2026\n14:52AMD shares fall\n11:15 P.M.A. объявила сбор\n",
+        # Every time so, on a Russian page: still the headlines' capitals.
+        "26 ноября 2026\n10:30 PMI Германии вырос\n11:00 PMI еврозоны упал\n",
     ],
 )
 def test_capitals_after_a_time_on_a_24_hour_page_are_the_headlines(page: str) -> None:
     # Read as PM or AM, "PMI" lost its first letters and its time moved
-    # twelve hours: only a page whose every time has AM or PM is read so.
+    # twelve hours: only an English page whose every time has AM or PM is
+    # read so.
     titles = {item.title: item.published for item in items_of(page)}
     expected = {
+        "PMI Германии вырос": msk(2026, 11, 26, 10, 30),
+        "PMI еврозоны упал": msk(2026, 11, 26, 11, 0),
         "PMI в еврозоне вырос": msk(2026, 11, 26, 10, 0),
         "AMD представила процессор": msk(2026, 11, 26, 9, 30),
         "AMD shares fall": msk(2026, 11, 26, 14, 52),

@@ -177,7 +177,10 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     vocabulary = _Vocabulary.build(context.rubric_names, context.series_names)
-    clock = _TIMED_12 if _twelve_hour_page(lines) else _TIMED
+    # Pages in English write the 12-hour clock; elsewhere capitals after a
+    # time are a headline's ("10:30 PMI Германии").
+    english = (context.language or "en").lower().startswith("en")
+    clock = _TIMED_12 if english and _twelve_hour_page(lines) else _TIMED
     zone = ZoneInfo(context.timezone)
     languages = (context.language,) if context.language else ()
     news_categories = tuple(source.news_rubrics)
