@@ -34,7 +34,7 @@ from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
 
 _TIMED = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d) ?(?P<rest>\S.*)$")
 #: The same on the 12-hour clock ("2:52 PMCOLTA.RU ..."): read so on a page
-#: whose every headline's time is written so (see `_twelve_hour_page`).
+#: in English whose every headline's time is written so (`_twelve_hour_page`).
 _TIMED_12 = re.compile(
     r"^(?P<hour>0?[1-9]|1[0-2]):(?P<minute>[0-5]\d) (?P<half>[AaPp]\.?[Mm]\.?)(?![a-z])"
     r" ?(?P<rest>\S.*)$"
