@@ -1125,3 +1125,34 @@ def test_a_body_that_names_a_local_file_is_not_read_from_disk(tmp_path: Path) ->
     fetched = Fetched(source="s", url=FEED_URL, body=str(local).encode(), headers={})
     with pytest.raises(ParseError):
         parse_with_feedparser(fetched, SOURCE, _context())
+
+
+_WITH_REFERENCES = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+    "<title>{channel}</title><link>https://example.com/</link><description>d</description>"
+    "<item><title>Tom &amp; Jerry</title><link>https://example.com/r?a=1&amp;b=2</link>"
+    '<guid isPermaLink="false">id-1&amp;2</guid><dc:creator>Smith &amp; Jones</dc:creator>'
+    "<category>Arts &amp; Culture</category>"
+    "<pubDate>Thu, 26 Nov 2026 11:00:00 +0000</pubDate></item></channel></rss>"
+)
+
+
+def test_a_feed_with_one_bare_ampersand_reads_its_references_as_a_whole_one_does() -> None:
+    """One bare "&" sends the feed to feedparser's loose parser, which left
+    "Smith &amp; Jones" as the author (readers showed "&amp;") and the guid
+    as written, so the story's id changed with the feed's well-formedness."""
+    (whole,) = parse(
+        _fetched(_WITH_REFERENCES.format(channel="Q&amp;A").encode(), "application/rss+xml"),
+        SOURCE,
+        _context(),
+    )
+    (broken,) = parse(
+        _fetched(_WITH_REFERENCES.format(channel="Q&A").encode(), "application/rss+xml"),
+        SOURCE,
+        _context(),
+    )
+    assert (broken.author, broken.guid) == ("Smith & Jones", "id-1&2")
+    assert (broken.title, broken.link) == (whole.title, whole.link)
+    assert normalise_item(broken, NOW).id == normalise_item(whole, NOW).id
+    assert normalise_item(broken, NOW).categories == ("Arts & Culture",)

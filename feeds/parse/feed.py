@@ -17,6 +17,7 @@ import io
 import json
 import re
 import time
+import xml.sax
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -413,10 +414,21 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
         ends = [found.end() for found in _ENTRY_END.finditer(fetched.body)]
         if len(starts) == len(entries) and starts[-1] >= max(ends, default=0):
             entries = entries[:-1]
-    return [_xml_entry(entry, source, context, fetched.url) for entry in entries]
+    # feedparser's loose parser, which reads what the XML parser refused
+    # (one bare "&" anywhere), leaves the character references of some
+    # fields as written: an author "AT&amp;T" was published as such, and a
+    # guid made another id than the same feed's well-formed copy gave.
+    loose = isinstance(parsed.get("bozo_exception"), xml.sax.SAXException)
+    return [_xml_entry(entry, source, context, fetched.url, loose=loose) for entry in entries]
 
 
-def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> Item:
+def _read_once(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
+
+
+def _xml_entry(
+    entry: Any, source: Source, context: ParseContext, base: str, *, loose: bool = False
+) -> Item:
     title_detail = entry.get("title_detail") or {}
     title = _plain(entry.get("title", ""), title_detail.get("type", "text/plain"))
     summary = _html(entry.get("summary", ""), (entry.get("summary_detail") or {}).get("type"))
@@ -432,6 +444,9 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
     # (Иван)" gave the name "ow (Иван").
     detail = entry.get("author_detail") or {}
     written = entry.get("author") or detail.get("name") or ""
+    if loose:
+        written = _read_once(written)
+        detail = {key: _read_once(str(value)) for key, value in detail.items() if value}
     if detail.get("email") and written == f"{detail.get('name')} ({detail['email']})":
         # Atom's <name> and <email>, which feedparser joins so: the name is
         # the name, whatever the email element holds ("ivan at kultura.ru").
@@ -442,6 +457,8 @@ def _xml_entry(entry: Any, source: Source, context: ParseContext, base: str) -> 
     image, image_type, image_length = _feedparser_image(entry, base)
     link = joined(base, entry.get("link", "").strip()) if entry.get("link") else ""
     guid = (entry.get("id") or "").strip()
+    if loose:
+        guid = _read_once(guid)
     zone = ZoneInfo(context.timezone)
     # dict.get: feedparser's own get() maps a missing `updated` to
     # `published` with a DeprecationWarning; we decide that ourselves.
