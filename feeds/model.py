@@ -7,6 +7,7 @@ rather than changing the ones they were given.
 from __future__ import annotations
 
 import hashlib
+import html
 import mimetypes
 import operator
 import re
@@ -305,6 +306,13 @@ _MOST_DIGITS = 18
 #: An e-mail address, as author fields write one. Possessive: a hostile
 #: author field cannot make it backtrack.
 _ADDRESS = re.compile(r"[^\s()<>@]++@[^\s()<>@]++")
+
+
+def references_read(text: str) -> str:
+    """`text` with its character references read, once: for text a parser
+    left as written ("Arts &amp; Culture" in a CDATA section, the fields
+    feedparser's loose parser keeps so)."""
+    return html.unescape(text) if "&" in text else text
 
 
 def author_name(written: str) -> str:

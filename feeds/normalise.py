@@ -38,6 +38,7 @@ from feeds.model import (
     joined,
     nested_too_deep,
     percent_encoded,
+    references_read,
     usable_link,
     writable,
 )
@@ -160,7 +161,10 @@ def normalise_item(
     if not title:
         title = id_title = link or "Untitled"
     categories = tuple(
-        dict.fromkeys(line for c in item.categories if (line := _line(_entities_once(c))))
+        # Read once: in a CDATA section (`<![CDATA[Arts &amp; Culture]]>`, as
+        # many CMSs write categories) references stay as written, and no
+        # rubric's name matched "Arts &amp; Culture".
+        dict.fromkeys(line for c in item.categories if (line := _line(references_read(c))))
     )
     published = plausible_date(item.published, now)
     updated = plausible_date(item.updated, now)
@@ -396,13 +400,6 @@ def _markup(tag: re.Match[str]) -> str:
     if name is None or "=" in rest or name.casefold() in _HTML_ELEMENTS:
         return ""  # <!-- -->, <!doctype>, an element, attributes
     return tag[0]
-
-
-def _entities_once(category: str) -> str:
-    """A category with its character references read: in a CDATA section
-    (`<![CDATA[Arts &amp; Culture]]>`, as many CMSs write categories) they
-    stay as written, and no rubric's name matched "Arts &amp; Culture"."""
-    return html.unescape(category) if "&" in category else category
 
 
 def _line(value: str) -> str:

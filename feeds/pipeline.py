@@ -1551,7 +1551,7 @@ def publish_feeds(
         # feeds says so too when nothing did yet: a service started on a new
         # store writes its first pages so, and never said whose they were
         # (a store rebuilt after a loss then took them for its own).
-        publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
+        _claim_archive(config, store)
     written: list[str] = []
     try:
         for name, data in files:
@@ -1755,7 +1755,7 @@ def _publish_archives(
             # None of the other store's pages is left, and this store has
             # none to write yet: the folder is this store's now. (Else the
             # warning came at every publish until its first page filled.)
-            publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
+            _claim_archive(config, store)
     for spec in specs:
         pages = archives.get(spec.slug, [])
         suffixes = archive_formats(spec.formats)
@@ -1804,6 +1804,11 @@ def _publish_archives(
 
 #: Names the store the archive pages were written from (its identity).
 ARCHIVE_OWNER = f"{ARCHIVE_DIR}/.store"
+
+
+def _claim_archive(config: Config, store: Store) -> None:
+    """Record the archive pages on disk as this store's."""
+    publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
 
 
 def _archive_owner(config: Config) -> str:

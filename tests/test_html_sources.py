@@ -80,17 +80,24 @@ def test_a_page_advertising_its_feed_is_read_through_it(tmp_path: Path, server: 
     assert entry.title == "Из ленты Atom"
 
 
-def test_selector_matching_nothing_fails_the_source_by_name(tmp_path: Path, server: Server) -> None:
+def build_beside_a_good_source(
+    tmp_path: Path, server: Server, selectors: str
+) -> tuple[int, str, Path]:
+    """A build of the card page `volga` read with `selectors` (YAML lines
+    under `selectors:`) and of a good feed `ok` beside it."""
     url = server.add(
         "/ru/lenta/", (HTML / "cards-ru.html").read_bytes(), content_type="text/html; charset=utf-8"
     )
     ok = server.add("/ok.xml", ATOM, content_type="application/atom+xml")
-    code, stderr, output = build(
+    return build(
         tmp_path,
-        f"  - name: volga\n    type: html\n    url: {url}\n"
-        "    selectors:\n      item: div.no-such-card\n"
+        f"  - name: volga\n    type: html\n    url: {url}\n    selectors:\n      {selectors}"
         f"  - name: ok\n    type: feed\n    url: {ok}\n",
     )
+
+
+def test_selector_matching_nothing_fails_the_source_by_name(tmp_path: Path, server: Server) -> None:
+    code, stderr, output = build_beside_a_good_source(tmp_path, server, "item: div.no-such-card\n")
     assert code == 1
     assert "source 'volga'" in stderr and "div.no-such-card" in stderr
     assert len(feedparser.parse((output / "all.atom").read_bytes()).entries) == 1
@@ -109,15 +116,7 @@ def test_a_title_or_link_selector_that_no_longer_fits_the_page_fails_the_source(
     # After a redesign: the cards are still there, their titles (or links)
     # are not where the selectors look. Every card made one link-less
     # story titled "Untitled", and the source said "ok".
-    url = server.add(
-        "/ru/lenta/", (HTML / "cards-ru.html").read_bytes(), content_type="text/html; charset=utf-8"
-    )
-    ok = server.add("/ok.xml", ATOM, content_type="application/atom+xml")
-    code, stderr, output = build(
-        tmp_path,
-        f"  - name: volga\n    type: html\n    url: {url}\n    selectors:\n      {selectors}"
-        f"  - name: ok\n    type: feed\n    url: {ok}\n",
-    )
+    code, stderr, output = build_beside_a_good_source(tmp_path, server, selectors)
     assert code == 1
     assert "source 'volga'" in stderr and f"{field} selector" in stderr
     assert "found nothing in any of the" in stderr

@@ -385,6 +385,10 @@ def test_lazy_loaded_pictures_are_read_from_the_attribute_that_holds_them() -> N
     ]
 
 
+#: Cards of one heading and one picture each.
+PICTURES = Selectors(item="article.post", title="h2", link="h2 a", image="img")
+
+
 def test_a_picture_given_only_in_srcset_is_its_widest_candidate() -> None:
     # A responsive image with no src: "matched 1 element(s) without a src".
     page = (
@@ -393,9 +397,8 @@ def test_a_picture_given_only_in_srcset_is_its_widest_candidate() -> None:
         '</article><article class="post"><h2><a href="/2">Театр</a></h2>'
         '<img data-srcset="/img/teatr.jpg 1x, /img/teatr@2x.jpg 2x"></article></body></html>'
     )
-    selectors = Selectors(item="article.post", title="h2", link="h2 a", image="img")
 
-    items, notes = _parse_body(page, selectors)
+    items, notes = _parse_body(page, PICTURES)
 
     assert [item.image for item in items] == [
         "https://example.org/img/most-1024.jpg",
@@ -411,8 +414,7 @@ def test_a_srcset_address_may_hold_commas() -> None:
         '<img srcset="https://res.cdn.example/image/w_480,c_fill/most.jpg 480w,'
         ' https://res.cdn.example/image/w_960,c_fill/most.jpg 960w"></article></body></html>'
     )
-    selectors = Selectors(item="article.post", title="h2", link="h2 a", image="img")
-    (item,), _notes = _parse_body(page, selectors)
+    (item,), _notes = _parse_body(page, PICTURES)
     assert item.image == "https://res.cdn.example/image/w_960,c_fill/most.jpg"
 
 
@@ -431,8 +433,7 @@ def test_a_srcset_is_read_as_browsers_read_it(srcset: str, expected: str) -> Non
         '<html><body><article class="post"><h2><a href="/1">Мост</a></h2>'
         f'<img srcset="{srcset}"></article></body></html>'
     )
-    selectors = Selectors(item="article.post", title="h2", link="h2 a", image="img")
-    (item,), _notes = _parse_body(page, selectors)
+    (item,), _notes = _parse_body(page, PICTURES)
     assert item.image == "https://example.org" + expected
 
 

@@ -39,6 +39,7 @@ from feeds.model import (
     image_type_of,
     joined,
     mail_date,
+    references_read,
 )
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
@@ -422,10 +423,6 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
     return [_xml_entry(entry, source, context, fetched.url, loose=loose) for entry in entries]
 
 
-def _read_once(text: str) -> str:
-    return html.unescape(text) if "&" in text else text
-
-
 def _xml_entry(
     entry: Any, source: Source, context: ParseContext, base: str, *, loose: bool = False
 ) -> Item:
@@ -445,8 +442,8 @@ def _xml_entry(
     detail = entry.get("author_detail") or {}
     written = entry.get("author") or detail.get("name") or ""
     if loose:
-        written = _read_once(written)
-        detail = {key: _read_once(str(value)) for key, value in detail.items() if value}
+        written = references_read(written)
+        detail = {key: references_read(str(value)) for key, value in detail.items() if value}
     if detail.get("email") and written == f"{detail.get('name')} ({detail['email']})":
         # Atom's <name> and <email>, which feedparser joins so: the name is
         # the name, whatever the email element holds ("ivan at kultura.ru").
@@ -458,7 +455,7 @@ def _xml_entry(
     link = joined(base, entry.get("link", "").strip()) if entry.get("link") else ""
     guid = (entry.get("id") or "").strip()
     if loose:
-        guid = _read_once(guid)
+        guid = references_read(guid)
     zone = ZoneInfo(context.timezone)
     # dict.get: feedparser's own get() maps a missing `updated` to
     # `published` with a DeprecationWarning; we decide that ourselves.
