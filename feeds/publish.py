@@ -11,6 +11,8 @@ PublishError.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import errno
 import os
 import queue
@@ -121,6 +123,8 @@ class NewFiles:
             self._room.put(None)
         self._error: PublishError | None = None
         self._thread: threading.Thread | None = None
+        # Files written and on their way to the disk, still open: see _let_go.
+        self._flushing: collections.deque[int] = collections.deque()
 
     def add(self, name: str, data: bytes) -> None:
         if self._error is not None:
@@ -145,13 +149,46 @@ class NewFiles:
                     prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=target.parent
                 )
                 self._written.append((temp, target))
-                with os.fdopen(handle, "wb") as stream:
-                    os.fchmod(stream.fileno(), 0o644)
-                    stream.write(data)
+                try:
+                    with os.fdopen(handle, "wb", closefd=False) as stream:
+                        os.fchmod(handle, 0o644)
+                        stream.write(data)
+                except BaseException:
+                    os.close(handle)
+                    raise
+                self._let_go(handle)
             except OSError as exc:
                 self._error = _failure(target, exc)
             except Exception as exc:  # never leave add() blocked on a dead writer
                 self._error = PublishError(str(target), f"cannot write: {exc!r}")
+
+    def _let_go(self, handle: int) -> None:
+        """Start writing a new file out to the disk now, and take out of
+        the page cache the files written a while ago, which are on disk by
+        then. Archive pages are written once and seldom read, so holding
+        them in memory helps no reader; and the memory they give back is
+        where the next pages go. Memory the system has not touched yet
+        costs several times more to write into: on a virtual machine
+        whose memory its host hands over page by page, 546 MB of new
+        pages took 1.2-1.4 s of CPU to write, 0.3 s so."""
+        if not _CAN_ADVISE:
+            os.close(handle)
+            return
+        # Writes the file's dirty pages out (without waiting) and drops
+        # those already clean: called again once they are written.
+        _drop_cached(handle)
+        self._flushing.append(handle)
+        while len(self._flushing) > _FLUSHING:
+            old = self._flushing.popleft()
+            _drop_cached(old)
+            os.close(old)
+
+    def _close_flushing(self, *, drop: bool = False) -> None:
+        while self._flushing:
+            handle = self._flushing.popleft()
+            if drop:
+                _drop_cached(handle)
+            os.close(handle)
 
     def _finish(self) -> None:
         if self._thread is not None:
@@ -168,6 +205,7 @@ class NewFiles:
         if not self._written:
             return 0
         os.sync()
+        self._close_flushing(drop=True)  # on disk now: all of them
         folders = set()
         for done, (temp, target) in enumerate(self._written):
             try:
@@ -186,9 +224,21 @@ class NewFiles:
     def abort(self) -> None:
         """Forget the batch: its temporary files are removed."""
         self._finish()
+        self._close_flushing()
         for temp, _target in self._written:
             Path(temp).unlink(missing_ok=True)
         self._written.clear()
+
+
+_CAN_ADVISE = hasattr(os, "posix_fadvise")
+#: New files on their way to the disk at a time, before they are dropped
+#: from the page cache (a few MB: written out by then).
+_FLUSHING = 32
+
+
+def _drop_cached(handle: int) -> None:
+    with contextlib.suppress(OSError):  # advice only: never fails a write
+        os.posix_fadvise(handle, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def _sync_dir(directory: Path) -> None:

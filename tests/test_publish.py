@@ -4,9 +4,12 @@ keep getting 304)."""
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import signal
 import stat
+import sys
 import threading
 import time
 from pathlib import Path
@@ -299,3 +302,98 @@ def test_a_batch_interrupted_while_handing_over_files_aborts_leaving_no_temporar
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# --------------------------------------------------------------------------
+# NewFiles: archive pages leave neither open files nor cached pages behind
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def resident_pages(path: Path) -> int:
+    """How many of the file's pages are in the page cache (mincore)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + [ctypes.c_int] * 3 + [ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    pages = -(-size // mmap.PAGESIZE)
+    with path.open("rb") as stream:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, stream.fileno(), 0)
+    assert address not in (None, ctypes.c_void_p(-1).value)
+    try:
+        vector = ctypes.create_string_buffer(pages)
+        assert libc.mincore(address, size, vector) == 0, os.strerror(ctypes.get_errno())
+        return sum(byte & 1 for byte in vector.raw[:pages])
+    finally:
+        libc.munmap(address, size)
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+
+
+@needs_proc
+def test_a_batch_of_many_pages_puts_each_in_place_whole_and_keeps_no_file_open(
+    tmp_path: Path,
+) -> None:
+    before = open_descriptors()
+    pages = {
+        f"archive/{feed}/{n}.atom": f"<feed>{feed} {n}</feed>".encode() * (n * 50 + 1)
+        for feed in ("all", "art")
+        for n in range(1, 61)
+    }
+    batch = NewFiles(tmp_path)
+    for name, data in pages.items():
+        batch.add(name, data)
+    assert batch.commit() == len(pages)
+    for name, data in pages.items():
+        assert (tmp_path / name).read_bytes() == data
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+    assert not list(tmp_path.rglob(".feeds-*"))
+    assert open_descriptors() == before
+
+
+@needs_proc
+def test_a_batch_failing_after_many_pages_keeps_no_file_open_and_leaves_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "art").write_text("a file where a folder is needed")
+    before = open_descriptors()
+    batch = NewFiles(tmp_path)
+    with pytest.raises(PublishError, match="a file is in the way"):
+        for n in range(1, 80):
+            batch.add(f"archive/all/{n}.atom", b"<feed/>" * 1000)
+        batch.add("archive/art/1.atom", b"<feed/>")
+        for n in range(80, 100):
+            batch.add(f"archive/all/{n}.atom", b"<feed/>" * 1000)
+        batch.commit()
+    assert not list(tmp_path.rglob(".feeds-*"))
+    assert not list(tmp_path.glob("archive/all/*.atom"))
+    assert open_descriptors() == before
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="mincore and posix_fadvise as on Linux")
+def test_archive_pages_once_written_are_not_held_in_memory(tmp_path: Path) -> None:
+    # A first run writes hundreds of MB of pages that readers seldom ask
+    # for; kept in the page cache they would crowd out what is read.
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x" * 200_000)
+    with probe.open("rb") as stream:
+        os.fsync(stream.fileno())
+        os.posix_fadvise(stream.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if resident_pages(probe):
+        pytest.skip("this file system keeps written pages in memory whatever it is told")
+    pages = {f"archive/all/{n}.atom": b"<feed>" + b"y" * 300_000 + b"</feed>" for n in range(8)}
+    batch = NewFiles(tmp_path)
+    for name, data in pages.items():
+        batch.add(name, data)
+    batch.commit()
+    published = tmp_path / "current.atom"
+    publish_file(tmp_path, "current.atom", b"<feed>" + b"z" * 300_000 + b"</feed>")
+    assert [resident_pages(tmp_path / name) for name in pages] == [0] * len(pages)
+    # The current documents, read all the time, stay where readers find them.
+    assert resident_pages(published) > 0
