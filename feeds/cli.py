@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = load_config(args.config)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_CONFIG
     _setup_logging(config, args.verbose, quiet_sources=args.command == "build" and _is_tty())
     # A crash in native code (a parser, the database driver) would end the

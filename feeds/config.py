@@ -3,8 +3,10 @@
 The only module that imports YAML. It reads one file; every problem becomes a
 `ConfigError` naming the file, the line and the key path
 (``config.yaml:14: sources[2].url: ...``). Unknown keys are errors, with a
-"did you mean" when a known key is close. Relative paths resolve against the
-folder of the config file.
+"did you mean" when a known key is close. A broken source does not end the
+check: the error carries the problem of each source (`ConfigError.problems`)
+and the first one outside them. Relative paths resolve against the folder
+of the config file.
 """
 
 from __future__ import annotations
@@ -273,7 +275,14 @@ def parse_config(text: str, path: Path) -> Config:
             raise ConfigError(shown, line, "", f"invalid YAML: {problem}") from exc
         except yaml.YAMLError as exc:
             raise ConfigError(shown, 1, "", f"invalid YAML: {exc}") from exc
-    return _Checker(shown, path.resolve().parent, lines).config(data, path.resolve())
+    checker = _Checker(shown, path.resolve().parent, lines)
+    try:
+        config = checker.config(data, path.resolve())
+    except ConfigError as problem:
+        checker.problems.append(problem)
+    if checker.problems:
+        raise ConfigError.of(checker.problems)
+    return config
 
 
 def _load(text: str, shown: str, loader_class: Any) -> tuple[Any, dict[str, int]]:
@@ -317,14 +326,19 @@ def _index_lines(
 
 
 class _Checker:
-    """Turns the loaded YAML into a Config, failing at the first problem."""
+    """Turns the loaded YAML into a Config, failing at the first problem
+    outside the sources, and noting each source's first problem in
+    `problems` while it checks the others."""
 
     def __init__(self, shown: str, base: Path, lines: dict[str, int]) -> None:
         self.shown = shown
         self.base = base
         self.lines = lines
+        self.problems: list[ConfigError] = []
         #: The names of the sources read so far, by their place in the list.
         self.source_names: dict[int, str] = {}
+        #: The place in the list of each source that passed its checks.
+        self.places: dict[str, int] = {}
 
     def fail(self, key: str, detail: str) -> ConfigError:
         line = self.lines.get(key, 0)
@@ -502,7 +516,8 @@ class _Checker:
             )
         if output_dir.exists() and not output_dir.is_dir():
             raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
-        for index, source in enumerate(sources):
+        for source in sources:
+            index = self.places[source.name]  # a broken one before it is not in `sources`
             local = source.local_file
             if local is not None and output_dir in (local := local.resolve()).parents:
                 # A build writes its files there, over any of the same name.
@@ -830,74 +845,88 @@ class _Checker:
         sources: list[Source] = []
         names: set[str] = set()
         for index, entry in enumerate(self.sequence("sources", value)):
-            key = f"sources[{index}]"
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]:
-                # Known before its keys are checked: a misspelt key, the
-                # commonest mistake, named no source.
-                self.source_names[index] = entry["name"]
-            fields = self.mapping(key, entry, _SOURCE_KEYS, required=("name", "type"))
-            name = self.text(f"{key}.name", fields["name"])
-            if not name:
-                raise self.fail(f"{key}.name", "must not be blank")
-            if name in names:
-                raise self.fail(f"{key}.name", f"another source is already named {name!r}")
-            names.add(name)
-            self.source_names[index] = name
-            kind = self.text(f"{key}.type", fields["type"])
-            if kind not in SOURCE_TYPES:
-                hint = _did_you_mean(kind, SOURCE_TYPES)
-                raise self.fail(
-                    f"{key}.type",
-                    f"unknown source type {kind!r}{hint}; known: {', '.join(SOURCE_TYPES)}",
-                )
-            for option in fields:
-                owners = _OPTION_OWNERS.get(option, ())
-                if owners and kind not in owners:
-                    raise self.fail(
-                        f"{key}.{option}", f"only for sources of type {', '.join(owners)}"
-                    )
-            url, path = self.location(key, fields)
-            cron = self.text(f"{key}.cron", fields.get("cron"))
-            if cron and "interval" in fields:
-                raise self.fail(key, "give 'interval' or 'cron', not both")
-            if cron and not _CRON.match(cron):
-                raise self.fail(
-                    f"{key}.cron",
-                    f"expected five crontab fields (minute hour day month weekday), got {cron!r}",
-                )
-            if cron:
-                problem = cron_problem(cron)
-                if problem:
-                    raise self.fail(f"{key}.cron", f"not a crontab schedule: {problem}")
-            sources.append(
-                Source(
-                    name=name,
-                    type=kind,
-                    url=url,
-                    path=path,
-                    rubrics=self.slugs(f"{key}.rubrics", fields.get("rubrics"), slugs),
-                    news_rubrics=self.slugs(
-                        f"{key}.news_rubrics", fields.get("news_rubrics"), slugs
-                    ),
-                    timezone=self.timezone(f"{key}.timezone", fields.get("timezone"), ""),
-                    timeout=float(self.number(f"{key}.timeout", fields.get("timeout"), timeout)),
-                    interval=self.interval(
-                        f"{key}.interval", fields.get("interval"), schedule.interval
-                    ),
-                    cron=cron,
-                    language=self.language(f"{key}.language", fields.get("language"), ""),
-                    selectors=self.selectors(f"{key}.selectors", fields.get("selectors")),
-                    full_content=self.flag(f"{key}.full_content", fields.get("full_content")),
-                    include=self.matches(f"{key}.include", fields.get("include")),
-                    exclude=self.matches(f"{key}.exclude", fields.get("exclude")),
-                    max_bytes=int(
-                        self.number(
-                            f"{key}.max_bytes", fields.get("max_bytes"), max_bytes, integer=True
-                        )
-                    ),
-                )
-            )
+            # A source's problem does not end the check: nothing else in the
+            # file depends on a source, so the next ones are checked too, and
+            # one `feeds check` lists the problems of every source.
+            try:
+                source = self.source(index, entry, names, slugs, timeout, max_bytes, schedule)
+            except ConfigError as problem:
+                self.problems.append(problem)
+                taken = self.source_names.get(index, "").strip()
+                if taken and not problem.key.endswith("].name"):
+                    names.add(taken)  # a second source of that name is a problem too
+                continue
+            sources.append(source)
+            self.places[source.name] = index
         return tuple(sources)
+
+    def source(
+        self,
+        index: int,
+        entry: Any,
+        names: set[str],
+        slugs: tuple[str, ...],
+        timeout: float,
+        max_bytes: int,
+        schedule: Schedule,
+    ) -> Source:
+        key = f"sources[{index}]"
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]:
+            # Known before its keys are checked: a misspelt key, the
+            # commonest mistake, named no source.
+            self.source_names[index] = entry["name"]
+        fields = self.mapping(key, entry, _SOURCE_KEYS, required=("name", "type"))
+        name = self.text(f"{key}.name", fields["name"])
+        if not name:
+            raise self.fail(f"{key}.name", "must not be blank")
+        if name in names:
+            raise self.fail(f"{key}.name", f"another source is already named {name!r}")
+        names.add(name)
+        self.source_names[index] = name
+        kind = self.text(f"{key}.type", fields["type"])
+        if kind not in SOURCE_TYPES:
+            hint = _did_you_mean(kind, SOURCE_TYPES)
+            raise self.fail(
+                f"{key}.type",
+                f"unknown source type {kind!r}{hint}; known: {', '.join(SOURCE_TYPES)}",
+            )
+        for option in fields:
+            owners = _OPTION_OWNERS.get(option, ())
+            if owners and kind not in owners:
+                raise self.fail(f"{key}.{option}", f"only for sources of type {', '.join(owners)}")
+        url, path = self.location(key, fields)
+        cron = self.text(f"{key}.cron", fields.get("cron"))
+        if cron and "interval" in fields:
+            raise self.fail(key, "give 'interval' or 'cron', not both")
+        if cron and not _CRON.match(cron):
+            raise self.fail(
+                f"{key}.cron",
+                f"expected five crontab fields (minute hour day month weekday), got {cron!r}",
+            )
+        if cron:
+            problem = cron_problem(cron)
+            if problem:
+                raise self.fail(f"{key}.cron", f"not a crontab schedule: {problem}")
+        return Source(
+            name=name,
+            type=kind,
+            url=url,
+            path=path,
+            rubrics=self.slugs(f"{key}.rubrics", fields.get("rubrics"), slugs),
+            news_rubrics=self.slugs(f"{key}.news_rubrics", fields.get("news_rubrics"), slugs),
+            timezone=self.timezone(f"{key}.timezone", fields.get("timezone"), ""),
+            timeout=float(self.number(f"{key}.timeout", fields.get("timeout"), timeout)),
+            interval=self.interval(f"{key}.interval", fields.get("interval"), schedule.interval),
+            cron=cron,
+            language=self.language(f"{key}.language", fields.get("language"), ""),
+            selectors=self.selectors(f"{key}.selectors", fields.get("selectors")),
+            full_content=self.flag(f"{key}.full_content", fields.get("full_content")),
+            include=self.matches(f"{key}.include", fields.get("include")),
+            exclude=self.matches(f"{key}.exclude", fields.get("exclude")),
+            max_bytes=int(
+                self.number(f"{key}.max_bytes", fields.get("max_bytes"), max_bytes, integer=True)
+            ),
+        )
 
     def location(self, key: str, fields: dict[str, Any]) -> tuple[str, Path | None]:
         url = self.text(f"{key}.url", fields.get("url"))

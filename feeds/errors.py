@@ -46,7 +46,16 @@ class ConfigError(FeedsError):
     `key` the dotted key path such as ``sources[2].url``.
     """
 
-    def __init__(self, path: str, line: int, key: str, detail: str, *, source: str = "") -> None:
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        key: str,
+        detail: str,
+        *,
+        source: str = "",
+        others: tuple[ConfigError, ...] = (),
+    ) -> None:
         self.path = path
         self.line = line
         self.key = key
@@ -57,7 +66,39 @@ class ConfigError(FeedsError):
         where = f"{path}:{line}" if line else path
         named = f" (source '{self.source}')" if source else ""
         what = f" {key}{named}:" if key else ""
-        super().__init__(f"{where}:{what} {detail}")
+        #: This problem alone, as one line.
+        self.message = f"{where}:{what} {detail}"
+        #: Every problem found, this one first (the check goes on past a
+        #: broken source, so that one run names the problems of them all).
+        self.problems: tuple[ConfigError, ...] = (self, *others)
+        more = f" (and {len(others)} more)" if others else ""
+        super().__init__(self.message + more)
+
+    def lines(self, most: int = 20) -> list[str]:
+        """A line for each problem, the first `most` of them (after a bulk
+        edit gone wrong, a key misspelt in every source, the first ones
+        tell what to fix), then how many more."""
+        shown = [problem.message for problem in self.problems[:most]]
+        hidden = len(self.problems) - len(shown)
+        if hidden:
+            shown.append(f"{self.path}: and {hidden} more problem{'s' if hidden > 1 else ''}")
+        return shown
+
+    @classmethod
+    def of(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error for several problems, in the file's order: the first
+        one's, carrying the others."""
+        first, *others = sorted(problems, key=lambda problem: problem.line)
+        if not others:
+            return first
+        return cls(
+            first.path,
+            first.line,
+            first.key,
+            first.detail,
+            source=first.source,
+            others=tuple(others),
+        )
 
 
 class SourceError(FeedsError):

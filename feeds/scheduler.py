@@ -824,7 +824,10 @@ class Service:
         try:
             new = _keep_what_needs_a_restart(old, load_config(self.config_path))
         except ConfigError as exc:
-            log.error("config not applied, the running one stays: %s", exc)
+            first, *others = exc.lines()
+            log.error("config not applied, the running one stays: %s", first)
+            for line in others:
+                log.error("config not applied: also %s", line)
             return False
         if new.output_dir != old.output_dir:
             moved = RunLock.for_output(new.output_dir, "run")

@@ -667,6 +667,29 @@ def test_invalid_config_exits_2_and_writes_nothing(tmp_path: Path, text: str, me
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
 
 
+def test_check_names_the_problem_of_every_broken_source_and_build_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "site:\n  title: T\n  base_url: https://x.example/\nsources:\n"
+        "  - name: a\n    type: feed\n    url: ftp://x.example/f\n"
+        "  - name: b\n    type: feed\n    url: https://x.example/b\n"
+        "  - name: c\n    type: fed\n    url: https://x.example/c\n",
+        encoding="utf-8",
+    )
+    for command in ("check", "build"):
+        done = run_cli(command, "-c", str(config))
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.splitlines() == [
+            f"error: {config}:7: sources[0].url (source 'a'): expected an http(s) or file "
+            "URL, got 'ftp://x.example/f'",
+            f"error: {config}:12: sources[2].type (source 'c'): unknown source type 'fed' "
+            "(did you mean 'feed'?); known: feed, text, html",
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
 def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     done = run_cli("check", "-c", str(tmp_path / "nope.yaml"))
     assert done.returncode == 2

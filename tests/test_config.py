@@ -337,6 +337,110 @@ sources:
 
 # -- errors ---------------------------------------------------------------------
 
+BROKEN_SOURCES = (
+    SITE
+    + """\
+rubrics:
+  - slug: art
+    title: Искусство
+sources:
+  - name: one
+    type: feed
+    url: https://example.org/one.xml
+    intervl: 10m
+  - name: good
+    type: feed
+    url: https://example.org/good.xml
+  - name: two
+    type: fed
+    url: https://example.org/two.xml
+  - name: three
+    type: feed
+    url: https://example.org/three.xml
+    rubrics: [arts]
+  - name: also-good
+    type: feed
+    url: https://example.org/also-good.xml
+"""
+)
+
+
+def test_every_broken_source_is_named_at_once(tmp_path: Path) -> None:
+    # After a bulk edit, the operator fixes them all in one go instead of
+    # one `feeds check` per mistake.
+    error = fail(tmp_path, BROKEN_SOURCES)
+    shown = str(tmp_path / "config.yaml")
+    assert [problem.message for problem in error.problems] == [
+        f"{shown}:11: sources[0].intervl (source 'one'): unknown key (did you mean "
+        f"'interval'?); known keys: {SOURCE_KEYS}",
+        f"{shown}:16: sources[2].type (source 'two'): unknown source type 'fed' "
+        f"(did you mean 'feed'?); known: feed, text, html",
+        f"{shown}:21: sources[3].rubrics[0] (source 'three'): no rubric with slug 'arts' "
+        f"(did you mean 'art'?)",
+    ]
+    # The error reads as its first problem, and says there are more.
+    assert (error.line, error.key) == (11, "sources[0].intervl")
+    assert str(error) == error.problems[0].message + " (and 2 more)"
+    assert error.lines() == [problem.message for problem in error.problems]
+
+
+def test_a_broken_source_and_a_problem_in_a_later_setting_are_both_named(
+    tmp_path: Path,
+) -> None:
+    error = fail(tmp_path, BROKEN_SOURCES + "storage:\n  url: postgres://db/feeds\n")
+    assert [(problem.line, problem.key) for problem in error.problems] == [
+        (11, "sources[0].intervl"),
+        (16, "sources[2].type"),
+        (21, "sources[3].rubrics[0]"),
+        (26, "storage.url"),
+    ]
+
+
+def test_a_name_taken_by_a_broken_source_is_still_taken(tmp_path: Path) -> None:
+    error = fail(
+        tmp_path,
+        ONE_SOURCE.join((SITE, "    url: https://example.org/a.xml\n    colour: red\n"))
+        + ONE_SOURCE.removeprefix("sources:\n")
+        + "    url: https://example.org/b.xml\n",
+    )
+    assert [problem.detail for problem in error.problems] == [
+        f"unknown key; known keys: {SOURCE_KEYS}",
+        "another source is already named 'one'",
+    ]
+
+
+def test_a_source_file_inside_output_is_named_by_its_place_after_a_broken_source(
+    tmp_path: Path,
+) -> None:
+    error = fail(
+        tmp_path,
+        SITE
+        + "sources:\n"
+        + "  - name: a\n    type: fed\n    path: a.xml\n"
+        + "  - name: a\n    type: feed\n    path: b.xml\n"
+        + "  - name: c\n    type: feed\n    path: c.xml\n"
+        + "  - name: d\n    type: feed\n    path: output/d.xml\n",
+    )
+    assert [(problem.line, problem.key, problem.source) for problem in error.problems] == [
+        (6, "sources[0].type", "a"),
+        (8, "sources[1].name", ""),
+        (16, "sources[3].path", "d"),
+    ]
+
+
+def test_many_problems_are_shown_twenty_at_most(tmp_path: Path) -> None:
+    sources = "".join(
+        f"  - name: s{n}\n    type: feed\n    url: https://example.org/{n}.xml\n    x: 1\n"
+        for n in range(25)
+    )
+    error = fail(tmp_path, SITE + "sources:\n" + sources)
+    assert len(error.problems) == 25
+    lines = error.lines()
+    assert len(lines) == 21
+    assert lines[19].startswith(f"{tmp_path / 'config.yaml'}:84: sources[19].x (source 's19')")
+    assert lines[20] == f"{tmp_path / 'config.yaml'}: and 5 more problems"
+
+
 ERROR_CASES = [
     # unknown and renamed keys
     pytest.param(

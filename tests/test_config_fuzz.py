@@ -169,7 +169,20 @@ def flow(value: Any) -> str:
 
 
 def assert_actionable(error: ConfigError, text: str, path: Path) -> None:
-    message = str(error)
+    # Every problem found (a broken source does not stop the check of the
+    # next ones) is actionable on its own, and the error reads as the
+    # first, in the file's order.
+    lines = [problem.line for problem in error.problems]
+    assert error.problems[0] is error or error.message == error.problems[0].message
+    assert lines == sorted(lines), lines
+    for problem in error.problems:
+        assert_one_actionable(problem, text, path)
+    more = len(error.problems) - 1
+    assert str(error) == error.message + (f" (and {more} more)" if more else "")
+
+
+def assert_one_actionable(error: ConfigError, text: str, path: Path) -> None:
+    message = error.message
     shown = str(path)
     assert error.path == shown
     assert message.startswith(shown + ":"), message

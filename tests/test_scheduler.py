@@ -762,6 +762,36 @@ def test_a_reload_never_moves_output_dir_over_the_store_the_service_keeps(
         service._waker.close()
 
 
+def test_a_reload_logs_the_problem_of_every_broken_source_and_keeps_the_running_config(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config_path = write_config(tmp_path, "  - name: a\n    type: feed\n    path: a.xml\n")
+    text = config_path.read_text(encoding="utf-8")
+    service = scheduler.Service(config_path, load_config(config_path))
+    try:
+        running = service.config
+        config_path.write_text(
+            text
+            + "  - name: b\n    type: feed\n    path: b.xml\n    intervl: 5m\n"
+            + "  - name: c\n    type: feed\n    path: c.xml\n"
+            + "  - name: d\n    type: feed\n    path: d.xml\n    rubrics: [arts]\n",
+            encoding="utf-8",
+        )
+        with caplog.at_level(logging.INFO, logger="feeds"):
+            assert not service.reload()
+        assert service.config is running
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 2, errors
+        assert errors[0].startswith("config not applied, the running one stays: ")
+        assert "sources[1].intervl (source 'b'): unknown key" in errors[0]
+        assert errors[1].startswith("config not applied: also ")
+        assert "sources[3].rubrics[0] (source 'd'): no rubric with slug 'arts'" in errors[1]
+    finally:
+        service._fetcher.close()
+        service._wake_up.close()
+        service._waker.close()
+
+
 def test_a_reload_whose_feeds_could_not_be_written_has_them_written_once_they_can_be(
     tmp_path: Path,
 ) -> None:
