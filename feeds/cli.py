@@ -299,7 +299,7 @@ def _build(config: Config, args: argparse.Namespace) -> int:
     except PublishError:
         # The sources were stored (the next build publishes them): say how
         # each went before the error does.
-        _print_sources(in_config_order(config, results))
+        _print_sources(in_config_order(config, results), config.site.timezone)
         read = sum(1 for result in results if result.ok)
         print(f"{read} of {len(config.sources)} sources read and stored; feeds not published")
         raise
@@ -368,7 +368,7 @@ class _AboveTheBar:
 
 
 def _print_report(config: Config, report: RunReport) -> None:
-    empty = _print_sources(report.results)
+    empty = _print_sources(report.results, config.site.timezone)
     pages = sum(1 for name in report.written if name.startswith(f"{ARCHIVE_DIR}/"))
     archived = f" ({pages} of them in {ARCHIVE_DIR}/)" if pages else ""
     waiting = sum(1 for result in report.results if result.waiting_until is not None)
@@ -382,7 +382,7 @@ def _print_report(config: Config, report: RunReport) -> None:
     )
 
 
-def _print_sources(results: Sequence[SourceResult]) -> int:
+def _print_sources(results: Sequence[SourceResult], zone: str) -> int:
     """A line per source, failures last (on stderr); returns how many
     came back empty."""
     empty = 0
@@ -390,7 +390,7 @@ def _print_sources(results: Sequence[SourceResult]) -> int:
         if result.waiting_until is not None:
             print(
                 f"wait   {result.source}: not fetched: its server asked for no request "
-                f"before {_when(result.waiting_until)} (Retry-After)"
+                f"before {_when(result.waiting_until, zone)} (Retry-After)"
             )
         elif result.ok:
             state = "not modified" if result.not_modified else f"{result.items} items"
@@ -489,6 +489,7 @@ LOOK_WAIT = 5.0
 def _status(config: Config, args: argparse.Namespace) -> int:
     from feeds.store import Store, no_store_yet
 
+    zone = config.site.timezone
     states = {}
     if not no_store_yet(config.storage_url):  # else every source is "never fetched"
         with Store(config.storage_url, read_only=True, wait=LOOK_WAIT) as store:
@@ -507,10 +508,10 @@ def _status(config: Config, args: argparse.Namespace) -> int:
             (
                 source.name,
                 health,
-                _when(state.last_success),
+                _when(state.last_success, zone),
                 str(state.last_items) if state.last_success else "-",
                 # Not fetched again until its url changes in config.yaml.
-                "paused" if paused else _when(state.next_due),
+                "paused" if paused else _when(state.next_due, zone),
                 # Whole (the last column): its end says what went wrong.
                 state.last_error.removeprefix(f"source '{source.name}': ")
                 or _moved(state.moved_to),
@@ -522,7 +523,7 @@ def _status(config: Config, args: argparse.Namespace) -> int:
     for name, state in states.items():
         if name not in configured:
             last = str(state.last_items) if state.last_success else "-"
-            rows.append((name, "not in config", _when(state.last_success), last, "-", ""))
+            rows.append((name, "not in config", _when(state.last_success, zone), last, "-", ""))
     _table(rows)
     return EXIT_OK
 
@@ -708,8 +709,13 @@ def _moved(url: str) -> str:
     return f"moved permanently to {printable(url)}: update its url" if url else ""
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
+def _when(moment: datetime | None, zone: str) -> str:
+    """A time as an operator reads it: in the site's time zone, the one
+    its crons and dates are in (`feeds preview` shows dates so too), with
+    the zone's name."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 _COMMANDS = {

@@ -259,7 +259,8 @@ def test_a_build_leaves_a_cron_source_due_at_its_cron_time(tmp_path: Path, serve
     done = run_cli("build", "-c", str(config), "--now", "2026-11-26T14:16:04Z")
     assert done.returncode == 0, done.stderr
     status = run_cli("status", "-c", str(config))
-    assert "2026-11-26 15:00:00Z" in status.stdout, status.stdout
+    # In the site's zone, the cron's (Europe/Moscow): 15:00 UTC.
+    assert "2026-11-26 18:00:00 MSK" in status.stdout, status.stdout
 
 
 def _one_story(number: int) -> str:
@@ -879,7 +880,8 @@ def test_status_lists_a_source_taken_out_of_the_config(tmp_path: Path, server: S
         "in",
         "config",
         "2026-11-26",
-        "12:00:00Z",
+        "15:00:00",
+        "MSK",
         "2",
         "-",
     ]
@@ -1688,7 +1690,7 @@ def test_build_keeps_to_a_retry_after_until_it_ends_or_the_url_changes(
     assert len(server.hits("/busy.rss")) == 1
     assert (
         "wait   busy: not fetched: its server asked for no request before "
-        "2026-11-26 13:00:00Z (Retry-After)" in second.stdout
+        "2026-11-26 16:00:00 MSK (Retry-After)" in second.stdout
     )
     assert "1 of 2 sources ok, 1 waiting" in second.stdout
     # The log says the same, not that it was read ("HTTP 0 ... 0 items").
