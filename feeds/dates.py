@@ -30,7 +30,7 @@ MOST_UNREAD_DATES = 1_000
 
 class _Reading(threading.local):
     #: Texts read in this answer, and what they read as.
-    seen: dict[tuple[str, datetime, str, tuple[str, ...]], datetime | None] | None = None
+    seen: dict[tuple[str, datetime, str, tuple[str, ...], bool], datetime | None] | None = None
     unread = 0
 
 
@@ -53,30 +53,53 @@ def reading_dates() -> Iterator[None]:
 
 
 def parse_human_date(
-    text: str, *, now: datetime, timezone: str, languages: tuple[str, ...] = ()
+    text: str,
+    *,
+    now: datetime,
+    timezone: str,
+    languages: tuple[str, ...] = (),
+    month_first: bool = False,
 ) -> datetime | None:
     """Read a date as a person would, or None when `text` is not one.
 
     A combined form such as ``Сегодня, 22 ноября`` that does not read as a
-    whole is read by its more precise part (the day and month).
+    whole is read by its more precise part (the day and month). A date of
+    numbers alone is read day first (``3/11/2026`` is 3 November), or with
+    `month_first` as in the United States (11 March): see `writes_month_first`.
     """
     text = " ".join(text.split())
     if not text:
         return None
     seen = _reading.seen
     if seen is None:
-        return _read(text, now, timezone, languages)
-    key = (text, now, timezone, languages)
+        return _read(text, now, timezone, languages, month_first)
+    key = (text, now, timezone, languages, month_first)
     if key in seen:
         return seen[key]
     if _reading.unread >= MOST_UNREAD_DATES:
         return None
-    found = seen[key] = _read(text, now, timezone, languages)
+    found = seen[key] = _read(text, now, timezone, languages, month_first)
     _reading.unread += found is None
     return found
 
 
-def _read(text: str, now: datetime, timezone: str, languages: tuple[str, ...]) -> datetime | None:
+def writes_month_first(tag: str) -> bool:
+    """Whether a language tag's region writes a date of numbers month
+    first (CLDR's M/d/y): the United States and its territories, the
+    Philippines, Micronesia, the Marshall Islands and Palau ('en-US',
+    'es-US', 'en-PH'). A language alone ('en') says nothing of it."""
+    return any(
+        len(part) == 2 and part.upper() in _MONTH_FIRST
+        for part in tag.replace("_", "-").split("-")[1:]
+    )
+
+
+_MONTH_FIRST = frozenset({"US", "AS", "GU", "MP", "PR", "UM", "VI", "PH", "FM", "MH", "PW"})
+
+
+def _read(
+    text: str, now: datetime, timezone: str, languages: tuple[str, ...], mdy: bool
+) -> datetime | None:
     text = _JUST_NOW.sub("сейчас", _LABEL.sub("", text, count=1) or text)
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
@@ -90,9 +113,9 @@ def _read(text: str, now: datetime, timezone: str, languages: tuple[str, ...]) -
         whole = " ".join(text.replace(",", " ").split())
         candidates = [(whole, False), (text, False), (tail.strip(), True), (head.strip(), True)]
     for candidate, part in candidates:
-        found = _parse(candidate, local_now, timezone, langs, with_day=part)
+        found = _parse(candidate, local_now, timezone, langs, with_day=part, mdy=mdy)
         if found is not None:
-            return _as_printed(candidate, found, local_now, timezone, langs)
+            return _as_printed(candidate, found, local_now, timezone, langs, mdy)
     return None
 
 
@@ -133,7 +156,12 @@ _TIME_WORDS = re.compile(r"час|мин|сек|сейчас|hour|min|sec|now|mo
 
 
 def _as_printed(
-    text: str, found: datetime, local_now: datetime, timezone: str, langs: tuple[str, ...]
+    text: str,
+    found: datetime,
+    local_now: datetime,
+    timezone: str,
+    langs: tuple[str, ...],
+    mdy: bool = False,
 ) -> datetime:
     """Correct what dateparser makes of `now` where the text says less:
 
@@ -169,7 +197,9 @@ def _as_printed(
     except ValueError:  # 29 February
         year_ago = None
     if local.date() == year_ago:
-        later = _parse(text, local_now.replace(hour=23, minute=59, second=59), timezone, langs)
+        later = _parse(
+            text, local_now.replace(hour=23, minute=59, second=59), timezone, langs, mdy=mdy
+        )
         if later is not None and later.year == local_now.year:
             return later
     if clock and local.date() == local_now.date() and local - local_now > CLOCK_LEAD and dateless:
@@ -177,7 +207,7 @@ def _as_printed(
         return found - timedelta(days=1)
     if _DAY_WORDS.search(text) and not (clock or _TIME_WORDS.search(text)):
         noon = local_now.replace(hour=12, minute=0, second=0)
-        at_noon = found if local_now == noon else _parse(text, noon, timezone, langs)
+        at_noon = found if local_now == noon else _parse(text, noon, timezone, langs, mdy=mdy)
         # A day that moves with the clock is counted from today; one that
         # stays at midnight is a date.
         if at_noon is not None and (local.time() == local_now.time() or at_noon.time() != time()):
@@ -205,16 +235,18 @@ def _parse(
     langs: tuple[str, ...],
     *,
     with_day: bool = False,
+    mdy: bool = False,
 ) -> datetime | None:
     """dateparser's reading of `text`; with `with_day`, only one that names
-    the day and month (or a day relative to today), none taken from now."""
+    the day and month (or a day relative to today), none taken from now;
+    with `mdy`, numbers the month first."""
     settings: dict[str, Any] = {
         "TIMEZONE": timezone,
         "TO_TIMEZONE": timezone,
         "RETURN_AS_TIMEZONE_AWARE": True,
         "RELATIVE_BASE": local_now,
         "PREFER_DATES_FROM": "past",
-        "DATE_ORDER": "DMY",
+        "DATE_ORDER": "MDY" if mdy else "DMY",
     }
     if with_day:
         settings["REQUIRE_PARTS"] = ["day", "month"]

@@ -1298,3 +1298,50 @@ def test_a_microdata_content_attribute_does_not_outrank_an_elements_own_value(
         assert value.isoformat() == expected
     else:
         assert value == expected
+
+
+# ---------------------------------------------------------------- dates of numbers
+
+
+def _numeric_dates(page_language: str, source_language: str = "") -> list[datetime | None]:
+    lang = f' lang="{page_language}"' if page_language else ""
+    body = (
+        f"<!doctype html><html{lang}><body>"
+        '<article class="card"><h2 class="card__title">One</h2>'
+        '<a class="card__link" href="/1">x</a><span class="card__date">3/11/2026</span></article>'
+        '<article class="card"><h2 class="card__title">Two</h2>'
+        '<a class="card__link" href="/2">x</a>'
+        '<span class="card__date">11/3/2026 2:30 PM</span></article>'
+        "</body></html>"
+    )
+    url = "https://example.org/news/"
+    fetched = Fetched(source="inline", url=url, body=body.encode(), headers=UTF8)
+    source = Source(name="inline", type="html", url=url, language=source_language)
+    items, _notes = parse_html(fetched, source, EN, CARDS)
+    return [item.published for item in items]
+
+
+def test_a_page_in_us_english_puts_the_month_first_in_dates_of_numbers() -> None:
+    # "3/11/2026" on a US site is 11 March: read day first it was 3
+    # November, and the story sank eight months down its feeds.
+    assert _numeric_dates("en-US") == [
+        datetime(2026, 3, 11, tzinfo=MSK),
+        datetime(2026, 11, 3, 14, 30, tzinfo=MSK),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("page_language", "source_language"),
+    [("en-GB", ""), ("en", ""), ("", ""), ("ru-RU", ""), ("en-US", "en-GB")],
+)
+def test_other_pages_put_the_day_first_and_the_source_language_decides(
+    page_language: str, source_language: str
+) -> None:
+    assert _numeric_dates(page_language, source_language) == [
+        datetime(2026, 11, 3, tzinfo=MSK),
+        datetime(2026, 3, 11, 14, 30, tzinfo=MSK),
+    ]
+
+
+def test_a_source_said_to_be_in_us_english_puts_the_month_first_whatever_the_page_says() -> None:
+    assert _numeric_dates("en-GB", "en-US")[0] == datetime(2026, 3, 11, tzinfo=MSK)

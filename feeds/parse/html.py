@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from feeds.dates import writes_month_first
 from feeds.errors import ParseError
 from feeds.model import (
     Fetched,
@@ -167,6 +168,7 @@ def parse_html(
         zone=ZoneInfo(context.timezone),
         context=context,
         text_left=text_allowed(len(fetched.body)),
+        month_first=writes_month_first(source.language or _declared_language(tree)),
     )
     if selectors is not None:
         items = _select_items(tree, selectors, page)
@@ -179,6 +181,12 @@ def parse_html(
                 note += f"; the page advertises a feed at {feed} (type: feed reads it)"
             page.notes.append(note)
     return items, page.notes
+
+
+def _declared_language(tree: LexborHTMLParser) -> str:
+    """The language the page says it is in (`<html lang="en-US">`)."""
+    root = tree.css_first("html")
+    return (root.attributes.get("lang") or "").strip() if root is not None else ""
 
 
 def _check_html(text: str, source: Source, fetched: Fetched) -> None:

@@ -49,6 +49,9 @@ class Page:
     notes: list[str] = field(default_factory=list)
     #: Characters of item text the page may still give (see text_allowed).
     text_left: int = sys.maxsize
+    #: Whether its dates of numbers put the month first (`3/11/2026` is
+    #: 11 March): the source's language says, else the page's own.
+    month_first: bool = False
 
     def absolute(self, url: str) -> str:
         url = url.strip()
@@ -112,7 +115,11 @@ def read_date(value: str, page: Page) -> datetime | None:
     languages = (context.language,) if context.language else ()
     for candidate in dict.fromkeys((_COMMA.sub(" ", text), text)):
         human = parse_human_date(
-            candidate, now=context.now, timezone=context.timezone, languages=languages
+            candidate,
+            now=context.now,
+            timezone=context.timezone,
+            languages=languages,
+            month_first=page.month_first,
         )
         if human is not None:
             return human
