@@ -42,9 +42,23 @@ class Vocabulary:
         return cls(names, rules)
 
     def slug_for(self, category: str) -> str | None:
-        """The slug a source category maps to, or None."""
-        return self.names.get(_folded(category))
+        """The slug a source category maps to, or None. A category written
+        as a path of them, as CMSs print nested ones ("Культура / Кино",
+        "Arts > Film", "News » World"), that does not map as a whole maps as
+        its most specific part that does ("Культура / Интервью" as
+        "Культура" when no rubric is called "Интервью")."""
+        slug = self.names.get(_folded(category))
+        if slug is not None or not _NESTED.search(category):
+            return slug
+        for part in reversed(_NESTED.split(category)):
+            slug = self.names.get(_folded(part)) if part.strip() else None
+            if slug is not None:
+                return slug
+        return None
 
+
+#: What separates the levels of a nested category.
+_NESTED = re.compile(r"\s*(?:/|>|»|→|\\|\|)\s*")
 
 #: `category_key` of the categories met lately: a site uses the same few
 #: again and again, and folding a Cyrillic one takes 1-3 us.

@@ -50,6 +50,16 @@ def item(**fields: object) -> Item:
         (("Ки&#1085;о",), ("cinema",)),
         (("Теа&shy;тр &amp; кино",), ()),
         (("Теа&shy;тр",), ("theatre",)),
+        # Nested, as CMSs print a category under its parent: the most
+        # specific level that is a rubric.
+        (("Искусство / Кино",), ("cinema",)),
+        (("Arts > Film",), ("cinema",)),
+        (("Новости » Театр",), ("theatre",)),
+        (("Искусство / Интервью",), ("art",)),
+        (("Искусство/Дизайн",), ("design",)),
+        (("Мода / Интервью",), ()),
+        (("AC/DC",), ()),
+        (("/ Кино /",), ("cinema",)),
     ],
 )
 def test_categories_map_through_titles_slugs_and_aliases(
