@@ -942,8 +942,9 @@ class Store:
         upsert finds a stored story: by its id; by its link, when upsert
         would take it for the same story (`_same_story`: not an episode of
         a podcast whose page is every episode's link); and a story with
-        neither link nor guid by its source and title (a text page's
-        headline takes another id once the page prints its date)."""
+        neither link nor guid by its source and title within
+        FORGOTTEN_TITLE_DAYS of its date (a text page's headline takes
+        another id once the page prints its date)."""
         if self._forgets is None:
             self._forgets = self._execute("SELECT 1 FROM forgotten LIMIT 1").fetchone() is not None
         if not self._forgets:
@@ -972,14 +973,22 @@ class Store:
                 ).fetchall()
             by_id = {row["id"]: row for row in rows}
             by_link = {row["canonical_link"]: row for row in rows if row["canonical_link"]}
-            by_title = {(row["source"], row["title"]) for row in rows if row["unlinked"]}
+            by_title: dict[tuple[str, str], list[datetime | None]] = {}
+            for row in rows:
+                if row["unlinked"]:
+                    by_title.setdefault((row["source"], row["title"]), []).append(
+                        _date(row["published"])
+                    )
             for entry in chunk:
                 item = entry.item
                 row = by_link.get(entry.canonical) if entry.canonical else None
                 if (
                     item.id in by_id
                     or (row is not None and _same_story(entry, row, listed))
-                    or (_no_link(item) and (item.source, item.title) in by_title)
+                    or (
+                        _no_link(item)
+                        and _near_any(item.published, by_title.get((item.source, item.title)))
+                    )
                 ):
                     continue
                 kept.append(entry)
@@ -1676,6 +1685,24 @@ def _story(item: Item) -> tuple[object, ...]:
         item.image,
         item.image_type,
         item.image_length,
+    )
+
+
+#: How far from a forgotten story's date one of the same source and title,
+#: with neither link nor guid, is taken for it: a text page's headline is
+#: dated anew once the page prints its day (by a day at most), and a story
+#: of the same title some days later (a weekly column) is another one.
+FORGOTTEN_TITLE_DAYS = 2
+
+
+def _near_any(published: datetime | None, forgotten: list[datetime | None] | None) -> bool:
+    """Whether a link-less story of a forgotten one's source and title is
+    that story: dated within FORGOTTEN_TITLE_DAYS of it (or either undated)."""
+    if not forgotten:
+        return False
+    reach = timedelta(days=FORGOTTEN_TITLE_DAYS)
+    return any(
+        published is None or date is None or abs(published - date) <= reach for date in forgotten
     )
 
 

@@ -318,6 +318,25 @@ def test_a_forgotten_story_with_no_link_stays_out_under_another_id(store: Store)
     assert [i.title for i in store.latest()] == ["Другая новость"]
 
 
+def test_a_forgotten_story_with_no_link_keeps_out_no_later_one_of_its_title(
+    store: Store,
+) -> None:
+    """A weekly column with neither link nor guid ("Погода на выходные"):
+    forgetting this week's kept every later week's out for good."""
+    week = timedelta(days=7)
+    this_week = item(1, link="", title="Погода на выходные")
+    with store.transaction():
+        store.upsert([this_week], now=T0)
+        store.forget([this_week.id], T0)
+        # The same story, dated anew by a day (its page printed its day).
+        again = this_week.evolve(published=this_week.published + timedelta(days=1), id="")
+        next_week = this_week.evolve(published=this_week.published + week, id="")
+        store.upsert([normalise_item(again), normalise_item(next_week)], now=T0 + week)
+    assert [(i.title, i.published) for i in store.latest()] == [
+        ("Погода на выходные", next_week.published)
+    ]
+
+
 def test_a_shared_link_still_finds_another_sources_copy_with_its_title(store: Store) -> None:
     """Source b lists one link twice under two titles: the copy titled as
     a's stored story is that story; the other is a story of its own."""
