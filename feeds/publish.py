@@ -123,8 +123,8 @@ class NewFiles:
             self._room.put(None)
         self._error: PublishError | None = None
         self._thread: threading.Thread | None = None
-        # Files written and on their way to the disk, still open: see _let_go.
-        self._flushing: collections.deque[int] = collections.deque()
+        # Files written and on their way to the disk: see _let_go.
+        self._flushing: collections.deque[str] = collections.deque()
 
     def add(self, name: str, data: bytes) -> None:
         if self._error is not None:
@@ -149,46 +149,33 @@ class NewFiles:
                     prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=target.parent
                 )
                 self._written.append((temp, target))
-                try:
-                    with os.fdopen(handle, "wb", closefd=False) as stream:
-                        os.fchmod(handle, 0o644)
-                        stream.write(data)
-                except BaseException:
-                    os.close(handle)
-                    raise
-                self._let_go(handle)
+                with os.fdopen(handle, "wb") as stream:
+                    os.fchmod(stream.fileno(), 0o644)
+                    stream.write(data)
+                    stream.flush()
+                    _drop_cached(stream.fileno())  # starts writing it out, now
+                self._let_go(temp)
             except OSError as exc:
                 self._error = _failure(target, exc)
             except Exception as exc:  # never leave add() blocked on a dead writer
                 self._error = PublishError(str(target), f"cannot write: {exc!r}")
 
-    def _let_go(self, handle: int) -> None:
-        """Start writing a new file out to the disk now, and take out of
-        the page cache the files written a while ago, which are on disk by
-        then. Archive pages are written once and seldom read, so holding
+    def _let_go(self, temp: str) -> None:
+        """Take out of the page cache the files written a while ago, whose
+        writing out to the disk started when they were written and is done
+        by then. Archive pages are written once and seldom read, so holding
         them in memory helps no reader; and the memory they give back is
         where the next pages go. Memory the system has not touched yet
         costs several times more to write into: on a virtual machine
         whose memory its host hands over page by page, 546 MB of new
         pages took 1.2-1.4 s of CPU to write, 0.3 s so."""
-        if not _CAN_ADVISE:
-            os.close(handle)
-            return
-        # Writes the file's dirty pages out (without waiting) and drops
-        # those already clean: called again once they are written.
-        _drop_cached(handle)
-        self._flushing.append(handle)
+        self._flushing.append(temp)
         while len(self._flushing) > _FLUSHING:
-            old = self._flushing.popleft()
-            _drop_cached(old)
-            os.close(old)
+            _drop_file(self._flushing.popleft())
 
-    def _close_flushing(self, *, drop: bool = False) -> None:
+    def _drop_flushing(self) -> None:
         while self._flushing:
-            handle = self._flushing.popleft()
-            if drop:
-                _drop_cached(handle)
-            os.close(handle)
+            _drop_file(self._flushing.popleft())
 
     def _finish(self) -> None:
         if self._thread is not None:
@@ -205,7 +192,7 @@ class NewFiles:
         if not self._written:
             return 0
         os.sync()
-        self._close_flushing(drop=True)  # on disk now: all of them
+        self._drop_flushing()  # on disk now: all of them
         folders = set()
         for done, (temp, target) in enumerate(self._written):
             try:
@@ -224,21 +211,38 @@ class NewFiles:
     def abort(self) -> None:
         """Forget the batch: its temporary files are removed."""
         self._finish()
-        self._close_flushing()
+        self._flushing.clear()
         for temp, _target in self._written:
             Path(temp).unlink(missing_ok=True)
         self._written.clear()
 
 
-_CAN_ADVISE = hasattr(os, "posix_fadvise")
 #: New files on their way to the disk at a time, before they are dropped
 #: from the page cache (a few MB: written out by then).
 _FLUSHING = 32
 
 
 def _drop_cached(handle: int) -> None:
-    with contextlib.suppress(OSError):  # advice only: never fails a write
-        os.posix_fadvise(handle, 0, 0, os.POSIX_FADV_DONTNEED)
+    """Write the file's dirty pages out (without waiting for them) and drop
+    those already clean from the page cache. Advice only: it never fails a
+    write, and where there is no such call it does nothing."""
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(handle, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _drop_file(path: str) -> None:
+    """`_drop_cached` for a file written and closed before (opened to read
+    only: no error of its writing can surface here)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        _drop_cached(handle)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(handle)
 
 
 def _sync_dir(directory: Path) -> None:

@@ -5,6 +5,8 @@ keep getting 304)."""
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
 import mmap
 import os
 import signal
@@ -13,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -373,6 +376,67 @@ def test_a_batch_failing_after_many_pages_keeps_no_file_open_and_leaves_no_tempo
         batch.commit()
     assert not list(tmp_path.rglob(".feeds-*"))
     assert not list(tmp_path.glob("archive/all/*.atom"))
+    assert open_descriptors() == before
+
+
+@needs_proc
+def test_a_page_whose_closing_fails_fails_the_batch_by_its_name_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NFS and other network file systems report a failed write (a full
+    quota) when the file is closed: that page's name, not another's, and
+    no temporary file or open file left behind."""
+    real_fdopen = os.fdopen
+
+    class ClosingFails:
+        def __init__(self, stream: Any) -> None:
+            self.stream = stream
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.stream, name)
+
+        def __enter__(self) -> ClosingFails:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.stream.close()
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+
+    def bad_for_writing(handle: int) -> bool:
+        writable = fcntl.fcntl(handle, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+        return writable and f"{os.sep}bad{os.sep}" in os.readlink(f"/proc/self/fd/{handle}")
+
+    def fdopen(handle: int, *args: Any, **kwargs: Any) -> Any:
+        stream = real_fdopen(handle, *args, **kwargs)
+        if bad_for_writing(handle) and kwargs.get("closefd", True):
+            return ClosingFails(stream)
+        return stream
+
+    real_close = os.close
+
+    def close(handle: int) -> None:
+        failing = bad_for_writing(handle)
+        real_close(handle)
+        if failing:
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+
+    # A stream's close, or a close of the descriptor itself.
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    monkeypatch.setattr(os, "close", close)
+    before = open_descriptors()
+    batch = NewFiles(tmp_path)
+    with pytest.raises(PublishError) as failed:
+        for n in range(1, 41):
+            batch.add(f"archive/all/{n}.atom", b"<feed/>" * 1000)
+        batch.add("archive/bad/1.atom", b"<feed/>" * 1000)
+        for n in range(41, 60):
+            batch.add(f"archive/all/{n}.atom", b"<feed/>" * 1000)
+        batch.commit()
+    assert str(failed.value) == (
+        f"output {tmp_path / 'archive' / 'bad' / '1.atom'}: {os.strerror(errno.EDQUOT)}"
+    )
+    assert not list(tmp_path.rglob(".feeds-*"))
+    assert not list(tmp_path.rglob("*.atom"))
     assert open_descriptors() == before
 
 
