@@ -351,7 +351,7 @@ class _Checker:
         # alone sent them counting entries.
         place = _SOURCE_PLACE.match(key)
         source = self.source_names.get(int(place[1]), "") if place else ""
-        if key.endswith("].name"):
+        if place and key[place.end() :] == ".name":
             source = ""  # the name is what is wrong: the key says which
         return ConfigError(self.shown, line or 1, key, detail, source=source)
 
@@ -853,7 +853,7 @@ class _Checker:
             except ConfigError as problem:
                 self.problems.append(problem)
                 taken = self.source_names.get(index, "").strip()
-                if taken and not problem.key.endswith("].name"):
+                if taken and problem.key != f"sources[{index}].name":
                     names.add(taken)  # a second source of that name is a problem too
                 continue
             sources.append(source)

@@ -428,6 +428,17 @@ def test_a_source_file_inside_output_is_named_by_its_place_after_a_broken_source
     ]
 
 
+def test_a_key_called_name_inside_a_source_still_names_the_source(tmp_path: Path) -> None:
+    error = fail(
+        tmp_path,
+        SITE
+        + ONE_SOURCE
+        + "    url: https://example.org/a.xml\n    include:\n      - name: ads  # <-\n",
+    )
+    assert (error.key, error.source) == ("sources[0].include[0].name", "one")
+    assert "(source 'one')" in str(error)
+
+
 def test_many_problems_are_shown_twenty_at_most(tmp_path: Path) -> None:
     sources = "".join(
         f"  - name: s{n}\n    type: feed\n    url: https://example.org/{n}.xml\n    x: 1\n"
