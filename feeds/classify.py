@@ -45,20 +45,32 @@ class Vocabulary:
         """The slug a source category maps to, or None. A category written
         as a path of them, as CMSs print nested ones ("Культура / Кино",
         "Arts > Film", "News » World"), that does not map as a whole maps as
-        its most specific part that does ("Культура / Интервью" as
-        "Культура" when no rubric is called "Интервью")."""
+        its most specific level that does ("Культура / Интервью" as
+        "Культура" when no rubric is called "Интервью"). A slash, bar or
+        backslash with no space around it joins a name as often as it
+        separates levels ("AC/DC", "24/7"): such a category maps so only
+        when every part of it is a rubric ("Искусство/Дизайн")."""
         slug = self.names.get(_folded(category))
-        if slug is not None or not _NESTED.search(category):
+        if slug is not None:
             return slug
-        for part in reversed(_NESTED.split(category)):
-            slug = self.names.get(_folded(part)) if part.strip() else None
-            if slug is not None:
-                return slug
+        if _NESTED.search(category):
+            for part in reversed(_NESTED.split(category)):
+                slug = self.names.get(_folded(part)) if part.strip() else None
+                if slug is not None:
+                    return slug
+        elif _JOINED.search(category):
+            parts = [part for part in _JOINED.split(category) if part.strip()]
+            slugs = [self.names.get(_folded(part)) for part in parts]
+            if slugs and all(slugs):
+                return slugs[-1]
         return None
 
 
-#: What separates the levels of a nested category.
-_NESTED = re.compile(r"\s*(?:/|>|»|→|\\|\|)\s*")
+#: What separates the levels of a nested category: an arrow, or a slash,
+#: bar or backslash with spaces around it...
+_NESTED = re.compile(r"\s*[>»→]\s*|\s+[/|\\]\s+")
+#: ... and what may: a slash, bar or backslash with no space around it.
+_JOINED = re.compile(r"[/|\\]")
 
 #: `category_key` of the categories met lately: a site uses the same few
 #: again and again, and folding a Cyrillic one takes 1-3 us.

@@ -65,7 +65,8 @@ def parse_human_date(
     A combined form such as ``Сегодня, 22 ноября`` that does not read as a
     whole is read by its more precise part (the day and month). A date of
     numbers alone is read day first (``3/11/2026`` is 3 November), or with
-    `month_first` as in the United States (11 March): see `writes_month_first`.
+    `month_first` as in the United States (11 March; a dotted 11.03.2026 stays
+    day first): see `writes_month_first`.
     """
     text = " ".join(text.split())
     if not text:
@@ -83,24 +84,35 @@ def parse_human_date(
     return found
 
 
-def writes_month_first(tag: str) -> bool:
-    """Whether a language tag's region writes a date of numbers month
-    first (CLDR's M/d/y): the United States and its territories, the
-    Philippines, Micronesia, the Marshall Islands and Palau ('en-US',
-    'es-US', 'en-PH'). A language alone ('en') says nothing of it."""
-    return any(
-        len(part) == 2 and part.upper() in _MONTH_FIRST
-        for part in tag.replace("_", "-").split("-")[1:]
-    )
+@lru_cache(maxsize=256)
+def writes_month_first(*tags: str) -> bool:
+    """Whether dates of numbers are written month first (CLDR's M/d/y) where
+    the first of these language tags that names a region is spoken: the
+    United States and its territories, the Philippines, Micronesia, the
+    Marshall Islands and Palau ('en-US', 'es-US', 'en-PH'). A language
+    alone ('en') says nothing of it: the next tag decides."""
+    for tag in tags:
+        regions = [
+            part.upper()
+            for part in tag.strip().replace("_", "-").split("-")[1:]
+            if len(part) == 2 and part.isalpha()
+        ]
+        if regions:
+            return regions[0] in _MONTH_FIRST
+    return False
 
 
 _MONTH_FIRST = frozenset({"US", "AS", "GU", "MP", "PR", "UM", "VI", "PH", "FM", "MH", "PW"})
+#: A date of numbers as the United States writes one: with slashes (a
+#: dotted 11.03.2026 is day first wherever it is written).
+_SLASHED = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
 
 
 def _read(
     text: str, now: datetime, timezone: str, languages: tuple[str, ...], mdy: bool
 ) -> datetime | None:
     text = _JUST_NOW.sub("сейчас", _LABEL.sub("", text, count=1) or text)
+    mdy = mdy and _SLASHED.search(text) is not None
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
     candidates = [(text, False)]

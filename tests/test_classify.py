@@ -58,8 +58,15 @@ def item(**fields: object) -> Item:
         (("Искусство / Интервью",), ("art",)),
         (("Искусство/Дизайн",), ("design",)),
         (("Мода / Интервью",), ()),
-        (("AC/DC",), ()),
         (("/ Кино /",), ("cinema",)),
+        (("Мода → Кино",), ("cinema",)),
+        (("Art | Кино",), ("cinema",)),
+        # A slash with no space around it joins names as often as it
+        # separates levels: a level only when every part is a rubric.
+        (("Театр/Мода",), ()),
+        (("Мода/Театр",), ()),
+        (("AC/DC",), ()),
+        (("Театр\\Кино",), ("cinema",)),
     ],
 )
 def test_categories_map_through_titles_slugs_and_aliases(

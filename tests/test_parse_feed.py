@@ -1003,6 +1003,22 @@ def test_a_pubdate_with_numbers_too_big_costs_only_that_date(printed: str) -> No
     assert (second.title, second.published) == ("B", _utc(2026, 11, 20, 11, 0))
 
 
+@pytest.mark.parametrize(
+    ("language", "day"), [("en-US", (3, 11)), ("en-GB", (11, 3)), ("en", (11, 3)), ("", (11, 3))]
+)
+def test_a_pubdate_of_numbers_is_read_month_first_for_a_us_source(
+    language: str, day: tuple[int, int]
+) -> None:
+    body = _rss_item(
+        "<title>A</title><link>https://x.example/a</link><pubDate>3/11/2026 10:00 AM</pubDate>"
+    )
+    context = ParseContext(now=NOW, timezone="UTC", language=language)
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, context)
+
+    assert item.published == _utc(2026, *day, 10, 0)
+
+
 def test_an_unread_pubdate_of_an_item_without_guid_or_link_stays_unread() -> None:
     """Its id is made from the date: an item stored before Russian dates
     were read was made with none, and keeps that id."""

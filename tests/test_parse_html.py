@@ -1345,3 +1345,20 @@ def test_other_pages_put_the_day_first_and_the_source_language_decides(
 
 def test_a_source_said_to_be_in_us_english_puts_the_month_first_whatever_the_page_says() -> None:
     assert _numeric_dates("en-GB", "en-US")[0] == datetime(2026, 3, 11, tzinfo=MSK)
+
+
+def test_a_source_language_with_no_region_leaves_the_order_to_the_page() -> None:
+    assert _numeric_dates("en-US", "en")[0] == datetime(2026, 3, 11, tzinfo=MSK)
+
+
+def test_a_dotted_date_on_a_us_page_stays_day_first() -> None:
+    # The United States writes no dotted dates; a page in en-US (many a
+    # template's default) that does writes them day first.
+    body = (
+        '<!doctype html><html lang="en-US"><body>'
+        '<article class="card"><h2 class="card__title">One</h2>'
+        '<a class="card__link" href="/1">x</a><span class="card__date">11.03.2026</span></article>'
+        "</body></html>"
+    )
+    (item,), _notes = _parse_body(body, CARDS, EN)
+    assert item.published == datetime(2026, 3, 11, tzinfo=MSK)

@@ -890,3 +890,12 @@ def test_a_dateline_with_the_month_first_is_no_day_heading() -> None:
     # Only a weekday puts the month first in a heading ("Friday, March 4").
     (item,) = items_of("Москва, Май 9\n10:00Новость дня\n")
     assert item.published is not None and item.published.month == 11
+
+
+@pytest.mark.parametrize(("language", "day"), [("en-US", (3, 11)), ("en", (11, 3))])
+def test_a_day_heading_of_numbers_is_read_month_first_for_a_us_source(
+    language: str, day: tuple[int, int]
+) -> None:
+    page = "News\n3/11/2026\n10:00Council approves the budget\n"
+    ((title, published),) = [(i.title, i.published) for i in items_of(page, language=language)]
+    assert (title, published) == ("Council approves the budget", msk(2026, *day, 10, 0))

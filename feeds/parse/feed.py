@@ -674,10 +674,16 @@ def _human_date(raw: Any, context: ParseContext) -> datetime | None:
     if not isinstance(raw, str) or not raw.strip() or len(raw) > _LONGEST_DATE:
         return None
     # Imported here: dateparser is big, and most feeds never need it.
-    from feeds.dates import parse_human_date
+    from feeds.dates import parse_human_date, writes_month_first
 
     languages = (context.language,) if context.language else ()
-    return parse_human_date(raw, now=context.now, timezone=context.timezone, languages=languages)
+    return parse_human_date(
+        raw,
+        now=context.now,
+        timezone=context.timezone,
+        languages=languages,
+        month_first=writes_month_first(context.language),
+    )
 
 
 def _bozo_reason(exc: object) -> str:

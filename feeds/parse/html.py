@@ -168,7 +168,7 @@ def parse_html(
         zone=ZoneInfo(context.timezone),
         context=context,
         text_left=text_allowed(len(fetched.body)),
-        month_first=writes_month_first(source.language or _declared_language(tree)),
+        month_first=writes_month_first(source.language, _declared_language(tree), context.language),
     )
     if selectors is not None:
         items = _select_items(tree, selectors, page)

@@ -50,7 +50,8 @@ class Page:
     #: Characters of item text the page may still give (see text_allowed).
     text_left: int = sys.maxsize
     #: Whether its dates of numbers put the month first (`3/11/2026` is
-    #: 11 March): the source's language says, else the page's own.
+    #: 11 March): the source's language says, else the page's own, else
+    #: the site's (the first that names a region).
     month_first: bool = False
 
     def absolute(self, url: str) -> str:

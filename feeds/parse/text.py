@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from feeds.dates import CLOCK_LEAD, parse_human_date
+from feeds.dates import CLOCK_LEAD, parse_human_date, writes_month_first
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source, category_key
 from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
@@ -433,12 +433,22 @@ def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) 
         # gave it today's day of that month, a date that moved every day,
         # and with it the ids of the headlines under it.
         return None
-    found = parse_human_date(line, now=context.now, timezone=context.timezone, languages=languages)
+    found = _read_date(line, context, languages)
     return found.date() if found else None
 
 
+def _read_date(text: str, context: ParseContext, languages: tuple[str, ...]) -> datetime | None:
+    return parse_human_date(
+        text,
+        now=context.now,
+        timezone=context.timezone,
+        languages=languages,
+        month_first=writes_month_first(context.language),
+    )
+
+
 def _card_date(text: str, context: ParseContext, languages: tuple[str, ...]) -> datetime | None:
-    found = parse_human_date(text, now=context.now, timezone=context.timezone, languages=languages)
+    found = _read_date(text, context, languages)
     if found is None:
         return None
     # A card gives the day only: its start in the source's time zone.
