@@ -1362,3 +1362,7 @@ def test_a_dotted_date_on_a_us_page_stays_day_first() -> None:
     )
     (item,), _notes = _parse_body(body, CARDS, EN)
     assert item.published == datetime(2026, 3, 11, tzinfo=MSK)
+
+
+def test_a_page_whose_lang_is_no_language_tag_reads_its_dates_day_first() -> None:
+    assert _numeric_dates("en-US" + "-x" * 50_000)[0] == datetime(2026, 11, 3, tzinfo=MSK)

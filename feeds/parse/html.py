@@ -184,9 +184,16 @@ def parse_html(
 
 
 def _declared_language(tree: LexborHTMLParser) -> str:
-    """The language the page says it is in (`<html lang="en-US">`)."""
+    """The language the page says it is in (`<html lang="en-US">`); none
+    for a value no language tag is as long as (which would only fill the
+    cache of `writes_month_first`)."""
     root = tree.css_first("html")
-    return (root.attributes.get("lang") or "").strip() if root is not None else ""
+    lang = (root.attributes.get("lang") or "").strip() if root is not None else ""
+    return lang if len(lang) <= _LONGEST_LANGUAGE_TAG else ""
+
+
+#: Longer than any language tag in use (BCP 47 asks for 35 at least).
+_LONGEST_LANGUAGE_TAG = 64
 
 
 def _check_html(text: str, source: Source, fetched: Fetched) -> None:
