@@ -42,28 +42,34 @@ class Vocabulary:
         return cls(names, rules)
 
     def slug_for(self, category: str) -> str | None:
-        """The slug a source category maps to, or None. A category written
-        as a path of them, as CMSs print nested ones ("Культура / Кино",
-        "Arts > Film", "News » World"), that does not map as a whole maps as
-        its most specific level that does ("Культура / Интервью" as
-        "Культура" when no rubric is called "Интервью"). A slash, bar or
-        backslash with no space around it joins a name as often as it
-        separates levels ("AC/DC", "24/7"): such a category maps so only
-        when every part of it is a rubric ("Искусство/Дизайн")."""
+        """The slug a source category maps to, or None (the last of
+        `slugs_for`)."""
+        slugs = self.slugs_for(category)
+        return slugs[-1] if slugs else None
+
+    def slugs_for(self, category: str) -> tuple[str, ...]:
+        """The slugs a source category maps to. A category written as a
+        path of them, as CMSs print nested ones ("Культура / Кино", "Arts >
+        Film", "News » World"), that does not map as a whole maps as its
+        most specific level that does ("Культура / Интервью" as "Культура"
+        when no rubric is called "Интервью"). A slash, bar or backslash
+        with no space around it joins names as often as it separates
+        levels ("AC/DC", "24/7", "Science/Tech"): such a category maps to
+        its parts only when every part is a rubric, and then to each."""
         slug = self.names.get(_folded(category))
         if slug is not None:
-            return slug
+            return (slug,)
         if _NESTED.search(category):
             for part in reversed(_NESTED.split(category)):
                 slug = self.names.get(_folded(part)) if part.strip() else None
                 if slug is not None:
-                    return slug
+                    return (slug,)
         elif _JOINED.search(category):
             parts = [part for part in _JOINED.split(category) if part.strip()]
             slugs = [self.names.get(_folded(part)) for part in parts]
             if slugs and all(slugs):
-                return slugs[-1]
-        return None
+                return tuple(dict.fromkeys(slug for slug in slugs if slug))
+        return ()
 
 
 #: What separates the levels of a nested category: an arrow, or a slash,
@@ -81,9 +87,7 @@ def classify_item(item: Item, vocabulary: Vocabulary, source_rubrics: tuple[str,
     """The item with its rubric slugs: sorted, no repeats."""
     slugs = set(source_rubrics)
     for category in item.categories:
-        slug = vocabulary.slug_for(category)
-        if slug is not None:
-            slugs.add(slug)
+        slugs.update(vocabulary.slugs_for(category))
     for rule in vocabulary.rules:
         if rule.rubric not in slugs and matches(rule.match, item):
             slugs.add(rule.rubric)

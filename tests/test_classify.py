@@ -56,7 +56,7 @@ def item(**fields: object) -> Item:
         (("Arts > Film",), ("cinema",)),
         (("Новости » Театр",), ("theatre",)),
         (("Искусство / Интервью",), ("art",)),
-        (("Искусство/Дизайн",), ("design",)),
+        (("Искусство/Дизайн",), ("art", "design")),
         (("Мода / Интервью",), ()),
         (("/ Кино /",), ("cinema",)),
         (("Мода → Кино",), ("cinema",)),
@@ -66,7 +66,8 @@ def item(**fields: object) -> Item:
         (("Театр/Мода",), ()),
         (("Мода/Театр",), ()),
         (("AC/DC",), ()),
-        (("Театр\\Кино",), ("cinema",)),
+        (("Театр\\Кино",), ("cinema", "theatre")),
+        (("Театр|Кино|Театр",), ("cinema", "theatre")),
     ],
 )
 def test_categories_map_through_titles_slugs_and_aliases(
