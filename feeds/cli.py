@@ -542,7 +542,7 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
         with Store(config.storage_url, read_only=True, wait=LOOK_WAIT) as store:
             counts = store.rubric_counts()
             categories = store.category_counts(category_key)
-            waiting = store.waiting_for_rubrics(vocabulary.slug_for)
+            waiting = store.waiting_for_rubrics(vocabulary.slugs_for)
             total = store.count()
     rows = [("RUBRIC", "TITLE", "ITEMS")]
     rows += [(r.slug, r.title, str(counts.get(r.slug, 0))) for r in config.rubrics]

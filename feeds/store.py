@@ -1538,9 +1538,9 @@ class Store:
             spellings.setdefault(group, Counter())[name] += 1
         return {spellings[group].most_common(1)[0][0]: len(ids) for group, ids in items.items()}
 
-    def waiting_for_rubrics(self, slug_for: Callable[[str], str | None]) -> dict[str, int]:
+    def waiting_for_rubrics(self, slugs_for: Callable[[str], tuple[str, ...]]) -> dict[str, int]:
         """For each rubric, how many stored items carry a category that
-        maps to it (`slug_for`, the config's vocabulary now) but are not in
+        maps to it (`slugs_for`, the config's vocabulary now) but are not in
         it: they were stored before the rubric or alias was added, and join
         it when their source is next read."""
         tagged = {
@@ -1549,9 +1549,9 @@ class Store:
         }
         waiting: dict[str, set[str]] = {}
         for item_id, category in self._item_categories():
-            slug = slug_for(category)
-            if slug is not None and (item_id, slug) not in tagged:
-                waiting.setdefault(slug, set()).add(item_id)
+            for slug in slugs_for(category):
+                if (item_id, slug) not in tagged:
+                    waiting.setdefault(slug, set()).add(item_id)
         return {slug: len(ids) for slug, ids in waiting.items()}
 
     def _item_categories(self) -> Iterator[tuple[str, str]]:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from feeds.classify import Vocabulary
 from feeds.errors import StoreError
-from feeds.model import Item
+from feeds.model import Item, Rubric
 from feeds.normalise import normalise_item, shared_links
 from feeds.store import (
     BULK_CACHE_KIB,
@@ -335,6 +336,19 @@ def test_a_forgotten_story_with_no_link_keeps_out_no_later_one_of_its_title(
     assert [(i.title, i.published) for i in store.latest()] == [
         ("Погода на выходные", next_week.published)
     ]
+
+
+def test_items_waiting_for_rubrics_count_each_rubric_of_a_joined_category(
+    store: Store,
+) -> None:
+    """`feeds rubrics` says what a new rubric gets at the next read: a
+    story filed under "Театр/Кино" joins both."""
+    vocabulary = Vocabulary.of(
+        (Rubric(slug="theatre", title="Театр"), Rubric(slug="cinema", title="Кино"))
+    )
+    with store.transaction():
+        store.upsert([item(1, categories=("Театр/Кино",), rubrics=())], now=T0)
+    assert store.waiting_for_rubrics(vocabulary.slugs_for) == {"theatre": 1, "cinema": 1}
 
 
 def test_a_shared_link_still_finds_another_sources_copy_with_its_title(store: Store) -> None:
