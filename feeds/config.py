@@ -3,9 +3,9 @@
 The only module that imports YAML. It reads one file; every problem becomes a
 `ConfigError` naming the file, the line and the key path
 (``config.yaml:14: sources[2].url: ...``). Unknown keys are errors, with a
-"did you mean" when a known key is close. A broken source does not end the
-check: the error carries the problem of each source (`ConfigError.problems`)
-and the first one outside them. Relative paths resolve against the folder
+"did you mean" when a known key is close. A broken source, rubric or rule
+does not end the check: the error carries the problem of each
+(`ConfigError.problems`) and the first one elsewhere. Relative paths resolve against the folder
 of the config file.
 """
 
@@ -327,8 +327,8 @@ def _index_lines(
 
 class _Checker:
     """Turns the loaded YAML into a Config, failing at the first problem
-    outside the sources, and noting each source's first problem in
-    `problems` while it checks the others."""
+    outside the lists of sources, rubrics and rules, and noting each
+    entry's first problem in `problems` while it checks the others."""
 
     def __init__(self, shown: str, base: Path, lines: dict[str, int]) -> None:
         self.shown = shown
@@ -339,6 +339,8 @@ class _Checker:
         self.source_names: dict[int, str] = {}
         #: The place in the list of each source that passed its checks.
         self.places: dict[str, int] = {}
+        #: The slugs of rubrics reported broken.
+        self.broken_slugs: set[str] = set()
 
     def fail(self, key: str, detail: str) -> ConfigError:
         line = self.lines.get(key, 0)
@@ -648,22 +650,33 @@ class _Checker:
                 raise self.fail(f"{key}.{name}", problem)
         return chosen
 
+    def known_slugs(self, rubrics: tuple[Rubric, ...]) -> tuple[str, ...]:
+        """The slugs a source or rule may name: the rubrics', and those of
+        rubrics reported broken (their own problem is reported already)."""
+        return (*(r.slug for r in rubrics), *sorted(self.broken_slugs))
+
     def rules(self, value: Any, rubrics: tuple[Rubric, ...]) -> tuple[Rule, ...]:
-        slugs = tuple(r.slug for r in rubrics)
+        slugs = self.known_slugs(rubrics)
         found = []
         for index, entry in enumerate(self.sequence("rules", value)):
-            key = f"rules[{index}]"
-            fields = self.mapping(key, entry, _RULE_KEYS, required=("rubric",))
-            if not isinstance(fields["rubric"], str):
-                raise self.fail(
-                    f"{key}.rubric", f"expected one rubric slug, got {_kind(fields['rubric'])}"
-                )
-            rubric = self.text(f"{key}.rubric", fields["rubric"])
-            if rubric not in slugs:
-                hint = _did_you_mean(rubric, slugs)
-                raise self.fail(f"{key}.rubric", f"no rubric with slug {rubric!r}{hint}")
-            found.append(Rule(rubric=rubric, match=self.match(key, fields)))
+            try:
+                found.append(self.rule(index, entry, slugs))
+            except ConfigError as problem:
+                self.problems.append(problem)  # a rule is a leaf, as a source is
         return tuple(found)
+
+    def rule(self, index: int, entry: Any, slugs: tuple[str, ...]) -> Rule:
+        key = f"rules[{index}]"
+        fields = self.mapping(key, entry, _RULE_KEYS, required=("rubric",))
+        if not isinstance(fields["rubric"], str):
+            raise self.fail(
+                f"{key}.rubric", f"expected one rubric slug, got {_kind(fields['rubric'])}"
+            )
+        rubric = self.text(f"{key}.rubric", fields["rubric"])
+        if rubric not in slugs:
+            hint = _did_you_mean(rubric, slugs)
+            raise self.fail(f"{key}.rubric", f"no rubric with slug {rubric!r}{hint}")
+        return Rule(rubric=rubric, match=self.match(key, fields))
 
     def allow_rules(self, value: Any) -> tuple[str, ...]:
         rules = self.texts("fetch.allow_private", value)
@@ -782,56 +795,70 @@ class _Checker:
         rubrics: list[Rubric] = []
         owners: dict[str, str] = {}
         for index, entry in enumerate(self.sequence("rubrics", value)):
-            key = f"rubrics[{index}]"
-            fields = self.mapping(key, entry, _RUBRIC_KEYS, required=("slug", "title"))
-            slug = self.text(f"{key}.slug", fields["slug"])
-            if not _SLUG.match(slug):
-                raise self.fail(
-                    f"{key}.slug",
-                    f"{slug!r} is not a slug: use lower-case Latin letters, digits, '-' and '_'",
-                )
-            if slug in _RESERVED_SLUGS:
-                raise self.fail(f"{key}.slug", f"{slug!r} is reserved for the combined feed files")
-            if len(slug) > MAX_SLUG:
-                raise self.fail(
-                    f"{key}.slug",
-                    f"at most {MAX_SLUG} characters (it names files), got {len(slug)}",
-                )
-            if any(earlier.slug == slug for earlier in rubrics):
-                raise self.fail(f"{key}.slug", f"another rubric already has the slug {slug!r}")
-            formats = self.texts(f"{key}.formats", fields.get("formats")) or FEED_FORMATS
-            for index_, name in enumerate(formats):
-                if name not in FEED_FORMATS:
-                    raise self.fail(
-                        f"{key}.formats[{index_}]",
-                        f"unknown format {name!r}; known: {', '.join(FEED_FORMATS)}",
-                    )
-            title = self.text(f"{key}.title", fields["title"])
-            if not title:
-                raise self.fail(
-                    f"{key}.title",
-                    "must not be blank: the rubric's feeds and index section are titled with it",
-                )
-            limit = fields.get("max_items")
-            rubric = Rubric(
-                slug=slug,
-                title=title,
-                aliases=self.texts(f"{key}.aliases", fields.get("aliases")),
-                description=self.text(f"{key}.description", fields.get("description")),
-                max_items=None
-                if limit is None
-                else int(self.number(f"{key}.max_items", limit, 0, integer=True)),
-                formats=tuple(dict.fromkeys(formats)),
-            )
-            for name in rubric.names:
-                # Folded as classify folds categories.
-                folded = category_key(name)
-                owner = owners.get(folded)
-                if owner is not None and owner != slug:
-                    raise self.fail(key, f"the name {name!r} already belongs to rubric '{owner}'")
-                owners[folded] = slug
-            rubrics.append(rubric)
+            # As with sources: the next rubrics are checked too. The slug of
+            # a broken one still counts as known, so that the sources and
+            # rules naming it are not reported as well.
+            try:
+                rubrics.append(self.rubric(index, entry, rubrics, owners))
+            except ConfigError as problem:
+                self.problems.append(problem)
+                slug = entry.get("slug") if isinstance(entry, dict) else None
+                if isinstance(slug, str) and _SLUG.match(slug.strip()):
+                    self.broken_slugs.add(slug.strip())
         return tuple(rubrics)
+
+    def rubric(
+        self, index: int, entry: Any, rubrics: list[Rubric], owners: dict[str, str]
+    ) -> Rubric:
+        key = f"rubrics[{index}]"
+        fields = self.mapping(key, entry, _RUBRIC_KEYS, required=("slug", "title"))
+        slug = self.text(f"{key}.slug", fields["slug"])
+        if not _SLUG.match(slug):
+            raise self.fail(
+                f"{key}.slug",
+                f"{slug!r} is not a slug: use lower-case Latin letters, digits, '-' and '_'",
+            )
+        if slug in _RESERVED_SLUGS:
+            raise self.fail(f"{key}.slug", f"{slug!r} is reserved for the combined feed files")
+        if len(slug) > MAX_SLUG:
+            raise self.fail(
+                f"{key}.slug",
+                f"at most {MAX_SLUG} characters (it names files), got {len(slug)}",
+            )
+        if any(earlier.slug == slug for earlier in rubrics):
+            raise self.fail(f"{key}.slug", f"another rubric already has the slug {slug!r}")
+        formats = self.texts(f"{key}.formats", fields.get("formats")) or FEED_FORMATS
+        for index_, name in enumerate(formats):
+            if name not in FEED_FORMATS:
+                raise self.fail(
+                    f"{key}.formats[{index_}]",
+                    f"unknown format {name!r}; known: {', '.join(FEED_FORMATS)}",
+                )
+        title = self.text(f"{key}.title", fields["title"])
+        if not title:
+            raise self.fail(
+                f"{key}.title",
+                "must not be blank: the rubric's feeds and index section are titled with it",
+            )
+        limit = fields.get("max_items")
+        rubric = Rubric(
+            slug=slug,
+            title=title,
+            aliases=self.texts(f"{key}.aliases", fields.get("aliases")),
+            description=self.text(f"{key}.description", fields.get("description")),
+            max_items=None
+            if limit is None
+            else int(self.number(f"{key}.max_items", limit, 0, integer=True)),
+            formats=tuple(dict.fromkeys(formats)),
+        )
+        for name in rubric.names:
+            # Folded as classify folds categories.
+            folded = category_key(name)
+            owner = owners.get(folded)
+            if owner is not None and owner != slug:
+                raise self.fail(key, f"the name {name!r} already belongs to rubric '{owner}'")
+            owners[folded] = slug
+        return rubric
 
     def sources(
         self,
@@ -841,7 +868,7 @@ class _Checker:
         max_bytes: int,
         schedule: Schedule,
     ) -> tuple[Source, ...]:
-        slugs = tuple(r.slug for r in rubrics)
+        slugs = self.known_slugs(rubrics)
         sources: list[Source] = []
         names: set[str] = set()
         for index, entry in enumerate(self.sequence("sources", value)):

@@ -439,6 +439,36 @@ def test_a_key_called_name_inside_a_source_still_names_the_source(tmp_path: Path
     assert "(source 'one')" in str(error)
 
 
+def test_broken_rubrics_and_rules_are_all_named_and_the_sources_naming_them_are_not(
+    tmp_path: Path,
+) -> None:
+    error = fail(
+        tmp_path,
+        SITE
+        + "rubrics:\n"
+        + "  - slug: Film\n    title: Кино\n"
+        + "  - slug: art\n    title: Искусство\n    formats: [atom, pdf]\n"
+        + "  - slug: music\n    title: Музыка\n"
+        + "rules:\n"
+        + "  - rubric: music\n    keywords: []\n"
+        + "  - rubric: art\n    keywords: [выставка]\n"
+        + "  - rubric: musik\n    keywords: [концерт]\n"
+        + "sources:\n"
+        + "  - name: a\n    type: feed\n    url: https://example.org/a.xml\n"
+        + "    rubrics: [art]\n"
+        + "  - name: b\n    type: fed\n    url: https://example.org/b.xml\n",
+    )
+    assert [(problem.line, problem.key) for problem in error.problems] == [
+        (5, "rubrics[0].slug"),
+        (9, "rubrics[1].formats[1]"),
+        (13, "rules[0]"),
+        (17, "rules[2].rubric"),
+        (25, "sources[1].type"),
+    ]
+    # "art" is broken, not unknown: rule 1 and source a, which name it,
+    # are not reported for it.
+
+
 def test_many_problems_are_shown_twenty_at_most(tmp_path: Path) -> None:
     sources = "".join(
         f"  - name: s{n}\n    type: feed\n    url: https://example.org/{n}.xml\n    x: 1\n"
