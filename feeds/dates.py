@@ -16,8 +16,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from datetime import timezone as utc_offset
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from feeds.model import ParseContext
 
 #: Languages tried when the caller gives no hint.
 DEFAULT_LANGUAGES = ("ru", "en")
@@ -82,6 +85,22 @@ def parse_human_date(
     found = seen[key] = _read(text, now, timezone, languages, month_first)
     _reading.unread += found is None
     return found
+
+
+def read_for(
+    text: str, context: ParseContext, *, month_first: bool | None = None
+) -> datetime | None:
+    """`parse_human_date` as a source reads a date: at its fetch's time, in
+    its zone and language, a date of numbers month first where that
+    language says so (`month_first`, when given, decides instead: an HTML
+    page's own language may)."""
+    return parse_human_date(
+        text,
+        now=context.now,
+        timezone=context.timezone,
+        languages=(context.language,) if context.language else (),
+        month_first=writes_month_first(context.language) if month_first is None else month_first,
+    )
 
 
 @lru_cache(maxsize=256)

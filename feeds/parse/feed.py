@@ -674,16 +674,9 @@ def _human_date(raw: Any, context: ParseContext) -> datetime | None:
     if not isinstance(raw, str) or not raw.strip() or len(raw) > _LONGEST_DATE:
         return None
     # Imported here: dateparser is big, and most feeds never need it.
-    from feeds.dates import parse_human_date, writes_month_first
+    from feeds.dates import read_for
 
-    languages = (context.language,) if context.language else ()
-    return parse_human_date(
-        raw,
-        now=context.now,
-        timezone=context.timezone,
-        languages=languages,
-        month_first=writes_month_first(context.language),
-    )
+    return read_for(raw, context)
 
 
 def _bozo_reason(exc: object) -> str:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from feeds.dates import parse_human_date
+from feeds.dates import read_for
 from feeds.model import ParseContext, joined, mail_date
 
 # Elements whose edges separate words in running text.
@@ -112,16 +112,8 @@ def read_date(value: str, page: Page) -> datetime | None:
             # RFC 5322: "-0000" is UTC with the local offset unknown; no
             # zone at all is the source's, like a naive ISO date.
             return mailed.replace(tzinfo=UTC if text.endswith("-0000") else page.zone)
-    context = page.context
-    languages = (context.language,) if context.language else ()
     for candidate in dict.fromkeys((_COMMA.sub(" ", text), text)):
-        human = parse_human_date(
-            candidate,
-            now=context.now,
-            timezone=context.timezone,
-            languages=languages,
-            month_first=page.month_first,
-        )
+        human = read_for(candidate, page.context, month_first=page.month_first)
         if human is not None:
             return human
     return None

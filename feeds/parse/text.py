@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from feeds.dates import CLOCK_LEAD, parse_human_date, writes_month_first
+from feeds.dates import CLOCK_LEAD, read_for
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source, category_key
 from feeds.parse.decode import cyrillic_codec, document_kind, text_codec
@@ -182,7 +182,6 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     english = (context.language or "en").lower().startswith("en")
     clock = _TIMED_12 if english and _twelve_hour_page(lines) else _TIMED
     zone = ZoneInfo(context.timezone)
-    languages = (context.language,) if context.language else ()
     news_categories = tuple(source.news_rubrics)
 
     items: list[Item] = []
@@ -239,7 +238,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
             pending.clear()
             continue
 
-        heading = _heading_date(line, context, languages)
+        heading = _heading_date(line, context)
         if heading is not None:
             day = heading
             relative = not any(c.isdigit() for c in line) and bool(_RELATIVE_DAY.search(line))
@@ -278,7 +277,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                 card = None
         if card:
             index += 1
-            published = _card_date(card["date"], context, languages)
+            published = _card_date(card["date"], context)
             views = card.groupdict().get("views")
             items.append(
                 Item(
@@ -423,7 +422,7 @@ def _latest_at(at: time, now: datetime, zone: ZoneInfo) -> datetime:
     return moment
 
 
-def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) -> date | None:
+def _heading_date(line: str, context: ParseContext) -> date | None:
     if len(line) > _MAX_HEADING:
         return None
     if not (_DAY_HEADING.match(line) or _WORD_HEADING.match(line)):
@@ -433,22 +432,12 @@ def _heading_date(line: str, context: ParseContext, languages: tuple[str, ...]) 
         # gave it today's day of that month, a date that moved every day,
         # and with it the ids of the headlines under it.
         return None
-    found = _read_date(line, context, languages)
+    found = read_for(line, context)
     return found.date() if found else None
 
 
-def _read_date(text: str, context: ParseContext, languages: tuple[str, ...]) -> datetime | None:
-    return parse_human_date(
-        text,
-        now=context.now,
-        timezone=context.timezone,
-        languages=languages,
-        month_first=writes_month_first(context.language),
-    )
-
-
-def _card_date(text: str, context: ParseContext, languages: tuple[str, ...]) -> datetime | None:
-    found = _read_date(text, context, languages)
+def _card_date(text: str, context: ParseContext) -> datetime | None:
+    found = read_for(text, context)
     if found is None:
         return None
     # A card gives the day only: its start in the source's time zone.
