@@ -25,6 +25,7 @@ import html
 import re
 import threading
 from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -123,6 +124,19 @@ def shared_links(items: Iterable[Item]) -> frozenset[str]:
     guid (a podcast's page for every episode, a ticker's front page): such
     a link identifies none of them, so none takes it for its id. Each did,
     and the store kept one of the stories."""
+    return link_titles(items).shared
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTitles:
+    """The links a fetch gives to entries with no guid, each with the
+    title it first comes with, and those of them `shared_links` finds."""
+
+    titles: dict[str, str]
+    shared: frozenset[str]
+
+
+def link_titles(items: Iterable[Item]) -> LinkTitles:
     titles: dict[str, str] = {}
     shared: set[str] = set()
     for item in items:
@@ -132,6 +146,20 @@ def shared_links(items: Iterable[Item]) -> frozenset[str]:
         title = _line(item.title) or item.summary.strip() or item.content.strip()
         if titles.setdefault(link, title) != title:
             shared.add(link)
+    return LinkTitles(titles, frozenset(shared))
+
+
+def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
+    """`shared_links` of a document from those of its parts, in order: a
+    link each part gives to one story may be given to another in the
+    next."""
+    titles: dict[str, str] = {}
+    shared: set[str] = set()
+    for part in parts:
+        shared |= part.shared
+        for link, title in part.titles.items():
+            if titles.setdefault(link, title) != title:
+                shared.add(link)
     return frozenset(shared)
 
 

@@ -60,6 +60,7 @@ from feeds.model import (
     ARCHIVE_DIR,
     COMBINED,
     FEED_FORMATS,
+    MAX_ITEMS_PER_FETCH,
     ArchivePage,
     Config,
     Fetched,
@@ -70,8 +71,17 @@ from feeds.model import (
     RunReport,
     Source,
     SourceResult,
+    text_allowed,
 )
-from feeds.normalise import normalise_item, plausible_date, sanitise_html, shared_links
+from feeds.normalise import (
+    LinkTitles,
+    link_titles,
+    normalise_item,
+    plausible_date,
+    sanitise_html,
+    shared_across,
+    shared_links,
+)
 from feeds.parse import follower_for, noted_parser_for, parser_for, too_many, too_much_text
 from feeds.publish import NewFiles, prepare_dir, publish_file
 from feeds.render import (
@@ -633,6 +643,10 @@ def _collect_all(
                 dispatch.hand_on(future)
                 collected = future.result()
                 del future
+                if not pending and cpu is not None:
+                    # The last source is in: the workers end now, not once
+                    # it is stored (each holds tens of megabytes).
+                    cpu.shutdown(wait=False)
                 yield collected
     except BaseException:
         # Ctrl-C, or the store failing (then the consumer closes this): the
@@ -760,7 +774,15 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
     dataclass building hold the GIL); None means in the fetching thread.
     `eager`: bodies are sure to come, so start the workers now."""
     if not wants_workers(sources):
-        yield None
+        # Forked now for a big feed's parts, should one come: cheap (a few
+        # milliseconds), where a fork server started then takes a tenth of
+        # a second. Not for a run where every source probably answers 304.
+        forked = _forked_pool(os.cpu_count() or 1) if eager and _cores() >= 2 else None
+        if forked is None:
+            yield None
+            return
+        with _ForParts(forked) as parts:
+            yield parts
         return
     forked = _forked_pool(os.cpu_count() or 1) if eager else None
     if forked is not None:
@@ -771,6 +793,25 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
     # comes.
     with _OnFirstUse(parsing_pool) as processes:
         yield processes
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+class _ForParts(Executor):
+    """Worker processes that read only big feed documents, in parts (see
+    `_read_in_parts`): with fewer sources than PROCESS_THRESHOLD, other
+    bodies are parsed in the fetching threads."""
+
+    def __init__(self, pool: Executor) -> None:
+        self._pool = pool
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait, cancel_futures=cancel_futures)
 
 
 class _OnFirstUse(Executor):
@@ -919,7 +960,7 @@ def _yield_to_the_writer() -> None:
 def wants_workers(sources: int) -> bool:
     """Whether this many sources repay worker processes (more than one
     core, enough bodies to parse)."""
-    return (os.cpu_count() or 1) >= 2 and sources >= PROCESS_THRESHOLD
+    return _cores() >= 2 and sources >= PROCESS_THRESHOLD
 
 
 def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
@@ -959,22 +1000,126 @@ def process_fetched(
         parsed = parser_for(source.type)(fetched, source, context)
         too_many(len(parsed), source, fetched.url)
         too_much_text(parsed, source, fetched)
-        now = context.now
-        shared = shared_links(parsed)
-        items = (
-            classify_item(normalise_item(item, now, shared), vocabulary, source.rubrics)
-            for item in parsed
-        )
-        if source.include or source.exclude:
-            items = (item for item in items if keep_item(item, source.include, source.exclude))
-        kept = tuple(items)
-        for item in kept:
-            item.fingerprint()  # here, in the worker, rather than in the store
+        kept = _finished(parsed, source, context, vocabulary, shared_links(parsed))
     except SourceError as exc:
         return (), str(exc)
     except Exception as exc:
         return (), str(ParseError(source.name, describe_bug(exc)))
     return kept, ""
+
+
+def _finished(
+    parsed: list[Item],
+    source: Source,
+    context: ParseContext,
+    vocabulary: Vocabulary,
+    shared: frozenset[str],
+) -> tuple[Item, ...]:
+    """Parsed items normalised, classified and filtered."""
+    items = (
+        classify_item(normalise_item(item, context.now, shared), vocabulary, source.rubrics)
+        for item in parsed
+    )
+    if source.include or source.exclude:
+        items = (item for item in items if keep_item(item, source.include, source.exclude))
+    kept = tuple(items)
+    for item in kept:
+        item.fingerprint()  # here, in the worker, rather than in the store
+    return kept
+
+
+#: A feed body from this size on is cut into parts of about PART_BYTES of
+#: entries each, which the worker processes read at once (see
+#: `_read_in_parts`).
+PARTS_FROM = 2 << 20
+PART_BYTES = 1 << 19
+#: Parts handed to the workers ahead of the one waited for.
+PARTS_AHEAD = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _PartRead:
+    """What a worker brings back for one part of a document."""
+
+    items: tuple[Item, ...]
+    #: Characters of text in its entries as parsed (see `too_much_text`).
+    text: int
+    links: LinkTitles
+
+
+def process_part(
+    fetched: Fetched, source: Source, context: ParseContext, vocabulary: Vocabulary
+) -> _PartRead | None:
+    """`process_fetched` for one part of a document cut by `cut_in_parts`;
+    None when the part is not read as the whole would be (the fast path
+    declines it) or cannot be read: the whole document decides, and gives
+    the error."""
+    from feeds.parse.feed import parse_part  # loaded with the first feed
+
+    try:
+        parsed = parse_part(fetched, source, context)
+        if parsed is None:
+            return None
+        too_much_text(parsed, source, fetched)
+        links = link_titles(parsed)
+        items = _finished(parsed, source, context, vocabulary, links.shared)
+    except Exception:
+        return None
+    text = sum(len(item.title) + len(item.summary) + len(item.content) for item in parsed)
+    return _PartRead(items, text, links)
+
+
+def _read_in_parts(
+    pool: Executor,
+    fetched: Fetched,
+    source: Source,
+    context: ParseContext,
+    vocabulary: Vocabulary,
+) -> tuple[Item, ...] | None:
+    """A big feed document's items, read by the worker processes a part at
+    a time, all of them at once: 10,000 entries in 20 MB took 0.85 s in
+    one process. The same items as `process_fetched` gives, in the same
+    order; None when the document is to be read whole (it cannot be cut,
+    a part does not read as the whole would, or the parts together break
+    a limit of the whole or give a link to stories of two parts, which
+    `shared_links` of the whole would see). The parts are made as they
+    are handed on: a few of them exist at a time."""
+    from feeds.parse.feed import cut_in_parts  # loaded with the first feed
+    from feeds.parse.parts import part_bodies
+
+    if source.type != "feed" or len(fetched.body) < PARTS_FROM:
+        return None
+    cutting = cut_in_parts(fetched, PART_BYTES)
+    if cutting is None or cutting[1].entries > MAX_ITEMS_PER_FETCH:
+        return None
+    readable, cut = cutting
+    bodies = part_bodies(readable.body, cut)
+    ahead: deque[Future[_PartRead | None]] = deque()
+
+    def hand_on() -> None:
+        body = next(bodies, None)
+        if body is not None:
+            part = replace(readable, body=body)
+            ahead.append(submit(pool, process_part, part, source, context, vocabulary))
+
+    for _ in range(PARTS_AHEAD):
+        hand_on()
+    reads: list[_PartRead] = []
+    while ahead:
+        read = ahead.popleft().result()
+        if read is None:
+            for future in ahead:
+                future.cancel()
+            return None
+        reads.append(read)
+        hand_on()
+    if sum(read.text for read in reads) > text_allowed(len(fetched.body)):
+        return None
+    shared = frozenset().union(*(read.links.shared for read in reads))
+    if shared_across(read.links for read in reads) != shared:
+        return None
+    log.debug("source '%s': %d entries read in %d parts", source.name, cut.entries, cut.parts)
+    return tuple(item for read in reads for item in read.items)
 
 
 def collect_source(
@@ -1047,7 +1192,10 @@ def _fetch_and_process(
         fetched, parsed_as = _follow(fetch, source, fetched)
     except SourceError as exc:
         return _Collected(source=source, error=str(exc), seconds=time.monotonic() - started)
-    if cpu is None:
+    parts = None if cpu is None else _read_in_parts(cpu, fetched, parsed_as, context, vocabulary)
+    if parts is not None:
+        items, error = parts, ""
+    elif cpu is None or (isinstance(cpu, _ForParts) and len(fetched.body) < PARTS_FROM):
         items, error = process_fetched(fetched, parsed_as, context, vocabulary)
     else:
         parsing = submit(cpu, process_fetched, fetched, parsed_as, context, vocabulary)

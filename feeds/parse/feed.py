@@ -44,6 +44,7 @@ from feeds.model import (
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
 from feeds.parse.fast import parse_fast, tag_names
+from feeds.parse.parts import Cut, cut_entries
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _DOCTYPE_WINDOW = 64 * 1024
@@ -118,8 +119,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
         # It said "not a feed (no feed markup)": the answer had nothing in it.
         raise ParseError(source.name, "not a feed: the answer is empty", url=fetched.url)
     zone = ZoneInfo(context.timezone)
-    content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{":
+    if _is_json(fetched):
         return _parse_json_feed(fetched, source, zone)
     if len(fetched.body) > _LEAST_ENTRY * MAX_ITEMS_PER_FETCH:
         # Counted before either parser builds them all (a million `<item/>`
@@ -138,6 +138,40 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
     if labelled_utf8:
         fetched = _charset_settled(fetched)
     return _parse_xml_feed(fetched, source, context)
+
+
+def _is_json(fetched: Fetched) -> bool:
+    content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{"
+
+
+def cut_in_parts(fetched: Fetched, size: int) -> tuple[Fetched, Cut] | None:
+    """Where to cut a big RSS or Atom body into documents of about `size`
+    bytes of entries each, to be read at once by several processes with
+    `parse_part` (see `feeds.parse.parts`): the body to cut, its charset
+    settled as `parse` settles it for the whole (that may depend on bytes
+    anywhere in it), and the cut. None when it is to be read whole: JSON,
+    a charset the fast path does not read, or entries that cannot be cut
+    apart."""
+    if _is_json(fetched):
+        return None
+    if not _labelled_utf8(fetched):
+        fetched = _charset_settled(fetched)
+    readable = _in_utf8(fetched)
+    if readable is None:
+        return None
+    cut = cut_entries(readable.body, size)
+    return None if cut is None else (readable, cut)
+
+
+def parse_part(fetched: Fetched, source: Source, context: ParseContext) -> list[Item] | None:
+    """Items of one part of a body cut by `cut_in_parts`, or None when the
+    fast path does not take it. A part is read only as the whole would be
+    on the fast path, which reads each entry on its own; anything else
+    (feedparser's recovery of a broken document, say) is for the whole."""
+    if not fetched.body.strip() or _is_json(fetched):
+        return None
+    return parse_fast(fetched, source, context.timezone)
 
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:

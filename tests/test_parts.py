@@ -1,0 +1,381 @@
+"""A big feed document is read in parts by the worker processes at once:
+the same items, in the same order, as the whole document gives; and where
+a part would read otherwise, the whole is read instead."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import xml.parsers.expat
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+import feeds.model
+from feeds import pipeline
+from feeds.classify import Vocabulary
+from feeds.model import Fetched, Item, Match, ParseContext, Rubric, Source
+from feeds.parse.feed import cut_in_parts
+from feeds.parse.parts import cut_entries, part_bodies
+
+from .conftest import DATA, Server, run_cli, write_config
+
+_T = TypeVar("_T")
+
+SOURCE = Source(name="s", type="feed", url="https://example.org/feed")
+CONTEXT = ParseContext(now=datetime(2026, 11, 26, 9, 0, tzinfo=UTC), timezone="Europe/Moscow")
+VOCABULARY = Vocabulary.of(
+    (
+        Rubric(slug="news", title="Новости", aliases=("news", "Новости")),
+        Rubric(slug="art", title="Искусство", aliases=("art", "Искусство")),
+    )
+)
+HEAD = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
+    b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+    b"<title>Big</title><link>https://big.example/</link><description>d</description>\n"
+)
+TAIL = b"\n</channel></rss>\n"
+
+
+class Inline(Executor):
+    """Runs each task as it is submitted, and counts them."""
+
+    def __init__(self) -> None:
+        self.tasks = 0
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        self.tasks += 1
+        future: Future[_T] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def item(
+    n: int, *, guid: bool = True, link: str = "", title: str = "", extra: str = "", words: int = 0
+) -> bytes:
+    when = datetime(2026, 11, 20, 12, tzinfo=UTC) - timedelta(minutes=n)
+    return (
+        f"<item><title>{title or f'Новость номер {n}'}</title>"
+        f"<link>{link or f'https://big.example/{n}'}</link>"
+        + (f'<guid isPermaLink="false">story-{n}</guid>' if guid else "")
+        + f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+        f"<category>{'news' if n % 2 else 'Искусство'}</category>"
+        f"<description><![CDATA[<p>Текст {n}{' слово' * words}</p><script>x()</script>]]>"
+        "</description>"
+        f"{extra}</item>\n"
+    ).encode()
+
+
+def document(*items: bytes) -> bytes:
+    return HEAD + b"".join(items) + TAIL
+
+
+def fetched(body: bytes, content_type: str = "application/rss+xml") -> Fetched:
+    return Fetched(source="s", url=SOURCE.url, body=body, headers={"content-type": content_type})
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document is cut, each entry a part of its own."""
+    monkeypatch.setattr(pipeline, "PARTS_FROM", 0)
+    monkeypatch.setattr(pipeline, "PART_BYTES", 1)
+
+
+def in_parts(body: Fetched, source: Source = SOURCE) -> tuple[Item, ...] | None:
+    pool = Inline()
+    read = pipeline._read_in_parts(pool, body, source, CONTEXT, VOCABULARY)
+    assert read is None or pool.tasks > 1
+    return read
+
+
+def whole(body: Fetched, source: Source = SOURCE) -> tuple[Item, ...]:
+    items, error = pipeline.process_fetched(body, source, CONTEXT, VOCABULARY)
+    assert not error
+    return items
+
+
+def well_formed(body: bytes) -> bool:
+    try:
+        xml.parsers.expat.ParserCreate().Parse(body, True)
+    except xml.parsers.expat.ExpatError:
+        return False
+    return True
+
+
+# -- where a document is cut ---------------------------------------------
+
+
+def test_each_part_is_the_head_whole_entries_and_the_tail() -> None:
+    entries = [item(n) for n in range(10)]
+    body = document(*entries)
+    cut = cut_entries(body, len(entries[0]) * 3)
+    assert cut is not None and cut.entries == 10
+    parts = list(part_bodies(body, cut))
+    assert len(parts) == cut.parts == 3  # 3 + 3 + 4: a short last part joins the one before
+    head, tail = body[: cut.head], body[cut.tail :]
+    assert head.startswith(HEAD) and tail.endswith(TAIL)
+    for part in parts:
+        assert part.startswith(head) and part.endswith(tail) and well_formed(part)
+    assert head + b"".join(part[len(head) : -len(tail)] for part in parts) + tail == body
+
+
+def test_an_entry_whose_attribute_holds_a_closing_bracket_is_cut_around() -> None:
+    odd = item(1).replace(b"<item>", b'<item data-note="a > b">')
+    body = document(item(0), odd, item(2), item(3))
+    cut = cut_entries(body, 10)
+    assert cut is not None and cut.entries == 4
+    assert all(well_formed(part) for part in part_bodies(body, cut))
+    assert odd in list(part_bodies(body, cut))[1]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Something of the channel's between two entries.
+        document(item(0), b"<textInput><title>t</title></textInput>", item(1), item(2)),
+        # An entry inside an entry.
+        document(item(0), item(1).replace(b"</item>", item(9) + b"</item>"), item(2)),
+        # An entry under a prefix, or spelt with a capital.
+        document(item(0), item(1).replace(b"item>", b"rss:item>"), item(2)),
+        document(item(0), item(1).replace(b"item>", b"Item>"), item(2)),
+        # `<item` in a comment or a CDATA section: counted, never cut
+        # around.
+        document(item(0), b"<!-- <item> -->", item(1), item(2)),
+        document(item(0), item(1).replace(b"<p>", b"<p>&lt;item&gt; <![CDATA[<item>]]>"), item(2)),
+        # A CDATA section or an entry left open.
+        document(item(0), item(1), b"<![CDATA[", item(2)),
+        document(item(0), item(1), b"<item><title>t</title>"),
+        # A DOCTYPE (entities), UTF-16.
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "x">]>' + document(item(0), item(1))[40:],
+        document(item(0), item(1), item(2)).decode().encode("utf-16"),
+        # One entry.
+        document(item(0)),
+    ],
+    ids=[
+        "between",
+        "nested",
+        "prefixed",
+        "capital",
+        "comment",
+        "cdata",
+        "open-cdata",
+        "open-entry",
+        "doctype",
+        "utf-16",
+        "single",
+    ],
+)
+def test_a_document_that_cannot_be_cut_cleanly_is_read_whole(body: bytes) -> None:
+    assert cut_entries(body, 10) is None
+
+
+def test_a_small_document_is_not_cut() -> None:
+    body = document(*(item(n) for n in range(10)))
+    assert cut_entries(body, len(body)) is None
+    assert cut_entries(body, len(body) // 4) is not None
+
+
+def test_a_json_feed_is_read_whole() -> None:
+    body = b'{"items": [' + b", ".join([b'{"content_html": "<item>a</item>"}'] * 50) + b"]}"
+    assert cut_in_parts(fetched(body, "application/feed+json"), 10) is None
+
+
+def _in_1251(body: bytes) -> bytes:
+    return body.decode().replace("utf-8", "windows-1251").encode("windows-1251")
+
+
+@pytest.mark.usefixtures("small_parts")
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/rss+xml", _in_1251(document(item(0), item(1), item(2)))),
+        ("text/xml; charset=windows-1251", _in_1251(document(item(0), item(1), item(2)))),
+        ("text/xml; charset=windows-1251", document(item(0), item(1), item(2))),
+    ],
+    ids=["declared", "header", "utf-8-under-another-label"],
+)
+def test_a_body_in_another_charset_reads_in_parts_as_it_reads_whole(
+    content_type: str, body: bytes
+) -> None:
+    parts = in_parts(fetched(body, content_type))
+    assert parts is not None and parts == whole(fetched(body, content_type))
+    assert parts[0].title == "Новость номер 0"
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_an_unlabelled_body_in_another_charset_is_read_whole() -> None:
+    # feedparser reads it, once its charset is told from its letters.
+    body = _in_1251(document(item(0), item(1), item(2)))
+    body = fetched(body.replace(b' encoding="windows-1251"', b""), "text/xml")
+    assert in_parts(body) is None
+    assert whole(body)[0].title == "Новость номер 0"
+
+
+# -- what the parts give -------------------------------------------------
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_parts_give_the_items_of_the_whole_in_its_order() -> None:
+    body = fetched(document(*(item(n) for n in range(30))))
+    parts = in_parts(body)
+    assert parts is not None and len(parts) == 30
+    assert parts == whole(body)
+    assert [i.guid for i in parts] == [f"story-{n}" for n in range(30)]
+    assert {i.rubrics for i in parts} == {("news",), ("art",)}
+    assert all("<script" not in i.summary for i in parts)
+
+
+#: The corpus feeds the fast path reads: each is read in parts.
+CUT_SHAPES = [
+    "aspnet-bom",
+    "atom-naive",
+    "bbc-thumbnail",
+    "bitrix-1251-noheader",
+    "bitrix-1251",
+    "blogger-summary",
+    "blogger",
+    "cdata-everything",
+    "ghost",
+    "github-releases",
+    "googlenews",
+    "hnrss",
+    "hugo",
+    "kommersant-1251",
+    "lenta",
+    "livejournal",
+    "medium",
+    "naive-iso",
+    "naive-rfc",
+    "pelican-html-summary",
+    "reddit",
+    "relative-links",
+    "ria",
+    "rsshub-telegram",
+    "ru-msk-zone",
+    "ru-no-zone",
+    "ru-quot-titles",
+    "substack",
+    "tass",
+    "tumblr",
+    "wordpress",
+    "wordpresscom-media",
+    "yandex-fulltext",
+    "yandex-turbo",
+]
+CORPUS = sorted((DATA / "corpus").glob("*.xml"))
+
+
+def _corpus(path: Path) -> Fetched:
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    return Fetched(
+        source="s",
+        url=meta["url"],
+        body=path.read_bytes(),
+        headers={"content-type": meta["content_type"]},
+    )
+
+
+@pytest.mark.usefixtures("small_parts")
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_a_publishers_feed_read_in_parts_gives_what_it_gives_whole(path: Path) -> None:
+    body = _corpus(path)
+    parts = in_parts(body)
+    if path.stem in CUT_SHAPES:
+        assert parts is not None, "read whole"
+    if parts is not None:
+        assert parts == whole(body)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_part_the_fast_path_declines_has_the_whole_read() -> None:
+    # Its itunes:summary is read by feedparser only: that part, and so the
+    # whole document, goes to feedparser.
+    body = document(
+        item(0),
+        item(1, extra="<itunes:summary>Подробно</itunes:summary>"),
+        item(2),
+    ).replace(b"<rss ", b'<rss xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" ')
+    assert in_parts(fetched(body)) is None
+    assert len(whole(fetched(body))) == 3
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_link_two_parts_give_to_different_stories_is_nobodys_id() -> None:
+    # No guids, and one link for two stories in different parts: the
+    # whole document sees it shared, so neither takes it for its id.
+    body = fetched(
+        document(
+            item(0, guid=False, link="https://big.example/ticker", title="Первая"),
+            item(1, guid=False),
+            item(2, guid=False, link="https://big.example/ticker", title="Вторая"),
+        )
+    )
+    assert in_parts(body) is None
+    ids = [i.id for i in whole(body)]
+    assert len(set(ids)) == 3 and "https://big.example/ticker" not in ids
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_the_text_limit_is_the_whole_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Allowed: 1 MiB of text for the body. Each part holds under that, all
+    # of them over it: refused as the whole is.
+    monkeypatch.setattr(feeds.model, "MAX_TEXT_GROWTH", 0)
+    text = "Слово " * 40_000  # 240,000 characters
+    body = fetched(document(*(item(n, title=text) for n in range(6))))
+    assert in_parts(body) is None
+    items, error = pipeline.process_fetched(body, SOURCE, CONTEXT, VOCABULARY)
+    assert items == () and "times the text of the answer" in error
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_source_filter_keeps_what_it_keeps_of_the_whole() -> None:
+    odd = Match(pattern="[13579]$", fields=("title",))
+    source = Source(name="s", type="feed", url=SOURCE.url, include=(odd,))
+    body = fetched(document(*(item(n) for n in range(10))))
+    parts = in_parts(body, source)
+    assert parts is not None and parts == whole(body, source)
+    assert len(parts) == 5
+
+
+# -- a build -------------------------------------------------------------
+
+
+def _stored(db: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT id, title, published FROM items ORDER BY published, id"
+        ).fetchall()
+
+
+@pytest.fixture
+def big_feed() -> Iterator[bytes]:
+    """A feed of 3,000 entries, 3.3 MB: over PARTS_FROM."""
+    body = document(*(item(n, words=70) for n in range(3000)))
+    assert len(body) > pipeline.PARTS_FROM
+    yield body
+
+
+def test_a_build_reads_a_big_feed_in_parts_and_stores_what_the_whole_gives(
+    tmp_path: Path, server: Server, big_feed: bytes
+) -> None:
+    url = server.add("/big.xml", big_feed, content_type="application/rss+xml")
+    config = write_config(tmp_path, f"  - name: big\n    type: feed\n    url: {url}\n")
+    config.write_text(config.read_text() + "log:\n  level: debug\n", encoding="utf-8")
+    done = run_cli("build", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "big: 3000 items, 3000 new" in done.stdout
+    assert "source 'big': 3000 entries read in " in done.stderr
+    source = Source(name="big", type="feed", url=url)
+    context = ParseContext(now=CONTEXT.now, timezone="Europe/Moscow")
+    expected, error = pipeline.process_fetched(fetched(big_feed), source, context, VOCABULARY)
+    assert not error
+    stored = _stored(tmp_path / "feeds.db")
+    assert sorted(i.id for i in expected) == sorted(row[0] for row in stored)
+    assert {i.title for i in expected} == {row[1] for row in stored}
+    atom = (tmp_path / "output" / "all.atom").read_text(encoding="utf-8")
+    assert atom.index("Новость номер 0<") < atom.index("Новость номер 1<")
