@@ -772,12 +772,15 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
     """Worker processes for parsing and clean-up when there is enough work
     to repay starting them (feedparser, fastfeedparser's Python side and
     dataclass building hold the GIL); None means in the fetching thread.
-    `eager`: bodies are sure to come, so start the workers now."""
+    With fewer sources, workers that read only a big feed's parts
+    (`_ForParts`). `eager`: bodies are sure to come, so start the workers
+    now."""
     if not wants_workers(sources):
         # Forked now for a big feed's parts, should one come: cheap (a few
         # milliseconds), where a fork server started then takes a tenth of
         # a second. Not for a run where every source probably answers 304.
-        forked = _forked_pool(os.cpu_count() or 1) if eager and _cores() >= 2 else None
+        workers = min(_cores(), MOST_PART_WORKERS)
+        forked = _forked_pool(workers) if eager and workers >= 2 else None
         if forked is None:
             yield None
             return
@@ -793,6 +796,11 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
     # comes.
     with _OnFirstUse(parsing_pool) as processes:
         yield processes
+
+
+#: Worker processes a build of fewer than PROCESS_THRESHOLD sources forks
+#: for a big feed's parts (it may well have none to read).
+MOST_PART_WORKERS = 4
 
 
 def _cores() -> int:
