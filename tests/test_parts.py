@@ -18,9 +18,12 @@ import pytest
 import feeds.model
 from feeds import pipeline
 from feeds.classify import Vocabulary
+from feeds.config import load_config
+from feeds.fetch import Fetcher
 from feeds.model import Fetched, Item, Match, ParseContext, Rubric, Source
 from feeds.parse.feed import cut_in_parts
 from feeds.parse.parts import cut_entries, part_bodies
+from feeds.store import SourceState
 
 from .conftest import DATA, Server, run_cli, write_config
 
@@ -379,3 +382,29 @@ def test_a_build_reads_a_big_feed_in_parts_and_stores_what_the_whole_gives(
     assert {i.title for i in expected} == {row[1] for row in stored}
     atom = (tmp_path / "output" / "all.atom").read_text(encoding="utf-8")
     assert atom.index("Новость номер 0<") < atom.index("Новость номер 1<")
+
+
+def test_the_services_workers_read_a_big_feed_in_parts(
+    tmp_path: Path, server: Server, big_feed: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The service's workers come from a fork server: they import the
+    # pipeline afresh, and the parts and what they bring back cross to
+    # them and back.
+    url = server.add("/big.xml", big_feed, content_type="application/rss+xml")
+    config = load_config(write_config(tmp_path, f"  - name: big\n    type: feed\n    url: {url}\n"))
+    source = config.sources[0]
+    context = pipeline._context(config, source, CONTEXT.now)
+    caplog.set_level("DEBUG", logger="feeds")
+    with (
+        Fetcher(config.site.base_url, allow_private=config.allow_private) as fetcher,
+        pipeline.parsing_pool() as pool,
+    ):
+        collected = pipeline.collect_source(
+            source, fetcher, SourceState(name="big"), context, config, pool
+        )
+    assert not collected.error
+    assert "3000 entries read in " in caplog.text
+    vocabulary = pipeline._vocabulary(config)
+    whole_body = Fetched(source="big", url=url, body=big_feed, headers={"content-type": "text/xml"})
+    expected, _ = pipeline.process_fetched(whole_body, source, context, vocabulary)
+    assert collected.items == expected
