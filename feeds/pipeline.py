@@ -1056,7 +1056,11 @@ class _PartRead:
 
 
 def process_part(
-    fetched: Fetched, source: Source, context: ParseContext, vocabulary: Vocabulary
+    fetched: Fetched,
+    source: Source,
+    context: ParseContext,
+    vocabulary: Vocabulary,
+    has_ids: bool,
 ) -> _PartRead | None:
     """`process_fetched` for one part of a document cut by `cut_in_parts`;
     None when the part is not read as the whole would be (the fast path
@@ -1065,7 +1069,7 @@ def process_part(
     from feeds.parse.feed import parse_part  # loaded with the first feed
 
     try:
-        parsed = parse_part(fetched, source, context)
+        parsed = parse_part(fetched, source, context, has_ids=has_ids)
         if parsed is None:
             return None
         too_much_text(parsed, source, fetched)
@@ -1098,17 +1102,19 @@ def _read_in_parts(
     if source.type != "feed" or len(fetched.body) < PARTS_FROM:
         return None
     cutting = cut_in_parts(fetched, PART_BYTES)
-    if cutting is None or cutting[1].entries > MAX_ITEMS_PER_FETCH:
+    if cutting is None or cutting.cut.entries > MAX_ITEMS_PER_FETCH:
         return None
-    readable, cut = cutting
-    bodies = part_bodies(readable.body, cut)
+    cut = cutting.cut
+    bodies = part_bodies(cutting.fetched.body, cut)
     ahead: deque[Future[_PartRead | None]] = deque()
 
     def hand_on() -> None:
         body = next(bodies, None)
         if body is not None:
-            part = replace(readable, body=body)
-            ahead.append(submit(pool, process_part, part, source, context, vocabulary))
+            part = replace(cutting.fetched, body=body)
+            ahead.append(
+                submit(pool, process_part, part, source, context, vocabulary, cutting.has_ids)
+            )
 
     for _ in range(PARTS_AHEAD):
         hand_on()

@@ -5,6 +5,7 @@ a part would read otherwise, the whole is read instead."""
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import xml.parsers.expat
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from feeds.parse.parts import cut_entries, part_bodies
 from feeds.store import SourceState
 
 from .conftest import DATA, Server, run_cli, write_config
+from .test_parse_differential import _atom, _rss
 
 _T = TypeVar("_T")
 
@@ -408,3 +410,27 @@ def test_the_services_workers_read_a_big_feed_in_parts(
     whole_body = Fetched(source="big", url=url, body=big_feed, headers={"content-type": "text/xml"})
     expected, _ = pipeline.process_fetched(whole_body, source, context, vocabulary)
     assert collected.items == expected
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_an_entry_without_guid_reads_as_in_a_document_with_guids() -> None:
+    # Beside entries with guids the fast path cannot tell a missing guid
+    # from one that is the link; a part of guid-less entries alone could.
+    # Read as the whole reads them.
+    body = fetched(document(item(0), item(1, guid=False), item(2, guid=False), item(3)))
+    parts = in_parts(body)
+    assert parts is not None and parts == whole(body)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_generated_feeds_read_in_parts_give_what_they_give_whole() -> None:
+    rng = random.Random(20261128)
+    cut = 0
+    for n in range(200):
+        text = _rss(rng, n) if n % 2 else _atom(rng, n)
+        body = fetched(text.encode(), "application/atom+xml" if n % 2 == 0 else "text/xml")
+        parts = in_parts(body)
+        if parts is not None:
+            cut += 1
+            assert parts == whole(body), text
+    assert cut >= 50

@@ -176,10 +176,14 @@ _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _NOT_PERMALINK = re.compile(rb"""(?i:ispermalink)\s*+=\s*+(?:"(?!true")|'(?!true'))""")
 
 
-def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
+def parse_fast(
+    fetched: Fetched, source: Source, timezone: str = "", *, has_ids: bool | None = None
+) -> list[Item] | None:
     """Items of an RSS or Atom feed, or None when the fast path cannot
     promise the same result as feedparser. `timezone`: the source's, for
-    dates written without one (none given: such a feed is declined)."""
+    dates written without one (none given: such a feed is declined).
+    `has_ids`: for a part of a document (see `feeds.parse.parts`), whether
+    the whole gives ids (`ids_given`)."""
     body = fetched.body
     head = body[:_HEAD]
     if b"\x00" in head:
@@ -242,9 +246,10 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
     entries = parsed.get("entries") or []
     if not entries and (b"<item" in body or b"<entry" in body):
         return None
-    # Looked up once, not per item: on a feed without ids, a search of the
-    # whole body for every item made a big feed quadratic.
-    has_ids = b"<guid" in body or b"<id" in body
+    if has_ids is None:
+        # Looked up once, not per item: on a feed without ids, a search of
+        # the whole body for every item made a big feed quadratic.
+        has_ids = ids_given(body)
     # fastfeedparser takes an http guid as the link even when the feed says
     # it is no permalink; feedparser, and RSS 2.0, do not, unless the item
     # also gives it as its <link> (Substack, RSSHub, hnrss). Looked into
@@ -277,6 +282,14 @@ def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Ite
             return None
         items.append(item)
     return items
+
+
+def ids_given(body: bytes) -> bool:
+    """Whether some entry of the document may have an id (a guid, or an
+    Atom id): fastfeedparser fills a missing one with the entry's link,
+    which is then only told apart from an id that is the link where no
+    entry has one."""
+    return b"<guid" in body or b"<id" in body
 
 
 def _prefixed_elements(body: bytes, start: int) -> set[tuple[bytes, bytes]] | None:

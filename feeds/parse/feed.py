@@ -19,7 +19,7 @@ import re
 import time
 import xml.sax
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +43,7 @@ from feeds.model import (
 )
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
-from feeds.parse.fast import parse_fast, tag_names
+from feeds.parse.fast import ids_given, parse_fast, tag_names
 from feeds.parse.parts import Cut, cut_entries
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -145,14 +145,24 @@ def _is_json(fetched: Fetched) -> bool:
     return content_type in _JSON_TYPES or fetched.body.lstrip()[:1] == b"{"
 
 
-def cut_in_parts(fetched: Fetched, size: int) -> tuple[Fetched, Cut] | None:
+@dataclass(frozen=True, slots=True)
+class Cutting:
+    """A body cut into parts, and what each part needs of the whole."""
+
+    #: The body the parts are cut from: its charset settled as `parse`
+    #: settles it for the whole (that may depend on bytes anywhere in it).
+    fetched: Fetched
+    cut: Cut
+    #: Whether the whole gives ids (see `ids_given`).
+    has_ids: bool
+
+
+def cut_in_parts(fetched: Fetched, size: int) -> Cutting | None:
     """Where to cut a big RSS or Atom body into documents of about `size`
     bytes of entries each, to be read at once by several processes with
-    `parse_part` (see `feeds.parse.parts`): the body to cut, its charset
-    settled as `parse` settles it for the whole (that may depend on bytes
-    anywhere in it), and the cut. None when it is to be read whole: JSON,
-    a charset the fast path does not read, or entries that cannot be cut
-    apart."""
+    `parse_part` (see `feeds.parse.parts`); None when it is to be read
+    whole: JSON, a charset the fast path does not read, or entries that
+    cannot be cut apart."""
     if _is_json(fetched):
         return None
     if not _labelled_utf8(fetched):
@@ -161,17 +171,22 @@ def cut_in_parts(fetched: Fetched, size: int) -> tuple[Fetched, Cut] | None:
     if readable is None:
         return None
     cut = cut_entries(readable.body, size)
-    return None if cut is None else (readable, cut)
+    if cut is None:
+        return None
+    return Cutting(readable, cut, ids_given(readable.body))
 
 
-def parse_part(fetched: Fetched, source: Source, context: ParseContext) -> list[Item] | None:
+def parse_part(
+    fetched: Fetched, source: Source, context: ParseContext, *, has_ids: bool
+) -> list[Item] | None:
     """Items of one part of a body cut by `cut_in_parts`, or None when the
     fast path does not take it. A part is read only as the whole would be
-    on the fast path, which reads each entry on its own; anything else
-    (feedparser's recovery of a broken document, say) is for the whole."""
+    on the fast path, which reads each entry on its own but for what
+    `Cutting` carries; anything else (feedparser's recovery of a broken
+    document, say) is for the whole."""
     if not fetched.body.strip() or _is_json(fetched):
         return None
-    return parse_fast(fetched, source, context.timezone)
+    return parse_fast(fetched, source, context.timezone, has_ids=has_ids)
 
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
