@@ -1303,10 +1303,20 @@ def test_a_microdata_content_attribute_does_not_outrank_an_elements_own_value(
 # ---------------------------------------------------------------- dates of numbers
 
 
-def _numeric_dates(page_language: str, source_language: str = "") -> list[datetime | None]:
-    lang = f' lang="{page_language}"' if page_language else ""
+def _numeric_dates(
+    page_language: str, source_language: str = "", *, said: str = "lang"
+) -> list[datetime | None]:
+    """The dates of two cards of numbers on a page in `page_language`,
+    `said` in its `lang`, `xml:lang`, a `meta` element or the header."""
+    lang = f' {said}="{page_language}"' if page_language and "lang" in said else ""
+    meta = (
+        f'<meta http-equiv="Content-Language" content="{page_language}">' if said == "meta" else ""
+    )
+    headers = dict(UTF8)
+    if said == "header":
+        headers["content-language"] = page_language
     body = (
-        f"<!doctype html><html{lang}><body>"
+        f"<!doctype html><html{lang}><head>{meta}</head><body>"
         '<article class="card"><h2 class="card__title">One</h2>'
         '<a class="card__link" href="/1">x</a><span class="card__date">3/11/2026</span></article>'
         '<article class="card"><h2 class="card__title">Two</h2>'
@@ -1315,7 +1325,7 @@ def _numeric_dates(page_language: str, source_language: str = "") -> list[dateti
         "</body></html>"
     )
     url = "https://example.org/news/"
-    fetched = Fetched(source="inline", url=url, body=body.encode(), headers=UTF8)
+    fetched = Fetched(source="inline", url=url, body=body.encode(), headers=headers)
     source = Source(name="inline", type="html", url=url, language=source_language)
     items, _notes = parse_html(fetched, source, EN, CARDS)
     return [item.published for item in items]
@@ -1328,6 +1338,18 @@ def test_a_page_in_us_english_puts_the_month_first_in_dates_of_numbers() -> None
         datetime(2026, 3, 11, tzinfo=MSK),
         datetime(2026, 11, 3, 14, 30, tzinfo=MSK),
     ]
+
+
+@pytest.mark.parametrize("said", ["xml:lang", "meta", "header"])
+def test_a_page_that_says_its_language_otherwise_than_by_lang_is_read_so(said: str) -> None:
+    assert _numeric_dates("en-US", said=said)[0] == datetime(2026, 3, 11, tzinfo=MSK)
+    assert _numeric_dates("en-GB", said=said)[0] == datetime(2026, 11, 3, tzinfo=MSK)
+
+
+def test_the_first_of_several_languages_a_page_says_it_is_in_decides() -> None:
+    # "Content-Language: en-US, en-GB" names the audience; the first leads.
+    assert _numeric_dates("en-US, en-GB", said="header")[0] == datetime(2026, 3, 11, tzinfo=MSK)
+    assert _numeric_dates("en-GB, en-US", said="meta")[0] == datetime(2026, 11, 3, tzinfo=MSK)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -168,7 +168,9 @@ def parse_html(
         zone=ZoneInfo(context.timezone),
         context=context,
         text_left=text_allowed(len(fetched.body)),
-        month_first=writes_month_first(source.language, _declared_language(tree), context.language),
+        month_first=writes_month_first(
+            source.language, *_declared_languages(tree, fetched.headers), context.language
+        ),
     )
     if selectors is not None:
         items = _select_items(tree, selectors, page)
@@ -183,13 +185,23 @@ def parse_html(
     return items, page.notes
 
 
-def _declared_language(tree: LexborHTMLParser) -> str:
-    """The language the page says it is in (`<html lang="en-US">`); none
-    for a value no language tag is as long as (which would only fill the
-    cache of `writes_month_first`)."""
+def _declared_languages(tree: LexborHTMLParser, headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The languages the page says it is in, as browsers weigh them: its
+    `<html lang="en-US">` (or `xml:lang`), a `<meta http-equiv=
+    "content-language">`, the Content-Language header (the first of a
+    list). A value no language tag is as long as is left out (it would
+    only fill the cache of `writes_month_first`)."""
+    found = []
     root = tree.css_first("html")
-    lang = (root.attributes.get("lang") or "").strip() if root is not None else ""
-    return lang if len(lang) <= _LONGEST_LANGUAGE_TAG else ""
+    if root is not None:
+        found += [root.attributes.get("lang") or "", root.attributes.get("xml:lang") or ""]
+    for meta in tree.css("meta[http-equiv]"):
+        if (meta.attributes.get("http-equiv") or "").strip().lower() == "content-language":
+            found.append(meta.attributes.get("content") or "")
+            break
+    found.append(headers.get("content-language", ""))
+    tags = (value.split(",")[0].strip() for value in found)
+    return tuple(tag for tag in tags if tag and len(tag) <= _LONGEST_LANGUAGE_TAG)
 
 
 #: Longer than any language tag in use (BCP 47 asks for 35 at least).
