@@ -71,6 +71,18 @@ class Vocabulary:
                 return tuple(dict.fromkeys(slug for slug in slugs if slug))
         return ()
 
+    def finer_levels(self, category: str) -> tuple[str, ...]:
+        """The levels of a nested category more specific than the one it
+        maps by, none of which is a rubric (`Интервью` of "Культура /
+        Интервью"): an alias or a rubric an operator may want for them."""
+        if self.names.get(_folded(category)) is not None or not _NESTED.search(category):
+            return ()
+        levels = [part.strip() for part in _NESTED.split(category) if part.strip()]
+        for depth in range(len(levels) - 1, -1, -1):
+            if self.names.get(_folded(levels[depth])) is not None:
+                return tuple(levels[depth + 1 :])
+        return ()
+
 
 #: What separates the levels of a nested category: an arrow, or a slash,
 #: bar or backslash with spaces around it...

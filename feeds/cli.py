@@ -558,15 +558,35 @@ def _rubrics(config: Config, args: argparse.Namespace) -> int:
         ((n, name) for name, n in categories.items() if vocabulary.slug_for(name) is None),
         key=lambda pair: (-pair[0], pair[1].casefold()),
     )
+    # Filed under a broader level than they name ("Культура / Интервью").
+    broader: list[tuple[int, str, str, tuple[str, ...]]] = []
+    for name, n in categories.items():
+        finer = vocabulary.finer_levels(name)
+        filed = vocabulary.slug_for(name) if finer else None
+        if filed is not None:
+            broader.append((n, name, filed, finer))
+    broader.sort(key=lambda row: (-row[0], row[1].casefold()))
     print()
     if not total:
         print("Nothing is stored yet: run `feeds build` (or the service) first.")
         return EXIT_OK
     if not unmatched:
         print("Every source category maps to a rubric.")
-        return EXIT_OK
-    print("Source categories that match no rubric (add them as aliases, or write a rule):")
-    _table([("ITEMS", "CATEGORY"), *((str(n), name) for n, name in unmatched)])
+    else:
+        print("Source categories that match no rubric (add them as aliases, or write a rule):")
+        _table([("ITEMS", "CATEGORY"), *((str(n), name) for n, name in unmatched)])
+    if broader:
+        print()
+        print(
+            "Nested categories filed under a broader level (an alias for the finer one "
+            "files them under its own rubric):"
+        )
+        _table(
+            [
+                ("ITEMS", "CATEGORY", "RUBRIC", "UNMATCHED"),
+                *((str(n), name, slug, " / ".join(finer)) for n, name, slug, finer in broader),
+            ]
+        )
     return EXIT_OK
 
 

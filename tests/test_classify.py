@@ -229,3 +229,22 @@ def test_rules_filters_and_formats_end_to_end(tmp_path: Path, server: Server) ->
     assert 'href="art.rss"' not in (output / "index.html").read_text(encoding="utf-8")
     society = feedparser.parse((output / "society.atom").read_bytes())
     assert [e.title for e in society.entries] == ["Премьера спектакля"]
+
+
+@pytest.mark.parametrize(
+    ("category", "finer"),
+    [
+        ("Искусство / Интервью", ("Интервью",)),
+        ("Culture > Art > Reviews > 2026", ("Reviews", "2026")),
+        ("Culture > Art", ()),  # filed by its finest level
+        ("Интервью / Искусство", ()),
+        ("Искусство", ()),
+        ("Театр/Мода", ()),  # not nested: joined
+        ("Спорт / Футбол", ()),  # files nowhere
+    ],
+)
+def test_the_finer_levels_of_a_nested_category_filed_by_a_broader_one(
+    category: str, finer: tuple[str, ...]
+) -> None:
+    vocabulary = Vocabulary.of([Rubric(slug="art", title="Искусство", aliases=("art",))])
+    assert vocabulary.finer_levels(category) == finer

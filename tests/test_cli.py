@@ -994,6 +994,30 @@ def test_rubrics_counts_a_category_once_whatever_its_case_and_spacing(
     assert re.findall(r"^(\d+)\s+(.+)$", unmatched, flags=re.M) == [("2", "Мода")], unmatched
 
 
+def test_rubrics_lists_the_finer_level_a_nested_category_is_not_filed_by(
+    tmp_path: Path, server: Server
+) -> None:
+    """ "Искусство / Интервью" is filed under art, its broader level: the
+    operator sees "Интервью" as a possible alias or rubric of its own."""
+    feed = RSS.replace(
+        "<category>Мода</category>", "<category>Искусство / Интервью</category>"
+    ).replace("<category>books</category>", "<category>Culture &gt; Books &gt; Reviews</category>")
+    sources = f"  - name: s\n    type: feed\n    url: {server.add('/ok.rss', feed)}\n"
+    config = write_config(tmp_path, sources)
+    assert run_cli("build", "-c", str(config)).returncode == 0
+
+    done = run_cli("rubrics", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "Every source category maps to a rubric." in done.stdout
+    broader = done.stdout.split("filed under a broader level", 1)[1]
+    rows = re.findall(r"^(\d+)\s+(.+?)\s{2,}(\S+)\s{2,}(.+)$", broader, flags=re.M)
+    assert rows == [
+        ("1", "Culture > Books > Reviews", "literature", "Reviews"),
+        ("1", "Искусство / Интервью", "art", "Интервью"),
+    ]
+
+
 def test_rubrics_before_any_build_says_nothing_is_stored_yet(tmp_path: Path) -> None:
     """It said "Every source category maps to a rubric." of a store that
     held nothing."""
