@@ -3,10 +3,10 @@
 The only module that imports YAML. It reads one file; every problem becomes a
 `ConfigError` naming the file, the line and the key path
 (``config.yaml:14: sources[2].url: ...``). Unknown keys are errors, with a
-"did you mean" when a known key is close. A broken source, rubric or rule
-does not end the check: the error carries the problem of each
-(`ConfigError.problems`) and the first one elsewhere. Relative paths resolve against the folder
-of the config file.
+"did you mean" when a known key is close. One problem does not end the
+check: the error carries the first problem of the site, of each section
+of settings and of each source, rubric and rule (`ConfigError.problems`).
+Relative paths resolve against the folder of the config file.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import math
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -325,10 +326,17 @@ def _index_lines(
             _index_lines(item, f"{key}[{index}]", lines, shown, seen_nodes)
 
 
+_T = TypeVar("_T")
+#: What stands for a site whose problem is noted while the check goes on.
+_STAND_IN_SITE = Site(title="?", base_url="https://invalid.example/")
+
+
 class _Checker:
-    """Turns the loaded YAML into a Config, failing at the first problem
-    outside the lists of sources, rubrics and rules, and noting each
-    entry's first problem in `problems` while it checks the others."""
+    """Turns the loaded YAML into a Config, noting in `problems` the first
+    problem of each part (the site, each section of settings, each
+    source, rubric and rule) while it checks the others. A problem the
+    others hang on (the file's shape, the list of rubrics) ends the
+    check."""
 
     def __init__(self, shown: str, base: Path, lines: dict[str, int]) -> None:
         self.shown = shown
@@ -489,26 +497,117 @@ class _Checker:
         if data is None:
             raise ConfigError(self.shown, 1, "", "the file is empty")
         top = self.mapping("", data, _TOP_KEYS, required=("site",))
-        site = self.site(top.get("site"))
-        websub = self.mapping("websub", top.get("websub"), ("hub",))
+        # Each part the others do not hang on is checked whatever the rest
+        # holds; its problem is noted and a stand-in (never used: a config
+        # with problems is refused) lets the check go on. The rubrics are
+        # another matter: sources and rules name them.
+        kept = self.kept
+        site = kept(_STAND_IN_SITE, lambda: self.site(top.get("site")))
+        hub = kept("", lambda: self.hub(top.get("websub")))
+        output: dict[str, Any] = kept(
+            {}, lambda: self.mapping("output", top.get("output"), _OUTPUT_KEYS)
+        )
+        storage: dict[str, Any] = kept(
+            {}, lambda: self.mapping("storage", top.get("storage"), _STORAGE_KEYS)
+        )
+        fetch: dict[str, Any] = kept(
+            {}, lambda: self.mapping("fetch", top.get("fetch"), _FETCH_KEYS)
+        )
+        rubrics = self.rubrics(top.get("rubrics"))
+        series: tuple[str, ...] = kept((), lambda: self.texts("series", top.get("series")))
+        timeout = kept(
+            DEFAULT_TIMEOUT,
+            lambda: float(self.number("fetch.timeout", fetch.get("timeout"), DEFAULT_TIMEOUT)),
+        )
+        max_bytes = kept(
+            DEFAULT_MAX_BYTES,
+            lambda: int(
+                self.number(
+                    "fetch.max_bytes", fetch.get("max_bytes"), DEFAULT_MAX_BYTES, integer=True
+                )
+            ),
+        )
+        rules = self.rules(top.get("rules"), rubrics)
+        schedule = kept(Schedule(), lambda: self.schedule(top.get("schedule")))
+        sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes, schedule)
+        output_dir = kept(None, lambda: self.output_dir(output, path))
+        if output_dir is not None:
+            for source in sources:
+                kept(None, partial(self.outside, source, output_dir))
+        storage_url = kept(DEFAULT_STORAGE, lambda: self.storage(storage.get("url")))
+        if output_dir is not None:
+            kept(None, lambda: self.unpublished(storage_url, output_dir))
+        max_items = kept(
+            DEFAULT_MAX_ITEMS, lambda: self.count("output.max_items", output, DEFAULT_MAX_ITEMS)
+        )
+        archive_page_size = kept(
+            DEFAULT_ARCHIVE_PAGE_SIZE,
+            lambda: self.count(
+                "output.archive_page_size",
+                output,
+                DEFAULT_ARCHIVE_PAGE_SIZE,
+                zero="no new archive pages",
+            ),
+        )
+        concurrency = kept(
+            DEFAULT_CONCURRENCY,
+            lambda: self.count("fetch.concurrency", fetch, DEFAULT_CONCURRENCY),
+        )
+        per_host = kept(2, lambda: self.count("fetch.per_host", fetch, 2))
+        host_delay = kept(
+            1.0, lambda: self.duration("fetch.host_delay", fetch.get("host_delay"), 1.0, zero=True)
+        )
+        allow_private: tuple[str, ...] = kept(
+            (), lambda: self.allow_rules(fetch.get("allow_private"))
+        )
+        server = kept(None, lambda: self.server(top))
+        logging: dict[str, str] = kept({}, lambda: self.log(top.get("log")))
+        if self.problems:
+            # The last one noted; `parse_config` lists it with the others.
+            raise self.problems.pop()
+        return Config(
+            path=path,
+            site=replace(site, hub=hub) if hub else site,
+            output_dir=output_dir or self.base,
+            storage_url=storage_url,
+            rubrics=rubrics,
+            series=series,
+            sources=sources,
+            host_delay=host_delay,
+            allow_private=allow_private,
+            schedule=schedule,
+            rules=rules,
+            server=server,
+            max_items=max_items,
+            archive_page_size=archive_page_size,
+            concurrency=concurrency,
+            per_host=per_host,
+            **logging,
+        )
+
+    def kept(self, stand_in: _T, check: Callable[[], _T]) -> _T:
+        """`check()`, or `stand_in` once its problem is noted."""
+        try:
+            return check()
+        except ConfigError as problem:
+            self.problems.append(problem)
+            return stand_in
+
+    def count(self, key: str, fields: dict[str, Any], default: int, zero: str = "") -> int:
+        """A whole number under `key` (``fetch.concurrency``) in `fields`."""
+        value = fields.get(key.rpartition(".")[2])
+        return int(self.number(key, value, default, integer=True, zero=zero))
+
+    def hub(self, value: Any) -> str:
+        websub = self.mapping("websub", value, ("hub",))
         hub = self.text("websub.hub", websub.get("hub"))
         if hub:
             parts = _split_url(hub)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise self.fail("websub.hub", f"expected an http(s) URL, got {hub!r}")
-            site = replace(site, hub=hub)
-        output = self.mapping("output", top.get("output"), _OUTPUT_KEYS)
-        storage = self.mapping("storage", top.get("storage"), _STORAGE_KEYS)
-        fetch = self.mapping("fetch", top.get("fetch"), _FETCH_KEYS)
-        rubrics = self.rubrics(top.get("rubrics"))
-        series = self.texts("series", top.get("series"))
-        timeout = float(self.number("fetch.timeout", fetch.get("timeout"), DEFAULT_TIMEOUT))
-        max_bytes = int(
-            self.number("fetch.max_bytes", fetch.get("max_bytes"), DEFAULT_MAX_BYTES, integer=True)
-        )
-        rules = self.rules(top.get("rules"), rubrics)
-        schedule = self.schedule(top.get("schedule"))
-        sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes, schedule)
+        return hub
+
+    def output_dir(self, output: dict[str, Any], path: Path) -> Path:
         out_dir = self.text("output.dir", output.get("dir"), "output") or "output"
         output_dir = (self.base / out_dir).resolve()
         if output_dir == output_dir.parent or output_dir in path.parents:
@@ -518,17 +617,20 @@ class _Checker:
             )
         if output_dir.exists() and not output_dir.is_dir():
             raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
-        for source in sources:
-            index = self.places[source.name]  # a broken one before it is not in `sources`
-            local = source.local_file
-            if local is not None and output_dir in (local := local.resolve()).parents:
-                # A build writes its files there, over any of the same name.
-                raise self.fail(
-                    f"sources[{index}].{'path' if source.path else 'url'}",
-                    f"{str(local)!r} is inside output.dir ({str(output_dir)!r}), where a build "
-                    f"writes its files (a feed may overwrite it): keep source files outside",
-                )
-        storage_url = self.storage(storage.get("url"))
+        return output_dir
+
+    def outside(self, source: Source, output_dir: Path) -> None:
+        index = self.places[source.name]  # a broken one before it is not in `sources`
+        local = source.local_file
+        if local is not None and output_dir in (local := local.resolve()).parents:
+            # A build writes its files there, over any of the same name.
+            raise self.fail(
+                f"sources[{index}].{'path' if source.path else 'url'}",
+                f"{str(local)!r} is inside output.dir ({str(output_dir)!r}), where a build "
+                f"writes its files (a feed may overwrite it): keep source files outside",
+            )
+
+    def unpublished(self, storage_url: str, output_dir: Path) -> None:
         if output_dir in Path(storage_url.removeprefix("sqlite:///")).parents:
             # output/ is what `feeds serve` and nginx publish.
             raise self.fail(
@@ -536,41 +638,6 @@ class _Checker:
                 f"the store would be inside output.dir ({str(output_dir)!r}), which is "
                 f"published: anyone could download it; keep it outside",
             )
-        return Config(
-            path=path,
-            site=site,
-            output_dir=output_dir,
-            max_items=int(
-                self.number(
-                    "output.max_items", output.get("max_items"), DEFAULT_MAX_ITEMS, integer=True
-                )
-            ),
-            archive_page_size=int(
-                self.number(
-                    "output.archive_page_size",
-                    output.get("archive_page_size"),
-                    DEFAULT_ARCHIVE_PAGE_SIZE,
-                    integer=True,
-                    zero="no new archive pages",
-                )
-            ),
-            storage_url=storage_url,
-            rubrics=rubrics,
-            series=series,
-            sources=sources,
-            concurrency=int(
-                self.number(
-                    "fetch.concurrency", fetch.get("concurrency"), DEFAULT_CONCURRENCY, integer=True
-                )
-            ),
-            per_host=int(self.number("fetch.per_host", fetch.get("per_host"), 2, integer=True)),
-            host_delay=self.duration("fetch.host_delay", fetch.get("host_delay"), 1.0, zero=True),
-            allow_private=self.allow_rules(fetch.get("allow_private")),
-            schedule=schedule,
-            rules=rules,
-            server=self.server(top),
-            **self.log(top.get("log")),
-        )
 
     def duration(self, key: str, value: Any, default: float, *, zero: bool = False) -> float:
         if value is None:

@@ -396,6 +396,42 @@ def test_a_broken_source_and_a_problem_in_a_later_setting_are_both_named(
     ]
 
 
+def test_a_problem_in_each_section_of_settings_is_named_with_the_others(
+    tmp_path: Path,
+) -> None:
+    # A mistake in the site, another in fetch, a third in the schedule
+    # and one in a source: one `feeds check` names all four, in the
+    # file's order, not one per run.
+    text = (
+        "site:\n  title: T\n  base_url: https://feeds.example.org/\n  timezone: Europe/Moskow\n"
+        "fetch:\n  concurrency: -1\n  per_hots: 2\n"
+        "schedule:\n  interval: soon\n"
+        "output:\n  max_items: 0\n"
+        "log:\n  level: loud\n" + BROKEN_SOURCES.removeprefix(SITE)
+    )
+    error = fail(tmp_path, text)
+    assert [(problem.line, problem.key) for problem in error.problems] == [
+        (4, "site.timezone"),
+        (7, "fetch.per_hots"),
+        (9, "schedule.interval"),
+        (11, "output.max_items"),
+        (13, "log.level"),
+        (21, "sources[0].intervl"),
+        (26, "sources[2].type"),
+        (31, "sources[3].rubrics[0]"),
+    ]
+
+
+def test_an_unknown_key_in_fetch_leaves_its_other_keys_unchecked_but_not_the_rest(
+    tmp_path: Path,
+) -> None:
+    # The section is one part: its first problem stands for it.
+    error = fail(
+        tmp_path, SITE + "fetch:\n  timout: 5\n  concurrency: -1\n" + ONE_SOURCE + "    url: x\n"
+    )
+    assert [problem.key for problem in error.problems] == ["fetch.timout", "sources[0].url"]
+
+
 def test_a_name_taken_by_a_broken_source_is_still_taken(tmp_path: Path) -> None:
     error = fail(
         tmp_path,
