@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 import feeds.model
+import feeds.parse.feed
 from feeds import pipeline
 from feeds.classify import Vocabulary
 from feeds.config import load_config
@@ -121,7 +122,8 @@ def test_each_part_is_the_head_whole_entries_and_the_tail() -> None:
     cut = cut_entries(body, len(entries[0]) * 3)
     assert cut is not None and cut.entries == 10
     parts = list(part_bodies(body, cut))
-    assert len(parts) == cut.parts == 3  # 3 + 3 + 4: a short last part joins the one before
+    assert len(parts) == cut.parts == 3  # a short last part joined the one before
+    assert [part.count(b"<item>") for part in parts] == list(cut.counts)
     head, tail = body[: cut.head], body[cut.tail :]
     assert head.startswith(HEAD) and tail.endswith(TAIL)
     for part in parts:
@@ -434,3 +436,77 @@ def test_generated_feeds_read_in_parts_give_what_they_give_whole() -> None:
             cut += 1
             assert parts == whole(body), text
     assert cut >= 50
+
+
+# -- what the whole reads otherwise (found by review) --------------------
+
+
+def _long(n: int, tag: str = "item", attrs: str = "", extra: str = "", **given: Any) -> bytes:
+    """An entry of about 1 KB: a big document of them is cut into parts
+    of a few hundred each, as a real one is."""
+    entry = item(n, extra=f"<comments>{'c' * 900}</comments>{extra}", **given)
+    return entry.replace(b"<item>", f"<{tag}{attrs}>".encode()).replace(
+        b"</item>", f"</{tag}>".encode()
+    )
+
+
+def test_entries_the_whole_does_not_read_are_not_read_in_its_parts() -> None:
+    # fastfeedparser reads an RSS channel's plain items only; a part made
+    # of Atom entries, or of items in another namespace, would give them.
+    for body in (
+        document(*(_long(n) for n in range(2000)), *(_long(n, "entry") for n in range(2000, 3000))),
+        document(
+            *(
+                _long(n, attrs=' xmlns="https://ns.example/"' if 1000 <= n < 2000 else "")
+                for n in range(3000)
+            )
+        ),
+    ):
+        assert len(body) > pipeline.PARTS_FROM
+        assert in_parts(fetched(body)) is None
+        assert len(whole(fetched(body))) == 2000
+
+
+def test_a_fact_of_the_whole_no_part_holds_has_the_whole_read() -> None:
+    # One odd enclosure length (" 5"), far from the items with images, has
+    # the whole read by feedparser; a part without it would read those
+    # items on the fast path: here that gave two stories one id.
+    def entry(n: int) -> bytes:
+        extra = ""
+        if n < 1000:
+            extra = f'<enclosure url="https://i.example/{n}.jpg" type="image/jpeg" length="1234"/>'
+        if n == 2500:
+            extra = '<enclosure url="https://a.example/x.mp3" type="audio/mpeg" length=" 5"/>'
+        if n in (100, 101):
+            return _long(n, extra=extra, guid=False, link="https://big.example/ticker")
+        return _long(n, extra=extra)
+
+    body = fetched(document(*(entry(n) for n in range(3000))))
+    assert in_parts(body) is None
+    ids = [i.id for i in whole(body)]
+    assert len(set(ids)) == 3000
+
+
+def test_a_body_the_cut_fails_on_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settling a body's charset can raise (a lone surrogate from UTF-7):
+    # the whole's reading then says why the source fails, as it did.
+    def fails(body: bytes, size: int) -> None:
+        raise UnicodeEncodeError("utf-8", "\ud83d", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(feeds.parse.feed, "cut_entries", fails)
+    body = fetched(document(*(_long(n) for n in range(2500))))
+    assert in_parts(body) is None
+    assert len(whole(body)) == 2500
+
+
+def test_a_document_mostly_head_or_markup_is_read_whole() -> None:
+    # Each part would repeat 5 MB of channel categories; or the scan would
+    # go through millions of processing instructions at Python's pace.
+    categories = b"<category>c</category>" * 230_000
+    body = document(*(_long(n) for n in range(3000))).replace(
+        b"<description>d", categories + b"<description>d"
+    )
+    assert cut_entries(body, pipeline.PART_BYTES) is None
+    marked = document(*(_long(n, extra="<?x?>" * 400) for n in range(1000)))
+    assert len(marked) > pipeline.PARTS_FROM
+    assert cut_entries(marked, pipeline.PART_BYTES) is None

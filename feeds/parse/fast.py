@@ -44,8 +44,8 @@ import io
 import re
 import xml.parsers.expat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -176,67 +176,76 @@ _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 _NOT_PERMALINK = re.compile(rb"""(?i:ispermalink)\s*+=\s*+(?:"(?!true")|'(?!true'))""")
 
 
-def parse_fast(
-    fetched: Fetched, source: Source, timezone: str = "", *, has_ids: bool | None = None
-) -> list[Item] | None:
+def parse_fast(fetched: Fetched, source: Source, timezone: str = "") -> list[Item] | None:
     """Items of an RSS or Atom feed, or None when the fast path cannot
     promise the same result as feedparser. `timezone`: the source's, for
-    dates written without one (none given: such a feed is declined).
-    `has_ids`: for a part of a document (see `feeds.parse.parts`), whether
-    the whole gives ids (`ids_given`)."""
-    body = fetched.body
-    head = body[:_HEAD]
-    if b"\x00" in head:
-        # UTF-16 or UTF-32: every check below looks for ASCII in the bytes,
-        # and would find no date, no xml:base, no element in them.
-        return None
-    if b"xml:base" in body or b"<!DOCTYPE" in head or b"<!doctype" in head:
-        return None
-    if b"<rdf:RDF" in head or b'version="0.3"' in head:
-        return None  # RSS 1.0 and Atom 0.3 are rare: feedparser reads them
-    charset = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
-    if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
-        return None
-    is_atom = b"http://www.w3.org/2005/Atom" in head and b"<rss" not in head
-    if is_atom and not _ATOM_ROOT.search(head):
-        return None  # Atom with a prefix (<a:feed>): the checks look for <entry>
-    dates = _dates_are_zoned(body)
-    if not dates or (is_atom and not _atom_types_are_clear(body)):
-        return None
-    if dates == "naive" and not timezone:
-        return None
-    if not _well_formed(body):
-        return None  # feedparser's recovery keeps more of a broken document
-    if is_atom and _ATOM_ENCLOSURE.search(body):
-        return None  # fastfeedparser does not read Atom enclosures
-    # The prefixed elements past the channel's own ones (a podcast's
-    # channel has its own itunes:summary, which is no entry's): one search
-    # for them all, where a search for each took a tenth of the parsing.
-    entries_start = _FIRST_ENTRY.search(body)
-    first_entry = entries_start.start() if entries_start else len(body)
-    prefixed = _prefixed_elements(body, first_entry)
-    if prefixed is None:
-        return None
-    locals_ = {local for _prefix, local in prefixed}
-    if (
-        locals_ & _MORE_TEXT
-        or any(
-            local == b"description"
-            and (prefix != b"dc" or body.find(b"<description", first_entry) >= 0)
-            for prefix, local in prefixed
+    dates written without one (none given: such a feed is declined)."""
+    read = read_fast(fetched, source, timezone)
+    return None if read is None else read[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the fast path's reading of entries hung on besides each entry:
+    the parts of one document whose facts are those of the whole are read
+    as the whole is (see `feeds.parse.parts`). None: no entry needed it."""
+
+    #: How the dates read (see `_dates_are_zoned`).
+    dates: str
+    #: "", "alone" or "mixed" (see `_Document.thumbnails`).
+    thumbnails: str | None
+    #: Whether some entry may have content of its own (`_Document`).
+    content: bool | None
+    #: Whether some length attribute is more than digits (`_Document`).
+    odd_lengths: bool | None
+
+    def read_as(self, whole: Facts) -> bool:
+        """Whether entries read with these facts read as they do with the
+        `whole` document's. Thumbnails the whole reads alone read so in a
+        part with none (it has no media to read)."""
+        return (
+            self.dates == whole.dates
+            and self.thumbnails
+            in (None, whole.thumbnails, "" if whole.thumbnails == "alone" else None)
+            and self.content in (None, whole.content)
+            and self.odd_lengths in (None, whole.odd_lengths)
         )
-        or _bound_to(body, first_entry, prefixed, b"category", _MEDIA_NAMESPACE, otherwise=True)
-        or _bound_to(body, first_entry, prefixed, b"content", _ATOM_NAMESPACES)
-    ):
+
+
+def document_facts(fetched: Fetched, timezone: str = "") -> Facts | None:
+    """The facts of a whole document the fast path takes, but for its
+    entries and its well-formedness (its parts are read, and checked,
+    each on its own); None where it declines it."""
+    checked = _checked(fetched, timezone, well_formed=False)
+    if checked is None:
         return None
-    if locals_ & _DC_DATES and (is_atom or b"<pubDate" in body):
+    body = fetched.body
+    return Facts(
+        dates=checked.dates,
+        thumbnails=checked.thumbnails,
+        content=_has_content(body),
+        odd_lengths=_has_odd_lengths(body),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the checks of a whole document found."""
+
+    dates: str
+    thumbnails: str
+
+
+def read_fast(
+    fetched: Fetched, source: Source, timezone: str = "", *, has_ids: bool | None = None
+) -> tuple[list[Item], Facts] | None:
+    """`parse_fast`, and the facts of the document it read. `has_ids`:
+    for a part of a document, whether the whole gives ids (`ids_given`)."""
+    checked = _checked(fetched, timezone)
+    if checked is None:
         return None
-    if _dates_read_otherwise(body, first_entry, prefixed, locals_):
-        return None
-    if locals_ & _DATE_NAMES:
-        dates = _dates_are_zoned(body, first_entry)
-        if not dates or (dates == "naive" and not timezone):
-            return None
+    body = fetched.body
+    dates = checked.dates
     try:
         parsed = fastfeedparser.parse(body, include_media=True, include_enclosures=True)
     except Exception:
@@ -271,9 +280,7 @@ def parse_fast(
         zone=ZoneInfo(timezone) if dates == "naive" else None,
         has_ids=has_ids,
         named=dates == "named",
-        thumbnails=(
-            "" if b"thumbnail" not in locals_ else "mixed" if b"content" in locals_ else "alone"
-        ),
+        thumbnails=checked.thumbnails,
     )
     items = []
     for entry in entries:
@@ -281,7 +288,7 @@ def parse_fast(
         if item is None:
             return None
         items.append(item)
-    return items
+    return items, document.facts(dates)
 
 
 def ids_given(body: bytes) -> bool:
@@ -290,6 +297,71 @@ def ids_given(body: bytes) -> bool:
     which is then only told apart from an id that is the link where no
     entry has one."""
     return b"<guid" in body or b"<id" in body
+
+
+def _checked(fetched: Fetched, timezone: str, *, well_formed: bool = True) -> _Checked | None:
+    """The checks of the whole document before its entries are read: None
+    where the fast path cannot promise what feedparser reads. Its
+    well-formedness too, unless `well_formed` is false."""
+    body = fetched.body
+    head = body[:_HEAD]
+    if b"\x00" in head:
+        # UTF-16 or UTF-32: every check below looks for ASCII in the bytes,
+        # and would find no date, no xml:base, no element in them.
+        return None
+    if b"xml:base" in body or b"<!DOCTYPE" in head or b"<!doctype" in head:
+        return None
+    if b"<rdf:RDF" in head or b'version="0.3"' in head:
+        return None  # RSS 1.0 and Atom 0.3 are rare: feedparser reads them
+    charset = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)
+    if charset and charset.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return None
+    is_atom = b"http://www.w3.org/2005/Atom" in head and b"<rss" not in head
+    if is_atom and not _ATOM_ROOT.search(head):
+        return None  # Atom with a prefix (<a:feed>): the checks look for <entry>
+    dates = _dates_are_zoned(body)
+    if not dates or (is_atom and not _atom_types_are_clear(body)):
+        return None
+    if dates == "naive" and not timezone:
+        return None
+    if well_formed and not _well_formed(body):
+        return None  # feedparser's recovery keeps more of a broken document
+    if is_atom and _ATOM_ENCLOSURE.search(body):
+        return None  # fastfeedparser does not read Atom enclosures
+    # The prefixed elements past the channel's own ones (a podcast's
+    # channel has its own itunes:summary, which is no entry's): one search
+    # for them all, where a search for each took a tenth of the parsing.
+    entries_start = _FIRST_ENTRY.search(body)
+    first_entry = entries_start.start() if entries_start else len(body)
+    prefixed = _prefixed_elements(body, first_entry)
+    if prefixed is None:
+        return None
+    locals_ = {local for _prefix, local in prefixed}
+    if (
+        locals_ & _MORE_TEXT
+        or any(
+            local == b"description"
+            and (prefix != b"dc" or body.find(b"<description", first_entry) >= 0)
+            for prefix, local in prefixed
+        )
+        or _bound_to(body, first_entry, prefixed, b"category", _MEDIA_NAMESPACE, otherwise=True)
+        or _bound_to(body, first_entry, prefixed, b"content", _ATOM_NAMESPACES)
+    ):
+        return None
+    if locals_ & _DC_DATES and (is_atom or b"<pubDate" in body):
+        return None
+    if _dates_read_otherwise(body, first_entry, prefixed, locals_):
+        return None
+    if locals_ & _DATE_NAMES:
+        dates = _dates_are_zoned(body, first_entry)
+        if not dates or (dates == "naive" and not timezone):
+            return None
+    return _Checked(
+        dates=dates,
+        thumbnails=(
+            "" if b"thumbnail" not in locals_ else "mixed" if b"content" in locals_ else "alone"
+        ),
+    )
 
 
 def _prefixed_elements(body: bytes, start: int) -> set[tuple[bytes, bytes]] | None:
@@ -499,7 +571,8 @@ def _atom_types_are_clear(body: bytes) -> bool:
 
 
 class _Document:
-    """What `_item` needs to know of the whole document."""
+    """What `_item` needs to know of the whole document, and which of it
+    the entries read so far needed (see `Facts`)."""
 
     def __init__(
         self,
@@ -516,23 +589,53 @@ class _Document:
         self.has_ids = has_ids
         #: Whether some date ends in a zone's name (see `_NAMED_ZONE`).
         self.named = named
-        #: "": no media:thumbnail; "alone": thumbnails and no media:content;
-        #: "mixed": both.
-        self.thumbnails = thumbnails
+        self._thumbnails = thumbnails
+        self._odd_lengths: bool | None = None
+        self._content: bool | None = None
+        self.thumbnails_read = False
 
-    @cached_property
+    @property
+    def thumbnails(self) -> str:
+        """ "": no media:thumbnail; "alone": thumbnails and no media:content;
+        "mixed": both."""
+        self.thumbnails_read = True
+        return self._thumbnails
+
+    @property
     def odd_lengths(self) -> bool:
         """Whether some length attribute is more than ASCII digits:
         fastfeedparser gives int() of it (" 5120", "+5120", "5_120" give
-        5120), feedparser the text, which is then no length."""
-        return _ODD_LENGTH.search(self._body) is not None
+        5120), feedparser the text, which is then no length. Looked for
+        only when an entry needs it."""
+        if self._odd_lengths is None:
+            self._odd_lengths = _has_odd_lengths(self._body)
+        return self._odd_lengths
 
-    @cached_property
+    @property
     def has_content(self) -> bool:
         """Whether any entry may have a content element of its own (where
         none does, an RSS entry's content is fastfeedparser's copy of its
         description). Looked for only when an entry needs it."""
-        return b"<content" in self._body or b":encoded" in self._body
+        if self._content is None:
+            self._content = _has_content(self._body)
+        return self._content
+
+    def facts(self, dates: str) -> Facts:
+        """The facts its entries were read by: those they needed."""
+        return Facts(
+            dates=dates,
+            thumbnails=self._thumbnails if self.thumbnails_read else None,
+            content=self._content,
+            odd_lengths=self._odd_lengths,
+        )
+
+
+def _has_odd_lengths(body: bytes) -> bool:
+    return _ODD_LENGTH.search(body) is not None
+
+
+def _has_content(body: bytes) -> bool:
+    return b"<content" in body or b":encoded" in body
 
 
 def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | None:

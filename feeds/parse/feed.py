@@ -43,7 +43,7 @@ from feeds.model import (
 )
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
-from feeds.parse.fast import ids_given, parse_fast, tag_names
+from feeds.parse.fast import Facts, ids_given, parse_fast, read_fast, tag_names
 from feeds.parse.parts import Cut, cut_entries
 
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -177,16 +177,19 @@ def cut_in_parts(fetched: Fetched, size: int) -> Cutting | None:
 
 
 def parse_part(
-    fetched: Fetched, source: Source, context: ParseContext, *, has_ids: bool
-) -> list[Item] | None:
-    """Items of one part of a body cut by `cut_in_parts`, or None when the
-    fast path does not take it. A part is read only as the whole would be
-    on the fast path, which reads each entry on its own but for what
-    `Cutting` carries; anything else (feedparser's recovery of a broken
-    document, say) is for the whole."""
+    fetched: Fetched, source: Source, context: ParseContext, *, has_ids: bool, entries: int
+) -> tuple[list[Item], Facts] | None:
+    """Items of one part of a body cut by `cut_in_parts`, which holds
+    `entries` entries, and the facts of its reading; None when the fast
+    path does not take it, or finds other entries than the cut. Parts are
+    read only by the fast path, which reads each entry on its own but for
+    its document's facts: parts whose facts are all the same read as the
+    whole does (anything else, feedparser's recovery of a broken document
+    say, is for the whole)."""
     if not fetched.body.strip() or _is_json(fetched):
         return None
-    return parse_fast(fetched, source, context.timezone, has_ids=has_ids)
+    read = read_fast(fetched, source, context.timezone, has_ids=has_ids)
+    return None if read is None or len(read[0]) != entries else read
 
 
 def parse_with_feedparser(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:

@@ -40,17 +40,37 @@ _HEAD = 4096
 @dataclass(frozen=True, slots=True)
 class Cut:
     """Where a document is cut: its head ends at `head`, its tail starts
-    at `tail`, and part i holds the entries from `bounds[i]` to
-    `bounds[i + 1]`."""
+    at `tail`, and part i holds the `counts[i]` entries from `bounds[i]`
+    to `bounds[i + 1]`."""
 
     head: int
     tail: int
     bounds: tuple[int, ...]
-    entries: int
+    counts: tuple[int, ...]
 
     @property
     def parts(self) -> int:
         return len(self.bounds) - 1
+
+    @property
+    def entries(self) -> int:
+        return sum(self.counts)
+
+
+#: The entries' element under each root: RSS's items in its channel,
+#: Atom's entries in its feed (under no prefix, as the fast path reads),
+#: with the element they are to be in opened, and not closed, before.
+_ROOTS = {
+    b"item": (re.compile(rb"<rss[\s>]"), re.compile(rb"<channel[\s>]"), b"</channel"),
+    b"entry": (re.compile(rb"<feed[\s>]"), re.compile(rb"<feed[\s>]"), b"</feed"),
+}
+#: Markup the scan may meet per entry before it gives up (its tags, CDATA
+#: sections, comments): a body of millions of comments or processing
+#: instructions is read whole rather than scanned at Python's pace.
+_MOST_MARKUP_PER_ENTRY = 16
+#: The head and tail each part may repeat, in bytes, whatever its size (a
+#: channel's title, links, image and the like take a few kilobytes).
+_MOST_HEAD_AND_TAIL = 64 * 1024
 
 
 def cut_entries(body: bytes, size: int) -> Cut | None:
@@ -59,28 +79,37 @@ def cut_entries(body: bytes, size: int) -> Cut | None:
     head = body[:_HEAD]
     if len(body) < 2 * size or b"\x00" in head or b"<!DOCTYPE" in head or b"<!doctype" in head:
         return None
-    spans = _entry_spans(body)
-    if spans is None or len(spans) < 2:
-        return None
     # Every entry start the document holds, however written, is one the
-    # scan found: a prefixed or capitalised entry (or one inside a CDATA
-    # section) would otherwise land in the head or the tail of every part.
-    if sum(1 for _ in _ANY_ENTRY_START.finditer(body)) != len(spans):
+    # scan is to find: a prefixed or capitalised entry (or one inside a
+    # CDATA section) would otherwise land in the head or the tail of every
+    # part.
+    starts = sum(1 for _ in _ANY_ENTRY_START.finditer(body))
+    spans = _entry_spans(body, budget=_MOST_MARKUP_PER_ENTRY * starts + 64)
+    if spans is None or len(spans) < 2 or len(spans) != starts:
+        return None
+    first, last = spans[0][0], spans[-1][1]
+    # Each part repeats the head and the tail: a document that is mostly
+    # either (5 MB of channel categories) is read whole.
+    if first + len(body) - last > max(size // 4, _MOST_HEAD_AND_TAIL):
         return None
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         if body[end:start].strip():
             return None  # something of the channel's between two entries
-    bounds = [spans[0][0]]
-    for start, _ in spans[1:]:
+    bounds = [first]
+    counts = [0]
+    for start, _ in spans:
         if start - bounds[-1] >= size:
             bounds.append(start)
-    last = spans[-1][1]
+            counts.append(0)
+        counts[-1] += 1
     if last - bounds[-1] < size // 2 and len(bounds) > 1:
         bounds.pop()  # a short last part joins the one before it
+        short = counts.pop()
+        counts[-1] += short
     bounds.append(last)
     if len(bounds) < 3:
         return None
-    return Cut(head=spans[0][0], tail=last, bounds=tuple(bounds), entries=len(spans))
+    return Cut(head=first, tail=last, bounds=tuple(bounds), counts=tuple(counts))
 
 
 def part_bodies(body: bytes, cut: Cut) -> Iterator[bytes]:
@@ -90,15 +119,21 @@ def part_bodies(body: bytes, cut: Cut) -> Iterator[bytes]:
         yield b"".join((head, body[start:end], tail))
 
 
-def _entry_spans(body: bytes) -> list[tuple[int, int]] | None:
-    """(start, end) of each outermost `<item>` or `<entry>` element, in
-    order; None when the document's entries do not read plainly (nested,
-    unclosed, or a construct left open)."""
+def _entry_spans(body: bytes, budget: int) -> list[tuple[int, int]] | None:
+    """(start, end) of each `<item>` or `<entry>` element, in order; None
+    when the document's entries do not read plainly: nested, unclosed, a
+    construct left open, both kinds, the kind its root does not hold, an
+    entry declaring a namespace of its own (fastfeedparser would not take
+    it for one), or more than `budget` pieces of markup to go through."""
     spans: list[tuple[int, int]] = []
     depth = 0
     start = 0
     position = 0
+    kind = b""
     while True:
+        budget -= 1
+        if budget < 0:
+            return None
         found = _MARKUP.search(body, position)
         if found is None:
             return None if depth else spans
@@ -112,7 +147,7 @@ def _entry_spans(body: bytes) -> list[tuple[int, int]] | None:
             continue
         if found.group(1):  # an end tag
             close = body.find(b">", found.end())
-            if close < 0 or depth == 0 or body[found.end() : close].strip():
+            if close < 0 or depth == 0 or name != kind or body[found.end() : close].strip():
                 return None
             depth -= 1
             position = close + 1
@@ -120,11 +155,19 @@ def _entry_spans(body: bytes) -> list[tuple[int, int]] | None:
                 spans.append((start, position))
             continue
         rest = _TAG_REST.match(body, found.end())
-        if rest is None:
+        if rest is None or b"xmlns" in body[found.end() : rest.end()]:
             return None
         position = rest.end()
         if depth:
             return None  # an entry inside an entry: not cut
+        if not kind:
+            kind = name
+            root, parent, closed = _ROOTS[kind]
+            before = body[: found.start()]
+            if not (root.search(before) and parent.search(before)) or closed in before:
+                return None  # entries where the root holds none
+        elif name != kind:
+            return None
         if body[position - 2 : position - 1] == b"/":
             spans.append((found.start(), position))  # <item/>
             continue
