@@ -113,6 +113,7 @@ from feeds.words import words_for
 
 if TYPE_CHECKING:
     from feeds.parse.fast import Facts
+    from feeds.parse.feed import OfWhole
 
 _T = TypeVar("_T")
 
@@ -1064,7 +1065,7 @@ def process_part(
     source: Source,
     context: ParseContext,
     vocabulary: Vocabulary,
-    has_ids: bool,
+    whole: OfWhole,
     entries: int,
 ) -> _PartRead | None:
     """`process_fetched` for one part of a document cut by `cut_in_parts`,
@@ -1074,7 +1075,7 @@ def process_part(
     from feeds.parse.feed import parse_part  # loaded with the first feed
 
     try:
-        read = parse_part(fetched, source, context, has_ids=has_ids, entries=entries)
+        read = parse_part(fetched, source, context, whole, entries)
         if read is None:
             return None
         parsed, facts = read
@@ -1104,7 +1105,7 @@ def _read_in_parts(
     to stories of two parts (which `shared_links` of the whole would
     see). The parts are made as they are handed on: a few of them exist
     at a time."""
-    from feeds.parse.fast import document_facts  # loaded with the first feed
+    from feeds.parse.fast import document_facts, guids_read_alike  # loaded with the first feed
     from feeds.parse.feed import cut_in_parts
     from feeds.parse.parts import part_bodies
 
@@ -1126,7 +1127,7 @@ def _read_in_parts(
             part = replace(cutting.fetched, body=body)
             ahead.append(
                 submit(
-                    pool, process_part, part, source, context, vocabulary, cutting.has_ids, entries
+                    pool, process_part, part, source, context, vocabulary, cutting.whole, entries
                 )
             )
 
@@ -1148,8 +1149,21 @@ def _read_in_parts(
         hand_on()
     if sum(read.text for read in reads) > text_allowed(len(fetched.body)):
         return None
-    shared = frozenset().union(*(read.links.shared for read in reads))
-    if shared_across(read.links for read in reads) != shared:
+    linked = [read.facts.linked_ids for read in reads]
+    if (
+        cutting.whole.marked
+        and any(linked)
+        and not all(linked)
+        and not guids_read_alike(cutting.fetched.body, cut.entries)
+    ):
+        # The whole's guids are looked into (for an entry of one part), and
+        # those of a part whose own were not have the whole declined.
+        return None
+    # Each part's items took their ids by its own shared links: they must
+    # be the whole's (a link two stories of one part share, and a story of
+    # another part has too).
+    shared = shared_across(read.links for read in reads)
+    if any(shared.intersection(read.links.titles) != read.links.shared for read in reads):
         return None
     log.debug("source '%s': %d entries read in %d parts", source.name, cut.entries, cut.parts)
     return tuple(item for read in reads for item in read.items)

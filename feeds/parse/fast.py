@@ -198,15 +198,19 @@ class Facts:
     content: bool | None
     #: Whether some length attribute is more than digits (`_Document`).
     odd_lengths: bool | None
+    #: Whether some entry's link is its id: its guids are then looked into
+    #: where the document marks one as no permalink (`marks_guids`), and
+    #: the whole's are if any part's are.
+    linked_ids: bool = False
 
     def read_as(self, whole: Facts) -> bool:
         """Whether entries read with these facts read as they do with the
-        `whole` document's. Thumbnails the whole reads alone read so in a
-        part with none (it has no media to read)."""
+        `whole` document's. (A part without thumbnails in a document with
+        some is not read alike: media under a default namespace, which the
+        checks do not see, read otherwise.)"""
         return (
             self.dates == whole.dates
-            and self.thumbnails
-            in (None, whole.thumbnails, "" if whole.thumbnails == "alone" else None)
+            and self.thumbnails in (None, whole.thumbnails)
             and self.content in (None, whole.content)
             and self.odd_lengths in (None, whole.odd_lengths)
         )
@@ -237,10 +241,16 @@ class _Checked:
 
 
 def read_fast(
-    fetched: Fetched, source: Source, timezone: str = "", *, has_ids: bool | None = None
+    fetched: Fetched,
+    source: Source,
+    timezone: str = "",
+    *,
+    has_ids: bool | None = None,
+    marked: bool | None = None,
 ) -> tuple[list[Item], Facts] | None:
-    """`parse_fast`, and the facts of the document it read. `has_ids`:
-    for a part of a document, whether the whole gives ids (`ids_given`)."""
+    """`parse_fast`, and the facts of the document it read. For a part of
+    a document: `has_ids`, whether the whole gives ids (`ids_given`);
+    `marked`, whether it marks a guid as no permalink (`marks_guids`)."""
     checked = _checked(fetched, timezone)
     if checked is None:
         return None
@@ -263,11 +273,12 @@ def read_fast(
     # it is no permalink; feedparser, and RSS 2.0, do not, unless the item
     # also gives it as its <link> (Substack, RSSHub, hnrss). Looked into
     # only when some entry's link is its guid and such a mark is there.
-    if any(
+    linked_ids = any(
         (link := str(entry.get("link") or "").strip())
         and link == str(entry.get("id") or "").strip()
         for entry in entries
-    ) and _NOT_PERMALINK.search(body):
+    )
+    if linked_ids and (_NOT_PERMALINK.search(body) if marked is None else marked):
         unlinked = _guids_not_links(body)
         if unlinked is None or len(unlinked) != len(entries):
             return None
@@ -288,7 +299,20 @@ def read_fast(
         if item is None:
             return None
         items.append(item)
-    return items, document.facts(dates)
+    return items, document.facts(dates, linked_ids=linked_ids)
+
+
+def marks_guids(body: bytes) -> bool:
+    """Whether the document may mark a guid as no permalink."""
+    return _NOT_PERMALINK.search(body) is not None
+
+
+def guids_read_alike(body: bytes, entries: int) -> bool:
+    """Whether the guids of a marked document's `entries` entries read
+    alike on both paths as a whole (`read_fast` looks into them when some
+    entry's link is its id; each such entry is looked into by itself)."""
+    unlinked = _guids_not_links(body)
+    return unlinked is not None and len(unlinked) == entries
 
 
 def ids_given(body: bytes) -> bool:
@@ -620,13 +644,14 @@ class _Document:
             self._content = _has_content(self._body)
         return self._content
 
-    def facts(self, dates: str) -> Facts:
+    def facts(self, dates: str, *, linked_ids: bool) -> Facts:
         """The facts its entries were read by: those they needed."""
         return Facts(
             dates=dates,
             thumbnails=self._thumbnails if self.thumbnails_read else None,
             content=self._content,
             odd_lengths=self._odd_lengths,
+            linked_ids=linked_ids,
         )
 
 

@@ -43,9 +43,11 @@ from feeds.model import (
 )
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
-from feeds.parse.fast import Facts, ids_given, parse_fast, read_fast, tag_names
+from feeds.parse.fast import Facts, ids_given, marks_guids, parse_fast, read_fast, tag_names
 from feeds.parse.parts import Cut, cut_entries
 
+#: LINE SEPARATOR and PARAGRAPH SEPARATOR in UTF-8.
+_LINE_SEPARATORS = re.compile("\u2028|\u2029".encode())
 _JSON_TYPES = ("application/feed+json", "application/json")
 _DOCTYPE_WINDOW = 64 * 1024
 _DECLARES_ENTITIES = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE)
@@ -153,8 +155,17 @@ class Cutting:
     #: settles it for the whole (that may depend on bytes anywhere in it).
     fetched: Fetched
     cut: Cut
+    whole: OfWhole
+
+
+@dataclass(frozen=True, slots=True)
+class OfWhole:
+    """What the reading of a part is told of the whole document."""
+
     #: Whether the whole gives ids (see `ids_given`).
     has_ids: bool
+    #: Whether the whole marks a guid as no permalink (`marks_guids`).
+    marked: bool
 
 
 def cut_in_parts(fetched: Fetched, size: int) -> Cutting | None:
@@ -170,14 +181,20 @@ def cut_in_parts(fetched: Fetched, size: int) -> Cutting | None:
     readable = _in_utf8(fetched)
     if readable is None:
         return None
-    cut = cut_entries(readable.body, size)
+    body = readable.body
+    if _LINE_SEPARATORS.search(body):
+        # fastfeedparser turns every U+2028 and U+2029 of a document into a
+        # line feed if one is in its first 64 KB: a part and the whole
+        # could read them otherwise.
+        return None
+    cut = cut_entries(body, size)
     if cut is None:
         return None
-    return Cutting(readable, cut, ids_given(readable.body))
+    return Cutting(readable, cut, OfWhole(has_ids=ids_given(body), marked=marks_guids(body)))
 
 
 def parse_part(
-    fetched: Fetched, source: Source, context: ParseContext, *, has_ids: bool, entries: int
+    fetched: Fetched, source: Source, context: ParseContext, whole: OfWhole, entries: int
 ) -> tuple[list[Item], Facts] | None:
     """Items of one part of a body cut by `cut_in_parts`, which holds
     `entries` entries, and the facts of its reading; None when the fast
@@ -188,7 +205,7 @@ def parse_part(
     say, is for the whole)."""
     if not fetched.body.strip() or _is_json(fetched):
         return None
-    read = read_fast(fetched, source, context.timezone, has_ids=has_ids)
+    read = read_fast(fetched, source, context.timezone, has_ids=whole.has_ids, marked=whole.marked)
     return None if read is None or len(read[0]) != entries else read
 
 
