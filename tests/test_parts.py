@@ -585,3 +585,14 @@ def test_a_mark_of_no_permalink_anywhere_is_looked_into_in_every_part() -> None:
     assert in_parts(body) is None
     items, error = pipeline.process_fetched(body, SOURCE, CONTEXT, VOCABULARY)
     assert items == () and "600 categories" in error
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_guid_the_whole_reads_otherwise_in_a_part_that_gives_none_its_link() -> None:
+    # Entry 1 has no guid (fastfeedparser gives it its link as its id), so
+    # the whole's guids are looked into, and entry 2's marked in another
+    # namespace sends the whole to feedparser; its own part never looked.
+    odd = item(2).replace(b'isPermaLink="false"', b'x:isPermaLink="false" xmlns:x="urn:x"')
+    body = fetched(document(item(0), item(1, guid=False), odd, item(3)))
+    assert in_parts(body) is None
+    assert [i.guid for i in whole(body)] == ["story-0", "", "story-2", "story-3"]
