@@ -130,6 +130,7 @@ _SLASHED = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
 def _read(
     text: str, now: datetime, timezone: str, languages: tuple[str, ...], mdy: bool
 ) -> datetime | None:
+    text = _published_part(text)
     text = _JUST_NOW.sub("сейчас", _LABEL.sub("", text, count=1) or text)
     mdy = mdy and _SLASHED.search(text) is not None
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
@@ -159,6 +160,46 @@ _LABEL = re.compile(
     r"|дата(?:\s+(?:публикации|обновления|изменения|создания))?)(?:\s*:\s*|\s+)(?=\S)",
     re.IGNORECASE,
 )
+#: A byline's word for when the story was changed, and for when it came
+#: out, anywhere in its text.
+_UPDATED_WORD = (
+    r"(?:last\s+)?(?:updated|modified|edited)|обновлено|изменено|отредактировано"
+    r"|дата\s+(?:обновления|изменения)"
+)
+_PUBLISHED_WORD = (
+    r"published|posted|created|опубликовано|размещено|добавлено|создано|публикация"
+    r"|дата\s+(?:публикации|создания)"
+)
+_WORDS = re.compile(
+    rf"(?<!\w)(?:(?P<updated>{_UPDATED_WORD})|{_PUBLISHED_WORD})(?!\w)", re.IGNORECASE
+)
+#: What separates a byline's dates ("·", "|", brackets...), around a part.
+_SEPARATORS = " \t\n,;.·|—–-()[]"
+
+
+def _published_part(text: str) -> str:
+    """The part of a byline that dates the story when it gives two dates,
+    one of them its update ("Обновлено 25.11.2026, опубликовано 24.11.2026",
+    "24.11.2026 14:05 (обновлено 25.11 10:00)", "Updated Nov 25 · Published
+    Nov 24"): the one labelled as published, or else the one without a
+    word. Dated by the update, a story moved up its feeds at every edit.
+    Other texts are given back whole."""
+    words = list(_WORDS.finditer(text))
+    if not any(word.group("updated") for word in words):
+        return text
+    parts = [("", text[: words[0].start()])] if words[0].start() else []
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        end = following.start() if following is not None else len(text)
+        parts.append(
+            ("updated" if word.group("updated") else "published", text[word.start() : end])
+        )
+    for kind in ("published", ""):
+        for found, part in parts:
+            if found == kind and any(c.isdigit() for c in part):
+                return part.strip(_SEPARATORS)
+    return text
+
+
 #: "Just now" in Russian, which dateparser does not know; "сейчас" it does.
 _JUST_NOW = re.compile(r"\bтолько что\b", re.IGNORECASE)
 #: A time of day as pages print one ("12:30", "9.05", "11pm", "9 a.m.").

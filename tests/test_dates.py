@@ -74,6 +74,36 @@ def test_a_bylines_word_before_its_date_is_read_past(text: str, expected: dateti
     assert found == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Обновлено 25.11.2026, опубликовано 24.11.2026", datetime(2026, 11, 24, tzinfo=MSK)),
+        (
+            "Опубликовано: 24 ноября 2026, 14:05 · Обновлено: 25 ноября 2026, 10:00",
+            datetime(2026, 11, 24, 14, 5, tzinfo=MSK),
+        ),
+        ("Updated Nov 25, 2026 · Published Nov 24, 2026", datetime(2026, 11, 24, tzinfo=MSK)),
+        ("Published: Nov 24, 2026. Updated: Nov 25, 2026", datetime(2026, 11, 24, tzinfo=MSK)),
+        (
+            "Posted on November 24, 2026 | Last updated November 25, 2026",
+            datetime(2026, 11, 24, tzinfo=MSK),
+        ),
+        # No word for the first: the other is the update.
+        (
+            "24.11.2026 14:05 (обновлено 25.11.2026 10:00)",
+            datetime(2026, 11, 24, 14, 5, tzinfo=MSK),
+        ),
+        ("2 days ago · updated 3 hours ago", datetime(2026, 11, 24, tzinfo=MSK)),
+    ],
+)
+def test_a_byline_with_an_update_is_dated_when_the_story_came_out(
+    text: str, expected: datetime
+) -> None:
+    # Dated by its update, a story moved up its feeds at every edit.
+    found = parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en"))
+    assert found == expected
+
+
 @pytest.mark.parametrize("text", ["Updated", "Опубликовано:", "Дата"])
 def test_a_bylines_word_alone_is_no_date(text: str) -> None:
     assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru", "en")) is None
