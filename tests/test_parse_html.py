@@ -1388,3 +1388,59 @@ def test_a_dotted_date_on_a_us_page_stays_day_first() -> None:
 
 def test_a_page_whose_lang_is_no_language_tag_reads_its_dates_day_first() -> None:
     assert _numeric_dates("en-US" + "-x" * 50_000)[0] == datetime(2026, 11, 3, tzinfo=MSK)
+
+
+# ---------------------------------------------------------------- lists beside the page's own
+
+
+def _json_ld_list(name: str, *stories: tuple[str, str]) -> str:
+    elements = ", ".join(
+        f'{{"@type": "ListItem", "position": {n}, "url": "https://example.org/news/{slug}/", '
+        f'"name": "{title}"}}'
+        for n, (slug, title) in enumerate(stories, 1)
+    )
+    named = f'"name": "{name}", ' if name else ""
+    return (
+        '<script type="application/ld+json">{"@context": "https://schema.org", '
+        f'"@type": "ItemList", {named}"itemListElement": [{elements}]}}</script>'
+    )
+
+
+def test_a_list_of_related_or_popular_stories_is_not_read_as_the_pages_own() -> None:
+    # A section page declares its stories, and the site's most read ones
+    # beside them: those came in as stories of the section.
+    page = (
+        "<html><head>"
+        + _json_ld_list("", ("1", "Трамвай выйдет весной"), ("2", "Мост откроют в мае"))
+        + _json_ld_list("Самое читаемое", ("9", "Гороскоп на неделю"))
+        + _json_ld_list("You may also like", ("8", "Ten recipes"))
+        + "</head><body></body></html>"
+    )
+    items, notes = _parse_body(page, None)
+    assert [item.title for item in items] == ["Трамвай выйдет весной", "Мост откроют в мае"]
+    assert "JSON-LD list 'Самое читаемое' skipped: related or popular stories" in "\n".join(notes)
+    assert "JSON-LD list 'You may also like' skipped" in "\n".join(notes)
+
+
+def test_a_pages_own_cards_leave_out_a_declared_list_of_popular_stories() -> None:
+    page = (
+        "<html><head>"
+        + _json_ld_list("Популярное", ("9", "Гороскоп на неделю"))
+        + "</head><body>"
+        + '<div itemscope itemtype="https://schema.org/NewsArticle">'
+        + '<a itemprop="url" href="/news/1/"><h3 itemprop="headline">Трамвай</h3></a></div>'
+        + "</body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert [item.title for item in items] == ["Трамвай"]
+
+
+def test_a_page_of_popular_stories_alone_is_read() -> None:
+    # The "Популярное" section itself: its list is its own.
+    page = (
+        "<html><head>"
+        + _json_ld_list("Популярное", ("9", "Гороскоп на неделю"), ("7", "Погода"))
+        + "</head><body></body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert [item.title for item in items] == ["Гороскоп на неделю", "Погода"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,8 +59,10 @@ class _Found:
 
 
 def declared_items(tree: LexborHTMLParser, page: Page) -> list[Item]:
-    found = [*_json_ld_items(tree, page), *_open_graph_items(tree, page)]
+    json_ld, side_lists = _json_ld_items(tree, page)
+    found = [*json_ld, *_open_graph_items(tree, page)]
     found += _microdata_items(tree, page)
+    found += side_lists(not found)
     kept: list[_Found] = []
     seen: dict[str, _Found] = {}
     for entry in found:
@@ -191,7 +193,12 @@ def _dated(
 # JSON-LD
 
 
-def _json_ld_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
+def _json_ld_items(
+    tree: LexborHTMLParser, page: Page
+) -> tuple[list[_Found], Callable[[bool], list[_Found]]]:
+    """The stories the page's JSON-LD declares, and a function that gives
+    those of its related or popular lists (`_SIDE_LIST`), given whether
+    the page declares no others."""
     documents: list[Any] = []
     number = 0
     for script in tree.css("script[type]"):
@@ -221,14 +228,32 @@ def _json_ld_items(tree: LexborHTMLParser, page: Page) -> list[_Found]:
             readable.append(document)
         except RecursionError:
             page.notes.append(f"JSON-LD block {number}: nested too deeply")
+    side: list[dict[str, Any]] = []
     for document in readable:
         try:
             for node in _top_nodes(document):
-                _visit(node, index, page, found, visited, listed=False)
+                _visit(node, index, page, found, visited, side, listed=False)
         except RecursionError:
             page.notes.append("a JSON-LD block nested too deeply")
     _link_the_page(found, tree, page)
-    return found
+
+    def side_lists(alone: bool) -> list[_Found]:
+        """The related or popular lists' stories where the page declares
+        no others (a "Популярное" section: its list is its own); else
+        none, and a note of each list."""
+        read: list[_Found] = []
+        for node in side:
+            name = _json_string(node.get("name")) or _json_string(node.get("headline"))
+            if not alone:
+                page.notes.append(
+                    f"JSON-LD list {name!r} skipped: related or popular stories, not the page's own"
+                )
+                continue
+            visited.discard(id(node))
+            _visit(node, index, page, read, visited, None, listed=False)
+        return read
+
+    return found, side_lists
 
 
 def _index_ids(node: Any, index: dict[str, dict[str, Any]]) -> None:
@@ -268,19 +293,33 @@ def _resolve(node: Any, index: dict[str, dict[str, Any]]) -> Any:
     return node
 
 
+#: The name of a list of stories beside the page's own: related, popular,
+#: recommended ("Читайте также", "Самое читаемое", "You may also like").
+_SIDE_LIST = re.compile(
+    r"related|popular|most\s+(?:read|viewed|shared|commented)|trending|recommend"
+    r"|you\s+may\s+also|(?:see|read)\s+also|also\s+read"
+    r"|читайте\s+также|смотрите\s+также|похож|популярн|самое\s+\w+ое|рекоменд"
+    r"|по\s+теме|ещ[её]\s+(?:по\s+теме|новости|материалы)|выбор\s+редакции|другие\s+материалы",
+    re.IGNORECASE,
+)
+
+
 def _visit(
     node: Any,
     index: dict[str, dict[str, Any]],
     page: Page,
     found: list[_Found],
     visited: set[int],
+    side: list[dict[str, Any]] | None,
     *,
     listed: bool,
 ) -> None:
+    """Find the stories a JSON-LD node declares. A list named as related
+    or popular stories goes to `side` instead (None: read it)."""
     node = _resolve(node, index)
     if isinstance(node, list):
         for child in node:
-            _visit(child, index, page, found, visited, listed=listed)
+            _visit(child, index, page, found, visited, side, listed=listed)
         return
     if not isinstance(node, dict) or id(node) in visited:
         return
@@ -290,12 +329,16 @@ def _visit(
         _room_for_one(found, page)
         found.append(_json_ld_item(node, index, page, listed=listed))
     elif "ItemList" in types:
+        name = _json_string(node.get("name")) or _json_string(node.get("headline"))
+        if _SIDE_LIST.search(name) and side is not None:
+            side.append(node)  # read only if the page declares nothing else
+            return
         elements = node.get("itemListElement")
         for element in elements if isinstance(elements, list) else [elements]:
-            _visit_list_element(element, index, page, found, visited)
+            _visit_list_element(element, index, page, found, visited, side)
     # CollectionPage -> ItemList, WebPage -> NewsArticle.
     if "mainEntity" in node:
-        _visit(node["mainEntity"], index, page, found, visited, listed=listed)
+        _visit(node["mainEntity"], index, page, found, visited, side, listed=listed)
 
 
 def _visit_list_element(
@@ -304,6 +347,7 @@ def _visit_list_element(
     page: Page,
     found: list[_Found],
     visited: set[int],
+    side: list[dict[str, Any]] | None,
 ) -> None:
     element = _resolve(element, index)
     _room_for_one(found, page)
@@ -313,11 +357,11 @@ def _visit_list_element(
     if not isinstance(element, dict):
         return
     if _types(element) & ARTICLE_TYPES:
-        _visit(element, index, page, found, visited, listed=True)
+        _visit(element, index, page, found, visited, side, listed=True)
         return
     inner = _resolve(element.get("item"), index)
     if isinstance(inner, dict) and _types(inner) & ARTICLE_TYPES:
-        _visit(inner, index, page, found, visited, listed=True)
+        _visit(inner, index, page, found, visited, side, listed=True)
         return
     # A ListItem: its own url and name, or those of a plain `item`.
     thing = dict(element)
