@@ -1137,7 +1137,10 @@ def _read_in_parts(
     # parts: each part's reading hangs on its own, which are the whole's
     # in a feed whose entries are alike (and where they are not, the
     # whole may be read otherwise: it is read whole).
-    whole = document_facts(cutting.fetched, context.timezone)
+    try:
+        whole = document_facts(cutting.fetched, context.timezone)
+    except Exception:
+        whole = None  # the whole's reading will say what is wrong with it
     reads: list[_PartRead] = []
     while ahead:
         read = ahead.popleft().result()
@@ -1150,15 +1153,14 @@ def _read_in_parts(
     if sum(read.text for read in reads) > text_allowed(len(fetched.body)):
         return None
     linked = [read.facts.linked_ids for read in reads]
-    if (
-        cutting.whole.marked
-        and any(linked)
-        and not all(linked)
-        and not guids_read_alike(cutting.fetched.body, cut.entries)
-    ):
+    if cutting.whole.marked and any(linked) and not all(linked):
         # The whole's guids are looked into (for an entry of one part), and
-        # those of a part whose own were not have the whole declined.
-        return None
+        # those of a part whose own were not may have the whole declined.
+        try:
+            if not guids_read_alike(cutting.fetched.body, cut.entries):
+                return None
+        except Exception:
+            return None
     # Each part's items took their ids by its own shared links: they must
     # be the whole's (a link two stories of one part share, and a story of
     # another part has too).
