@@ -504,8 +504,8 @@ class _Checker:
         kept = self.kept
         site = kept(_STAND_IN_SITE, lambda: self.site(top.get("site")))
         hub = kept("", lambda: self.hub(top.get("websub")))
-        output: dict[str, Any] = kept(
-            {}, lambda: self.mapping("output", top.get("output"), _OUTPUT_KEYS)
+        output: dict[str, Any] | None = kept(
+            None, lambda: self.mapping("output", top.get("output"), _OUTPUT_KEYS)
         )
         storage: dict[str, Any] = kept(
             {}, lambda: self.mapping("storage", top.get("storage"), _STORAGE_KEYS)
@@ -530,7 +530,12 @@ class _Checker:
         rules = self.rules(top.get("rules"), rubrics)
         schedule = kept(Schedule(), lambda: self.schedule(top.get("schedule")))
         sources = self.sources(top.get("sources"), rubrics, timeout, max_bytes, schedule)
-        output_dir = kept(None, lambda: self.output_dir(output, path))
+        # Where the output goes is not known if its section is broken: the
+        # checks of what lies inside it wait for it to be fixed.
+        output_dir: Path | None = None
+        if output is not None:
+            output_dir = kept(None, partial(self.output_dir, output, path))
+        output = output or {}
         if output_dir is not None:
             for source in sources:
                 kept(None, partial(self.outside, source, output_dir))

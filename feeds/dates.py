@@ -193,11 +193,23 @@ def _published_part(text: str) -> str:
         parts.append(
             ("updated" if word.group("updated") else "published", text[word.start() : end])
         )
-    for kind in ("published", ""):
-        for found, part in parts:
-            if found == kind and any(c.isdigit() for c in part):
-                return part.strip(_SEPARATORS)
-    return text
+    lead = parts[0][1].strip(_SEPARATORS) if parts[0][0] == "" else ""
+    for found, part in parts:
+        if found == "published" and any(c.isdigit() for c in part):
+            part = part.strip(_SEPARATORS)
+            if _gives_a_day(part):
+                return part
+            # "Nov 25, 2026 · Published 10:00 am · Updated 12:30 pm": the
+            # day is the unlabelled lead's, the time the publication's.
+            time = _WORDS.sub("", part, count=1).strip(_SEPARATORS + ":")
+            return f"{lead} {time}" if _gives_a_day(lead) else text
+    return lead if _gives_a_day(lead) else text
+
+
+def _gives_a_day(text: str) -> bool:
+    """Whether a byline's part gives a day, not just a time of day."""
+    rest = _CLOCK.sub("", text)
+    return any(c.isdigit() for c in rest) or _DAY_WORDS.search(rest) is not None
 
 
 #: "Just now" in Russian, which dateparser does not know; "сейчас" it does.

@@ -432,6 +432,24 @@ def test_an_unknown_key_in_fetch_leaves_its_other_keys_unchecked_but_not_the_res
     assert [problem.key for problem in error.problems] == ["fetch.timout", "sources[0].url"]
 
 
+@pytest.mark.parametrize("output", ["output: public\n", "output:\n  dir: public\n  max_item: 50\n"])
+def test_a_broken_output_section_is_the_one_problem_of_where_files_are(
+    tmp_path: Path, output: str
+) -> None:
+    # Checked against the default folder, the store and a source file in
+    # ./output were reported inside output.dir: moving them was wrong.
+    (tmp_path / "output").mkdir()
+    (tmp_path / "output" / "local.xml").write_text("<rss/>", encoding="utf-8")
+    error = fail(
+        tmp_path,
+        SITE
+        + output
+        + "storage:\n  url: sqlite:///output/feeds.db\n"
+        + "sources:\n  - name: local\n    type: feed\n    path: output/local.xml\n",
+    )
+    assert [problem.key.split(".")[0] for problem in error.problems] == ["output"]
+
+
 def test_a_name_taken_by_a_broken_source_is_still_taken(tmp_path: Path) -> None:
     error = fail(
         tmp_path,

@@ -94,6 +94,15 @@ def test_a_bylines_word_before_its_date_is_read_past(text: str, expected: dateti
             datetime(2026, 11, 24, 14, 5, tzinfo=MSK),
         ),
         ("2 days ago · updated 3 hours ago", datetime(2026, 11, 24, tzinfo=MSK)),
+        # The publication gives only its time: the day is the lead's.
+        (
+            "Nov 25, 2026 · Published 10:00 am · Updated 12:30 pm",
+            datetime(2026, 11, 25, 10, 0, tzinfo=MSK),
+        ),
+        (
+            "25.11.2026, опубликовано в 10:00, обновлено в 12:00",
+            datetime(2026, 11, 25, 10, 0, tzinfo=MSK),
+        ),
     ],
 )
 def test_a_byline_with_an_update_is_dated_when_the_story_came_out(

@@ -1444,3 +1444,67 @@ def test_a_page_of_popular_stories_alone_is_read() -> None:
     )
     items, _notes = _parse_body(page, None)
     assert [item.title for item in items] == ["Гороскоп на неделю", "Погода"]
+
+
+@pytest.mark.parametrize("name", ["Popular Science", "Самое главное за день", "Unrelated news"])
+def test_a_list_whose_name_only_holds_such_a_word_is_the_pages_own(name: str) -> None:
+    page = (
+        "<html><head>"
+        + _json_ld_list(name, ("1", "Трамвай выйдет весной"), ("2", "Мост откроют в мае"))
+        + '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Главное", '
+        '"url": "https://example.org/news/3/"}</script>' + "</head><body></body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert len(items) == 3
+
+
+def test_a_popular_list_whose_stories_the_page_shows_is_its_own() -> None:
+    # The "Популярное" section: its list, and a card for one of them.
+    page = (
+        "<html><head>"
+        + _json_ld_list("Популярное", ("1", "Гороскоп"), ("2", "Погода"))
+        + "</head><body>"
+        + '<div itemscope itemtype="https://schema.org/NewsArticle">'
+        + '<a itemprop="url" href="/news/1/"><h3 itemprop="headline">Гороскоп</h3></a></div>'
+        + "</body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert [item.title for item in items] == ["Гороскоп", "Погода"]
+
+
+def test_a_pages_main_entity_is_its_own_whatever_its_name() -> None:
+    stories = ", ".join(
+        f'{{"@type": "ListItem", "position": {n}, "url": "https://example.org/news/{n}/", '
+        f'"name": "Story {n}"}}'
+        for n in (1, 2)
+    )
+    page = (
+        '<html><head><meta property="og:type" content="website">'
+        '<script type="application/ld+json">{"@type": "CollectionPage", "mainEntity": '
+        f'{{"@type": "ItemList", "name": "Popular", "itemListElement": [{stories}]}}}}</script>'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Other", '
+        '"url": "https://example.org/news/9/"}</script>'
+        "</head><body></body></html>"
+    )
+    items, _notes = _parse_body(page, None)
+    assert [item.title for item in items] == ["Story 1", "Story 2", "Other"]
+
+
+def test_a_servers_content_language_does_not_outweigh_the_pages_lang() -> None:
+    # A Russian page (lang="ru") on a server that says en-US by default:
+    # its lang has no region, and the site's language decides.
+    body = (
+        '<!doctype html><html lang="ru"><head>'
+        '<meta http-equiv="Content-Language" content="en-US"></head><body>'
+        '<article class="card"><h2 class="card__title">One</h2>'
+        '<a class="card__link" href="/1">x</a><span class="card__date">3/11/2026</span></article>'
+        "</body></html>"
+    )
+    url = "https://example.org/news/"
+    headers = {**UTF8, "content-language": "en-US"}
+    fetched = Fetched(source="inline", url=url, body=body.encode(), headers=headers)
+    context = ParseContext(now=NOW, timezone="Europe/Moscow", language="ru-RU")
+    (item,), _notes = parse_html(
+        fetched, Source(name="inline", type="html", url=url), context, CARDS
+    )
+    assert item.published == datetime(2026, 11, 3, tzinfo=MSK)

@@ -62,13 +62,13 @@ def declared_items(tree: LexborHTMLParser, page: Page) -> list[Item]:
     json_ld, side_lists = _json_ld_items(tree, page)
     found = [*json_ld, *_open_graph_items(tree, page)]
     found += _microdata_items(tree, page)
-    found += side_lists(not found)
+    found += side_lists(found)
     kept: list[_Found] = []
     seen: dict[str, _Found] = {}
     for entry in found:
         # The same story from JSON-LD and OpenGraph may differ by a slash
         # or a tracking parameter.
-        key = canonical_link(entry.item.link).rstrip("/")
+        key = _story_key(entry)
         if key and key in seen:
             _fill_in(seen[key], entry)
             continue
@@ -79,6 +79,10 @@ def declared_items(tree: LexborHTMLParser, page: Page) -> list[Item]:
         for missing in entry.missing:
             page.notes.append(f"item {number} ({entry.origin}): {missing}")
     return [entry.item for entry in kept]
+
+
+def _story_key(entry: _Found) -> str:
+    return canonical_link(entry.item.link).rstrip("/")
 
 
 def _fill_in(kept: _Found, twin: _Found) -> None:
@@ -195,10 +199,10 @@ def _dated(
 
 def _json_ld_items(
     tree: LexborHTMLParser, page: Page
-) -> tuple[list[_Found], Callable[[bool], list[_Found]]]:
+) -> tuple[list[_Found], Callable[[list[_Found]], list[_Found]]]:
     """The stories the page's JSON-LD declares, and a function that gives
-    those of its related or popular lists (`_SIDE_LIST`), given whether
-    the page declares no others."""
+    those of its related or popular lists (`_SIDE_LIST`), given the
+    page's other stories."""
     documents: list[Any] = []
     number = 0
     for script in tree.css("script[type]"):
@@ -237,20 +241,23 @@ def _json_ld_items(
             page.notes.append("a JSON-LD block nested too deeply")
     _link_the_page(found, tree, page)
 
-    def side_lists(alone: bool) -> list[_Found]:
-        """The related or popular lists' stories where the page declares
-        no others (a "Популярное" section: its list is its own); else
-        none, and a note of each list."""
+    def side_lists(others: list[_Found]) -> list[_Found]:
+        """The stories of the lists named as related or popular where they
+        are the page's own: it declares no others (a "Популярное" section),
+        or some of the same (its cards); else none, and a note of each."""
+        links = {_story_key(entry) for entry in others} - {""}
         read: list[_Found] = []
         for node in side:
-            name = _json_string(node.get("name")) or _json_string(node.get("headline"))
-            if not alone:
-                page.notes.append(
-                    f"JSON-LD list {name!r} skipped: related or popular stories, not the page's own"
-                )
-                continue
             visited.discard(id(node))
-            _visit(node, index, page, read, visited, None, listed=False)
+            listed: list[_Found] = []
+            _visit(node, index, page, listed, visited, None, listed=False)
+            if not others or links & {_story_key(entry) for entry in listed}:
+                read += listed
+                continue
+            name = _json_string(node.get("name")) or _json_string(node.get("headline"))
+            page.notes.append(
+                f"JSON-LD list {name!r} skipped: related or popular stories, not the page's own"
+            )
         return read
 
     return found, side_lists
@@ -293,15 +300,23 @@ def _resolve(node: Any, index: dict[str, dict[str, Any]]) -> Any:
     return node
 
 
-#: The name of a list of stories beside the page's own: related, popular,
-#: recommended ("Читайте также", "Самое читаемое", "You may also like").
+#: The name of a list of stories beside the page's own, as sites name
+#: them, whole ("Читайте также", "Самое читаемое", "You may also like"; not
+#: "Popular Science" or "Самое главное за день", which may be the page's).
 _SIDE_LIST = re.compile(
-    r"related|popular|most\s+(?:read|viewed|shared|commented)|trending|recommend"
-    r"|you\s+may\s+also|(?:see|read)\s+also|also\s+read"
-    r"|читайте\s+также|смотрите\s+также|похож|популярн|самое\s+\w+ое|рекоменд"
-    r"|по\s+теме|ещ[её]\s+(?:по\s+теме|новости|материалы)|выбор\s+редакции|другие\s+материалы",
+    r"(?:related|popular|trending|recommended|most\s+(?:read|viewed|popular|shared|commented))"
+    r"(?:\s+(?:now|today|stories|articles|posts|news|reads|for\s+you))?"
+    r"|you\s+(?:may|might)\s+(?:also\s+)?like|(?:see|read)\s+also|also\s+read"
+    r"|more\s+(?:stories|news|to\s+read)|editor'?s'?\s+picks"
+    r"|(?:читайте|смотрите)\s+также|по\s+теме|ещ[её]\s+по\s+теме|выбор\s+редакции"
+    r"|(?:похожие|популярные|рекомендуемые|другие|ещ[её])\s+(?:новости|материалы|статьи|публикации)"
+    r"|популярное|рекомендуем|рекомендуемое|самое\s+(?:читаемое|популярное|обсуждаемое|интересное)",
     re.IGNORECASE,
 )
+
+
+def _side_list(name: str) -> bool:
+    return _SIDE_LIST.fullmatch(name.strip().rstrip(":.!").strip()) is not None
 
 
 def _visit(
@@ -330,7 +345,7 @@ def _visit(
         found.append(_json_ld_item(node, index, page, listed=listed))
     elif "ItemList" in types:
         name = _json_string(node.get("name")) or _json_string(node.get("headline"))
-        if _SIDE_LIST.search(name) and side is not None:
+        if side is not None and _side_list(name):
             side.append(node)  # read only if the page declares nothing else
             return
         elements = node.get("itemListElement")
@@ -338,7 +353,8 @@ def _visit(
             _visit_list_element(element, index, page, found, visited, side)
     # CollectionPage -> ItemList, WebPage -> NewsArticle.
     if "mainEntity" in node:
-        _visit(node["mainEntity"], index, page, found, visited, side, listed=listed)
+        # The page's main entity is its own, whatever its name.
+        _visit(node["mainEntity"], index, page, found, visited, None, listed=listed)
 
 
 def _visit_list_element(

@@ -186,20 +186,23 @@ def parse_html(
 
 
 def _declared_languages(tree: LexborHTMLParser, headers: Mapping[str, str]) -> tuple[str, ...]:
-    """The languages the page says it is in, as browsers weigh them: its
-    `<html lang="en-US">` (or `xml:lang`), a `<meta http-equiv=
-    "content-language">`, the Content-Language header (the first of a
-    list). A value no language tag is as long as is left out (it would
-    only fill the cache of `writes_month_first`)."""
+    """The language the page says it is in, as browsers weigh it: its
+    `<html lang="en-US">` (or `xml:lang`); only where it has neither, a
+    `<meta http-equiv="content-language">`, then the Content-Language
+    header (the first of a list): a server's or template's default
+    (`en-US`) must not outweigh the page's own `lang="ru"`. A value no
+    language tag is as long as is left out (it would only fill the cache
+    of `writes_month_first`)."""
     found = []
     root = tree.css_first("html")
     if root is not None:
-        found += [root.attributes.get("lang") or "", root.attributes.get("xml:lang") or ""]
-    for meta in tree.css("meta[http-equiv]"):
-        if (meta.attributes.get("http-equiv") or "").strip().lower() == "content-language":
-            found.append(meta.attributes.get("content") or "")
-            break
-    found.append(headers.get("content-language", ""))
+        found = [root.attributes.get("lang") or "", root.attributes.get("xml:lang") or ""]
+    if not any(value.strip() for value in found):
+        for meta in tree.css("meta[http-equiv]"):
+            if (meta.attributes.get("http-equiv") or "").strip().lower() == "content-language":
+                found.append(meta.attributes.get("content") or "")
+                break
+        found.append(headers.get("content-language", ""))
     tags = (value.split(",")[0].strip() for value in found)
     return tuple(tag for tag in tags if tag and len(tag) <= _LONGEST_LANGUAGE_TAG)
 
