@@ -56,16 +56,22 @@ class Vocabulary:
         with no space around it joins names as often as it separates
         levels ("AC/DC", "24/7", "Science/Tech"): such a category maps to
         its parts only when every part is a rubric, and then to each."""
-        slug = self.names.get(_folded(category))
+        if _NESTED.search(category) and self.names.get(_folded(category)) is None:
+            for level in reversed(_levels(category)):
+                slugs = self._level_slugs(level)
+                if slugs:
+                    return slugs
+            return ()
+        return self._level_slugs(category)
+
+    def _level_slugs(self, name: str) -> tuple[str, ...]:
+        """The slugs of one name, or of one level of a nested category: as
+        a whole, or joined ("Science/Tech": each part, when all are)."""
+        slug = self.names.get(_folded(name))
         if slug is not None:
             return (slug,)
-        if _NESTED.search(category):
-            for part in reversed(_NESTED.split(category)):
-                slug = self.names.get(_folded(part)) if part.strip() else None
-                if slug is not None:
-                    return (slug,)
-        elif _JOINED.search(category):
-            parts = [part for part in _JOINED.split(category) if part.strip()]
+        if _JOINED.search(name):
+            parts = [part for part in _JOINED.split(name) if part.strip()]
             slugs = [self.names.get(_folded(part)) for part in parts]
             if slugs and all(slugs):
                 return tuple(dict.fromkeys(slug for slug in slugs if slug))
@@ -77,11 +83,18 @@ class Vocabulary:
         Интервью"): an alias or a rubric an operator may want for them."""
         if self.names.get(_folded(category)) is not None or not _NESTED.search(category):
             return ()
-        levels = [part.strip() for part in _NESTED.split(category) if part.strip()]
+        levels = _levels(category)
         for depth in range(len(levels) - 1, -1, -1):
-            if self.names.get(_folded(levels[depth])) is not None:
+            if self._level_slugs(levels[depth]):
                 return tuple(levels[depth + 1 :])
         return ()
+
+
+def _levels(category: str) -> list[str]:
+    """The levels of a nested category, with none left empty ("Культура /
+    / Интервью" has two)."""
+    levels = (part.strip().strip("/|\\>»→").strip() for part in _NESTED.split(category))
+    return [level for level in levels if level]
 
 
 #: What separates the levels of a nested category: an arrow, or a slash,

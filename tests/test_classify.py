@@ -248,3 +248,19 @@ def test_the_finer_levels_of_a_nested_category_filed_by_a_broader_one(
 ) -> None:
     vocabulary = Vocabulary.of([Rubric(slug="art", title="Искусство", aliases=("art",))])
     assert vocabulary.finer_levels(category) == finer
+
+
+def test_a_nested_categorys_finest_level_may_join_rubrics() -> None:
+    # "Культура / Кино/Театр" went to culture alone, and `feeds rubrics`
+    # listed "Кино/Театр" as matching nothing.
+    vocabulary = Vocabulary.of(
+        [
+            Rubric(slug="culture", title="Культура"),
+            Rubric(slug="cinema", title="Кино"),
+            Rubric(slug="theatre", title="Театр"),
+        ]
+    )
+    assert vocabulary.slugs_for("Культура / Кино/Театр") == ("cinema", "theatre")
+    assert vocabulary.finer_levels("Культура / Кино/Театр") == ()
+    assert vocabulary.slugs_for("Культура / AC/DC") == ("culture",)
+    assert vocabulary.finer_levels("Культура / / Интервью") == ("Интервью",)
