@@ -6,9 +6,12 @@ the XML declaration, the root and channel elements with their namespaces,
 the channel's title...), a run of whole entries, and the document's own
 tail (everything after its last entry). Where the document cannot be cut
 so that every part reads as the whole would (something between two
-entries, entries nested in one another or under a prefix, a DOCTYPE, a
-body that is not ASCII-compatible), `cut_entries` gives None and the
-document is read whole.
+entries, entries nested in one another, under a prefix, declaring a
+namespace or not those its root holds, a DOCTYPE, a body that is not
+ASCII-compatible, a head and tail each part would repeat at length),
+`cut_entries` gives None and the document is read whole. Whether the
+parts then read as the whole does is for their reader to check: see
+`feeds.pipeline._read_in_parts`.
 
 The cuts are found by a scan that skips what may hold a literal `<item`
 without it being an element: CDATA sections, comments and processing
