@@ -688,7 +688,7 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         content
         and len(summary) <= len(content)
         and _squeezed(_TAG.sub("", content[:400])).startswith(_squeezed(summary[:100])[:40])
-        and _squeezed(summary) == _squeezed(_TAG.sub("", content))
+        and _made_up(summary, _squeezed(_TAG.sub("", content)))
     ):
         # fastfeedparser made the summary up from the content; feedparser
         # gives the content as the summary, and so do we.
@@ -786,6 +786,20 @@ def _joined(base: str, link: str) -> str:
 _AS_JOINED = re.compile(
     r"https?://[^\x00-\x20\x7f/?#\[\]\\](?:[^\x00-\x20\x7f\[\]\\?#;]|;(?![?#])|\?(?!#)|#)*"
 )
+
+
+#: How long a summary fastfeedparser makes up from an entry's content is.
+_MADE_UP_LENGTH = 512
+
+
+def _made_up(summary: str, text: str) -> bool:
+    """Whether `summary` is what fastfeedparser makes of an entry's content
+    when it has none, `text` being the content's text squeezed: all of it,
+    or, cut at its length, the start of it (an Atom entry of a long
+    `<content>` alone had that cut as its summary beside the content,
+    where feedparser gives the content as the summary)."""
+    squeezed = _squeezed(summary)
+    return squeezed == text or (len(summary) == _MADE_UP_LENGTH and text.startswith(squeezed))
 
 
 def _squeezed(text: str) -> str:
