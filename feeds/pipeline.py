@@ -1105,7 +1105,11 @@ def _read_in_parts(
     to stories of two parts (which `shared_links` of the whole would
     see). The parts are made as they are handed on: a few of them exist
     at a time."""
-    from feeds.parse.fast import document_facts, guids_read_alike  # loaded with the first feed
+    from feeds.parse.fast import (  # loaded with the first feed
+        document_facts,
+        guids_read_alike,
+        ids_missing,
+    )
     from feeds.parse.feed import cut_in_parts
     from feeds.parse.parts import part_bodies
 
@@ -1153,6 +1157,10 @@ def _read_in_parts(
     if sum(read.text for read in reads) > text_allowed(len(fetched.body)):
         return None
     linked = [read.facts.linked_ids for read in reads]
+    if cutting.whole.has_ids and any(linked) and ids_missing(cutting.fetched.body, cut.entries):
+        # Entries without ids beside others with ids: whether their links
+        # are shared is the whole's to say (`_guid_less_share_links`).
+        return None
     if cutting.whole.marked and any(linked) and not all(linked):
         # The whole's guids are looked into (for an entry of one part), and
         # those of a part whose own were not may have the whole declined.

@@ -15,7 +15,7 @@ import pytest
 
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
-from feeds.normalise import normalise_item
+from feeds.normalise import normalise_item, shared_links
 from feeds.parse.fast import parse_fast
 from feeds.parse.feed import parse, parse_with_feedparser
 
@@ -827,3 +827,32 @@ def test_a_long_content_alone_is_the_summary_on_both_paths(
     (item,) = _took_fast_path(monkeypatch, fetched)
     assert view([item]) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
     assert item.content == "" and len(item.summary) > 3000
+
+
+def test_entries_without_guids_sharing_a_link_beside_entries_with_guids_are_three_stories() -> None:
+    # fastfeedparser gives an entry without a guid its link as its id; the
+    # fast path kept that as the guid, and the link two such stories
+    # share then named both: the store kept one of them.
+    head = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<link>https://x.example/</link><description>d</description>"
+    )
+
+    def entry(title: str, link: str, guid: str = "") -> str:
+        return (
+            f"<item><title>{title}</title><link>{link}</link>{guid}"
+            "<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate></item>"
+        )
+
+    body = (
+        head
+        + entry("Первая", "https://x.example/ticker")
+        + entry("Вторая", "https://x.example/ticker")
+        + entry("Третья", "https://x.example/3", "<guid>story-3</guid>")
+        + "</channel></rss>"
+    ).encode()
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    parsed = parse(fetched, SOURCE, CONTEXT)
+    shared = shared_links(parsed)
+    assert len({normalise_item(item, None, shared).id for item in parsed}) == 3
