@@ -856,3 +856,42 @@ def test_entries_without_guids_sharing_a_link_beside_entries_with_guids_are_thre
     parsed = parse(fetched, SOURCE, CONTEXT)
     shared = shared_links(parsed)
     assert len({normalise_item(item, None, shared).id for item in parsed}) == 3
+
+
+_CO_AUTHORED = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>'
+    "<link>https://x.example/</link><description>d</description>"
+    "<item><title>A</title><link>https://x.example/1</link><guid>g1</guid>"
+    "<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate>"
+    "<dc:creator>Анна</dc:creator><dc:creator>Борис</dc:creator></item>"
+    "<item><title>B</title><link>https://x.example/2</link><guid>g2</guid>"
+    "<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _CO_AUTHORED,
+        _CO_AUTHORED.replace("<dc:creator>Анна</dc:creator>", "").replace(
+            "</dc:creator></item>",
+            "</dc:creator><category>b</category>"
+            "<dc:subject>a</dc:subject><category>c</category></item>",
+        ),
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>T</title><id>urn:t</id><updated>2026-11-20T10:00:00Z</updated><entry>"
+        '<id>urn:1</id><title>A</title><link href="https://x.example/1"/>'
+        "<updated>2026-11-20T10:00:00Z</updated><author><name>Анна</name></author>"
+        "<author><name>Борис</name></author><summary>s</summary></entry></feed>",
+    ],
+    ids=["co-authors", "subjects-among-categories", "atom-co-authors"],
+)
+def test_what_the_fast_path_reads_otherwise_goes_to_feedparser(body: str) -> None:
+    # fastfeedparser gives an entry's first author, feedparser its last;
+    # and they list dc:subject among categories in other orders.
+    fetched = _fetched(body.encode())
+    assert parse_fast(fetched, SOURCE) is None
+    reference = parse_with_feedparser(fetched, SOURCE, CONTEXT)
+    assert parse(fetched, SOURCE, CONTEXT) == reference
+    assert reference[0].author == "Борис"

@@ -409,6 +409,10 @@ def _checked(fetched: Fetched, timezone: str, *, well_formed: bool = True) -> _C
         return None
     if _dates_read_otherwise(body, first_entry, prefixed, locals_):
         return None
+    if b"subject" in locals_ and body.find(b"<category", first_entry) >= 0:
+        return None  # feedparser lists dc:subject and category otherwise
+    if _two_authors_in_an_entry(body, first_entry):
+        return None  # fastfeedparser gives the first, feedparser the last
     if locals_ & _DATE_NAMES:
         dates = _dates_are_zoned(body, first_entry)
         if not dates or (dates == "naive" and not timezone):
@@ -419,6 +423,25 @@ def _checked(fetched: Fetched, timezone: str, *, well_formed: bool = True) -> _C
             "" if b"thumbnail" not in locals_ else "mixed" if b"content" in locals_ else "alone"
         ),
     )
+
+
+#: An entry's start (group 1), or an author element's (RSS author,
+#: dc:creator, Atom author).
+_ENTRY_OR_AUTHOR = re.compile(rb"<(?:(item|entry)|(?:[\w.-]+:)?(?:author|creator))[\s>/]")
+
+
+def _two_authors_in_an_entry(body: bytes, first_entry: int) -> bool:
+    """Whether some entry has two author elements (co-authors as WordPress
+    plugins write them: a dc:creator each), in one pass over the entries."""
+    authors = 0
+    for found in _ENTRY_OR_AUTHOR.finditer(body, first_entry):
+        if found.group(1):
+            authors = 0
+        else:
+            authors += 1
+            if authors == 2:
+                return True
+    return False
 
 
 def _prefixed_elements(body: bytes, start: int) -> set[tuple[bytes, bytes]] | None:
