@@ -41,7 +41,7 @@ FIELDS = (
 def view(items: list[Item]) -> list[tuple[object, ...]]:
     normalised = [normalise_item(item) for item in items]
     return [
-        (*(getattr(item, name) for name in FIELDS), sorted(item.categories)) for item in normalised
+        (*(getattr(item, name) for name in FIELDS), list(item.categories)) for item in normalised
     ]
 
 
