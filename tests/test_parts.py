@@ -596,3 +596,13 @@ def test_a_guid_the_whole_reads_otherwise_in_a_part_that_gives_none_its_link() -
     body = fetched(document(item(0), item(1, guid=False), odd, item(3)))
     assert in_parts(body) is None
     assert [i.guid for i in whole(body)] == ["story-0", "", "story-2", "story-3"]
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_an_entry_of_two_authors_has_the_whole_read() -> None:
+    # Its part does not look at its authors: the whole does, and leaves
+    # the document to feedparser (which gives the last author).
+    two = item(1, extra="<dc:creator>Анна</dc:creator><dc:creator>Борис</dc:creator>")
+    body = fetched(document(item(0), two, item(2)))
+    assert in_parts(body) is None
+    assert whole(body)[1].author == "Борис"

@@ -251,7 +251,8 @@ def read_fast(
     """`parse_fast`, and the facts of the document it read. For a part of
     a document: `has_ids`, whether the whole gives ids (`ids_given`);
     `marked`, whether it marks a guid as no permalink (`marks_guids`)."""
-    checked = _checked(fetched, timezone)
+    # A part's entries' authors are looked at in the whole (see `Facts`).
+    checked = _checked(fetched, timezone, authors=has_ids is None)
     if checked is None:
         return None
     body = fetched.body
@@ -356,10 +357,14 @@ def ids_given(body: bytes) -> bool:
     return b"<guid" in body or b"<id" in body
 
 
-def _checked(fetched: Fetched, timezone: str, *, well_formed: bool = True) -> _Checked | None:
+def _checked(
+    fetched: Fetched, timezone: str, *, well_formed: bool = True, authors: bool = True
+) -> _Checked | None:
     """The checks of the whole document before its entries are read: None
     where the fast path cannot promise what feedparser reads. Its
-    well-formedness too, unless `well_formed` is false."""
+    well-formedness too, unless `well_formed` is false; its entries'
+    authors too, unless `authors` is false (a part's, which the whole's
+    `document_facts` looks at)."""
     body = fetched.body
     head = body[:_HEAD]
     if b"\x00" in head:
@@ -411,7 +416,7 @@ def _checked(fetched: Fetched, timezone: str, *, well_formed: bool = True) -> _C
         return None
     if b"subject" in locals_ and body.find(b"<category", first_entry) >= 0:
         return None  # feedparser lists dc:subject and category otherwise
-    if _two_authors_in_an_entry(body, first_entry):
+    if authors and _two_authors_in_an_entry(body, first_entry):
         return None  # fastfeedparser gives the first, feedparser the last
     if locals_ & _DATE_NAMES:
         dates = _dates_are_zoned(body, first_entry)
