@@ -791,7 +791,7 @@ def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
         with _ForParts(forked) as parts:
             yield parts
         return
-    forked = _forked_pool(os.cpu_count() or 1) if eager else None
+    forked = _forked_pool(_cores()) if eager else None
     if forked is not None:
         with forked:
             yield forked
@@ -861,7 +861,7 @@ def parsing_pool() -> ProcessPoolExecutor:
     none starts if no body ever comes. Use `wants_workers` first."""
     context = _parsing_context()
     return ProcessPoolExecutor(
-        max_workers=os.cpu_count() or 1,
+        max_workers=_cores(),
         mp_context=context,
         initializer=_service_worker,
         initargs=(os.getpid(),),
@@ -1975,7 +1975,7 @@ def _publish_archives(
     tasks = [task for _position, task in todo]
     names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
     started = time.monotonic()
-    cores = os.cpu_count() or 1
+    cores = _cores()
     many = cores > 1 and len(tasks) >= ARCHIVE_PARALLEL_PAGES
     forked = None
     if many and helpers is None and parallel:

@@ -200,11 +200,9 @@ def parse_part(
     `entries` entries, and the facts of its reading; None when the fast
     path does not take it, or finds other entries than the cut. Parts are
     read only by the fast path, which reads each entry on its own but for
-    its document's facts: parts whose facts are all the same read as the
+    its document's facts: a part whose facts are the whole's reads as the
     whole does (anything else, feedparser's recovery of a broken document
     say, is for the whole)."""
-    if not fetched.body.strip() or _is_json(fetched):
-        return None
     read = read_fast(fetched, source, context.timezone, has_ids=whole.has_ids, marked=whole.marked)
     return None if read is None or len(read[0]) != entries else read
 
