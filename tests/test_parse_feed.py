@@ -365,6 +365,13 @@ def _cp1251_fixture_as(encoding: str, declaration: str | None) -> bytes:
         pytest.param("cp1251", None, "application/rss+xml", id="undeclared-cp1251"),
         pytest.param("cp1251", None, "text/xml", id="undeclared-cp1251-text-xml"),
         pytest.param("koi8-r", None, "application/rss+xml", id="undeclared-koi8-r"),
+        # windows-1251 whose template or server says UTF-8, which the bytes
+        # disprove: "Ïðèâåò".
+        pytest.param("cp1251", "utf-8", "application/rss+xml", id="cp1251-declared-utf-8"),
+        pytest.param(
+            "cp1251", None, "application/rss+xml; charset=utf-8", id="cp1251-header-utf-8"
+        ),
+        pytest.param("koi8-r", "UTF-8", "text/xml", id="koi8-r-declared-utf-8"),
     ],
 )
 def test_russian_comes_out_right_whatever_the_labels_say(

@@ -223,9 +223,10 @@ def _charset_settled(fetched: Fetched) -> Fetched:
     - Valid UTF-8 with non-ASCII bytes outranks a stale declaration or
       header (a site moved to UTF-8 that still says windows-1251): it does
       not happen by chance, as `decode_page` reads pages too.
-    - Bytes that are not UTF-8 and that no label names are windows-1251 or
-      KOI8-R when their letters say so (XML would read them as UTF-8, and
-      feedparser then as windows-1252); a named charset is honoured.
+    - Bytes that are not UTF-8 and that no label names, or only a UTF-8
+      label they disprove, are windows-1251 or KOI8-R when their letters
+      say so (XML would read them as UTF-8, and feedparser then as
+      windows-1252); another named charset is honoured.
     UTF-16 and UTF-32 bodies (NUL bytes) are left to the parsers."""
     body = fetched.body
     if body.startswith(codecs.BOM_UTF8):
@@ -257,7 +258,14 @@ def _charset_settled(fetched: Fetched) -> Fetched:
         label = _feedparser_charset(content_type)
         if not label and declaration is not None:
             label = declaration.group(1).decode("ascii", "replace")
-        return _mended(fetched, text_codec(label) if label else None)
+        codec = text_codec(label) if label else None
+        mended = _mended(fetched, codec)
+        if mended is not fetched or codec != "utf-8":
+            return mended
+        # Named UTF-8, and too many bytes are not: the label is wrong (a
+        # windows-1251 feed whose template says UTF-8), as if there were
+        # none. Any bytes are windows-1251 or windows-1252, so those are
+        # honoured.
     nearly_utf8 = _mended(fetched, "utf-8")
     if nearly_utf8 is not fetched:
         return nearly_utf8
