@@ -1179,3 +1179,55 @@ def test_a_feed_with_one_bare_ampersand_reads_its_references_as_a_whole_one_does
     assert (broken.title, broken.link) == (whole.title, whole.link)
     assert normalise_item(broken, NOW).id == normalise_item(whole, NOW).id
     assert normalise_item(broken, NOW).categories == ("Arts & Culture",)
+
+
+def _quoting_feed(channel_title: str, item_title: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{channel_title}</title><link>http://example.com/</link>"
+        "<description>d</description>"
+        f"<item><title>{item_title}</title>"
+        "<link>http://example.com/search?q=&quot;opera&quot;&amp;b=1&lt;2</link>"
+        "<description>a &lt;b&gt;bold&lt;/b&gt; word</description>"
+        "<pubDate>Mon, 23 Nov 2026 09:08:00 GMT</pubDate></item>"
+        "<item><title>Без ссылки</title><guid isPermaLink='false'>a&amp;b</guid>"
+        "<pubDate>Mon, 23 Nov 2026 09:09:00 GMT</pubDate></item>"
+        "</channel></rss>\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("channel_title", "item_title"),
+    [
+        pytest.param("Q \x01", "Search", id="in-the-channel"),
+        pytest.param("Q", "Sea\x0brch\x1f", id="in-a-title"),
+    ],
+)
+def test_a_stray_control_character_changes_no_story(channel_title: str, item_title: str) -> None:
+    """One control character XML allows nowhere made the document not
+    well-formed, and feedparser's loose reading mangled the references in
+    a link (`?q=&quotopera&quot`): the story took another id than the
+    same feed without it gave, and came out twice once it was fixed."""
+    clean = parse(_fetched(_quoting_feed("Q", "Search"), RSS), SOURCE, _context())
+    stray = parse(_fetched(_quoting_feed(channel_title, item_title), RSS), SOURCE, _context())
+
+    assert [_view(item) for item in stray] == [_view(item) for item in clean]
+    assert clean[0].link == 'http://example.com/search?q="opera"&b=1<2'
+    assert [normalise_item(item, NOW).id for item in stray] == [
+        normalise_item(item, NOW).id for item in clean
+    ]
+
+
+def test_a_feed_in_iso_2022_jp_keeps_its_escape_sequences() -> None:
+    """Its characters are written with ESC sequences, which dropping the
+    control characters XML forbids must leave alone."""
+    body = (
+        '<?xml version="1.0" encoding="iso-2022-jp"?>\n<rss version="2.0"><channel>'
+        "<title>ニュース</title><link>http://example.jp/</link><description>d</description>"
+        "<item><title>東京の天気</title><link>http://example.jp/1</link></item>"
+        "</channel></rss>\n"
+    ).encode("iso2022_jp")
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context())
+
+    assert item.title == "東京の天気"

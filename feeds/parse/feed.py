@@ -392,6 +392,27 @@ def _declared_as(fetched: Fetched, charset: str) -> Fetched:
     return replace(fetched, body=body, headers=headers)
 
 
+#: The control characters XML 1.0 allows nowhere (but NUL and ESC, see
+#: `_controls_dropped`).
+_XML_CONTROLS = bytes(range(0x01, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x1B))
+_XML_CONTROLS += bytes(range(0x1C, 0x20))
+
+
+def _controls_dropped(body: bytes) -> bytes:
+    """`body` without the control characters no XML document may hold
+    (a stray U+0001 pasted into a title, a vertical tab): one made the whole
+    document not well-formed, and feedparser's loose parser, which then
+    reads it, mangles references in links (`?q=&quot;x&quot;` came out as
+    `?q=&quotx&quot`), so the story took another id than once the
+    character was gone, and came out twice. Only for bytes in which they
+    are single characters: not UTF-16 or UTF-32 (NUL bytes near the start)
+    nor the ISO-2022 encodings (their ESC sequences); cleaning drops them
+    from every text anyway."""
+    if b"\x00" in body[:_DOCTYPE_WINDOW] or b"\x1b" in body:
+        return body
+    return body.translate(None, _XML_CONTROLS)
+
+
 def _characters_only(body: bytes) -> bytes:
     """`body` with every character reference that names no character (a
     surrogate such as `&#xD800;`, or a number past U+10FFFF) made U+FFFD's,
@@ -437,7 +458,7 @@ def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> 
         parsed = feedparser.parse(
             # As a stream: given bytes, feedparser first tries them as the
             # name of a file to open, and read a local file a body named.
-            io.BytesIO(_characters_only(fetched.body)),
+            io.BytesIO(_characters_only(_controls_dropped(fetched.body))),
             response_headers=headers,
             sanitize_html=False,
             # Only an xml:base gives feedparser anything to resolve against;
