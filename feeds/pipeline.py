@@ -514,8 +514,13 @@ def _empty_fields(number: int, raw: Item, item: Item) -> list[str]:
     if not item.link:
         basis = "time" if item.time_only else "date"
         given = raw.link.strip()
-        why = f"{given!r} is not a web (http/https) address, " if given else "none; "
-        notes.append(f"item {number}: link: {why}the id is derived from source, title and {basis}")
+        why = f"{given!r} is not a web (http/https) address" if given else "none"
+        identity = (
+            "the id is the source's guid"
+            if item.guid
+            else f"the id is derived from source, title and {basis}"
+        )
+        notes.append(f"item {number}: link: {why}; {identity}")
     if not item.summary and not item.content:
         if raw.summary.strip() or raw.content.strip():
             why = "what the source gives is all script, style or markup, removed by clean-up"

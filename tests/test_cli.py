@@ -1126,6 +1126,25 @@ def test_preview_says_why_a_link_or_a_summary_came_out_empty(tmp_path: Path) -> 
     assert not any(note.startswith("item 2:") and "summary" in note for note in notes)
 
 
+def test_preview_says_an_id_comes_from_the_guid_when_the_link_is_dropped(tmp_path: Path) -> None:
+    """It said the id was derived from source, title and date, and showed
+    the id the guid gave."""
+    (tmp_path / "feed.json").write_text(
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": ['
+        '{"id": "1", "url": "javascript:alert(1)", "title": "Guided", "content_text": "x"},'
+        '{"url": "javascript:alert(2)", "title": "Bare", "content_text": "y"}]}',
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, "  - name: js\n    type: feed\n    path: feed.json\n")
+    done = run_cli("preview", "js", "-c", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    notes = json.loads(done.stdout)["notes"]
+    first = next(note for note in notes if note.startswith("item 1: link:"))
+    second = next(note for note in notes if note.startswith("item 2: link:"))
+    assert first.endswith("the id is the source's guid"), first
+    assert second.endswith("the id is derived from source, title and date"), second
+
+
 def build_in_own_group(config: Path) -> subprocess.Popen[str]:
     """`feeds build` as a terminal runs it: in a process group of its own,
     which Ctrl-C signals whole."""

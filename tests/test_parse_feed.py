@@ -461,6 +461,29 @@ def test_a_json_feed_tag_that_is_no_string_is_no_category() -> None:
     assert item.categories == ("Кино", "2024")
 
 
+def test_a_json_feed_field_of_the_wrong_kind_is_as_missing() -> None:
+    """An object or a list where a string belongs was written as Python
+    prints it: the link `https://example.org/%7B'a':%201%7D`, the title
+    `['list', 'title']`. A number is read as one written as a string."""
+    body = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Лента",'
+        ' "home_page_url": ["https://example.org/"], "items": ['
+        '{"id": 42, "url": {"a": 1}, "external_url": "https://example.org/42",'
+        ' "title": ["list", "title"], "summary": {"s": 1}, "content_html": "<p>Текст</p>",'
+        ' "image": true, "authors": [{"name": ["Иван"]}, {"name": "Мария"}]}]}'
+    ).encode()
+
+    (item,) = parse(_fetched(body, JSON_FEED), SOURCE, _context())
+
+    assert (item.guid, item.link, item.title) == ("42", "https://example.org/42", "")
+    assert (item.summary, item.content, item.image, item.author) == (
+        "<p>Текст</p>",
+        "",
+        "",
+        "Мария",
+    )
+
+
 def test_an_html_page_given_as_a_feed_says_which_type_reads_it() -> None:
     """It said "not a feed: <unknown>:3:66: mismatched tag"."""
     body = (

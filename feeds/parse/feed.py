@@ -21,6 +21,7 @@ import xml.sax
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -626,18 +627,20 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
     if not isinstance(entries, list):
         raise ParseError(source.name, "JSON Feed without an 'items' list", url=fetched.url)
     too_many(len(entries), source, fetched.url)
-    base = str(document.get("home_page_url") or document.get("feed_url") or fetched.url)
+    base = _json_text(document.get("home_page_url")) or _json_text(document.get("feed_url"))
+    base = base or fetched.url
     feed_authors = _json_authors(document)
     items = []
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        link = str(entry.get("url") or entry.get("external_url") or "").strip()
-        content = str(entry.get("content_html") or "")
-        if not content and entry.get("content_text"):
-            content = _text_to_html(str(entry["content_text"]))
-        image = str(entry.get("image") or entry.get("banner_image") or "").strip()
-        summary = html.escape(str(entry.get("summary") or ""), quote=False)
+        field = partial(_json_field, entry)
+        link = (field("url") or field("external_url")).strip()
+        content = field("content_html")
+        if not content and field("content_text"):
+            content = _text_to_html(field("content_text"))
+        image = (field("image") or field("banner_image")).strip()
+        summary = html.escape(field("summary"), quote=False)
         if not summary:
             summary, content = content, ""
         raw_tags = entry.get("tags")
@@ -645,8 +648,8 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
         items.append(
             Item(
                 source=source.name,
-                title=str(entry.get("title") or "").strip(),
-                guid=str(entry.get("id") or "").strip(),
+                title=field("title").strip(),
+                guid=field("id").strip(),
                 link=joined(base, link) if link else "",
                 summary=summary,
                 content=content,
@@ -659,6 +662,22 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
             )
         )
     return items
+
+
+def _json_text(value: object) -> str:
+    """A JSON Feed field that is to be a string: a string, or a number
+    written as one (ids often are numbers); anything else is as missing.
+    An object or a list was written as Python prints it: a link
+    `http://example.com/%7B'a':%201%7D`, a title `['list', 'title']`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _json_field(node: dict[str, Any], name: str) -> str:
+    return _json_text(node.get(name))
 
 
 def _json_tags(tags: list[Any]) -> tuple[str, ...]:
@@ -678,7 +697,8 @@ def _json_authors(node: dict[str, Any]) -> str:
     if not isinstance(authors, list):
         single = node.get("author")
         authors = [single] if isinstance(single, dict) else []
-    names = [str(a.get("name")).strip() for a in authors if isinstance(a, dict) and a.get("name")]
+    names = [_json_field(a, "name").strip() for a in authors if isinstance(a, dict)]
+    names = [name for name in names if name]
     return ", ".join(names)
 
 
