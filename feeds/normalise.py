@@ -9,7 +9,9 @@ keeps its id for ever):
 
 1. the source's own guid when it is an absolute URI (``tag:``, ``http:``...);
 2. a source's guid that is not a URI, namespaced by source:
-   ``urn:feeds:<source>:guid:<guid>``;
+   ``urn:feeds:<source>:guid:<guid>``; (1 and 2 unless the fetch gives the
+   guid to entries with different titles, `shared_links`: then as if the
+   entry had none;)
 3. else the item's link, unless the fetch gives it to entries with different
    titles (`shared_links`);
 4. else ``urn:feeds:<source>:<digest>``, the digest taken over the title and
@@ -120,33 +122,46 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def shared_links(items: Iterable[Item]) -> frozenset[str]:
-    """The links one fetch gives to entries with different titles and no
-    guid (a podcast's page for every episode, a ticker's front page): such
-    a link identifies none of them, so none takes it for its id. Each did,
-    and the store kept one of the stories."""
+    """The guids and links one fetch gives to entries with different
+    titles: such a key identifies none of them, so none takes it for its
+    id. A link every episode of a podcast or every headline of a ticker
+    has (entries with no guid); a guid a CMS gives every entry (the site's
+    address, a constant). Each took the key for its id, and the store
+    kept one of the stories: the others were never published, or a new
+    one replaced an old one as an edit of it."""
     return link_titles(items).shared
 
 
 @dataclass(frozen=True, slots=True)
 class LinkTitles:
-    """The links a fetch gives to entries with no guid, each with the
-    title it first comes with, and those of them `shared_links` finds."""
+    """The key each entry of a fetch would take its id from (its guid, or
+    its link when it has no guid or its guid is shared) with the title it
+    first comes with, and those of them `shared_links` finds."""
 
     titles: dict[str, str]
     shared: frozenset[str]
 
 
 def link_titles(items: Iterable[Item]) -> LinkTitles:
+    entries = [
+        (item.guid.strip(), item.link.strip(), _entry_title(item)) for item in items if not item.id
+    ]
     titles: dict[str, str] = {}
     shared: set[str] = set()
-    for item in items:
-        link = item.link.strip()
-        if item.id or item.guid.strip() or not link:
-            continue
-        title = _line(item.title) or item.summary.strip() or item.content.strip()
-        if titles.setdefault(link, title) != title:
-            shared.add(link)
+    for guid, _link, title in entries:
+        if guid and titles.setdefault(guid, title) != title:
+            shared.add(guid)
+    # Guids first: an entry whose guid is shared takes its id from its link.
+    titles = {guid: titles[guid] for guid in shared}
+    for guid, link, title in entries:
+        key = guid if guid and guid not in shared else link
+        if key and titles.setdefault(key, title) != title:
+            shared.add(key)
     return LinkTitles(titles, frozenset(shared))
+
+
+def _entry_title(item: Item) -> str:
+    return _line(item.title) or item.summary.strip() or item.content.strip()
 
 
 def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
@@ -168,8 +183,8 @@ def normalise_item(
 ) -> Item:
     """Final forms for one item: id, title, HTML, dates. A date before
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
-    it, is dropped: the item counts as undated. A link in `shared` (see
-    `shared_links`) gives no id."""
+    it, is dropped: the item counts as undated. A guid or a link in
+    `shared` (see `shared_links`) gives no id."""
     given = item.link.strip()
     if given and not (WEB_URL.match(given) and usable_link(given)):
         given = ""
@@ -205,7 +220,7 @@ def normalise_item(
     printed = plausible_date(item.published, None, earliest=None)
     identity = item.id or _derive_id(
         item.source,
-        guid,
+        "" if guid in shared else guid,
         "" if item.link.strip() in shared else given,
         id_title,
         printed,

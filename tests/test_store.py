@@ -466,6 +466,59 @@ def test_an_entry_stored_alone_at_a_link_is_found_again_once_the_link_is_shared(
     ]
 
 
+def _one_guid(*stories: int, guid: str = "https://cms.example/") -> list[Item]:
+    """One fetch of a feed whose CMS gives every entry the same guid (the
+    site's address), normalised as a worker does it."""
+    raw = [
+        Item(
+            source="a",
+            title=f"Story {n}",
+            guid=guid,
+            link=f"https://news.example/{n}",
+            published=T0 + timedelta(hours=n),
+        )
+        for n in stories
+    ]
+    shared = shared_links(raw)
+    return [normalise_item(entry, None, shared) for entry in raw]
+
+
+@pytest.mark.parametrize("guid", ["https://cms.example/", "42"])
+def test_entries_sharing_one_guid_are_each_a_story(store: Store, guid: str) -> None:
+    """Each took the guid for its id: the store kept the first story and
+    never published the others, and a new story at the top of the next
+    fetch replaced it as an edit."""
+    with store.transaction():
+        first = store.upsert(_one_guid(3, 2, 1, guid=guid), now=T0)
+    assert first.new == 3
+    with store.transaction():
+        later = store.upsert(_one_guid(4, 3, 2, 1, guid=guid), now=T0 + timedelta(hours=5))
+    assert (later.new, later.updated) == (1, 0)
+    stored = store.latest()
+    assert sorted(i.title for i in stored) == ["Story 1", "Story 2", "Story 3", "Story 4"]
+    assert {i.id for i in stored} == {f"https://news.example/{n}" for n in (1, 2, 3, 4)}
+
+
+def test_a_story_stored_under_a_guid_keeps_it_once_the_guid_is_shared(store: Store) -> None:
+    """Listed alone, story 1 took the guid for its id; once the feed gives
+    the guid to story 2 as well, story 1 is found by its link (and keeps
+    its id), and story 2 is a story of its own."""
+    with store.transaction():
+        store.upsert(_one_guid(1), now=T0)
+    (alone,) = store.latest()
+    assert alone.id == "https://cms.example/"
+    with store.transaction():
+        both = store.upsert(_one_guid(2, 1), now=T0 + timedelta(hours=3))
+    assert (both.new, both.updated) == (1, 0)
+    with store.transaction():
+        again = store.upsert(_one_guid(2, 1), now=T0 + timedelta(hours=4))
+    assert (again.new, again.updated, again.changed) == (0, 0, False)
+    assert sorted((i.title, i.id) for i in store.latest()) == [
+        ("Story 1", "https://cms.example/"),
+        ("Story 2", "https://news.example/2"),
+    ]
+
+
 def test_a_removed_sources_story_is_not_taken_over_by_a_copy(store: Store) -> None:
     """Source a is taken out of config.yaml; c carries the story under its
     own id: the story keeps a's text and rubrics (a rename keeps ids)."""
