@@ -10,7 +10,7 @@ keeps its id for ever):
 1. the source's own guid when it is an absolute URI (``tag:``, ``http:``...);
 2. a source's guid that is not a URI, namespaced by source:
    ``urn:feeds:<source>:guid:<guid>``; (1 and 2 unless the fetch gives the
-   guid to entries with different titles, `shared_links`: then as if the
+   guid to entries with different links, `shared_links`: then as if the
    entry had none;)
 3. else the item's link, unless the fetch gives it to entries with different
    titles (`shared_links`);
@@ -122,21 +122,24 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def shared_links(items: Iterable[Item]) -> frozenset[str]:
-    """The guids and links one fetch gives to entries with different
-    titles: such a key identifies none of them, so none takes it for its
-    id. A link every episode of a podcast or every headline of a ticker
-    has (entries with no guid); a guid a CMS gives every entry (the site's
-    address, a constant). Each took the key for its id, and the store
+    """The guids and links that identify none of the entries one fetch
+    gives them to, so that none takes one for its id: a guid given to
+    entries with different links (a CMS that gives every entry the site's
+    address, or a constant), and a link given to entries with different
+    titles and no guid of their own (every episode of a podcast, every
+    headline of a ticker). Each took the key for its id, and the store
     kept one of the stories: the others were never published, or a new
-    one replaced an old one as an edit of it."""
+    one replaced an old one as an edit of it. (Entries with one guid and
+    one link are one story: Atom lists revisions of an entry so.)"""
     return link_titles(items).shared
 
 
 @dataclass(frozen=True, slots=True)
 class LinkTitles:
-    """The key each entry of a fetch would take its id from (its guid, or
-    its link when it has no guid or its guid is shared) with the title it
-    first comes with, and those of them `shared_links` finds."""
+    """The guids of a fetch's entries, each with the first link it comes
+    with, and the links of its entries with no guid (or a shared one),
+    each with the first title it comes with; and those of them
+    `shared_links` finds."""
 
     titles: dict[str, str]
     shared: frozenset[str]
@@ -146,17 +149,16 @@ def link_titles(items: Iterable[Item]) -> LinkTitles:
     entries = [
         (item.guid.strip(), item.link.strip(), _entry_title(item)) for item in items if not item.id
     ]
-    titles: dict[str, str] = {}
+    links: dict[str, str] = {}
     shared: set[str] = set()
-    for guid, _link, title in entries:
-        if guid and titles.setdefault(guid, title) != title:
+    for guid, link, _title in entries:
+        if guid and links.setdefault(guid, link) != link:
             shared.add(guid)
     # Guids first: an entry whose guid is shared takes its id from its link.
-    titles = {guid: titles[guid] for guid in shared}
+    titles = links
     for guid, link, title in entries:
-        key = guid if guid and guid not in shared else link
-        if key and titles.setdefault(key, title) != title:
-            shared.add(key)
+        if (not guid or guid in shared) and link and titles.setdefault(link, title) != title:
+            shared.add(link)
     return LinkTitles(titles, frozenset(shared))
 
 

@@ -499,6 +499,20 @@ def test_entries_sharing_one_guid_are_each_a_story(store: Store, guid: str) -> N
     assert {i.id for i in stored} == {f"https://news.example/{n}" for n in (1, 2, 3, 4)}
 
 
+def test_revisions_of_one_entry_under_one_guid_and_link_are_one_story(store: Store) -> None:
+    """Atom lists an entry's revisions under its id (RFC 4287 4.1.1): one
+    story, the first copy's text."""
+    revisions = [
+        Item(source="a", title=title, guid="tag:a,1", link="https://news.example/1", published=T0)
+        for title in ("Story 1, revised", "Story 1")
+    ]
+    shared = shared_links(revisions)
+    with store.transaction():
+        result = store.upsert([normalise_item(r, None, shared) for r in revisions], now=T0)
+    assert result.new == 1
+    assert [(i.id, i.title) for i in store.latest()] == [("tag:a,1", "Story 1, revised")]
+
+
 def test_a_story_stored_under_a_guid_keeps_it_once_the_guid_is_shared(store: Store) -> None:
     """Listed alone, story 1 took the guid for its id; once the feed gives
     the guid to story 2 as well, story 1 is found by its link (and keeps
