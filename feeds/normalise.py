@@ -146,24 +146,20 @@ class LinkTitles:
 
 
 def link_titles(items: Iterable[Item]) -> LinkTitles:
-    entries = [
-        (item.guid.strip(), item.link.strip(), _entry_title(item)) for item in items if not item.id
-    ]
+    entries = [(item.guid.strip(), item.link.strip(), item) for item in items if not item.id]
     links: dict[str, str] = {}
     shared: set[str] = set()
-    for guid, link, _title in entries:
+    for guid, link, _item in entries:
         if guid and links.setdefault(guid, link) != link:
             shared.add(guid)
     # Guids first: an entry whose guid is shared takes its id from its link.
     titles = links
-    for guid, link, title in entries:
-        if (not guid or guid in shared) and link and titles.setdefault(link, title) != title:
-            shared.add(link)
+    for guid, link, item in entries:
+        if (not guid or guid in shared) and link:
+            title = _line(item.title) or item.summary.strip() or item.content.strip()
+            if titles.setdefault(link, title) != title:
+                shared.add(link)
     return LinkTitles(titles, frozenset(shared))
-
-
-def _entry_title(item: Item) -> str:
-    return _line(item.title) or item.summary.strip() or item.content.strip()
 
 
 def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
