@@ -389,6 +389,32 @@ def test_russian_comes_out_right_whatever_the_labels_say(
     ]
 
 
+@pytest.mark.parametrize("declaration", ["utf-8", None])
+def test_portuguese_in_windows_1252_is_not_taken_for_russian(declaration: str | None) -> None:
+    """Headlines of "-ção" and "-ções" put accented letters side by side
+    as Russian puts Cyrillic ones: they came out as "Aзхes da Petrobras"."""
+    titles = [
+        "Ações da Petrobras sobem após decisão",
+        "Eleições: apuração começa às 17h",
+        "Inflação e tributação em discussão",
+        "Educação: governo anuncia ações",
+    ]
+    said = f' encoding="{declaration}"' if declaration else ""
+    body = (
+        f'<?xml version="1.0"{said}?>\n<rss version="2.0"><channel><title>Notícias</title>'
+        "<link>https://example.com.br/</link><description>d</description>"
+        + "".join(
+            f"<item><title>{title}</title><link>https://example.com.br/{n}</link></item>"
+            for n, title in enumerate(titles)
+        )
+        + "</channel></rss>\n"
+    ).encode("cp1252")
+
+    items = parse(_fetched(body, RSS), SOURCE, _context())
+
+    assert [item.title for item in items] == titles
+
+
 @pytest.mark.parametrize(
     ("encoding", "declaration", "content_type", "stray"),
     [

@@ -133,7 +133,7 @@ def cyrillic_codec(text: bytes) -> str | None:
         for i in letters
         if (i > 0 and text[i - 1] >= 0xC0) or (i + 1 < len(text) and text[i + 1] >= 0xC0)
     )
-    if in_runs < 0.6 * len(letters):
+    if in_runs < 0.6 * len(letters) or _latin_words_with_accents(text):
         return None
     word_bytes = bytes(text[i] for i in letters)
 
@@ -142,6 +142,24 @@ def cyrillic_codec(text: bytes) -> str | None:
         return sum(_RUSSIAN_FREQUENCY.get(letter, 0) for letter in decoded)
 
     return max(("cp1251", "koi8-r"), key=score)
+
+
+#: A word: a run of ASCII letters and bytes from 0xC0 on.
+_WORD = re.compile(rb"[A-Za-z\xc0-\xff]+")
+
+
+def _latin_words_with_accents(text: bytes) -> bool:
+    """Whether a third or more of the words with letters from 0xC0 on also
+    have ASCII letters: accented letters inside Latin words ("Ações",
+    "decisão" in windows-1252), where a Russian word in windows-1251 or
+    KOI8-R is all Cyrillic. Headlines of "-ção" and "-ções" put enough
+    accented letters side by side to pass for Cyrillic runs."""
+    accented = mixed = 0
+    for word in _WORD.findall(text):
+        if max(word) >= 0xC0:
+            accented += 1
+            mixed += min(word) < 0x80
+    return mixed * 3 >= accented > 0
 
 
 def text_codec(label: str) -> str | None:
