@@ -1267,6 +1267,22 @@ def test_a_stray_control_character_changes_no_story(channel_title: str, item_tit
     ]
 
 
+def test_a_feed_in_ebcdic_keeps_its_tabs_and_line_ends() -> None:
+    """EBCDIC writes a tab as 0x05 and NEL as 0x15, which are control
+    characters in ASCII: dropping them joined "Quarterly\tresults"."""
+    body = (
+        '<?xml version="1.0" encoding="IBM037"?>\n<rss version="2.0"><channel>'
+        "<title>T</title><link>http://example.com/</link><description>d</description>"
+        "<item><title>Quarterly\tresults</title><description>Line one\x85Line two</description>"
+        "</item></channel></rss>\n"
+    ).encode("cp037")
+
+    (item,) = parse(_fetched(body, RSS), SOURCE, _context())
+
+    assert item.title == "Quarterly results"
+    assert "Line one" in item.summary and "oneLine" not in item.summary
+
+
 def test_a_feed_in_iso_2022_jp_keeps_its_escape_sequences() -> None:
     """Its characters are written with ESC sequences, which dropping the
     control characters XML forbids must leave alone."""

@@ -399,6 +399,11 @@ _XML_CONTROLS = bytes(range(0x01, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x1B)
 _XML_CONTROLS += bytes(range(0x1C, 0x20))
 
 
+#: A document in an ASCII-compatible encoding: `<` first, after a UTF-8
+#: byte-order mark and white space.
+_ASCII_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*<")
+
+
 def _controls_dropped(body: bytes) -> bytes:
     """`body` without the control characters no XML document may hold
     (a stray U+0001 pasted into a title, a vertical tab): one made the whole
@@ -407,9 +412,10 @@ def _controls_dropped(body: bytes) -> bytes:
     `?q=&quotx&quot`), so the story took another id than once the
     character was gone, and came out twice. Only for bytes in which they
     are single characters: not UTF-16 or UTF-32 (NUL bytes near the start)
-    nor the ISO-2022 encodings (their ESC sequences); cleaning drops them
-    from every text anyway."""
-    if b"\x00" in body[:_DOCTYPE_WINDOW] or b"\x1b" in body:
+    nor the ISO-2022 encodings (their ESC sequences), nor EBCDIC (a tab is
+    0x05 there: its documents do not start with an ASCII `<`); cleaning
+    drops them from every text anyway."""
+    if not _ASCII_START.match(body) or b"\x00" in body[:_DOCTYPE_WINDOW] or b"\x1b" in body:
         return body
     return body.translate(None, _XML_CONTROLS)
 
