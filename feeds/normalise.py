@@ -10,8 +10,8 @@ keeps its id for ever):
 1. the source's own guid when it is an absolute URI (``tag:``, ``http:``...);
 2. a source's guid that is not a URI, namespaced by source:
    ``urn:feeds:<source>:guid:<guid>``; (1 and 2 unless the fetch gives the
-   guid to entries with different links, `shared_links`: then as if the
-   entry had none;)
+   guid to entries with different links and dates, `shared_guids`: then
+   as if the entry had none;)
 3. else the item's link, unless the fetch gives it to entries with different
    titles (`shared_links`);
 4. else ``urn:feeds:<source>:<digest>``, the digest taken over the title and
@@ -27,7 +27,7 @@ import html
 import re
 import threading
 from collections.abc import Container, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -122,44 +122,62 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def shared_links(items: Iterable[Item]) -> frozenset[str]:
-    """The guids and links that identify none of the entries one fetch
-    gives them to, so that none takes one for its id: a guid given to
-    entries with different links (a CMS that gives every entry the site's
-    address, or a constant), and a link given to entries with different
-    titles and no guid of their own (every episode of a podcast, every
-    headline of a ticker). Each took the key for its id, and the store
-    kept one of the stories: the others were never published, or a new
-    one replaced an old one as an edit of it. (Entries with one guid and
-    one link are one story: Atom lists revisions of an entry so.)"""
+    """The links one fetch gives to entries with different titles and no
+    guid of their own (a podcast's page for every episode, a ticker's front
+    page): such a link identifies none of them, so none takes it for its
+    id. Each did, and the store kept one of the stories."""
     return link_titles(items).shared
+
+
+def shared_guids(items: Iterable[Item]) -> frozenset[str]:
+    """The guids one fetch gives to entries with different links and
+    different dates (a CMS that gives every story the site's address, or
+    a constant): such a guid identifies none of them, so none takes it for
+    its id. Each did: the store kept the first story and never published
+    the others, and a new story at the top replaced it as an edit.
+    Entries under one guid that share their link or their date are one
+    story: Atom lists an entry's revisions under its id so."""
+    return link_titles(items).shared_guids
 
 
 @dataclass(frozen=True, slots=True)
 class LinkTitles:
-    """The guids of a fetch's entries, each with the first link it comes
-    with, and the links of its entries with no guid (or a shared one),
-    each with the first title it comes with; and those of them
-    `shared_links` finds."""
+    """The links of a fetch's entries that have no guid of their own (or a
+    shared one), each with the title it first comes with, and those of
+    them `shared_links` finds; its entries' guids, and those of them
+    `shared_guids` finds."""
 
     titles: dict[str, str]
     shared: frozenset[str]
+    #: Each guid with the link of its entries, or None where they have
+    #: different links.
+    guids: dict[str, str | None] = field(default_factory=dict)
+    shared_guids: frozenset[str] = frozenset()
 
 
 def link_titles(items: Iterable[Item]) -> LinkTitles:
     entries = [(item.guid.strip(), item.link.strip(), item) for item in items if not item.id]
-    links: dict[str, str] = {}
-    shared: set[str] = set()
-    for guid, link, _item in entries:
-        if guid and links.setdefault(guid, link) != link:
-            shared.add(guid)
-    # Guids first: an entry whose guid is shared takes its id from its link.
-    titles = links
+    firsts: dict[str, Item] = {}
+    links: dict[str, str | None] = {}
+    guids: set[str] = set()
     for guid, link, item in entries:
-        if (not guid or guid in shared) and link:
+        if guid:
+            first = firsts.setdefault(guid, item)
+            if first.link.strip() != link:
+                links[guid] = None
+                if first.published != item.published:
+                    guids.add(guid)
+            else:
+                links.setdefault(guid, link)
+    # Guids first: an entry whose guid is shared takes its id from its link.
+    titles: dict[str, str] = {}
+    shared: set[str] = set()
+    for guid, link, item in entries:
+        if (not guid or guid in guids) and link:
             title = _line(item.title) or item.summary.strip() or item.content.strip()
             if titles.setdefault(link, title) != title:
                 shared.add(link)
-    return LinkTitles(titles, frozenset(shared))
+    return LinkTitles(titles, frozenset(shared), links, frozenset(guids))
 
 
 def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
@@ -177,12 +195,16 @@ def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
 
 
 def normalise_item(
-    item: Item, now: datetime | None = None, shared: Container[str] = frozenset()
+    item: Item,
+    now: datetime | None = None,
+    shared: Container[str] = frozenset(),
+    shared_guids: Container[str] = frozenset(),
 ) -> Item:
     """Final forms for one item: id, title, HTML, dates. A date before
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
-    it, is dropped: the item counts as undated. A guid or a link in
-    `shared` (see `shared_links`) gives no id."""
+    it, is dropped: the item counts as undated. A link in `shared` (see
+    `shared_links`) or a guid in `shared_guids` (`shared_guids`) gives no
+    id."""
     given = item.link.strip()
     if given and not (WEB_URL.match(given) and usable_link(given)):
         given = ""
@@ -218,7 +240,7 @@ def normalise_item(
     printed = plausible_date(item.published, None, earliest=None)
     identity = item.id or _derive_id(
         item.source,
-        "" if guid in shared else guid,
+        "" if guid in shared_guids else guid,
         "" if item.link.strip() in shared else given,
         id_title,
         printed,

@@ -18,7 +18,7 @@ import pytest
 from feeds.classify import Vocabulary
 from feeds.errors import StoreError
 from feeds.model import Item, Rubric
-from feeds.normalise import normalise_item, shared_links
+from feeds.normalise import link_titles, normalise_item, shared_links
 from feeds.store import (
     BULK_CACHE_KIB,
     SCHEMA_VERSION,
@@ -479,8 +479,8 @@ def _one_guid(*stories: int, guid: str = "https://cms.example/") -> list[Item]:
         )
         for n in stories
     ]
-    shared = shared_links(raw)
-    return [normalise_item(entry, None, shared) for entry in raw]
+    links = link_titles(raw)
+    return [normalise_item(entry, None, links.shared, links.shared_guids) for entry in raw]
 
 
 @pytest.mark.parametrize("guid", ["https://cms.example/", "42"])
@@ -499,16 +499,27 @@ def test_entries_sharing_one_guid_are_each_a_story(store: Store, guid: str) -> N
     assert {i.id for i in stored} == {f"https://news.example/{n}" for n in (1, 2, 3, 4)}
 
 
-def test_revisions_of_one_entry_under_one_guid_and_link_are_one_story(store: Store) -> None:
+@pytest.mark.parametrize(
+    "links",
+    [
+        pytest.param(("https://news.example/1", "https://news.example/1"), id="one-link"),
+        # Retitled, the post took a new address; its publication date stays.
+        pytest.param(("https://news.example/1-revised", "https://news.example/1"), id="moved"),
+    ],
+)
+def test_revisions_of_one_entry_under_one_guid_are_one_story(
+    store: Store, links: tuple[str, str]
+) -> None:
     """Atom lists an entry's revisions under its id (RFC 4287 4.1.1): one
-    story, the first copy's text."""
+    story, the first copy's text, stored under the id."""
     revisions = [
-        Item(source="a", title=title, guid="tag:a,1", link="https://news.example/1", published=T0)
-        for title in ("Story 1, revised", "Story 1")
+        Item(source="a", title=title, guid="tag:a,1", link=link, published=T0)
+        for title, link in zip(("Story 1, revised", "Story 1"), links, strict=True)
     ]
-    shared = shared_links(revisions)
+    found = link_titles(revisions)
+    normalised = [normalise_item(r, None, found.shared, found.shared_guids) for r in revisions]
     with store.transaction():
-        result = store.upsert([normalise_item(r, None, shared) for r in revisions], now=T0)
+        result = store.upsert(normalised, now=T0)
     assert result.new == 1
     assert [(i.id, i.title) for i in store.latest()] == [("tag:a,1", "Story 1, revised")]
 
