@@ -9,9 +9,7 @@ keeps its id for ever):
 
 1. the source's own guid when it is an absolute URI (``tag:``, ``http:``...);
 2. a source's guid that is not a URI, namespaced by source:
-   ``urn:feeds:<source>:guid:<guid>``; (1 and 2 unless the fetch gives the
-   guid to entries with different links and dates, `shared_guids`: then
-   as if the entry had none;)
+   ``urn:feeds:<source>:guid:<guid>``;
 3. else the item's link, unless the fetch gives it to entries with different
    titles (`shared_links`);
 4. else ``urn:feeds:<source>:<digest>``, the digest taken over the title and
@@ -27,7 +25,7 @@ import html
 import re
 import threading
 from collections.abc import Container, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -123,61 +121,32 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def shared_links(items: Iterable[Item]) -> frozenset[str]:
     """The links one fetch gives to entries with different titles and no
-    guid of their own (a podcast's page for every episode, a ticker's front
-    page): such a link identifies none of them, so none takes it for its
-    id. Each did, and the store kept one of the stories."""
+    guid (a podcast's page for every episode, a ticker's front page): such
+    a link identifies none of them, so none takes it for its id. Each did,
+    and the store kept one of the stories."""
     return link_titles(items).shared
-
-
-def shared_guids(items: Iterable[Item]) -> frozenset[str]:
-    """The guids one fetch gives to entries with different links and
-    different dates (a CMS that gives every story the site's address, or
-    a constant): such a guid identifies none of them, so none takes it for
-    its id. Each did: the store kept the first story and never published
-    the others, and a new story at the top replaced it as an edit.
-    Entries under one guid that share their link or their date are one
-    story: Atom lists an entry's revisions under its id so."""
-    return link_titles(items).shared_guids
 
 
 @dataclass(frozen=True, slots=True)
 class LinkTitles:
-    """The links of a fetch's entries that have no guid of their own (or a
-    shared one), each with the title it first comes with, and those of
-    them `shared_links` finds; its entries' guids, and those of them
-    `shared_guids` finds."""
+    """The links a fetch gives to entries with no guid, each with the
+    title it first comes with, and those of them `shared_links` finds."""
 
     titles: dict[str, str]
     shared: frozenset[str]
-    #: Each guid with the link of its entries, or None where they have
-    #: different links.
-    guids: dict[str, str | None] = field(default_factory=dict)
-    shared_guids: frozenset[str] = frozenset()
 
 
 def link_titles(items: Iterable[Item]) -> LinkTitles:
-    entries = [(item.guid.strip(), item.link.strip(), item) for item in items if not item.id]
-    firsts: dict[str, Item] = {}
-    links: dict[str, str | None] = {}
-    guids: set[str] = set()
-    for guid, link, item in entries:
-        if guid:
-            first = firsts.setdefault(guid, item)
-            if first.link.strip() != link:
-                links[guid] = None
-                if first.published != item.published:
-                    guids.add(guid)
-            else:
-                links.setdefault(guid, link)
-    # Guids first: an entry whose guid is shared takes its id from its link.
     titles: dict[str, str] = {}
     shared: set[str] = set()
-    for guid, link, item in entries:
-        if (not guid or guid in guids) and link:
-            title = _line(item.title) or item.summary.strip() or item.content.strip()
-            if titles.setdefault(link, title) != title:
-                shared.add(link)
-    return LinkTitles(titles, frozenset(shared), links, frozenset(guids))
+    for item in items:
+        link = item.link.strip()
+        if item.id or item.guid.strip() or not link:
+            continue
+        title = _line(item.title) or item.summary.strip() or item.content.strip()
+        if titles.setdefault(link, title) != title:
+            shared.add(link)
+    return LinkTitles(titles, frozenset(shared))
 
 
 def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
@@ -195,16 +164,12 @@ def shared_across(parts: Iterable[LinkTitles]) -> frozenset[str]:
 
 
 def normalise_item(
-    item: Item,
-    now: datetime | None = None,
-    shared: Container[str] = frozenset(),
-    shared_guids: Container[str] = frozenset(),
+    item: Item, now: datetime | None = None, shared: Container[str] = frozenset()
 ) -> Item:
     """Final forms for one item: id, title, HTML, dates. A date before
     EARLIEST_DATE, or (given the fetch's `now`) more than FUTURE_SLACK after
     it, is dropped: the item counts as undated. A link in `shared` (see
-    `shared_links`) or a guid in `shared_guids` (`shared_guids`) gives no
-    id."""
+    `shared_links`) gives no id."""
     given = item.link.strip()
     if given and not (WEB_URL.match(given) and usable_link(given)):
         given = ""
@@ -240,7 +205,7 @@ def normalise_item(
     printed = plausible_date(item.published, None, earliest=None)
     identity = item.id or _derive_id(
         item.source,
-        "" if guid in shared_guids else guid,
+        guid,
         "" if item.link.strip() in shared else given,
         id_title,
         printed,

@@ -80,6 +80,7 @@ from feeds.normalise import (
     plausible_date,
     sanitise_html,
     shared_across,
+    shared_links,
 )
 from feeds.parse import follower_for, noted_parser_for, parser_for, too_many, too_much_text
 from feeds.publish import NewFiles, prepare_dir, publish_file
@@ -459,16 +460,9 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
             fetched, parsed_as = _follow(fetcher.fetch, source, fetcher.fetch(source))
             parse = noted_parser_for(parsed_as.type)
             parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
-            links = link_titles(parsed)
+            shared = shared_links(parsed)
             pairs = [
-                (
-                    item,
-                    classify_item(
-                        normalise_item(item, now, links.shared, links.shared_guids),
-                        vocabulary,
-                        source.rubrics,
-                    ),
-                )
+                (item, classify_item(normalise_item(item, now, shared), vocabulary, source.rubrics))
                 for item in parsed
             ]
         except SourceError as exc:
@@ -1023,7 +1017,7 @@ def process_fetched(
         parsed = parser_for(source.type)(fetched, source, context)
         too_many(len(parsed), source, fetched.url)
         too_much_text(parsed, source, fetched)
-        kept = _finished(parsed, source, context, vocabulary, link_titles(parsed))
+        kept = _finished(parsed, source, context, vocabulary, shared_links(parsed))
     except SourceError as exc:
         return (), str(exc)
     except Exception as exc:
@@ -1036,16 +1030,11 @@ def _finished(
     source: Source,
     context: ParseContext,
     vocabulary: Vocabulary,
-    links: LinkTitles,
+    shared: frozenset[str],
 ) -> tuple[Item, ...]:
-    """Parsed items normalised, classified and filtered; `links` tells
-    which of their links and guids are shared (`link_titles`)."""
+    """Parsed items normalised, classified and filtered."""
     items = (
-        classify_item(
-            normalise_item(item, context.now, links.shared, links.shared_guids),
-            vocabulary,
-            source.rubrics,
-        )
+        classify_item(normalise_item(item, context.now, shared), vocabulary, source.rubrics)
         for item in parsed
     )
     if source.include or source.exclude:
@@ -1097,7 +1086,7 @@ def process_part(
         parsed, facts = read
         too_much_text(parsed, source, fetched)
         links = link_titles(parsed)
-        items = _finished(parsed, source, context, vocabulary, links)
+        items = _finished(parsed, source, context, vocabulary, links.shared)
     except Exception:
         return None
     text = sum(len(item.title) + len(item.summary) + len(item.content) for item in parsed)
@@ -1191,15 +1180,6 @@ def _read_in_parts(
     shared = shared_across(read.links for read in reads)
     if any(shared.intersection(read.links.titles) != read.links.shared for read in reads):
         return None
-    # A guid in two parts: the whole may find it shared (a CMS's one guid)
-    # where neither part does, unless all its entries have one link (the
-    # same story listed twice), which no shared guid has.
-    links: dict[str, str | None] = {}
-    for read in reads:
-        for guid, link in read.links.guids.items():
-            if guid in links and (link is None or links[guid] != link):
-                return None
-            links[guid] = link
     log.debug("source '%s': %d entries read in %d parts", source.name, cut.entries, cut.parts)
     return tuple(item for read in reads for item in read.items)
 

@@ -535,10 +535,10 @@ def test_a_bug_met_on_one_source_fails_that_source_alone(
         )
     )
 
-    def buggy(item: Any, *args: Any) -> Any:
+    def buggy(item: Any, now: Any = None, shared: Any = frozenset()) -> Any:
         if item.source == "odd":
             raise ValueError("Port out of range 0-65535")
-        return normalise_item(item, *args)
+        return normalise_item(item, now, shared)
 
     def buggy_upsert(self: Store, items: list[Any], **kwargs: Any) -> Any:
         if items[0].source == "odd":

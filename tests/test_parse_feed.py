@@ -17,7 +17,7 @@ import pytest
 from feeds.classify import Vocabulary, classify_item
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Rubric, Source
-from feeds.normalise import link_titles, normalise_item, sanitise_html
+from feeds.normalise import normalise_item, sanitise_html, shared_links
 from feeds.parse.feed import parse, parse_with_feedparser
 
 DATA = Path(__file__).resolve().parent / "data" / "feed"
@@ -1299,31 +1299,45 @@ def test_a_feed_in_iso_2022_jp_keeps_its_escape_sequences() -> None:
 
 
 @pytest.mark.parametrize("stray", ["", "\x01"], ids=["fast-path", "feedparser"])
-@pytest.mark.parametrize("repeat", ["Story one", "Story one (video)"])
-def test_a_guid_that_is_another_entrys_link_keeps_its_id(stray: str, repeat: str) -> None:
-    """Permalink guids, and story 1 listed again without one: each story
-    keeps the id its guid gives, on either path (the guid and the link
-    once went into one table, and story 1 lost its guid's id on the
-    feedparser path only)."""
+@pytest.mark.parametrize(
+    ("entries", "ids"),
+    [
+        pytest.param(
+            # Permalink guids, and story 1 listed again without one.
+            [("Story one", "1", "1"), ("Story two", "2", "2"), ("Story one", "1", "")],
+            ["1", "2", "1"],
+            id="permalink-and-a-repeat",
+        ),
+        pytest.param(
+            # An entry without a guid whose link is another entry's guid.
+            [("Story E", "e", ""), ("Story F", "f", "e")],
+            ["e", "e"],
+            id="link-as-another-guid",
+        ),
+    ],
+)
+def test_a_document_gives_the_same_ids_on_either_path(
+    stray: str, entries: list[tuple[str, str, str]], ids: list[str]
+) -> None:
+    """fastfeedparser gives an entry without a guid its link as its guid,
+    in a document with guids; feedparser gives it none. A control
+    character sends the document to feedparser's path: the ids must not
+    change with it."""
     body = (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
         f"<title>T{stray}</title><link>https://example.org/</link><description>d</description>"
-        "<item><title>Story one</title><link>https://example.org/1</link>"
-        "<guid>https://example.org/1</guid>"
-        "<pubDate>Mon, 23 Nov 2026 10:00:00 +0300</pubDate></item>"
-        "<item><title>Story two</title><link>https://example.org/2</link>"
-        "<guid>https://example.org/2</guid>"
-        "<pubDate>Mon, 23 Nov 2026 11:00:00 +0300</pubDate></item>"
-        f"<item><title>{repeat}</title><link>https://example.org/1</link>"
-        "<pubDate>Mon, 23 Nov 2026 10:00:00 +0300</pubDate></item>"
-        "</channel></rss>\n"
+        + "".join(
+            f"<item><title>{title}</title><link>https://example.org/{link}</link>"
+            + (f"<guid>https://example.org/{guid}</guid>" if guid else "")
+            + f"<pubDate>Mon, 23 Nov 2026 {10 + n}:00:00 +0300</pubDate></item>"
+            for n, (title, link, guid) in enumerate(entries)
+        )
+        + "</channel></rss>\n"
     ).encode()
 
     items = parse(_fetched(body, RSS), SOURCE, _context())
-    links = link_titles(items)
+    shared = shared_links(items)
 
-    assert [normalise_item(i, NOW, links.shared, links.shared_guids).id for i in items] == [
-        "https://example.org/1",
-        "https://example.org/2",
-        "https://example.org/1",
+    assert [normalise_item(i, NOW, shared).id for i in items] == [
+        f"https://example.org/{n}" for n in ids
     ]

@@ -282,36 +282,6 @@ def test_a_link_two_parts_give_to_different_stories_is_nobodys_id() -> None:
 
 
 @pytest.mark.usefixtures("small_parts")
-def test_a_guid_two_parts_give_to_different_stories_is_nobodys_id() -> None:
-    # One guid for two stories in different parts (a CMS that gives every
-    # entry the site's address): neither takes it for its id.
-    same = '<guid isPermaLink="false">same</guid>'
-    body = fetched(
-        document(item(0, guid=False, extra=same), item(1), item(2, guid=False, extra=same))
-    )
-    assert in_parts(body) is None
-    ids = [i.id for i in whole(body)]
-    assert ids == ["https://big.example/0", "urn:feeds:s:guid:story-1", "https://big.example/2"]
-
-
-def test_a_guid_shared_within_one_part_is_read_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "PARTS_FROM", 0)
-    monkeypatch.setattr(pipeline, "PART_BYTES", len(item(0)) * 2 + 20)
-    same = '<guid isPermaLink="false">same</guid>'
-    body = fetched(
-        document(
-            item(0, guid=False, extra=same),
-            item(1, guid=False, extra=same),
-            *map(item, (2, 3, 4, 5)),
-        )
-    )
-    parts = in_parts(body)
-    assert parts is not None
-    assert parts == whole(body)
-    assert [i.id for i in parts[:2]] == ["https://big.example/0", "https://big.example/1"]
-
-
-@pytest.mark.usefixtures("small_parts")
 def test_the_text_limit_is_the_whole_documents(monkeypatch: pytest.MonkeyPatch) -> None:
     # Allowed: 1 MiB of text for the body. Each part holds under that, all
     # of them over it: refused as the whole is.

@@ -18,7 +18,7 @@ import pytest
 from feeds.classify import Vocabulary
 from feeds.errors import StoreError
 from feeds.model import Item, Rubric
-from feeds.normalise import link_titles, normalise_item, shared_links
+from feeds.normalise import normalise_item, shared_links
 from feeds.store import (
     BULK_CACHE_KIB,
     SCHEMA_VERSION,
@@ -463,84 +463,6 @@ def test_an_entry_stored_alone_at_a_link_is_found_again_once_the_link_is_shared(
     assert sorted((i.title, i.id == alone.id) for i in store.latest()) == [
         ("Episode 2", False),
         ("Episode 3", True),
-    ]
-
-
-def _one_guid(*stories: int, guid: str = "https://cms.example/") -> list[Item]:
-    """One fetch of a feed whose CMS gives every entry the same guid (the
-    site's address), normalised as a worker does it."""
-    raw = [
-        Item(
-            source="a",
-            title=f"Story {n}",
-            guid=guid,
-            link=f"https://news.example/{n}",
-            published=T0 + timedelta(hours=n),
-        )
-        for n in stories
-    ]
-    links = link_titles(raw)
-    return [normalise_item(entry, None, links.shared, links.shared_guids) for entry in raw]
-
-
-@pytest.mark.parametrize("guid", ["https://cms.example/", "42"])
-def test_entries_sharing_one_guid_are_each_a_story(store: Store, guid: str) -> None:
-    """Each took the guid for its id: the store kept the first story and
-    never published the others, and a new story at the top of the next
-    fetch replaced it as an edit."""
-    with store.transaction():
-        first = store.upsert(_one_guid(3, 2, 1, guid=guid), now=T0)
-    assert first.new == 3
-    with store.transaction():
-        later = store.upsert(_one_guid(4, 3, 2, 1, guid=guid), now=T0 + timedelta(hours=5))
-    assert (later.new, later.updated) == (1, 0)
-    stored = store.latest()
-    assert sorted(i.title for i in stored) == ["Story 1", "Story 2", "Story 3", "Story 4"]
-    assert {i.id for i in stored} == {f"https://news.example/{n}" for n in (1, 2, 3, 4)}
-
-
-@pytest.mark.parametrize(
-    "links",
-    [
-        pytest.param(("https://news.example/1", "https://news.example/1"), id="one-link"),
-        # Retitled, the post took a new address; its publication date stays.
-        pytest.param(("https://news.example/1-revised", "https://news.example/1"), id="moved"),
-    ],
-)
-def test_revisions_of_one_entry_under_one_guid_are_one_story(
-    store: Store, links: tuple[str, str]
-) -> None:
-    """Atom lists an entry's revisions under its id (RFC 4287 4.1.1): one
-    story, the first copy's text, stored under the id."""
-    revisions = [
-        Item(source="a", title=title, guid="tag:a,1", link=link, published=T0)
-        for title, link in zip(("Story 1, revised", "Story 1"), links, strict=True)
-    ]
-    found = link_titles(revisions)
-    normalised = [normalise_item(r, None, found.shared, found.shared_guids) for r in revisions]
-    with store.transaction():
-        result = store.upsert(normalised, now=T0)
-    assert result.new == 1
-    assert [(i.id, i.title) for i in store.latest()] == [("tag:a,1", "Story 1, revised")]
-
-
-def test_a_story_stored_under_a_guid_keeps_it_once_the_guid_is_shared(store: Store) -> None:
-    """Listed alone, story 1 took the guid for its id; once the feed gives
-    the guid to story 2 as well, story 1 is found by its link (and keeps
-    its id), and story 2 is a story of its own."""
-    with store.transaction():
-        store.upsert(_one_guid(1), now=T0)
-    (alone,) = store.latest()
-    assert alone.id == "https://cms.example/"
-    with store.transaction():
-        both = store.upsert(_one_guid(2, 1), now=T0 + timedelta(hours=3))
-    assert (both.new, both.updated) == (1, 0)
-    with store.transaction():
-        again = store.upsert(_one_guid(2, 1), now=T0 + timedelta(hours=4))
-    assert (again.new, again.updated, again.changed) == (0, 0, False)
-    assert sorted((i.title, i.id) for i in store.latest()) == [
-        ("Story 1", "https://cms.example/"),
-        ("Story 2", "https://news.example/2"),
     ]
 
 
