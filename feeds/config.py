@@ -181,6 +181,7 @@ _SOURCE_KEYS = (
     "include",
     "exclude",
     "full_content",
+    "guids",
     *sorted({key for keys in TYPE_OPTIONS.values() for key in keys}),
 )
 #: The source types an option belongs to, for those only some types take.
@@ -1020,6 +1021,7 @@ class _Checker:
             language=self.language(f"{key}.language", fields.get("language"), ""),
             selectors=self.selectors(f"{key}.selectors", fields.get("selectors")),
             full_content=self.flag(f"{key}.full_content", fields.get("full_content")),
+            guids=self.flag(f"{key}.guids", fields.get("guids"), default=True),
             include=self.matches(f"{key}.include", fields.get("include")),
             exclude=self.matches(f"{key}.exclude", fields.get("exclude")),
             max_bytes=int(

@@ -534,6 +534,9 @@ class Source:
     selectors: tuple[tuple[str, str], ...] = ()
     #: Fetch each new item's own page and take the whole article from it.
     full_content: bool = False
+    #: Whether the source's guids are its stories' ids; false for a source
+    #: that gives every entry one guid (ids then come from links).
+    guids: bool = True
 
     @property
     def location(self) -> str:

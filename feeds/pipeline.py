@@ -460,6 +460,7 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
             fetched, parsed_as = _follow(fetcher.fetch, source, fetcher.fetch(source))
             parse = noted_parser_for(parsed_as.type)
             parsed, parser_notes = parse(fetched, parsed_as, _context(config, source, now))
+            parsed = _guids_dropped(parsed, source)
             shared = shared_links(parsed)
             pairs = [
                 (item, classify_item(normalise_item(item, now, shared), vocabulary, source.rubrics))
@@ -482,6 +483,9 @@ def preview_source(config: Config, source: Source, *, now: datetime) -> Preview:
     if parsed_as is not source:
         notes.insert(0, f"the page advertises its own feed; read {parsed_as.url} instead")
     notes += [note for number, raw, item in kept for note in _empty_fields(number, raw, item)]
+    collapsed = one_id_for_many(item for _number, _raw, item in kept)
+    if collapsed is not None:
+        notes.append(_collapsed_note(*collapsed))
     return Preview(
         source=source,
         items=tuple(item for _number, _raw, item in kept),
@@ -558,6 +562,7 @@ def source_key(source: Source) -> str:
         source.exclude,
         source.selectors,
         source.full_content,
+        source.guids,
     )
     return hashlib.sha256(repr(shaping).encode()).hexdigest()[:12]
 
@@ -1014,7 +1019,7 @@ def process_fetched(
     An error nothing expected (a bug met on this body) fails this source
     alone, and says so."""
     try:
-        parsed = parser_for(source.type)(fetched, source, context)
+        parsed = _guids_dropped(parser_for(source.type)(fetched, source, context), source)
         too_many(len(parsed), source, fetched.url)
         too_much_text(parsed, source, fetched)
         kept = _finished(parsed, source, context, vocabulary, shared_links(parsed))
@@ -1023,6 +1028,39 @@ def process_fetched(
     except Exception as exc:
         return (), str(ParseError(source.name, describe_bug(exc)))
     return kept, ""
+
+
+def _guids_dropped(parsed: list[Item], source: Source) -> list[Item]:
+    """The items of a source whose guids are no ids (`guids: false`) as if
+    it gave none."""
+    if source.guids:
+        return parsed
+    return [item.evolve(guid="") if item.guid else item for item in parsed]
+
+
+def one_id_for_many(items: Iterable[Item]) -> tuple[str, int] | None:
+    """The id a fetch gives most often to entries with other links and
+    titles, and to how many (None when it gives none so): the store keeps
+    the first of them, and a source that gives every entry one guid (the
+    site's address) loses all its other stories."""
+    firsts: dict[str, Item] = {}
+    counts: dict[str, int] = {}
+    for item in items:
+        first = firsts.setdefault(item.id, item)
+        if first is not item and first.link != item.link and first.title != item.title:
+            counts[item.id] = counts.get(item.id, 1) + 1
+    if not counts:
+        return None
+    top = max(counts, key=counts.__getitem__)
+    return top, counts[top]
+
+
+def _collapsed_note(item_id: str, count: int) -> str:
+    return (
+        f"{count} entries with different links and titles have one id ({item_id}): "
+        "only the first is stored; if the source gives every entry the same guid, "
+        "set 'guids: false' for it in config.yaml"
+    )
 
 
 def _finished(
@@ -1084,6 +1122,7 @@ def process_part(
         if read is None:
             return None
         parsed, facts = read
+        parsed = _guids_dropped(parsed, source)
         too_much_text(parsed, source, fetched)
         links = link_titles(parsed)
         items = _finished(parsed, source, context, vocabulary, links.shared)
@@ -1475,6 +1514,9 @@ def _record_outcome(
             source.name,
             collected.moved_to,
         )
+    collapsed = one_id_for_many(collected.items)
+    if collapsed is not None:
+        log.warning("source '%s': %s", source.name, _collapsed_note(*collapsed))
     try:
         upserted = Upserted()  # a 304, or nothing listed: nothing to store
         if collected.items or collected.pages:

@@ -1145,6 +1145,52 @@ def test_preview_says_an_id_comes_from_the_guid_when_the_link_is_dropped(tmp_pat
     assert second.endswith("the id is derived from source, title and date"), second
 
 
+def _one_guid_feed(folder: Path) -> None:
+    """A feed whose CMS gives every entry the site's address as its guid."""
+    (folder / "cms.rss").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>CMS</title>'
+        "<link>https://cms.example/</link><description>d</description>"
+        + "".join(
+            f"<item><title>Story {n}</title><link>https://cms.example/{n}</link>"
+            f"<guid>https://cms.example/</guid>"
+            f"<pubDate>Mon, 23 Nov 2026 1{n}:00:00 +0300</pubDate></item>"
+            for n in (3, 2, 1)
+        )
+        + "</channel></rss>",
+        encoding="utf-8",
+    )
+
+
+def test_a_source_giving_every_entry_one_guid_is_named_and_can_be_read_by_links(
+    tmp_path: Path,
+) -> None:
+    """Its stories collapsed into one without a word: the build said
+    "3 items, 1 new". It now says so, and how to read such a source."""
+    _one_guid_feed(tmp_path)
+    config = write_config(tmp_path, "  - name: cms\n    type: feed\n    path: cms.rss\n")
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "source 'cms': 3 entries with different links and titles have one id" in done.stderr
+    assert "set 'guids: false'" in done.stderr
+    assert len(feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries) == 1
+
+    preview = run_cli("preview", "cms", "-c", str(config), "--json")
+    assert any("have one id" in note for note in json.loads(preview.stdout)["notes"])
+
+    config.write_text(config.read_text(encoding="utf-8") + "    guids: false\n", encoding="utf-8")
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "have one id" not in done.stderr
+    feed = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes())
+    # The story stored under the guid keeps it (ids are for ever), found
+    # by its link; the others are stories of their own.
+    assert sorted((e.title, e.id) for e in feed.entries) == [
+        ("Story 1", "https://cms.example/1"),
+        ("Story 2", "https://cms.example/2"),
+        ("Story 3", "https://cms.example/"),
+    ]
+
+
 def build_in_own_group(config: Path) -> subprocess.Popen[str]:
     """`feeds build` as a terminal runs it: in a process group of its own,
     which Ctrl-C signals whole."""

@@ -59,7 +59,7 @@ TOP_KEYS = (
 SITE_KEYS = "title, base_url, language, timezone, description"
 SOURCE_KEYS = (
     "name, type, url, path, rubrics, timezone, timeout, max_bytes, interval, cron, "
-    "language, include, exclude, full_content, news_rubrics, selectors"
+    "language, include, exclude, full_content, guids, news_rubrics, selectors"
 )
 RUBRIC_KEYS = "slug, title, aliases, description, max_items, formats"
 NOT_A_SLUG = "is not a slug: use lower-case Latin letters, digits, '-' and '_'"
@@ -448,6 +448,17 @@ def test_a_broken_output_section_is_the_one_problem_of_where_files_are(
         + "sources:\n  - name: local\n    type: feed\n    path: output/local.xml\n",
     )
     assert [problem.key.split(".")[0] for problem in error.problems] == ["output"]
+
+
+def test_a_source_may_say_its_guids_are_no_ids(tmp_path: Path) -> None:
+    source = "    url: https://example.org/a.xml\n    guids: {}\n"
+    config = parse(tmp_path, SITE + ONE_SOURCE + source.format("false"))
+    assert [s.guids for s in config.sources] == [False]
+    assert [s.guids for s in parse(tmp_path, SITE + ONE_SOURCE + source[:34]).sources] == [True]
+    error = fail(tmp_path, SITE + ONE_SOURCE + source.format('"no"'))
+    assert [(problem.key, problem.detail) for problem in error.problems] == [
+        ("sources[0].guids", "expected true or false, got str 'no'")
+    ]
 
 
 def test_a_name_taken_by_a_broken_source_is_still_taken(tmp_path: Path) -> None:

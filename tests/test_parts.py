@@ -9,6 +9,7 @@ import sqlite3
 import xml.parsers.expat
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -279,6 +280,15 @@ def test_a_link_two_parts_give_to_different_stories_is_nobodys_id() -> None:
     assert in_parts(body) is None
     ids = [i.id for i in whole(body)]
     assert len(set(ids)) == 3 and "https://big.example/ticker" not in ids
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_source_whose_guids_are_no_ids_reads_in_parts_as_whole() -> None:
+    source = replace(SOURCE, guids=False)
+    body = fetched(document(*(item(n) for n in range(6))))
+    parts = in_parts(body, source)
+    assert parts is not None and parts == whole(body, source)
+    assert [i.id for i in parts] == [f"https://big.example/{n}" for n in range(6)]
 
 
 @pytest.mark.usefixtures("small_parts")
