@@ -712,6 +712,22 @@ def test_a_zones_name_after_a_date_in_another_form_is_left_to_feedparser(printed
     _paths_agree(fetched)
 
 
+@pytest.mark.parametrize("zone", ["MESZ", "XYZ", "A", "M", "N", "Y", "WAZ"])
+def test_a_zone_name_only_one_path_knows_is_left_to_feedparser(zone: str) -> None:
+    """RFC 822's military letters other than Z, and names ending in Z
+    (MESZ, Central European Summer Time in German): the fast path read
+    them as UTC (an unknown name ending in "Z" as Zulu time), feedparser's
+    path in the source's zone, so one document gave two dates, and two
+    ids to a story without link or guid."""
+    body = _rss_items(
+        f"<guid>https://example.org/a/1</guid><pubDate>Fri, 20 Nov 2026 12:00:00 {zone}</pubDate>",
+        dated=False,
+    )
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE, "Europe/Moscow") is None
+    _paths_agree(fetched)
+
+
 @pytest.mark.parametrize("link", ["mailto:news@example.org", "urn:story:1", "ftp://example.org/a"])
 def test_a_zones_name_is_left_to_feedparser_for_an_item_with_no_guid_and_no_web_link(
     link: str,

@@ -75,8 +75,11 @@ _DATE_NAMES = frozenset({b"pubDate", b"published", b"updated", b"date", b"issued
 #: (the feedparser path by its table of them; not HKT, which fastfeedparser
 #: reads as UTC, nor names of several zones such as IST).
 _ZONE_NAMES = rb"MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT"
+#: RFC 3339's "Z" follows a digit; RFC 822's military letters but Z (which
+#: is UT) are read as UTC here and in the source's zone by the feedparser
+#: path, as are names ending in Z (MESZ): left to it.
 _ZONED = re.compile(
-    rb"(?:[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|[A-IK-Z]|"
+    rb"(?:(?<=\d)[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z|"
     + _ZONE_NAMES
     + rb"))$"
 )
