@@ -1954,7 +1954,9 @@ class _Placeholder(dict):  # type: ignore[type-arg]
             views=entry.item.views,
             published=_text(entry.item.published),
         )
-        return self[column]
+        if column not in self:
+            raise KeyError(column)  # a column a stored row has and this one not
+        return dict.get(self, column)
 
 
 def _same_story(entry: _Entry, row: Any, listed: set[str]) -> bool:

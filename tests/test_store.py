@@ -1350,3 +1350,19 @@ def test_threads_opening_a_new_store_together_all_open_it(tmp_path: Path) -> Non
         for thread in threads:
             thread.join()
     assert failed == []
+
+
+def test_a_row_stored_earlier_in_the_batch_reads_as_a_stored_row() -> None:
+    """A placeholder fills its columns when one is first read; a column it
+    does not have is a KeyError, as for a stored row, not endless lookups."""
+    from feeds.store import _Entry, _Placeholder
+
+    entry = _Entry(item=item(1), canonical="https://news.example/1", fingerprint="f", rubrics=())
+    row = _Placeholder(entry)
+    assert (row["id"], row["source"], row["canonical_link"]) == (
+        "https://news.example/1",
+        "a",
+        "https://news.example/1",
+    )
+    with pytest.raises(KeyError):
+        row["categories"]
