@@ -132,6 +132,12 @@ def _read(
 ) -> datetime | None:
     text = _published_part(text)
     text = _JUST_NOW.sub("сейчас", _LABEL.sub("", text, count=1) or text)
+    moscow = _MOSCOW_TIME.sub(" ", text)
+    if moscow != text and moscow.strip():
+        # "09:30 МСК", which dateparser does not know: the time was dropped
+        # ("17 ноября 2025 г., 09:30 МСК" read as midnight) or the whole
+        # date was (read as the fetch's time).
+        text, timezone = " ".join(moscow.split()), "Europe/Moscow"
     mdy = mdy and _SLASHED.search(text) is not None
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     langs = tuple(dict.fromkeys(lang for lang in (*languages, *DEFAULT_LANGUAGES) if lang))
@@ -212,6 +218,12 @@ def _gives_a_day(text: str) -> bool:
     return any(c.isdigit() for c in rest) or _DAY_WORDS.search(rest) is not None
 
 
+#: Moscow time as Russian sites write it after a time ("09:30 МСК",
+#: "(мск)", "по московскому времени", "по Москве").
+_MOSCOW_TIME = re.compile(
+    r"\(?\s*(?<!\w)(?:мск|по\s+московскому\s+времени|по\s+москве)(?!\w)\s*\)?",
+    re.IGNORECASE,
+)
 #: "Just now" in Russian, which dateparser does not know; "сейчас" it does.
 _JUST_NOW = re.compile(r"\bтолько что\b", re.IGNORECASE)
 #: A time of day as pages print one ("12:30", "9.05", "11pm", "9 a.m.").

@@ -328,3 +328,27 @@ def test_a_date_at_the_calendars_ends_is_no_date(text: str, timezone: str) -> No
     in feeds. Read as a person would: no date, and the item kept."""
     found = parse_human_date(text, now=NOW, timezone=timezone, languages=("ru", "en"))
     assert found is None or found.tzinfo is not None  # and no error
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("17 ноября 2026 г., 09:30 МСК", datetime(2026, 11, 17, 9, 30)),
+        ("17 ноября 2026, 09:30 (МСК)", datetime(2026, 11, 17, 9, 30)),
+        ("17 ноября 2026, 09:30 мск", datetime(2026, 11, 17, 9, 30)),
+        ("09:30 МСК, 17 ноября 2026", datetime(2026, 11, 17, 9, 30)),
+        ("17 ноября 2026 09:30 МСК", datetime(2026, 11, 17, 9, 30)),
+        ("17.11.2026 09:30 МСК", datetime(2026, 11, 17, 9, 30)),
+        ("Сегодня, 09:30 МСК", datetime(2026, 11, 26, 9, 30)),
+        ("вчера в 09:30 (мск)", datetime(2026, 11, 25, 9, 30)),
+        ("17 ноября 2026 в 09:30 по московскому времени", datetime(2026, 11, 17, 9, 30)),
+    ],
+)
+def test_moscow_time_written_in_russian_is_read_with_its_time(
+    text: str, expected: datetime
+) -> None:
+    """ "09:30 МСК" is how Russian sites print the time; dateparser does not
+    know МСК: the time was dropped (midnight) or the whole date was (the
+    fetch's time). Read in Moscow time, whatever the source's zone."""
+    found = parse_human_date(text, now=NOW, timezone="Asia/Yekaterinburg", languages=("ru",))
+    assert found == expected.replace(tzinfo=ZoneInfo("Europe/Moscow"))
