@@ -212,6 +212,36 @@ def test_notes_say_which_fields_came_out_empty_and_why() -> None:
     ]
 
 
+def test_a_card_with_no_title_link_date_or_text_is_no_story() -> None:
+    """An advert's slot under the cards' class was published as "Untitled",
+    dated when first seen, at the top of every feed."""
+
+    def dated(time: str) -> str:
+        return f'<span class="d">21.11.2026 {time}</span>'
+
+    page = (
+        "<ul>"
+        f'<li class="item"><a href="/s/1">Первая история</a>{dated("10:00")}</li>'
+        '<li class="item ad"><div class="banner"><img src="/ad.gif"></div></li>'
+        f'<li class="item"><a href="/s/2">Вторая история</a>{dated("09:00")}</li>'
+        '<li class="item"><span class="promo">Реклама</span></li>'
+        '<li class="item"><p class="s">Без ссылки, но с текстом</p></li>'
+        "</ul>"
+    )
+    selectors = Selectors(item="li.item", title="a", link="a", date=".d", summary="p.s")
+
+    items, notes = _parse_body(page, selectors)
+
+    assert [(item.title, item.link) for item in items] == [
+        ("Первая история", "https://example.org/s/1"),
+        ("Вторая история", "https://example.org/s/2"),
+        ("", ""),
+    ]
+    assert "card 2 of the page: no title, link, date or text: no story" in notes
+    assert "card 4 of the page: no title, link, date or text: no story" in notes
+    assert [note for note in notes if note.startswith("item 3:")][0].startswith("item 3: title")
+
+
 def test_fields_without_a_selector_are_noted_once_per_page() -> None:
     page = "<ul><li><a href='/a'>Первая</a></li><li><a href='/b'>Вторая</a></li></ul>"
 
@@ -345,7 +375,10 @@ def test_dates_written_for_people(written: str, expected: datetime) -> None:
     ],
 )
 def test_machine_dates(markup: str, spec: str, expected: datetime | None) -> None:
-    items, _ = _parse_body(f"<div class='c'>{markup}</div>", Selectors(item=".c", date=spec))
+    items, _ = _parse_body(
+        f"<div class='c'><h2>Новость</h2>{markup}</div>",
+        Selectors(item=".c", title="h2", date=spec),
+    )
 
     published = items[0].published
     assert published == expected
@@ -1109,7 +1142,7 @@ def test_cards_of_which_only_some_lack_a_title_or_link_are_read() -> None:
         "<html><body>"
         '<article class="card"><h2 class="card__title">Первая</h2>'
         '<a class="card__link" href="/1">читать</a></article>'
-        '<article class="card"><p>Без заголовка</p></article>'
+        '<article class="card"><p class="card__lead">Без заголовка</p></article>'
         "</body></html>"
     )
     items, notes = _parse_body(page, CARDS)

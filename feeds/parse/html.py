@@ -264,6 +264,21 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
                 "(has the page changed?)",
                 url=page.url,
             )
+    # A card with no title, link, date or text is no story: an advert's
+    # slot, a banner (it was published as "Untitled", dated when first
+    # seen, at the top of every feed).
+    empty = [
+        index
+        for index, item in enumerate(items)
+        if not (item.title.strip() or item.link or item.published or _has_text(item.summary))
+    ]
+    for index in empty:
+        page.notes.append(f"card {index + 1} of the page: no title, link, date or text: no story")
+    if empty:
+        dropped = set(empty)
+        kept = [index for index in range(len(items)) if index not in dropped]
+        items = [items[index] for index in kept]
+        card_notes = [card_notes[index] for index in kept]
     stories = _one_story_a_link(items)
     for number, cards in enumerate(stories, 1):
         first = cards[0]
@@ -275,6 +290,15 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
                 f"item {number}: cards {shown} of the page lead to one link: one story"
             )
     return [_merged([items[card] for card in cards]) for cards in stories]
+
+
+def _has_text(html: str) -> bool:
+    """Whether markup holds any text (an image alone is none)."""
+    return bool(_TAGS.sub("", html).strip())
+
+
+#: A tag, for `_has_text`.
+_TAGS = re.compile(r"<[^>]*>")
 
 
 def _one_story_a_link(items: list[Item]) -> list[list[int]]:
