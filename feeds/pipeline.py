@@ -1643,7 +1643,9 @@ def feed_specs(config: Config, store: Store, now: datetime | None = None) -> lis
         # new story with an older date pushed out a recently edited one.
         stamps = [item.updated or item.published for item in items]
         stamps.append(store.first_stored([item.id for item in items[:_MOST_PARAMETERS]]))
-        updated = max((stamp for stamp in stamps if stamp is not None), default=created)
+        # An empty feed's is when the store was made, or `now` where that
+        # is earlier (a build `--now` in the past, reproducible).
+        updated = max((stamp for stamp in stamps if stamp is not None), default=min(created, now))
         return FeedSpec(
             slug=slug,
             title=title,

@@ -1191,6 +1191,18 @@ def test_a_source_giving_every_entry_one_guid_is_named_and_can_be_read_by_links(
     ]
 
 
+def test_a_build_now_in_the_past_dates_its_empty_feeds_then(tmp_path: Path) -> None:
+    """An empty rubric's feed said the machine's time (when the store was
+    made), years after every item of a build `--now` in the past, and kept
+    it: "updated" never goes back."""
+    _one_guid_feed(tmp_path)
+    config = write_config(tmp_path, "  - name: cms\n    type: feed\n    path: cms.rss\n")
+    done = run_cli("build", "-c", str(config), "--now", "2024-01-02T12:00:00Z")
+    assert done.returncode == 0, done.stderr
+    empty = feedparser.parse((tmp_path / "output" / "art.atom").read_bytes())
+    assert (empty.entries, empty.feed.updated) == ([], "2024-01-02T15:00:00+03:00")
+
+
 def build_in_own_group(config: Path) -> subprocess.Popen[str]:
     """`feeds build` as a terminal runs it: in a process group of its own,
     which Ctrl-C signals whole."""
