@@ -133,7 +133,7 @@ def _read(
     text = _published_part(text)
     text = _JUST_NOW.sub("сейчас", _LABEL.sub("", text, count=1) or text)
     moscow = _MOSCOW_TIME.sub(" ", text)
-    if moscow != text and moscow.strip():
+    if moscow != text and _CLOCK.search(moscow):
         # "09:30 МСК", which dateparser does not know: the time was dropped
         # ("17 ноября 2025 г., 09:30 МСК" read as midnight) or the whole
         # date was (read as the fetch's time).
@@ -219,7 +219,8 @@ def _gives_a_day(text: str) -> bool:
 
 
 #: Moscow time as Russian sites write it after a time ("09:30 МСК",
-#: "(мск)", "по московскому времени", "по Москве").
+#: "(мск)", "по московскому времени", "по Москве"); only beside a time
+#: of day ("МСК 24" is a channel's name, not the 24th).
 _MOSCOW_TIME = re.compile(
     r"\(?\s*(?<!\w)(?:мск|по\s+московскому\s+времени|по\s+москве)(?!\w)\s*\)?",
     re.IGNORECASE,

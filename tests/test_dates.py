@@ -352,3 +352,10 @@ def test_moscow_time_written_in_russian_is_read_with_its_time(
     fetch's time). Read in Moscow time, whatever the source's zone."""
     found = parse_human_date(text, now=NOW, timezone="Asia/Yekaterinburg", languages=("ru",))
     assert found == expected.replace(tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+@pytest.mark.parametrize("text", ["МСК 24", "Новости МСК", "Прогулки по Москве"])
+def test_moscow_without_a_time_of_day_is_no_date(text: str) -> None:
+    """Only a time of day is marked as Moscow time: "МСК 24" read as the
+    24th once the mark was taken for one."""
+    assert parse_human_date(text, now=NOW, timezone="Europe/Moscow", languages=("ru",)) is None
