@@ -939,12 +939,15 @@ def test_json_ld_nested_too_deeply_is_a_note() -> None:
     assert any("nested too deeply" in note for note in notes)
 
 
-def _rss_item(inner: str) -> bytes:
+def _rss_item(*inners: str, encoding: str = "utf-8", title: str = "t") -> bytes:
+    """An RSS document of one item for each of `inners`, declaring
+    `encoding` and written in it."""
     return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
-        f"<link>http://example.org/</link><description>d</description><item>{inner}</item>"
-        "</channel></rss>"
-    ).encode()
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>http://example.org/</link><description>d</description>"
+        + "".join(f"<item>{inner}</item>" for inner in inners)
+        + "</channel></rss>"
+    ).encode(encoding)
 
 
 @pytest.mark.parametrize(
@@ -1231,18 +1234,15 @@ def test_a_feed_with_one_bare_ampersand_reads_its_references_as_a_whole_one_does
 
 
 def _quoting_feed(channel_title: str, item_title: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-        f"<title>{channel_title}</title><link>http://example.com/</link>"
-        "<description>d</description>"
-        f"<item><title>{item_title}</title>"
+    return _rss_item(
+        f"<title>{item_title}</title>"
         "<link>http://example.com/search?q=&quot;opera&quot;&amp;b=1&lt;2</link>"
         "<description>a &lt;b&gt;bold&lt;/b&gt; word</description>"
-        "<pubDate>Mon, 23 Nov 2026 09:08:00 GMT</pubDate></item>"
-        "<item><title>Без ссылки</title><guid isPermaLink='false'>a&amp;b</guid>"
-        "<pubDate>Mon, 23 Nov 2026 09:09:00 GMT</pubDate></item>"
-        "</channel></rss>\n"
-    ).encode()
+        "<pubDate>Mon, 23 Nov 2026 09:08:00 GMT</pubDate>",
+        "<title>Без ссылки</title><guid isPermaLink='false'>a&amp;b</guid>"
+        "<pubDate>Mon, 23 Nov 2026 09:09:00 GMT</pubDate>",
+        title=channel_title,
+    )
 
 
 @pytest.mark.parametrize(
@@ -1270,12 +1270,10 @@ def test_a_stray_control_character_changes_no_story(channel_title: str, item_tit
 def test_a_feed_in_ebcdic_keeps_its_tabs_and_line_ends() -> None:
     """EBCDIC writes a tab as 0x05 and NEL as 0x15, which are control
     characters in ASCII: dropping them joined "Quarterly\tresults"."""
-    body = (
-        '<?xml version="1.0" encoding="IBM037"?>\n<rss version="2.0"><channel>'
-        "<title>T</title><link>http://example.com/</link><description>d</description>"
-        "<item><title>Quarterly\tresults</title><description>Line one\x85Line two</description>"
-        "</item></channel></rss>\n"
-    ).encode("cp037")
+    body = _rss_item(
+        "<title>Quarterly\tresults</title><description>Line one\x85Line two</description>",
+        encoding="IBM037",
+    )
 
     (item,) = parse(_fetched(body, RSS), SOURCE, _context())
 
@@ -1286,12 +1284,11 @@ def test_a_feed_in_ebcdic_keeps_its_tabs_and_line_ends() -> None:
 def test_a_feed_in_iso_2022_jp_keeps_its_escape_sequences() -> None:
     """Its characters are written with ESC sequences, which dropping the
     control characters XML forbids must leave alone."""
-    body = (
-        '<?xml version="1.0" encoding="iso-2022-jp"?>\n<rss version="2.0"><channel>'
-        "<title>ニュース</title><link>http://example.jp/</link><description>d</description>"
-        "<item><title>東京の天気</title><link>http://example.jp/1</link></item>"
-        "</channel></rss>\n"
-    ).encode("iso2022_jp")
+    body = _rss_item(
+        "<title>東京の天気</title><link>http://example.jp/1</link>",
+        encoding="iso-2022-jp",
+        title="ニュース",
+    )
 
     (item,) = parse(_fetched(body, RSS), SOURCE, _context())
 
@@ -1323,17 +1320,15 @@ def test_a_document_gives_the_same_ids_on_either_path(
     in a document with guids; feedparser gives it none. A control
     character sends the document to feedparser's path: the ids must not
     change with it."""
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-        f"<title>T{stray}</title><link>https://example.org/</link><description>d</description>"
-        + "".join(
-            f"<item><title>{title}</title><link>https://example.org/{link}</link>"
+    body = _rss_item(
+        *(
+            f"<title>{title}</title><link>https://example.org/{link}</link>"
             + (f"<guid>https://example.org/{guid}</guid>" if guid else "")
-            + f"<pubDate>Mon, 23 Nov 2026 {10 + n}:00:00 +0300</pubDate></item>"
+            + f"<pubDate>Mon, 23 Nov 2026 {10 + n}:00:00 +0300</pubDate>"
             for n, (title, link, guid) in enumerate(entries)
-        )
-        + "</channel></rss>\n"
-    ).encode()
+        ),
+        title=f"T{stray}",
+    )
 
     items = parse(_fetched(body, RSS), SOURCE, _context())
     shared = shared_links(items)
