@@ -127,6 +127,13 @@ def quadratic_blowup() -> bytes:
     )
 
 
+def after_a_long_prolog(body: bytes) -> bytes:
+    """The document with 70 KB of comment before its DOCTYPE: past where
+    a check of the document's first bytes looks."""
+    declaration = b'<?xml version="1.0"?>\n'
+    return body.replace(declaration, declaration + b"<!-- " + b"p" * 70_000 + b" -->\n", 1)
+
+
 def xxe(secret: Path) -> bytes:
     return with_doctype(
         f'<!ENTITY xxe SYSTEM "{secret.as_uri()}">',
@@ -913,6 +920,8 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/to-ftp": redirect_to("ftp://example.org/x"),
         "/billion-laughs": static(billion_laughs()),
         "/quadratic-blowup": static(quadratic_blowup()),
+        "/billion-laughs-late": static(after_a_long_prolog(billion_laughs())),
+        "/quadratic-blowup-late": static(after_a_long_prolog(quadratic_blowup())),
         "/xxe": static(xxe(secret)),
         "/xxe-oob": static(xxe_out_of_band(other.url, secret)),
         "/unescaped-amp": static(UNESCAPED_AMP),
@@ -1174,6 +1183,22 @@ CASES = [
     case(
         "quadratic-blowup",
         "/quadratic-blowup",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("Blow-up-free item",),
+        never=("x" * 20_000,),
+    ),
+    case(
+        "billion-laughs-after-a-long-prolog",
+        "/billion-laughs-late",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("Laugh-free item",),
+        never=("lol" * 4,),
+    ),
+    case(
+        "quadratic-blowup-after-a-long-prolog",
+        "/quadratic-blowup-late",
         codes=(0, 1),
         any_words=("not a feed", "entit"),
         bad_titles=("Blow-up-free item",),

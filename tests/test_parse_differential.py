@@ -16,7 +16,7 @@ import pytest
 from feeds.errors import ParseError
 from feeds.model import Fetched, Item, ParseContext, Source
 from feeds.normalise import normalise_item, shared_links
-from feeds.parse.fast import parse_fast
+from feeds.parse.fast import doctype_at, parse_fast
 from feeds.parse.feed import parse, parse_with_feedparser
 
 from .conftest import DATA, ROOT
@@ -911,3 +911,40 @@ def test_what_the_fast_path_reads_otherwise_goes_to_feedparser(body: str) -> Non
     reference = parse_with_feedparser(fetched, SOURCE, CONTEXT)
     assert parse(fetched, SOURCE, CONTEXT) == reference
     assert reference[0].author == "Борис"
+
+
+@pytest.mark.parametrize("prolog", [0, 5_000, 100_000], ids=["none", "5-kb", "100-kb"])
+def test_a_doctype_after_a_long_prolog_is_left_to_feedparser(prolog: int) -> None:
+    # RSS 0.91 as Netscape's DTD has it: its HTML entities are read by
+    # feedparser; the fast path read them as nothing ("Caf") once a
+    # comment (a licence, a generator's notes) put the DOCTYPE past 4 KB.
+    comment = f"<!-- {'x' * prolog} -->\n" if prolog else ""
+    body = (
+        f'<?xml version="1.0" encoding="utf-8"?>\n{comment}'
+        '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        '"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+        '<rss version="0.91"><channel><title>T</title><link>https://example.org/</link>'
+        "<item><title>Caf&eacute; &amp; bar</title><link>https://example.org/a</link>"
+        "<description>Menu &mdash; caf&eacute;</description></item></channel></rss>"
+    ).encode()
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    [story] = parse(fetched, SOURCE, CONTEXT)
+    assert (story.title, story.summary) == ("Café & bar", "Menu — café")
+
+
+def test_a_doctype_is_looked_for_in_the_prolog_only() -> None:
+    # An HTML page quoted whole in a CDATA section is no DOCTYPE of the feed.
+    page = "<![CDATA[<!DOCTYPE html><html><body><p>Page</p></body></html>]]>"
+    items = "".join(
+        f"<item><title>T{n}</title><link>https://example.org/{n}</link>"
+        f"<description>{page if n == 2 else 'x' * 5_000}</description>"
+        "<pubDate>Mon, 23 Nov 2026 10:00:00 +0300</pubDate></item>"
+        for n in range(3)
+    )
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>T</title>'
+        f"<link>https://example.org/</link>{items}</channel></rss>"
+    ).encode()
+    assert doctype_at(body) == -1
+    assert compare(body)

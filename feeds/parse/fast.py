@@ -55,6 +55,22 @@ import fastfeedparser
 from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image, joined
 
 _HEAD = 4096
+#: What may come before a document's DOCTYPE: white space, the XML
+#: declaration and other processing instructions, comments.
+_PROLOG_PART = re.compile(rb"\s++|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+
+
+def doctype_at(body: bytes) -> int:
+    """Where the DOCTYPE of an XML `body` starts, however long the prolog
+    before it (comments of any length may come first), or -1 without one.
+    Past the prolog, a `<!DOCTYPE` is text (a CDATA section's HTML page).
+    A body of UTF-8 or another ASCII-compatible encoding."""
+    position = 3 if body.startswith(b"\xef\xbb\xbf") else 0
+    while found := _PROLOG_PART.match(body, position):
+        position = found.end()
+    return position if body.startswith(b"<!DOCTYPE", position) else -1
+
+
 # Date elements and whether their text ends in a zone.
 # Possessive quantifiers and no `<` inside a tag: the text of a hostile
 # body (whitespace that no `</` follows, a run of openings that no `>`
@@ -376,6 +392,8 @@ def _checked(
         return None
     if b"xml:base" in body or b"<!DOCTYPE" in head or b"<!doctype" in head:
         return None
+    if len(body) > _HEAD and doctype_at(body) >= 0:
+        return None  # after a long prolog: entities all the same
     if b"<rdf:RDF" in head or b'version="0.3"' in head:
         return None  # RSS 1.0 and Atom 0.3 are rare: feedparser reads them
     charset = re.search(r"charset=([\w.:-]+)", fetched.headers.get("content-type", ""), re.I)

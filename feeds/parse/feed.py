@@ -44,7 +44,15 @@ from feeds.model import (
 )
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
-from feeds.parse.fast import Facts, ids_given, marks_guids, parse_fast, read_fast, tag_names
+from feeds.parse.fast import (
+    Facts,
+    doctype_at,
+    ids_given,
+    marks_guids,
+    parse_fast,
+    read_fast,
+    tag_names,
+)
 from feeds.parse.parts import Cut, cut_entries
 
 #: LINE SEPARATOR and PARAGRAPH SEPARATOR in UTF-8.
@@ -442,8 +450,17 @@ def _characters_only(body: bytes) -> bytes:
     return _CHAR_REF.sub(written, body)
 
 
+def _declares_entities(body: bytes) -> bool:
+    """Whether a document declares XML entities: in its first 64 KB (text
+    before its XML declaration too), or in its DOCTYPE wherever that is."""
+    if _DECLARES_ENTITIES.search(body[:_DOCTYPE_WINDOW]):
+        return True
+    at = doctype_at(body)
+    return at >= 0 and _DECLARES_ENTITIES.match(body, at) is not None
+
+
 def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
-    if _DECLARES_ENTITIES.search(fetched.body[:_DOCTYPE_WINDOW]):
+    if _declares_entities(fetched.body):
         # Entity declarations are how billion-laughs, quadratic blow-up and
         # XXE attacks work; no real feed needs its own.
         raise ParseError(
