@@ -948,3 +948,25 @@ def test_a_doctype_is_looked_for_in_the_prolog_only() -> None:
     ).encode()
     assert doctype_at(body) == -1
     assert compare(body)
+
+
+@pytest.mark.parametrize("lead", [0, 70_000], ids=["in-the-first-64-kb", "past-64-kb"])
+def test_line_and_paragraph_separators_read_alike_on_both_paths(lead: int) -> None:
+    # fastfeedparser makes each U+2028 and U+2029 a line feed when one is
+    # in a document's first 64 KB; feedparser's path keeps them, and they
+    # become breaks in the HTML. Such a document is feedparser's.
+    items = "".join(
+        f"<item><title>T{n}</title><link>https://example.org/{n}</link>"
+        f"<description>{'y' * lead if n == 0 else ''}Line one\u2028line two\u2029end"
+        "</description><pubDate>Mon, 23 Nov 2026 10:00:00 +0300</pubDate></item>"
+        for n in range(2)
+    )
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>T</title>'
+        f"<link>https://example.org/</link>{items}</channel></rss>"
+    ).encode()
+    fetched = _fetched(body)
+    _paths_agree(fetched)
+    assert normalise_item(parse(fetched, SOURCE, CONTEXT)[1]).summary == (
+        "Line one<br>line two<br><br>end"
+    )
