@@ -274,6 +274,31 @@ def test_year_glued_to_view_count(line: str, year: int, views: int) -> None:
     assert card.views == views
 
 
+@pytest.mark.parametrize(
+    ("line", "views"),
+    [
+        ("17 ноября 2025 1200", 1200),
+        ("17 ноября 2025\xa01200", 1200),
+        ("17 ноября 2025 12 300", 12300),
+        ("17 ноября 2025 1\u202f234\u202f567", 1234567),
+    ],
+)
+def test_a_view_count_after_a_space_is_read_and_its_card_kept(line: str, views: int) -> None:
+    # A copy of the page that keeps a space between the date and the view
+    # count lost the whole card (and its story) where the layout glues them.
+    first, second = items_of(
+        f"Искусство\nКуратор об итогах конференции\n{line}\n"
+        "Литература\nЛид второй статьи\n20 января 202212300"
+    )
+    assert (first.title, first.published, first.views, first.rubrics) == (
+        "Куратор об итогах конференции",
+        msk(2025, 11, 17),
+        views,
+        ("art",),
+    )
+    assert (second.title, second.views) == ("Лид второй статьи", 12300)
+
+
 def test_rubric_lines_glued_together_all_go_to_the_card() -> None:
     (card,) = items_of("ЛитератураОбщество\nЛид статьи\n20 января 202212300")
     assert (card.title, card.rubrics) == ("Лид статьи", ("literature", "society"))

@@ -43,7 +43,10 @@ _TIMED_12 = re.compile(
 # view count: "20 января 202212300" -> 2022 and 12300.
 #: A day and month, either way round: "20 января", "January 20,".
 _DAY_MONTH = r"(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2},?)"
-_DATED_VIEWS = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+(?P<year>\d{{4}}))(?P<views>\d{{1,9}})$")
+#: The view count after the year: glued to it, or after a space, when it
+#: may be written in groups of three ("12 300").
+_VIEWS = r"(?:\d{1,9}|[ \xa0](?:\d{1,3}(?:[ \xa0\u202f]\d{3})+|\d{1,9}))"
+_DATED_VIEWS = re.compile(rf"^(?P<date>{_DAY_MONTH}\s+(?P<year>\d{{4}}))(?P<views>{_VIEWS})$")
 #: A card's date when it has no view count: a day, with its year or not
 #: (a page of this year's cards prints none).
 _CARD_DATE = re.compile(rf"^(?P<date>{_DAY_MONTH}(?:\s+(?P<year>\d{{4}}))?)(?:\s*(?:г\.?|года))?$")
@@ -287,7 +290,7 @@ def parse(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]
                     published=published,
                     categories=tuple(rubrics),
                     series=series,
-                    views=int(views) if views else None,
+                    views=int("".join(views.split())) if views else None,
                 )
             )
         elif rubrics or series:
