@@ -1,5 +1,5 @@
 """Loaded by the fork server of the service's parsing workers (see
-`feeds.pipeline.parsing_pool`), and only there: its main thread imports it
+`feeds.workers.parsing_pool`), and only there: its main thread imports it
 before it serves.
 
 The server ignores SIGINT itself; this makes it ignore SIGTERM too, which
@@ -7,7 +7,7 @@ a service manager may send to the whole control group. A fork server
 killed by it takes every worker's link to the pool with it, and the parses
 in flight fail. It still ends with the service: it exits when the last
 process using it has. A server started from a thread of the service was
-started with both signals blocked (`feeds.pipeline.submit`): one sent
+started with both signals blocked (`feeds.workers.submit`): one sent
 meanwhile waits, and is dropped once they are ignored here. Its workers
 start with `feeds.pipeline` loaded instead of importing it on their first
 task.

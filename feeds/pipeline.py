@@ -2,9 +2,11 @@
 
     per source (worker threads):   fetch -> parse -> normalise -> classify
     in transactions:               store (items, rubrics, source state)
-    then:                          render -> publish
+    then:                          render -> publish (`feeds.output`)
 
-`run_once` is one full cycle over every source (`feeds build`);
+Parsing runs in worker processes when there is enough of it
+(`feeds.workers`); a big feed's body is cut into parts read at once there
+(`_read_in_parts`). `run_once` is one full cycle over every source (`feeds build`);
 `run_source` is one source's turn in the service, and `publish_pending`
 re-renders only the feeds such turns changed. A `SourceError` is recorded
 in the result and logged with the source's name; the other sources go on.
@@ -13,55 +15,39 @@ Any other exception is a bug and propagates.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import inspect
 import json
 import logging
-import multiprocessing
-import multiprocessing.context
-import multiprocessing.forkserver
-import os
 import random
-import select
-import signal
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import (
     BrokenExecutor,
     CancelledError,
     Executor,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
 )
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache, partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from feeds import __version__
 from feeds.classify import Vocabulary, classify_item, keep_item
 from feeds.errors import (
     FeedsError,
     FetchError,
     ParseError,
-    PublishError,
     SourceError,
     StoreError,
     describe_bug,
 )
-from feeds.fetch import Fetcher, Validators, notify_hub
+from feeds.fetch import Fetcher, Validators
 from feeds.model import (
-    ARCHIVE_DIR,
-    COMBINED,
-    FEED_FORMATS,
     MAX_ITEMS_PER_FETCH,
-    ArchivePage,
     Config,
     Fetched,
     Item,
@@ -83,20 +69,10 @@ from feeds.normalise import (
     shared_links,
 )
 from feeds.parse import follower_for, noted_parser_for, parser_for, too_many, too_much_text
-from feeds.publish import NewFiles, prepare_dir, publish_file
+from feeds.publish import prepare_dir
 from feeds.render import (
     ARCHIVE_FORMATS,
-    STYLESHEET,
-    ArchiveEntry,
-    FeedSpec,
-    archive_formats,
     archive_name,
-    archive_row_entry,
-    render_archive,
-    render_feed,
-    render_index,
-    render_opml,
-    stylesheet,
 )
 from feeds.store import (
     Attempt,
@@ -109,18 +85,18 @@ from feeds.store import (
     no_store_yet,
 )
 from feeds.timing import cache_lifetime, next_due, regular_due, retry_ends
-from feeds.words import words_for
 
 if TYPE_CHECKING:
     from feeds.parse.fast import Facts
     from feeds.parse.feed import OfWhole
 
+from feeds.output import Announce, all_published, file_names, publish_feeds, render_key
+from feeds.workers import ForParts, cpu_pool, submit
+
 _T = TypeVar("_T")
 
 log = logging.getLogger("feeds")
 
-#: From this many sources on, parsing runs in worker processes too.
-PROCESS_THRESHOLD = 50
 #: A full run commits after about this many items (and at its end).
 COMMIT_EVERY_ITEMS = 5000
 
@@ -195,7 +171,7 @@ def _run_once_locked(
                 host_delay=config.host_delay,
                 allow_private=config.allow_private,
             ) as fetcher,
-            _cpu_pool(len(config.sources), eager=unread > 0) as cpu,
+            cpu_pool(len(config.sources), eager=unread > 0) as cpu,
             store.bulk(),
             store.transaction(),
             # Closed here, not when collected: an interrupt while storing
@@ -237,7 +213,7 @@ def _run_once_locked(
                     # write-ahead log kept short is cheaper to search.
                     store.commit_so_far()
                     stored = 0
-            key = _render_key(config)
+            key = render_key(config)
         # Nothing new, the same feeds configured, every file in place:
         # rendering would only prove the files are already right.
         if changed or store.meta("render_key") != key or not all_published(config, store):
@@ -246,7 +222,7 @@ def _run_once_locked(
                 store.set_meta("render_key", key)
                 store.set_meta("pending_rubrics", "")
         else:
-            written, unchanged = (), len(_file_names(config))
+            written, unchanged = (), len(file_names(config))
     return RunReport(
         started=now,
         results=in_config_order(config, results),
@@ -292,7 +268,7 @@ def forget_stories(
             if forgotten:
                 written, _unchanged = publish_feeds(config, store, now=now)
                 with store.transaction():
-                    store.set_meta("render_key", _render_key(config))
+                    store.set_meta("render_key", render_key(config))
     finally:
         output.release()
         lock.release()
@@ -781,237 +757,6 @@ class _ByHost:
                         self._busy[host] -= 1
 
 
-@contextmanager
-def _cpu_pool(sources: int, *, eager: bool = True) -> Iterator[Executor | None]:
-    """Worker processes for parsing and clean-up when there is enough work
-    to repay starting them (feedparser, fastfeedparser's Python side and
-    dataclass building hold the GIL); None means in the fetching thread.
-    With fewer sources, workers that read only a big feed's parts
-    (`_ForParts`). `eager`: bodies are sure to come, so start the workers
-    now."""
-    if not wants_workers(sources):
-        # Forked now for a big feed's parts, should one come: cheap (a few
-        # milliseconds), where a fork server started then takes a tenth of
-        # a second. Not for a run where every source probably answers 304.
-        workers = min(_cores(), MOST_PART_WORKERS)
-        forked = _forked_pool(workers) if eager and workers >= 2 else None
-        if forked is None:
-            yield None
-            return
-        with _ForParts(forked) as parts:
-            yield parts
-        return
-    forked = _forked_pool(_cores()) if eager else None
-    if forked is not None:
-        with forked:
-            yield forked
-        return
-    # Every source will probably answer 304: workers start only if a body
-    # comes.
-    with _OnFirstUse(parsing_pool) as processes:
-        yield processes
-
-
-#: Worker processes a build of fewer than PROCESS_THRESHOLD sources forks
-#: for a big feed's parts (it may well have none to read).
-MOST_PART_WORKERS = 4
-
-
-def _cores() -> int:
-    return os.cpu_count() or 1
-
-
-class _ForParts(Executor):
-    """Worker processes that read only big feed documents, in parts (see
-    `_read_in_parts`): with fewer sources than PROCESS_THRESHOLD, other
-    bodies are parsed in the fetching threads."""
-
-    def __init__(self, pool: Executor) -> None:
-        self._pool = pool
-
-    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        return self._pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait, cancel_futures=cancel_futures)
-
-
-class _OnFirstUse(Executor):
-    """An executor made by `make` at its first submit. A process pool does
-    not start its workers before that, but it does make its queues then,
-    and their locks start multiprocessing's resource tracker: one more
-    interpreter, for a cycle where every source answers 304."""
-
-    def __init__(self, make: Callable[[], Executor]) -> None:
-        self._make = make
-        self._made: Executor | None = None
-        self._closed = False
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        with self._lock:
-            if self._closed:
-                # As an executor says it: no pool is made after the end.
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            if self._made is None:
-                self._made = self._make()
-        return self._made.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._lock:
-            self._closed = True
-            made = self._made
-        if made is not None:
-            made.shutdown(wait, cancel_futures=cancel_futures)
-
-
-def parsing_pool() -> ProcessPoolExecutor:
-    """Worker processes for parsing, one per core, started by a forkserver
-    when the first body is sent: safe while threads run (the service), and
-    none starts if no body ever comes. Use `wants_workers` first."""
-    context = _parsing_context()
-    return ProcessPoolExecutor(
-        max_workers=_cores(),
-        mp_context=context,
-        initializer=_service_worker,
-        initargs=(os.getpid(),),
-    )
-
-
-def _parsing_context() -> multiprocessing.context.ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["feeds._forkserver"])
-    return context
-
-
-def submit(pool: Executor, task: Callable[..., _T], *args: Any) -> Future[_T]:
-    """`pool.submit`, with SIGINT and SIGTERM blocked in this thread
-    meanwhile. A submit may start a worker, and the fork server with it;
-    both inherit the mask, through exec too, so a signal sent to the whole
-    group in their first instants waits until they ignore it (see
-    `feeds._forkserver` and `_service_worker`) instead of killing them.
-    The service's own thread still receives it."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        return pool.submit(task, *args)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def start_parsing_server() -> None:
-    """Start the server that forks `parsing_pool`'s workers now, deaf to
-    SIGINT and SIGTERM from its first instant: a terminal's Ctrl-C or a
-    service manager's SIGTERM to the whole group would kill it, and with it
-    every worker's link to the pool. Ignored signals stay ignored across
-    exec; from the main thread, before the service's own handlers are
-    installed. (A server started later, by a reload, ignores them from its
-    preload on: `feeds._forkserver`.)"""
-    _parsing_context()
-    previous = {
-        signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _service_worker(service: int) -> None:
-    """The service stops its workers itself, after the last publish they
-    may help with. Ctrl-C in a terminal signals the whole process group,
-    and a service manager's SIGTERM may go to the whole control group:
-    either would kill a worker under a parse, with a traceback, and fail
-    the runs it served. A service that dies without stopping them (the
-    OOM killer's SIGKILL) is noticed, and the worker ends too."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _yield_to_the_writer()
-    threading.Thread(
-        target=_end_with, args=(service,), name="feeds-watch-service", daemon=True
-    ).start()
-
-
-#: How often a worker without a pidfd looks whether its service is alive.
-SERVICE_WATCH_SECONDS = 1.0
-
-
-def _end_with(service: int) -> None:
-    """Exit this process when the process `service` has ended. A worker
-    waits on a queue whose write end it holds itself, and the fork server
-    lives as long as any worker does: neither would ever notice."""
-    try:
-        handle = os.pidfd_open(service)
-    except (AttributeError, OSError):  # not Linux 5.3+: look now and then
-        while True:
-            try:
-                os.kill(service, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except OSError:
-                pass
-            time.sleep(SERVICE_WATCH_SECONDS)
-    select.select([handle], [], [])  # readable once the process has ended
-    os._exit(0)
-
-
-def _build_worker(build: int) -> None:
-    """A build's worker ends at once and without a word on Ctrl-C (a
-    terminal signals the whole process group): the build, which prints
-    `interrupted`, does not wait for the parses it was making. A build
-    killed outright (a cron time-out, the OOM killer) is noticed too."""
-    RunLock.drop_inherited()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    _yield_to_the_writer()
-    threading.Thread(target=_end_with, args=(build,), name="feeds-watch-build", daemon=True).start()
-
-
-#: How much lower a worker process's CPU priority is than the main one's.
-WORKER_NICENESS = 10
-
-
-def _yield_to_the_writer() -> None:
-    """Run this worker at a lower priority than the process that stores:
-    that one process writes every worker's items, so time it waits for a
-    core while workers parse ahead holds the whole run back. A first cycle
-    of 1,000 sources on 2 cores: 9.85-9.87 s -> 9.56-9.67 s."""
-    with suppress(OSError, AttributeError):  # not permitted, or no nice()
-        os.nice(WORKER_NICENESS)
-
-
-def wants_workers(sources: int) -> bool:
-    """Whether this many sources repay worker processes (more than one
-    core, enough bodies to parse)."""
-    return _cores() >= 2 and sources >= PROCESS_THRESHOLD
-
-
-def _forked_pool(workers: int) -> ProcessPoolExecutor | None:
-    """`workers` processes forked from this one, all started now; None
-    when other threads run here (a fork could copy a lock they hold).
-    Forked, they share this process's imported modules instead of
-    importing them again: a third of a second of CPU each, and memory."""
-    if threading.active_count() != 1:
-        return None
-    _give_back_free_memory()
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_build_worker,
-        initargs=(os.getpid(),),
-    )
-    # The first submit forks them all, before the pool starts its thread.
-    pool.submit(int).result()
-    return pool
-
-
-def _give_back_free_memory() -> None:
-    """Return the heap memory freed since parsing to the system before a
-    fork (glibc keeps it otherwise): a child's resident size starts as a
-    copy of this process's. After a 10,000-item source, 119 -> 64 MB."""
-    with suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL(None).malloc_trim(0)
-
-
 def process_fetched(
     fetched: Fetched, source: Source, context: ParseContext, vocabulary: Vocabulary
 ) -> tuple[tuple[Item, ...], str]:
@@ -1296,7 +1041,7 @@ def _fetch_and_process(
     parts = None if cpu is None else _read_in_parts(cpu, fetched, parsed_as, context, vocabulary)
     if parts is not None:
         items, error = parts, ""
-    elif cpu is None or (isinstance(cpu, _ForParts) and len(fetched.body) < PARTS_FROM):
+    elif cpu is None or (isinstance(cpu, ForParts) and len(fetched.body) < PARTS_FROM):
         items, error = process_fetched(fetched, parsed_as, context, vocabulary)
     else:
         parsing = submit(cpu, process_fetched, fetched, parsed_as, context, vocabulary)
@@ -1616,523 +1361,3 @@ def _names(config: Config) -> frozenset[str]:
     if _named[0] is not config.sources:
         _named = (config.sources, frozenset(source.name for source in config.sources))
     return _named[1]
-
-
-#: Items a feed's arrival time is read from: SQLite takes up to 32,766
-#: parameters in one statement.
-_MOST_PARAMETERS = 30_000
-
-
-def feed_specs(config: Config, store: Store, now: datetime | None = None) -> list[FeedSpec]:
-    """The combined feed and one feed per rubric, with their newest items.
-    `now` (else the clock's) is when a feed an entry left says it changed."""
-    now = now or datetime.now(UTC)
-    labels = {rubric.slug: rubric.title for rubric in config.rubrics}
-    created = store.created()
-    site = config.site
-
-    def spec(
-        rubric: str | None, slug: str, title: str, description: str, limit: int, **extra: Any
-    ) -> FeedSpec:
-        total = store.count(rubric)
-        items = tuple(
-            _rubrics_configured(item, labels) for item in store.latest(rubric, limit, members=total)
-        )
-        # The last change a reader can see: an item's edit or date, or the
-        # arrival of the newest one. By dates alone it went backwards when a
-        # new story with an older date pushed out a recently edited one.
-        stamps = [item.updated or item.published for item in items]
-        stamps.append(store.first_stored([item.id for item in items[:_MOST_PARAMETERS]]))
-        # An empty feed's is when the store was made, or `now` where that
-        # is earlier (a build `--now` in the past, reproducible).
-        updated = max((stamp for stamp in stamps if stamp is not None), default=min(created, now))
-        return FeedSpec(
-            slug=slug,
-            title=title,
-            description=description,
-            items=items,
-            updated=store.steady_updated(slug, updated, [item.id for item in items], now),
-            total=total,
-            labels=labels,
-            **extra,
-        )
-
-    specs = [
-        spec(
-            None,
-            COMBINED,
-            site.title,
-            # No description: the feed's title stands in, in the site's own
-            # language (a made-up English one read oddly on a Russian site).
-            site.description,
-            config.max_items,
-        )
-    ]
-    for rubric in config.rubrics:
-        specs.append(
-            spec(
-                rubric.slug,
-                rubric.slug,
-                f"{rubric.title} — {site.title}",
-                rubric.description,
-                rubric.max_items or config.max_items,
-                formats=rubric.formats,
-            )
-        )
-    return specs
-
-
-def _rubrics_configured(item: Item, labels: dict[str, str]) -> Item:
-    """The item with only the rubrics config.yaml has now: a story keeps a
-    rubric removed or renamed since (see the README), but a category
-    naming a rubric with no feed, and no title, is not published."""
-    if all(slug in labels for slug in item.rubrics):
-        return item
-    return item.evolve(rubrics=tuple(slug for slug in item.rubrics if slug in labels))
-
-
-def _render_key(config: Config) -> str:
-    """A digest of everything that shows in the files: the config's part,
-    and the code that renders them (an upgrade that changes what a file
-    says re-renders every file once, even with nothing new)."""
-    shown = (
-        __version__,
-        _renderer(),
-        config.site,
-        config.rubrics,
-        config.max_items,
-        config.archive_page_size,
-        str(config.output_dir),
-    )
-    return hashlib.sha256(repr(shown).encode()).hexdigest()
-
-
-@lru_cache(maxsize=1)
-def _renderer() -> str:
-    """A digest of the code and the stylesheet that make the files."""
-    digest = hashlib.sha256(stylesheet())
-    for module in (render_feed, feed_specs, words_for):
-        with suppress(OSError):  # installed without sources: the version counts
-            digest.update(Path(inspect.getfile(module)).read_bytes())
-    return digest.hexdigest()
-
-
-def _file_names(config: Config) -> list[str]:
-    names = [f"{COMBINED}.{suffix}" for suffix in FEED_FORMATS]
-    names += [f"{r.slug}.{suffix}" for r in config.rubrics for suffix in (*r.formats, "opml")]
-    return [*names, "feeds.opml", "index.html", STYLESHEET]
-
-
-def all_published(config: Config, store: Store) -> bool:
-    """Every file of the feeds in place, archive pages included (a page
-    lost on its own is written again at the next build, not only when
-    something changes)."""
-    if not all((config.output_dir / name).is_file() for name in _file_names(config)):
-        return False
-    formats = {COMBINED: FEED_FORMATS} | {rubric.slug: rubric.formats for rubric in config.rubrics}
-    for slug, count in store.archive_page_counts().items():
-        suffixes = archive_formats(formats.get(slug, ()))
-        if not suffixes:
-            continue  # a feed no longer published, or one without pages
-        try:
-            present = set(os.listdir(config.output_dir / ARCHIVE_DIR / slug))
-        except OSError:
-            return False
-        if any(f"{n}.{s}" not in present for n in range(1, count + 1) for s in suffixes):
-            return False
-    return True
-
-
-def publish_feeds(
-    config: Config,
-    store: Store,
-    only: frozenset[str] | None = None,
-    *,
-    parallel: bool = False,
-    helpers: Executor | None = None,
-    stopping: threading.Event | None = None,
-    announce: Announce | None = None,
-    now: datetime | None = None,
-) -> tuple[tuple[str, ...], int]:
-    """Render the combined feed, the rubric feeds (all, or those in `only`),
-    their new archive pages, the OPML list and the index; write the files
-    whose bytes changed, and ping the WebSub hub for them (through
-    `announce`, such as a `Pinger`, else here and now).
-    When there are many archive pages, `helpers` (worker processes of the
-    caller's) write them all, or with `parallel` this process shares them
-    with helpers it forks. Returns (names written, number left untouched).
-    Raises PublishError."""
-    site = config.site
-    with store.transaction():
-        # Every spec once: the OPML list and the index need them all,
-        # whatever feeds are rewritten. Pages that filled up are recorded
-        # before anything is written: a run that dies below writes them
-        # next time (files are checked).
-        everything = feed_specs(config, store, now)
-        archives = {
-            spec.slug: store.archive_pages(
-                spec.slug, config.archive_page_size, {item.id for item in spec.items}
-            )
-            for spec in everything
-        }
-    everything = [replace(spec, archived=len(archives[spec.slug])) for spec in everything]
-    specs = [s for s in everything if only is None or s.slug == COMBINED or s.slug in only]
-    # New archive pages first, the current documents link them (when there
-    # are many, helpers finish theirs while this process renders the rest).
-    archived = _publish_archives(config, store, specs, archives, parallel, helpers)
-    # The current documents are rendered while this process's pages are
-    # still being written out (and the helpers' synced); they are put in
-    # place only after every page is.
-    files: list[tuple[str, bytes]] = []
-    try:
-        for spec in specs:
-            for suffix in spec.formats:
-                files.append((spec.filename(suffix), render_feed(site, spec, suffix)))
-            if spec.slug != COMBINED:
-                # One rubric's feeds as OPML, for a partner who takes just that.
-                files.append((spec.filename("opml"), render_opml(site, [spec], spec.title)))
-        files.append(("feeds.opml", render_opml(site, everything)))
-        files.append(("index.html", render_index(site, everything)))
-        files.append((STYLESHEET, stylesheet(site.language)))
-    except BaseException:
-        archived.abort()
-        raise
-    names = archived.wait()
-    if announce is None:
-        announce = partial(_announce, stopping=stopping)
-    if any(archives.values()) and (only is None or not _archive_owner(config)):
-        # The pages on disk are this store's from now on. A publish of some
-        # feeds says so too when nothing did yet: a service started on a new
-        # store writes its first pages so, and never said whose they were
-        # (a store rebuilt after a loss then took them for its own).
-        _claim_archive(config, store)
-    written: list[str] = []
-    try:
-        for name, data in files:
-            if publish_file(config.output_dir, name, data):
-                written.append(name)
-    except PublishError:
-        # The feeds written so far are out: their subscribers must hear of
-        # them now, as the next publish finds them unchanged.
-        announce(config, written)
-        raise
-    if only is None:
-        _retire_files(config, store, [name for name, _data in files])
-    announce(config, written)
-    return (*names, *written), len(files) - len(written)
-
-
-#: What takes the names of files just written, to ping the hub for them.
-Announce = Callable[[Config, list[str]], None]
-
-
-class Pinger:
-    """The service's WebSub pings, sent in order from a thread of their
-    own: a hub that is slow or down (three tries of up to 5 s per feed)
-    holds up no publish. Pings that queue up meanwhile go out together,
-    each feed once. Once `stopping` is set, what is still due gets one
-    short try per feed."""
-
-    def __init__(self, stopping: threading.Event) -> None:
-        self._stopping = stopping
-        self._queue: deque[tuple[Config, list[str]] | None] = deque()
-        self._ready = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def __call__(self, config: Config, written: list[str]) -> None:
-        if not config.site.hub or not written:
-            return
-        with self._ready:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="feeds-ping", daemon=True)
-                self._thread.start()
-            self._queue.append((config, list(written)))
-            self._ready.notify()
-
-    def close(self, timeout: float) -> bool:
-        """Send what is due, then end; False if that took over `timeout`
-        seconds (the thread is left to the process's exit)."""
-        with self._ready:
-            thread = self._thread
-            self._queue.append(None)
-            self._ready.notify()
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
-
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue:
-                    self._ready.wait()
-                jobs = list(self._queue)
-                self._queue.clear()
-            due = [job for job in jobs if job is not None]
-            if due:
-                config = due[-1][0]  # the newest: the hub may have changed
-                names = list(dict.fromkeys(name for _config, written in due for name in written))
-                try:
-                    _announce(config, names, self._stopping)
-                except Exception:  # a bug: logged, and the pings go on
-                    log.exception("WebSub pings failed")
-            if len(due) < len(jobs):
-                return
-
-
-def _retire_files(config: Config, store: Store, published: list[str]) -> None:
-    """Remove the feeds, OPML lists... that an earlier publish wrote and
-    config.yaml no longer names (a rubric or a format taken out): served
-    unchanged for ever, they would look alive to their subscribers. Only
-    names this store recorded as published go; archive pages stay."""
-    folder = str(config.output_dir)
-    recorded = json.loads(store.meta("published_files") or "{}")
-    # Per folder: names recorded for another output folder say nothing of
-    # this one, and a folder returned to (output.dir moved and moved back)
-    # still has what was published there before; those files were served
-    # unchanged for ever. (Stores before this kept one folder's.)
-    folders: dict[str, list[str]] = recorded.get("folders") or (
-        {recorded["dir"]: recorded.get("files", [])} if "dir" in recorded else {}
-    )
-    before = folders.pop(folder, [])
-    for name in sorted(set(before) - set(published)):
-        try:
-            (config.output_dir / name).unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("%s: cannot remove this file, no longer published: %s", name, exc)
-        else:
-            log.info("%s: removed, config.yaml no longer publishes it", name)
-    folders[folder] = sorted(published)  # the newest last
-    kept = dict(list(folders.items())[-PUBLISHED_FOLDERS_KEPT:])
-    with store.transaction():
-        store.set_meta("published_files", json.dumps({"folders": kept}))
-
-
-#: Output folders whose published names the store keeps (a release swapped
-#: in with each deploy makes a new one every time).
-PUBLISHED_FOLDERS_KEPT = 16
-
-
-#: Rendered archive entries kept while writing pages: an item is on a page
-#: of the combined feed and of each of its rubrics, written close together.
-ARCHIVE_CACHE_ITEMS = 1000
-#: From this many pages to write on, worker processes share the work.
-ARCHIVE_PARALLEL_PAGES = 100
-
-#: One archive page to write: the feed (without its items), the page, and
-#: the formats missing on disk.
-_PageTask = tuple[FeedSpec, ArchivePage, tuple[str, ...]]
-
-
-class _ArchiveWrite:
-    """Archive pages being written: this process's in `own` (written, not
-    yet in place), the helpers' in `runs`. `wait` puts this process's in
-    place and returns every page's file names once all are, or raises what
-    went wrong (after every run ended); `abort` drops this process's."""
-
-    def __init__(
-        self,
-        names: list[str],
-        started: float,
-        pages: int,
-        own: NewFiles,
-        runs: list[Future[None]] | None = None,
-        helpers: Executor | None = None,
-    ) -> None:
-        self._names = names
-        self._own = own
-        self._runs = runs or []
-        self._helpers = helpers
-        self._started = started
-        self._pages = pages
-
-    def wait(self) -> list[str]:
-        try:
-            self._own.commit()
-        except BaseException:
-            self.abort()
-            raise
-        failures = self._end_runs()
-        for failure in failures:
-            if failure is not None:
-                raise failure
-        if self._names:
-            took = time.monotonic() - self._started
-            log.info(
-                "archive: %d pages written (%d files) in %.2f s",
-                self._pages,
-                len(self._names),
-                took,
-            )
-        return self._names
-
-    def abort(self) -> None:
-        self._own.abort()
-        self._end_runs()
-
-    def _end_runs(self) -> list[BaseException | None]:
-        failures = [run.exception() for run in self._runs]
-        if self._helpers is not None:
-            self._helpers.shutdown()
-        return failures
-
-
-def _publish_archives(
-    config: Config,
-    store: Store,
-    specs: list[FeedSpec],
-    archives: dict[str, list[ArchivePage]],
-    parallel: bool,
-    helpers: Executor | None = None,
-) -> _ArchiveWrite:
-    """Write every archive page of these feeds that is not on disk yet (a
-    page on disk is never rewritten: partners may keep it for ever).
-
-    Pages of all feeds are written in step (by how far into its feed each
-    page is), so an item's pages in several feeds come close together and
-    its entries are rendered once, from a bounded cache. Many pages (a
-    first run) are split in runs between this process and helpers forked
-    for them, one per other core; the helpers' runs are still going when
-    this returns."""
-    todo: list[tuple[float, _PageTask]] = []
-    # Pages on disk written from another store (this one rebuilt after a
-    # loss, or pointed at an old output/) hold other items under the same
-    # numbers: this store's pages are written over them.
-    foreign = _archive_owner(config) not in ("", store.identity())
-    if foreign:
-        log.warning(
-            "%s holds archive pages written from another store: writing this store's over them",
-            config.output_dir / ARCHIVE_DIR,
-        )
-        _drop_foreign_pages(config, {slug: len(pages) for slug, pages in archives.items()})
-        if not any(archives.values()):
-            # None of the other store's pages is left, and this store has
-            # none to write yet: the folder is this store's now. (Else the
-            # warning came at every publish until its first page filled.)
-            _claim_archive(config, store)
-    for spec in specs:
-        pages = archives.get(spec.slug, [])
-        suffixes = archive_formats(spec.formats)
-        folder = config.output_dir / ARCHIVE_DIR / spec.slug
-        present = set(os.listdir(folder)) if pages and folder.is_dir() and not foreign else set()
-        bare = replace(spec, items=())
-        for page in pages:
-            missing = tuple(s for s in suffixes if f"{page.number}.{s}" not in present)
-            if missing:
-                todo.append((page.last / pages[-1].last, (bare, page, missing)))
-    todo.sort(key=lambda task: (task[0], task[1][0].slug, task[1][1].number))
-    tasks = [task for _position, task in todo]
-    names = [archive_name(spec.slug, page.number, s) for spec, page, kinds in tasks for s in kinds]
-    started = time.monotonic()
-    cores = _cores()
-    many = cores > 1 and len(tasks) >= ARCHIVE_PARALLEL_PAGES
-    forked = None
-    if many and helpers is None and parallel:
-        # Forked now, not kept from parsing: they start as a copy of this
-        # process, and nothing of the parsing is left in them.
-        forked = _forked_pool(cores - 1)
-    own = NewFiles(config.output_dir)
-    runner = forked or helpers
-    if not many or runner is None:
-        pending = _ArchiveWrite(names, started, len(tasks), own)
-        mine = tasks
-    else:
-        size = -(-len(tasks) // cores)
-        # The caller's helpers take every run (this process has other
-        # work: the service's storing); forked ones leave it the first.
-        first = 0 if forked is None else size
-        runs = [
-            submit(runner, _archive_pages_in_worker, config, tasks[start : start + size])
-            for start in range(first, len(tasks), size)
-        ]
-        pending = _ArchiveWrite(names, started, len(tasks), own, runs, forked)
-        mine = tasks[:first]
-    try:
-        _write_archive_pages(config, store, mine, own)
-    except BaseException:
-        with suppress(Exception):
-            pending.abort()
-        raise
-    return pending
-
-
-#: Names the store the archive pages were written from (its identity).
-ARCHIVE_OWNER = f"{ARCHIVE_DIR}/.store"
-
-
-def _claim_archive(config: Config, store: Store) -> None:
-    """Record the archive pages on disk as this store's."""
-    publish_file(config.output_dir, ARCHIVE_OWNER, (store.identity() + "\n").encode())
-
-
-def _archive_owner(config: Config) -> str:
-    """The store the archive pages on disk were written from ('' when
-    unknown: no pages yet, or written before this was recorded)."""
-    try:
-        return (config.output_dir / ARCHIVE_OWNER).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
-def _drop_foreign_pages(config: Config, counts: dict[str, int]) -> None:
-    """Remove another store's pages numbered past this store's last page of
-    their feed (all of them for a feed it has no pages of): left, they
-    would later pass for this store's own."""
-    top = config.output_dir / ARCHIVE_DIR
-    for folder in top.iterdir() if top.is_dir() else ():
-        if not folder.is_dir():
-            continue
-        for page in folder.iterdir():
-            number, _dot, suffix = page.name.partition(".")
-            past = number.isdigit() and int(number) > counts.get(folder.name, 0)
-            if suffix in ARCHIVE_FORMATS and past:
-                page.unlink(missing_ok=True)
-
-
-def _archive_pages_in_worker(config: Config, tasks: list[_PageTask]) -> None:
-    """A worker process's run of archive pages, each put in place by the
-    worker itself (pages stand alone: one run failing spoils no other)."""
-    batch = NewFiles(config.output_dir)
-    try:
-        with Store(config.storage_url) as store:
-            _write_archive_pages(config, store, tasks, batch)
-        batch.commit()
-    except BaseException:
-        batch.abort()
-        raise
-
-
-def _write_archive_pages(
-    config: Config, store: Store, tasks: list[_PageTask], batch: NewFiles
-) -> None:
-    labels = {rubric.slug: rubric.title for rubric in config.rubrics}
-    cache: OrderedDict[str, ArchiveEntry] = OrderedDict()
-    for spec, page, suffixes in tasks:
-        ids = store.archived_ids(page)
-        found = {}
-        for item_id in ids:
-            if item_id in cache:
-                cache.move_to_end(item_id)
-                found[item_id] = cache[item_id]
-        for item_id, row in store.archive_rows([i for i in ids if i not in found]).items():
-            found[item_id] = cache[item_id] = archive_row_entry(config.site, labels, row)
-        while len(cache) > ARCHIVE_CACHE_ITEMS:
-            cache.popitem(last=False)
-        # A story taken out with `feeds forget` keeps its number: no entry.
-        entries = [found[item_id] for item_id in ids if item_id in found]
-        for suffix in suffixes:
-            name = archive_name(spec.slug, page.number, suffix)
-            batch.add(name, render_archive(config.site, spec, page, entries, suffix))
-
-
-def _announce(config: Config, written: list[str], stopping: threading.Event | None) -> None:
-    """Ping the WebSub hub for exactly the feeds that changed; failures are
-    logged, never raised: the files are out whatever the hub says."""
-    hub = config.site.hub
-    topics = [
-        config.site.base_url + name for name in written if name.rsplit(".", 1)[-1] in FEED_FORMATS
-    ]
-    if not hub or not topics:
-        return
-    for failure in notify_hub(hub, topics, config.site.base_url, stopping=stopping):
-        log.warning("%s", failure)

@@ -290,7 +290,7 @@ def archive_row_entry(site: Site, labels: Mapping[str, str], row: ArchiveRow) ->
     if content:
         content = _esc_bytes(content)
         atom += [b'    <content type="html">', content, b"</content>\n"]
-    # Only rubrics configured now (see pipeline._rubrics_configured).
+    # Only rubrics configured now (see output._rubrics_configured).
     categories = [
         _category(site.base_url, slug, labels[slug]) for slug in row.rubrics if slug in labels
     ]

@@ -44,21 +44,12 @@ from feeds.config import changes, load_config
 from feeds.errors import ConfigError, FeedsError, PublishError, StoreError
 from feeds.fetch import Fetcher
 from feeds.model import Config, Source
-from feeds.pipeline import (
-    Pinger,
-    all_published,
-    parsing_pool,
-    publish_feeds,
-    publish_pending,
-    record_failure,
-    run_source,
-    source_key,
-    start_parsing_server,
-    wants_workers,
-)
+from feeds.output import Pinger, all_published, publish_feeds
+from feeds.pipeline import publish_pending, record_failure, run_source, source_key
 from feeds.publish import prepare_dir
 from feeds.store import WRITES_PER_COMMIT, RunLock, Store, StoreWatch, Writer
 from feeds.timing import regular_due
+from feeds.workers import parsing_pool, start_parsing_server, wants_workers
 
 log = logging.getLogger("feeds")
 

@@ -655,7 +655,7 @@ def test_a_failure_rendering_the_current_documents_leaves_no_page_half_done(
     """The current documents are rendered while the archive pages are
     still being written; if rendering fails, those pages are dropped
     whole (no temporaries) and the next build writes the complete chain."""
-    from feeds import pipeline
+    from feeds import output, pipeline
     from feeds.config import load_config
 
     config = _config(tmp_path, server, served)
@@ -664,7 +664,7 @@ def test_a_failure_rendering_the_current_documents_leaves_no_page_half_done(
     def broken(*args: object, **kwargs: object) -> bytes:
         raise RuntimeError("the disk went away while rendering")
 
-    monkeypatch.setattr(pipeline, "render_feed", broken)
+    monkeypatch.setattr(output, "render_feed", broken)
     with pytest.raises(RuntimeError, match="went away"):
         pipeline.run_once(load_config(config), now=T0 + timedelta(days=1))
     output = tmp_path / "output"

@@ -182,7 +182,7 @@ def test_an_upgrade_that_renders_differently_rewrites_the_files_once(
 ) -> None:
     """Sites upgraded with nothing new at their sources got none of the
     renderer's fixes: the unchanged-cycle shortcut kept the old files."""
-    from feeds import pipeline
+    from feeds import output, pipeline
     from feeds.config import load_config
 
     url = server.add("/culture.rss", RSS, content_type="application/rss+xml", ETag='"v1"')
@@ -196,7 +196,7 @@ def test_an_upgrade_that_renders_differently_rewrites_the_files_once(
     atom.write_bytes(published.replace(b"<feed", b"<!-- as an older version wrote it -->\n<feed"))
     assert pipeline.run_once(config, now=now).written == ()
 
-    monkeypatch.setattr(pipeline, "_renderer", lambda: "the renderer of the next version")
+    monkeypatch.setattr(output, "_renderer", lambda: "the renderer of the next version")
     report = pipeline.run_once(config, now=now)
 
     assert "all.atom" in report.written

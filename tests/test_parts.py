@@ -18,7 +18,7 @@ import pytest
 
 import feeds.model
 import feeds.parse.feed
-from feeds import pipeline
+from feeds import pipeline, workers
 from feeds.classify import Vocabulary
 from feeds.config import load_config
 from feeds.fetch import Fetcher
@@ -365,7 +365,7 @@ def test_the_services_workers_read_a_big_feed_in_parts(
     caplog.set_level("DEBUG", logger="feeds")
     with (
         Fetcher(config.site.base_url, allow_private=config.allow_private) as fetcher,
-        pipeline.parsing_pool() as pool,
+        workers.parsing_pool() as pool,
     ):
         collected = pipeline.collect_source(
             source, fetcher, SourceState(name="big"), context, config, pool

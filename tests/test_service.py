@@ -20,8 +20,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from feeds.pipeline import WORKER_NICENESS
 from feeds.store import RunLock
+from feeds.workers import WORKER_NICENESS
 
 from .conftest import (
     BASE_CONFIG,
@@ -603,7 +603,7 @@ def _descendants(pid: int) -> dict[int, int]:
     return found
 
 
-MANY = 60  # at least pipeline.PROCESS_THRESHOLD: bodies go to worker processes
+MANY = 60  # at least workers.PROCESS_THRESHOLD: bodies go to worker processes
 
 
 def many_sources(server: Server) -> str:
