@@ -970,3 +970,414 @@ def test_line_and_paragraph_separators_read_alike_on_both_paths(lead: int) -> No
     assert normalise_item(parse(fetched, SOURCE, CONTEXT)[1]).summary == (
         "Line one<br>line two<br><br>end"
     )
+
+
+# -- shapes only the feedparser path reads as it should (found by fuzzing) --
+
+_RSS = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"%s><channel><title>T</title>'
+    b"<link>https://example.org/</link><description>d</description>%s</channel></rss>"
+)
+_ATOM = (
+    b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"%s>'
+    b"<title>T</title><id>urn:t</id><updated>2026-11-20T10:00:00Z</updated>%s</feed>"
+)
+_D = b"<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate>"
+_U = b"<updated>2026-11-20T10:00:00Z</updated>"
+_MEDIA = b' xmlns:media="http://search.yahoo.com/mrss/"'
+_ITUNES = b' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+_DC = b' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+
+_READ_OTHERWISE: list[tuple[str, bytes]] = [
+    # 1. fastfeedparser dates an undated item by its guid (dateutil, today's month/year filled in)
+    (
+        "guid read as a date (no pubDate)",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A story</title>"
+            b'<link>https://example.org/1</link><guid isPermaLink="false">10</guid></item>',
+        ),
+    ),
+    (
+        "guid read as a date: unix time",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A story</title>"
+            b'<link>https://example.org/1</link><guid isPermaLink="false">1712345678</guid></item>',
+        ),
+    ),
+    # 2. undeclared namespace prefixes: not namespace-well-formed, feedparser reads it loosely
+    (
+        "undeclared content: prefix",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            + _D
+            + b"<description>short</description><content:encoded><![CDATA[<p>long body</p>]]>"
+            b"</content:encoded></item>",
+        ),
+    ),
+    (
+        "undeclared atom: prefix in channel + &quot; in link",
+        (
+            _RSS
+            % (
+                b"",
+                b"<item><title>A</title>"
+                b"<link>https://example.org/search?q=&quot;x&quot;</link>" + _D + b"</item>",
+            )
+        ).replace(
+            b"<description>d</description>",
+            b'<atom:link href="https://example.org/feed" rel="self"/><description>d</description>',
+        ),
+    ),
+    (
+        "undeclared media: prefix",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            + _D
+            + b'<media:thumbnail url="https://example.org/i.jpg"/></item>',
+        ),
+    ),
+    # 3. Atom plain text with a line break
+    (
+        "Atom untyped summary with a newline",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link href="https://example.org/1"/>'
+            + _U
+            + b"<summary>Line one\nline two</summary></entry>",
+        ),
+    ),
+    (
+        "Atom untitled entry, summary with a newline",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id>"
+            b'<link href="https://example.org/1"/>'
+            + _U
+            + b"<summary>Line one\nline two</summary></entry>",
+        ),
+    ),
+    (
+        "Atom type=text content with a newline",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link href="https://example.org/1"/>'
+            + _U
+            + b'<content type="text">Line one\nline two</content></entry>',
+        ),
+    ),
+    # 4. "-0000" on an item whose id is made from its date
+    (
+        "-0000 zone, no guid, no link",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A story</title>"
+            b"<pubDate>Fri, 20 Nov 2026 10:00:00 -0000</pubDate>"
+            b"<description>b</description></item>",
+        ),
+    ),
+    # 5. Atom link choice
+    (
+        "Atom two alternate links (hreflang)",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link rel="alternate" hreflang="ru" href="https://example.org/ru/1"/>'
+            b'<link rel="alternate" hreflang="en" href="https://example.org/en/1"/>'
+            + _U
+            + b"</entry>",
+        ),
+    ),
+    (
+        "Atom alternate link of a non-HTML type",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link rel="alternate" type="application/pdf" href="https://example.org/1.pdf"/>'
+            b'<link rel="alternate" type="text/html" href="https://example.org/1"/>'
+            + _U
+            + b"</entry>",
+        ),
+    ),
+    (
+        "Atom rel=related link only",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link rel="related" href="https://example.org/rel/1"/>' + _U + b"</entry>",
+        ),
+    ),
+    (
+        "Atom IANA-URI alternate",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link rel="http://www.iana.org/assignments/relation/alternate" href="https://example.org/1"/>'
+            + _U
+            + b"</entry>",
+        ),
+    ),
+    # 6. RSS link elements
+    (
+        "RSS two <link>s",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            b"<link>https://example.org/2</link>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "RSS empty <link/> + permalink guid",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link/><guid>https://example.org/1</guid>" + _D + b"</item>",
+        ),
+    ),
+    # 7. title from another element
+    (
+        "media:title before title",
+        _RSS
+        % (
+            _MEDIA,
+            b"<item><media:title>Video</media:title><title>Story</title>"
+            b"<link>https://example.org/1</link>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "itunes:title before title",
+        _RSS
+        % (
+            _ITUNES,
+            b"<item><itunes:title>Full</itunes:title>"
+            b"<title>Ep 5: Full</title><link>https://example.org/1</link>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "itunes:title without title",
+        _RSS
+        % (
+            _ITUNES,
+            b"<item><itunes:title>Full</itunes:title>"
+            b"<link>https://example.org/1</link>" + _D + b"</item>",
+        ),
+    ),
+    # 8. Atom empty summary beside content
+    (
+        "Atom empty summary + content",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link href="https://example.org/1"/>' + _U + b'<summary type="html"></summary>'
+            b'<content type="html">&lt;p&gt;Body&lt;/p&gt;</content></entry>',
+        ),
+    ),
+    # 9. authors
+    (
+        "Atom author with email only",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link href="https://example.org/1"/>'
+            + _U
+            + b"<author><email>a@example.com</email></author></entry>",
+        ),
+    ),
+    (
+        "dc:creator in Atom",
+        _ATOM
+        % (
+            _DC,
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link href="https://example.org/1"/>' + _U + b"<dc:creator>Ivan</dc:creator></entry>",
+        ),
+    ),
+    (
+        "Atom-style <author><name> in RSS",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            + _D
+            + b"<author><name>Ivan</name></author></item>",
+        ),
+    ),
+    # 10-13. categories, descriptions, enclosures, media namespace
+    (
+        "Atom category with a label only",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link href="https://example.org/1"/>' + _U + b'<category label="Art"/></entry>',
+        ),
+    ),
+    (
+        "RSS two descriptions",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            + _D
+            + b"<description>one</description><description>two</description></item>",
+        ),
+    ),
+    (
+        "enclosure type in upper case",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            + _D
+            + b'<enclosure url="https://example.org/i" type="IMAGE/JPEG" length="1"/></item>',
+        ),
+    ),
+    (
+        "Media RSS namespace without its slash",
+        _RSS
+        % (
+            b' xmlns:media="http://search.yahoo.com/mrss"',
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            + _D
+            + b'<media:content url="https://example.org/i.jpg" medium="image"/></item>',
+        ),
+    ),
+    # Found once the first ones were declined: per entry, not per document.
+    (
+        "two guids in one item, none in the other",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link><guid>g-1</guid>"
+            b"<guid>g-1-dup</guid>" + _D + b"</item>"
+            b"<item><title>B</title><link>https://example.org/2</link>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "two links in one item, none in the other",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            b"<link>https://other.example.org/1</link>" + _D + b"</item>"
+            b"<item><title>B</title><description>b</description>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "atom:link in an RSS item",
+        _RSS
+        % (
+            b' xmlns:atom="http://www.w3.org/2005/Atom"',
+            b'<item><title>A</title><atom:link href="https://example.org/a" rel="alternate"/>'
+            b"<guid>https://example.org/p/1</guid>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "an image element in an item, then dc:title",
+        _RSS
+        % (
+            _DC,
+            b"<item><title>Own</title><link>https://example.org/1</link>"
+            b"<image>https://example.org/i.jpg</image>"
+            b"<dc:title>Dublin Core</dc:title>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "an empty title, then media:title",
+        _RSS
+        % (
+            _MEDIA,
+            b"<item><title/><link>https://example.org/1</link>"
+            b"<media:title>Video</media:title>" + _D + b"</item>",
+        ),
+    ),
+    (
+        "an empty pubDate and a guid that reads as a date",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>"
+            b'<guid isPermaLink="false">2024-05-01</guid><pubDate></pubDate></item>',
+        ),
+    ),
+    (
+        "Atom entries in an RSS channel",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><link>https://example.org/1</link>" + _D + b"</item>"
+            b"<entry><title>B</title><link>https://example.org/2</link>" + _D + b"</entry>",
+        ),
+    ),
+    (
+        "Atom link written as RSS's",
+        _ATOM
+        % (
+            b"",
+            b"<entry><title>A</title><link>https://example.org/1</link>"
+            + _U
+            + b"</entry><entry><id>urn:2</id><title>B</title>"
+            b'<link href="https://example.org/2"/>' + _U + b"</entry>",
+        ),
+    ),
+    (
+        "Atom entry with its source",
+        _ATOM
+        % (
+            b"",
+            b"<entry><id>urn:1</id><title>A</title>"
+            b'<link rel="related" href="https://example.org/1"/>' + _U + b"<source><id>urn:s</id>"
+            b'<title>S</title><link rel="alternate" href="https://src.example.org/"/></source>'
+            b"</entry>",
+        ),
+    ),
+    (
+        "Atom contributor with a name, author without",
+        _ATOM
+        % (
+            b"",
+            b'<entry><id>urn:1</id><title>A</title><link href="https://example.org/1"/>'
+            + _U
+            + b"<author><email>a@example.com</email></author>"
+            b"<contributor><name>Other</name></contributor></entry>",
+        ),
+    ),
+    (
+        "lower-case z after a fraction of a second",
+        _RSS
+        % (
+            b"",
+            b"<item><title>A</title><description>b</description>"
+            b"<pubDate>2026-02-22T03:01:15.763981z</pubDate></item>",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "body", [body for _label, body in _READ_OTHERWISE], ids=[label for label, _ in _READ_OTHERWISE]
+)
+def test_a_shape_the_fast_path_reads_otherwise_gives_feedparsers_items(body: bytes) -> None:
+    # Each read otherwise on the fast path: a date made of the guid, text
+    # of an undeclared prefix lost, another link, title, author or summary.
+    _paths_agree(_fetched(body))

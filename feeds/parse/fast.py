@@ -29,8 +29,22 @@ returns None and the caller falls back to feedparser:
   enclosure gives the picture;
 - a content element that differs from the description only by the white
   space around it (fastfeedparser's copy of a description looks the same);
-- a document that is not well-formed XML (feedparser's recovery keeps
-  more of it), or one fastfeedparser does not accept.
+- entries of shapes the two read otherwise (`_entries_read_otherwise`):
+  two titles, ids, links or descriptions, or an empty link; media:title or
+  itunes:title before the title (or an empty one); in Atom, more than one
+  alternate link, one of another type than HTML, only links of other
+  kinds, a link without href, an entry's source, an empty summary, plain
+  text with line breaks (feedparser's path makes them breaks), an author
+  without a name, a category without a term; atom:link in RSS, an RSS
+  author written as Atom's, managingEditor or an image in an item, an
+  enclosure type in capitals, dc:creator in Atom, Media RSS's namespace
+  without its last slash; an item without a date whose guid is no URL
+  (fastfeedparser reads "10" or "1712345678" as its date); "-0000" where
+  an item's id is made from its date; a "z" zone after a fraction of a
+  second (feedparser's path drops the fraction);
+- a document that is not well-formed XML, namespaces included (feedparser's
+  recovery keeps more of it: an undeclared `content:` prefix, say), or one
+  fastfeedparser does not accept.
 
 tests/data/corpus holds feeds in the shapes publishers write (WordPress,
 Blogger, YouTube, podcasts, Russian news sites...): the differential test
@@ -43,6 +57,7 @@ import html
 import io
 import re
 import xml.parsers.expat
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,11 +109,13 @@ _DATE_NAMES = frozenset({b"pubDate", b"published", b"updated", b"date", b"issued
 #: (the feedparser path by its table of them; not HKT, which fastfeedparser
 #: reads as UTC, nor names of several zones such as IST).
 _ZONE_NAMES = rb"MSK|CES?T|EES?T|WES?T|JST|KST|SGT|AEST|AEDT|NZST|NZDT"
-#: RFC 3339's "Z" follows a digit; RFC 822's military letters but Z (which
-#: is UT) are read as UTC here and in the source's zone by the feedparser
-#: path, as are names ending in Z (MESZ): left to it.
+#: RFC 3339's "Z" follows a digit (a "z" only whole seconds: after a
+#: fraction, the feedparser path reads the time without it); RFC 822's
+#: military letters but Z (which is UT) are read as UTC here and in the
+#: source's zone by the feedparser path, as are names ending in Z (MESZ):
+#: left to it.
 _ZONED = re.compile(
-    rb"(?:(?<=\d)[zZ]|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z|"
+    rb"(?:(?<=\d)Z|(?<=:\d\d)z|[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z|"
     + _ZONE_NAMES
     + rb"))$"
 )
@@ -260,6 +277,11 @@ class _Checked:
 
     dates: str
     thumbnails: str
+    is_atom: bool
+    #: Where the first entry starts.
+    first_entry: int
+    #: The local names of the prefixed elements of the entries.
+    prefixed: frozenset[bytes]
 
 
 def read_fast(
@@ -287,6 +309,8 @@ def read_fast(
         return None
     entries = parsed.get("entries") or []
     if not entries and (b"<item" in body or b"<entry" in body):
+        return None
+    if entries and _entries_read_otherwise(body, checked, entries):
         return None
     if has_ids is None:
         # Looked up once, not per item: on a feed without ids, a search of
@@ -325,6 +349,179 @@ def read_fast(
     if has_ids and linked_ids and _guid_less_share_links(body, items):
         return None
     return items, document.facts(dates, linked_ids=linked_ids)
+
+
+#: Media RSS's namespace without its last slash (fastfeedparser reads none
+#: of its elements then).
+_MEDIA_WITHOUT_SLASH = re.compile(rb"search\.yahoo\.com/mrss[\"']")
+#: An Atom summary written empty.
+_EMPTY_SUMMARY = re.compile(rb"<summary\b[^<>]*+(?:(?<=/)>|>\s*+</summary>)")
+#: An Atom category with no term (a label alone).
+_TERMLESS_CATEGORY = re.compile(rb"<category\b(?![^<>]*?\bterm\s*+=)")
+#: The elements of entries whose number tells their shape, without prefix
+#: (one search for them all: a search for each took five times as long).
+#: A link or date element written empty is found with its end ("link/>",
+#: "pubDate>").
+_SHAPE = re.compile(
+    rb"<(item|entry|title|description|guid|id|author|contributor|name|managingEditor|source"
+    rb"|image|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
+)
+_UNPREFIXED_DATES = frozenset({b"pubDate", b"published", b"updated"})
+#: An entry's start (group 1) or an Atom link's attributes (group 2).
+_ENTRY_OR_LINK = re.compile(rb"<(entry)[\s>/]|<link\b([^<>]*+)>")
+_REL = re.compile(rb"""\brel\s*+=\s*+["']\s*+([^"']*?)\s*+["']""")
+_TYPE = re.compile(rb"""\btype\s*+=\s*+["']\s*+([^"']*?)\s*+["']""")
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+#: An entry's start (group 1) or a title element's, with its prefix
+#: (group 2) and, when it is empty, its end (group 3).
+_ENTRY_OR_TITLE = re.compile(
+    rb"<(item|entry)[\s>/]|<(?:([\w.-]++):)?title(?=[\s>/])(?:[^<>/]|/(?!>))*+(/>|>\s*+</)?"
+)
+#: An RSS item's start (group 1) or a date element's, under any prefix.
+_ITEM_OR_DATE = re.compile(
+    rb"<(item)[\s>/]|<(?:[\w.-]++:)?(?:pubDate|published|updated|date|issued|modified)[\s>]"
+)
+
+
+def _entries_read_otherwise(body: bytes, checked: _Checked, entries: list[Any]) -> bool:
+    """Whether an entry is of a shape the two paths read otherwise: its
+    title, link, summary, author or category written in a way only the
+    feedparser path reads as it should, or its date made up of its guid."""
+    start = checked.first_entry
+    shape = _SHAPE.findall(body, start)
+    counts = Counter(shape)
+    # fastfeedparser takes an entry's first title, link, guid or id (or
+    # media:title or itunes:title before the title, or either with no
+    # title); feedparser the entry's own, its last.
+    if counts[b"item"] + counts[b"entry"] != len(entries):
+        # Entries fastfeedparser does not read (Atom entries in RSS, items
+        # in another namespace), which feedparser does.
+        return True
+    if _twice_in_an_entry(shape, _ONCE_IN_ATOM if checked.is_atom else _ONCE_IN_RSS):
+        return True
+    if b"title" in checked.prefixed and _a_prefixed_title_first(body, start):
+        return True
+    if checked.is_atom:
+        return (
+            # An entry's source: the feed it was copied from, with a title,
+            # id and links of its own.
+            counts[b"source"] > 0
+            or bool(_EMPTY_SUMMARY.search(body, start))  # its content taken for the summary
+            # An author without a name.
+            or counts[b"author"] + counts[b"contributor"] > counts[b"name"]
+            or bool(_TERMLESS_CATEGORY.search(body, start))
+            or _links_read_otherwise(body, start)
+        )
+    return (
+        # atom:link, which fastfeedparser may take for the link; an empty
+        # link, a link all the same.
+        b"link" in checked.prefixed
+        or any(name != b"link" and name.startswith(b"link") for name in counts)
+        # An author written as Atom's, or the channel's editor or image in
+        # an item (feedparser then reads the titles after it as the image's).
+        or counts[b"name"] > 0
+        or counts[b"managingEditor"] > 0
+        or counts[b"image"] > 0
+        or _dated_by_guid(body, checked, shape, entries)
+    )
+
+
+#: The elements an entry has one of at most, else it is read otherwise.
+_ONCE_IN_RSS = frozenset({b"title", b"link", b"guid", b"description"})
+_ONCE_IN_ATOM = frozenset({b"title", b"id"})
+_ENTRY_NAMES = frozenset({b"item", b"entry"})
+
+
+def _twice_in_an_entry(shape: list[bytes], once: frozenset[bytes]) -> bool:
+    """Whether an entry has two of an element of `once`, `shape` being
+    the names of its elements in order, entries' included."""
+    seen: set[bytes] = set()
+    for name in shape:
+        if name in _ENTRY_NAMES:
+            seen.clear()
+        elif name in once:
+            if name in seen:
+                return True
+            seen.add(name)
+    return False
+
+
+def _a_prefixed_title_first(body: bytes, start: int) -> bool:
+    """Whether some entry's first title that is not empty is a prefixed
+    one (media:title, itunes:title)."""
+    first = True
+    for found in _ENTRY_OR_TITLE.finditer(body, start):
+        if found.group(1):
+            first = True
+        elif first and not found.group(3):
+            if found.group(2):
+                return True
+            first = False
+    return False
+
+
+def _links_read_otherwise(body: bytes, start: int) -> bool:
+    """Whether some Atom entry's link may be read otherwise: the feedparser
+    path takes its last alternate link of an HTML type (or of none), and
+    no link of another kind; fastfeedparser its first alternate, or any
+    link when there is none. Alike where an entry has one such alternate,
+    or no link at all."""
+    alternates = others = 0
+    for found in _ENTRY_OR_LINK.finditer(body, start):
+        if found.group(1):
+            if alternates > 1 or (others and not alternates):
+                return True
+            alternates = others = 0
+            continue
+        attributes = found.group(2)
+        if b"href" not in attributes:
+            return True  # a link written as RSS's: feedparser reads its text
+        rel = _REL.search(attributes)
+        if rel is None or rel.group(1) == b"alternate":
+            kind = _TYPE.search(attributes)
+            if kind is not None and kind.group(1).lower() not in _HTML_TYPES:
+                return True
+            alternates += 1
+        else:
+            others += 1
+    return alternates > 1 or bool(others and not alternates)
+
+
+def _dated_by_guid(body: bytes, checked: _Checked, shape: list[bytes], entries: list[Any]) -> bool:
+    """Whether fastfeedparser may have dated an item by its guid: it reads
+    a guid that is no URL as a date ("10", "1712345678") where the item has
+    no date, which feedparser does not. Looked into for the items without
+    a date element only (a date written empty is none either)."""
+    if checked.prefixed & _DATE_NAMES:  # dc:date and the like: looked for too
+        shape = [
+            b"item" if item else b"pubDate"
+            for item in _ITEM_OR_DATE.findall(body, checked.first_entry)
+        ]
+    for index in _undated(shape):
+        entry = entries[index]
+        guid = str(entry.get("id") or "")
+        if guid and entry.get("published") and not guid.startswith(("http://", "https://")):
+            return True
+    return False
+
+
+def _undated(shape: list[bytes]) -> list[int]:
+    """The numbers of the items with no date element, `shape` being the
+    names of their elements in order, items' included."""
+    undated = []
+    number = -1
+    dated = True
+    for name in shape:
+        if name == b"item":
+            if not dated:
+                undated.append(number)
+            number += 1
+            dated = False
+        elif name in _UNPREFIXED_DATES:
+            dated = True
+    if not dated:
+        undated.append(number)
+    return undated
 
 
 #: An entry's id element: an RSS guid, an Atom id.
@@ -450,11 +647,18 @@ def _checked(
         dates = _dates_are_zoned(body, first_entry)
         if not dates or (dates == "naive" and not timezone):
             return None
+    if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and b"creator" in locals_):
+        # Media RSS's namespace without its last slash, which only the
+        # feedparser path reads; dc:creator in Atom, which only it reads.
+        return None
     return _Checked(
         dates=dates,
         thumbnails=(
             "" if b"thumbnail" not in locals_ else "mixed" if b"content" in locals_ else "alone"
         ),
+        is_atom=is_atom,
+        first_entry=first_entry,
+        prefixed=frozenset(locals_),
     )
 
 
@@ -599,7 +803,10 @@ def _well_formed(body: bytes) -> bool:
     read (Shift_JIS, GBK, Big5 and the other multi-byte ones, or a name
     it does not know) is for feedparser too."""
     try:
-        xml.parsers.expat.ParserCreate().Parse(body, True)
+        # With namespaces: a prefix no xmlns declares ("content:encoded"
+        # in a hand-written feed) is an error, as in feedparser's strict
+        # reading, whose loose one then reads the document otherwise.
+        xml.parsers.expat.ParserCreate(namespace_separator=" ").Parse(body, True)
     except (xml.parsers.expat.ExpatError, ValueError, LookupError):
         return False
     return True
@@ -627,7 +834,10 @@ def _dates_are_zoned(body: bytes, prefixed_from: int | None = None) -> str:
         return ""
     unusual = [found for found in dates if not _PLAIN_DATE.fullmatch(found)]
     if all(_zoned_date(found) for found in unusual):
-        return "named" if any(_NAMED_ZONE.search(found) for found in unusual) else "zoned"
+        named = any(_NAMED_ZONE.search(found) for found in unusual) or any(
+            found.endswith(b"-0000") for found in dates
+        )
+        return "named" if named else "zoned"
     if len(unusual) == len(dates) and all(_NAIVE_DATE.fullmatch(found) for found in unusual):
         return "naive"
     return ""
@@ -679,6 +889,9 @@ def _atom_types_are_clear(body: bytes) -> bool:
         # A plain "&amp;" decodes to "&" either way; markup or an entity
         # once decoded would not.
         if b"<" in inner or b"&lt;" in inner or _ESCAPED_ENTITY.search(inner):
+            return False
+        # The feedparser path makes a line break of plain text a <br>.
+        if opening.group(1) in (b"summary", b"content") and b"\n" in inner.strip():
             return False
     return True
 
@@ -816,6 +1029,8 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         )
         for e in entry.get("enclosures") or []
     ]
+    if any(kind != kind.lower() for _url, kind, _length in enclosures):
+        return None  # feedparser reads a type in capitals ("IMAGE/JPEG") in small ones
     image, image_type, image_length = first_image(enclosures, (), base)
     if image_length is not None and document.odd_lengths:
         return None  # maybe read by int() from " 5120" or "+5120": feedparser has none
