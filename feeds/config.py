@@ -102,6 +102,12 @@ DEFAULT_CONCURRENCY = 8
 #: The largest number a config may give (a count, a size, seconds): SQLite
 #: and the scheduler hold it, and no real setting comes near.
 MAX_NUMBER = 10**12
+#: Requests at once, overall or to one host: each holds a thread and a
+#: connection (10^12 of them filled memory before the first request).
+MAX_CONNECTIONS = 1000
+#: Seconds a source may take to answer: a day (the clock could not wait
+#: for 10^10).
+MAX_TIMEOUT = 86_400
 #: The longest rubric slug: it names files, and file names have limits.
 MAX_SLUG = 64
 #: The first 16 bytes of every SQLite database file.
@@ -446,9 +452,17 @@ class _Checker:
         return texts
 
     def number(
-        self, key: str, value: Any, default: float, *, integer: bool = False, zero: str = ""
+        self,
+        key: str,
+        value: Any,
+        default: float,
+        *,
+        integer: bool = False,
+        zero: str = "",
+        most: int = MAX_NUMBER,
     ) -> Any:
-        """A positive number; `zero` names what 0 means where 0 is allowed."""
+        """A positive number up to `most`; `zero` names what 0 means where 0
+        is allowed."""
         if value is None:
             return default
         kinds = (int,) if integer else (int, float)
@@ -461,8 +475,8 @@ class _Checker:
             raise self.fail(key, f"must be 0 ({zero}) or more, got {value}")
         if not zero and value <= 0:
             raise self.fail(key, f"must be greater than 0, got {value}")
-        if value > MAX_NUMBER:
-            raise self.fail(key, f"must be at most {MAX_NUMBER:,}, got {value:,}")
+        if value > most:
+            raise self.fail(key, f"must be at most {most:,}, got {value:,}")
         return value
 
     def timezone(self, key: str, value: Any, default: str) -> str:
@@ -518,7 +532,11 @@ class _Checker:
         series: tuple[str, ...] = kept((), lambda: self.texts("series", top.get("series")))
         timeout = kept(
             DEFAULT_TIMEOUT,
-            lambda: float(self.number("fetch.timeout", fetch.get("timeout"), DEFAULT_TIMEOUT)),
+            lambda: float(
+                self.number(
+                    "fetch.timeout", fetch.get("timeout"), DEFAULT_TIMEOUT, most=MAX_TIMEOUT
+                )
+            ),
         )
         max_bytes = kept(
             DEFAULT_MAX_BYTES,
@@ -557,9 +575,11 @@ class _Checker:
         )
         concurrency = kept(
             DEFAULT_CONCURRENCY,
-            lambda: self.count("fetch.concurrency", fetch, DEFAULT_CONCURRENCY),
+            lambda: self.count(
+                "fetch.concurrency", fetch, DEFAULT_CONCURRENCY, most=MAX_CONNECTIONS
+            ),
         )
-        per_host = kept(2, lambda: self.count("fetch.per_host", fetch, 2))
+        per_host = kept(2, lambda: self.count("fetch.per_host", fetch, 2, most=MAX_CONNECTIONS))
         host_delay = kept(
             1.0, lambda: self.duration("fetch.host_delay", fetch.get("host_delay"), 1.0, zero=True)
         )
@@ -599,10 +619,17 @@ class _Checker:
             self.problems.append(problem)
             return stand_in
 
-    def count(self, key: str, fields: dict[str, Any], default: int, zero: str = "") -> int:
+    def count(
+        self,
+        key: str,
+        fields: dict[str, Any],
+        default: int,
+        zero: str = "",
+        most: int = MAX_NUMBER,
+    ) -> int:
         """A whole number under `key` (``fetch.concurrency``) in `fields`."""
         value = fields.get(key.rpartition(".")[2])
-        return int(self.number(key, value, default, integer=True, zero=zero))
+        return int(self.number(key, value, default, integer=True, zero=zero, most=most))
 
     def hub(self, value: Any) -> str:
         websub = self.mapping("websub", value, ("hub",))
@@ -900,7 +927,14 @@ class _Checker:
             )
         if any(earlier.slug == slug for earlier in rubrics):
             raise self.fail(f"{key}.slug", f"another rubric already has the slug {slug!r}")
-        formats = self.texts(f"{key}.formats", fields.get("formats")) or FEED_FORMATS
+        formats = self.texts(f"{key}.formats", fields.get("formats"))
+        if "formats" in fields and fields["formats"] is not None and not formats:
+            raise self.fail(
+                f"{key}.formats",
+                f"lists no format: name one or more of {', '.join(FEED_FORMATS)} "
+                "(or leave the key out for all of them)",
+            )
+        formats = formats or FEED_FORMATS
         for index_, name in enumerate(formats):
             if name not in FEED_FORMATS:
                 raise self.fail(
@@ -1015,7 +1049,9 @@ class _Checker:
             rubrics=self.slugs(f"{key}.rubrics", fields.get("rubrics"), slugs),
             news_rubrics=self.slugs(f"{key}.news_rubrics", fields.get("news_rubrics"), slugs),
             timezone=self.timezone(f"{key}.timezone", fields.get("timezone"), ""),
-            timeout=float(self.number(f"{key}.timeout", fields.get("timeout"), timeout)),
+            timeout=float(
+                self.number(f"{key}.timeout", fields.get("timeout"), timeout, most=MAX_TIMEOUT)
+            ),
             interval=self.interval(f"{key}.interval", fields.get("interval"), schedule.interval),
             cron=cron,
             language=self.language(f"{key}.language", fields.get("language"), ""),

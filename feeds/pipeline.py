@@ -494,7 +494,11 @@ def _empty_fields(number: int, raw: Item, item: Item) -> list[str]:
     if not item.link:
         basis = "time" if item.time_only else "date"
         given = raw.link.strip()
-        why = f"{given!r} is not a web (http/https) address" if given else "none"
+        why = (
+            f"{given!r} is not a web address a reader can open (http/https, a valid host and port)"
+            if given
+            else "none"
+        )
         identity = (
             "the id is the source's guid"
             if item.guid

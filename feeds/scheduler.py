@@ -784,7 +784,11 @@ class Service:
                 )
             return True
         except FeedsError as exc:
-            log.error("feeds not published (tried again in %.0f s): %s", PUBLISH_RETRY, exc)
+            if self._store_change(self.config.storage_url):
+                # The service stops for it, and says so once.
+                log.debug("feeds not published: %s", exc)
+            else:
+                log.error("feeds not published (tried again in %.0f s): %s", PUBLISH_RETRY, exc)
         except BrokenExecutor:
             log.error("feeds not published: a worker process died; starting new ones")
             self._drop_parsing(helpers)

@@ -656,12 +656,18 @@ def _source_families(states: list[SourceState]) -> list[Metric]:
     healthy = GaugeMetricFamily(
         "feeds_source_healthy", "1 when the source is healthy, else 0.", labels=["source"]
     )
+    empty = GaugeMetricFamily(
+        "feeds_source_empty",
+        "1 when the source used to list items and lists none now (it is not healthy).",
+        labels=["source"],
+    )
     for state in states:
         consecutive.add_metric([state.name], state.failures)
         if state.last_success is not None:
             last_success.add_metric([state.name], state.last_success.timestamp())
         healthy.add_metric([state.name], 0 if state.health else 1)
-    return [*families, consecutive, last_success, healthy]
+        empty.add_metric([state.name], 1 if state.health == "empty" else 0)
+    return [*families, consecutive, last_success, healthy, empty]
 
 
 def _item_families(rubrics: Mapping[str, int], total: int) -> list[Metric]:

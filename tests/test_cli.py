@@ -1120,7 +1120,7 @@ def test_preview_says_why_a_link_or_a_summary_came_out_empty(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     notes = json.loads(done.stdout)["notes"]
     link = next(note for note in notes if note.startswith("item 1: link:"))
-    assert "news/1.html" in link and "not a web (http/https) address" in link
+    assert "news/1.html" in link and "not a web address a reader can open" in link
     summary = next(note for note in notes if note.startswith("item 1: summary:"))
     assert "removed by clean-up" in summary
     assert not any(note.startswith("item 2:") and "summary" in note for note in notes)

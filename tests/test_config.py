@@ -1157,6 +1157,38 @@ rubrics:
         id="max-items-past-sqlite",
     ),
     pytest.param(
+        SITE + "rubrics:\n  - slug: art\n    title: Art\n    formats: []  # <-\n",
+        "rubrics[0].formats",
+        "lists no format: name one or more of atom, rss, json (or leave the key out for all of "
+        "them)",
+        id="rubric-with-no-format",
+    ),
+    pytest.param(
+        SITE + "fetch:\n  per_host: 1000000000000  # <-\n",
+        "fetch.per_host",
+        "must be at most 1,000, got 1,000,000,000,000",
+        id="per-host-past-connections",
+    ),
+    pytest.param(
+        SITE + "fetch:\n  concurrency: 5000  # <-\n",
+        "fetch.concurrency",
+        "must be at most 1,000, got 5,000",
+        id="concurrency-past-connections",
+    ),
+    pytest.param(
+        SITE + "fetch:\n  timeout: 10000000000  # <-\n",
+        "fetch.timeout",
+        "must be at most 86,400, got 10,000,000,000",
+        id="timeout-past-the-clock",
+    ),
+    pytest.param(
+        SITE + "sources:\n  - name: s\n    type: feed\n    url: https://x.example/\n"
+        "    timeout: 99999999999  # <-\n",
+        "sources[0].timeout",
+        "must be at most 86,400, got 99,999,999,999",
+        id="source-timeout-past-the-clock",
+    ),
+    pytest.param(
         SITE + "fetch:\n  timeout: .nan  # <-\n",
         "fetch.timeout",
         "expected a finite number, got nan",

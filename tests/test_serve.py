@@ -761,6 +761,7 @@ def test_metrics(site: Site) -> None:
     )
     assert beta("feeds_source_fetches_total") == 0
     assert beta("feeds_source_healthy") == 1
+    assert alpha("feeds_source_empty") == beta("feeds_source_empty") == 0
     assert ("feeds_source_last_success_timestamp_seconds", (("source", "beta"),)) not in samples
     assert not any(("source", "gamma") in labels for _, labels in samples)
     assert samples[("feeds_rubric_items", (("rubric", "art"),))] == 2
@@ -1046,6 +1047,21 @@ def test_at_the_cap_an_idle_connection_makes_room_not_a_client_reading_its_answe
         finally:
             for sock in idle:
                 sock.close()
+
+
+def test_metrics_tell_an_empty_source_from_a_failing_one(site: Site) -> None:
+    with Store(site.storage_url) as store:
+        store.record_attempt("alpha", Attempt(now=_now(), status=200, items=0, health="empty"))
+        store.record_attempt("beta", Attempt(now=_now(), error="HTTP 503", health="failing"))
+    samples = {
+        (sample.name, sample.labels["source"]): sample.value
+        for family in text_string_to_metric_families(site.client.get("/metrics").text)
+        for sample in family.samples
+        if "source" in sample.labels
+    }
+    assert samples[("feeds_source_healthy", "alpha")] == samples[("feeds_source_healthy", "beta")]
+    assert samples[("feeds_source_empty", "alpha")] == 1
+    assert samples[("feeds_source_empty", "beta")] == 0
 
 
 def test_metrics_scrapes_close_together_share_one_reading_of_the_store(
