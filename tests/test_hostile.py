@@ -922,6 +922,9 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "/quadratic-blowup": static(quadratic_blowup()),
         "/billion-laughs-late": static(after_a_long_prolog(billion_laughs())),
         "/quadratic-blowup-late": static(after_a_long_prolog(quadratic_blowup())),
+        "/quadratic-blowup-bracket": static(
+            quadratic_blowup().replace(b"<!DOCTYPE rss [\n", b"<!DOCTYPE rss [\n<!-- ] -->\n", 1)
+        ),
         "/xxe": static(xxe(secret)),
         "/xxe-oob": static(xxe_out_of_band(other.url, secret)),
         "/unescaped-amp": static(UNESCAPED_AMP),
@@ -1199,6 +1202,15 @@ CASES = [
     case(
         "quadratic-blowup-after-a-long-prolog",
         "/quadratic-blowup-late",
+        codes=(0, 1),
+        any_words=("not a feed", "entit"),
+        bad_titles=("Blow-up-free item",),
+        never=("x" * 20_000,),
+    ),
+    case(
+        # A "]" in a comment of the subset does not end it.
+        "quadratic-blowup-behind-a-bracket",
+        "/quadratic-blowup-bracket",
         codes=(0, 1),
         any_words=("not a feed", "entit"),
         bad_titles=("Blow-up-free item",),

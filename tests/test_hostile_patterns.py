@@ -107,7 +107,32 @@ CASES = {
     + b"</item><!-- "
     + b"<pubDate " * 300_000
     + b"--><x/></channel></rss>",
+    # An Atom link's attribute of many spaces (a lazy match before `\s*`:
+    # 200,000 took 25 s, and each doubling four times as long).
+    "atom-link-attribute-spaces": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+    b"<title>T</title><id>urn:x</id><updated>2026-11-20T10:00:00Z</updated><entry><title>a</title>"
+    b'<id>urn:a</id><updated>2026-11-20T10:00:00Z</updated><link rel="x'
+    + b" " * 400_000
+    + b'x" href="https://x.example/a"/></entry></feed>',
 }
+
+
+@pytest.mark.parametrize(
+    "subset",
+    [b"<!-- " * 300_000, b'"' * 300_000, b"<!-- ] -->" * 100_000, b"'<!--" * 200_000],
+    ids=["open-comments", "quotes", "closed-comments", "quoted-openings"],
+)
+def test_a_doctypes_internal_subset_is_read_in_linear_time(subset: bytes, tmp_path) -> None:
+    body = tmp_path / "body"
+    body.write_bytes(
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [' + subset + b']>\n<rss version="2.0"></rss>'
+    )
+    code = (
+        "import sys\n"
+        "from feeds.parse.feed import _declares_entities\n"
+        "print(_declares_entities(open(sys.argv[1], 'rb').read()))\n"
+    )
+    assert _within_limit(code, body, "reading the DOCTYPE").strip() == "False"
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -972,6 +972,25 @@ def test_line_and_paragraph_separators_read_alike_on_both_paths(lead: int) -> No
     )
 
 
+@pytest.mark.parametrize("before", ["\ufeff", "\n" * 40], ids=["byte-order-mark", "white-space"])
+def test_a_separator_just_past_64_kb_after_a_bom_or_white_space_reads_alike(before: str) -> None:
+    # fastfeedparser's 64 KB start where the document does, past a BOM or
+    # white space: a separator in its window, past the body's, was missed.
+    # (White space may not come before an XML declaration: none then.)
+    declaration = "" if before.isspace() else '<?xml version="1.0" encoding="utf-8"?>\n'
+    head = (
+        f'{before}{declaration}<rss version="2.0"><channel>'
+        "<title>T</title><link>https://example.org/</link><item><title>A</title>"
+        "<link>https://example.org/a</link><pubDate>Mon, 23 Nov 2026 10:00:00 +0300</pubDate>"
+        "<description>"
+    ).encode()
+    body = (
+        head + b"z" * (65_535 - len(head)) + "\u2028w</description></item></channel></rss>".encode()
+    )
+    assert body.index("\u2028".encode()) == 65_535
+    _paths_agree(_fetched(body))
+
+
 # -- shapes only the feedparser path reads as it should (found by fuzzing) --
 
 _RSS = (
@@ -1363,6 +1382,15 @@ _READ_OTHERWISE: list[tuple[str, bytes]] = [
         ),
     ),
     (
+        "dc:subject beside media:category",
+        _RSS
+        % (
+            _DC + _MEDIA,
+            b"<item><title>A</title><link>https://example.org/1</link>" + _D + b"<dc:subject>"
+            b'Economy</dc:subject><media:category scheme="urn:x">a/b</media:category></item>',
+        ),
+    ),
+    (
         "lower-case z after a fraction of a second",
         _RSS
         % (
@@ -1381,3 +1409,60 @@ def test_a_shape_the_fast_path_reads_otherwise_gives_feedparsers_items(body: byt
     # Each read otherwise on the fast path: a date made of the guid, text
     # of an undeclared prefix lost, another link, title, author or summary.
     _paths_agree(_fetched(body))
+
+
+def _wordpress(item_extra: bytes = b"", tail: bytes = b"") -> bytes:
+    """Two items as WordPress writes them, with `item_extra` in each (in
+    its content's CDATA where it is HTML) and `tail` after the items."""
+    items = b"".join(
+        b"<item><title>Story %d</title><link>https://example.org/%d</link>"
+        b"<dc:creator><![CDATA[Anna]]></dc:creator>"
+        b"<pubDate>Mon, 23 Nov 2026 10:00:00 +0000</pubDate><category><![CDATA[Art]]></category>"
+        b'<guid isPermaLink="false">https://example.org/?p=%d</guid>'
+        b"<description><![CDATA[Lead %d]]></description>" % (n, n, n, n) + item_extra + b"</item>"
+        for n in range(2)
+    )
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        b'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">'
+        b"<channel><title>Blog</title>"
+        b'<atom:link href="https://example.org/feed/" rel="self" type="application/rss+xml"/>'
+        b"<link>https://example.org</link><description>d</description>"
+        + items
+        + tail
+        + b"</channel></rss>"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _wordpress(
+            b'<content:encoded><![CDATA[<p>Text</p><svg role="img"><title>Share</title>'
+            b"</svg>]]></content:encoded>"
+        ),
+        _wordpress(
+            b'<content:encoded><![CDATA[<link rel="stylesheet" href="/s.css"><p>Text</p>'
+            b"]]></content:encoded>"
+        ),
+        _wordpress(b"<!-- <title>an old title</title> <link>x</link> -->"),
+        _wordpress(tail=b"<image><url>https://example.org/i.png</url><title>Blog</title></image>"),
+        _wordpress(tail=b'<atom:link rel="hub" href="https://hub.example.org/"/>'),
+        _wordpress(b"<image>https://example.org/i.jpg</image>"),
+        _wordpress(b'<enclosure url="https://example.org/i.jpg" type="IMAGE/JPEG" length="5"/>'),
+    ],
+    ids=[
+        "svg-title-in-content",
+        "stylesheet-link-in-content",
+        "tags-in-a-comment",
+        "channel-image-after-the-items",
+        "atom-link-after-the-items",
+        "image-element-in-an-item",
+        "enclosure-type-in-capitals",
+    ],
+)
+def test_markup_in_text_and_the_channel_after_its_items_take_the_fast_path(body: bytes) -> None:
+    # The checks of the entries' shapes count elements of the entries only:
+    # not text in CDATA or comments, nor the channel's own after the items.
+    assert compare(body)

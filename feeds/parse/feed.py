@@ -59,7 +59,14 @@ from feeds.parse.parts import Cut, cut_entries
 _LINE_SEPARATORS = re.compile("\u2028|\u2029".encode())
 _JSON_TYPES = ("application/feed+json", "application/json")
 _DOCTYPE_WINDOW = 64 * 1024
-_DECLARES_ENTITIES = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE)
+#: A DOCTYPE up to the "[" of its internal subset.
+_DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*+\[", re.IGNORECASE)
+#: What an internal subset is read by: the start of quoted text or of a
+#: comment (read to its end, `_SUBSET_CLOSE`), an entity's declaration,
+#: the subset's end. One pass, however they are nested or left open.
+_SUBSET_MARK = re.compile(rb"\"|'|<!--|<!ENTITY|\]", re.IGNORECASE)
+_SUBSET_CLOSE = {b'"': b'"', b"'": b"'", b"<!--": b"-->"}
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 #: The end of a feed document's root, looked for in its last bytes.
 _ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>", re.IGNORECASE)
 _TAIL = 4096
@@ -451,12 +458,32 @@ def _characters_only(body: bytes) -> bytes:
 
 
 def _declares_entities(body: bytes) -> bool:
-    """Whether a document declares XML entities: in its first 64 KB (text
-    before its XML declaration too), or in its DOCTYPE wherever that is."""
-    if _DECLARES_ENTITIES.search(body[:_DOCTYPE_WINDOW]):
-        return True
+    """Whether a document declares XML entities: in a DOCTYPE in its first
+    64 KB (text before its XML declaration too), or in its DOCTYPE wherever
+    that is. Its internal subset is read past comments and quoted text, in
+    which a "]" ends nothing ("<!-- ] -->" once hid the entities after it)."""
     at = doctype_at(body)
-    return at >= 0 and _DECLARES_ENTITIES.match(body, at) is not None
+    starts = [found.end() for found in _DOCTYPE_SUBSET.finditer(body, 0, _DOCTYPE_WINDOW)]
+    if at >= 0 and (subset := _DOCTYPE_SUBSET.match(body, at)) is not None:
+        starts.append(subset.end())
+    return any(_subset_declares_entities(body, start) for start in starts)
+
+
+def _subset_declares_entities(body: bytes, start: int) -> bool:
+    """Whether the internal subset of a DOCTYPE, from `start` (past its
+    "["), declares an entity before it ends."""
+    position = start
+    while (mark := _SUBSET_MARK.search(body, position)) is not None:
+        text = mark.group()
+        if text == b"]":
+            return False
+        if text.upper() == b"<!ENTITY":
+            return True
+        end = body.find(_SUBSET_CLOSE[text], mark.end())
+        if end < 0:  # never closed: whatever follows is read as declared
+            return _ENTITY.search(body, mark.end()) is not None
+        position = end + len(_SUBSET_CLOSE[text])
+    return False
 
 
 def _parse_xml_feed(fetched: Fetched, source: Source, context: ParseContext) -> list[Item]:
