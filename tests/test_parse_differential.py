@@ -1007,6 +1007,14 @@ _MEDIA = b' xmlns:media="http://search.yahoo.com/mrss/"'
 _ITUNES = b' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
 _DC = b' xmlns:dc="http://purl.org/dc/elements/1.1/"'
 
+#: An Atom entry's start, with its id, title, link and date.
+_ENTRY = b'<entry><id>urn:1</id><title>A</title><link href="https://example.org/1"/>' + _U
+
+
+def _atom_feed(entries: bytes, namespaces: bytes = b"") -> bytes:
+    return _ATOM % (namespaces, entries)
+
+
 _READ_OTHERWISE: list[tuple[str, bytes]] = [
     # 1. fastfeedparser dates an undated item by its guid (dateutil, today's month/year filled in)
     (
@@ -1066,14 +1074,7 @@ _READ_OTHERWISE: list[tuple[str, bytes]] = [
     # 3. Atom plain text with a line break
     (
         "Atom untyped summary with a newline",
-        _ATOM
-        % (
-            b"",
-            b"<entry><id>urn:1</id><title>A</title>"
-            b'<link href="https://example.org/1"/>'
-            + _U
-            + b"<summary>Line one\nline two</summary></entry>",
-        ),
+        _atom_feed(_ENTRY + b"<summary>Line one\nline two</summary></entry>"),
     ),
     (
         "Atom untitled entry, summary with a newline",
@@ -1088,14 +1089,7 @@ _READ_OTHERWISE: list[tuple[str, bytes]] = [
     ),
     (
         "Atom type=text content with a newline",
-        _ATOM
-        % (
-            b"",
-            b"<entry><id>urn:1</id><title>A</title>"
-            b'<link href="https://example.org/1"/>'
-            + _U
-            + b'<content type="text">Line one\nline two</content></entry>',
-        ),
+        _atom_feed(_ENTRY + b'<content type="text">Line one\nline two</content></entry>'),
     ),
     # 4. "-0000" on an item whose id is made from its date
     (
@@ -1213,14 +1207,7 @@ _READ_OTHERWISE: list[tuple[str, bytes]] = [
     # 9. authors
     (
         "Atom author with email only",
-        _ATOM
-        % (
-            b"",
-            b"<entry><id>urn:1</id><title>A</title>"
-            b'<link href="https://example.org/1"/>'
-            + _U
-            + b"<author><email>a@example.com</email></author></entry>",
-        ),
+        _atom_feed(_ENTRY + b"<author><email>a@example.com</email></author></entry>"),
     ),
     (
         "dc:creator in Atom",
