@@ -102,7 +102,14 @@ class Running:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=10)
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # What it was doing is in its log (a rare stop over 10 s after
+            # its workers were killed again and again was seen without it).
+            raise AssertionError(
+                f"not stopped 10 s after SIGTERM\n{self.stderr()[-6000:]}"
+            ) from None
 
     def close(self) -> None:
         if self.process.poll() is None:
