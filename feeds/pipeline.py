@@ -122,6 +122,10 @@ class _Collected:
     pages: tuple[tuple[str, str, datetime | None], ...] = ()
     #: Not fetched: its server asked for no request before then.
     waiting_until: datetime | None = None
+    #: Article pages of `full_content` left for the next run (out of the
+    #: run's share or its time-out): its next fetch asks for the whole
+    #: feed, since a 304 would give no items to find them from.
+    pages_left: bool = False
 
 
 def run_once(
@@ -1137,6 +1141,7 @@ def _with_full_content(
             source.name,
             len(late),
         )
+    left = bool(late) or len(missing) > len(todo)
     items = []
     for item in collected.items:
         content, published = pages.get(item.link, ("", None))
@@ -1146,7 +1151,7 @@ def _with_full_content(
                 published=item.published or plausible_date(published, now),
             )
         )
-    return replace(collected, items=tuple(items), pages=tuple(fetched))
+    return replace(collected, items=tuple(items), pages=tuple(fetched), pages_left=left)
 
 
 def _follow(
@@ -1283,19 +1288,15 @@ def _record_outcome(
         error = SourceError(source.name, f"could not store its items: {reason}")
         failed = replace(collected, items=(), pages=(), error=str(error))
         return _record_outcome(store, config, failed, state, now)
+    etag, last_modified = _validators_kept(collected, headers)
     store.record_attempt(
         source.name,
         Attempt(
             now=now,
             status=collected.status,
             items=None if collected.not_modified else len(collected.items),
-            # A 304 that carries validators replaces the stored ones (RFC
-            # 9111 4.3.4): a server whose tag changed then matches only the
-            # new one. One that carries none keeps them (None).
-            etag=headers.get("etag") if collected.not_modified else headers.get("etag", ""),
-            last_modified=headers.get("last-modified")
-            if collected.not_modified
-            else headers.get("last-modified", ""),
+            etag=etag,
+            last_modified=last_modified,
             not_modified=collected.not_modified,
             bytes=collected.size,
             seconds=collected.seconds,
@@ -1318,6 +1319,21 @@ def _record_outcome(
         next_due=due,
     )
     return result, upserted.rubrics if upserted.changed else None
+
+
+def _validators_kept(
+    collected: _Collected, headers: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """The validators the next fetch sends (ETag, Last-Modified). A 304
+    that carries some replaces the stored ones (RFC 9111 4.3.4): a server
+    whose tag changed then matches only the new one; one that carries none
+    keeps them (None). None (""), when article pages are left for the next
+    run."""
+    if collected.pages_left:
+        return "", ""
+    if collected.not_modified:
+        return headers.get("etag"), headers.get("last-modified")
+    return headers.get("etag", ""), headers.get("last-modified", "")
 
 
 def _log_stored(source: Source, result: SourceResult) -> None:

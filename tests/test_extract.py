@@ -119,6 +119,46 @@ def test_the_spacing_a_host_asks_for_does_not_count_against_the_time_out(
     assert all(len(server.hits(f"/article/{n}")) == 1 for n in range(25))
 
 
+@pytest.mark.slow
+def test_article_pages_past_a_runs_share_are_fetched_next_run_though_the_feed_is_unchanged(
+    tmp_path: Path, server: Server
+) -> None:
+    """30 stories, 25 pages a run: the next builds' feed answered 304, which
+    gives no items to find the 5 left from, and they were never fetched.
+    A run that leaves pages asks for the whole feed next time."""
+    items = "".join(
+        f"<item><title>Story {n}</title><link>{server.url}/article/{n}</link>"
+        f"<description>Lead {n}</description></item>"
+        for n in range(30)
+    )
+    for n in range(30):
+        server.add(f"/article/{n}", page(), content_type="text/html; charset=utf-8")
+    feed = server.add(
+        "/feed.rss",
+        RSS.replace("<item><title>Выставка года</title><link>{link}</link></item>", items),
+        content_type="application/rss+xml",
+        ETag='"v1"',
+    )
+    config = write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+    )
+
+    def whole_articles() -> int:
+        entries = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+        return sum(
+            "Абзац 7" in (entry.get("content") or [{}])[0].get("value", "") for entry in entries
+        )
+
+    for _ in range(3):
+        done = run_cli("build", "-c", str(config))
+        assert done.returncode == 0, done.stderr
+    assert whole_articles() == 30
+    assert all(len(server.hits(f"/article/{n}")) == 1 for n in range(30))
+    # Asked for whole, then, with nothing left, conditionally again.
+    conditional = ["if-none-match" in hit for hit in server.hits("/feed.rss")]
+    assert conditional == [False, False, True]
+
+
 def _links_page(paragraphs: int) -> bytes:
     """An article page of `paragraphs` paragraphs that each hold a link:
     four tags each, the shape the extractor takes longest over."""
