@@ -928,7 +928,7 @@ class _Checker:
         if any(earlier.slug == slug for earlier in rubrics):
             raise self.fail(f"{key}.slug", f"another rubric already has the slug {slug!r}")
         formats = self.texts(f"{key}.formats", fields.get("formats"))
-        if "formats" in fields and fields["formats"] is not None and not formats:
+        if fields.get("formats") is not None and not formats:
             raise self.fail(
                 f"{key}.formats",
                 f"lists no format: name one or more of {', '.join(FEED_FORMATS)} "

@@ -71,7 +71,7 @@ from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image
 
 _HEAD = 4096
 #: U+2028 and U+2029 in UTF-8, and how far fastfeedparser looks for them.
-_LINE_SEPARATOR = re.compile(rb"\xe2\x80[\xa8\xa9]")
+LINE_SEPARATOR = re.compile(rb"\xe2\x80[\xa8\xa9]")
 _SEPARATORS_WINDOW = 64 * 1024
 _SEPARATORS_SLACK = 3 + 8192
 #: What may come before a document's DOCTYPE: white space, the XML
@@ -359,15 +359,15 @@ _MEDIA_WITHOUT_SLASH = re.compile(rb"search\.yahoo\.com/mrss[\"']")
 _EMPTY_SUMMARY = re.compile(rb"<summary\b[^<>]*+(?:(?<=/)>|>\s*+</summary>)")
 #: An Atom category with no term (a label alone).
 _TERMLESS_CATEGORY = re.compile(rb"<category\b(?![^<>]*?\bterm\s*+=)")
-#: The elements of entries whose number tells their shape, without prefix
-#: (one search for them all: a search for each took five times as long).
-#: A link or date element written empty is found with its end ("link/>",
-#: "pubDate>").
 #: CDATA sections and comments, matched (and so passed over) by the
 #: searches of the entries' elements below: text in them is no element
 #: (an SVG's <title> in an item's HTML). Each is closed: the document is
 #: well-formed by then.
 _PASSED = rb"<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|<!--(?:[^-]++|-(?!->))*+-->|"
+#: The elements of entries whose number tells their shape, without prefix
+#: (one search for them all: a search for each took five times as long).
+#: A link or date element written empty is found with its end ("link/>",
+#: "pubDate>").
 _ELEMENTS = (
     rb"<(item|entry|title|description|guid|id|author|contributor|name|managingEditor|source"
     rb"|image|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
@@ -379,7 +379,7 @@ _SHAPE = re.compile(_PASSED + _ELEMENTS)
 _ROUGH_SHAPE = re.compile(_ELEMENTS)
 _UNPREFIXED_DATES = frozenset({b"pubDate", b"published", b"updated"})
 #: An entry's start (group 1) or an Atom link's attributes (group 2).
-_ENTRY_OR_LINK = re.compile(_PASSED + rb"<(entry)[\s>/]|<link\b([^<>]*+)>", re.DOTALL)
+_ENTRY_OR_LINK = re.compile(_PASSED + rb"<(entry)[\s>/]|<link\b([^<>]*+)>")
 #: An attribute's value, white space and all (stripped after: a lazy
 #: match before `\s*` rescanned each run of spaces, n^2 on a long one).
 _REL = re.compile(rb"""\brel\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
@@ -389,8 +389,7 @@ _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 #: prefix (group 2) and, when it is empty, its end (group 4).
 _ENTRY_OR_TITLE = re.compile(
     _PASSED + rb"<(item|entry)[\s>/]"
-    rb"|<(?:([\w.-]++):)?(title)(?=[\s>/])(?:[^<>/]|/(?!>))*+(/>|>\s*+</)?",
-    re.DOTALL,
+    rb"|<(?:([\w.-]++):)?(title)(?=[\s>/])(?:[^<>/]|/(?!>))*+(/>|>\s*+</)?"
 )
 #: An RSS item's start (group 1) or a date element's, under any prefix.
 _ITEM_OR_DATE = re.compile(
@@ -678,7 +677,7 @@ def _checked(
     # Its window starts where it finds the document: past leading white
     # space, a byte-order mark and up to 8 KB of junk before it.
     window = _SEPARATORS_WINDOW + len(body) - len(body.lstrip()) + _SEPARATORS_SLACK
-    if _LINE_SEPARATOR.search(body, 0, window):
+    if LINE_SEPARATOR.search(body, 0, window):
         # fastfeedparser then makes every U+2028 and U+2029 of the document
         # a line feed: feedparser's path keeps them (breaks in the HTML).
         return None

@@ -45,6 +45,7 @@ from feeds.model import (
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
 from feeds.parse.fast import (
+    LINE_SEPARATOR,
     Facts,
     doctype_at,
     ids_given,
@@ -55,8 +56,6 @@ from feeds.parse.fast import (
 )
 from feeds.parse.parts import Cut, cut_entries
 
-#: LINE SEPARATOR and PARAGRAPH SEPARATOR in UTF-8.
-_LINE_SEPARATORS = re.compile("\u2028|\u2029".encode())
 _JSON_TYPES = ("application/feed+json", "application/json")
 _DOCTYPE_WINDOW = 64 * 1024
 #: A DOCTYPE up to the "[" of its internal subset.
@@ -198,7 +197,7 @@ def cut_in_parts(fetched: Fetched, size: int) -> Cutting | None:
     if readable is None:
         return None
     body = readable.body
-    if _LINE_SEPARATORS.search(body):
+    if LINE_SEPARATOR.search(body):
         # fastfeedparser turns every U+2028 and U+2029 of a document into a
         # line feed if one is in its first 64 KB: a part and the whole
         # could read them otherwise.

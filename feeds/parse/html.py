@@ -51,6 +51,7 @@ from feeds.parse.page import (
     image_source,
     inner_html,
     node_text,
+    plain,
     read_date,
     unique,
     with_image,
@@ -270,7 +271,7 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
     empty = [
         index
         for index, item in enumerate(items)
-        if not (item.title.strip() or item.link or item.published or _has_text(item.summary))
+        if not (item.title.strip() or item.link or item.published or plain(item.summary))
     ]
     for index in empty:
         page.notes.append(f"card {index + 1} of the page: no title, link, date or text: no story")
@@ -290,15 +291,6 @@ def _select_items(tree: LexborHTMLParser, selectors: Selectors, page: Page) -> l
                 f"item {number}: cards {shown} of the page lead to one link: one story"
             )
     return [_merged([items[card] for card in cards]) for cards in stories]
-
-
-def _has_text(html: str) -> bool:
-    """Whether markup holds any text (an image alone is none)."""
-    return bool(_TAGS.sub("", html).strip())
-
-
-#: A tag, for `_has_text`.
-_TAGS = re.compile(r"<[^>]*>")
 
 
 def _one_story_a_link(items: list[Item]) -> list[list[int]]:
