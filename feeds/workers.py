@@ -174,11 +174,39 @@ def _service_worker(service: int) -> None:
     the runs it served. A service that dies without stopping them (the
     OOM killer's SIGKILL) is noticed, and the worker ends too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _terminated_only_by(service)
     _yield_to_the_writer()
     threading.Thread(
         target=_end_with, args=(service,), name="feeds-watch-service", daemon=True
     ).start()
+
+
+def _terminated_only_by(service: int) -> None:
+    """Ignore SIGTERM, but for one the service itself sends. When a worker
+    dies (the OOM killer), its pool ends the others with SIGTERM and waits
+    for them: a worker ignoring it outright stayed, blocked for ever on the
+    queue's lock the dead one held, and the pool's thread with it; the
+    service then never ended, even after "service stopped" (its exit waits
+    for that thread). SIGTERM is blocked in every thread of the worker (the
+    threads started later inherit that) and taken by one that looks at who
+    sent it."""
+    if not hasattr(signal, "sigwaitinfo"):  # not POSIX: as before
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    # Never acted on (blocked everywhere); unlike an ignored one, it is
+    # kept for the waiting thread, on any system.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(
+        target=_wait_for_terminate, args=(service,), name="feeds-watch-sigterm", daemon=True
+    ).start()
+
+
+def _wait_for_terminate(service: int) -> None:
+    while True:
+        sent = signal.sigwaitinfo({signal.SIGTERM})
+        if sent.si_pid == service:
+            os._exit(128 + signal.SIGTERM)
 
 
 #: How often a worker without a pidfd looks whether its service is alive.

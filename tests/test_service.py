@@ -884,6 +884,35 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     assert service.stop() == 0
 
 
+def test_one_parsing_worker_killed_alone_leaves_no_process_and_no_hung_stop(
+    server: Server, start
+) -> None:
+    # The OOM killer takes one worker of two: the pool ends the other with
+    # SIGTERM and waits for it. The workers ignored SIGTERM (a service
+    # manager's, sent to the whole group), so the other stayed, waiting
+    # for ever on the queue's lock, and the service never ended after
+    # "service stopped": its exit waits for the pool.
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: the service's pool has a single worker")
+    service = start(many_sources(server))
+    service.wait_for(lambda: service.stderr().count("': HTTP 200") == MANY, timeout=30)
+    service.wait_for(lambda: "published:" in service.stderr())
+
+    def workers() -> list[int]:
+        return [
+            child
+            for child, parent in _descendants(service.process.pid).items()
+            if parent != service.process.pid
+        ]
+
+    first, *others = workers()
+    assert others, "two workers were expected (one per core, at least two)"
+    os.kill(first, signal.SIGKILL)
+    service.wait_for(lambda: not workers(), timeout=10)
+    assert service.stop() == 0
+    assert "service stopped" in service.stderr()
+
+
 def test_a_source_whose_parsing_worker_keeps_dying_is_recorded_failing(
     server: Server, start
 ) -> None:
