@@ -53,12 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
     try:
-        if _ad_hoc_preview(args):
-            # Nothing of a config is needed to look at one URL: UTC, no
-            # rubrics (it said "config.yaml: no such file" outside a site).
-            config = parse_config(_PREVIEW_CONFIG, Path.cwd() / "config.yaml")
-        else:
-            config = load_config(args.config)
+        config = _config_for(args)
     except ConfigError as exc:
         for line in exc.lines():
             print(f"error: {line}", file=sys.stderr)
@@ -133,6 +128,11 @@ def _raised_by_ctrl_c(exc: BaseException) -> bool:
     return False
 
 
+#: Where a command looks for its config when `-c` is not given (this
+#: object: argparse keeps a default that is not text as it is).
+DEFAULT_CONFIG = Path("config.yaml")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feeds",
@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "-c",
             "--config",
-            default="config.yaml",
+            default=DEFAULT_CONFIG,
             type=Path,
             help="path to config.yaml (default: ./config.yaml)",
         )
@@ -601,15 +601,33 @@ def _table(rows: Sequence[tuple[str, ...]]) -> None:
 _PREVIEW_CONFIG = "site:\n  title: preview\n  base_url: https://localhost/\n  timezone: UTC\n"
 
 
-def _ad_hoc_preview(args: argparse.Namespace) -> bool:
-    """`feeds preview --type T --url U`, with no config.yaml given or here."""
-    return (
+def _config_for(args: argparse.Namespace) -> Config:
+    """The config a command runs with. Raises ConfigError.
+
+    Nothing of a config is needed to look at one URL (`feeds preview --type
+    T --url U` with no `-c`): outside a site's folder it is read with UTC,
+    no rubrics and no private addresses (it said "config.yaml: no such
+    file"); and in a folder whose config.yaml is broken (being edited),
+    so too, with the config's problems shown as warnings."""
+    ad_hoc = (
         args.command == "preview"
         and not args.name
         and bool(args.url)
-        and args.config == Path("config.yaml")
-        and not args.config.exists()
+        and args.config is DEFAULT_CONFIG  # not given: an explicit one must be right
     )
+    if not ad_hoc:
+        return load_config(args.config)
+    if args.config.exists():
+        try:
+            return load_config(args.config)
+        except ConfigError as exc:
+            for line in exc.lines():
+                print(f"warning: {line}", file=sys.stderr)
+            print(
+                "warning: previewing without config.yaml: UTC, no rubrics, no private addresses",
+                file=sys.stderr,
+            )
+    return parse_config(_PREVIEW_CONFIG, Path.cwd() / "config.yaml")
 
 
 def _preview(config: Config, args: argparse.Namespace) -> int:

@@ -1064,6 +1064,27 @@ def test_preview_of_a_url_needs_no_config_yaml(tmp_path: Path) -> None:
     assert not (tmp_path / "output").exists() and not (tmp_path / "feeds.db").exists()
 
 
+def test_preview_of_a_url_beside_a_broken_config_yaml_warns_and_goes_on(tmp_path: Path) -> None:
+    """In a site's folder whose config.yaml is half edited, looking at a
+    new source's URL failed with the config's error; a config named with
+    -c is the operator's choice, and must be right."""
+    feed = tmp_path / "news.rss"
+    feed.write_text(_rss_of(("A", 10, "books")), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("site:\n  title: [oops\n", encoding="utf-8")
+
+    done = run_cli("preview", "--type", "feed", "--url", feed.as_uri(), cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "Story A" in done.stdout
+    assert "warning: config.yaml:2: invalid YAML" in done.stderr
+    assert "previewing without config.yaml" in done.stderr
+    named = run_cli(
+        "preview", "--type", "feed", "--url", feed.as_uri(), "-c", "config.yaml", cwd=tmp_path
+    )
+    assert named.returncode == 2
+    assert "error: config.yaml:2: invalid YAML" in named.stderr and "Story A" not in named.stdout
+
+
 def test_preview_shows_items_and_empty_fields_and_stores_nothing(
     tmp_path: Path, server: Server
 ) -> None:
