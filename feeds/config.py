@@ -358,11 +358,15 @@ class _Checker:
         self.broken_slugs: set[str] = set()
 
     def fail(self, key: str, detail: str) -> ConfigError:
+        # The line of the key, else of the nearest key above it in the file;
+        # none (0) for a setting the file leaves out (a default is wrong).
         line = self.lines.get(key, 0)
         probe = key
         while not line and probe:
             shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
-            probe = "" if shorter == probe else shorter
+            if shorter == probe:
+                break
+            probe = shorter
             line = self.lines.get(probe, 0)
         # Which source, by the name the operator knows it by: "sources[137]"
         # alone sent them counting entries.
@@ -370,7 +374,7 @@ class _Checker:
         source = self.source_names.get(int(place[1]), "") if place else ""
         if place and key[place.end() :] == ".name":
             source = ""  # the name is what is wrong: the key says which
-        return ConfigError(self.shown, line or 1, key, detail, source=source)
+        return ConfigError(self.shown, line, key, detail, source=source)
 
     # -- shapes ---------------------------------------------------------
 
@@ -649,7 +653,8 @@ class _Checker:
                 f"{str(output_dir)!r} holds config.yaml (or everything): give a folder of its own",
             )
         if output_dir.exists() and not output_dir.is_dir():
-            raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
+            unset = "" if output.get("dir") else " (output.dir is not set: this is its default)"
+            raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder{unset}")
         return output_dir
 
     def outside(self, source: Source, output_dir: Path) -> None:
@@ -790,11 +795,23 @@ class _Checker:
     def schedule(self, value: Any) -> Schedule:
         fields = self.mapping("schedule", value, _SCHEDULE_KEYS)
         base = Schedule()
+        kept = self.kept
         return Schedule(
-            interval=self.interval("schedule.interval", fields.get("interval"), base.interval),
-            jitter=self.duration("schedule.jitter", fields.get("jitter"), base.jitter, zero=True),
-            max_backoff=self.duration(
-                "schedule.max_backoff", fields.get("max_backoff"), base.max_backoff
+            interval=kept(
+                base.interval,
+                lambda: self.interval("schedule.interval", fields.get("interval"), base.interval),
+            ),
+            jitter=kept(
+                base.jitter,
+                lambda: self.duration(
+                    "schedule.jitter", fields.get("jitter"), base.jitter, zero=True
+                ),
+            ),
+            max_backoff=kept(
+                base.max_backoff,
+                lambda: self.duration(
+                    "schedule.max_backoff", fields.get("max_backoff"), base.max_backoff
+                ),
             ),
         )
 
@@ -802,10 +819,13 @@ class _Checker:
         if "server" not in top:
             return None
         fields = self.mapping("server", top.get("server"), _SERVER_KEYS)
+        host = self.kept(
+            "127.0.0.1",
+            lambda: self.text("server.host", fields.get("host"), "127.0.0.1") or "127.0.0.1",
+        )
         port = fields.get("port", 8080)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise self.fail("server.port", f"expected a port number 0-65535, got {port!r}")
-        host = self.text("server.host", fields.get("host"), "127.0.0.1") or "127.0.0.1"
         return Server(host=host, port=port)
 
     def log(self, value: Any) -> dict[str, str]:
@@ -815,15 +835,47 @@ class _Checker:
             ("format", _LOG_FORMATS, "text"),
             ("level", _LOG_LEVELS, "info"),
         ):
-            text = self.text(f"log.{key}", fields.get(key), default).lower() or default
-            if text not in allowed:
-                raise self.fail(f"log.{key}", f"expected one of {', '.join(allowed)}, got {text!r}")
-            chosen[f"log_{key}"] = text
+            # Each on its own: both wrong, both are listed.
+            chosen[f"log_{key}"] = self.kept(
+                default, partial(self.one_of, f"log.{key}", fields.get(key), allowed, default)
+            )
         return chosen
 
+    def one_of(self, key: str, value: Any, allowed: tuple[str, ...], default: str) -> str:
+        text = self.text(key, value, default).lower() or default
+        if text not in allowed:
+            raise self.fail(key, f"expected one of {', '.join(allowed)}, got {text!r}")
+        return text
+
     def site(self, value: Any) -> Site:
-        site = self.mapping("site", value, _SITE_KEYS, required=("title", "base_url"))
-        base_url = self.text("site.base_url", site.get("base_url"))
+        """Each key is checked on its own: a config with a wrong base URL
+        and a wrong time zone hears of both at once."""
+        site = self.mapping("site", value, _SITE_KEYS)
+        kept = self.kept
+        return Site(
+            title=kept(_STAND_IN_SITE.title, lambda: self.site_title(site.get("title"))),
+            base_url=kept(_STAND_IN_SITE.base_url, lambda: self.base_url(site.get("base_url"))),
+            language=kept(
+                "en", lambda: self.language("site.language", site.get("language"), "en") or "en"
+            ),
+            timezone=kept(
+                "UTC", lambda: self.timezone("site.timezone", site.get("timezone"), "UTC") or "UTC"
+            ),
+            description=kept("", lambda: self.text("site.description", site.get("description"))),
+        )
+
+    def site_title(self, value: Any) -> str:
+        if value in (None, ""):
+            raise self.fail("site", "missing required key 'title'")
+        title = self.text("site.title", value)
+        if not title:
+            raise self.fail("site.title", "must not be blank: every feed is titled with it")
+        return title
+
+    def base_url(self, value: Any) -> str:
+        if value in (None, ""):
+            raise self.fail("site", "missing required key 'base_url'")
+        base_url = self.text("site.base_url", value)
         parts = _split_url(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise self.fail("site.base_url", f"expected an http(s) URL, got {base_url!r}")
@@ -846,20 +898,20 @@ class _Checker:
             raise self.fail(
                 "site.base_url", f"the port must be a number up to 65535, got {base_url!r}"
             ) from None
-        if not base_url.endswith("/"):
-            base_url += "/"
-        title = self.text("site.title", site.get("title"))
-        if not title:
-            raise self.fail("site.title", "must not be blank: every feed is titled with it")
-        return Site(
-            title=title,
-            base_url=base_url,
-            language=self.language("site.language", site.get("language"), "en") or "en",
-            timezone=self.timezone("site.timezone", site.get("timezone"), "UTC") or "UTC",
-            description=self.text("site.description", site.get("description")),
-        )
+        return base_url if base_url.endswith("/") else base_url + "/"
 
     def storage(self, value: Any) -> str:
+        try:
+            return self.store_file(value)
+        except ConfigError as problem:
+            if value:
+                raise
+            # No line to show: say where the file came from.
+            raise self.fail(
+                "storage.url", f"{problem.detail} (storage.url is not set: this is its default)"
+            ) from None
+
+    def store_file(self, value: Any) -> str:
         url = self.text("storage.url", value, DEFAULT_STORAGE) or DEFAULT_STORAGE
         if "://" not in url:
             url = "sqlite:///" + url

@@ -422,6 +422,31 @@ def test_a_problem_in_each_section_of_settings_is_named_with_the_others(
     ]
 
 
+def test_every_wrong_value_of_a_section_is_named_in_the_files_order(tmp_path: Path) -> None:
+    # Two wrong values side by side: the first check met used to stand for
+    # its section (log.format listed, log.level above it not), and an
+    # operator fixed one, ran `feeds check` again, and met the next.
+    text = (
+        "site:\n  title: ''\n  base_url: ftp://feeds.example.org/\n  timezone: Europe/Moskow\n"
+        "schedule:\n  interval: soon\n  jitter: -5\n"
+        "server:\n  host: [a]\n  port: 99999\n"
+        "log:\n  level: loud\n  format: fancy\n" + ONE_SOURCE + "    url: https://x.example/\n"
+    )
+    error = fail(tmp_path, text)
+    assert [(problem.line, problem.key) for problem in error.problems] == [
+        (1, "site"),
+        (3, "site.base_url"),
+        (4, "site.timezone"),
+        (6, "schedule.interval"),
+        (7, "schedule.jitter"),
+        (9, "server.host"),
+        (10, "server.port"),
+        (12, "log.level"),
+        (13, "log.format"),
+    ]
+    assert "missing required key 'title'" in error.problems[0].message
+
+
 def test_an_unknown_key_in_fetch_leaves_its_other_keys_unchecked_but_not_the_rest(
     tmp_path: Path,
 ) -> None:
@@ -1519,6 +1544,27 @@ def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     error = fail(tmp_path, text)
     assert (error.line, error.key) == (marked_line(text), "output.dir")
     assert "is a file, not a folder" in error.detail
+
+
+def test_a_default_place_that_cannot_be_used_is_named_as_the_default(tmp_path: Path) -> None:
+    """With output.dir and storage.url left out, ./output a file and
+    ./feeds.db a folder: both were reported at line 1 (the site's title),
+    as if written there, and nothing said the config never named them."""
+    (tmp_path / "output").write_text("x", encoding="utf-8")
+    (tmp_path / "feeds.db").mkdir()
+    error = fail(tmp_path, SITE)
+    assert [(problem.line, problem.key) for problem in error.problems] == [
+        (0, "output.dir"),
+        (0, "storage.url"),
+    ]
+    config = str(tmp_path / "config.yaml")
+    assert error.lines() == [
+        f"{config}: output.dir: {str(tmp_path / 'output')!r} is a file, not a folder "
+        "(output.dir is not set: this is its default)",
+        f"{config}: storage.url: {str(tmp_path / 'feeds.db')!r} is a folder: give the "
+        "database file, such as sqlite:///feeds.db/feeds.db "
+        "(storage.url is not set: this is its default)",
+    ]
 
 
 @pytest.mark.parametrize("url", ["sqlite:///data", "sqlite:///data/", "data"])
