@@ -358,15 +358,14 @@ class _Checker:
         self.broken_slugs: set[str] = set()
 
     def fail(self, key: str, detail: str) -> ConfigError:
-        # The line of the key, else of the nearest key above it in the file;
-        # none (0) for a setting the file leaves out (a default is wrong).
+        # The line of the key, else of the nearest key above it in the file
+        # (a setting the file leaves out: the message says its default is
+        # what is wrong).
         line = self.lines.get(key, 0)
         probe = key
         while not line and probe:
             shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
-            if shorter == probe:
-                break
-            probe = shorter
+            probe = "" if shorter == probe else shorter
             line = self.lines.get(probe, 0)
         # Which source, by the name the operator knows it by: "sources[137]"
         # alone sent them counting entries.
@@ -374,7 +373,7 @@ class _Checker:
         source = self.source_names.get(int(place[1]), "") if place else ""
         if place and key[place.end() :] == ".name":
             source = ""  # the name is what is wrong: the key says which
-        return ConfigError(self.shown, line, key, detail, source=source)
+        return ConfigError(self.shown, line or 1, key, detail, source=source)
 
     # -- shapes ---------------------------------------------------------
 

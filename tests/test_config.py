@@ -1548,20 +1548,20 @@ def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 def test_a_default_place_that_cannot_be_used_is_named_as_the_default(tmp_path: Path) -> None:
     """With output.dir and storage.url left out, ./output a file and
-    ./feeds.db a folder: both were reported at line 1 (the site's title),
-    as if written there, and nothing said the config never named them."""
+    ./feeds.db a folder: both were reported at line 1 (the site's), as if
+    written there, and nothing said the config never named them."""
     (tmp_path / "output").write_text("x", encoding="utf-8")
     (tmp_path / "feeds.db").mkdir()
     error = fail(tmp_path, SITE)
     assert [(problem.line, problem.key) for problem in error.problems] == [
-        (0, "output.dir"),
-        (0, "storage.url"),
+        (1, "output.dir"),
+        (1, "storage.url"),
     ]
     config = str(tmp_path / "config.yaml")
     assert error.lines() == [
-        f"{config}: output.dir: {str(tmp_path / 'output')!r} is a file, not a folder "
+        f"{config}:1: output.dir: {str(tmp_path / 'output')!r} is a file, not a folder "
         "(output.dir is not set: this is its default)",
-        f"{config}: storage.url: {str(tmp_path / 'feeds.db')!r} is a folder: give the "
+        f"{config}:1: storage.url: {str(tmp_path / 'feeds.db')!r} is a folder: give the "
         "database file, such as sqlite:///feeds.db/feeds.db "
         "(storage.url is not set: this is its default)",
     ]
