@@ -49,7 +49,14 @@ from feeds.pipeline import publish_pending, record_failure, run_source, source_k
 from feeds.publish import prepare_dir
 from feeds.store import WRITES_PER_COMMIT, RunLock, Store, StoreWatch, Writer
 from feeds.timing import regular_due
-from feeds.workers import parsing_pool, start_parsing_server, wants_workers
+from feeds.workers import (
+    any_alive,
+    end_workers,
+    parsing_pool,
+    start_parsing_server,
+    wants_workers,
+    workers_of,
+)
 
 log = logging.getLogger("feeds")
 
@@ -84,6 +91,8 @@ SLOW_FETCH_SECONDS = 5.0
 STOP_PUBLISH_SECONDS = 10.0
 #: At stop, the WebSub pings still due (one short try each) may take this long.
 STOP_PING_SECONDS = 5.0
+#: At stop, the parsing workers have this long to end before they are killed.
+STOP_WORKERS_SECONDS = 1.0
 
 
 class Service:
@@ -147,6 +156,8 @@ class Service:
         #: when first wanted and again if one died.
         self._parsing: Executor | None = None
         self._parsing_lock = threading.Lock()
+        #: The workers of every pool made (see `workers.end_workers`).
+        self._workers: list[dict[int, Any]] = []
         self._stores = threading.local()
         #: The one thread that stores what the source runs bring (see
         #: Writer), from `run` until the runs have ended.
@@ -317,6 +328,9 @@ class Service:
             parsing, self._parsing = self._parsing, None
         if parsing is not None:
             parsing.shutdown(wait=False, cancel_futures=True)
+        killed = end_workers(self._workers, STOP_WORKERS_SECONDS)
+        if killed:
+            log.warning("%d parsing worker process(es) had not ended at stop: killed", killed)
         if self._server is not None:
             self._server.stop()
         abandoned = self._active
@@ -653,6 +667,9 @@ class Service:
         with self._parsing_lock:
             if self._parsing is None and not self._stop.is_set():
                 self._parsing = parsing_pool()
+                # Those of pools gone whose workers have all ended are let go.
+                kept = [table for table in self._workers if any_alive(table)]
+                self._workers = [*kept, workers_of(self._parsing)]
                 log.info(
                     "%d sources: bodies are parsed in %d worker processes",
                     len(config.sources),

@@ -12,7 +12,7 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     Executor,
     Future,
@@ -125,6 +125,47 @@ def parsing_pool() -> ProcessPoolExecutor:
         initializer=_service_worker,
         initargs=(os.getpid(),),
     )
+
+
+def workers_of(pool: Executor) -> dict[int, Any]:
+    """A process pool's own table of its workers by pid (empty for any
+    other executor). The pool goes on adding to it, and its thread keeps
+    it after `shutdown`; Python 3.14's `kill_workers()` would do where this
+    is read."""
+    table = getattr(pool, "_processes", None)
+    return table if isinstance(table, dict) else {}
+
+
+def end_workers(tables: Iterable[dict[int, Any]], grace: float) -> int:
+    """Kill (SIGKILL) the workers listed in `tables` that are still running
+    `grace` seconds from now; how many. A pool that broke (a worker killed)
+    ends the others and waits for them, and a worker it started meanwhile
+    (a submit racing the break) is never told to end: the service's exit,
+    which waits for the pool, then never came. A worker is known to have
+    ended by its pool's own means, not by its pid, which another process
+    may have taken since."""
+    processes = [process for table in tables for process in list(table.values())]
+    deadline = time.monotonic() + grace
+    while True:
+        running = [process for process in processes if _alive(process)]
+        if not running or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    for process in running:
+        with suppress(Exception):  # ended meanwhile
+            process.kill()
+    return len(running)
+
+
+def any_alive(table: dict[int, Any]) -> bool:
+    return any(_alive(process) for process in list(table.values()))
+
+
+def _alive(process: Any) -> bool:
+    try:
+        return bool(process.is_alive())
+    except (AssertionError, ValueError):  # not this process's, or closed
+        return False
 
 
 def _parsing_context() -> multiprocessing.context.ForkServerContext:
