@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -627,7 +628,10 @@ def _config_for(args: argparse.Namespace) -> Config:
                 "warning: previewing without config.yaml: UTC, no rubrics, no private addresses",
                 file=sys.stderr,
             )
-    return parse_config(_PREVIEW_CONFIG, Path.cwd() / "config.yaml")
+    # Read as if in a folder of its own: nothing here (a file named output,
+    # say) is any concern of a preview, which writes nothing.
+    with tempfile.TemporaryDirectory(prefix="feeds-preview-") as place:
+        return parse_config(_PREVIEW_CONFIG, Path(place) / "config.yaml")
 
 
 def _preview(config: Config, args: argparse.Namespace) -> int:

@@ -652,7 +652,9 @@ class _Checker:
                 f"{str(output_dir)!r} holds config.yaml (or everything): give a folder of its own",
             )
         if output_dir.exists() and not output_dir.is_dir():
-            unset = "" if output.get("dir") else " (output.dir is not set: this is its default)"
+            unset = (
+                " (output.dir is not set: this is its default)" if output.get("dir") is None else ""
+            )
             raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder{unset}")
         return output_dir
 
@@ -848,7 +850,8 @@ class _Checker:
 
     def site(self, value: Any) -> Site:
         """Each key is checked on its own: a config with a wrong base URL
-        and a wrong time zone hears of both at once."""
+        and a wrong time zone hears of both at once. (An unknown key still
+        stands for the whole section: see `mapping`.)"""
         site = self.mapping("site", value, _SITE_KEYS)
         kept = self.kept
         return Site(
@@ -903,7 +906,7 @@ class _Checker:
         try:
             return self.store_file(value)
         except ConfigError as problem:
-            if value:
+            if value is not None:
                 raise
             # No line to show: say where the file came from.
             raise self.fail(

@@ -1071,6 +1071,8 @@ def test_preview_of_a_url_beside_a_broken_config_yaml_warns_and_goes_on(tmp_path
     feed = tmp_path / "news.rss"
     feed.write_text(_rss_of(("A", 10, "books")), encoding="utf-8")
     (tmp_path / "config.yaml").write_text("site:\n  title: [oops\n", encoding="utf-8")
+    # Nor is a file where a site's output folder would be any concern of it.
+    (tmp_path / "output").write_text("notes", encoding="utf-8")
 
     done = run_cli("preview", "--type", "feed", "--url", feed.as_uri(), cwd=tmp_path)
 

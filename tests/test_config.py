@@ -1567,6 +1567,15 @@ def test_a_default_place_that_cannot_be_used_is_named_as_the_default(tmp_path: P
     ]
 
 
+def test_a_place_the_file_gives_is_not_called_the_default_even_if_it_reads_as_false(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "0").write_text("x", encoding="utf-8")
+    error = fail(tmp_path, SITE + "storage:\n  url: false\noutput:\n  dir: 0\n")
+    assert [problem.key for problem in error.problems] == ["storage.url", "output.dir"]
+    assert not any("not set" in problem.detail for problem in error.problems)
+
+
 @pytest.mark.parametrize("url", ["sqlite:///data", "sqlite:///data/", "data"])
 def test_storage_url_that_is_a_folder_is_refused(tmp_path: Path, url: str) -> None:
     """`feeds check` said ok; `feeds build` then failed with "store
