@@ -23,10 +23,31 @@ task.
 from __future__ import annotations
 
 import signal
+import sys
+from types import FrameType
 
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-signal.signal(signal.SIGTERM, signal.SIG_DFL)
-signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
-import feeds.pipeline  # noqa: E402, F401  (for the workers)
+def _in_the_fork_server() -> bool:
+    """Whether this import is the fork server's preload. Imported anywhere
+    else (every module of the package is, to list its errors), it must
+    not touch that process's signals: a test run that did then started
+    every command with SIGTERM blocked, and a service it started never
+    stopped on one."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if (
+            frame.f_code.co_name == "main"
+            and frame.f_globals.get("__name__") == "multiprocessing.forkserver"
+        ):
+            return True
+        frame = frame.f_back
+    return False
+
+
+if _in_the_fork_server():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    import feeds.pipeline  # noqa: F401  (for the workers)

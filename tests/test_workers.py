@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import BrokenExecutor
 from pathlib import Path
@@ -116,3 +117,27 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_importing_the_fork_servers_module_elsewhere_leaves_signals_alone() -> None:
+    # Every module of the package is imported to list its errors: done in
+    # the test run's own process, it blocked SIGTERM there, and every
+    # command the run started inherited that (a service under test never
+    # stopped on SIGTERM).
+    probe = (
+        "import signal, feeds._forkserver; "
+        "status = open('/proc/self/status').read(); "
+        "masks = {line.split(':')[0]: int(line.split()[1], 16) for line in status.splitlines() "
+        "if line.startswith(('SigBlk', 'SigIgn'))}; "
+        "print(masks['SigBlk'], masks['SigIgn'], "
+        "signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    blocked, ignored, default = done.stdout.split()
+    term = 1 << (signal.SIGTERM - 1)
+    interrupt = 1 << (signal.SIGINT - 1)
+    assert not int(blocked) & term
+    assert not int(ignored) & (term | interrupt)
+    assert default == "True"
