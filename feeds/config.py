@@ -556,12 +556,16 @@ class _Checker:
         # checks of what lies inside it wait for it to be fixed.
         output_dir: Path | None = None
         if output is not None:
-            output_dir = kept(None, partial(self.output_dir, output, path))
+            where = partial(self.output_dir, output, path)
+            output_dir = kept(None, partial(self.defaulted, "output.dir", output.get("dir"), where))
         output = output or {}
         if output_dir is not None:
             for source in sources:
                 kept(None, partial(self.outside, source, output_dir))
-        storage_url = kept(DEFAULT_STORAGE, lambda: self.storage(storage.get("url")))
+        url = storage.get("url")
+        storage_url = kept(
+            DEFAULT_STORAGE, partial(self.defaulted, "storage.url", url, partial(self.storage, url))
+        )
         if output_dir is not None:
             kept(None, lambda: self.unpublished(storage_url, output_dir))
         max_items = kept(
@@ -652,10 +656,7 @@ class _Checker:
                 f"{str(output_dir)!r} holds config.yaml (or everything): give a folder of its own",
             )
         if output_dir.exists() and not output_dir.is_dir():
-            unset = (
-                " (output.dir is not set: this is its default)" if output.get("dir") is None else ""
-            )
-            raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder{unset}")
+            raise self.fail("output.dir", f"{str(output_dir)!r} is a file, not a folder")
         return output_dir
 
     def outside(self, source: Source, output_dir: Path) -> None:
@@ -902,18 +903,20 @@ class _Checker:
             ) from None
         return base_url if base_url.endswith("/") else base_url + "/"
 
-    def storage(self, value: Any) -> str:
+    def defaulted(self, key: str, value: Any, check: Callable[[], _T]) -> _T:
+        """`check()` of a setting given as `value`; when the file leaves it
+        out, its problem says the default is what is wrong (it is shown at
+        line 1, where the file does not name it)."""
         try:
-            return self.store_file(value)
+            return check()
         except ConfigError as problem:
             if value is not None:
                 raise
-            # No line to show: say where the file came from.
             raise self.fail(
-                "storage.url", f"{problem.detail} (storage.url is not set: this is its default)"
+                key, f"{problem.detail} ({key} is not set: this is its default)"
             ) from None
 
-    def store_file(self, value: Any) -> str:
+    def storage(self, value: Any) -> str:
         url = self.text("storage.url", value, DEFAULT_STORAGE) or DEFAULT_STORAGE
         if "://" not in url:
             url = "sqlite:///" + url

@@ -29,6 +29,7 @@ from .conftest import (
     ROOT,
     Server,
     allowing,
+    descendants,
     group_ends,
     run_cli,
     write_config,
@@ -589,27 +590,6 @@ def test_sighup_reloads_the_config(server: Server, start) -> None:
     assert service.stop() == 0
 
 
-def _descendants(pid: int) -> dict[int, int]:
-    """Every process below `pid`, with its parent."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: dict[int, int] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent and child not in found:
-                found[child] = parent
-                frontier.append(child)
-    return found
-
-
 MANY = 60  # at least workers.PROCESS_THRESHOLD: bodies go to worker processes
 
 
@@ -656,9 +636,9 @@ def test_a_build_killed_outright_leaves_no_worker_behind(server: Server, tmp_pat
     build = _build_held_open(server, tmp_path)
     try:
         deadline = time.monotonic() + 30
-        while len(_descendants(build.pid)) < 2 and time.monotonic() < deadline:
+        while len(descendants(build.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(_descendants(build.pid)) >= 2, "no worker processes started"
+        assert len(descendants(build.pid)) >= 2, "no worker processes started"
         build.kill()
         build.wait()
         assert group_ends(build.pid, seconds=5)
@@ -697,7 +677,7 @@ def test_a_build_where_every_source_answers_not_modified_starts_no_other_process
         while not server.hits("/held.rss")[1:] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert server.hits("/held.rss")[1:], "the second build never asked for the held source"
-        assert _descendants(build.pid) == {}
+        assert descendants(build.pid) == {}
     finally:
         _, stderr = build.communicate(timeout=30)
     assert build.returncode == 0, stderr
@@ -746,7 +726,7 @@ def test_a_builds_workers_leave_the_cpu_to_the_process_that_stores(
         workers: list[int] = []
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
-                workers = [pid for pid in _descendants(build.pid) if _niceness(pid) == wanted]
+                workers = [pid for pid in descendants(build.pid) if _niceness(pid) == wanted]
             if len(workers) >= 2:
                 break
             time.sleep(0.1)
@@ -822,7 +802,7 @@ def test_a_service_killed_outright_leaves_no_process_behind(server: Server, tmp_
     service = many_in_own_group(server, tmp_path)
     try:
         service.wait_for(lambda: "': HTTP 200" in service.stderr(), timeout=30)
-        assert _descendants(service.process.pid)  # its fork server and workers
+        assert descendants(service.process.pid)  # its fork server and workers
         service.process.kill()  # SIGKILL, as the OOM killer sends it
         service.process.wait()
         assert group_ends(service.process.pid)
@@ -869,7 +849,7 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     # starts them): kill them, as the kernel's OOM killer would.
     workers = [
         child
-        for child, parent in _descendants(service.process.pid).items()
+        for child, parent in descendants(service.process.pid).items()
         if parent != service.process.pid
     ]
     assert workers
@@ -901,7 +881,7 @@ def test_one_parsing_worker_killed_alone_leaves_no_process_and_no_hung_stop(
     def workers() -> list[int]:
         return [
             child
-            for child, parent in _descendants(service.process.pid).items()
+            for child, parent in descendants(service.process.pid).items()
             if parent != service.process.pid
         ]
 
@@ -934,7 +914,7 @@ def test_a_source_whose_parsing_worker_keeps_dying_is_recorded_failing(
     deadline = time.monotonic() + 40
     while "times in a row" not in service.stderr():
         assert time.monotonic() < deadline, service.stderr()
-        for child, parent in _descendants(service.process.pid).items():
+        for child, parent in descendants(service.process.pid).items():
             if parent != service.process.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGKILL)

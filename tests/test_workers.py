@@ -14,6 +14,8 @@ import pytest
 
 from feeds.workers import end_workers, parsing_pool, workers_of
 
+from .conftest import descendants
+
 
 def _wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
@@ -91,10 +93,8 @@ def test_workers_start_with_sigterm_blocked_so_none_sent_while_starting_is_lost(
         pid = pool.submit(os.getpid).result(timeout=30)
         server = next(
             child
-            for child in (
-                int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
-            )
-            if child != pid and _parent(child) == os.getpid() and b"forkserver" in _cmdline(child)
+            for child, parent in descendants(os.getpid()).items()
+            if parent == os.getpid() and b"forkserver" in _cmdline(child)
         )
         term = 1 << (signal.SIGTERM - 1)
         for process in (server, pid):
@@ -103,13 +103,6 @@ def test_workers_start_with_sigterm_blocked_so_none_sent_while_starting_is_lost(
             assert not masks["SigIgn"] & term, process
     finally:
         pool.shutdown(wait=True)
-
-
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return 0
 
 
 def _cmdline(pid: int) -> bytes:
