@@ -463,9 +463,19 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
             )
         print(f"serving {config.output_dir} at http://{host}:{bound}/", flush=True)
 
-    # uvicorn shuts down gracefully, then re-raises the signal it caught:
-    # make that a clean exit rather than death by SIGTERM.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(EXIT_OK))
+    def stopped(signum: int, frame: object) -> None:
+        # uvicorn shuts down gracefully, then raises the signal it caught
+        # again: a clean exit, not death by SIGTERM. Deaf to more first:
+        # one that broke off the `finally` below kept this handler, which
+        # the interpreter's teardown turns back into the default, and the
+        # next signal of a burst killed the process (-15).
+        _deaf_to_stop_signals()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        sys.exit(EXIT_OK)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             serve_forever(create_app(lambda: settings), host, port, announce)
