@@ -22,7 +22,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -42,6 +41,7 @@ from feeds.model import (
     Site,
     Source,
     category_key,
+    file_url_path,
 )
 from feeds.parse import SELECTOR_KEYS, SOURCE_TYPES, TYPE_OPTIONS
 from feeds.timing import cron_problem, parse_duration
@@ -1195,7 +1195,7 @@ def source_url_problem(url: str) -> str:
             f"a file URL is file:///absolute/path, got {url!r} "
             "(for a path relative to config.yaml, use 'path')"
         )
-    if parts.scheme == "file" and "\x00" in url2pathname(parts.path):
+    if parts.scheme == "file" and "\x00" in file_url_path(parts.path):
         return f"a file URL cannot name a path with a NUL character (%00), got {url!r}"
     return ""
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import codecs
 import re
 
-import charset_normalizer
-
 # The HTML standard reads a meta charset within the first 1024 bytes; real
 # pages put a long <head> comment or inline styles first, so look further.
 _PRESCAN = 4096
@@ -103,6 +101,8 @@ def decode_page(body: bytes, headers: dict[str, str]) -> str:
     cyrillic = cyrillic_codec(sample)
     if cyrillic:
         return body.decode(cyrillic, errors="replace")
+    import charset_normalizer  # 12 ms to import: only for the rare body no label names
+
     best = charset_normalizer.from_bytes(sample if sample.strip() else body).best()
     if best is not None:
         return body.decode(best.encoding, errors="replace")
