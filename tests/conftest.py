@@ -73,6 +73,7 @@ class Server:
     routes: dict[str, list[Route]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     times: list[tuple[str, float]] = field(default_factory=list)
+    #: Requests come and not answered yet (their answer not started).
     in_flight: int = 0
     most_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -146,16 +147,24 @@ def serving() -> Iterator[Server]:
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)
                 routes = state.routes.get(path)
                 route = (routes.pop(0) if len(routes) > 1 else routes[0]) if routes else None
+            counted = True
             try:
                 if route is None:
                     self.send_error(404)
                     return
                 if route.delay:
                     time.sleep(route.delay)
-                self._answer(route)
-            finally:
+                # Out of flight before the answer goes out: a client that has
+                # it whole may send its next request before this thread runs
+                # again (on a loaded machine it counted one too many).
                 with state.lock:
                     state.in_flight -= 1
+                    counted = False
+                self._answer(route)
+            finally:
+                if counted:
+                    with state.lock:
+                        state.in_flight -= 1
 
         def _answer(self, route: Route) -> None:
             etag = route.headers.get("ETag")
