@@ -82,8 +82,18 @@ def publish_file(directory: Path, name: str, data: bytes) -> bool:
         raise _failure(target, exc) from exc
     finally:
         if temp:
-            Path(temp).unlink(missing_ok=True)
+            _remove(temp)
     return True
+
+
+def _remove(temp: str) -> None:
+    """Remove a temporary file of a write that failed. A folder that took
+    the file but refuses its rename (made immutable, or moved away, while
+    it was written) refuses this too: the file is left for the next
+    run's `prepare_dir`, and the write's own error is the one raised (this
+    one, raised instead, was logged as a bug with its traceback)."""
+    with contextlib.suppress(OSError):
+        Path(temp).unlink(missing_ok=True)
 
 
 def _failure(target: Path, exc: OSError) -> PublishError:
@@ -213,7 +223,7 @@ class NewFiles:
         self._finish()
         self._flushing.clear()
         for temp, _target in self._written:
-            Path(temp).unlink(missing_ok=True)
+            _remove(temp)
         self._written.clear()
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -400,3 +401,57 @@ def descendants(pid: int) -> dict[int, int]:
                 found[child] = parent
                 frontier.append(child)
     return found
+
+
+class Unwritable:
+    """Makes a folder unwritable in a way root respects: the immutable
+    attribute (`chattr +i`) where the file system has it, else the folder is
+    moved aside and a regular file put in its place. `restore()` undoes it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.aside = directory.with_name(directory.name + ".aside")
+        self.how = ""
+
+    def apply(self) -> str:
+        if shutil.which("chattr"):
+            done = subprocess.run(
+                ["chattr", "+i", str(self.directory)], capture_output=True, check=False
+            )
+            if done.returncode == 0:
+                probe = self.directory / "probe"
+                try:
+                    probe.write_bytes(b"")
+                except OSError:
+                    self.how = "immutable"
+                    return self.how
+                probe.unlink()
+                self._chattr_off()
+        self.directory.rename(self.aside)
+        self.directory.write_bytes(b"a file where output/ should be\n")
+        self.how = "file"
+        return self.how
+
+    def restore(self) -> None:
+        if self.how == "immutable":
+            self._chattr_off()
+        elif self.how == "file":
+            self.directory.unlink()
+            self.aside.rename(self.directory)
+        self.how = ""
+
+    def _chattr_off(self) -> None:
+        subprocess.run(["chattr", "-i", str(self.directory)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def unwritable() -> Iterator[Callable[[Path], Unwritable]]:
+    made: list[Unwritable] = []
+
+    def make(directory: Path) -> Unwritable:
+        made.append(Unwritable(directory))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.restore()

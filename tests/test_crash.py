@@ -41,6 +41,7 @@ from .conftest import (
     ROOT,
     Route,
     Server,
+    Unwritable,
     run_cli,
     write_config,
 )
@@ -317,60 +318,6 @@ def read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return ""
-
-
-class Unwritable:
-    """Makes a folder unwritable in a way root respects: the immutable
-    attribute (`chattr +i`) where the file system has it, else the folder is
-    moved aside and a regular file put in its place. `restore()` undoes it."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.aside = directory.with_name(directory.name + ".aside")
-        self.how = ""
-
-    def apply(self) -> str:
-        if shutil.which("chattr"):
-            done = subprocess.run(
-                ["chattr", "+i", str(self.directory)], capture_output=True, check=False
-            )
-            if done.returncode == 0:
-                probe = self.directory / "probe"
-                try:
-                    probe.write_bytes(b"")
-                except OSError:
-                    self.how = "immutable"
-                    return self.how
-                probe.unlink()
-                self._chattr_off()
-        self.directory.rename(self.aside)
-        self.directory.write_bytes(b"a file where output/ should be\n")
-        self.how = "file"
-        return self.how
-
-    def restore(self) -> None:
-        if self.how == "immutable":
-            self._chattr_off()
-        elif self.how == "file":
-            self.directory.unlink()
-            self.aside.rename(self.directory)
-        self.how = ""
-
-    def _chattr_off(self) -> None:
-        subprocess.run(["chattr", "-i", str(self.directory)], capture_output=True, check=False)
-
-
-@pytest.fixture
-def unwritable() -> Iterator[Callable[[Path], Unwritable]]:
-    made: list[Unwritable] = []
-
-    def make(directory: Path) -> Unwritable:
-        made.append(Unwritable(directory))
-        return made[-1]
-
-    yield make
-    for one in made:
-        one.restore()
 
 
 # -- 1. feeds build killed at random moments --------------------------------

@@ -14,6 +14,7 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import pytest
 
 from feeds.errors import PublishError
 from feeds.publish import NewFiles, prepare_dir, publish_file
+
+from .conftest import Unwritable
 
 OLD_MTIME_NS = 1_600_000_000_000_000_000  # 2020-09-13, long before this test
 
@@ -217,6 +220,54 @@ def test_failed_rename_of_a_new_file_leaves_nothing(
 
     assert caught.value.path == str(tmp_path / "art.rss")
     assert list(tmp_path.iterdir()) == []
+
+
+def _unwritable_once_written(
+    folder: Path, unwritable: Callable[[Path], Unwritable], monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The folder made unwritable (immutable, or a file put in its place)
+    between a file's writing and its rename: the rename fails, and so does
+    removing the temporary file. Returns the modes it was made so in."""
+    blocked = unwritable(folder)
+    real_replace = os.replace
+    modes: list[str] = []
+
+    def replace_once_blocked(src: Any, dst: Any) -> None:
+        if not blocked.how:
+            modes.append(blocked.apply())
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_once_blocked)
+    return modes
+
+
+def test_a_folder_made_unwritable_mid_write_fails_with_the_writes_error(
+    tmp_path: Path, unwritable: Callable[[Path], Unwritable], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its temporary file could not be removed either: that error, raised
+    in its place, reached the service as a bug, with a traceback."""
+    out = tmp_path / "output"
+    out.mkdir()
+    modes = _unwritable_once_written(out, unwritable, monkeypatch)
+    with pytest.raises(PublishError) as caught:
+        publish_file(out, "all.atom", b"<feed/>")
+    assert modes in (["immutable"], ["file"])
+    assert str(out) in str(caught.value)
+
+
+def test_a_batch_whose_folder_is_made_unwritable_fails_with_the_renames_error(
+    tmp_path: Path, unwritable: Callable[[Path], Unwritable], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "output"
+    out.mkdir()
+    batch = NewFiles(out)
+    for number in range(3):
+        batch.add(f"archive/all/{number + 1}.atom", b"<feed/>")
+    modes = _unwritable_once_written(out / "archive" / "all", unwritable, monkeypatch)
+    with pytest.raises(PublishError) as caught:
+        batch.commit()
+    assert modes in (["immutable"], ["file"])
+    assert str(out / "archive" / "all") in str(caught.value)
 
 
 def test_failed_write_keeps_old_file_and_leaves_no_temp(
