@@ -84,8 +84,13 @@ def feed_specs(config: Config, store: Store, now: datetime | None = None) -> lis
         stamps = [item.updated or item.published for item in items]
         stamps.append(store.first_stored([item.id for item in items[:_MOST_PARAMETERS]]))
         # An empty feed's is when the store was made, or `now` where that
-        # is earlier (a build `--now` in the past, reproducible).
-        updated = max((stamp for stamp in stamps if stamp is not None), default=min(created, now))
+        # is earlier (a build `--now` in the past, reproducible; or a build
+        # that made its store in the second after it started). In whole
+        # seconds, as the store keeps it (see `steady_updated`).
+        updated = max(
+            (stamp for stamp in stamps if stamp is not None),
+            default=min(created, now.replace(microsecond=0)),
+        )
         return FeedSpec(
             slug=slug,
             title=title,

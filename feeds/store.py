@@ -1594,7 +1594,13 @@ class Store:
         digest = hashlib.sha256("\x1f".join(entries).encode()).hexdigest()[:16]
         stamp, _space, before = self.meta(key).partition(" ")
         last = _date(stamp) if stamp else None
-        if last is not None and updated <= last:
+        if last is not None and not entries and before == digest:
+            # Empty then and now: nothing in it changed, whatever `now` the
+            # build has (a first build that made its store in the second
+            # after it started said that second before, and the next build
+            # the one after: the empty feed was rewritten, and its hub pinged).
+            updated = last
+        elif last is not None and updated <= last:
             changed = before != digest
             updated = max(last, now.replace(microsecond=0)) if changed else last
         value = f"{_text(updated)} {digest}"

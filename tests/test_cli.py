@@ -1226,6 +1226,35 @@ def test_a_build_now_in_the_past_dates_its_empty_feeds_then(tmp_path: Path) -> N
     assert (empty.entries, empty.feed.updated) == ([], "2024-01-02T15:00:00+03:00")
 
 
+RSS_ONE = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    "<link>https://x.example/</link><description>d</description>"
+    "<item><title>Story {n}</title><link>https://x.example/{n}</link>"
+    "<category>art</category></item></channel></rss>"
+)
+
+
+def test_an_empty_feed_is_not_rewritten_by_a_later_build(tmp_path: Path) -> None:
+    """A build that started in one second and made its store in the next
+    (a loaded machine) dated its empty feeds by its start, to the
+    microsecond; the next build that rendered dated them by the store's
+    second, rewrote them and pinged the hub for them, with nothing in them
+    changed. The first build here starts 1.3 s before its store is made."""
+    (tmp_path / "s.rss").write_text(RSS_ONE.format(n=1), encoding="utf-8")
+    config = write_config(tmp_path, "  - name: s\n    type: feed\n    path: s.rss\n")
+    started = (datetime.now(UTC) - timedelta(seconds=1.3)).isoformat().replace("+00:00", "Z")
+    done = run_cli("build", "-c", str(config), "--now", started)
+    assert done.returncode == 0, done.stderr
+    empty = tmp_path / "output" / "news.atom"
+    before = empty.read_bytes()
+    assert feedparser.parse(before).entries == []
+    (tmp_path / "s.rss").write_text(RSS_ONE.format(n=2), encoding="utf-8")
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "Story 2" in (tmp_path / "output" / "art.atom").read_text(encoding="utf-8")
+    assert empty.read_bytes() == before
+
+
 def build_in_own_group(config: Path) -> subprocess.Popen[str]:
     """`feeds build` as a terminal runs it: in a process group of its own,
     which Ctrl-C signals whole."""
