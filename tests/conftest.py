@@ -148,24 +148,19 @@ def serving() -> Iterator[Server]:
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)
                 routes = state.routes.get(path)
                 route = (routes.pop(0) if len(routes) > 1 else routes[0]) if routes else None
-            counted = True
             try:
-                if route is None:
-                    self.send_error(404)
-                    return
-                if route.delay:
+                if route is not None and route.delay:
                     time.sleep(route.delay)
+            finally:
                 # Out of flight before the answer goes out: a client that has
                 # it whole may send its next request before this thread runs
                 # again (on a loaded machine it counted one too many).
                 with state.lock:
                     state.in_flight -= 1
-                    counted = False
+            if route is None:
+                self.send_error(404)
+            else:
                 self._answer(route)
-            finally:
-                if counted:
-                    with state.lock:
-                        state.in_flight -= 1
 
         def _answer(self, route: Route) -> None:
             etag = route.headers.get("ETag")

@@ -597,6 +597,12 @@ def test_sighup_reloads_the_config(server: Server, start) -> None:
     assert service.stop() == 0
 
 
+def _parsing_workers(pid: int) -> list[int]:
+    """The parsing workers of the service `pid`: its grandchildren (a fork
+    server, its child, starts them)."""
+    return [child for child, parent in descendants(pid).items() if parent != pid]
+
+
 MANY = 60  # at least workers.PROCESS_THRESHOLD: bodies go to worker processes
 
 
@@ -852,13 +858,8 @@ def test_a_parsing_worker_that_dies_is_replaced(server: Server, start) -> None:
     service = start(sources)
     output = service.config.parent / "output"
     service.wait_for(lambda: "Live, first" in _read(output / "news.atom"), timeout=30)
-    # The pool's workers are the service's grandchildren (a forkserver
-    # starts them): kill them, as the kernel's OOM killer would.
-    workers = [
-        child
-        for child, parent in descendants(service.process.pid).items()
-        if parent != service.process.pid
-    ]
+    # Kill them, as the kernel's OOM killer would.
+    workers = _parsing_workers(service.process.pid)
     assert workers
     for worker in workers:
         # One may have ended since it was listed (a helper that finished):
@@ -885,17 +886,10 @@ def test_one_parsing_worker_killed_alone_leaves_no_process_and_no_hung_stop(
     service.wait_for(lambda: service.stderr().count("': HTTP 200") == MANY, timeout=30)
     service.wait_for(lambda: "published:" in service.stderr())
 
-    def workers() -> list[int]:
-        return [
-            child
-            for child, parent in descendants(service.process.pid).items()
-            if parent != service.process.pid
-        ]
-
-    first, *others = workers()
+    first, *others = _parsing_workers(service.process.pid)
     assert others, "two workers were expected (one per core, at least two)"
     os.kill(first, signal.SIGKILL)
-    service.wait_for(lambda: not workers(), timeout=10)
+    service.wait_for(lambda: not _parsing_workers(service.process.pid), timeout=10)
     assert service.stop() == 0
     assert "service stopped" in service.stderr()
 
@@ -926,10 +920,9 @@ def test_a_source_whose_parsing_worker_keeps_dying_is_recorded_failing(
     deadline = time.monotonic() + 40
     while "times in a row" not in service.stderr():
         assert time.monotonic() < deadline, service.stderr()
-        for child, parent in descendants(service.process.pid).items():
-            if parent != service.process.pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(child, signal.SIGKILL)
+        for worker in _parsing_workers(service.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
         time.sleep(0.05)
     assert service.stop() == 0
     assert service.stderr().count("source 'heavy': a parsing worker process died") == 3
