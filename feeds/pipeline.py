@@ -122,9 +122,13 @@ class _Collected:
     pages: tuple[tuple[str, str, datetime | None], ...] = ()
     #: Not fetched: its server asked for no request before then.
     waiting_until: datetime | None = None
+    #: Article pages of `full_content` that could not be fetched: (url,
+    #: what went wrong), counted in the store as tried.
+    failed_pages: tuple[tuple[str, str], ...] = ()
     #: Article pages of `full_content` left for the next run (out of the
-    #: run's share or its time-out): its next fetch asks for the whole
-    #: feed, since a 304 would give no items to find them from.
+    #: run's share or its time-out, or failed with tries left): its next
+    #: fetch asks for the whole feed, since a 304 would give no items to
+    #: find them from.
     pages_left: bool = False
 
 
@@ -327,7 +331,7 @@ def run_source(
         result, changed = _record(target, config, collected, state, now)
         # Its items are in the store's transaction now: not kept in memory
         # while the commit waits for other runs' writes.
-        collected = replace(collected, items=(), pages=())
+        collected = replace(collected, items=(), pages=(), failed_pages=())
         if changed is not None:
             # Remembered with the change, until a publish of them succeeds.
             _add_pending(target, changed)
@@ -1071,6 +1075,9 @@ def _fetch_and_process(
 #: Article pages fetched per source and run, and at once, for full_content.
 FULL_CONTENT_PER_RUN = 25
 FULL_CONTENT_AT_ONCE = 4
+#: Runs that try an article page that cannot be fetched (its host down, a
+#: time-out, an error status) before its item keeps the source's text.
+PAGE_TRIES = 3
 
 
 def _with_full_content(
@@ -1078,8 +1085,8 @@ def _with_full_content(
 ) -> _Collected:
     """For a `full_content` source: each item's own page, fetched once and
     kept in the store (by `_record`, with the items), gives the item its
-    whole text (and its date, if the source gave none). Pages that fail are
-    tried again next run. Writes nothing."""
+    whole text (and its date, if the source gave none). A page that fails
+    is tried again on the next runs, `PAGE_TRIES` in all. Writes nothing."""
     source = collected.source
     if not source.full_content or not collected.items:
         return collected
@@ -1090,7 +1097,10 @@ def _with_full_content(
     # Not for a story taken out with `feeds forget`: upsert leaves it out.
     links = [item.link for item in store.without_forgotten(collected.items) if item.link]
     pages = store.pages(links)
-    missing = [link for link in dict.fromkeys(links) if link not in pages]
+    unread = [link for link in dict.fromkeys(links) if link not in pages]
+    tried = store.page_tries(unread)
+    # A page that failed on every run allowed is not asked for again.
+    missing = [link for link in unread if tried.get(link, 0) < PAGE_TRIES]
     context = _context(config, source, now)
     # The pages of one run share the source's time-out, plus the spacing
     # its host asks between them: 25 pages that never answer, four at a
@@ -1099,6 +1109,7 @@ def _with_full_content(
     todo = missing[:FULL_CONTENT_PER_RUN]
     deadline = time.monotonic() + source.timeout + config.host_delay * len(todo)
     late: list[str] = []
+    failed: list[tuple[str, str]] = []
 
     def article(link: str) -> tuple[str, Article | None]:
         if time.monotonic() >= deadline:
@@ -1107,10 +1118,19 @@ def _with_full_content(
         page = replace(source, type="html", url=link, path=None, selectors=())
         try:
             found = extract_article(fetcher.fetch(page, until=deadline), context)
-        except SourceError as exc:
-            log.warning("source '%s': article %s: %s", source.name, link, exc.detail)
         except Exception as exc:
-            log.warning("source '%s': article %s: %s", source.name, link, describe_bug(exc))
+            error = exc.detail if isinstance(exc, SourceError) else describe_bug(exc)
+            failed.append((link, error))
+            tries = tried.get(link, 0) + 1
+            log.warning(
+                "source '%s': article %s: %s; %s",
+                source.name,
+                link,
+                error,
+                f"tried again next run ({tries} of {PAGE_TRIES} tries)"
+                if tries < PAGE_TRIES
+                else f"given up after {PAGE_TRIES} tries: the item keeps the source's text",
+            )
         else:
             if found.refused:
                 # Kept as read, with nothing in it: not fetched again, and
@@ -1141,7 +1161,8 @@ def _with_full_content(
             source.name,
             len(late),
         )
-    left = bool(late) or len(missing) > len(todo)
+    retried = any(tried.get(link, 0) + 1 < PAGE_TRIES for link, _error in failed)
+    left = bool(late) or len(missing) > len(todo) or retried
     items = []
     for item in collected.items:
         content, published = pages.get(item.link, ("", None))
@@ -1151,7 +1172,13 @@ def _with_full_content(
                 published=item.published or plausible_date(published, now),
             )
         )
-    return replace(collected, items=tuple(items), pages=tuple(fetched), pages_left=left)
+    return replace(
+        collected,
+        items=tuple(items),
+        pages=tuple(fetched),
+        failed_pages=tuple(failed),
+        pages_left=left,
+    )
 
 
 def _follow(
@@ -1188,7 +1215,9 @@ def _record(
         if collected.error and not collected.headers and collected.retry_after is None:
             raise  # nothing of the source's own is left to blame
         error = SourceError(collected.source.name, describe_bug(exc))
-        failed = replace(collected, items=(), pages=(), headers=(), retry_after=None)
+        failed = replace(
+            collected, items=(), pages=(), failed_pages=(), headers=(), retry_after=None
+        )
         return _record_outcome(store, config, replace(failed, error=str(error)), state, now)
 
 
@@ -1273,10 +1302,12 @@ def _record_outcome(
         log.warning("source '%s': %s", source.name, _collapsed_note(*collapsed))
     try:
         upserted = Upserted()  # a 304, or nothing listed: nothing to store
-        if collected.items or collected.pages:
+        if collected.items or collected.pages or collected.failed_pages:
             with store.savepoint():
                 for url, content, published in collected.pages:
                     store.save_page(url, content, published, now)
+                for url, problem in collected.failed_pages:
+                    store.page_failed(url, problem, now)
                 if collected.items:
                     upserted = store.upsert(list(collected.items), now=now, live=_names(config))
     except Exception as exc:
@@ -1286,7 +1317,7 @@ def _record_outcome(
         # An error nothing expected (a bug met on these items) says so.
         reason = str(exc) if isinstance(exc, StoreError) else describe_bug(exc)
         error = SourceError(source.name, f"could not store its items: {reason}")
-        failed = replace(collected, items=(), pages=(), error=str(error))
+        failed = replace(collected, items=(), pages=(), failed_pages=(), error=str(error))
         return _record_outcome(store, config, failed, state, now)
     etag, last_modified = _validators_kept(collected, headers)
     store.record_attempt(

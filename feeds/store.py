@@ -31,7 +31,7 @@ from feeds.errors import PublishError, StoreError
 from feeds.model import COMBINED, UNWRITABLE, ArchivePage, ArchiveRow, Item, canonical_link
 from feeds.timing import MAX_RETRY_AFTER
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 #: The page size of a new store. An item's row (its summary and content)
 #: is 2-4 KB: with SQLite's 4 KB pages most rows took a page each, half
@@ -191,6 +191,16 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX forgotten_links ON forgotten (canonical_link);
     CREATE INDEX forgotten_titles ON forgotten (source, title) WHERE unlinked;
     ALTER TABLE archive_pages ADD COLUMN changed TEXT;
+    """,
+    # 11: article pages of `full_content` that could not be fetched, and
+    # how many runs tried: each is tried again on later runs, up to a limit.
+    """
+    CREATE TABLE page_failures (
+        url TEXT PRIMARY KEY,
+        tries INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        last_try TEXT NOT NULL
+    );
     """,
 )
 
@@ -914,6 +924,7 @@ class Store:
             if row["link"]:
                 # Its article, fetched for full_content: not kept either.
                 self._execute("DELETE FROM pages WHERE url = ?", (row["link"],))
+                self._execute("DELETE FROM page_failures WHERE url = ?", (row["link"],))
             self._execute(
                 "INSERT INTO forgotten (id, canonical_link, source, title, published, unlinked, "
                 "forgotten) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -1533,6 +1544,30 @@ class Store:
             "published = excluded.published, fetched = excluded.fetched",
             (url, content, _text(published), _text(now)),
         )
+        self._execute("DELETE FROM page_failures WHERE url = ?", (url,))
+
+    def page_tries(self, urls: list[str]) -> dict[str, int]:
+        """Article pages that could not be fetched: url -> how many runs
+        tried (only those tried at all)."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(urls)), 500):
+            marks = ",".join("?" * len(chunk))
+            for url, tries in self._tuples(
+                f"SELECT url, tries FROM page_failures WHERE url IN ({marks})", chunk
+            ):
+                found[url] = tries
+        return found
+
+    def page_failed(self, url: str, error: str, now: datetime) -> int:
+        """Count a failed try at an article page; how many runs tried now."""
+        self._execute(
+            "INSERT INTO page_failures (url, tries, error, last_try) VALUES (?, 1, ?, ?) "
+            "ON CONFLICT (url) DO UPDATE SET tries = tries + 1, error = excluded.error, "
+            "last_try = excluded.last_try",
+            (url, error, _text(now)),
+        )
+        row = self._execute("SELECT tries FROM page_failures WHERE url = ?", (url,)).fetchone()
+        return int(row[0])
 
     def category_counts(self, key: Callable[[str], str] | None = None) -> dict[str, int]:
         """How many stored items carry each source category, as written;

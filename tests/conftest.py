@@ -326,6 +326,7 @@ def write_config(folder: Path, sources: str, base: str = BASE_CONFIG) -> Path:
 #: What each store migration added, undone (newest first): a store as an
 #: older release left it, for the upgrade tests.
 _UNDO_MIGRATION = {
+    11: "DROP TABLE page_failures;",
     10: "DROP TABLE forgotten; ALTER TABLE archive_pages DROP COLUMN changed;",
     9: "",  # HTML scrubbed of unwritable characters: nothing to undo
     8: "ALTER TABLE sources DROP COLUMN retry_until; ALTER TABLE sources DROP COLUMN retry_url;",

@@ -159,6 +159,85 @@ def test_article_pages_past_a_runs_share_are_fetched_next_run_though_the_feed_is
     assert conditional == [False, False, True]
 
 
+def _one_story_with_its_lead(server: Server, tmp_path: Path, article: str) -> Path:
+    """A full_content source whose feed (with an ETag, so later builds get
+    304s) lists one story, with a lead of its own, at `article`."""
+    feed = server.add(
+        "/feed.rss",
+        RSS.format(link=article).replace(
+            "</link></item>", "</link><description>Лид из ленты</description></item>"
+        ),
+        content_type="application/rss+xml",
+        ETag='"v1"',
+    )
+    return write_config(
+        tmp_path, f"  - name: s\n    type: feed\n    url: {feed}\n    full_content: true\n"
+    )
+
+
+def _the_entry(tmp_path: Path) -> feedparser.FeedParserDict:
+    (entry,) = feedparser.parse((tmp_path / "output" / "all.atom").read_bytes()).entries
+    return entry
+
+
+@pytest.mark.slow
+def test_an_article_page_that_failed_is_fetched_again_though_the_feed_is_unchanged(
+    tmp_path: Path, server: Server
+) -> None:
+    """An article page that answered 500 once was tried again only when
+    the feed's items were read again: behind a feed answering 304, its
+    story kept the feed's lead until the feed changed. A run with a failed
+    page now asks for the whole feed next time, and the page is fetched."""
+    article = server.sequence(
+        "/a/1",
+        server.route("Internal error", status=500),
+        server.route(page(), content_type="text/html; charset=utf-8"),
+    )
+    config = _one_story_with_its_lead(server, tmp_path, article)
+
+    first = run_cli("build", "-c", str(config))
+    assert first.returncode == 0, first.stderr
+    assert f"article {article}: HTTP 500" in first.stderr
+    assert "tried again next run (1 of 3 tries)" in first.stderr
+    assert "Абзац 7" not in str(_the_entry(tmp_path).get("content", ""))
+    for _ in range(2):
+        done = run_cli("build", "-c", str(config))
+        assert done.returncode == 0, done.stderr
+        assert "article" not in done.stderr
+    assert "Абзац 7" in _the_entry(tmp_path).content[0].value
+    assert len(server.hits("/a/1")) == 2
+    # Asked for whole twice (the first build, and the one after the
+    # failure), then conditionally: nothing is left to fetch.
+    conditional = ["if-none-match" in hit for hit in server.hits("/feed.rss")]
+    assert conditional == [False, False, True]
+
+
+@pytest.mark.slow
+def test_an_article_page_that_keeps_failing_is_given_up_after_three_runs(
+    tmp_path: Path, server: Server
+) -> None:
+    """A page that never answers is not asked for on every run for ever,
+    nor does it cost its feed every 304: three runs try it, then its story
+    keeps the feed's lead and the feed is asked conditionally again."""
+    article = server.add("/a/1", "Internal error", status=500)
+    config = _one_story_with_its_lead(server, tmp_path, article)
+
+    logs = []
+    for _ in range(4):
+        done = run_cli("build", "-c", str(config))
+        assert done.returncode == 0, done.stderr
+        logs.append(done.stderr)
+    assert "(2 of 3 tries)" in logs[1]
+    assert "given up after 3 tries: the item keeps the source's text" in logs[2]
+    assert "article" not in logs[3]
+    assert len(server.hits("/a/1")) == 3
+    conditional = ["if-none-match" in hit for hit in server.hits("/feed.rss")]
+    assert conditional == [False, False, False, True]
+    entry = _the_entry(tmp_path)
+    assert entry.summary == "Лид из ленты"
+    assert "content" not in entry
+
+
 def _links_page(paragraphs: int) -> bytes:
     """An article page of `paragraphs` paragraphs that each hold a link:
     four tags each, the shape the extractor takes longest over."""

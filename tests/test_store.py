@@ -932,6 +932,21 @@ def test_upgrading_scrubs_stored_html_of_characters_no_feed_can_carry(tmp_path: 
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_an_article_page_counts_its_failed_tries_until_it_is_fetched(store: Store) -> None:
+    """The runs that failed to fetch a full_content page are counted, so
+    that later runs try it again up to a limit; once fetched, it is a page
+    like any other."""
+    url, other = "https://x.example/a/1", "https://x.example/a/2"
+    with store.transaction():
+        assert store.page_failed(url, "HTTP 500", T0) == 1
+        assert store.page_failed(url, "timed out", T0 + timedelta(hours=1)) == 2
+    assert store.page_tries([url, other]) == {url: 2}
+    with store.transaction():
+        store.save_page(url, "<p>Текст</p>", None, T0 + timedelta(hours=2))
+    assert store.page_tries([url]) == {}
+    assert store.pages([url]) == {url: ("<p>Текст</p>", None)}
+
+
 @pytest.mark.parametrize(
     ("version", "said"),
     [
