@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -133,17 +134,44 @@ def other_server() -> Iterator[Server]:
         yield state
 
 
+#: Linux's socket option for receive times in nanoseconds (SO_TIMESTAMPNS).
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def _arrival(connection: socket.socket) -> float:
+    """When the first bytes waiting on `connection` (a request) came in, on
+    the monotonic clock, as the kernel stamped them; left to be read. On a
+    loaded machine a handler thread may read a request tens of
+    milliseconds after the client sent it, and two requests a delay apart
+    looked closer than that. Now, where the kernel gives no stamp."""
+    try:
+        _data, ancillary, _flags, _address = connection.recvmsg(
+            1, socket.CMSG_SPACE(16), socket.MSG_PEEK
+        )
+    except OSError:
+        return time.monotonic()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return time.monotonic() - (time.time() - (seconds + nanoseconds / 1e9))
+    return time.monotonic()
+
+
 @contextmanager
 def serving() -> Iterator[Server]:
     """A `Server` on a port of its own, until the block ends."""
     state = Server(url="")
 
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            self.arrived = _arrival(self.connection)
+
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
             path = self.path.split("?", 1)[0]
             with state.lock:
                 state.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
-                state.times.append((path, time.monotonic()))
+                state.times.append((path, self.arrived))
                 state.in_flight += 1
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)
                 routes = state.routes.get(path)
@@ -186,6 +214,9 @@ def serving() -> Iterator[Server]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    # Each request's time as the kernel took its bytes in (its connections
+    # inherit this), not as a handler thread got round to reading it.
+    httpd.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     # A connection the client dropped before it was taken must not leave
     # the serving thread blocked in accept(), where shutdown() below would
     # wait for it for ever.
