@@ -178,8 +178,14 @@ class _HostGate:
                     raise _OutOfTime
                 self._next_start[host] = start + self._delay
             wait = start - time.monotonic()
-            if wait > 0 and stopped.wait(wait):
-                raise _Stopped
+            if wait > 0:
+                if stopped.wait(wait):
+                    raise _Stopped
+                with self._lock:
+                    # Woken late (a loaded machine): the next request keeps
+                    # the delay from when this one really starts.
+                    late = time.monotonic() + self._delay
+                    self._next_start[host] = max(self._next_start[host], late)
             yield
         finally:
             slot.release()

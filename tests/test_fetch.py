@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import sqlite3
@@ -19,7 +20,7 @@ import pytest
 from feeds import pipeline
 from feeds.config import load_config
 from feeds.errors import FetchError, PublishError, StoreError
-from feeds.fetch import Fetcher, Validators
+from feeds.fetch import Fetcher, Validators, _HostGate
 from feeds.model import Config, Source
 from feeds.pipeline import publish_pending, run_source
 from feeds.store import Store
@@ -377,6 +378,33 @@ def test_per_host_limit_and_delay(server: Server) -> None:
     # held up in between, so a gap may read a little short of the delay.
     # Without the delay, two requests come at once.
     assert min(gaps) >= 0.15
+
+
+def test_a_turn_begun_late_keeps_the_host_delay_from_when_it_began() -> None:
+    """A thread that woke late from its wait for its host's turn (a loaded
+    machine) began its request late, and the next request, waiting only
+    for the planned moment, went less than `host_delay` after it."""
+
+    class WokenLateOnce(threading.Event):
+        def __init__(self) -> None:
+            super().__init__()
+            self.late = True
+
+        def wait(self, timeout: float | None = None) -> bool:
+            woken = super().wait(timeout)
+            if self.late:
+                self.late = False
+                time.sleep(0.15)
+            return woken
+
+    gate = _HostGate(per_host=1, delay=0.2)
+    stopped = WokenLateOnce()
+    began = []
+    for _ in range(3):
+        with gate.enter("news.example", stopped):
+            began.append(time.monotonic())
+    assert not stopped.late  # the second turn's wait was the late one
+    assert min(later - earlier for earlier, later in itertools.pairwise(began)) >= 0.2
 
 
 def test_a_fetch_with_a_deadline_gives_up_waiting_for_its_hosts_turn(server: Server) -> None:
