@@ -1009,6 +1009,31 @@ def test_a_slow_article_page_does_not_hold_up_other_sources(server: Server, star
     assert service.stop() == 0
 
 
+def test_an_article_page_that_failed_is_fetched_on_the_next_run(server: Server, start) -> None:
+    """A page that answered 502 waited, behind a feed answering 304, for
+    the feed's next change. The next run asks for the whole feed and gets
+    the page; the runs after it ask conditionally again."""
+    article = server.sequence(
+        "/article",
+        server.route("Bad gateway", status=502),
+        server.route(ARTICLE, Content_Type="text/html; charset=utf-8"),
+    )
+    own_link = f"https://x.example/{abs(hash('Whole article'))}"
+    whole = server.add("/whole.rss", rss("Whole article").replace(own_link, article), ETag='"v1"')
+    service = start(
+        f"  - name: whole\n    type: feed\n    url: {whole}\n    interval: 1s\n"
+        "    full_content: true\n"
+    )
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "tried again next run (1 of 3 tries)" in service.stderr())
+    service.wait_for(lambda: "Paragraph 7" in _read(output / "all.atom"))
+    service.wait_for(lambda: len(server.hits("/whole.rss")) >= 3)
+    assert service.stop() == 0
+    assert len(server.hits("/article")) == 2
+    asked = ["if-none-match" in hit for hit in server.hits("/whole.rss")]
+    assert asked[:3] == [False, False, True] and all(asked[2:])
+
+
 def test_a_source_stopped_while_its_articles_load_stores_nothing(server: Server, start) -> None:
     items = ""
     for n in range(6):
