@@ -247,6 +247,22 @@ def test_a_forgotten_story_stays_out_by_its_id_and_by_its_link(store: Store) -> 
     assert before.before and before.id == item(1).id
 
 
+def test_a_forgotten_story_takes_its_article_page_and_its_failed_tries_along(
+    store: Store,
+) -> None:
+    """`feeds forget` takes a story's cached article out with it: its page,
+    or the failed tries counted at it; another story's are kept."""
+    kept, failing = "https://news.example/1", "https://news.example/2"
+    with store.transaction():
+        store.upsert([item(1), item(2), item(3)], now=T0)
+        store.save_page(kept, "<p>Текст</p>", None, T0)
+        store.page_failed(failing, "HTTP 500", T0)
+        store.page_failed("https://news.example/3", "HTTP 500", T0)
+        store.forget([kept, failing], T0)
+    assert store.pages([kept]) == {}
+    assert store.page_tries([failing, "https://news.example/3"]) == {"https://news.example/3": 1}
+
+
 def test_a_forgotten_member_keeps_its_number(store: Store) -> None:
     """The newest member taken out gave its number to the next story: a
     number inside an archive page already written, so that story was on
