@@ -250,8 +250,7 @@ class Service:
         """Undo what a start that failed began, so the process can end now
         and the store is free for the next start."""
         self._fetcher.stop()
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        end_scheduler(self._scheduler)
         if self._server is not None:
             self._server.stop()
         if self._writer is not None:
@@ -299,7 +298,7 @@ class Service:
         has committed nothing (the store's transaction is atomic) and
         published nothing half-written (files are renamed into place)."""
         self._fetcher.stop()
-        self._scheduler.shutdown(wait=False)
+        end_scheduler(self._scheduler)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._active and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -972,6 +971,21 @@ class Service:
         with self._config_lock:
             jobs.update((name, due) for name, due in self._running.items() if due is not None)
         return jobs
+
+
+def end_scheduler(scheduler: BackgroundScheduler) -> None:
+    """Stop `scheduler` (jobs under way go on) without its thread dying on
+    the way. APScheduler marks itself stopped before it takes the lock its
+    loop holds while it hands out the turns that fired; a loop under way
+    then looked for the one-off turn it had just handed out among the
+    pending jobs of a stopped scheduler, failed (JobLookupError), and the
+    thread died with a traceback in the log. So the loop is paused and let
+    finish, and every turn taken out, before the stop."""
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    scheduler.remove_all_jobs()  # waits for a loop under way
+    scheduler.shutdown(wait=False)
 
 
 class _Slot:
