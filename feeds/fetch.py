@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -178,18 +179,27 @@ class _HostGate:
                     raise _OutOfTime
                 self._next_start[host] = start + self._delay
             wait = start - time.monotonic()
-            if wait > 0:
-                if stopped.wait(wait):
-                    raise _Stopped
-                with self._lock:
-                    # Woken late (a loaded machine): the next request keeps
-                    # the delay from when this one really starts.
-                    late = time.monotonic() + self._delay
-                    self._next_start[host] = max(self._next_start[host], late)
-            yield
+            if wait > 0 and stopped.wait(wait):
+                raise _Stopped
+            # The delay counts from when the request really goes: a thread
+            # woken late, or held up between its turn and its request
+            # leaving (a loaded machine, a slow connect), moves the next
+            # start on, here and once the request is sent.
+            self._began(host)
+            _sending.began = partial(self._began, host)
+            try:
+                yield
+            finally:
+                _sending.began = None
         finally:
             slot.release()
             self._leave(host)
+
+    def _began(self, host: str) -> None:
+        """A request to `host` goes now: the next starts `delay` on."""
+        with self._lock:
+            later = time.monotonic() + self._delay
+            self._next_start[host] = max(self._next_start.get(host, 0.0), later)
 
     def _leave(self, host: str) -> None:
         with self._lock:
@@ -293,6 +303,9 @@ class _Deadlines:
 #: Per-thread: the deadline of the request this thread is making, and the
 #: sockets it used (set by _Deadlines.limit, read by the connections).
 _current = threading.local()
+#: Per-thread: what to call once a request has been sent (`began`: set by
+#: _HostGate.enter, called by the connections).
+_sending = threading.local()
 
 
 class _Stopped(Exception):
@@ -702,6 +715,9 @@ def _guarded_pools(
             response_class = _Answer
 
             def getresponse(self) -> Any:
+                began = getattr(_sending, "began", None)
+                if began is not None:
+                    began()  # sent: its host's delay counts from now
                 if self.sock is not None:
                     deadlines.watch(self.sock)
                 return super().getresponse()

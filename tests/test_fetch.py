@@ -407,6 +407,36 @@ def test_a_turn_begun_late_keeps_the_host_delay_from_when_it_began() -> None:
     assert min(later - earlier for earlier, later in itertools.pairwise(began)) >= 0.2
 
 
+def test_a_request_held_up_before_it_is_sent_keeps_the_host_delay_from_when_it_went(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host's delay was counted from when a request took its turn: one
+    held up before its bytes left (a slow connect, a thread waiting for a
+    core on a loaded machine) reached the host late, and the next one,
+    on time, came less than `host_delay` after it."""
+    from feeds import fetch
+
+    connect = fetch._connect_watched
+    slow_once = [True]
+
+    def slow_connect(*args: Any, **kwargs: Any) -> socket.socket:
+        if slow_once[0]:
+            slow_once[0] = False
+            time.sleep(0.15)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(fetch, "_connect_watched", slow_connect)
+    for n in range(2):
+        server.add(f"/{n}.rss", RSS)
+    with Fetcher(
+        "https://feeds.example.org/", per_host=1, host_delay=0.2, allow_private=server.address
+    ) as fetcher:
+        for n in range(2):
+            fetcher.fetch(Source(name=f"s{n}", type="feed", url=f"{server.url}/{n}.rss"))
+    (first, _), (second, _) = ((when, path) for path, when in server.times)
+    assert second - first >= 0.2
+
+
 def test_a_fetch_with_a_deadline_gives_up_waiting_for_its_hosts_turn(server: Server) -> None:
     """Another source holds the host's only turn, with a time-out of its
     own: a fetch that must end by a deadline (a full_content source's
