@@ -1558,16 +1558,14 @@ class Store:
                 found[url] = tries
         return found
 
-    def page_failed(self, url: str, error: str, now: datetime) -> int:
-        """Count a failed try at an article page; how many runs tried now."""
+    def page_failed(self, url: str, error: str, now: datetime) -> None:
+        """Count a failed try at an article page (see `page_tries`)."""
         self._execute(
             "INSERT INTO page_failures (url, tries, error, last_try) VALUES (?, 1, ?, ?) "
             "ON CONFLICT (url) DO UPDATE SET tries = tries + 1, error = excluded.error, "
             "last_try = excluded.last_try",
             (url, error, _text(now)),
         )
-        row = self._execute("SELECT tries FROM page_failures WHERE url = ?", (url,)).fetchone()
-        return int(row[0])
 
     def category_counts(self, key: Callable[[str], str] | None = None) -> dict[str, int]:
         """How many stored items carry each source category, as written;

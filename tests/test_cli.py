@@ -263,12 +263,13 @@ def test_a_build_leaves_a_cron_source_due_at_its_cron_time(tmp_path: Path, serve
     assert "2026-11-26 18:00:00 MSK" in status.stdout, status.stdout
 
 
-def _one_story(number: int) -> str:
+def _one_story(number: int, category: str = "") -> str:
+    filed = f"<category>{category}</category>" if category else ""
     return (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         "<link>https://x.example/</link><description>d</description>"
-        f"<item><title>Story {number}</title><link>https://x.example/{number}</link></item>"
-        "</channel></rss>"
+        f"<item><title>Story {number}</title><link>https://x.example/{number}</link>"
+        f"{filed}</item></channel></rss>"
     )
 
 
@@ -1226,21 +1227,13 @@ def test_a_build_now_in_the_past_dates_its_empty_feeds_then(tmp_path: Path) -> N
     assert (empty.entries, empty.feed.updated) == ([], "2024-01-02T15:00:00+03:00")
 
 
-RSS_ONE = (
-    '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-    "<link>https://x.example/</link><description>d</description>"
-    "<item><title>Story {n}</title><link>https://x.example/{n}</link>"
-    "<category>art</category></item></channel></rss>"
-)
-
-
 def test_an_empty_feed_is_not_rewritten_by_a_later_build(tmp_path: Path) -> None:
     """A build that started in one second and made its store in the next
     (a loaded machine) dated its empty feeds by its start, to the
     microsecond; the next build that rendered dated them by the store's
     second, rewrote them and pinged the hub for them, with nothing in them
     changed. The first build here starts 1.3 s before its store is made."""
-    (tmp_path / "s.rss").write_text(RSS_ONE.format(n=1), encoding="utf-8")
+    (tmp_path / "s.rss").write_text(_one_story(1, "art"), encoding="utf-8")
     config = write_config(tmp_path, "  - name: s\n    type: feed\n    path: s.rss\n")
     started = (datetime.now(UTC) - timedelta(seconds=1.3)).isoformat().replace("+00:00", "Z")
     done = run_cli("build", "-c", str(config), "--now", started)
@@ -1248,7 +1241,7 @@ def test_an_empty_feed_is_not_rewritten_by_a_later_build(tmp_path: Path) -> None
     empty = tmp_path / "output" / "news.atom"
     before = empty.read_bytes()
     assert feedparser.parse(before).entries == []
-    (tmp_path / "s.rss").write_text(RSS_ONE.format(n=2), encoding="utf-8")
+    (tmp_path / "s.rss").write_text(_one_story(2, "art"), encoding="utf-8")
     done = run_cli("build", "-c", str(config))
     assert done.returncode == 0, done.stderr
     assert "Story 2" in (tmp_path / "output" / "art.atom").read_text(encoding="utf-8")
