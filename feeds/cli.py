@@ -28,7 +28,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from feeds import __version__
@@ -36,6 +36,9 @@ from feeds.config import load_config, parse_config, source_url_problem
 from feeds.errors import ConfigError, FeedsError, PublishError, printable
 from feeds.model import ARCHIVE_DIR, Config, RunReport, Server, Source, SourceResult
 from feeds.parse import SELECTOR_KEYS
+
+if TYPE_CHECKING:
+    from feeds.store import FailedPage
 
 EXIT_OK = 0
 EXIT_SOURCES_FAILED = 1
@@ -502,9 +505,11 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
     zone = config.site.timezone
     states = {}
+    pages: list[FailedPage] = []
     if not no_store_yet(config.storage_url):  # else every source is "never fetched"
         with Store(config.storage_url, read_only=True, wait=LOOK_WAIT) as store:
             states = {state.name: state for state in store.source_states()}
+            pages = store.failed_pages()
     rows = [("SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "NEXT DUE", "LAST ERROR")]
     for source in config.sources:
         state = states.get(source.name)
@@ -536,7 +541,34 @@ def _status(config: Config, args: argparse.Namespace) -> int:
             last = str(state.last_items) if state.last_success else "-"
             rows.append((name, "not in config", _when(state.last_success, zone), last, "-", ""))
     _table(rows)
+    if pages:
+        _failed_pages(pages, zone)
     return EXIT_OK
+
+
+def _failed_pages(pages: list[FailedPage], zone: str) -> None:
+    """The article pages of `full_content` sources that could not be
+    fetched: those still to be tried, and those given up (their stories
+    keep the source's text)."""
+    from feeds.timing import PAGE_TRIES
+
+    print()
+    print(f"Article pages not fetched (full_content; each is tried on {PAGE_TRIES} runs):")
+    _table(
+        [
+            ("SOURCE", "PAGE", "TRIES", "LAST TRY", "LAST ERROR"),
+            *(
+                (
+                    page.source or "-",
+                    printable(page.url),
+                    f"{page.tries}, given up" if page.tries >= PAGE_TRIES else str(page.tries),
+                    _when(page.last_try, zone),
+                    printable(page.error),
+                )
+                for page in pages
+            ),
+        ]
+    )
 
 
 def _rubrics(config: Config, args: argparse.Namespace) -> int:

@@ -84,7 +84,7 @@ from feeds.store import (
     Writer,
     no_store_yet,
 )
-from feeds.timing import cache_lifetime, next_due, regular_due, retry_ends
+from feeds.timing import PAGE_TRIES, cache_lifetime, next_due, regular_due, retry_ends
 
 if TYPE_CHECKING:
     from feeds.parse.fast import Facts
@@ -1075,9 +1075,6 @@ def _fetch_and_process(
 #: Article pages fetched per source and run, and at once, for full_content.
 FULL_CONTENT_PER_RUN = 25
 FULL_CONTENT_AT_ONCE = 4
-#: Runs that try an article page that cannot be fetched (its host down, a
-#: time-out, an error status) before its item keeps the source's text.
-PAGE_TRIES = 3
 
 
 def _with_full_content(

@@ -292,6 +292,18 @@ class SourceState:
 CLOCK_SLACK = timedelta(minutes=5)
 
 
+@dataclass(frozen=True, slots=True)
+class FailedPage:
+    """An article page of a `full_content` source that could not be
+    fetched, and how many runs tried it."""
+
+    source: str
+    url: str
+    tries: int
+    error: str
+    last_try: datetime
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """The outcome of one fetch of a source, as `record_attempt` stores it.
@@ -1557,6 +1569,26 @@ class Store:
             ):
                 found[url] = tries
         return found
+
+    def failed_pages(self) -> list[FailedPage]:
+        """Article pages that could not be fetched, with the source of the
+        stored story each is the page of ("" when none holds it now), by
+        source, then page."""
+        found = []
+        for url, tries, error, last_try in self._tuples(
+            "SELECT url, tries, error, last_try FROM page_failures"
+        ):
+            link = canonical_link(url)
+            row = (
+                self._execute(
+                    "SELECT source FROM items WHERE canonical_link = ?", (link,)
+                ).fetchone()
+                if link
+                else None
+            )
+            source = row[0] if row is not None else ""
+            found.append(FailedPage(source, url, tries, error, datetime.fromisoformat(last_try)))
+        return sorted(found, key=lambda page: (page.source, page.url))
 
     def page_failed(self, url: str, error: str, now: datetime) -> None:
         """Count a failed try at an article page (see `page_tries`)."""

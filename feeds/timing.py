@@ -25,6 +25,11 @@ MAX_RETRY_AFTER = 86400.0
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+#: Runs that try an article page of a `full_content` source that cannot
+#: be fetched (its host down, a time-out, an error status) before its item
+#: keeps the source's text.
+PAGE_TRIES = 3
+
 #: The longest interval, delay or back-off a config may give.
 MAX_DURATION = 365 * 86400.0
 

@@ -200,11 +200,21 @@ def test_an_article_page_that_failed_is_fetched_again_though_the_feed_is_unchang
     assert f"article {article}: HTTP 500" in first.stderr
     assert "tried again next run (1 of 3 tries)" in first.stderr
     assert "Абзац 7" not in str(_the_entry(tmp_path).get("content", ""))
+    status = run_cli("status", "-c", str(config))
+    assert status.returncode == 0, status.stderr
+    (listed,) = [line for line in status.stdout.splitlines() if article in line]
+    assert listed.split()[:3] == ["s", article, "1"]
+    assert listed.endswith("HTTP 500 Internal Server Error")
     for _ in range(2):
         done = run_cli("build", "-c", str(config))
         assert done.returncode == 0, done.stderr
         assert "article" not in done.stderr
     assert "Абзац 7" in _the_entry(tmp_path).content[0].value
+    # Fetched: no longer listed as a page that failed.
+    status = run_cli("status", "-c", str(config))
+    assert status.returncode == 0, status.stderr
+    assert "Article pages" not in status.stdout
+    assert article not in status.stdout
     assert len(server.hits("/a/1")) == 2
     # Asked for whole twice (the first build, and the one after the
     # failure), then conditionally: nothing is left to fetch.
@@ -231,6 +241,12 @@ def test_an_article_page_that_keeps_failing_is_given_up_after_three_runs(
     assert "given up after 3 tries: the item keeps the source's text" in logs[2]
     assert "article" not in logs[3]
     assert len(server.hits("/a/1")) == 3
+    # `feeds status` says which page was given up, and why.
+    status = run_cli("status", "-c", str(config))
+    assert status.returncode == 0, status.stderr
+    (listed,) = [line for line in status.stdout.splitlines() if article in line]
+    assert listed.split()[:4] == ["s", article, "3,", "given"]
+    assert listed.endswith("HTTP 500 Internal Server Error")
     conditional = ["if-none-match" in hit for hit in server.hits("/feed.rss")]
     assert conditional == [False, False, False, True]
     entry = _the_entry(tmp_path)
