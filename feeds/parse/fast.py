@@ -29,6 +29,9 @@ returns None and the caller falls back to feedparser:
   enclosure gives the picture;
 - a content element that differs from the description only by the white
   space around it (fastfeedparser's copy of a description looks the same);
+- markup written as elements (or a comment) in an entry's title, summary or
+  content, not escaped nor in CDATA (fastfeedparser keeps the text before
+  the first of them), and plain-text Atom content with an ampersand;
 - entries of shapes the two read otherwise (`_entries_read_otherwise`):
   two titles, ids, links or descriptions, or an empty link; media:title or
   itunes:title before the title (or an empty one); in Atom, more than one
@@ -340,10 +343,11 @@ def read_fast(
         has_ids=has_ids,
         named=dates == "named",
         thumbnails=checked.thumbnails,
+        first_entry=checked.first_entry,
     )
     items = []
-    for entry in entries:
-        item = _item(entry, source, fetched.url, document)
+    for index, entry in enumerate(entries):
+        item = _item(entry, source, fetched.url, document, index, len(entries))
         if item is None:
             return None
         items.append(item)
@@ -661,7 +665,8 @@ def _checked(
 ) -> _Checked | None:
     """The checks of the whole document before its entries are read: None
     where the fast path cannot promise what feedparser reads. Its
-    well-formedness too, unless `well_formed` is false; its entries'
+    well-formedness and its entries' markup too, unless `well_formed` is
+    false (a whole read in parts, each checked on its own); its entries'
     authors too, unless `authors` is false (a part's, which the whole's
     `document_facts` looks at)."""
     body = fetched.body
@@ -703,6 +708,11 @@ def _checked(
     # for them all, where a search for each took a tenth of the parsing.
     entries_start = _FIRST_ENTRY.search(body)
     first_entry = entries_start.start() if entries_start else len(body)
+    if well_formed and _RAW_CHILD.search(body, first_entry):
+        # Markup written as elements in an entry's text (not escaped, nor
+        # in CDATA): fastfeedparser keeps the text before the first of
+        # them ("Lead" of "Lead <b>bold</b> end"), feedparser all of it.
+        return None
     prefixed = _prefixed_elements(body, first_entry)
     if prefixed is None:
         return None
@@ -745,6 +755,18 @@ def _checked(
         first_entry=first_entry,
         prefixed=frozenset(locals_),
     )
+
+
+#: An entry's title, summary or content that holds an element, a comment
+#: or a processing instruction: text, then CDATA sections, and then
+#: something else than its end tag. (~1 ms a MB; a title in the HTML of a
+#: CDATA section may be found too, and the document then read by
+#: feedparser.)
+_RAW_CHILD = re.compile(
+    rb"<(title|description|summary|content|[\w.-]++:encoded)(?=[\s>])[^<>]*+(?<!/)>"
+    rb"(?:[^<]++|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>)*+"
+    rb"<(?!/\1\s*+>)"
+)
 
 
 #: An entry's start (group 1), or an author element's (RSS author,
@@ -978,6 +1000,11 @@ def _atom_types_are_clear(body: bytes) -> bool:
         # The feedparser path makes a line break of plain text a <br>.
         if opening.group(1) in (b"summary", b"content") and b"\n" in inner.strip():
             return False
+        # Plain-text content with an ampersand: fastfeedparser's summary
+        # made of it is the content decoded ("Fish & chips"), taken for
+        # a copy of it; feedparser keeps both ("Fish &amp; chips").
+        if opening.group(1) == b"content" and b"&" in inner:
+            return False
     return True
 
 
@@ -993,8 +1020,11 @@ class _Document:
         has_ids: bool,
         named: bool,
         thumbnails: str,
+        first_entry: int = 0,
     ) -> None:
         self._body = body
+        self._first_entry = first_entry
+        self._summaries: list[str] | None = None
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
@@ -1031,6 +1061,18 @@ class _Document:
             self._content = _has_content(self._body)
         return self._content
 
+    def own_summary(self, index: int, entries: int) -> str:
+        """What entry `index` (of `entries`) has of its own summary (an RSS
+        description, an Atom summary): "absent", "empty" (no text, so
+        that fastfeedparser makes one up from the content as for none),
+        "text", or "" where the entries cannot be told apart. Looked for
+        only when an entry needs it, in one pass over the entries."""
+        if self._summaries is None:
+            self._summaries = _own_summaries(self._body, self._first_entry)
+        if len(self._summaries) != entries:
+            return ""
+        return self._summaries[index]
+
     def facts(self, dates: str, *, linked_ids: bool) -> Facts:
         """The facts its entries were read by: those they needed."""
         return Facts(
@@ -1042,6 +1084,32 @@ class _Document:
         )
 
 
+#: An entry's start (group 1), or its summary's (group 2: description or
+#: summary, group 3 when it is written empty, "<summary/>"); CDATA
+#: sections and comments passed over.
+_ENTRY_OR_SUMMARY = re.compile(
+    _PASSED + rb"<(item|entry)[\s>/]|<(description|summary)(?=[\s>/])[^<>]*+(?:(?<=/)(>)|>)"
+)
+#: A summary's text that is no text: nothing, or empty CDATA sections.
+_NO_TEXT = re.compile(rb"(?:<!\[CDATA\[\]\]>)*+")
+
+
+def _own_summaries(body: bytes, start: int) -> list[str]:
+    """`_Document.own_summary` of each entry from `start` on."""
+    summaries: list[str] = []
+    for found in _ENTRY_OR_SUMMARY.finditer(body, start):
+        if found.group(1):
+            summaries.append("absent")
+        elif found.group(2) and summaries:
+            if found.group(3):
+                summaries[-1] = "empty"
+                continue
+            end = body.find(b"</" + found.group(2), found.end())
+            inner = body[found.end() : end] if end >= 0 else b"x"
+            summaries[-1] = "empty" if _NO_TEXT.fullmatch(inner) else "text"
+    return summaries
+
+
 def _has_odd_lengths(body: bytes) -> bool:
     return _ODD_LENGTH.search(body) is not None
 
@@ -1050,7 +1118,9 @@ def _has_content(body: bytes) -> bool:
     return b"<content" in body or b":encoded" in body
 
 
-def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | None:
+def _item(
+    entry: Any, source: Source, base: str, document: _Document, index: int, entries: int
+) -> Item | None:
     title = str(entry.get("title") or "")
     if "<" in title or _ENTITY.search(title):
         return None
@@ -1071,15 +1141,17 @@ def _item(entry: Any, source: Source, base: str, document: _Document) -> Item | 
         if document.has_content:
             return None
         content = ""
-    elif (
-        content
-        and len(summary) <= len(content)
-        and _squeezed(_TAG.sub("", content[:400])).startswith(_squeezed(summary[:100])[:40])
-        and _made_up(summary, _squeezed(_TAG.sub("", content)))
-    ):
-        # fastfeedparser made the summary up from the content; feedparser
-        # gives the content as the summary, and so do we.
-        summary, content = content, ""
+    elif content and _may_be_made_up(summary, content):
+        # fastfeedparser makes a summary up from the content of an entry
+        # with no summary of its own, or an empty one; feedparser gives the
+        # content as the summary of the first, and no summary to the second.
+        own = document.own_summary(index, entries)
+        if not own:
+            return None
+        if own == "absent":
+            summary, content = content, ""
+        elif own == "empty":
+            summary = ""
     categories = tag_names(entry.get("tags"))
     link = str(entry.get("link") or "").strip()
     guid = str(entry.get("id") or "").strip()
@@ -1176,18 +1248,31 @@ _AS_JOINED = re.compile(
 )
 
 
-#: How long a summary fastfeedparser makes up from an entry's content is.
+#: How long a summary fastfeedparser makes up from an entry's content is
+#: (before it is stripped), and how much of the content it reads for it.
 _MADE_UP_LENGTH = 512
+_MADE_UP_FROM = 2048
 
 
-def _made_up(summary: str, text: str) -> bool:
-    """Whether `summary` is what fastfeedparser makes of an entry's content
-    when it has none, `text` being the content's text squeezed: all of it,
-    or, cut at its length, the start of it (an Atom entry of a long
-    `<content>` alone had that cut as its summary beside the content,
-    where feedparser gives the content as the summary)."""
-    squeezed = _squeezed(summary)
-    return squeezed == text or (len(summary) == _MADE_UP_LENGTH and text.startswith(squeezed))
+def _may_be_made_up(summary: str, content: str) -> bool:
+    """Whether `summary` may be what fastfeedparser makes up of `content`:
+    the start of its text (tags taken out, entities decoded, white space
+    squeezed), cut at 512 characters. The start of the summary is compared
+    with the start of the content's text, read from its first 400
+    characters where they hold enough of it (an unclosed tag at their end
+    left out), else from the 2,048 fastfeedparser reads."""
+    if len(summary) > _MADE_UP_LENGTH:
+        return False
+    start = _squeezed(summary[:100])[:40]
+    head = content[:400]
+    if head.rfind("<") > head.rfind(">"):
+        head = head[: head.rfind("<")]
+    text = _squeezed(_TAG.sub("", head))
+    if len(text) < len(start) + 40:
+        # Little text in the first characters (an image's long address),
+        # and an entity that may be cut at their end.
+        text = _squeezed(_TAG.sub("", content[:_MADE_UP_FROM]))
+    return text.startswith(start)
 
 
 def _squeezed(text: str) -> str:
