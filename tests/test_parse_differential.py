@@ -1584,3 +1584,83 @@ def test_text_the_fast_path_would_cut_short_is_left_to_feedparser(
     _paths_agree(fetched)
     (item,) = parse(fetched, SOURCE, CONTEXT)
     assert text in getattr(item, field)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        (
+            _atom_story("").replace(
+                b'<link href="https://example.org/1"/>',
+                b'<link rel="self" href="https://example.org/1.atom"/>'
+                b'<link href="https://example.org/1"/>',
+            ),
+            "link",
+            "https://example.org/1",
+        ),
+        (
+            _atom_story("").replace(b"<link href=", b'<link rel=" alternate " href='),
+            "link",
+            "",
+        ),
+        (_atom_story('<category term="a">and text</category>'), "categories", ("a", "and text")),
+        (
+            _atom_story('<content type="image/png">iVBORw0KGgo=</content>'),
+            "content",
+            "iVBORw0KGgo=",
+        ),
+        (
+            _rss_story('<enclosure href="https://example.org/i.jpg" type="image/jpeg"/>'),
+            "image",
+            "https://example.org/i.jpg",
+        ),
+        (_rss_story('<category term="x"/>'), "categories", ("x",)),
+        (
+            _rss_story("").replace(b"/1</link>", b"/a?x=1&amp;amp;y=2</link>"),
+            "link",
+            "https://example.org/a?x=1&y=2",
+        ),
+        (
+            _rss_story("").replace(b"Nov 2026", b"Nov 0026"),
+            "published",
+            datetime(2026, 11, 20, 10, tzinfo=UTC),
+        ),
+        (_rss_story("").replace(b"+0000", b"+2400"), "updated", None),
+    ],
+    ids=[
+        "atom-self-link-before-the-link",
+        "atom-rel-with-spaces",
+        "atom-category-with-text",
+        "atom-content-of-a-media-type",
+        "rss-enclosure-with-href",
+        "rss-category-with-term",
+        "rss-link-escaped-twice",
+        "year-written-0026",
+        "offset-of-24-hours",
+    ],
+)
+def test_shapes_only_feedparser_reads_as_written_are_left_to_it(
+    body: bytes, field: str, value: object
+) -> None:
+    """Shapes fastfeedparser reads otherwise, found by generating feeds: a
+    "self" link before the entry's link (it takes the first), a rel with
+    spaces, a category's text or Atom's term in RSS (it drops them), an
+    enclosure with href, a link escaped twice (it keeps "&amp;"), a year
+    written 0026 and an offset of 24 hours (it reads no date, or the
+    other date)."""
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert getattr(normalise_item(item), field) == value
+
+
+def test_a_media_type_in_capitals_takes_the_fast_path() -> None:
+    """feedparser gives media:content's type in small letters, as it does
+    an enclosure's: the picture of "IMAGE/PNG" was lost on the fast path."""
+    body = _rss_story('<media:content url="https://example.org/m" type="IMAGE/PNG"/>').replace(
+        b"<rss ", b'<rss xmlns:media="http://search.yahoo.com/mrss/" '
+    )
+    assert compare(body)
+    (item,) = parse(_fetched(body), SOURCE, CONTEXT)
+    assert (item.image, item.image_type) == ("https://example.org/m", "image/png")

@@ -32,6 +32,12 @@ returns None and the caller falls back to feedparser:
 - markup written as elements (or a comment) in an entry's title, summary or
   content, not escaped nor in CDATA (fastfeedparser keeps the text before
   the first of them), and plain-text Atom content with an ampersand;
+- categories and enclosures written as the other format writes them (an RSS
+  category with `term`, an enclosure with `href`, an Atom category with
+  text), Atom content of a media type, a link with an entity left in it
+  (escaped twice), an Atom entry whose first link is of another kind than
+  its rel-less one, or whose rel has spaces around it, a year written
+  `0026`, an offset of 24 hours or more;
 - entries of shapes the two read otherwise (`_entries_read_otherwise`):
   two titles, ids, links or descriptions, or an empty link; media:title or
   itunes:title before the title (or an empty one); in Atom, more than one
@@ -162,6 +168,8 @@ _PLAIN_DATE = re.compile(
 #: a date that names no real time (30 February, 24:00, a leap second) is
 #: read by neither fastfeedparser nor Python, and feedparser's own reading
 #: (which carries the surplus over) decides.
+#: A date's numeric zone at its end.
+_OFFSET = re.compile(rb"[+-](\d\d):?+(\d\d)$")
 _ISO_FIELDS = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d))?")
 _RFC822_FIELDS = re.compile(
     rb"(?:[A-Za-z]{3},?\s*+)?(\d{1,2})\s++([A-Za-z]{3})[A-Za-z]*+\s++(\d{4}|\d\d)\s++"
@@ -389,6 +397,8 @@ _ENTRY_OR_LINK = re.compile(_PASSED + rb"<(entry)[\s>/]|<link\b([^<>]*+)>")
 _REL = re.compile(rb"""\brel\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
 _TYPE = re.compile(rb"""\btype\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+#: The types of an Atom text construct both paths read as text.
+_TEXT_TYPES = frozenset({b"text", b"text/plain", b"html", b"xhtml"} | set(_HTML_TYPES))
 #: An entry's start (group 1) or a title element's (group 3), with its
 #: prefix (group 2) and, when it is empty, its end (group 4).
 _ENTRY_OR_TITLE = re.compile(
@@ -531,15 +541,18 @@ def _a_prefixed_title_first(body: bytes, start: int, end: int) -> bool:
 def _links_read_otherwise(body: bytes, start: int, end: int) -> bool:
     """Whether some Atom entry's link may be read otherwise: the feedparser
     path takes its last alternate link of an HTML type (or of none), and
-    no link of another kind; fastfeedparser its first alternate, or any
-    link when there is none. Alike where an entry has one such alternate,
-    or no link at all."""
+    no link of another kind; fastfeedparser its first link marked as
+    alternate, or else its first link of any kind (a "self" link before
+    one with no rel). Alike where an entry has one such alternate, first
+    or marked, or no link at all."""
     alternates = others = 0
+    marked = other_first = False
     for found in _ENTRY_OR_LINK.finditer(body, start, end):
         if found.group(1):
-            if alternates > 1 or (others and not alternates):
+            if _links_differ(alternates, others, marked=marked, other_first=other_first):
                 return True
             alternates = others = 0
+            marked = other_first = False
             continue
         attributes = found.group(2)
         if attributes is None:  # a CDATA section or a comment
@@ -552,23 +565,34 @@ def _links_read_otherwise(body: bytes, start: int, end: int) -> bool:
             rel: bytes | None = b"alternate"
         else:
             rel = _value(_REL, attributes) if b"rel" in attributes else None
+            if rel is not None and rel != rel.strip():
+                return True  # " alternate ": no alternate to feedparser
         if rel is None or rel == b"alternate":
             if b'type="text/html"' not in attributes and b"type" in attributes:
                 kind = _value(_TYPE, attributes)
-                if kind is not None and kind.lower() not in _HTML_TYPES:
+                if kind is not None and kind.strip().lower() not in _HTML_TYPES:
                     return True
             alternates += 1
+            marked = marked or rel is not None
         else:
+            other_first = other_first or not (alternates or others)
             others += 1
-    return alternates > 1 or bool(others and not alternates)
+    return _links_differ(alternates, others, marked=marked, other_first=other_first)
+
+
+def _links_differ(alternates: int, others: int, *, marked: bool, other_first: bool) -> bool:
+    """`_links_read_otherwise` for one entry's links: how many alternate
+    ones (marked so, or with no rel), how many of other kinds, whether an
+    alternate was marked, whether one of another kind came first."""
+    return alternates > 1 or bool(others and (not alternates or (other_first and not marked)))
 
 
 def _value(attribute: re.Pattern[bytes], attributes: bytes) -> bytes | None:
-    """The value of an attribute found by `attribute`, stripped."""
+    """The value of an attribute found by `attribute`, as written."""
     found = attribute.search(attributes)
     if found is None:
         return None
-    return (found.group(1) if found.group(1) is not None else found.group(2)).strip()
+    return found.group(1) if found.group(1) is not None else found.group(2)
 
 
 def _dated_by_guid(body: bytes, checked: _Checked, shape: list[bytes], entries: list[Any]) -> bool:
@@ -708,6 +732,8 @@ def _checked(
     # for them all, where a search for each took a tenth of the parsing.
     entries_start = _FIRST_ENTRY.search(body)
     first_entry = entries_start.start() if entries_start else len(body)
+    if _CATEGORY_OR_ENCLOSURE_READ_OTHERWISE[is_atom].search(body, first_entry):
+        return None
     if well_formed and _RAW_CHILD.search(body, first_entry):
         # Markup written as elements in an entry's text (not escaped, nor
         # in CDATA): fastfeedparser keeps the text before the first of
@@ -757,6 +783,13 @@ def _checked(
     )
 
 
+#: Categories and enclosures only feedparser reads as written: in RSS,
+#: an enclosure with `href` for `url` and a category with Atom's `term`;
+#: in Atom, a category with text (feedparser lists the text too).
+_CATEGORY_OR_ENCLOSURE_READ_OTHERWISE = {
+    False: re.compile(rb"<enclosure\b(?![^<>]*?\burl\s*+=)|<category\b[^<>]*?\bterm\s*+="),
+    True: re.compile(rb"<category\b[^<>]*+(?<!/)>\s*+[^<\s]"),
+}
 #: An entry's title, summary or content that holds an element, a comment
 #: or a processing instruction: text, then CDATA sections, and then
 #: something else than its end tag. (~1 ms a MB; a title in the HTML of a
@@ -964,8 +997,13 @@ def _real_time(found: bytes) -> bool:
         month = _MONTHS.get(rfc822.group(2).lower(), 0)
         day, year, hour, minute = (int(rfc822.group(n)) for n in (1, 3, 4, 5))
         second = int(rfc822.group(6) or 0)
+        if len(rfc822.group(3)) == 4 and year < 1000:
+            return False  # "0026": fastfeedparser reads no date, feedparser 2026
         if year < 100:  # as the standard library reads a year of two digits
             year += 1900 if year > 68 else 2000
+    offset = _OFFSET.search(found)
+    if offset is not None and (int(offset.group(1)) > 23 or int(offset.group(2)) > 59):
+        return False  # "+2400": no zone to either path, each reads it its way
     try:
         datetime(year, month, day, hour, minute, second)
     except ValueError:
@@ -991,6 +1029,9 @@ def _atom_types_are_clear(body: bytes) -> bool:
     for opening in _ATOM_TEXT.finditer(body):
         if _HTML_TYPE.search(opening.group(2)):
             continue
+        kind = _value(_TYPE, opening.group(2)) if b"type" in opening.group(2) else None
+        if kind is not None and kind.strip().lower() not in _TEXT_TYPES:
+            return False  # content of a media type ("image/png"), base64
         end = body.find(b"</" + opening.group(1), opening.end())
         inner = body[opening.end() : end if end >= 0 else len(body)]
         # A plain "&amp;" decodes to "&" either way; markup or an entity
@@ -1154,6 +1195,8 @@ def _item(
             summary = ""
     categories = tag_names(entry.get("tags"))
     link = str(entry.get("link") or "").strip()
+    if "&" in link and _ENTITY.search(link):
+        return None  # escaped twice ("&amp;amp;"): feedparser decodes it again
     guid = str(entry.get("id") or "").strip()
     if guid == link and not document.has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
@@ -1224,7 +1267,8 @@ def _media(entry: Any, document: _Document) -> Iterator[tuple[str, str, str]]:
     for media in entry.get("media_content") or []:
         yield (
             str(media.get("url") or "").strip(),
-            "" if document.thumbnails == "alone" else str(media.get("type") or ""),
+            # In small letters, as feedparser gives "IMAGE/PNG".
+            "" if document.thumbnails == "alone" else str(media.get("type") or "").lower(),
             str(media.get("medium") or ""),
         )
 
