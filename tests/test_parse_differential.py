@@ -1501,6 +1501,13 @@ _LONG_TEXT = "abcdefg " * 150
             "<p>Body text</p>",
         ),
         (
+            _rss_story("<content:encoded><![CDATA[<p>Body text</p>]]></content:encoded>")
+            .replace(b"<description>d</description><item>", b"<item>")
+            .replace(b"</item>", b"</item><description>d</description>"),
+            "<p>Body text</p>",
+            "",
+        ),
+        (
             _atom_story(
                 f'<content type="html">&lt;img src="{_LONG_IMAGE}"&gt;'
                 "&lt;p&gt;Body&lt;/p&gt;</content>"
@@ -1518,6 +1525,7 @@ _LONG_TEXT = "abcdefg " * 150
     ids=[
         "empty-description-beside-content",
         "description-equal-to-the-contents-text",
+        "content-alone-before-the-channels-description",
         "content-alone-starting-with-a-long-image-address",
         "content-alone-whose-text-is-cut-at-511",
     ],

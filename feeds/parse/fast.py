@@ -1125,27 +1125,32 @@ class _Document:
         )
 
 
-#: An entry's start (group 1), or its summary's (group 2: description or
-#: summary, group 3 when it is written empty, "<summary/>"); CDATA
-#: sections and comments passed over.
+#: An entry's start or end (group 1, "/" for an end, and group 2), or its
+#: summary's (group 3: description or summary, group 4 when it is written
+#: empty, "<summary/>"); CDATA sections and comments passed over.
 _ENTRY_OR_SUMMARY = re.compile(
-    _PASSED + rb"<(item|entry)[\s>/]|<(description|summary)(?=[\s>/])[^<>]*+(?:(?<=/)(>)|>)"
+    _PASSED + rb"<(/?+)(item|entry)[\s>/]"
+    rb"|<(description|summary)(?=[\s>/])[^<>]*+(?:(?<=/)(>)|>)"
 )
 #: A summary's text that is no text: nothing, or empty CDATA sections.
 _NO_TEXT = re.compile(rb"(?:<!\[CDATA\[\]\]>)*+")
 
 
 def _own_summaries(body: bytes, start: int) -> list[str]:
-    """`_Document.own_summary` of each entry from `start` on."""
+    """`_Document.own_summary` of each entry from `start` on (a channel's
+    description after its items is none of theirs)."""
     summaries: list[str] = []
+    inside = False
     for found in _ENTRY_OR_SUMMARY.finditer(body, start):
-        if found.group(1):
-            summaries.append("absent")
-        elif found.group(2) and summaries:
-            if found.group(3):
+        if found.group(2):
+            inside = not found.group(1)
+            if inside:
+                summaries.append("absent")
+        elif found.group(3) and inside:
+            if found.group(4):
                 summaries[-1] = "empty"
                 continue
-            end = body.find(b"</" + found.group(2), found.end())
+            end = body.find(b"</" + found.group(3), found.end())
             inner = body[found.end() : end] if end >= 0 else b"x"
             summaries[-1] = "empty" if _NO_TEXT.fullmatch(inner) else "text"
     return summaries
