@@ -168,13 +168,13 @@ _PLAIN_DATE = re.compile(
 #: a date that names no real time (30 February, 24:00, a leap second) is
 #: read by neither fastfeedparser nor Python, and feedparser's own reading
 #: (which carries the surplus over) decides.
-#: A date's numeric zone at its end.
-_OFFSET = re.compile(rb"[+-](\d\d):?+(\d\d)$")
 _ISO_FIELDS = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d))?")
 _RFC822_FIELDS = re.compile(
     rb"(?:[A-Za-z]{3},?\s*+)?(\d{1,2})\s++([A-Za-z]{3})[A-Za-z]*+\s++(\d{4}|\d\d)\s++"
     rb"(\d{1,2}):(\d\d)(?::(\d\d))?"
 )
+#: A date's numeric zone at its end.
+_OFFSET = re.compile(rb"[+-](\d\d):?+(\d\d)$")
 _MONTHS = {
     name.encode(): number
     for number, name in enumerate(
