@@ -1634,6 +1634,61 @@ def test_text_the_fast_path_would_cut_short_is_left_to_feedparser(
             datetime(2026, 11, 20, 10, tzinfo=UTC),
         ),
         (_rss_story("").replace(b"+0000", b"+2400"), "updated", None),
+        (_rss_story("").replace(b"<title>A</title>", b"<title>It&#146;s</title>"), "title", "It’s"),
+        (
+            _rss_story("")
+            .replace(b"<title>A</title>", "<title>It\x92s</title>".encode("latin-1"))
+            .replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"'),
+            "title",
+            "It’s",
+        ),
+        (
+            _rss_story("<googleplay:author>GP</googleplay:author>").replace(
+                b"<rss ",
+                b'<rss xmlns:googleplay="http://www.google.com/schemas/play-podcasts/1.0" ',
+            ),
+            "author",
+            "",
+        ),
+        (
+            _rss_story('<podcast:guid>pg</podcast:guid><guid isPermaLink="false">real</guid>')
+            .replace(b"<guid>https://example.org/1</guid>", b"")
+            .replace(b"<rss ", b'<rss xmlns:podcast="https://podcastindex.org/namespace/1.0" '),
+            "guid",
+            "real",
+        ),
+        (
+            _atom_story("<pubDate>Thu, 19 Nov 2026 10:00:00 +0000</pubDate>"),
+            "published",
+            datetime(2026, 11, 19, 10, tzinfo=UTC),
+        ),
+        (
+            _atom_story(
+                '<enclosure url="https://example.org/a.jpg" type="image/jpeg" length="10"/>'
+            ),
+            "image",
+            "https://example.org/a.jpg",
+        ),
+        (
+            _rss_story("<description>Desc.</description><summary>Sum text</summary>"),
+            "content",
+            "Sum text",
+        ),
+        (_rss_story("<abstract>Abs</abstract>"), "summary", "Abs"),
+        (
+            _atom_story("").replace(
+                b"<title>A</title>", b'<title type="html">A &amp;amp B</title>'
+            ),
+            "title",
+            "A & B",
+        ),
+        (_rss_story('<category label="L">A</category>'), "categories", ("A", "L")),
+        (_atom_story('<category term="" label="L"/>'), "categories", ("L",)),
+        (
+            _rss_story("").replace(b"<link>https://", b"<link>https:///"),
+            "link",
+            "https://example.org/1",
+        ),
     ],
     ids=[
         "atom-self-link-before-the-link",
@@ -1645,17 +1700,32 @@ def test_text_the_fast_path_would_cut_short_is_left_to_feedparser(
         "rss-link-escaped-twice",
         "year-written-0026",
         "offset-of-24-hours",
+        "c1-control-reference",
+        "c1-control-in-iso-8859-1",
+        "author-under-another-prefix",
+        "guid-under-a-prefix",
+        "rss-date-in-atom",
+        "rss-enclosure-in-atom",
+        "summary-element-in-rss",
+        "abstract-in-rss",
+        "entity-without-semicolon-in-a-title",
+        "rss-category-with-label",
+        "atom-category-with-empty-term-and-label",
+        "three-slashes-after-the-scheme",
     ],
 )
 def test_shapes_only_feedparser_reads_as_written_are_left_to_it(
     body: bytes, field: str, value: object
 ) -> None:
-    """Shapes fastfeedparser reads otherwise, found by generating feeds: a
-    "self" link before the entry's link (it takes the first), a rel with
-    spaces, a category's text or Atom's term in RSS (it drops them), an
-    enclosure with href, a link escaped twice (it keeps "&amp;"), a year
-    written 0026 and an offset of 24 hours (it reads no date, or the
-    other date)."""
+    """Shapes fastfeedparser reads otherwise, found by probing it: a "self"
+    link before the entry's link (it takes the first), a rel with spaces,
+    a category's text, label, or Atom's term in RSS (it drops them), an
+    enclosure with href, a link escaped twice (it keeps "&amp;") or with a
+    slash too many, a year written 0026 and an offset of 24 hours (it
+    reads no date, or the other date), windows-1252's characters written
+    as C1 controls (it drops them), an author or guid under a foreign
+    prefix (it takes them for the entry's), RSS's elements in Atom and
+    Atom's summary in RSS, an entity without its semicolon in a title."""
     fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
     _paths_agree(fetched)
