@@ -38,6 +38,13 @@ returns None and the caller falls back to feedparser:
   (escaped twice), an Atom entry whose first link is of another kind than
   its rel-less one, or whose rel has spaces around it, a year written
   `0026`, an offset of 24 hours or more;
+- windows-1252's characters written as C1 controls (`&#146;`, or bytes
+  0x80-0x9F in a document declared ISO-8859-1), an author, creator, guid
+  or id under a foreign prefix, feedparser's other names for summaries,
+  contents, categories and enclosures (`abstract`, `atom:tags`, an XHTML
+  body), RSS's elements in an Atom entry, a summary element in RSS, an
+  entity without its semicolon in a title, a category's label, a link
+  with three slashes after its scheme;
 - entries of shapes the two read otherwise (`_entries_read_otherwise`):
   two titles, ids, links or descriptions, or an empty link; media:title or
   itunes:title before the title (or an empty one); in Atom, more than one
