@@ -107,6 +107,27 @@ CASES = {
     + b"</item><!-- "
     + b"<pubDate " * 300_000
     + b"--><x/></channel></rss>",
+    # Entries' text elements quoted in CDATA, each a search for an element
+    # in text that went on to the real end tag (400 KB took 9 s, and each
+    # doubling four times as long).
+    "text-openings-in-cdata": b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    + ITEM
+    + b"<description>"
+    + b"<![CDATA[<description>]]>" * 200_000
+    + b"</description></item></channel></rss>",
+    # Comment openings in a processing instruction: the searches that pass
+    # comments over went from each to the document's end (80 KB took 9 s).
+    "comment-openings-in-a-pi": b'<?xml version="1.0"?><rss version="2.0" '
+    b'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>T</title>'
+    + ITEM
+    + b"<?x "
+    + b"<!--" * 300_000
+    + b"?><content:encoded>Body text</content:encoded></item></channel></rss>",
+    "comment-openings-in-a-pi-in-atom": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+    b"<title>T</title><id>urn:x</id><updated>2026-11-20T10:00:00Z</updated><entry><title>a</title>"
+    b"<id>urn:a</id><updated>2026-11-20T10:00:00Z</updated><?x "
+    + b"<!--" * 300_000
+    + b'?><link href="https://x.example/a"/></entry></feed>',
     # An Atom link's attribute of many spaces (a lazy match before `\s*`:
     # 200,000 took 25 s, and each doubling four times as long).
     "atom-link-attribute-spaces": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'

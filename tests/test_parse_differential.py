@@ -1742,3 +1742,71 @@ def test_a_media_type_in_capitals_takes_the_fast_path() -> None:
     assert compare(body)
     (item,) = parse(_fetched(body), SOURCE, CONTEXT)
     assert (item.image, item.image_type) == ("https://example.org/m", "image/png")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _rss_story("<description></description><content:encoded>Plain words</content:encoded>"),
+        _rss_story(
+            "<dc:description/><content:encoded><![CDATA[<p>Body text</p>]]></content:encoded>"
+        ).replace(b"<rss ", b'<rss xmlns:dc="http://purl.org/dc/elements/1.1/" '),
+        _rss_story(
+            "<?x </item>?><description>Body text</description>"
+            "<content:encoded><![CDATA[<p>Body text here</p>]]></content:encoded>"
+        ),
+    ],
+    ids=[
+        "empty-description-beside-plain-content",
+        "empty-dc-description-beside-content",
+        "an-end-tag-in-a-processing-instruction",
+    ],
+)
+def test_an_entrys_own_summary_is_found_whatever_surrounds_it(body: bytes) -> None:
+    """The entry's own summary decides whether fastfeedparser made one up:
+    an empty one beside a content without markup (the made-up summary is
+    then the content itself), Dublin Core's description (which
+    fastfeedparser reads as the description), and an entry's end tag
+    quoted in a processing instruction, which is no end."""
+    _paths_agree(_fetched(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _rss_story(
+            "<description>Lead.</description><content:encoded><![CDATA[<details>"
+            "<summary>More</summary><p>Hidden.</p></details><p>Body.</p>]]></content:encoded>"
+        ),
+        _rss_story(
+            "<description>Lead.</description><content:encoded><![CDATA[<svg><title>Icon "
+            "<tspan>x</tspan></title></svg><p>Body</p>]]></content:encoded>"
+        ),
+        _rss_story(
+            "<description>Lead.</description><a10:author><a10:name>Ann</a10:name></a10:author>"
+        ).replace(b"<rss ", b'<rss xmlns:a10="http://www.w3.org/2005/Atom" '),
+        _rss_story("<description>Лид: ТВ™</description>")
+        .decode()
+        .replace("UTF-8", "windows-1251")
+        .encode("cp1251"),
+    ],
+    ids=[
+        "html-details-summary-in-content",
+        "svg-title-with-markup-in-content",
+        "dotnet-a10-author",
+        "windows-1251-letter-before-a-trade-mark",
+    ],
+)
+def test_ordinary_shapes_the_new_checks_let_through(body: bytes) -> None:
+    """HTML quoted in CDATA is no element of the entry (WordPress's details
+    block has a <summary>), an author under a prefix bound to Atom's
+    namespace reads alike (.NET writes a10:author), and "ТВ™" in
+    windows-1251 is no C1 control (0xC2 is "В" there)."""
+    assert compare(body)
+
+
+def test_an_atom_link_type_with_spaces_is_left_to_feedparser() -> None:
+    # feedparser reads " text/html " as no HTML type, and gives no link.
+    body = _atom_story("").replace(b"<link href=", b'<link type=" text/html " href=')
+    assert parse_fast(_fetched(body), SOURCE) is None
+    _paths_agree(_fetched(body))

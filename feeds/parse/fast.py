@@ -227,7 +227,10 @@ _WINDOW = 256 * 1024
 _FIRST_ENTRY = re.compile(rb"<(?:item|entry)[\s>/]")
 _ODD_LENGTH = re.compile(rb"""length\s*+=\s*+(?:"(?![0-9]*+")|'(?![0-9]*+'))""")
 _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
-_TAG = re.compile(r"<[^>]*>")
+#: A tag, as fastfeedparser takes tags out of a content to make a summary
+#: up ("<[^>]+>"), but for a "<" inside one: with it, a run of "<" made
+#: each search go to the end of the content.
+_TAG = re.compile(r"<[^<>]*+>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 #: A guid's mark as no permalink: feedparser reads the attribute's name in
 #: any case, and any value but "true" as no.
@@ -378,11 +381,16 @@ _MEDIA_WITHOUT_SLASH = re.compile(rb"search\.yahoo\.com/mrss[\"']")
 _EMPTY_SUMMARY = re.compile(rb"<summary\b[^<>]*+(?:(?<=/)>|>\s*+</summary>)")
 #: An Atom category with no term (a label alone).
 _TERMLESS_CATEGORY = re.compile(rb"<category\b(?![^<>]*?\bterm\s*+=)")
-#: CDATA sections and comments, matched (and so passed over) by the
-#: searches of the entries' elements below: text in them is no element
-#: (an SVG's <title> in an item's HTML). Each is closed: the document is
-#: well-formed by then.
-_PASSED = rb"<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|<!--(?:[^-]++|-(?!->))*+-->|"
+#: CDATA sections, comments and processing instructions, matched (and so
+#: passed over) by the searches of the entries' elements below: text in
+#: them is no element (an SVG's <title> in an item's HTML). Each is
+#: closed: the document is well-formed by then. (A processing instruction
+#: passed over too, or "<?x <!--<!--...?>" made each "<!--" a search to
+#: the end of the document.)
+_PASSED_AFTER_ITS_START = (
+    rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|!--(?:[^-]++|-(?!->))*+-->|\?(?:[^?]++|\?(?!>))*+\?>"
+)
+_PASSED = rb"<(?:" + _PASSED_AFTER_ITS_START + rb")|"
 #: The elements of entries whose number tells their shape, without prefix
 #: (one search for them all: a search for each took five times as long).
 #: A link or date element written empty is found with its end ("link/>",
@@ -577,8 +585,8 @@ def _links_read_otherwise(body: bytes, start: int, end: int) -> bool:
         if rel is None or rel == b"alternate":
             if b'type="text/html"' not in attributes and b"type" in attributes:
                 kind = _value(_TYPE, attributes)
-                if kind is not None and kind.strip().lower() not in _HTML_TYPES:
-                    return True
+                if kind is not None and kind.lower() not in _HTML_TYPES:
+                    return True  # " text/html ": no HTML to feedparser
             alternates += 1
             marked = marked or rel is not None
         else:
@@ -739,28 +747,36 @@ def _checked(
     # for them all, where a search for each took a tenth of the parsing.
     entries_start = _FIRST_ENTRY.search(body)
     first_entry = entries_start.start() if entries_start else len(body)
-    if (
-        _ENTRIES_READ_OTHERWISE[is_atom].search(body, first_entry)
-        or _C1_CHARACTER.search(body)
-        or _C1_REFERENCE.search(body)
+    # Markup written as elements in an entry's text (not escaped, nor in
+    # CDATA): fastfeedparser keeps the text before the first of them
+    # ("Lead" of "Lead <b>bold</b> end"), feedparser all of it. (Looked
+    # for in parts, not in a whole read in parts.)
+    if _declined_in_entries(body, first_entry, atom=is_atom, text=well_formed):
+        return None
+    declared = _DECLARED_ENCODING.search(head)
+    if _C1_REFERENCE.search(body) or (
+        _C1_BYTE.search(body)
+        if declared is not None and _LATIN1.fullmatch(declared.group(1))
+        else (declared is None or _UTF8.fullmatch(declared.group(1))) and _C1_CHARACTER.search(body)
     ):
-        return None
-    if _LATIN1_DECLARED.search(head) and _C1_BYTE.search(body):
-        return None
-    if well_formed and _RAW_CHILD.search(body, first_entry):
-        # Markup written as elements in an entry's text (not escaped, nor
-        # in CDATA): fastfeedparser keeps the text before the first of
-        # them ("Lead" of "Lead <b>bold</b> end"), feedparser all of it.
         return None
     prefixed = _prefixed_elements(body, first_entry)
     if prefixed is None:
         return None
     locals_ = {local for _prefix, local in prefixed}
-    if locals_ & _PREFIXED_READ_OTHERWISE and any(
-        local in _PREFIXED_READ_OTHERWISE and (prefix, local) not in _PREFIXES_READ_ALIKE
-        for prefix, local in prefixed
-    ):
-        return None
+    if locals_ & _PREFIXED_READ_OTHERWISE:
+        odd = {
+            (prefix, local)
+            for prefix, local in prefixed
+            if local in _PREFIXED_READ_OTHERWISE and (prefix, local) not in _PREFIXES_READ_ALIKE
+        }
+        # An author under a prefix bound to Atom's namespace (atom:author,
+        # .NET's a10:author) reads alike.
+        atom_authors = {(prefix, local) for prefix, local in odd if local == b"author"}
+        if odd - atom_authors or _bound_to(
+            body, first_entry, atom_authors, b"author", _ATOM_NAMESPACES, otherwise=True
+        ):
+            return None
     if (
         locals_ & _MORE_TEXT
         or any(
@@ -801,27 +817,63 @@ def _checked(
     )
 
 
-#: Elements of entries only feedparser reads as written, per format (one
-#: search from the first entry on). In RSS: an enclosure with `href` for
-#: `url`, a category with Atom's `term` or a `label`, a `summary`,
-#: `abstract` or `fullitem` (feedparser's summary or content), an XHTML
-#: body (with its namespace). In Atom: a category with text, or with an empty term and a
-#: label, RSS's elements (a pubDate, guid, description, enclosure...), an
-#: XHTML body. (Prefixed ones are told by `_PREFIXED_READ_OTHERWISE`.)
-#: An XHTML body declared as such (a page quoted whole in HTML is none).
-_XHTML_BODY = rb"<body\s[^<>]*?\bxmlns\b"
-_ENTRIES_READ_OTHERWISE = {
-    False: re.compile(
-        rb"<enclosure\b(?![^<>]*?\burl\s*+=)|<category\b[^<>]*?\b(?:term|label)\s*+="
-        rb"|<(?:summary|abstract|fullitem)[\s>/]|" + _XHTML_BODY
-    ),
-    True: re.compile(
-        rb"<category\b[^<>]*+(?<!/)>\s*+[^<\s]"
-        rb"|<category\b[^<>]*?\bterm\s*+=\s*+(?:\"\"|'')"
-        rb"|<(?:pubDate|guid|description|enclosure|date|modified|tags|keywords|abstract"
-        rb"|fullitem)[\s>/]|" + _XHTML_BODY
-    ),
+#: Elements of entries only feedparser reads as written, per format. In
+#: RSS: an enclosure with `href` for `url`, a category with Atom's `term`
+#: or a `label`, a `summary`, `abstract` or `fullitem` (feedparser's
+#: summary or content), an XHTML body (declared so: a page quoted whole
+#: in HTML is none). In Atom: a category with text, or with an empty term
+#: and a label, RSS's elements (a pubDate, guid, description,
+#: enclosure...), an XHTML body. (Prefixed ones are told by
+#: `_PREFIXED_READ_OTHERWISE`.)
+_XHTML_BODY = rb"body\s[^<>]*?\bxmlns\b"
+#: (Each without its "<", which the search below has first: with it, each
+#: alternative began with its own "<", and the search, no longer looking
+#: for "<" first, took nine times as long.)
+_READ_OTHERWISE = {
+    False: rb"enclosure\b(?![^<>]*?\burl\s*+=)|category\b[^<>]*?\b(?:term|label)\s*+="
+    rb"|(?:summary|abstract|fullitem)[\s>/]|" + _XHTML_BODY,
+    True: rb"category\b[^<>]*+(?<!/)>\s*+[^<\s]|category\b[^<>]*?\bterm\s*+=\s*+(?:\"\"|'')"
+    rb"|(?:pubDate|guid|description|enclosure|date|modified|tags|keywords|abstract"
+    rb"|fullitem)[\s>/]|" + _XHTML_BODY,
 }
+#: An entry's title, summary or content that holds an element, a comment
+#: or a processing instruction (group 2, its name): text, then CDATA
+#: sections, and then something else than its end tag. fastfeedparser
+#: keeps the text before the first of them.
+_ELEMENT_IN_TEXT = (
+    rb"(title|description|summary|content|[\w.-]++:encoded)(?=[\s>])[^<>]*+(?<!/)>"
+    rb"(?:[^<]++|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>)*+"
+    rb"<(?!/\2\s*+>)"
+)
+#: Both, found (group 1) in one pass over the entries that passes over
+#: CDATA sections, comments and processing instructions whole (an HTML
+#: `<details><summary>` in an item's content is no summary, and a search
+#: that looked into them went through each again for every `<title>`
+#: quoted in one: quadratic); by (format, with elements in text).
+_DECLINED_IN_ENTRIES = {
+    (atom, text): re.compile(
+        rb"<(?:"
+        + _PASSED_AFTER_ITS_START
+        + rb"|("
+        + _READ_OTHERWISE[atom]
+        + (rb"|" + _ELEMENT_IN_TEXT if text else b"")
+        + rb"))"
+    )
+    for atom in (False, True)
+    for text in (False, True)
+}
+
+
+def _declined_in_entries(body: bytes, start: int, *, atom: bool, text: bool) -> bool:
+    """Whether the entries from `start` on hold an element only feedparser
+    reads as written (`_READ_OTHERWISE`), or, with `text`, an element in
+    the text of a title, summary or content (`_ELEMENT_IN_TEXT`)."""
+    return any(
+        found.group(1) is not None
+        for found in _DECLINED_IN_ENTRIES[atom, text].finditer(body, start)
+    )
+
+
 #: Prefixed elements of entries only feedparser reads as written: an
 #: author or creator under another prefix than Dublin Core's or iTunes',
 #: a guid or an id under any (fastfeedparser reads them by their local
@@ -839,24 +891,13 @@ _PREFIXES_READ_ALIKE = frozenset({(b"dc", b"creator"), (b"itunes", b"author")})
 #: 100 KB feed.)
 _C1_CHARACTER = re.compile(rb"\xc2[\x80-\x9f]")
 _C1_REFERENCE = re.compile(rb"&#(?:0*+(?:12[89]|1[3-5]\d)|[xX]0*+[89][0-9a-fA-F]);")
-#: A document declared as ISO-8859-1, whose bytes 0x80-0x9F are those
-#: controls (in windows-1252, and in windows-1251, they are letters).
-_LATIN1_DECLARED = re.compile(
-    rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["'](?i:iso[-_]?8859[-_]1|latin-?1|l1|cp819)["']"""
-)
+#: The encoding a document declares. Declared as ISO-8859-1, its bytes
+#: 0x80-0x9F are those controls; in windows-1252 and windows-1251 they
+#: are letters, and 0xC2 is one too ("В" before "™" in windows-1251).
+_DECLARED_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*+)["']""")
+_LATIN1 = re.compile(rb"(?i:iso[-_]?8859[-_]1|latin-?1|l1|cp819)")
+_UTF8 = re.compile(rb"(?i:utf-?8)")
 _C1_BYTE = re.compile(rb"[\x80-\x9f]")
-#: An entry's title, summary or content that holds an element, a comment
-#: or a processing instruction: text, then CDATA sections, and then
-#: something else than its end tag. (~1 ms a MB; a title in the HTML of a
-#: CDATA section may be found too, and the document then read by
-#: feedparser.)
-_RAW_CHILD = re.compile(
-    rb"<(title|description|summary|content|[\w.-]++:encoded)(?=[\s>])[^<>]*+(?<!/)>"
-    rb"(?:[^<]++|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>)*+"
-    rb"<(?!/\1\s*+>)"
-)
-
-
 #: An entry's start (group 1), or an author element's (RSS author,
 #: dc:creator, Atom author).
 _ENTRY_OR_AUTHOR = re.compile(rb"<(?:(item|entry)|(?:[\w.-]+:)?(?:author|creator))[\s>/]")
@@ -1085,7 +1126,7 @@ def _atom_types_are_clear(body: bytes) -> bool:
         if _HTML_TYPE.search(opening.group(2)):
             continue
         kind = _value(_TYPE, opening.group(2)) if b"type" in opening.group(2) else None
-        if kind is not None and kind.strip().lower() not in _TEXT_TYPES:
+        if kind is not None and kind.lower() not in _TEXT_TYPES:
             return False  # content of a media type ("image/png"), base64
         end = body.find(b"</" + opening.group(1), opening.end())
         inner = body[opening.end() : end if end >= 0 else len(body)]
@@ -1121,6 +1162,7 @@ class _Document:
         self._body = body
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
+        self._holds_content: bool | None = None
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
@@ -1157,6 +1199,15 @@ class _Document:
             self._content = _has_content(self._body)
         return self._content
 
+    @property
+    def holds_content(self) -> bool:
+        """`has_content` of this document itself, a part's own, which is no
+        fact of the whole: where it holds no content element, none of its
+        entries has one."""
+        if self._holds_content is None:
+            self._holds_content = _has_content(self._body)
+        return self._holds_content
+
     def own_summary(self, index: int, entries: int) -> str:
         """What entry `index` (of `entries`) has of its own summary (an RSS
         description, an Atom summary): "absent", "empty" (no text, so
@@ -1181,11 +1232,12 @@ class _Document:
 
 
 #: An entry's start or end (group 1, "/" for an end, and group 2), or its
-#: summary's (group 3: description or summary, group 4 when it is written
+#: summary's (group 3: description or summary, dc:description too, which
+#: fastfeedparser reads as the description; group 4 when it is written
 #: empty, "<summary/>"); CDATA sections and comments passed over.
 _ENTRY_OR_SUMMARY = re.compile(
     _PASSED + rb"<(/?+)(item|entry)[\s>/]"
-    rb"|<(description|summary)(?=[\s>/])[^<>]*+(?:(?<=/)(>)|>)"
+    rb"|<((?:[\w.-]++:)?+(?:description|summary))(?=[\s>/])[^<>]*+(?:(?<=/)(>)|>)"
 )
 #: A summary's text that is no text: nothing, or empty CDATA sections.
 _NO_TEXT = re.compile(rb"(?:<!\[CDATA\[\]\]>)*+")
@@ -1233,7 +1285,17 @@ def _item(
             content = value
             break
     if content == summary:
-        content = ""
+        # fastfeedparser's copy of an RSS description where there is no
+        # content, or a summary it made up of a content without markup:
+        # feedparser gives no summary beside it where the entry's own is
+        # empty.
+        own = document.own_summary(index, entries) if content and document.holds_content else "-"
+        if not own:
+            return None
+        if own == "empty":
+            summary = ""
+        else:
+            content = ""
     elif content.strip() == summary:
         # fastfeedparser's copy of an RSS description, kept as written
         # where the description is stripped: feedparser has no content. A
