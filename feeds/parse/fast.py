@@ -753,12 +753,7 @@ def _checked(
     # for in parts, not in a whole read in parts.)
     if _declined_in_entries(body, first_entry, atom=is_atom, text=well_formed):
         return None
-    declared = _DECLARED_ENCODING.search(head)
-    if _C1_REFERENCE.search(body) or (
-        _C1_BYTE.search(body)
-        if declared is not None and _LATIN1.fullmatch(declared.group(1))
-        else (declared is None or _UTF8.fullmatch(declared.group(1))) and _C1_CHARACTER.search(body)
-    ):
+    if _has_c1_controls(body, head):
         return None
     prefixed = _prefixed_elements(body, first_entry)
     if prefixed is None:
@@ -880,8 +875,17 @@ def _declined_in_entries(body: bytes, start: int, *, atom: bool, text: bool) -> 
 #: name), and feedparser's summaries, contents, categories and enclosures
 #: by other names (an XHTML body, atom:tags, rss:abstract, atom:enclosure).
 _PREFIXED_READ_OTHERWISE = frozenset(
-    {b"author", b"creator", b"guid", b"id", b"body", b"tags", b"abstract", b"fullitem"}
-    | {b"enclosure"}
+    {
+        b"author",
+        b"creator",
+        b"guid",
+        b"id",
+        b"body",
+        b"tags",
+        b"abstract",
+        b"fullitem",
+        b"enclosure",
+    }
 )
 _PREFIXES_READ_ALIKE = frozenset({(b"dc", b"creator"), (b"itunes", b"author")})
 #: A character of the C1 controls (U+0080-U+009F), or a reference to one:
@@ -891,13 +895,27 @@ _PREFIXES_READ_ALIKE = frozenset({(b"dc", b"creator"), (b"itunes", b"author")})
 #: 100 KB feed.)
 _C1_CHARACTER = re.compile(rb"\xc2[\x80-\x9f]")
 _C1_REFERENCE = re.compile(rb"&#(?:0*+(?:12[89]|1[3-5]\d)|[xX]0*+[89][0-9a-fA-F]);")
-#: The encoding a document declares. Declared as ISO-8859-1, its bytes
-#: 0x80-0x9F are those controls; in windows-1252 and windows-1251 they
-#: are letters, and 0xC2 is one too ("В" before "™" in windows-1251).
-_DECLARED_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*+)["']""")
+#: The encoding a document's XML declaration names. Declared as
+#: ISO-8859-1, its bytes 0x80-0x9F are those controls; in windows-1252 and
+#: windows-1251 they are letters, and 0xC2 is one too ("В" before "™" in
+#: windows-1251).
+XML_DECLARATION_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 _LATIN1 = re.compile(rb"(?i:iso[-_]?8859[-_]1|latin-?1|l1|cp819)")
 _UTF8 = re.compile(rb"(?i:utf-?8)")
 _C1_BYTE = re.compile(rb"[\x80-\x9f]")
+
+
+def _has_c1_controls(body: bytes, head: bytes) -> bool:
+    """Whether the document holds a C1 control (see `_C1_CHARACTER`), as a
+    reference or as a character of the encoding it declares in `head`."""
+    if _C1_REFERENCE.search(body):
+        return True
+    declared = XML_DECLARATION_ENCODING.search(head)
+    if declared is None or _UTF8.fullmatch(declared.group(1)):
+        return _C1_CHARACTER.search(body) is not None
+    return bool(_LATIN1.fullmatch(declared.group(1))) and _C1_BYTE.search(body) is not None
+
+
 #: An entry's start (group 1), or an author element's (RSS author,
 #: dc:creator, Atom author).
 _ENTRY_OR_AUTHOR = re.compile(rb"<(?:(item|entry)|(?:[\w.-]+:)?(?:author|creator))[\s>/]")
@@ -1162,7 +1180,6 @@ class _Document:
         self._body = body
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
-        self._holds_content: bool | None = None
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
@@ -1171,6 +1188,7 @@ class _Document:
         self._thumbnails = thumbnails
         self._odd_lengths: bool | None = None
         self._content: bool | None = None
+        self._content_read = False
         self.thumbnails_read = False
 
     @property
@@ -1195,18 +1213,17 @@ class _Document:
         """Whether any entry may have a content element of its own (where
         none does, an RSS entry's content is fastfeedparser's copy of its
         description). Looked for only when an entry needs it."""
-        if self._content is None:
-            self._content = _has_content(self._body)
-        return self._content
+        self._content_read = True
+        return self.holds_content
 
     @property
     def holds_content(self) -> bool:
         """`has_content` of this document itself, a part's own, which is no
         fact of the whole: where it holds no content element, none of its
         entries has one."""
-        if self._holds_content is None:
-            self._holds_content = _has_content(self._body)
-        return self._holds_content
+        if self._content is None:
+            self._content = _has_content(self._body)
+        return self._content
 
     def own_summary(self, index: int, entries: int) -> str:
         """What entry `index` (of `entries`) has of its own summary (an RSS
@@ -1225,7 +1242,7 @@ class _Document:
         return Facts(
             dates=dates,
             thumbnails=self._thumbnails if self.thumbnails_read else None,
-            content=self._content,
+            content=self._content if self._content_read else None,
             odd_lengths=self._odd_lengths,
             linked_ids=linked_ids,
         )
@@ -1433,8 +1450,9 @@ def _may_be_made_up(summary: str, content: str) -> bool:
         return False
     start = _squeezed(summary[:100])[:40]
     head = content[:400]
-    if head.rfind("<") > head.rfind(">"):
-        head = head[: head.rfind("<")]
+    opening = head.rfind("<")
+    if opening > head.rfind(">"):
+        head = head[:opening]
     text = _squeezed(_TAG.sub("", head))
     if len(text) < len(start) + 40:
         # Little text in the first characters (an image's long address),

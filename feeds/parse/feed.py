@@ -46,6 +46,7 @@ from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
 from feeds.parse.fast import (
     LINE_SEPARATOR,
+    XML_DECLARATION_ENCODING,
     Facts,
     doctype_at,
     ids_given,
@@ -125,8 +126,8 @@ _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 _CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
 #: U+FFFD as a reference: what an HTML parser reads such a reference as.
 _REPLACEMENT_REF = b"&#xFFFD;"
-#: The encoding an XML declaration names, and a charset in a header.
-_XML_DECLARATION_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+#: A charset in a header (the XML declaration's encoding: fast.py's
+#: `XML_DECLARATION_ENCODING`).
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?[^;"'\s]*["']?""", re.IGNORECASE)
 
 
@@ -256,7 +257,7 @@ def _charset_settled(fetched: Fetched) -> Fetched:
                 return fetched
             with suppress(UnicodeDecodeError):
                 text = body[len(bom) :].decode(wide).encode()
-                if not _XML_DECLARATION_ENCODING.match(text):
+                if not XML_DECLARATION_ENCODING.match(text):
                     return _declared_as(replace(fetched, body=text), "utf-8")
             return fetched
     if body.isascii() or b"\x00" in body[:_DOCTYPE_WINDOW]:
@@ -267,7 +268,7 @@ def _charset_settled(fetched: Fetched) -> Fetched:
         pass
     else:
         return _declared_as(fetched, "utf-8")
-    declaration = _XML_DECLARATION_ENCODING.match(body)
+    declaration = XML_DECLARATION_ENCODING.match(body)
     content_type = fetched.headers.get("content-type", "")
     if declaration is not None or _HEADER_CHARSET.search(content_type):
         label = _feedparser_charset(content_type)
@@ -377,7 +378,7 @@ def _labelled_utf8(fetched: Fetched) -> bool:
     body = fetched.body
     if body.startswith(codecs.BOM_UTF8):
         return False
-    declaration = _XML_DECLARATION_ENCODING.match(body)
+    declaration = XML_DECLARATION_ENCODING.match(body)
     charset = _HEADER_CHARSET.search(fetched.headers.get("content-type", ""))
     return all(
         label.lower().replace("_", "-") in ("utf-8", "utf8")
@@ -393,7 +394,7 @@ def _declared_as(fetched: Fetched, charset: str) -> Fetched:
     in its Content-Type header."""
     body = fetched.body
     bom = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
-    declaration = _XML_DECLARATION_ENCODING.match(body, bom)
+    declaration = XML_DECLARATION_ENCODING.match(body, bom)
     if declaration is not None:
         start, end = declaration.span(1)
         body = body[:start] + charset.encode("ascii") + body[end:]
