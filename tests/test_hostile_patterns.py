@@ -128,6 +128,16 @@ CASES = {
     b"<id>urn:a</id><updated>2026-11-20T10:00:00Z</updated><?x "
     + b"<!--" * 300_000
     + b'?><link href="https://x.example/a"/></entry></feed>',
+    # Elements in an element that may hold them, and comments and CDATA
+    # in one that may not: each element's text is looked through once.
+    "children-of-a-media-group": b'<?xml version="1.0"?><rss version="2.0" '
+    b'xmlns:media="http://search.yahoo.com/mrss/"><channel><title>T</title>'
+    + ITEM
+    + b"<media:group>"
+    + b"<!-- c --><media:title>t<![CDATA[x]]></media:title>" * 100_000
+    + b"</media:group><x>"
+    + b"<![CDATA[y]]>" * 100_000
+    + b"</x></item></channel></rss>",
     # An Atom link's attribute of many spaces (a lazy match before `\s*`:
     # 200,000 took 25 s, and each doubling four times as long).
     "atom-link-attribute-spaces": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'

@@ -1733,6 +1733,128 @@ def test_shapes_only_feedparser_reads_as_written_are_left_to_it(
     assert getattr(normalise_item(item), field) == value
 
 
+def _rss_with(namespace: str, uri: str, inner: str) -> bytes:
+    return _rss_story(inner).replace(b"<rss ", f'<rss xmlns:{namespace}="{uri}" '.encode())
+
+
+_MEDIA = "http://search.yahoo.com/mrss/"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        (_rss_story("<foo><category>Inner</category></foo>"), "categories", ("Inner",)),
+        (
+            _rss_with(
+                "yandex",
+                "http://news.yandex.ru",
+                '<yandex:related><guid isPermaLink="false">rel-1</guid></yandex:related>',
+            ).replace(b"<guid>https://example.org/1</guid>", b""),
+            "guid",
+            "rel-1",
+        ),
+        (
+            _rss_story("<author>a@example.org (A)<category>Inner</category></author>"),
+            "categories",
+            ("Inner",),
+        ),
+        (
+            _rss_with("media", _MEDIA, "<media:group><category>Inner</category></media:group>"),
+            "categories",
+            ("Inner",),
+        ),
+        (
+            _atom_story("<foo><published>2026-11-19T10:00:00Z</published></foo>"),
+            "published",
+            datetime(2026, 11, 19, 10, tzinfo=UTC),
+        ),
+        (
+            _atom_story("<georss:where><summary>Inner</summary></georss:where>").replace(
+                b"<feed ", b'<feed xmlns:georss="http://www.georss.org/georss" '
+            ),
+            "summary",
+            "Inner",
+        ),
+        (_atom_story("<body>Body</body>"), "summary", "Body"),
+        (_rss_story('<body class="b">Body</body>'), "summary", "Body"),
+        (
+            _rss_story("").replace(
+                b"<guid>https://example.org/1</guid>",
+                b'<guid isPermaLink="false">g<!-- note -->h</guid>',
+            ),
+            "guid",
+            "gh",
+        ),
+    ],
+    ids=[
+        "rss-category-in-an-unknown-element",
+        "rss-guid-in-yandex-related",
+        "rss-author-holding-a-category",
+        "rss-category-in-a-media-group",
+        "atom-date-in-an-unknown-element",
+        "atom-summary-in-georss-where",
+        "atom-body",
+        "rss-body-with-attributes",
+        "rss-comment-in-a-guid",
+    ],
+)
+def test_elements_nested_in_others_are_left_to_feedparser(
+    body: bytes, field: str, value: object
+) -> None:
+    """feedparser reads an entry's elements at any depth (a category in an
+    element it does not know, or in an author, is the entry's), and a
+    bare <body> as its content; fastfeedparser reads only the entry's own
+    children, and a guid only up to a comment in it. Each of these lost
+    or changed a field on the fast path."""
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert getattr(normalise_item(item), field) == value
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _atom_story(
+            '<media:group><media:content url="https://example.org/m.jpg" type="image/jpeg"/>'
+            "<media:title>Picture</media:title></media:group>"
+        ).replace(b"<feed ", f'<feed xmlns:media="{_MEDIA}" '.encode()),
+        _rss_with(
+            "media",
+            _MEDIA,
+            '<media:content url="https://example.org/m.jpg" type="image/jpeg">'
+            "<media:credit>Photographer</media:credit></media:content>",
+        ),
+        _atom_story(
+            "<author><name>Ann</name><uri>https://example.org/ann</uri>"
+            "<email>noreply@blogger.com</email><gd:image rel='http://schemas.google.com/g/2005"
+            "#thumbnail' width='16' height='16' src='https://example.org/b16.gif'/></author>"
+        ).replace(b"<feed ", b'<feed xmlns:gd="http://schemas.google.com/g/2005" '),
+        _rss_story("<!-- a note --><description>Desc.</description>"),
+        _rss_story("<description>D</description>").replace(
+            b"</item></channel>",
+            b"</item><textInput><title>Search</title><description>S</description>"
+            b"<name>q</name><link>https://example.org/s</link></textInput>"
+            b"<image><url>https://example.org/i.png</url><title>T</title>"
+            b"<link>https://example.org/</link></image></channel>",
+        ),
+    ],
+    ids=[
+        "atom-media-group",
+        "rss-media-content-with-a-credit",
+        "blogger-author-with-a-picture",
+        "a-comment-between-an-items-elements",
+        "a-text-input-and-an-image-after-the-items",
+    ],
+)
+def test_elements_both_parsers_read_in_their_containers_take_the_fast_path(body: bytes) -> None:
+    """What real feeds nest in an entry (media's groups and contents, an
+    author's name and Blogger's picture of them) and in the channel after
+    its items reads alike on both paths, and stays on the fast one."""
+    assert compare(body)
+
+
 def test_a_media_type_in_capitals_takes_the_fast_path() -> None:
     """feedparser gives media:content's type in small letters, as it does
     an enclosure's: the picture of "IMAGE/PNG" was lost on the fast path."""

@@ -747,11 +747,11 @@ def _checked(
     # for them all, where a search for each took a tenth of the parsing.
     entries_start = _FIRST_ENTRY.search(body)
     first_entry = entries_start.start() if entries_start else len(body)
-    # Markup written as elements in an entry's text (not escaped, nor in
-    # CDATA): fastfeedparser keeps the text before the first of them
-    # ("Lead" of "Lead <b>bold</b> end"), feedparser all of it. (Looked
-    # for in parts, not in a whole read in parts.)
-    if _declined_in_entries(body, first_entry, atom=is_atom, text=well_formed):
+    # Elements only feedparser reads as written, and (looked for in parts,
+    # not in a whole read in parts) elements in elements: markup written
+    # as elements in an entry's text (not escaped, nor in CDATA), elements
+    # nested in an element only feedparser looks into.
+    if _declined_in_entries(body, first_entry, atom=is_atom, nested=well_formed):
         return None
     if _has_c1_controls(body, head):
         return None
@@ -815,57 +815,96 @@ def _checked(
 #: Elements of entries only feedparser reads as written, per format. In
 #: RSS: an enclosure with `href` for `url`, a category with Atom's `term`
 #: or a `label`, a `summary`, `abstract` or `fullitem` (feedparser's
-#: summary or content), an XHTML body (declared so: a page quoted whole
-#: in HTML is none). In Atom: a category with text, or with an empty term
-#: and a label, RSS's elements (a pubDate, guid, description,
-#: enclosure...), an XHTML body. (Prefixed ones are told by
-#: `_PREFIXED_READ_OTHERWISE`.)
-_XHTML_BODY = rb"body\s[^<>]*?\bxmlns\b"
+#: summary or content), a body (XHTML's, which feedparser reads as the
+#: content, declared or not). In Atom: a category with text, or with an
+#: empty term and a label, RSS's elements (a pubDate, guid, description,
+#: enclosure...), a body. (Prefixed ones are told by
+#: `_PREFIXED_READ_OTHERWISE`; a page quoted in CDATA is passed over.)
+_BODY = rb"body[\s>/]"
 #: (Each without its "<", which the search below has first: with it, each
 #: alternative began with its own "<", and the search, no longer looking
 #: for "<" first, took nine times as long.)
 _READ_OTHERWISE = {
     False: rb"enclosure\b(?![^<>]*?\burl\s*+=)|category\b[^<>]*?\b(?:term|label)\s*+="
-    rb"|(?:summary|abstract|fullitem)[\s>/]|" + _XHTML_BODY,
+    rb"|(?:summary|abstract|fullitem)[\s>/]|" + _BODY,
     True: rb"category\b[^<>]*+(?<!/)>\s*+[^<\s]|category\b[^<>]*?\bterm\s*+=\s*+(?:\"\"|'')"
     rb"|(?:pubDate|guid|description|enclosure|date|modified|tags|keywords|abstract"
-    rb"|fullitem)[\s>/]|" + _XHTML_BODY,
+    rb"|fullitem)[\s>/]|" + _BODY,
 }
-#: An entry's title, summary or content that holds an element, a comment
-#: or a processing instruction (group 2, its name): text, then CDATA
-#: sections, and then something else than its end tag. fastfeedparser
-#: keeps the text before the first of them.
-_ELEMENT_IN_TEXT = (
-    rb"(title|description|summary|content|[\w.-]++:encoded)(?=[\s>])[^<>]*+(?<!/)>"
-    rb"(?:[^<]++|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>)*+"
-    rb"<(?!/\2\s*+>)"
+#: The elements of entries that hold elements, and the elements each may
+#: hold for both parsers to read it alike (patterns of names): an author's
+#: name (under any prefix: `atom:author` in RSS) and Blogger's picture of
+#: them, media's elements in its groups and contents, an item's image, a
+#: channel's text input after its items. Entries hold any.
+_CONTAINERS = {
+    rb"(?:[\w.-]++:)?+(?:author|contributor)": rb"(?:[\w.-]++:)?+(?:name|email|uri)|gd:image",
+    rb"media:group": rb"media:[\w.-]++",
+    rb"media:content": rb"media:[\w.-]++",
+    rb"image": rb"url|title|link|width|height|description",
+    rb"textInput|textinput": rb"title|description|name|link",
+}
+_ENTRY_OR_CONTAINER = rb"(?:item|entry|" + rb"|".join(_CONTAINERS) + rb")[\s>/]"
+
+
+def _holding_otherwise(container: bytes, children: bytes) -> bytes:
+    """A pattern of an element `container` (after its "<") that holds an
+    element other than `children` (past its text, CDATA sections,
+    comments, processing instructions and those children)."""
+    child = rb"(?!(?:" + container + rb")[\s>/])(?:" + children + rb")(?=[\s>/])[^<>]*+>"
+    return (
+        rb"(?:" + container + rb")(?=[\s>/])[^<>]*+(?<!/)>"
+        rb"(?:[^<]++|<(?:" + _PASSED_AFTER_ITS_START + rb"|/?+" + child + rb"))*+"
+        rb"<(?!/(?:" + container + rb")\s*+>)"
+    )
+
+
+#: An element of an entry that holds an element it should not: one of
+#: `_CONTAINERS` something else than its children, any other element an
+#: element, a comment or a processing instruction (after its text and
+#: CDATA sections). feedparser reads an element at any depth (a category
+#: in `<foo>` or in an author is the entry's, a guid in `<ya:related>` its
+#: guid), fastfeedparser only an entry's own children; and where a title,
+#: summary or content holds markup as elements, fastfeedparser keeps the
+#: text before the first of them ("Lead" of "Lead <b>bold</b> end").
+_HOLDING_OTHERWISE = (
+    # Whether it holds anything but text and CDATA sections first (one
+    # look for every element, then its name: each name looked at first
+    # took twice as long).
+    rb"(?=(?![/!?])[^<>]*+(?<!/)>(?:[^<]++|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>)*+<(?!/))"
+    rb"(?:(?!"
+    + _ENTRY_OR_CONTAINER
+    + rb")|"
+    + b"|".join(_holding_otherwise(container, held) for container, held in _CONTAINERS.items())
+    + rb")"
 )
 #: Both, found (group 1) in one pass over the entries that passes over
 #: CDATA sections, comments and processing instructions whole (an HTML
 #: `<details><summary>` in an item's content is no summary, and a search
 #: that looked into them went through each again for every `<title>`
-#: quoted in one: quadratic); by (format, with elements in text).
+#: quoted in one: quadratic); by (format, whether elements are looked
+#: into: in a document known to be well-formed, each of its parts when it
+#: is read in parts).
 _DECLINED_IN_ENTRIES = {
-    (atom, text): re.compile(
+    (atom, nested): re.compile(
         rb"<(?:"
         + _PASSED_AFTER_ITS_START
         + rb"|("
         + _READ_OTHERWISE[atom]
-        + (rb"|" + _ELEMENT_IN_TEXT if text else b"")
+        + (rb"|" + _HOLDING_OTHERWISE if nested else b"")
         + rb"))"
     )
     for atom in (False, True)
-    for text in (False, True)
+    for nested in (False, True)
 }
 
 
-def _declined_in_entries(body: bytes, start: int, *, atom: bool, text: bool) -> bool:
+def _declined_in_entries(body: bytes, start: int, *, atom: bool, nested: bool) -> bool:
     """Whether the entries from `start` on hold an element only feedparser
-    reads as written (`_READ_OTHERWISE`), or, with `text`, an element in
-    the text of a title, summary or content (`_ELEMENT_IN_TEXT`)."""
+    reads as written (`_READ_OTHERWISE`), or, with `nested`, an element
+    holding one it should not (`_HOLDING_OTHERWISE`)."""
     return any(
         found.group(1) is not None
-        for found in _DECLINED_IN_ENTRIES[atom, text].finditer(body, start)
+        for found in _DECLINED_IN_ENTRIES[atom, nested].finditer(body, start)
     )
 
 
