@@ -1855,6 +1855,58 @@ def test_elements_both_parsers_read_in_their_containers_take_the_fast_path(body:
     assert compare(body)
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        (_atom_story("<summary>First</summary><summary>Second</summary>"), "content", "Second"),
+        (
+            _atom_story(
+                "<published>2026-11-19T10:00:00Z</published>"
+                "<published>2026-11-18T10:00:00Z</published>"
+            ),
+            "published",
+            datetime(2026, 11, 18, 10, tzinfo=UTC),
+        ),
+        (
+            _atom_story("<published>2026-11-19T10:00:00Z</published><published></published>"),
+            "updated",
+            None,
+        ),
+        (_atom_story("<author><name>Ann</name><name>Bob</name></author>"), "author", "Bob"),
+        (_rss_story("<pubDate></pubDate>"), "published", None),
+        (
+            _rss_with(
+                "atom",
+                "http://www.w3.org/2005/Atom",
+                "<atom:updated>2026-11-19T10:00:00Z</atom:updated>"
+                "<atom:updated>2026-11-21T10:00:00Z</atom:updated>",
+            ),
+            "updated",
+            datetime(2026, 11, 21, 10, tzinfo=UTC),
+        ),
+    ],
+    ids=[
+        "atom-two-summaries",
+        "atom-two-published-dates",
+        "atom-a-date-and-an-empty-one",
+        "atom-an-author-of-two-names",
+        "rss-a-date-and-an-empty-one",
+        "rss-two-atom-updated",
+    ],
+)
+def test_an_element_given_twice_in_an_entry_is_left_to_feedparser(
+    body: bytes, field: str, value: object
+) -> None:
+    """fastfeedparser takes the first of two dates (or of a date and an
+    empty one) or of an author's two names, feedparser the last; of two
+    Atom summaries feedparser takes the second for the content."""
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert getattr(normalise_item(item), field) == value
+
+
 def test_a_media_type_in_capitals_takes_the_fast_path() -> None:
     """feedparser gives media:content's type in small letters, as it does
     an enclosure's: the picture of "IMAGE/PNG" was lost on the fast path."""

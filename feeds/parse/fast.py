@@ -396,8 +396,8 @@ _PASSED = rb"<(?:" + _PASSED_AFTER_ITS_START + rb")|"
 #: A link or date element written empty is found with its end ("link/>",
 #: "pubDate>").
 _ELEMENTS = (
-    rb"<(item|entry|title|description|guid|id|author|contributor|name|managingEditor|source"
-    rb"|image|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
+    rb"<(item|entry|title|description|summary|guid|id|author|contributor|name|managingEditor"
+    rb"|source|image|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
 )
 _SHAPE = re.compile(_PASSED + _ELEMENTS)
 #: The same, looking into CDATA and comments too: a third of the time on
@@ -420,9 +420,10 @@ _ENTRY_OR_TITLE = re.compile(
     _PASSED + rb"<(item|entry)[\s>/]"
     rb"|<(?:([\w.-]++):)?(title)(?=[\s>/])(?:[^<>/]|/(?!>))*+(/>|>\s*+</)?"
 )
-#: An RSS item's start (group 1) or a date element's, under any prefix.
-_ITEM_OR_DATE = re.compile(
-    rb"<(item)[\s>/]|<(?:[\w.-]++:)?(?:pubDate|published|updated|date|issued|modified)[\s>]"
+#: An entry's start (group 1) or a date element's, under any prefix
+#: (group 2, its name).
+_ENTRY_OR_DATE = re.compile(
+    rb"<(item|entry)[\s>/]|<((?:[\w.-]++:)?(?:pubDate|published|updated|date|issued|modified))[\s>]"
 )
 
 
@@ -461,6 +462,8 @@ def _shaped_otherwise(
     if _twice_in_an_entry(shape, _ONCE_IN_ATOM if checked.is_atom else _ONCE_IN_RSS):
         return True
     if b"title" in checked.prefixed and _a_prefixed_title_first(body, start, end):
+        return True
+    if checked.prefixed & _DATE_NAMES and _a_prefixed_date_twice(body, start, end):
         return True
     if checked.is_atom:
         return (
@@ -519,23 +522,51 @@ def _a_title_after_an_image(shape: list[bytes]) -> bool:
     return False
 
 
-#: The elements an entry has one of at most, else it is read otherwise.
-_ONCE_IN_RSS = frozenset({b"title", b"link", b"guid", b"description"})
-_ONCE_IN_ATOM = frozenset({b"title", b"id"})
+#: The elements an entry has one of at most, else it is read otherwise
+#: (fastfeedparser takes the first, feedparser the last; of two Atom
+#: summaries, feedparser takes the second for the content; a date written
+#: empty beside one written out is the same element). An author's name,
+#: once in each author.
+_ONCE_IN_RSS = frozenset({b"title", b"link", b"guid", b"description", b"pubDate"})
+_ONCE_IN_ATOM = frozenset({b"title", b"id", b"summary", b"published", b"updated", b"name"})
 _ENTRY_NAMES = frozenset({b"item", b"entry"})
+_PERSON_NAMES = frozenset({b"author", b"contributor"})
+#: The last bytes of an element's name in `_SHAPE` found with its end
+#: ("pubDate/>", "updated>\n").
+_WRITTEN_EMPTY = frozenset(bytes([end]) for end in b">/ \t\r\n")
 
 
 def _twice_in_an_entry(shape: list[bytes], once: frozenset[bytes]) -> bool:
-    """Whether an entry has two of an element of `once`, `shape` being
-    the names of its elements in order, entries' included."""
+    """Whether an entry (or an author) has two of an element of `once`,
+    `shape` being the names of its elements in order, entries' included."""
     seen: set[bytes] = set()
     for name in shape:
         if name in _ENTRY_NAMES:
             seen.clear()
-        elif name in once:
+        elif name in _PERSON_NAMES:
+            seen.discard(b"name")
+        else:
+            if name[-1:] in _WRITTEN_EMPTY:  # (b"" is a comment or CDATA passed over)
+                name = name.partition(b"/")[0].partition(b">")[0].rstrip()
+            if name not in once:
+                continue
             if name in seen:
                 return True
             seen.add(name)
+    return False
+
+
+def _a_prefixed_date_twice(body: bytes, start: int, end: int) -> bool:
+    """Whether some entry has two of a prefixed date element (two
+    atom:updated: fastfeedparser takes one, feedparser none or the other)."""
+    seen: set[bytes] = set()
+    for entry, date in _ENTRY_OR_DATE.findall(body, start, end):
+        if entry:
+            seen.clear()
+        elif b":" in date:
+            if date in seen:
+                return True
+            seen.add(date)
     return False
 
 
@@ -617,8 +648,8 @@ def _dated_by_guid(body: bytes, checked: _Checked, shape: list[bytes], entries: 
     a date element only (a date written empty is none either)."""
     if checked.prefixed & _DATE_NAMES:  # dc:date and the like: looked for too
         shape = [
-            b"item" if item else b"pubDate"
-            for item in _ITEM_OR_DATE.findall(body, checked.first_entry)
+            b"item" if entry else b"pubDate"
+            for entry, _date in _ENTRY_OR_DATE.findall(body, checked.first_entry)
         ]
     for index in _undated(shape):
         entry = entries[index]
