@@ -202,6 +202,15 @@ def _parser() -> argparse.ArgumentParser:
         "(rewritten), and kept out when a source lists them again. Not while a service runs.",
     )
     forget.add_argument("stories", nargs="+", metavar="ID_OR_LINK", help="a story's id or link")
+    retry = command(
+        "retry",
+        "Try the article pages of full_content sources that could not be fetched (`feeds "
+        "status` lists them) again on their sources' next runs, given up or not: all of "
+        "them, or those of the sources or pages named.",
+    )
+    retry.add_argument(
+        "pages", nargs="*", metavar="SOURCE_OR_PAGE", help="a source's name or a page's URL"
+    )
     return parser
 
 
@@ -569,6 +578,7 @@ def _failed_pages(pages: list[FailedPage], zone: str) -> None:
             ),
         ]
     )
+    print("`feeds retry` tries them again on their sources' next runs.")
 
 
 def _rubrics(config: Config, args: argparse.Namespace) -> int:
@@ -789,6 +799,30 @@ def _forget(config: Config, args: argparse.Namespace) -> int:
     return EXIT_SOURCES_FAILED if missing else EXIT_OK
 
 
+def _retry(config: Config, args: argparse.Namespace) -> int:
+    from feeds.store import Store, no_store_yet
+
+    keys: list[str] = args.pages
+    pages: list[FailedPage] = []
+    if not no_store_yet(config.storage_url):
+        with Store(config.storage_url) as store, store.transaction():
+            pages = store.retry_pages(keys)
+    for page in pages:
+        print(
+            f"tried again on the next run of {printable(page.source or '-')}: "
+            f"{printable(page.url)} (after {page.tries} failed: {printable(page.error)})"
+        )
+    missing = [key for key in keys if not any(key in (page.source, page.url) for page in pages)]
+    for key in missing:
+        print(
+            f"no article page that failed is {printable(key)} or of a source so named",
+            file=sys.stderr,
+        )
+    if not keys and not pages:
+        print("no article page failed: nothing to try again")
+    return EXIT_SOURCES_FAILED if missing else EXIT_OK
+
+
 def _moved(url: str) -> str:
     return f"moved permanently to {printable(url)}: update its url" if url else ""
 
@@ -811,4 +845,5 @@ _COMMANDS = {
     "preview": _preview,
     "check": _check,
     "forget": _forget,
+    "retry": _retry,
 }

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -1589,6 +1589,27 @@ class Store:
             source = row[0] if row is not None else ""
             found.append(FailedPage(source, url, tries, error, datetime.fromisoformat(last_try)))
         return sorted(found, key=lambda page: (page.source, page.url))
+
+    def retry_pages(self, keys: Collection[str] = ()) -> list[FailedPage]:
+        """Forget the failed tries at the article pages named in `keys`, or
+        at those of the sources named there (at every one, when `keys` is
+        empty), so that each is tried again; and have the next fetch of
+        their sources ask for the whole body (behind a 304 no item is read,
+        nor its page fetched). Returns those pages, as they were."""
+        chosen = [
+            page
+            for page in self.failed_pages()
+            if not keys or page.source in keys or page.url in keys
+        ]
+        for chunk in _chunks([page.url for page in chosen], 500):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM page_failures WHERE url IN ({marks})", chunk)
+        for chunk in _chunks(sorted({page.source for page in chosen if page.source}), 500):
+            marks = ",".join("?" * len(chunk))
+            self._execute(
+                f"UPDATE sources SET etag = '', last_modified = '' WHERE name IN ({marks})", chunk
+            )
+        return chosen
 
     def page_failed(self, url: str, error: str, now: datetime) -> None:
         """Count a failed try at an article page (see `page_tries`)."""

@@ -254,6 +254,49 @@ def test_an_article_page_that_keeps_failing_is_given_up_after_three_runs(
     assert "content" not in entry
 
 
+@pytest.mark.slow
+def test_feeds_retry_has_a_given_up_article_page_fetched_on_the_next_run(
+    tmp_path: Path, server: Server
+) -> None:
+    """Once the site is mended, the operator need not wait for the story
+    to be forgotten: `feeds retry` (for the source, a page, or all) forgets
+    the failed tries, and the next run asks for the whole feed again and
+    fetches the page, though the feed itself is unchanged."""
+    failing = server.route("Internal error", status=500)
+    article = server.sequence(
+        "/a/1", failing, failing, failing, server.route(page(), content_type="text/html")
+    )
+    config = _one_story_with_its_lead(server, tmp_path, article)
+    for _ in range(4):
+        done = run_cli("build", "-c", str(config))
+        assert done.returncode == 0, done.stderr
+    assert len(server.hits("/a/1")) == 3
+    status = run_cli("status", "-c", str(config))
+    assert "`feeds retry` tries them again" in status.stdout
+
+    unknown = run_cli("retry", "-c", str(config), "no-such-source")
+    assert unknown.returncode == 1
+    assert "no article page that failed is no-such-source" in unknown.stderr
+    retried = run_cli("retry", "-c", str(config), "s")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.strip() == (
+        f"tried again on the next run of s: {article} "
+        "(after 3 failed: HTTP 500 Internal Server Error)"
+    )
+    status = run_cli("status", "-c", str(config))
+    assert article not in status.stdout
+
+    done = run_cli("build", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert len(server.hits("/a/1")) == 4
+    assert "Абзац 7" in _the_entry(tmp_path).content[0].value
+    conditional = ["if-none-match" in hit for hit in server.hits("/feed.rss")]
+    assert conditional == [False, False, False, True, False]
+    nothing = run_cli("retry", "-c", str(config))
+    assert nothing.returncode == 0, nothing.stderr
+    assert nothing.stdout.strip() == "no article page failed: nothing to try again"
+
+
 def _links_page(paragraphs: int) -> bytes:
     """An article page of `paragraphs` paragraphs that each hold a link:
     four tags each, the shape the extractor takes longest over."""
