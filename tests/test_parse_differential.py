@@ -1839,6 +1839,10 @@ def test_elements_nested_in_others_are_left_to_feedparser(
             b"<image><url>https://example.org/i.png</url><title>T</title>"
             b"<link>https://example.org/</link></image></channel>",
         ),
+        _rss_story(
+            '<description>D</description><post-id xmlns="com-wordpress:feed-additions:1">'
+            "123</post-id>"
+        ),
     ],
     ids=[
         "atom-media-group",
@@ -1846,6 +1850,7 @@ def test_elements_nested_in_others_are_left_to_feedparser(
         "blogger-author-with-a-picture",
         "a-comment-between-an-items-elements",
         "a-text-input-and-an-image-after-the-items",
+        "wordpress-post-id-in-a-namespace-of-its-own",
     ],
 )
 def test_elements_both_parsers_read_in_their_containers_take_the_fast_path(body: bytes) -> None:
@@ -1900,6 +1905,58 @@ def test_an_element_given_twice_in_an_entry_is_left_to_feedparser(
     """fastfeedparser takes the first of two dates (or of a date and an
     empty one) or of an author's two names, feedparser the last; of two
     Atom summaries feedparser takes the second for the content."""
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)
+    (item,) = parse(fetched, SOURCE, CONTEXT)
+    assert getattr(normalise_item(item), field) == value
+
+
+_X = "http://x.example/ns"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        (
+            _atom_story("<dc:subject>Subject</dc:subject>").replace(
+                b"<feed ", b'<feed xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            ),
+            "categories",
+            ("Subject",),
+        ),
+        (
+            _atom_story('<d:subject xmlns:d="http://purl.org/dc/elements/1.1/">S</d:subject>'),
+            "categories",
+            ("S",),
+        ),
+        (_atom_story(f'<category xmlns="{_X}" term="X"/>'), "categories", ("X",)),
+        (_atom_story(f'<summary xmlns="{_X}">Lead</summary>'), "summary", "Lead"),
+        (_atom_story(f'<author xmlns="{_X}"><name>Ann</name></author>'), "author", "Ann"),
+        (
+            _rss_story(
+                f'<enclosure xmlns="{_X}" url="https://example.org/a.jpg" type="image/jpeg" '
+                'length="1"/>'
+            ),
+            "image",
+            "https://example.org/a.jpg",
+        ),
+    ],
+    ids=[
+        "atom-dc-subject",
+        "atom-dc-subject-declared-on-it",
+        "atom-category-in-another-namespace",
+        "atom-summary-in-another-namespace",
+        "atom-author-in-another-namespace",
+        "rss-enclosure-in-another-namespace",
+    ],
+)
+def test_elements_only_feedparser_reads_in_their_namespace_are_left_to_it(
+    body: bytes, field: str, value: object
+) -> None:
+    """feedparser reads dc:subject in Atom as a category, and an element
+    put in another namespace by an `xmlns` of its own as if it were not;
+    fastfeedparser reads neither."""
     fetched = _fetched(body)
     assert parse_fast(fetched, SOURCE) is None
     _paths_agree(fetched)

@@ -217,6 +217,9 @@ _DATE_NAMESPACES = {
     b"published": _ATOM_NAMESPACES,
     b"updated": _ATOM_NAMESPACES,
 }
+#: Prefixed elements of Atom entries only feedparser reads (dc:creator as
+#: the author, dc:subject as a category), under any prefix.
+_READ_IN_ATOM_BY_FEEDPARSER = frozenset({b"creator", b"subject"})
 #: Prefixes of one element past which a document is left to feedparser.
 _MOST_PREFIXES = 8
 _DC_DATES = frozenset({b"date", b"modified", b"issued"})
@@ -828,9 +831,10 @@ def _checked(
         dates = _dates_are_zoned(body, first_entry)
         if not dates or (dates == "naive" and not timezone):
             return None
-    if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and b"creator" in locals_):
+    if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and locals_ & _READ_IN_ATOM_BY_FEEDPARSER):
         # Media RSS's namespace without its last slash, which only the
-        # feedparser path reads; dc:creator in Atom, which only it reads.
+        # feedparser path reads; dc:creator and dc:subject in Atom, which
+        # only it reads (the author, a category).
         return None
     return _Checked(
         dates=dates,
@@ -852,15 +856,24 @@ def _checked(
 #: enclosure...), a body. (Prefixed ones are told by
 #: `_PREFIXED_READ_OTHERWISE`; a page quoted in CDATA is passed over.)
 _BODY = rb"body[\s>/]"
+#: An element either parser reads, put in another namespace than its
+#: document's by a default namespace of its own (`<category xmlns="...">`):
+#: fastfeedparser no longer reads it in Atom (nor an RSS enclosure),
+#: feedparser still does. (WordPress's `<post-id xmlns="...">` is none.)
+_IN_ANOTHER_NAMESPACE = (
+    rb"(?:title|link|description|summary|content|category|author|contributor|name|email|uri"
+    rb"|guid|id|pubDate|published|updated|enclosure|source|comments|rights)"
+    rb"(?=[\s/>])[^<>]*?\bxmlns\s*+="
+)
 #: (Each without its "<", which the search below has first: with it, each
 #: alternative began with its own "<", and the search, no longer looking
 #: for "<" first, took nine times as long.)
 _READ_OTHERWISE = {
     False: rb"enclosure\b(?![^<>]*?\burl\s*+=)|category\b[^<>]*?\b(?:term|label)\s*+="
-    rb"|(?:summary|abstract|fullitem)[\s>/]|" + _BODY,
+    rb"|(?:summary|abstract|fullitem)[\s>/]|" + _BODY + rb"|" + _IN_ANOTHER_NAMESPACE,
     True: rb"category\b[^<>]*+(?<!/)>\s*+[^<\s]|category\b[^<>]*?\bterm\s*+=\s*+(?:\"\"|'')"
     rb"|(?:pubDate|guid|description|enclosure|date|modified|tags|keywords|abstract"
-    rb"|fullitem)[\s>/]|" + _BODY,
+    rb"|fullitem)[\s>/]|" + _BODY + rb"|" + _IN_ANOTHER_NAMESPACE,
 }
 #: The elements of entries that hold elements, and the elements each may
 #: hold for both parsers to read it alike (patterns of names): an author's
