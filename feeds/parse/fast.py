@@ -217,9 +217,9 @@ _DATE_NAMESPACES = {
     b"published": _ATOM_NAMESPACES,
     b"updated": _ATOM_NAMESPACES,
 }
-#: Prefixed elements of Atom entries only feedparser reads (dc:creator as
-#: the author, dc:subject as a category), under any prefix.
-_READ_IN_ATOM_BY_FEEDPARSER = frozenset({b"creator", b"subject"})
+#: Prefixed elements of Atom entries only feedparser reads (dc:creator and
+#: itunes:author as the author, dc:subject as a category), under any prefix.
+_READ_IN_ATOM_BY_FEEDPARSER = frozenset({b"creator", b"author", b"subject"})
 #: Prefixes of one element past which a document is left to feedparser.
 _MOST_PREFIXES = 8
 _DC_DATES = frozenset({b"date", b"modified", b"issued"})
@@ -235,6 +235,8 @@ _ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 #: each search go to the end of the content.
 _TAG = re.compile(r"<[^<>]*+>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
+#: White space, as the ids tell a URI by (`feeds.normalise`).
+_SPACE = re.compile(r"\s")
 #: A guid's mark as no permalink: feedparser reads the attribute's name in
 #: any case, and any value but "true" as no.
 _NOT_PERMALINK = re.compile(rb"""(?i:ispermalink)\s*+=\s*+(?:"(?!true")|'(?!true'))""")
@@ -394,12 +396,13 @@ _PASSED_AFTER_ITS_START = (
     rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|!--(?:[^-]++|-(?!->))*+-->|\?(?:[^?]++|\?(?!>))*+\?>"
 )
 _PASSED = rb"<(?:" + _PASSED_AFTER_ITS_START + rb")|"
+_CDATA_AFTER_ITS_START = rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>"
 #: The elements of entries whose number tells their shape, without prefix
 #: (one search for them all: a search for each took five times as long).
 #: A link or date element written empty is found with its end ("link/>",
 #: "pubDate>").
 _ELEMENTS = (
-    rb"<(item|entry|title|description|summary|guid|id|author|contributor|name|managingEditor"
+    rb"<(item|entry|title|description|summary|content|guid|id|author|contributor|name|managingEditor"
     rb"|source|image|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
 )
 _SHAPE = re.compile(_PASSED + _ELEMENTS)
@@ -486,11 +489,18 @@ def _shaped_otherwise(
         or (b"link" in checked.prefixed and _a_prefixed_link(body, start, end))
         # An author written as Atom's, or the channel's editor in an item.
         or counts[b"name"] > 0
+        # Atom's date beside RSS's: fastfeedparser takes RSS's.
+        or bool(counts[b"published"] and counts[b"pubDate"])
         or counts[b"managingEditor"] > 0
         # An image in an item: feedparser reads a title after it as the
         # image's (and dc:title anywhere, then, as the item's).
         or bool(
             counts[b"image"] and (b"title" in checked.prefixed or _a_title_after_an_image(shape))
+        )
+        or bool(
+            counts[b"source"]
+            and b"title" in checked.prefixed
+            and _a_prefixed_title_after_a_source(body, start, end)
         )
         or _dated_by_guid(body, checked, shape, entries)
     )
@@ -531,7 +541,9 @@ def _a_title_after_an_image(shape: list[bytes]) -> bool:
 #: empty beside one written out is the same element). An author's name,
 #: once in each author.
 _ONCE_IN_RSS = frozenset({b"title", b"link", b"guid", b"description", b"pubDate"})
-_ONCE_IN_ATOM = frozenset({b"title", b"id", b"summary", b"published", b"updated", b"name"})
+_ONCE_IN_ATOM = frozenset(
+    {b"title", b"id", b"summary", b"content", b"published", b"updated", b"name"}
+)
 _ENTRY_NAMES = frozenset({b"item", b"entry"})
 _PERSON_NAMES = frozenset({b"author", b"contributor"})
 #: The last bytes of an element's name in `_SHAPE` found with its end
@@ -560,16 +572,50 @@ def _twice_in_an_entry(shape: list[bytes], once: frozenset[bytes]) -> bool:
 
 
 def _a_prefixed_date_twice(body: bytes, start: int, end: int) -> bool:
-    """Whether some entry has two of a prefixed date element (two
-    atom:updated: fastfeedparser takes one, feedparser none or the other)."""
+    """Whether some entry has two date elements of one local name (two
+    atom:updated, or an updated beside an atom:updated: fastfeedparser
+    takes one, feedparser none or the other). For a document with prefixed
+    dates; two unprefixed ones are told by the shape."""
     seen: set[bytes] = set()
     for entry, date in _ENTRY_OR_DATE.findall(body, start, end):
         if entry:
             seen.clear()
-        elif b":" in date:
-            if date in seen:
+        else:
+            local = date.rpartition(b":")[2]
+            if local in seen:
                 return True
-            seen.add(date)
+            seen.add(local)
+    return False
+
+
+#: An entry's start (group 1), a source's (group 2), a prefixed title's
+#: (group 3), or a media group's or content's start (group 4, but for an
+#: empty one) or end (group 5), past CDATA sections, comments and
+#: processing instructions.
+_ENTRY_SOURCE_OR_TITLE = re.compile(
+    _PASSED + rb"<(?:(item|entry)|(source)|([\w.-]++:title))[\s>/]"
+    rb"|<(media:(?:group|content))\b[^<>]*+(?<!/)>|</(media:(?:group|content))\s*+>"
+)
+
+
+def _a_prefixed_title_after_a_source(body: bytes, start: int, end: int) -> bool:
+    """Whether some item has a prefixed title of its own (media:title, not
+    in a media:content) after its source (the feed the story was taken
+    from): feedparser then takes it for the item's title, fastfeedparser
+    the item's own."""
+    after = False
+    depth = 0
+    for entry, source, title, opened, closed in _ENTRY_SOURCE_OR_TITLE.findall(body, start, end):
+        if entry:
+            after, depth = False, 0
+        elif source:
+            after = True
+        elif opened:
+            depth += 1
+        elif closed:
+            depth -= 1
+        elif title and after and depth <= 0:
+            return True
     return False
 
 
@@ -833,8 +879,8 @@ def _checked(
             return None
     if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and locals_ & _READ_IN_ATOM_BY_FEEDPARSER):
         # Media RSS's namespace without its last slash, which only the
-        # feedparser path reads; dc:creator and dc:subject in Atom, which
-        # only it reads (the author, a category).
+        # feedparser path reads; dc:creator, itunes:author and dc:subject in
+        # Atom, which only it reads (the author, a category).
         return None
     return _Checked(
         dates=dates,
@@ -849,10 +895,14 @@ def _checked(
 
 #: Elements of entries only feedparser reads as written, per format. In
 #: RSS: an enclosure with `href` for `url`, a category with Atom's `term`
-#: or a `label`, a `summary`, `abstract` or `fullitem` (feedparser's
+#: or a `label`, a link with an attribute (feedparser takes its `href` or
+#: `url`; fastfeedparser may take another link where it is empty), a
+#: title, description or content with a `type`, an `id` (feedparser's
+#: guid), a `content`, `summary`, `abstract` or `fullitem` (feedparser's
 #: summary or content), a body (XHTML's, which feedparser reads as the
 #: content, declared or not). In Atom: a category with text, or with an
-#: empty term and a label, RSS's elements (a pubDate, guid, description,
+#: empty term and a label, a link with a `url` or `uri` (feedparser takes
+#: it before the `href`), RSS's elements (a pubDate, guid, description,
 #: enclosure...), a body. (Prefixed ones are told by
 #: `_PREFIXED_READ_OTHERWISE`; a page quoted in CDATA is passed over.)
 _BODY = rb"body[\s>/]"
@@ -870,8 +920,10 @@ _IN_ANOTHER_NAMESPACE = (
 #: for "<" first, took nine times as long.)
 _READ_OTHERWISE = {
     False: rb"enclosure\b(?![^<>]*?\burl\s*+=)|category\b[^<>]*?\b(?:term|label)\s*+="
-    rb"|(?:summary|abstract|fullitem)[\s>/]|" + _BODY + rb"|" + _IN_ANOTHER_NAMESPACE,
+    rb"|link\s[^<>]*?=|(?:title|description|[\w.-]++:encoded)\b[^<>]*?\btype\s*+="
+    rb"|(?:summary|abstract|fullitem|id|content)[\s>/]|" + _BODY + rb"|" + _IN_ANOTHER_NAMESPACE,
     True: rb"category\b[^<>]*+(?<!/)>\s*+[^<\s]|category\b[^<>]*?\bterm\s*+=\s*+(?:\"\"|'')"
+    rb"|link\b[^<>]*?\bur[il]\s*+="
     rb"|(?:pubDate|guid|description|enclosure|date|modified|tags|keywords|abstract"
     rb"|fullitem)[\s>/]|" + _BODY + rb"|" + _IN_ANOTHER_NAMESPACE,
 }
@@ -891,13 +943,14 @@ _ENTRY_OR_CONTAINER = rb"(?:item|entry|" + rb"|".join(_CONTAINERS) + rb")[\s>/]"
 
 
 def _holding_otherwise(container: bytes, children: bytes) -> bytes:
-    """A pattern of an element `container` (after its "<") that holds an
-    element other than `children` (past its text, CDATA sections,
-    comments, processing instructions and those children)."""
+    """A pattern of an element `container` (after its "<") that holds
+    something else than text, CDATA sections and `children`: another
+    element, a comment or a processing instruction (fastfeedparser reads
+    the text of an RSS author up to a comment in it)."""
     child = rb"(?!(?:" + container + rb")[\s>/])(?:" + children + rb")(?=[\s>/])[^<>]*+>"
     return (
         rb"(?:" + container + rb")(?=[\s>/])[^<>]*+(?<!/)>"
-        rb"(?:[^<]++|<(?:" + _PASSED_AFTER_ITS_START + rb"|/?+" + child + rb"))*+"
+        rb"(?:[^<]++|<(?:" + _CDATA_AFTER_ITS_START + rb"|/?+" + child + rb"))*+"
         rb"<(?!/(?:" + container + rb")\s*+>)"
     )
 
@@ -914,7 +967,7 @@ _HOLDING_OTHERWISE = (
     # Whether it holds anything but text and CDATA sections first (one
     # look for every element, then its name: each name looked at first
     # took twice as long).
-    rb"(?=(?![/!?])[^<>]*+(?<!/)>(?:[^<]++|<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>)*+<(?!/))"
+    rb"(?=(?![/!?])[^<>]*+(?<!/)>(?:[^<]++|<" + _CDATA_AFTER_ITS_START + rb")*+<(?!/))"
     rb"(?:(?!"
     + _ENTRY_OR_CONTAINER
     + rb")|"
@@ -1424,10 +1477,16 @@ def _item(
     guid = str(entry.get("id") or "").strip()
     if guid == link and not document.has_ids:
         guid = ""  # fastfeedparser fills a missing id with the link
-    elif guid and guid == link and not (WEB_URL.match(link) and _joined(base, link) == link):
+    elif (
+        guid
+        and guid == link
+        and not (WEB_URL.match(link) and _joined(base, link) == link and not _SPACE.search(link))
+    ):
         # The same, or a guid that is the link: which, cannot be told where
-        # other items have guids. The id is the same either way only for a
-        # web link that needs no resolving; feedparser decides the others.
+        # other items have guids (an empty one among them). The id is the
+        # same either way only for a web link that needs no resolving, and
+        # holds no space (a guid with one is no URI to the ids, a link all
+        # the same); feedparser decides the others.
         return None
     if guid and not link:
         # An RSS permalink guid is the item's URL: feedparser takes it as
@@ -1470,8 +1529,10 @@ def _item(
         title=" ".join(title.split()),
         guid=guid,
         link=_joined(base, link),
-        summary=summary,
-        content=content,
+        # Stripped as feedparser strips every element's text (a no-break
+        # space at either end too); fastfeedparser leaves a content's.
+        summary=summary.strip(),
+        content=content.strip(),
         author=author_name(str(entry.get("author") or "")),
         published=published,
         updated=updated,
