@@ -138,6 +138,29 @@ CASES = {
     + b"</media:group><x>"
     + b"<![CDATA[y]]>" * 100_000
     + b"</x></item></channel></rss>",
+    # An item quoted in the channel's CDATA, then constructs opened and
+    # never closed in it: every search of the entries started inside the
+    # CDATA, and went from each opening to the end (100 KB took over 60 s).
+    "openings-after-an-item-quoted-in-cdata": b'<?xml version="1.0"?><rss version="2.0">'
+    b"<channel><title>T</title><description><![CDATA[<item> "
+    + b"<?" * 150_000
+    + b"]]></description>"
+    + ITEM
+    + b"</item></channel></rss>",
+    "cdata-openings-after-an-item-quoted-in-a-comment": b'<?xml version="1.0"?>'
+    b'<rss version="2.0"><channel><title>T</title><!-- <item> '
+    + b"<![CDATA[" * 100_000
+    + b" -->"
+    + ITEM
+    + b"</item></channel></rss>",
+    # Many ":link" in an entry's text: a search back to the "<" for each
+    # (6.4 MB took 40 s).
+    "colon-links-in-a-description": b'<?xml version="1.0"?><rss version="2.0" '
+    b'xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>'
+    + ITEM
+    + b"<description>"
+    + b":link" * 1_000_000
+    + b'</description></item><atom:link href="http://x.example/f" rel="self"/></channel></rss>',
     # An Atom link's attribute of many spaces (a lazy match before `\s*`:
     # 200,000 took 25 s, and each doubling four times as long).
     "atom-link-attribute-spaces": b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
@@ -146,6 +169,26 @@ CASES = {
     + b" " * 400_000
     + b'x" href="https://x.example/a"/></entry></feed>',
 }
+
+
+@pytest.mark.parametrize("opening", [b"<?", b"<!--", b"<![CDATA["], ids=["pi", "comment", "cdata"])
+def test_the_facts_of_a_broken_whole_take_linear_time(opening: bytes, tmp_path) -> None:
+    """The facts of a whole read in parts are looked for in a body not known
+    to be well-formed: constructs opened and never closed after its first
+    entry made each a search to the end (100 KB of "<?" took 32 s)."""
+    body = tmp_path / "body"
+    body.write_bytes(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        + ITEM
+        + b"<pubDate>Mon, 01 Jun 2026 10:00:00 GMT</pubDate></item>"
+        + opening * (400_000 // len(opening))
+        + b"</channel></rss>"
+    )
+    code = _reading(
+        "application/rss+xml",
+        "from feeds.parse.fast import document_facts\nprint(document_facts(fetched))\n",
+    )
+    _within_limit(code, body, f"the facts of a body of {opening!r} openings")
 
 
 @pytest.mark.parametrize(

@@ -392,8 +392,12 @@ _TERMLESS_CATEGORY = re.compile(rb"<category\b(?![^<>]*?\bterm\s*+=)")
 #: closed: the document is well-formed by then. (A processing instruction
 #: passed over too, or "<?x <!--<!--...?>" made each "<!--" a search to
 #: the end of the document.)
+#: One left open passes to the end of the document: a document not known
+#: to be well-formed (the whole of one read in parts) with many openings
+#: made each a search to its end.
 _PASSED_AFTER_ITS_START = (
-    rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>|!--(?:[^-]++|-(?!->))*+-->|\?(?:[^?]++|\?(?!>))*+\?>"
+    rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+(?:\]\]>|\Z)|!--(?:[^-]++|-(?!->))*+(?:-->|\Z)"
+    rb"|\?(?:[^?]++|\?(?!>))*+(?:\?>|\Z)"
 )
 _PASSED = rb"<(?:" + _PASSED_AFTER_ITS_START + rb")|"
 _CDATA_AFTER_ITS_START = rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>"
@@ -403,9 +407,13 @@ _CDATA_AFTER_ITS_START = rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>"
 #: "pubDate>").
 _ELEMENTS = (
     rb"<(item|entry|title|description|summary|content|guid|id|author|contributor|name|managingEditor"
-    rb"|source|image|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
+    rb"|source|image|textInput|textinput|(?:link|pubDate|published|updated)(?:\s*+/>|>\s*+(?=</))?+)(?=[\s>/<])"
 )
 _SHAPE = re.compile(_PASSED + _ELEMENTS)
+#: The first entry's start (group 1), outside CDATA sections, comments and
+#: processing instructions: a search from an `<item>` quoted in one went
+#: through each construct opened after it to the end of the document.
+_FIRST_ENTRY_OUTSIDE = re.compile(_PASSED + rb"<(item|entry)[\s>/]")
 #: The same, looking into CDATA and comments too: a third of the time on
 #: a feed whose entries' HTML is in CDATA. Where it finds nothing read
 #: otherwise, `_SHAPE` would not either.
@@ -491,6 +499,14 @@ def _shaped_otherwise(
         or counts[b"name"] > 0
         # Atom's date beside RSS's: fastfeedparser takes RSS's.
         or bool(counts[b"published"] and counts[b"pubDate"])
+        # A text input in an item: feedparser's path fails on it.
+        or counts[b"textInput"] + counts[b"textinput"] > 0
+        # Atom's author in RSS (atom:author) with no name: feedparser takes
+        # its email or uri for the author.
+        or bool(
+            checked.prefixed & _PERSON_NAMES
+            and _A_PREFIXED_PERSON_WITHOUT_A_NAME.search(body, start, end)
+        )
         or counts[b"managingEditor"] > 0
         # An image in an item: feedparser reads a title after it as the
         # image's (and dc:title anywhere, then, as the item's).
@@ -506,20 +522,20 @@ def _shaped_otherwise(
     )
 
 
+#: A prefixed author or contributor that holds elements, none a name.
+_A_PREFIXED_PERSON_WITHOUT_A_NAME = re.compile(
+    rb"<([\w.-]++:(?:author|contributor))\b[^<>]*+(?<!/)>\s*+<(?!/)"
+    rb"(?:[^<]++|<(?!/?[\w.-]++:name[\s>/]|/\1\s*+>))*+</\1\s*+>"
+)
 #: A prefixed link element's start, up to its local name's end.
 _PREFIXED_LINK = re.compile(rb"<[\w.-]++:link[\s>/]")
 
 
 def _a_prefixed_link(body: bytes, start: int, end: int) -> bool:
-    """Whether an entry has a prefixed link element (atom:link), looked
-    for by its ":link" (a search for each tag took several times as long)."""
-    position = body.find(b":link", start, end)
-    while position >= 0:
-        opening = body.rfind(b"<", start, position)
-        if opening >= 0 and _PREFIXED_LINK.fullmatch(body, opening, position + 6):
-            return True
-        position = body.find(b":link", position + 5, end)
-    return False
+    """Whether an entry has a prefixed link element (atom:link). (One
+    search: a search back to the "<" of each ":link" was quadratic on a
+    text of many.)"""
+    return _PREFIXED_LINK.search(body, start, end) is not None
 
 
 def _a_title_after_an_image(shape: list[bytes]) -> bool:
@@ -540,7 +556,9 @@ def _a_title_after_an_image(shape: list[bytes]) -> bool:
 #: summaries, feedparser takes the second for the content; a date written
 #: empty beside one written out is the same element). An author's name,
 #: once in each author.
-_ONCE_IN_RSS = frozenset({b"title", b"link", b"guid", b"description", b"pubDate"})
+_ONCE_IN_RSS = frozenset(
+    {b"title", b"link", b"guid", b"description", b"pubDate", b"published", b"updated"}
+)
 _ONCE_IN_ATOM = frozenset(
     {b"title", b"id", b"summary", b"content", b"published", b"updated", b"name"}
 )
@@ -828,15 +846,17 @@ def _checked(
     # The prefixed elements past the channel's own ones (a podcast's
     # channel has its own itunes:summary, which is no entry's): one search
     # for them all, where a search for each took a tenth of the parsing.
-    entries_start = _FIRST_ENTRY.search(body)
-    first_entry = entries_start.start() if entries_start else len(body)
+    first_entry = next(
+        (found.start() for found in _FIRST_ENTRY_OUTSIDE.finditer(body) if found.group(1)),
+        len(body),
+    )
     # Elements only feedparser reads as written, and (looked for in parts,
     # not in a whole read in parts) elements in elements: markup written
     # as elements in an entry's text (not escaped, nor in CDATA), elements
     # nested in an element only feedparser looks into.
     if _declined_in_entries(body, first_entry, atom=is_atom, nested=well_formed):
         return None
-    if _in_another_namespace(body, first_entry):
+    if _in_another_namespace(body, first_entry, atom=is_atom):
         return None
     if _has_c1_controls(body, head):
         return None
@@ -844,6 +864,10 @@ def _checked(
     if prefixed is None:
         return None
     locals_ = {local for _prefix, local in prefixed}
+    if any(local.lower() in _PREFIXED_NAMES_READ and not local.islower() for local in locals_):
+        return None  # dc:Creator, media:Content: feedparser reads them, fastfeedparser not
+    if b"base64" in body and _BASE64_MODE.search(body, first_entry):
+        return None  # mode="base64": feedparser decodes the text
     if locals_ & _PREFIXED_READ_OTHERWISE:
         odd = {
             (prefix, local)
@@ -911,29 +935,56 @@ def _checked(
 #: enclosure...), a body. (Prefixed ones are told by
 #: `_PREFIXED_READ_OTHERWISE`; a page quoted in CDATA is passed over.)
 _BODY = rb"body[\s>/]"
+#: An element feedparser reads, its name written in another case (`<Link>`,
+#: `<GUID>`, `<pubdate>`): feedparser reads names in small letters,
+#: fastfeedparser only as they are spelt.
+_ENTRY_ELEMENT_NAMES = (
+    "title|link|description|guid|pubDate|author|category|enclosure|comments|source|summary"
+    "|content|id|published|updated|issued|created|modified|contributor|name|email|uri|rights"
+    "|keywords|tags|managingEditor|lastBuildDate|body|abstract|fullitem"
+)
+_IN_ANOTHER_CASE = (
+    rb"(?!(?:" + _ENTRY_ELEMENT_NAMES.encode() + rb")[\s>/])"
+    rb"(?i:" + _ENTRY_ELEMENT_NAMES.lower().encode() + rb")[\s>/]"
+)
+_BASE64_MODE = re.compile(rb"""\bmode\s*+=\s*+["']\s*+base64""")
+#: The local names of prefixed elements feedparser reads (in small
+#: letters, as it reads every name: `dc:Creator` too).
+_PREFIXED_NAMES_READ = frozenset(
+    b"creator subject date encoded content thumbnail title description author summary updated "
+    b"published modified issued created link category keywords group image guid id name email "
+    b"uri".split()
+)
 #: An element either parser reads, put in another namespace than its
-#: document's by a default namespace of its own (`<category xmlns="...">`):
-#: fastfeedparser no longer reads it in Atom (nor an RSS enclosure),
-#: feedparser still does. (WordPress's `<post-id xmlns="...">` is none.)
+#: document's by a default namespace of its own (`<category xmlns="...">`,
+#: `<creator xmlns="...dc/elements/1.1/">`): fastfeedparser no longer reads
+#: it in Atom, nor an enclosure in RSS, feedparser still does. (WordPress's
+#: `<post-id xmlns="...">` is none, and RSS's other elements read alike.)
 #: Looked for only where an entry declares a default namespace at all: in
 #: the search of every document's entries it took a fifth of the time.
-_IN_ANOTHER_NAMESPACE = re.compile(
-    _PASSED + rb"<((?:title|link|description|summary|content|category|author|contributor"
-    rb"|name|email|uri|guid|id|pubDate|published|updated|enclosure|source|comments|rights)"
-    rb"(?=[\s/>])[^<>]*?\bxmlns\s*+=)"
-)
+_IN_ANOTHER_NAMESPACE = {
+    atom: re.compile(_PASSED + rb"<(" + names + rb"(?=[\s/>])[^<>]*?\bxmlns\s*+=)")
+    for atom, names in (
+        (False, rb"enclosure"),
+        (
+            True,
+            rb"(?:title|link|description|summary|content|category|author|contributor|name"
+            rb"|email|uri|guid|id|pubDate|published|updated|issued|modified|created|creator"
+            rb"|subject|enclosure|source|comments|rights)",
+        ),
+    )
+}
 _DEFAULT_NAMESPACE = re.compile(rb"xmlns\s*+=")
 
 
-def _in_another_namespace(body: bytes, start: int) -> bool:
+def _in_another_namespace(body: bytes, start: int, *, atom: bool) -> bool:
     """Whether an element of the entries from `start` on is put in another
     namespace by a default one of its own (`_IN_ANOTHER_NAMESPACE`)."""
     position = body.find(b"xmlns", start)
     while position >= 0:
         if _DEFAULT_NAMESPACE.match(body, position):
-            return any(
-                found.group(1) is not None for found in _IN_ANOTHER_NAMESPACE.finditer(body, start)
-            )
+            search = _IN_ANOTHER_NAMESPACE[atom].finditer(body, start)
+            return any(found.group(1) is not None for found in search)
         position = body.find(b"xmlns", position + 5)
     return False
 
@@ -944,11 +995,14 @@ def _in_another_namespace(body: bytes, start: int) -> bool:
 _READ_OTHERWISE = {
     False: rb"enclosure\b(?![^<>]*?\burl\s*+=)|category\b[^<>]*?\b(?:term|label)\s*+="
     rb"|link\s[^<>]*?=|(?:title|description|[\w.-]++:encoded)\b[^<>]*?\btype\s*+="
-    rb"|(?:summary|abstract|fullitem|id|content)[\s>/]|" + _BODY,
+    rb"|(?:summary|abstract|fullitem|id|content|issued|keywords|tags)[\s>/]|"
+    + _BODY
+    + rb"|"
+    + _IN_ANOTHER_CASE,
     True: rb"category\b[^<>]*+(?<!/)>\s*+[^<\s]|category\b[^<>]*?\bterm\s*+=\s*+(?:\"\"|'')"
     rb"|link\b[^<>]*?\bur[il]\s*+="
     rb"|(?:pubDate|guid|description|enclosure|date|modified|tags|keywords|abstract"
-    rb"|fullitem)[\s>/]|" + _BODY,
+    rb"|fullitem|lastBuildDate)[\s>/]|" + _BODY + rb"|" + _IN_ANOTHER_CASE,
 }
 #: The elements of entries that hold elements, and the elements each may
 #: hold for both parsers to read it alike (patterns of names): an author's
@@ -959,7 +1013,7 @@ _CONTAINERS = {
     rb"(?:[\w.-]++:)?+(?:author|contributor)": rb"(?:[\w.-]++:)?+(?:name|email|uri)|gd:image",
     rb"media:group": rb"media:[\w.-]++",
     rb"media:content": rb"media:[\w.-]++",
-    rb"image": rb"url|title|link|width|height|description",
+    rb"image": rb"url|title|link|width|height",
     rb"textInput|textinput": rb"title|description|name|link",
 }
 _ENTRY_OR_CONTAINER = rb"(?:item|entry|" + rb"|".join(_CONTAINERS) + rb")[\s>/]"
