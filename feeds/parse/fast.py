@@ -935,17 +935,13 @@ def _checked(
 #: enclosure...), a body. (Prefixed ones are told by
 #: `_PREFIXED_READ_OTHERWISE`; a page quoted in CDATA is passed over.)
 _BODY = rb"body[\s>/]"
-#: An element feedparser reads, its name written in another case (`<Link>`,
-#: `<GUID>`, `<pubdate>`): feedparser reads names in small letters,
-#: fastfeedparser only as they are spelt.
-_ENTRY_ELEMENT_NAMES = (
-    "title|link|description|guid|pubDate|author|category|enclosure|comments|source|summary"
-    "|content|id|published|updated|issued|created|modified|contributor|name|email|uri|rights"
-    "|keywords|tags|managingEditor|lastBuildDate|body|abstract|fullitem"
-)
+#: An element with a capital letter in its name but as RSS spells its own
+#: (`<Link>`, `<GUID>`), or one of those in small letters (`<pubdate>`):
+#: feedparser reads names in small letters, fastfeedparser only as they
+#: are spelt. (A prefixed one is told by `_PREFIXED_NAMES_READ`.)
 _IN_ANOTHER_CASE = (
-    rb"(?!(?:" + _ENTRY_ELEMENT_NAMES.encode() + rb")[\s>/])"
-    rb"(?i:" + _ENTRY_ELEMENT_NAMES.lower().encode() + rb")[\s>/]"
+    rb"(?!(?:pubDate|managingEditor|lastBuildDate|textInput)[\s>/])[a-z.-]*+[A-Z]"
+    rb"|(?:pubdate|managingeditor|lastbuilddate)[\s>/]"
 )
 _BASE64_MODE = re.compile(rb"""\bmode\s*+=\s*+["']\s*+base64""")
 #: The local names of prefixed elements feedparser reads (in small
