@@ -2192,6 +2192,58 @@ def test_shapes_a_review_found_read_otherwise_are_left_to_feedparser(
     _left_to_feedparser(body, field, value)
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        (
+            _atom_story(
+                "<image><url>https://example.org/i.png</url><title>Picture</title></image>"
+            ).replace(b"<title>A</title>", b""),
+            "title",
+            "Picture",
+        ),
+        (
+            _atom_story(
+                '<dc:description>Lead</dc:description><content type="text">Body text</content>'
+            ).replace(b"<feed ", b'<feed xmlns:dc="http://purl.org/dc/elements/1.1/" '),
+            "summary",
+            "Lead",
+        ),
+        (
+            _atom_story("").replace(
+                b'<link href="https://example.org/1"/>',
+                b'<link rel="self" href="https://example.org/1.atom"/>'
+                b'<link rel="alternate" href=""/>',
+            ),
+            "link",
+            "",
+        ),
+        (
+            _rss_story(
+                "<description>Lead</description><content:encoded></content:encoded>"
+                "<content:encoded>&lt;p&gt;Body&lt;/p&gt;</content:encoded>"
+            ),
+            "content",
+            "<p>Body</p>",
+        ),
+    ],
+    ids=[
+        "atom-an-image-with-a-title",
+        "atom-dc-description",
+        "atom-an-empty-alternate-link",
+        "rss-two-contents-the-first-empty",
+    ],
+)
+def test_mutants_of_generated_feeds_only_feedparser_reads_go_to_it(
+    body: bytes, field: str, value: object
+) -> None:
+    """Shapes found by mutating generated feeds: feedparser takes an image's
+    title for an Atom entry without one, dc:description in Atom for the
+    summary, an empty alternate link for the link (fastfeedparser the self
+    link), and the last of two content:encoded (fastfeedparser the first)."""
+    _left_to_feedparser(body, field, value)
+
+
 def test_a_text_input_in_an_item_is_left_to_feedparser() -> None:
     """feedparser's path fails on it (a KeyError inside feedparser, told
     as a parse error), where the fast path read the item: the paths must

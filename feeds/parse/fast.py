@@ -218,8 +218,9 @@ _DATE_NAMESPACES = {
     b"updated": _ATOM_NAMESPACES,
 }
 #: Prefixed elements of Atom entries only feedparser reads (dc:creator and
-#: itunes:author as the author, dc:subject as a category), under any prefix.
-_READ_IN_ATOM_BY_FEEDPARSER = frozenset({b"creator", b"author", b"subject"})
+#: itunes:author as the author, dc:subject as a category, dc:description
+#: as the summary), under any prefix.
+_READ_IN_ATOM_BY_FEEDPARSER = frozenset({b"creator", b"author", b"subject", b"description"})
 #: Prefixes of one element past which a document is left to feedparser.
 _MOST_PREFIXES = 8
 _DC_DATES = frozenset({b"date", b"modified", b"issued"})
@@ -425,6 +426,7 @@ _ENTRY_OR_LINK = re.compile(_PASSED + rb"<(entry)[\s>/]|<link\b([^<>]*+)>")
 #: match before `\s*` rescanned each run of spaces, n^2 on a long one).
 _REL = re.compile(rb"""\brel\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
 _TYPE = re.compile(rb"""\btype\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
+_EMPTY_HREF = re.compile(rb"""\bhref\s*+=\s*+(?:"\s*+"|'\s*+')""")
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 #: The types of an Atom text construct both paths read as text.
 _TEXT_TYPES = frozenset({b"text", b"text/plain", b"html", b"xhtml"} | set(_HTML_TYPES))
@@ -477,13 +479,16 @@ def _shaped_otherwise(
         return True
     if b"title" in checked.prefixed and _a_prefixed_title_first(body, start, end):
         return True
-    if checked.prefixed & _DATE_NAMES and _a_prefixed_date_twice(body, start, end):
+    if checked.prefixed & _ONCE_PREFIXED and _a_prefixed_element_twice(body, start, end):
         return True
     if checked.is_atom:
         return (
             # An entry's source: the feed it was copied from, with a title,
             # id and links of its own.
             counts[b"source"] > 0
+            # An image (RSS's) in an entry: feedparser takes its title for
+            # the entry's where the entry has none.
+            or counts[b"image"] > 0
             or bool(_EMPTY_SUMMARY.search(body, start, end))  # content taken for the summary
             # An author without a name.
             or counts[b"author"] + counts[b"contributor"] > counts[b"name"]
@@ -592,17 +597,28 @@ def _twice_in_an_entry(shape: list[bytes], once: frozenset[bytes]) -> bool:
     return False
 
 
-def _a_prefixed_date_twice(body: bytes, start: int, end: int) -> bool:
-    """Whether some entry has two date elements of one local name (two
-    atom:updated, or an updated beside an atom:updated: fastfeedparser
-    takes one, feedparser none or the other). For a document with prefixed
-    dates; two unprefixed ones are told by the shape."""
+#: The prefixed elements an entry has one of a name at most (dates, and
+#: content:encoded: fastfeedparser takes the first, feedparser the last).
+_ONCE_PREFIXED = _DATE_NAMES | {b"encoded"}
+#: An entry's start (group 1) or one of those elements' (group 2, its
+#: name), under any prefix or none.
+_ENTRY_OR_ONCE = re.compile(
+    rb"<(item|entry)[\s>/]"
+    rb"|<((?:[\w.-]++:)?(?:pubDate|published|updated|date|issued|modified|encoded))[\s>/]"
+)
+
+
+def _a_prefixed_element_twice(body: bytes, start: int, end: int) -> bool:
+    """Whether some entry has two elements of one local name among
+    `_ONCE_PREFIXED` (two atom:updated, an updated beside an atom:updated,
+    two content:encoded). For a document with such prefixed elements;
+    two unprefixed dates are told by the shape."""
     seen: set[bytes] = set()
-    for entry, date in _ENTRY_OR_DATE.findall(body, start, end):
+    for entry, name in _ENTRY_OR_ONCE.findall(body, start, end):
         if entry:
             seen.clear()
         else:
-            local = date.rpartition(b":")[2]
+            local = name.rpartition(b":")[2]
             if local in seen:
                 return True
             seen.add(local)
@@ -675,6 +691,8 @@ def _links_read_otherwise(body: bytes, start: int, end: int) -> bool:
             continue
         if b"href" not in attributes:
             return True  # a link written as RSS's: feedparser reads its text
+        if _EMPTY_HREF.search(attributes):
+            return True  # href="": fastfeedparser passes it over, feedparser not
         # The usual spellings told without the searches (a tenth of the
         # reading of an Atom feed).
         if b'rel="alternate"' in attributes:
@@ -908,8 +926,8 @@ def _checked(
             return None
     if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and locals_ & _READ_IN_ATOM_BY_FEEDPARSER):
         # Media RSS's namespace without its last slash, which only the
-        # feedparser path reads; dc:creator, itunes:author and dc:subject in
-        # Atom, which only it reads (the author, a category).
+        # feedparser path reads; dc:creator, itunes:author, dc:subject and
+        # dc:description in Atom, which only it reads.
         return None
     return _Checked(
         dates=dates,
