@@ -2226,12 +2226,21 @@ def test_shapes_a_review_found_read_otherwise_are_left_to_feedparser(
             "content",
             "<p>Body</p>",
         ),
+        (
+            _atom_story(
+                '<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+                '</content:encoded><content type="html">&lt;p&gt;Body&lt;/p&gt;</content>'
+            ),
+            "content",
+            "<p>Body</p>",
+        ),
     ],
     ids=[
         "atom-an-image-with-a-title",
         "atom-dc-description",
         "atom-an-empty-alternate-link",
         "rss-two-contents-the-first-empty",
+        "atom-an-empty-content-encoded-before-the-content",
     ],
 )
 def test_mutants_of_generated_feeds_only_feedparser_reads_go_to_it(
@@ -2240,7 +2249,8 @@ def test_mutants_of_generated_feeds_only_feedparser_reads_go_to_it(
     """Shapes found by mutating generated feeds: feedparser takes an image's
     title for an Atom entry without one, dc:description in Atom for the
     summary, an empty alternate link for the link (fastfeedparser the self
-    link), and the last of two content:encoded (fastfeedparser the first)."""
+    link), the last of two content:encoded (fastfeedparser the first), and
+    content:encoded in Atom for the content."""
     _left_to_feedparser(body, field, value)
 
 

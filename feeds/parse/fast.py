@@ -219,8 +219,10 @@ _DATE_NAMESPACES = {
 }
 #: Prefixed elements of Atom entries only feedparser reads (dc:creator and
 #: itunes:author as the author, dc:subject as a category, dc:description
-#: as the summary), under any prefix.
-_READ_IN_ATOM_BY_FEEDPARSER = frozenset({b"creator", b"author", b"subject", b"description"})
+#: as the summary, content:encoded as the content), under any prefix.
+_READ_IN_ATOM_BY_FEEDPARSER = frozenset(
+    {b"creator", b"author", b"subject", b"description", b"encoded"}
+)
 #: Prefixes of one element past which a document is left to feedparser.
 _MOST_PREFIXES = 8
 _DC_DATES = frozenset({b"date", b"modified", b"issued"})
@@ -926,8 +928,8 @@ def _checked(
             return None
     if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and locals_ & _READ_IN_ATOM_BY_FEEDPARSER):
         # Media RSS's namespace without its last slash, which only the
-        # feedparser path reads; dc:creator, itunes:author, dc:subject and
-        # dc:description in Atom, which only it reads.
+        # feedparser path reads; dc:creator, itunes:author, dc:subject,
+        # dc:description and content:encoded in Atom, which only it reads.
         return None
     return _Checked(
         dates=dates,
