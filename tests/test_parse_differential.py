@@ -1479,6 +1479,17 @@ def _rss_story(inner: str) -> bytes:
     ).encode()
 
 
+def _rss_with(namespace: str, uri: str, inner: str) -> bytes:
+    """`_rss_story` in a document declaring `namespace` as `uri`."""
+    return _rss_story(inner).replace(b"<rss ", f'<rss xmlns:{namespace}="{uri}" '.encode())
+
+
+#: Namespaces by their URIs, for `_rss_with`.
+_MEDIA_NS = "http://search.yahoo.com/mrss/"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
 def _atom_story(inner: str) -> bytes:
     """An Atom feed of one entry with an id, title, link and date, and `inner`."""
     return (
@@ -1655,17 +1666,20 @@ def test_text_the_fast_path_would_cut_short_is_left_to_feedparser(
             "It’s",
         ),
         (
-            _rss_story("<googleplay:author>GP</googleplay:author>").replace(
-                b"<rss ",
-                b'<rss xmlns:googleplay="http://www.google.com/schemas/play-podcasts/1.0" ',
+            _rss_with(
+                "googleplay",
+                "http://www.google.com/schemas/play-podcasts/1.0",
+                "<googleplay:author>GP</googleplay:author>",
             ),
             "author",
             "",
         ),
         (
-            _rss_story('<podcast:guid>pg</podcast:guid><guid isPermaLink="false">real</guid>')
-            .replace(b"<guid>https://example.org/1</guid>", b"")
-            .replace(b"<rss ", b'<rss xmlns:podcast="https://podcastindex.org/namespace/1.0" '),
+            _rss_with(
+                "podcast",
+                "https://podcastindex.org/namespace/1.0",
+                '<podcast:guid>pg</podcast:guid><guid isPermaLink="false">real</guid>',
+            ).replace(b"<guid>https://example.org/1</guid>", b""),
             "guid",
             "real",
         ),
@@ -1741,13 +1755,6 @@ def test_shapes_only_feedparser_reads_as_written_are_left_to_it(
     _left_to_feedparser(body, field, value)
 
 
-def _rss_with(namespace: str, uri: str, inner: str) -> bytes:
-    return _rss_story(inner).replace(b"<rss ", f'<rss xmlns:{namespace}="{uri}" '.encode())
-
-
-_MEDIA = "http://search.yahoo.com/mrss/"
-
-
 @pytest.mark.parametrize(
     ("body", "field", "value"),
     [
@@ -1767,7 +1774,7 @@ _MEDIA = "http://search.yahoo.com/mrss/"
             ("Inner",),
         ),
         (
-            _rss_with("media", _MEDIA, "<media:group><category>Inner</category></media:group>"),
+            _rss_with("media", _MEDIA_NS, "<media:group><category>Inner</category></media:group>"),
             "categories",
             ("Inner",),
         ),
@@ -1823,10 +1830,10 @@ def test_elements_nested_in_others_are_left_to_feedparser(
         _atom_story(
             '<media:group><media:content url="https://example.org/m.jpg" type="image/jpeg"/>'
             "<media:title>Picture</media:title></media:group>"
-        ).replace(b"<feed ", f'<feed xmlns:media="{_MEDIA}" '.encode()),
+        ).replace(b"<feed ", f'<feed xmlns:media="{_MEDIA_NS}" '.encode()),
         _rss_with(
             "media",
-            _MEDIA,
+            _MEDIA_NS,
             '<media:content url="https://example.org/m.jpg" type="image/jpeg">'
             "<media:credit>Photographer</media:credit></media:content>",
         ),
@@ -1886,7 +1893,7 @@ def test_elements_both_parsers_read_in_their_containers_take_the_fast_path(body:
         (
             _rss_with(
                 "atom",
-                "http://www.w3.org/2005/Atom",
+                _ATOM_NS,
                 "<atom:updated>2026-11-19T10:00:00Z</atom:updated>"
                 "<atom:updated>2026-11-21T10:00:00Z</atom:updated>",
             ),
@@ -2046,7 +2053,7 @@ def test_corpus_feeds_mutated_so_only_feedparser_reads_them_go_to_it(
         (
             _rss_with(
                 "media",
-                _MEDIA,
+                _MEDIA_NS,
                 '<source url="https://example.org/s">S</source><media:title>Other</media:title>',
             ),
             "title",
@@ -2069,7 +2076,7 @@ def test_corpus_feeds_mutated_so_only_feedparser_reads_them_go_to_it(
         (
             _rss_with(
                 "atom",
-                "http://www.w3.org/2005/Atom",
+                _ATOM_NS,
                 "<updated>Wed, 18 Nov 2026 11:23:00 GMT</updated>"
                 "<atom:updated>2026-11-18T12:11:00Z</atom:updated>",
             ),
@@ -2141,7 +2148,7 @@ def test_a_content_ending_in_a_no_break_space_reads_alike_on_the_fast_path() -> 
         (
             _rss_with(
                 "atom",
-                "http://www.w3.org/2005/Atom",
+                _ATOM_NS,
                 "<atom:author><atom:email>e@example.org</atom:email></atom:author>",
             ),
             "author",
@@ -2154,7 +2161,7 @@ def test_a_content_ending_in_a_no_break_space_reads_alike_on_the_fast_path() -> 
             datetime(2026, 11, 19, 10, tzinfo=UTC),
         ),
         (
-            _rss_with("dc", "http://purl.org/dc/elements/1.1/", "<dc:Creator>Ann</dc:Creator>"),
+            _rss_with("dc", _DC_NS, "<dc:Creator>Ann</dc:Creator>"),
             "author",
             "Ann",
         ),
@@ -2279,9 +2286,11 @@ def test_a_media_type_in_capitals_takes_the_fast_path() -> None:
     "body",
     [
         _rss_story("<description></description><content:encoded>Plain words</content:encoded>"),
-        _rss_story(
-            "<dc:description/><content:encoded><![CDATA[<p>Body text</p>]]></content:encoded>"
-        ).replace(b"<rss ", b'<rss xmlns:dc="http://purl.org/dc/elements/1.1/" '),
+        _rss_with(
+            "dc",
+            _DC_NS,
+            "<dc:description/><content:encoded><![CDATA[<p>Body text</p>]]></content:encoded>",
+        ),
         _rss_story(
             "<?x </item>?><description>Body text</description>"
             "<content:encoded><![CDATA[<p>Body text here</p>]]></content:encoded>"
@@ -2313,9 +2322,11 @@ def test_an_entrys_own_summary_is_found_whatever_surrounds_it(body: bytes) -> No
             "<description>Lead.</description><content:encoded><![CDATA[<svg><title>Icon "
             "<tspan>x</tspan></title></svg><p>Body</p>]]></content:encoded>"
         ),
-        _rss_story(
-            "<description>Lead.</description><a10:author><a10:name>Ann</a10:name></a10:author>"
-        ).replace(b"<rss ", b'<rss xmlns:a10="http://www.w3.org/2005/Atom" '),
+        _rss_with(
+            "a10",
+            _ATOM_NS,
+            "<description>Lead.</description><a10:author><a10:name>Ann</a10:name></a10:author>",
+        ),
         _rss_story("<description>Лид: ТВ™</description>")
         .decode()
         .replace("UTF-8", "windows-1251")

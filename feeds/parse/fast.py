@@ -398,12 +398,14 @@ _TERMLESS_CATEGORY = re.compile(rb"<category\b(?![^<>]*?\bterm\s*+=)")
 #: One left open passes to the end of the document: a document not known
 #: to be well-formed (the whole of one read in parts) with many openings
 #: made each a search to its end.
+_CDATA_OPENED = rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+"
 _PASSED_AFTER_ITS_START = (
-    rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+(?:\]\]>|\Z)|!--(?:[^-]++|-(?!->))*+(?:-->|\Z)"
+    _CDATA_OPENED + rb"(?:\]\]>|\Z)|!--(?:[^-]++|-(?!->))*+(?:-->|\Z)"
     rb"|\?(?:[^?]++|\?(?!>))*+(?:\?>|\Z)"
 )
 _PASSED = rb"<(?:" + _PASSED_AFTER_ITS_START + rb")|"
-_CDATA_AFTER_ITS_START = rb"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>"
+#: A CDATA section, closed (after its "<").
+_CDATA_AFTER_ITS_START = _CDATA_OPENED + rb"\]\]>"
 #: The elements of entries whose number tells their shape, without prefix
 #: (one search for them all: a search for each took five times as long).
 #: A link or date element written empty is found with its end ("link/>",
@@ -441,7 +443,7 @@ _ENTRY_OR_TITLE = re.compile(
 #: An entry's start (group 1) or a date element's, under any prefix
 #: (group 2, its name).
 _ENTRY_OR_DATE = re.compile(
-    rb"<(item|entry)[\s>/]|<((?:[\w.-]++:)?(?:pubDate|published|updated|date|issued|modified))[\s>]"
+    rb"<(item|entry)[\s>/]|<((?:[\w.-]++:)?(?:" + b"|".join(sorted(_DATE_NAMES)) + rb"))[\s>]"
 )
 
 
@@ -605,8 +607,7 @@ _ONCE_PREFIXED = _DATE_NAMES | {b"encoded"}
 #: An entry's start (group 1) or one of those elements' (group 2, its
 #: name), under any prefix or none.
 _ENTRY_OR_ONCE = re.compile(
-    rb"<(item|entry)[\s>/]"
-    rb"|<((?:[\w.-]++:)?(?:pubDate|published|updated|date|issued|modified|encoded))[\s>/]"
+    rb"<(item|entry)[\s>/]|<((?:[\w.-]++:)?(?:" + b"|".join(sorted(_ONCE_PREFIXED)) + rb"))[\s>/]"
 )
 
 
