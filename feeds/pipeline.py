@@ -1332,6 +1332,7 @@ def _record_outcome(
             health=health,
             moved_to=collected.moved_to,
             read_as=reading_key(config, source),
+            read_from=state.read_as,
         ),
     )
     result = SourceResult(

@@ -323,6 +323,12 @@ class Attempt:
     moved_to: str = ""
     gone_url: str | None = None
     read_as: str | None = None
+    #: The `read_as` the run started from (None: not known). The run's
+    #: validators and `read_as` are written only if it is still stored:
+    #: `feeds retry` marks a source to be read whole while a run of it may
+    #: be in flight, and that run's validators would put the next run
+    #: behind a 304 again.
+    read_from: str | None = None
     #: A Retry-After's end and the URL that sent it (a success clears it).
     retry_until: datetime | None = None
     retry_url: str = ""
@@ -808,8 +814,11 @@ class Store:
                     coalesce(:gone_url, ''), 1, :failed, :not_modified, :bytes, :seconds,
                     coalesce(:read_as, ''), :retry_until, :retry_url)
             ON CONFLICT (name) DO UPDATE SET
-                etag = coalesce(:etag, etag),
-                last_modified = coalesce(:last_modified, last_modified),
+                etag = CASE WHEN :read_from IS NULL OR read_as = :read_from
+                            THEN coalesce(:etag, etag) ELSE etag END,
+                last_modified = CASE WHEN :read_from IS NULL OR read_as = :read_from
+                                     THEN coalesce(:last_modified, last_modified)
+                                     ELSE last_modified END,
                 last_attempt = :now,
                 last_success = CASE WHEN :ok THEN :now ELSE last_success END,
                 last_error = :error,
@@ -819,7 +828,9 @@ class Store:
                 gone_url = coalesce(:gone_url, gone_url),
                 fetches = fetches + 1, failures_total = failures_total + :failed,
                 not_modified = not_modified + :not_modified, bytes = bytes + :bytes,
-                seconds = seconds + :seconds, read_as = coalesce(:read_as, read_as),
+                seconds = seconds + :seconds,
+                read_as = CASE WHEN :read_from IS NULL OR read_as = :read_from
+                               THEN coalesce(:read_as, read_as) ELSE read_as END,
                 retry_until = :retry_until, retry_url = :retry_url
             """,
             {
@@ -832,6 +843,7 @@ class Store:
                 "status": attempt.status,
                 "items": attempt.items,
                 "read_as": attempt.read_as,
+                "read_from": attempt.read_from,
                 "next_due": _text(attempt.next_due),
                 "health": attempt.health,
                 "moved_to": attempt.moved_to,
@@ -1606,8 +1618,14 @@ class Store:
             self._execute(f"DELETE FROM page_failures WHERE url IN ({marks})", chunk)
         for chunk in _chunks(sorted({page.source for page in chosen if page.source}), 500):
             marks = ",".join("?" * len(chunk))
+            # Marked as read otherwise than now (a `read_as` no reading
+            # gives): a run of the source in flight, which started from the
+            # old one, then writes back neither its validators nor its
+            # reading (see `Attempt.read_from`).
             self._execute(
-                f"UPDATE sources SET etag = '', last_modified = '' WHERE name IN ({marks})", chunk
+                f"UPDATE sources SET etag = '', last_modified = '', read_as = '-' || read_as "
+                f"WHERE name IN ({marks})",
+                chunk,
             )
         return chosen
 

@@ -64,6 +64,9 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Answered only once this is set (for at most 20 s): a request the
+    #: test holds in flight while it does something else.
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -93,11 +96,17 @@ class Server:
         return self.url + path
 
     @staticmethod
-    def route(body: bytes | str, status: int = 200, delay: float = 0.0, **headers: str) -> Route:
+    def route(
+        body: bytes | str,
+        status: int = 200,
+        delay: float = 0.0,
+        hold: threading.Event | None = None,
+        **headers: str,
+    ) -> Route:
         if isinstance(body, str):
             body = body.encode("utf-8")
         named = {k.replace("_", "-"): v for k, v in headers.items()}
-        return Route(body=body, status=status, headers=named, delay=delay)
+        return Route(body=body, status=status, headers=named, delay=delay, hold=hold)
 
     @property
     def address(self) -> tuple[str]:
@@ -179,6 +188,8 @@ def serving() -> Iterator[Server]:
             try:
                 if route is not None and route.delay:
                     time.sleep(route.delay)
+                if route is not None and route.hold is not None:
+                    route.hold.wait(20)
             finally:
                 # Out of flight before the answer goes out: a client that has
                 # it whole may send its next request before this thread runs

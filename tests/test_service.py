@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -1032,6 +1033,52 @@ def test_an_article_page_that_failed_is_fetched_on_the_next_run(server: Server, 
     assert len(server.hits("/article")) == 2
     asked = ["if-none-match" in hit for hit in server.hits("/whole.rss")]
     assert asked[:3] == [False, False, True] and all(asked[2:])
+
+
+def test_feeds_retry_beside_a_run_in_flight_still_has_the_next_run_read_the_feed_whole(
+    server: Server, start
+) -> None:
+    """`feeds retry` run while the service waits for the source's feed:
+    that run's 304 (and the ETag it carries) must not undo the retry, or
+    the given-up page would wait behind 304s for the feed to change."""
+    failing = server.route("Bad gateway", status=502)
+    article = server.sequence(
+        "/article",
+        failing,
+        failing,
+        failing,
+        server.route(ARTICLE, Content_Type="text/html; charset=utf-8"),
+    )
+    own_link = f"https://x.example/{abs(hash('Whole article'))}"
+    feed = rss("Whole article").replace(own_link, article)
+    whole = server.add("/whole.rss", feed, ETag='"v1"')
+    service = start(
+        f"  - name: whole\n    type: feed\n    url: {whole}\n    interval: 1s\n"
+        "    full_content: true\n"
+    )
+    service.wait_for(lambda: "given up after 3 tries" in service.stderr())
+    held = threading.Event()
+    with server.lock:
+        asked = len(server.hits("/whole.rss"))
+        server.routes["/whole.rss"] = [
+            server.route(feed, hold=held, ETag='"v1"'),
+            server.route(feed, ETag='"v1"'),
+        ]
+    service.wait_for(lambda: len(server.hits("/whole.rss")) > asked)
+    try:
+        retried = run_cli("retry", "-c", str(service.config), "whole")
+    finally:
+        held.set()
+    assert retried.returncode == 0, retried.stderr
+    assert article in retried.stdout
+    output = service.config.parent / "output"
+    service.wait_for(lambda: "Paragraph 7" in _read(output / "all.atom"))
+    assert service.stop() == 0
+    assert len(server.hits("/article")) == 4
+    # The held run asked conditionally (and got a 304); the one after it
+    # asked for the whole feed.
+    after = ["if-none-match" in hit for hit in server.hits("/whole.rss")[asked:]]
+    assert after[:2] == [True, False]
 
 
 def test_a_source_stopped_while_its_articles_load_stores_nothing(server: Server, start) -> None:
