@@ -11,9 +11,10 @@ returns None and the caller falls back to feedparser:
   and each is in RFC 3339's or RFC 822's form, the fast path takes their
   time of day in the source's zone), a zone's name fastfeedparser reads
   otherwise (HKT, IST...), a date in words other than English ones;
-- a title or an Atom text construct whose type cannot be told apart
-  (markup or entities in a title, escaped markup in an untyped or
-  `type="text"` Atom element);
+- an Atom text construct whose type cannot be told apart (markup or
+  entities in a title, escaped markup in an untyped or `type="text"`
+  element); an RSS title with markup or entities is read as feedparser
+  reads it (`rss_title`);
 - a body in UTF-16 or UTF-32 (the checks read the bytes as ASCII);
 - `xml:base` (relative links resolved against something else than the
   feed's address), a charset other than UTF-8 in the HTTP header (which
@@ -82,6 +83,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import fastfeedparser
+import nh3
 
 from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image, joined
 
@@ -370,6 +372,7 @@ def read_fast(
         named=dates == "named",
         thumbnails=checked.thumbnails,
         first_entry=checked.first_entry,
+        is_atom=checked.is_atom,
     )
     items = []
     for index, entry in enumerate(entries):
@@ -434,11 +437,20 @@ _EMPTY_HREF = re.compile(rb"""\bhref\s*+=\s*+(?:"\s*+"|'\s*+')""")
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 #: The types of an Atom text construct both paths read as text.
 _TEXT_TYPES = frozenset({b"text", b"text/plain", b"html", b"xhtml"} | set(_HTML_TYPES))
-#: An entry's start (group 1) or a title element's (group 3), with its
-#: prefix (group 2) and, when it is empty, its end (group 4).
+#: What Python's strip() takes off a text (the ASCII ones, NEL, no-break
+#: space and Unicode's other spaces), in UTF-8.
+_BLANK = (
+    rb"(?:\s|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f"
+    rb"|\xe3\x80\x80)"
+)
+#: An entry's start (group 1), or a title element's (group 3), with its
+#: prefix (group 2) and, where it may be empty once stripped, its end
+#: (group 4): blank text, in CDATA sections too, and character references
+#: (which may be blank ones).
 _ENTRY_OR_TITLE = re.compile(
     _PASSED + rb"<(item|entry)[\s>/]"
-    rb"|<(?:([\w.-]++):)?(title)(?=[\s>/])(?:[^<>/]|/(?!>))*+(/>|>\s*+</)?"
+    rb"|<(?:([\w.-]++):)?(title)(?=[\s>/])(?:[^<>/]|/(?!>))*+"
+    rb"(/>|>(?:" + _BLANK + rb"|<!\[CDATA\[" + _BLANK + rb"*+\]\]>|&#[xX]?+[0-9a-fA-F]++;)*+</)?"
 )
 #: An entry's start (group 1) or a date element's, under any prefix
 #: (group 2, its name).
@@ -506,8 +518,9 @@ def _shaped_otherwise(
         or (b"link" in checked.prefixed and _a_prefixed_link(body, start, end))
         # An author written as Atom's, or the channel's editor in an item.
         or counts[b"name"] > 0
-        # Atom's date beside RSS's: fastfeedparser takes RSS's.
-        or bool(counts[b"published"] and counts[b"pubDate"])
+        # Atom's date beside RSS's (either written empty too):
+        # fastfeedparser takes RSS's.
+        or _both_named(counts, b"published", b"pubDate")
         # A text input in an item: feedparser's path fails on it.
         or counts[b"textInput"] + counts[b"textinput"] > 0
         # Atom's author in RSS (atom:author) with no name: feedparser takes
@@ -592,13 +605,25 @@ def _twice_in_an_entry(shape: list[bytes], once: frozenset[bytes]) -> bool:
                 continue
             if name[-1:] not in _WRITTEN_EMPTY:  # (b"" is a comment or CDATA passed over)
                 continue
-            name = name.partition(b"/")[0].partition(b">")[0].rstrip()
+            name = _written_name(name)
             if name not in once:
                 continue
         if name in seen:
             return True
         seen.add(name)
     return False
+
+
+def _written_name(name: bytes) -> bytes:
+    """An element's name in `_SHAPE` found with its end, without it."""
+    return name.partition(b"/")[0].partition(b">")[0].rstrip()
+
+
+def _both_named(counts: Counter[bytes], one: bytes, other: bytes) -> bool:
+    """Whether the `counts` of names in `_SHAPE` hold both elements, each
+    written out or empty."""
+    names = {_written_name(name) for name, count in counts.items() if count}
+    return one in names and other in names
 
 
 #: The prefixed elements an entry has one of a name at most (dates, and
@@ -660,17 +685,24 @@ def _a_prefixed_title_after_a_source(body: bytes, start: int, end: int) -> bool:
 
 
 def _a_prefixed_title_first(body: bytes, start: int, end: int) -> bool:
-    """Whether some entry's first title that is not empty is a prefixed
-    one (media:title, itunes:title)."""
-    first = True
+    """Whether some entry with a prefixed title (media:title, itunes:title)
+    has it first, or has a title that may be empty once stripped:
+    fastfeedparser takes the first title of either kind, empty or not;
+    feedparser the entry's own title unless it is empty."""
+    seen = prefixed = prefixed_first = empty = False
     for found in _ENTRY_OR_TITLE.finditer(body, start, end):
         if found.group(1):
-            first = True
-        elif first and found.group(3) and not found.group(4):
-            if found.group(2):
+            if prefixed and (prefixed_first or empty):
                 return True
-            first = False
-    return False
+            seen = prefixed = prefixed_first = empty = False
+        elif found.group(3):
+            if found.group(2):
+                prefixed = True
+                prefixed_first = prefixed_first or not seen
+            else:
+                empty = empty or found.group(4) is not None
+            seen = True
+    return prefixed and (prefixed_first or empty)
 
 
 def _links_read_otherwise(body: bytes, start: int, end: int) -> bool:
@@ -1124,7 +1156,15 @@ _PREFIXES_READ_ALIKE = frozenset({(b"dc", b"creator"), (b"itunes", b"author")})
 #: searches, each for its first bytes: one for both took 0.4 ms a
 #: 100 KB feed.)
 _C1_CHARACTER = re.compile(rb"\xc2[\x80-\x9f]")
-_C1_REFERENCE = re.compile(rb"&#(?:0*+(?:12[89]|1[3-5]\d)|[xX]0*+[89][0-9a-fA-F]);")
+#: A character reference, with its hexadecimal or its decimal digits.
+CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
+#: A reference to a C1 control (group 1), or one that may name no
+#: character (see `names_no_character`): four hexadecimal digits or more
+#: (group 2), or five decimal ones (group 3). One search for both.
+_ODD_REFERENCE = re.compile(
+    rb"&#(?:(0*+(?:12[89]|1[3-5]\d)|[xX]0*+[89][0-9a-fA-F])"
+    rb"|[xX]0*+([0-9a-fA-F]{4,}+)|0*+([0-9]{5,}+));"
+)
 #: The encoding a document's XML declaration names. Declared as
 #: ISO-8859-1, its bytes 0x80-0x9F are those controls; in windows-1252 and
 #: windows-1251 they are letters, and 0xC2 is one too ("В" before "™" in
@@ -1135,11 +1175,28 @@ _UTF8 = re.compile(rb"(?i:utf-?8)")
 _C1_BYTE = re.compile(rb"[\x80-\x9f]")
 
 
+def names_no_character(hexadecimal: bytes | None, decimal: bytes | None) -> bool:
+    """Whether a character reference of these digits (a
+    `CHARACTER_REFERENCE`'s groups) names no character: a surrogate
+    (`&#xD800;`) or a number past U+10FFFF. The feedparser path reads such
+    a reference as U+FFFD's, wherever it is written (see
+    `feeds.parse.feed`): also in a CDATA section, where it is text that
+    fastfeedparser keeps as written."""
+    digits = hexadecimal or decimal or b""
+    if len(digits) > 7:  # longer than U+10FFFF in either base
+        return True
+    number = int(digits, 16) if hexadecimal else int(digits)
+    return 0xD800 <= number <= 0xDFFF or number > 0x10FFFF
+
+
 def _has_c1_controls(body: bytes, head: bytes) -> bool:
     """Whether the document holds a C1 control (see `_C1_CHARACTER`), as a
-    reference or as a character of the encoding it declares in `head`."""
-    if _C1_REFERENCE.search(body):
-        return True
+    reference or as a character of the encoding it declares in `head`; or
+    a reference that names no character, which the two paths read
+    otherwise in a CDATA section (`names_no_character`)."""
+    for found in _ODD_REFERENCE.finditer(body):
+        if found.group(1) or names_no_character(found.group(2), found.group(3)):
+            return True
     declared = XML_DECLARATION_ENCODING.search(head)
     if declared is None or _UTF8.fullmatch(declared.group(1)):
         return _C1_CHARACTER.search(body) is not None
@@ -1406,8 +1463,10 @@ class _Document:
         named: bool,
         thumbnails: str,
         first_entry: int = 0,
+        is_atom: bool = False,
     ) -> None:
         self._body = body
+        self.is_atom = is_atom
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
         #: The source's zone, for a document whose dates have none.
@@ -1522,8 +1581,13 @@ def _item(
     entry: Any, source: Source, base: str, document: _Document, index: int, entries: int
 ) -> Item | None:
     title = str(entry.get("title") or "")
-    if "<" in title or ("&" in title and (_ENTITY.search(title) or html.unescape(title) != title)):
-        return None  # markup or entities ("&amp" too): feedparser's path decodes them
+    if document.is_atom:
+        if "<" in title or (
+            "&" in title and (_ENTITY.search(title) or html.unescape(title) != title)
+        ):
+            return None  # markup or entities ("&amp" too): its type attribute decides
+    elif "<" in title or ("&" in title and _LOOKS_LIKE_A_REFERENCE.search(title)):
+        title = rss_title(title)
     summary = str(entry.get("description") or "")
     content = ""
     for part in entry.get("content") or []:
@@ -1636,6 +1700,34 @@ def _item(
         image_length=image_length,
         base=base,
     )
+
+
+#: What feedparser takes for a reference when it looks for HTML in a
+#: title: a title with neither it nor a "<" is text to it.
+_LOOKS_LIKE_A_REFERENCE = re.compile(r"&#?\w+;")
+
+
+def rss_title(text: str) -> str:
+    """An RSS title as the feedparser path gives it, from the title's text
+    (CDATA and character references read): feedparser takes it for HTML
+    when it looks like HTML by its own rule (a closing tag or an entity,
+    every tag one its sanitiser keeps, every entity a known one), and
+    `plain_title` makes text of it. "std::vector<bool>" stays as written;
+    "&quot;Сад&quot;" (written "&amp;quot;", as DLE writes quotes) is
+    "\"Сад\"". feedparser is imported only for a title that needs it:
+    it adds ~11 MB to a worker process."""
+    from feedparser.mixin import _FeedParserMixin
+
+    text = text.strip()
+    kind = "text/html" if _FeedParserMixin.looks_like_html(text) else "text/plain"
+    return plain_title(text, kind)
+
+
+def plain_title(value: str, kind: str) -> str:
+    """A title as plain text: tags dropped, entities decoded exactly once."""
+    if "html" in (kind or ""):
+        value = html.unescape(nh3.clean(value, tags=set()))
+    return " ".join(value.split())
 
 
 def _media(entry: Any, document: _Document) -> Iterator[tuple[str, str, str]]:

@@ -25,8 +25,6 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import nh3
-
 from feeds.errors import ParseError
 from feeds.model import (
     MAX_ITEMS_PER_FETCH,
@@ -45,13 +43,16 @@ from feeds.model import (
 from feeds.parse import too_many
 from feeds.parse.decode import cyrillic_codec, document_kind, strict_enough, text_codec
 from feeds.parse.fast import (
+    CHARACTER_REFERENCE,
     LINE_SEPARATOR,
     XML_DECLARATION_ENCODING,
     Facts,
     doctype_at,
     ids_given,
     marks_guids,
+    names_no_character,
     parse_fast,
+    plain_title,
     read_fast,
     tag_names,
 )
@@ -121,10 +122,9 @@ _LEAST_ENTRY = 7
 #: The start and the end of an entry.
 _ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
 _ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
-#: A numeric character reference. feedparser's forgiving parser writes each
-#: one as chr(number) in UTF-8, and fails on one that names no character.
-_CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
-#: U+FFFD as a reference: what an HTML parser reads such a reference as.
+#: U+FFFD as a reference: what an HTML parser reads a reference that names
+#: no character as (feedparser's forgiving parser writes each reference as
+#: chr(number) in UTF-8, and fails on such a one).
 _REPLACEMENT_REF = b"&#xFFFD;"
 #: A charset in a header (the XML declaration's encoding: fast.py's
 #: `XML_DECLARATION_ENCODING`).
@@ -445,16 +445,9 @@ def _characters_only(body: bytes) -> bytes:
         return body
 
     def written(reference: re.Match[bytes]) -> bytes:
-        hexadecimal, decimal = reference.groups()
-        digits = hexadecimal or decimal
-        if len(digits) > 7:  # longer than U+10FFFF in either base
-            return _REPLACEMENT_REF
-        number = int(digits, 16) if hexadecimal else int(digits)
-        if 0xD800 <= number <= 0xDFFF or number > 0x10FFFF:
-            return _REPLACEMENT_REF
-        return reference.group()
+        return _REPLACEMENT_REF if names_no_character(*reference.groups()) else reference.group()
 
-    return _CHAR_REF.sub(written, body)
+    return CHARACTER_REFERENCE.sub(written, body)
 
 
 def _declares_entities(body: bytes) -> bool:
@@ -574,7 +567,7 @@ def _xml_entry(
     entry: Any, source: Source, context: ParseContext, base: str, *, loose: bool = False
 ) -> Item:
     title_detail = entry.get("title_detail") or {}
-    title = _plain(entry.get("title", ""), title_detail.get("type", "text/plain"))
+    title = plain_title(entry.get("title", ""), title_detail.get("type", "text/plain"))
     summary = _html(entry.get("summary", ""), (entry.get("summary_detail") or {}).get("type"))
     content = ""
     for part in entry.get("content") or []:
@@ -750,13 +743,6 @@ def _json_authors(node: dict[str, Any]) -> str:
     names = [_json_field(a, "name").strip() for a in authors if isinstance(a, dict)]
     names = [name for name in names if name]
     return ", ".join(names)
-
-
-def _plain(value: str, kind: str) -> str:
-    """A title as plain text: tags dropped, entities decoded exactly once."""
-    if "html" in (kind or ""):
-        value = html.unescape(nh3.clean(value, tags=set()))
-    return " ".join(value.split())
 
 
 def _html(value: str, kind: str | None) -> str:
