@@ -541,6 +541,7 @@ FAST_SHAPES = [
     "lenta",
     "livejournal",
     "medium",
+    "meduza",
     "naive-iso",
     "naive-rfc",
     "pelican-html-summary",
@@ -2549,3 +2550,63 @@ def test_a_blank_title_before_another_is_left_to_feedparser(titles: str, shown: 
 def test_an_empty_atom_date_after_the_rss_one_is_left_to_feedparser() -> None:
     """feedparser's last date wins, empty or not: the item has none."""
     _left_to_feedparser(_rss_story("<published/>"), "published", None)
+
+
+def _dated_items(*dates: str, linked: bool = True) -> bytes:
+    """An RSS feed of one item per date, with a guid each (or none, and no link)."""
+    items = "".join(
+        f"<item><title>Story {n}</title>"
+        + (f"<guid>https://example.org/a/{n}</guid>" if linked else "")
+        + f"<pubDate>{date}</pubDate><description>b</description></item>"
+        for n, date in enumerate(dates)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>t</title>'
+        f"<link>https://example.org/</link><description>d</description>{items}</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("offset", "utc"),
+    [("+03:00", "08:53"), ("-05:30", "17:23"), ("+00:00", "11:53"), ("-00:00", "11:53")],
+)
+def test_rfc822_dates_with_an_offset_written_as_rfc3339_writes_it_take_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, offset: str, utc: str
+) -> None:
+    """PHP's date format "P" writes "+03:00" after an RFC 822 date (Meduza's
+    feed, many a hand-made template): fastfeedparser reads such a time of
+    day as UTC, and every such feed went to feedparser. Where every date
+    has the same offset, the fast path puts them back at it."""
+    fetched = _fetched(
+        _dated_items(f"Fri, 20 Nov 2026 11:53:00 {offset}", f"20 Nov 2026 09:00 {offset}")
+    )
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    assert normalise_item(items[0]).published == datetime.fromisoformat(f"2026-11-20T{utc}Z")
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        # Two offsets: which date has which, the fast path cannot tell.
+        ("Fri, 20 Nov 2026 11:53:00 +03:00", "Fri, 20 Nov 2026 11:53:00 +02:00"),
+        # One read right by fastfeedparser beside one it reads as UTC.
+        ("Fri, 20 Nov 2026 11:53:00 +03:00", "Fri, 20 Nov 2026 11:53:00 +0300"),
+        # A fraction of a second: the two paths read it otherwise.
+        ("Fri, 20 Nov 26 11:53:00.5 +0300",),
+    ],
+)
+def test_dates_the_fast_path_cannot_put_right_are_left_to_feedparser(
+    dates: tuple[str, ...],
+) -> None:
+    fetched = _fetched(_dated_items(*dates))
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)
+
+
+def test_an_offset_with_a_colon_is_left_to_feedparser_where_the_id_is_made_from_it() -> None:
+    """An item with neither guid nor link has its id made from its date,
+    which the feedparser path then reads in the source's zone."""
+    fetched = _fetched(_dated_items("Fri, 20 Nov 2026 11:53:00 -05:30", linked=False))
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)

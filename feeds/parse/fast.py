@@ -77,7 +77,7 @@ import xml.parsers.expat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -163,6 +163,13 @@ _NAMED_DATE = re.compile(
 #: as UTC; the feedparser path reads the offset.
 _NAMED_MONTH = re.compile(rb"[A-Za-z]{3}")
 _ODD_OFFSET = re.compile(rb"(?:[+-]\d\d:\d\d|(?:GMT|UTC|UT)\s*+[+-]\s*+\d++(?::?+\d\d)?+)$")
+#: An RFC 822 date whose offset (group 1) is written the RFC 3339 way
+#: ("+03:00", as PHP's date format "P" writes it): fastfeedparser reads
+#: its time of day as UTC, and where every date of a document is one with
+#: the same offset, the fast path puts them back at that offset.
+_SHIFTED_DATE = re.compile(
+    rb"(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(?::\d\d)? ([+-]\d\d:\d\d)"
+)
 #: A time on the 12-hour clock ("2:00 PM"): fastfeedparser reads it as
 #: morning.
 _TWELVE_HOUR = re.compile(rb"\d\s*+[AaPp]\.?+[Mm]\b")
@@ -367,9 +374,9 @@ def read_fast(
                 return None  # its link is only that guid: feedparser gives none
     document = _Document(
         body,
-        zone=ZoneInfo(timezone) if dates == "naive" else None,
+        zone=ZoneInfo(timezone) if dates == "naive" else shifted_zone(dates),
         has_ids=has_ids,
-        named=dates == "named",
+        named=dates == "named" or dates.startswith("shifted"),
         thumbnails=checked.thumbnails,
         first_entry=checked.first_entry,
         is_atom=checked.is_atom,
@@ -1361,9 +1368,12 @@ def _dates_are_zoned(body: bytes, prefixed_from: int | None = None) -> str:
     "named", so, and some end in a zone's name such as MSK (see
     `_NAMED_ZONE`); "naive", none has a zone and each is in a plain form,
     which fastfeedparser reads as UTC and the feedparser path in the
-    source's zone (see `_NAIVE_DATE`); "" otherwise. With `prefixed_from`,
-    the dates under a prefix from there on too (a10:updated,
-    dcterms:modified)."""
+    source's zone (see `_NAIVE_DATE`); "shifted" and an offset
+    ("shifted+03:00"), each is an RFC 822 date with that one offset
+    written the RFC 3339 way (`_SHIFTED_DATE`), whose time of day
+    fastfeedparser reads as UTC and the feedparser path at the offset; ""
+    otherwise. With `prefixed_from`, the dates under a prefix from there
+    on too (a10:updated, dcterms:modified)."""
     # Each date once (an item's published and updated are often the same),
     # and the usual forms by one match: the searches below scan every
     # position of a date, several times, for every date of every feed.
@@ -1381,7 +1391,21 @@ def _dates_are_zoned(body: bytes, prefixed_from: int | None = None) -> str:
         return "named" if named else "zoned"
     if len(unusual) == len(dates) and all(_NAIVE_DATE.fullmatch(found) for found in unusual):
         return "naive"
+    if len(unusual) == len(dates):
+        offsets = {shifted.group(1) for shifted in map(_SHIFTED_DATE.fullmatch, unusual) if shifted}
+        if len(offsets) == 1 and all(map(_SHIFTED_DATE.fullmatch, unusual)):
+            return "shifted" + offsets.pop().decode()
     return ""
+
+
+def shifted_zone(dates: str) -> timezone | None:
+    """The offset of the dates of a document whose dates are "shifted" (see
+    `_dates_are_zoned`), as a zone; None for other dates."""
+    if not dates.startswith("shifted"):
+        return None
+    sign, hours, minutes = dates[7], int(dates[8:10]), int(dates[11:13])
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(-offset if sign == "-" else offset)
 
 
 def _real_time(found: bytes) -> bool:
@@ -1395,6 +1419,8 @@ def _real_time(found: bytes) -> bool:
         rfc822 = _RFC822_FIELDS.match(found)
         if rfc822 is None:
             return True
+        if found[rfc822.end() : rfc822.end() + 1] == b".":
+            return False  # a fraction of a second: fastfeedparser reads it, the other path no date
         month = _MONTHS.get(rfc822.group(2).lower(), 0)
         day, year, hour, minute = (int(rfc822.group(n)) for n in (1, 3, 4, 5))
         second = int(rfc822.group(6) or 0)
@@ -1458,7 +1484,7 @@ class _Document:
         self,
         body: bytes,
         *,
-        zone: ZoneInfo | None,
+        zone: tzinfo | None,
         has_ids: bool,
         named: bool,
         thumbnails: str,
@@ -1472,7 +1498,10 @@ class _Document:
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
-        #: Whether some date ends in a zone's name (see `_NAMED_ZONE`).
+        #: Whether some date's zone is one the feedparser path reads as the
+        #: source's zone where an item's id is made from its date: a zone's
+        #: name (see `_NAMED_ZONE`), an offset written "+03:00" (see
+        #: `_SHIFTED_DATE`).
         self.named = named
         self._thumbnails = thumbnails
         self._odd_lengths: bool | None = None
@@ -1654,8 +1683,8 @@ def _item(
     if document.named and not (guid or (link and WEB_URL.match(_joined(base, link)))):
         # An item with neither guid nor web link (none, or "mailto:...") has
         # its id made from its date, and the feedparser path reads a zone's
-        # name in such a date as the source's zone (as it always did, so
-        # that the id stays the same).
+        # name (or an offset written "+03:00") in such a date as the
+        # source's zone (as it always did, so that the id stays the same).
         return None
     published = _date(entry.get("published"), document.zone)
     updated = _date(entry.get("updated"), document.zone)
@@ -1795,9 +1824,10 @@ def _squeezed(text: str) -> str:
     return "".join(html.unescape(text).split())
 
 
-def _date(value: Any, zone: ZoneInfo | None = None) -> datetime | None:
+def _date(value: Any, zone: tzinfo | None = None) -> datetime | None:
     """fastfeedparser's date; with `zone`, its time of day in that zone (it
-    gives a date written without a zone as that time in UTC)."""
+    gives a date written without a zone, or with an offset it does not
+    read, as that time in UTC)."""
     if not value:
         return None
     try:
