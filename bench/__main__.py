@@ -20,7 +20,9 @@
    process's own memory, borrowed by the child until its exec);
    peak PSS is the same sum with shared pages split between the processes
    that share them (the fairer total for several processes).
-4. Then the huge feed alone through `feeds build`, on an empty store.
+4. Then the huge feed alone through `feeds build`, on an empty store,
+   as many times as there are runs (one build is too few on a machine
+   whose speed drifts).
 5. Prints medians over the runs: wall time, items/s (items in the workload
    divided by wall time), peak RSS, and the ratio to the baseline's items/s.
 
@@ -542,13 +544,19 @@ def main(argv: list[str] | None = None) -> int:
                     f"service {result.service.seconds:.2f} s (exit {result.service.code})",
                     flush=True,
                 )
-            huge_config = prepare(workdir / "huge", render_config(manifest, server.url, huge=True))
-            huge = measure(
-                feeds_command(python, huge_config),
-                cwd=huge_config.parent,
-                env=env,
-                logs=workdir / "huge",
-            )
+            huges = []
+            for index in range(1, args.runs + 1):
+                huge_config = prepare(
+                    workdir / f"huge-{index}", render_config(manifest, server.url, huge=True)
+                )
+                huges.append(
+                    measure(
+                        feeds_command(python, huge_config),
+                        cwd=huge_config.parent,
+                        env=env,
+                        logs=workdir / f"huge-{index}",
+                    )
+                )
     finally:
         if args.keep:
             print(f"run folders kept in {workdir}")
@@ -603,11 +611,15 @@ def main(argv: list[str] | None = None) -> int:
         f"not modified, files rewritten: {max(r.rewritten for r in results)} "
         f"(max over runs){f'; server answered {statuses}' if statuses else ''}"
     )
+    huge = huges[-1]
     huge_summary = BuildSummary.of(huge.stdout)
+    huge_s = med([run.seconds for run in huges])
     print(
         f"  huge feed alone: {manifest.huge.items} items, {manifest.huge.bytes / 1e6:.1f} MB: "
-        f"{huge.seconds:.2f} s, {manifest.huge.items / huge.seconds:,.0f} items/s, "
-        f"peak RSS {huge.max_rss_mb:.0f} MB, PSS {huge.max_pss_mb:.0f} MB (exit {huge.code}, "
+        f"{huge_s:.2f} s ({' / '.join(f'{run.seconds:.2f}' for run in huges)}), "
+        f"{manifest.huge.items / huge_s:,.0f} items/s, "
+        f"peak RSS {med([run.max_rss_mb for run in huges]):.0f} MB, "
+        f"PSS {med([run.max_pss_mb for run in huges]):.0f} MB (exit {huge.code}, "
         f"{huge_summary.items} items parsed, {huge_summary.new} new)"
     )
 
@@ -631,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"run {index} feeds build parsed {cold.items} items, expected {total}")
         if result.rewritten:
             notes.append(f"run {index}: the unchanged cycle rewrote {result.rewritten} files")
-    notes += problems("huge feed build", huge)
+    for index, built in enumerate(huges, start=1):
+        notes += problems(f"huge feed build {index}", built)
     for index, result in enumerate(results, start=1):
         run = result.service
         errors = [line for line in run.stderr.splitlines() if "ERROR" in line]
