@@ -555,6 +555,7 @@ FAST_SHAPES = [
     "wordpresscom-media",
     "yandex-fulltext",
     "yandex-turbo",
+    "youtube",
 ]
 
 
@@ -2610,3 +2611,68 @@ def test_an_offset_with_a_colon_is_left_to_feedparser_where_the_id_is_made_from_
     fetched = _fetched(_dated_items("Fri, 20 Nov 2026 11:53:00 -05:30", linked=False))
     assert parse_fast(fetched, SOURCE) is None
     _paths_agree(fetched)
+
+
+def test_a_youtube_feed_takes_the_fast_path_with_its_descriptions_and_thumbnails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A video's description (media:description in its media:group) is its
+    summary, its thumbnail its picture: fastfeedparser gives neither where
+    feedparser's path does, and every YouTube feed went to feedparser."""
+    fetched = _corpus_fetched(DATA / "corpus" / "youtube.xml")
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    first = normalise_item(items[0])
+    assert first.summary.startswith("Nobody planned it this way")
+    assert first.image == "https://i1.ytimg.com/vi/7kOkhi_154N/hqdefault.jpg"
+
+
+def _media_story(inner: str, namespace: str = _MEDIA_NS) -> bytes:
+    """`_atom_story` with `inner`, Media RSS's prefix bound to `namespace`."""
+    return _atom_story(inner).replace(b"<feed ", f'<feed xmlns:media="{namespace}" '.encode())
+
+
+def test_thumbnails_beside_media_content_give_the_picture_on_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """feedparser lists an entry's thumbnails after its media:content (a
+    video here); fastfeedparser drops them: the fast path reads them as
+    written, their addresses' references read."""
+    fetched = _fetched(
+        _media_story(
+            '<media:content url="https://v.example/v.mp4" type="video/mp4"/>'
+            '<media:thumbnail url="https://i.example/t.jpg?w=1&amp;h=2"/>'
+        )
+    )
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    assert normalise_item(items[0]).image == "https://i.example/t.jpg?w=1&h=2"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        # A type: feedparser's path makes plain text HTML.
+        '<media:group><media:content url="https://v.example/v"/>'
+        '<media:description type="plain">a &amp;lt; b</media:description></media:group>',
+        # Outside a group or a media:content: fastfeedparser drops it.
+        "<media:description>Loose</media:description>",
+        # Beside the entry's own summary: feedparser's content.
+        '<summary>S</summary><media:group><media:content url="https://v.example/v"/>'
+        "<media:description>D</media:description></media:group>",
+    ],
+)
+def test_a_media_description_read_otherwise_is_left_to_feedparser(inner: str) -> None:
+    fetched = _fetched(_media_story(inner))
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)
+
+
+def test_media_elements_under_a_prefix_bound_elsewhere_are_left_to_feedparser() -> None:
+    """feedparser reads `media:content` as Media RSS's by its prefix, bound
+    to whatever namespace; fastfeedparser by the namespace (the picture
+    came out on one path only)."""
+    inner = '<media:content url="https://v.example/p.jpg" type="image/jpeg"/>'
+    _left_to_feedparser(
+        _media_story(inner, "http://x.example/other"), "image", "https://v.example/p.jpg"
+    )

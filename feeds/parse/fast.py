@@ -21,13 +21,17 @@ returns None and the caller falls back to feedparser:
   lxml would not read: `parse` re-encodes such a body as UTF-8 first), a
   DOCTYPE (entities), RSS 1.0, Atom 0.3 and Atom written with a prefix;
 - elements of an entry that feedparser reads and fastfeedparser does not:
-  `itunes:summary`, `media:description` (summary or content),
-  `itunes:keywords`, `media:keywords`, `itunes:category`, `atom:category`
-  (categories), `atom:content`, `dc:description` beside `description`,
-  Dublin Core dates beside the feed's own (or in Atom), XHTML text (which
-  fastfeedparser gives with its wrapper), Atom enclosures, and
-  media:thumbnail in a document with media:content, unless an image
-  enclosure gives the picture;
+  `itunes:summary`, `media:description` (summary or content; but in
+  Atom, in a media:group or media:content, as YouTube writes it, it is
+  read as feedparser reads it), `itunes:keywords`, `media:keywords`,
+  `itunes:category`, `atom:category` (categories), `atom:content`,
+  `dc:description` beside `description`, Dublin Core dates beside the
+  feed's own (or in Atom), XHTML text (which fastfeedparser gives with
+  its wrapper), Atom enclosures, and Media RSS elements under a prefix
+  other than `media` where the fast path reads them as written
+  (media:thumbnail beside media:content, which fastfeedparser drops);
+  `media:` bound to another namespace (feedparser reads it by the
+  prefix);
 - a content element that differs from the description only by the white
   space around it (fastfeedparser's copy of a description looks the same);
 - markup written as elements (or a comment) in an entry's title, summary or
@@ -217,6 +221,10 @@ _MORE_TEXT = frozenset({b"summary", b"keywords"})
 #: it knows (compared in lower case): a category in Media RSS's alone is
 #: read alike, and content in Atom's (atom:content in RSS) by feedparser only.
 _MEDIA_NAMESPACE = rb"http://search\.yahoo\.com/mrss/?"
+#: Where the prefix `media` is declared (at the root, or on an element as
+#: Blogger does), and to which URI.
+_MEDIA_PREFIX_BOUND = re.compile(rb"""xmlns:media\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
+_MEDIA_URI = b"http://search.yahoo.com/mrss/"
 _ATOM_NAMESPACES = rb"http://www\.w3\.org/2005/atom|http://purl\.org/atom/ns\#"
 #: The namespace feedparser reads each prefixed date element of an entry in.
 _DATE_NAMESPACES = {
@@ -321,6 +329,10 @@ class _Checked:
     first_entry: int
     #: The local names of the prefixed elements of the entries.
     prefixed: frozenset[bytes]
+    #: Whether entries hold a media:description (in Atom: see `_EntryMedia`).
+    described: bool = False
+    #: Whether the entries' Media RSS elements are all named `media:`.
+    media_named: bool = False
 
 
 def read_fast(
@@ -380,6 +392,8 @@ def read_fast(
         thumbnails=checked.thumbnails,
         first_entry=checked.first_entry,
         is_atom=checked.is_atom,
+        described=checked.described,
+        media_named=checked.media_named,
     )
     items = []
     for index, entry in enumerate(entries):
@@ -941,11 +955,23 @@ def _checked(
             body, first_entry, atom_authors, b"author", _ATOM_NAMESPACES, otherwise=True
         ):
             return None
+    # Media RSS's description in Atom (YouTube's), read entry by entry as
+    # feedparser reads it where its prefix is Media RSS's and no other
+    # prefix is (see `_EntryMedia`).
+    if any(prefix == b"media" for prefix, _local in prefixed) and any(
+        (double or single) != _MEDIA_URI for double, single in _MEDIA_PREFIX_BOUND.findall(body)
+    ):
+        # `media:` bound to another namespace: feedparser reads its elements
+        # as Media RSS's all the same (by the prefix), fastfeedparser not.
+        return None
+    media_named = bool(locals_ & {b"thumbnail", b"description"}) and _media_named(prefixed)
+    described = is_atom and media_named and (b"media", b"description") in prefixed
     if (
         locals_ & _MORE_TEXT
         or any(
             local == b"description"
             and (prefix != b"dc" or body.find(b"<description", first_entry) >= 0)
+            and not (described and prefix == b"media")
             for prefix, local in prefixed
         )
         or _bound_to(body, first_entry, prefixed, b"category", _MEDIA_NAMESPACE, otherwise=True)
@@ -966,7 +992,12 @@ def _checked(
         dates = _dates_are_zoned(body, first_entry)
         if not dates or (dates == "naive" and not timezone):
             return None
-    if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and locals_ & _READ_IN_ATOM_BY_FEEDPARSER):
+    read_in_atom = _READ_IN_ATOM_BY_FEEDPARSER
+    if described and not any(
+        local == b"description" and prefix != b"media" for prefix, local in prefixed
+    ):
+        read_in_atom = read_in_atom - {b"description"}  # media:description alone: read here
+    if _MEDIA_WITHOUT_SLASH.search(head) or (is_atom and locals_ & read_in_atom):
         # Media RSS's namespace without its last slash, which only the
         # feedparser path reads; dc:creator, itunes:author, dc:subject,
         # dc:description and content:encoded in Atom, which only it reads.
@@ -979,6 +1010,8 @@ def _checked(
         is_atom=is_atom,
         first_entry=first_entry,
         prefixed=frozenset(locals_),
+        described=described,
+        media_named=media_named,
     )
 
 
@@ -1069,6 +1102,8 @@ _CONTAINERS = {
     rb"(?:[\w.-]++:)?+(?:author|contributor)": rb"(?:[\w.-]++:)?+(?:name|email|uri)|gd:image",
     rb"media:group": rb"media:[\w.-]++",
     rb"media:content": rb"media:[\w.-]++",
+    # YouTube's ratings and view counts, which neither path reads.
+    rb"media:community": rb"media:(?:starRating|statistics)",
     rb"image": rb"url|title|link|width|height",
     rb"textInput|textinput": rb"title|description|name|link",
 }
@@ -1490,11 +1525,18 @@ class _Document:
         thumbnails: str,
         first_entry: int = 0,
         is_atom: bool = False,
+        described: bool = False,
+        media_named: bool = False,
     ) -> None:
         self._body = body
         self.is_atom = is_atom
+        #: Whether entries hold a media:description (see `_EntryMedia`).
+        self.described = described
+        #: Whether `entry_media` can tell entries' Media RSS elements.
+        self.media_named = media_named
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
+        self._media: list[_EntryMedia] | None = None
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
@@ -1555,6 +1597,17 @@ class _Document:
             return ""
         return self._summaries[index]
 
+    def entry_media(self, index: int, entries: int) -> _EntryMedia | None:
+        """Entry `index`'s (of `entries`) Media RSS elements as written
+        (see `_EntryMedia`); None where the entries cannot be told apart.
+        Looked for only when an entry needs it, in one pass over the
+        entries."""
+        if self._media is None:
+            self._media = _entries_media(self._body, self._first_entry)
+        if len(self._media) != entries:
+            return None
+        return self._media[index]
+
     def facts(self, dates: str, *, linked_ids: bool) -> Facts:
         """The facts its entries were read by: those they needed."""
         return Facts(
@@ -1596,6 +1649,132 @@ def _own_summaries(body: bytes, start: int) -> list[str]:
             inner = body[found.end() : end] if end >= 0 else b"x"
             summaries[-1] = "empty" if _NO_TEXT.fullmatch(inner) else "text"
     return summaries
+
+
+@dataclass(slots=True)
+class _EntryMedia:
+    """An entry's Media RSS elements as written, where fastfeedparser does
+    not give what feedparser reads of them: the thumbnails of an entry with
+    media:content (feedparser lists them after its media:content), and a
+    media:description, YouTube's in a media:group (feedparser's summary
+    of an Atom entry without one; fastfeedparser gives it to each
+    media:content of its group)."""
+
+    #: The media:thumbnail addresses, in order ("" where one cannot be
+    #: read from its attribute as written).
+    thumbnails: list[str]
+    #: How many media:content elements it has.
+    contents: int = 0
+    #: How many media:description elements it has.
+    descriptions: int = 0
+    #: Whether a media:description is written otherwise than feedparser
+    #: and fastfeedparser read alike: with attributes (a type), outside a
+    #: media:group or media:content, or beside the entry's own summary or
+    #: content.
+    odd: bool = False
+
+
+#: In the entries: an entry's start or end (group 1, "/" for an end), a
+#: media:thumbnail's attributes (group 2), a media:group's or
+#: media:content's start or end (group 3 "/" for an end, group 4 "/" for
+#: an element written empty), a media:description's attributes (group
+#: 5), an Atom summary or content (group 6); CDATA sections, comments and
+#: processing instructions passed over.
+_ENTRY_OR_MEDIA = re.compile(
+    _PASSED + rb"<(/?+)(?:item|entry)[\s>/]"
+    rb"|<media:thumbnail(?=[\s>/])([^<>]*+)>"
+    rb"|<(/?+)media:(?:group|content)(?=[\s>/])[^<>]*?(/?+)>"
+    rb"|<media:description(?=[\s>/])([^<>]*+)>"
+    rb"|<(summary|content)(?=[\s>/])"
+)
+#: A media:thumbnail's address, as written.
+_THUMBNAIL_URL = re.compile(rb"""(?<![\w:.-])url\s*+=\s*+(?:"([^"<]*+)"|'([^'<]*+)')""")
+#: A reference XML reads in an attribute value (a document that gets
+#: here is well-formed: no other is left).
+_XML_REFERENCE = re.compile(r"&(?:#([0-9]++)|#x([0-9a-fA-F]++)|(amp|lt|gt|quot|apos));")
+_XML_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+#: Line ends and the white space XML makes a space of in an attribute value.
+_XML_LINE_END = re.compile(r"\r\n?+")
+_XML_ATTRIBUTE_SPACE = str.maketrans("\t\n\r", "   ")
+
+
+def _attribute_value(written: bytes) -> str:
+    """An attribute value as an XML parser gives it: line ends made line
+    feeds, then white space made spaces, then references read. "" where it
+    cannot be read so (not UTF-8, a reference naming no character)."""
+    try:
+        text = written.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    if "\r" in text:
+        text = _XML_LINE_END.sub("\n", text)
+    text = text.translate(_XML_ATTRIBUTE_SPACE)
+    if "&" not in text:
+        return text
+
+    def read(found: re.Match[str]) -> str:
+        decimal, hexadecimal, name = found.groups()
+        if name:
+            return _XML_ENTITIES[name]
+        number = int(decimal) if decimal else int(hexadecimal, 16)
+        if len(decimal or hexadecimal) > 7 or 0xD800 <= number <= 0xDFFF or number > 0x10FFFF:
+            raise ValueError(number)
+        return chr(number)
+
+    try:
+        text = _XML_REFERENCE.sub(read, text)
+    except ValueError:
+        return ""
+    return text
+
+
+def _entries_media(body: bytes, start: int) -> list[_EntryMedia]:
+    """`_Document.entry_media` of each entry from `start` on."""
+    found_media: list[_EntryMedia] = []
+    entry: _EntryMedia | None = None
+    depth = 0
+    own = False
+    for found in _ENTRY_OR_MEDIA.finditer(body, start):
+        if found.group(1) is not None:
+            if found.group(1):
+                if entry is not None and entry.descriptions and own:
+                    entry.odd = True
+                entry = None
+            else:
+                entry = _EntryMedia([])
+                found_media.append(entry)
+                depth = 0
+                own = False
+        elif entry is None:
+            continue
+        elif found.group(2) is not None:
+            url = _value(_THUMBNAIL_URL, found.group(2))
+            entry.thumbnails.append(_attribute_value(url).strip() if url else "")
+        elif found.group(3) is not None:
+            if found.group(3):
+                depth -= 1
+            elif not found.group(4):
+                depth += 1
+            if not found.group(3) and b"media:content" in found.group(0):
+                entry.contents += 1
+        elif found.group(5) is not None:
+            entry.descriptions += 1
+            if found.group(5).strip() or depth <= 0 or entry.descriptions > 1:
+                entry.odd = True
+        elif found.group(6):
+            own = True
+    return found_media
+
+
+def _media_named(prefixed: set[tuple[bytes, bytes]]) -> bool:
+    """Whether the entries' elements `_entries_media` looks at are all
+    under the prefix `media` (it finds them by that name; the caller makes
+    sure the prefix is Media RSS's)."""
+    return all(prefix == b"media" for prefix, local in prefixed if local in _MEDIA_LOOKED_AT)
+
+
+#: The Media RSS elements `_entries_media` looks at (and so reads by name).
+_MEDIA_LOOKED_AT = frozenset({b"thumbnail", b"group", b"description", b"content"})
 
 
 def _has_odd_lengths(body: bytes) -> bool:
@@ -1655,6 +1834,20 @@ def _item(
             summary, content = content, ""
         elif own == "empty":
             summary = ""
+    if document.described:
+        media = document.entry_media(index, entries)
+        if media is None or media.odd:
+            return None
+        if media.descriptions:
+            # fastfeedparser gives the description to each media:content of
+            # its group (or the one holding it); feedparser makes it the
+            # summary of an entry without one.
+            given = [m.get("description") for m in entry.get("media_content") or ()]
+            if summary or content or not media.contents or not given or len(set(given)) > 1:
+                return None
+            if given[0] is None:
+                return None
+            summary = str(given[0]).strip()
     categories = tag_names(entry.get("tags"))
     link = str(entry.get("link") or "").strip()
     if "&" in link and _ENTITY.search(link):
@@ -1708,9 +1901,15 @@ def _item(
             # feedparser lists every media:thumbnail after the media:content;
             # fastfeedparser only those of entries without media:content, as
             # media:content. Unless an image enclosure (first either way)
-            # decides, feedparser decides.
-            return None
-        image, image_type, image_length = first_image((), _media(entry, document), base)
+            # decides, the thumbnails as written do.
+            media = document.entry_media(index, entries) if document.media_named else None
+            if media is None or "" in media.thumbnails:
+                return None
+            listed = list(_media(entry, document)) if media.contents else []
+            listed += [(thumbnail, "", "") for thumbnail in media.thumbnails]
+            image, image_type, image_length = first_image((), listed, base)
+        else:
+            image, image_type, image_length = first_image((), _media(entry, document), base)
     return Item(
         source=source.name,
         title=" ".join(title.split()),
