@@ -221,10 +221,11 @@ _MORE_TEXT = frozenset({b"summary", b"keywords"})
 #: it knows (compared in lower case): a category in Media RSS's alone is
 #: read alike, and content in Atom's (atom:content in RSS) by feedparser only.
 _MEDIA_NAMESPACE = rb"http://search\.yahoo\.com/mrss/?"
-#: Where the prefix `media` is declared (at the root, or on an element as
-#: Blogger does), and to which URI.
-_MEDIA_PREFIX_BOUND = re.compile(rb"""xmlns:media\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
-_MEDIA_URI = b"http://search.yahoo.com/mrss/"
+#: The prefix `media` declared Media RSS's (at the root, or on an element
+#: as Blogger does); one declared any other way is not.
+_MEDIA_PREFIX_BOUND = re.compile(
+    rb"""xmlns:media\s*+=\s*+(["'])http://search\.yahoo\.com/mrss/\1"""
+)
 _ATOM_NAMESPACES = rb"http://www\.w3\.org/2005/atom|http://purl\.org/atom/ns\#"
 #: The namespace feedparser reads each prefixed date element of an entry in.
 _DATE_NAMESPACES = {
@@ -958,8 +959,8 @@ def _checked(
     # Media RSS's description in Atom (YouTube's), read entry by entry as
     # feedparser reads it where its prefix is Media RSS's and no other
     # prefix is (see `_EntryMedia`).
-    if any(prefix == b"media" for prefix, _local in prefixed) and any(
-        (double or single) != _MEDIA_URI for double, single in _MEDIA_PREFIX_BOUND.findall(body)
+    if any(prefix == b"media" for prefix, _local in prefixed) and body.count(b"xmlns:media") != sum(
+        1 for _ in _MEDIA_PREFIX_BOUND.finditer(body)
     ):
         # `media:` bound to another namespace: feedparser reads its elements
         # as Media RSS's all the same (by the prefix), fastfeedparser not.
