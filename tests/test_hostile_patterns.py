@@ -53,6 +53,15 @@ def _reading(content_type: str, then: str, *, context: str = "") -> str:
 
 ITEM = b"<item><title>t</title><link>http://x.example/1</link>"
 
+#: An Atom entry with a media:content, open.
+_MEDIA_ENTRY = (
+    b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
+    b'xmlns:media="http://search.yahoo.com/mrss/"><title>T</title><id>urn:x</id>'
+    b"<updated>2026-11-20T10:00:00Z</updated><entry><title>a</title><id>urn:a</id>"
+    b'<updated>2026-11-20T10:00:00Z</updated><link href="https://x.example/a"/>'
+    b'<media:content url="https://x.example/v"/>'
+)
+
 CASES = {
     # `\s*([^<\]]*?)\s*...\s*</`: whitespace that no `</` follows (quartic:
     # 200 spaces took 10 s, 2,000 hours).
@@ -168,6 +177,16 @@ CASES = {
     b'<id>urn:a</id><updated>2026-11-20T10:00:00Z</updated><link rel="x'
     + b" " * 400_000
     + b'x" href="https://x.example/a"/></entry></feed>',
+    # Media RSS read entry by entry: many thumbnails beside a media:content
+    # (each address read as XML reads it), and declarations of `media:`
+    # left unclosed in text.
+    "thumbnails-beside-media-content": _MEDIA_ENTRY
+    + b'<media:thumbnail url="https://x.example/t.jpg?a=1&amp;b=2"/>' * 200_000
+    + b"</entry></feed>",
+    "media-declarations-unclosed-in-text": _MEDIA_ENTRY
+    + b'<summary type="html"><![CDATA['
+    + b'xmlns:media="x ' * 300_000
+    + b"]]></summary></entry></feed>",
 }
 
 
