@@ -536,6 +536,7 @@ FAST_SHAPES = [
     "ghost",
     "github-releases",
     "googlenews",
+    "guardian-media",
     "hugo",
     "kommersant-1251",
     "lenta",
@@ -2676,3 +2677,34 @@ def test_media_elements_under_a_prefix_bound_elsewhere_are_left_to_feedparser() 
     _left_to_feedparser(
         _media_story(inner, "http://x.example/other"), "image", "https://v.example/p.jpg"
     )
+
+
+@pytest.mark.parametrize(
+    "dc_date",
+    ["2026-11-20T11:41:00Z", "2026-11-20T14:41:00+03:00", "Fri, 20 Nov 2026 11:41:00 GMT"],
+)
+def test_a_dc_date_the_same_as_the_pub_date_takes_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, dc_date: str
+) -> None:
+    """The Guardian gives each item both: feedparser's updated date, which
+    is its published one, is none once normalised, as on the fast path."""
+    inner = f"<dc:date>{dc_date}</dc:date>"
+    body = _rss_with("dc", _DC_NS, inner).replace(b"10:00:00 +0000", b"11:41:00 +0000")
+    fetched = _fetched(body)
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    assert normalise_item(items[0]).updated is None
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<dc:date>2026-11-21T11:41:00Z</dc:date>",  # later: feedparser's updated date
+        "<dc:date><![CDATA[2026-11-20T10:00:00Z]]></dc:date>",
+        "<dc:date>2026-11-20T10:00:00Z</dc:date><dc:date>2026-11-20T10:00:00Z</dc:date>",
+    ],
+)
+def test_a_dc_date_beside_the_pub_date_that_may_differ_is_left_to_feedparser(inner: str) -> None:
+    fetched = _fetched(_rss_with("dc", _DC_NS, inner))
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)

@@ -26,7 +26,8 @@ returns None and the caller falls back to feedparser:
   read as feedparser reads it), `itunes:keywords`, `media:keywords`,
   `itunes:category`, `atom:category` (categories), `atom:content`,
   `dc:description` beside `description`, Dublin Core dates beside the
-  feed's own (or in Atom), XHTML text (which fastfeedparser gives with
+  feed's own (or in Atom; but a dc:date naming the moment of its item's
+  pubDate is read), XHTML text (which fastfeedparser gives with
   its wrapper), Atom enclosures, and Media RSS elements under a prefix
   other than `media` where the fast path reads them as written
   (media:thumbnail beside media:content, which fastfeedparser drops);
@@ -89,7 +90,16 @@ from zoneinfo import ZoneInfo
 import fastfeedparser
 import nh3
 
-from feeds.model import WEB_URL, Fetched, Item, Source, author_name, first_image, joined
+from feeds.model import (
+    WEB_URL,
+    Fetched,
+    Item,
+    Source,
+    author_name,
+    first_image,
+    joined,
+    mail_date,
+)
 
 _HEAD = 4096
 #: U+2028 and U+2029 in UTF-8, and how far fastfeedparser looks for them.
@@ -979,7 +989,19 @@ def _checked(
         or _bound_to(body, first_entry, prefixed, b"content", _ATOM_NAMESPACES)
     ):
         return None
-    if locals_ & _DC_DATES and (is_atom or b"<pubDate" in body):
+    if (
+        locals_ & _DC_DATES
+        and (is_atom or b"<pubDate" in body)
+        and not (
+            # dc:date beside pubDate, the same moment each (the Guardian's):
+            # feedparser's updated date, the same as its published one, is
+            # none once normalised; fastfeedparser gives none.
+            not is_atom
+            and locals_ & _DC_DATES == {b"date"}
+            and {prefix for prefix, local in prefixed if local == b"date"} == {b"dc"}
+            and _dc_dates_are_pub_dates(body, first_entry)
+        )
+    ):
         return None
     if _dates_read_otherwise(body, first_entry, prefixed, locals_):
         return None
@@ -1328,6 +1350,44 @@ def _dates_read_otherwise(
         body.find(b"<pubDate", first_entry) >= 0
     )
     return published > 1 or len(locals_ & {b"date", b"modified", b"updated"}) > 1
+
+
+#: An entry's start or end (group 1, "/" for an end), or a pubDate's or
+#: dc:date's name (group 2) and text up to the next "<" (group 3).
+_ENTRY_OR_PUBLISHED = re.compile(
+    _PASSED + rb"<(/?+)(?:item|entry)[\s>/]|<(pubDate|dc:date)(?=[\s>/])[^<>]*+>([^<]*+)<"
+)
+
+
+def _dc_dates_are_pub_dates(body: bytes, start: int) -> bool:
+    """Whether each entry from `start` on with a dc:date has one, and one
+    pubDate, each in a form both paths read alike (`_PLAIN_DATE`), naming
+    the same moment."""
+    dates: dict[bytes, list[bytes]] = {}
+    for found in _ENTRY_OR_PUBLISHED.finditer(body, start):
+        if found.group(1) is not None:
+            if b"dc:date" in dates and (
+                len(dates[b"dc:date"]) != 1 or len(dates.get(b"pubDate", ())) != 1
+            ):
+                return False
+            if b"dc:date" in dates:
+                moment = _instant(dates[b"dc:date"][0])
+                if moment is None or moment != _instant(dates[b"pubDate"][0]):
+                    return False
+            dates = {}
+        elif found.group(2):
+            if not body.startswith(b"/" + found.group(2), found.end()):
+                return False  # CDATA or a comment in it
+            dates.setdefault(found.group(2), []).append(found.group(3).strip())
+    return not dates
+
+
+def _instant(written: bytes) -> datetime | None:
+    """The moment a date in a form of `_PLAIN_DATE` names; None for others."""
+    if not _PLAIN_DATE.fullmatch(written):
+        return None
+    text = written.decode("ascii")
+    return datetime.fromisoformat(text) if text[:4].isdigit() else mail_date(text)
 
 
 def _in_any_case(name: str) -> tuple[str, ...]:
