@@ -2708,3 +2708,76 @@ def test_a_dc_date_beside_the_pub_date_that_may_differ_is_left_to_feedparser(inn
     fetched = _fetched(_rss_with("dc", _DC_NS, inner))
     assert parse_fast(fetched, SOURCE) is None
     _paths_agree(fetched)
+
+
+def _rss_media(item: bytes, declaration: bytes = b'encoding="UTF-8"', title: bytes = b"T") -> bytes:
+    """An RSS feed declaring Media RSS's prefix, of one item with a link and `item`."""
+    return (
+        b'<?xml version="1.0" ' + declaration + b'?><rss version="2.0" '
+        b'xmlns:media="http://search.yahoo.com/mrss/"><channel><title>' + title + b"</title>"
+        b"<item><title>A</title><link>https://example.org/1</link>" + item + b"</item>"
+        b"</channel></rss>"
+    )
+
+
+_VIDEO = b'<media:content url="https://v.example/v.mp4"/>'
+
+
+def test_a_url_in_another_attribute_s_value_is_not_the_thumbnail_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Attributes are read one after the other, not searched for `url`."""
+    thumbnail = (
+        b"""<media:thumbnail alt=' url="https://i.example/x.jpg"' url="https://i.example/t.jpg"/>"""
+    )
+    fetched = _fetched(_rss_media(_VIDEO + thumbnail))
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    assert normalise_item(items[0]).image == "https://i.example/t.jpg"
+
+
+def test_a_media_group_is_no_media_content_whatever_its_attributes_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    group = b'<media:group label="media:content"><media:thumbnail url="https://i.example/t"/>'
+    body = _rss_media(group + b"</media:group>").replace(
+        b"</channel>",
+        b"<item><title>B</title><link>https://example.org/2</link>" + _VIDEO + b"</item></channel>",
+    )
+    fetched = _fetched(body)
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    assert normalise_item(items[0]).image == ""  # no type, no extension: no image either way
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Addresses are read as UTF-8 from the bytes: not in a document of
+        # another encoding, whose bytes may be UTF-8 by chance.
+        _rss_media(
+            _VIDEO + b'<media:thumbnail url="https://i.example/\xd0\xb0.jpg"/>',
+            b'encoding="windows-1251"',
+            b"\xcf",
+        ),
+        # feedparser reads attribute names in small letters, the last `URL`
+        # over a `url`; fastfeedparser only `url`, and no address as text.
+        _rss_media(
+            _VIDEO
+            + b'<media:thumbnail url="https://i.example/a.jpg" URL="https://i.example/b.jpg"/>'
+        ),
+        _rss_media(b'<media:thumbnail URL="https://i.example/b.jpg"/>'),
+        _rss_media(b"<media:thumbnail>https://i.example/b.jpg</media:thumbnail>"),
+        # Media RSS's namespace as the default one: feedparser reads it.
+        _rss_media(
+            b'<thumbnail xmlns="http://search.yahoo.com/mrss/" url="https://i.example/d.jpg"/>'
+        ),
+        # UTF-8 encoded twice ("cafÃ©"): feedparser's path decodes it again.
+        _rss_media(b"").replace(b"<title>A</title>", b"<title>caf\xc3\x83\xc2\xa9</title>"),
+    ],
+    ids=["not-utf-8", "url-and-URL", "URL", "url-as-text", "default-namespace", "twice-encoded"],
+)
+def test_media_addresses_and_texts_read_otherwise_are_left_to_feedparser(body: bytes) -> None:
+    fetched = _fetched(body)
+    assert parse_fast(fetched, SOURCE) is None
+    _paths_agree(fetched)

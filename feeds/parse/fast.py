@@ -231,6 +231,12 @@ _MORE_TEXT = frozenset({b"summary", b"keywords"})
 #: it knows (compared in lower case): a category in Media RSS's alone is
 #: read alike, and content in Atom's (atom:content in RSS) by feedparser only.
 _MEDIA_NAMESPACE = rb"http://search\.yahoo\.com/mrss/?"
+#: A Media RSS element with an address attribute named in capitals
+#: (`URL`, `Url`), or one with its address as text.
+_URL_IN_ANOTHER_CASE = re.compile(
+    rb"<media:(?:thumbnail|content)(?=[\s/>])[^<>]*?(?:\s(?!url\s*+=)[uU][rR][lL]\s*+="
+    rb"|(?<!/)>\s*+[^<\s])"
+)
 #: The prefix `media` declared Media RSS's (at the root, or on an element
 #: as Blogger does); one declared any other way is not.
 _MEDIA_PREFIX_BOUND = re.compile(
@@ -945,6 +951,10 @@ def _checked(
         return None
     if _has_c1_controls(body, head):
         return None
+    if _TWICE_ENCODED.search(body):
+        # Text that reads as UTF-8 once encoded as ISO-8859-1 ("cafÃ©"):
+        # feedparser's path decodes it again ("café"), fastfeedparser not.
+        return None
     prefixed = _prefixed_elements(body, first_entry)
     if prefixed is None:
         return None
@@ -969,12 +979,18 @@ def _checked(
     # Media RSS's description in Atom (YouTube's), read entry by entry as
     # feedparser reads it where its prefix is Media RSS's and no other
     # prefix is (see `_EntryMedia`).
-    if any(prefix == b"media" for prefix, _local in prefixed) and body.count(b"xmlns:media") != sum(
-        1 for _ in _MEDIA_PREFIX_BOUND.finditer(body)
-    ):
-        # `media:` bound to another namespace: feedparser reads its elements
-        # as Media RSS's all the same (by the prefix), fastfeedparser not.
-        return None
+    if b"xmlns:media" in body or b"search.yahoo.com/mrss" in body:
+        declared = sum(1 for _ in _MEDIA_PREFIX_BOUND.finditer(body))
+        if body.count(b"xmlns:media") != declared or (
+            body.count(b"search.yahoo.com/mrss") != declared
+        ):
+            # `media:` bound to another namespace (feedparser reads its
+            # elements as Media RSS's all the same, by the prefix), or Media
+            # RSS's namespace under another prefix or none (which the
+            # entries' scan would not see as Media RSS).
+            return None
+    if locals_ & {b"thumbnail", b"content"} and _URL_IN_ANOTHER_CASE.search(body, first_entry):
+        return None  # feedparser reads `URL` as `url` (the last of them), fastfeedparser not
     media_named = bool(locals_ & {b"thumbnail", b"description"}) and _media_named(prefixed)
     described = is_atom and media_named and (b"media", b"description") in prefixed
     if (
@@ -1222,7 +1238,12 @@ _PREFIXES_READ_ALIKE = frozenset({(b"dc", b"creator"), (b"itunes", b"author")})
 #: 100 KB feed.)
 _C1_CHARACTER = re.compile(rb"\xc2[\x80-\x9f]")
 #: A character reference, with its hexadecimal or its decimal digits.
-CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
+#: Possessive: `&#` and 40,000 zeros without a `;` took 4 s.
+CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]0*+([0-9a-fA-F]++)|0*+([0-9]++));")
+#: The start of a character of UTF-8 encoded twice: a lead byte written
+#: as a character of ISO-8859-1 (U+00C2-U+00F4), then a continuation
+#: byte so written (U+0080-U+00BF), each in UTF-8.
+_TWICE_ENCODED = re.compile(rb"\xc3[\x82-\xb4]\xc2[\x80-\xbf]")
 #: A reference to a C1 control (group 1), or one that may name no
 #: character (see `names_no_character`): four hexadecimal digits or more
 #: (group 2), or five decimal ones (group 3). One search for both.
@@ -1387,7 +1408,12 @@ def _instant(written: bytes) -> datetime | None:
     if not _PLAIN_DATE.fullmatch(written):
         return None
     text = written.decode("ascii")
-    return datetime.fromisoformat(text) if text[:4].isdigit() else mail_date(text)
+    if not text[:4].isdigit():
+        return mail_date(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # no real time (the date checks decline it before)
+        return None
 
 
 def _in_any_case(name: str) -> tuple[str, ...]:
@@ -1595,6 +1621,9 @@ class _Document:
         self.described = described
         #: Whether `entry_media` can tell entries' Media RSS elements.
         self.media_named = media_named
+        declared = XML_DECLARATION_ENCODING.search(body, 0, _HEAD)
+        #: Whether the document is UTF-8 as it declares itself.
+        self.in_utf8 = declared is None or _UTF8.fullmatch(declared.group(1)) is not None
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
         self._media: list[_EntryMedia] | None = None
@@ -1737,19 +1766,21 @@ class _EntryMedia:
 
 #: In the entries: an entry's start or end (group 1, "/" for an end), a
 #: media:thumbnail's attributes (group 2), a media:group's or
-#: media:content's start or end (group 3 "/" for an end, group 4 "/" for
-#: an element written empty), a media:description's attributes (group
-#: 5), an Atom summary or content (group 6); CDATA sections, comments and
-#: processing instructions passed over.
+#: media:content's start or end (group 3 "/" for an end, group 4 its
+#: name, group 5 "/" for an element written empty), a
+#: media:description's attributes (group 6), an Atom summary or content
+#: (group 7); CDATA sections, comments and processing instructions
+#: passed over.
 _ENTRY_OR_MEDIA = re.compile(
     _PASSED + rb"<(/?+)(?:item|entry)[\s>/]"
     rb"|<media:thumbnail(?=[\s>/])([^<>]*+)>"
-    rb"|<(/?+)media:(?:group|content)(?=[\s>/])[^<>]*?(/?+)>"
+    rb"|<(/?+)media:(group|content)(?=[\s>/])[^<>]*?(/?+)>"
     rb"|<media:description(?=[\s>/])([^<>]*+)>"
     rb"|<(summary|content)(?=[\s>/])"
 )
-#: A media:thumbnail's address, as written.
-_THUMBNAIL_URL = re.compile(rb"""(?<![\w:.-])url\s*+=\s*+(?:"([^"<]*+)"|'([^'<]*+)')""")
+#: An attribute of a start tag, from the one before it on: its name (group
+#: 1) and its value, as written (group 2 or 3).
+_ATTRIBUTE = re.compile(rb"""\s++([^\s=/>]++)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
 #: A reference XML reads in an attribute value (a document that gets
 #: here is well-formed: no other is left).
 _XML_REFERENCE = re.compile(r"&(?:#([0-9]++)|#x([0-9a-fA-F]++)|(amp|lt|gt|quot|apos));")
@@ -1777,8 +1808,11 @@ def _attribute_value(written: bytes) -> str:
         decimal, hexadecimal, name = found.groups()
         if name:
             return _XML_ENTITIES[name]
-        number = int(decimal) if decimal else int(hexadecimal, 16)
-        if len(decimal or hexadecimal) > 7 or 0xD800 <= number <= 0xDFFF or number > 0x10FFFF:
+        digits = (decimal or hexadecimal).lstrip("0")
+        if len(digits) > 7:
+            raise ValueError(digits)
+        number = int(digits or "0", 10 if decimal else 16)
+        if 0xD800 <= number <= 0xDFFF or number > 0x10FFFF:
             raise ValueError(number)
         return chr(number)
 
@@ -1809,22 +1843,40 @@ def _entries_media(body: bytes, start: int) -> list[_EntryMedia]:
         elif entry is None:
             continue
         elif found.group(2) is not None:
-            url = _value(_THUMBNAIL_URL, found.group(2))
+            url = _thumbnail_url(found.group(2))
             entry.thumbnails.append(_attribute_value(url).strip() if url else "")
         elif found.group(3) is not None:
             if found.group(3):
                 depth -= 1
-            elif not found.group(4):
+            elif not found.group(5):
                 depth += 1
-            if not found.group(3) and b"media:content" in found.group(0):
+            if not found.group(3) and found.group(4) == b"content":
                 entry.contents += 1
-        elif found.group(5) is not None:
+        elif found.group(6) is not None:
             entry.descriptions += 1
-            if found.group(5).strip() or depth <= 0 or entry.descriptions > 1:
+            if found.group(6).strip() or depth <= 0 or entry.descriptions > 1:
                 entry.odd = True
-        elif found.group(6):
+        elif found.group(7):
             own = True
     return found_media
+
+
+def _thumbnail_url(attributes: bytes) -> bytes | None:
+    """A media:thumbnail's address as written in its `attributes`; None
+    where feedparser might read another one (it reads names in small
+    letters: a later `URL` over a `url`) or none can be told."""
+    found = None
+    position = 0
+    while (attribute := _ATTRIBUTE.match(attributes, position)) is not None:
+        position = attribute.end()
+        name = attribute.group(1).lower()
+        if name == b"url" or name.endswith(b":url"):
+            if attribute.group(1) != b"url" or found is not None:
+                return None
+            found = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
+    if attributes[position:].strip(b" \t\r\n/"):
+        return None  # attributes not read to their end
+    return found
 
 
 def _media_named(prefixed: set[tuple[bytes, bytes]]) -> bool:
@@ -1964,8 +2016,8 @@ def _item(
             # media:content. Unless an image enclosure (first either way)
             # decides, the thumbnails as written do.
             media = document.entry_media(index, entries) if document.media_named else None
-            if media is None or "" in media.thumbnails:
-                return None
+            if media is None or "" in media.thumbnails or not document.in_utf8:
+                return None  # (addresses are read from the bytes as UTF-8)
             listed = list(_media(entry, document)) if media.contents else []
             listed += [(thumbnail, "", "") for thumbnail in media.thumbnails]
             image, image_type, image_length = first_image((), listed, base)
