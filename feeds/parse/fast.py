@@ -12,9 +12,10 @@ returns None and the caller falls back to feedparser:
   time of day in the source's zone), a zone's name fastfeedparser reads
   otherwise (HKT, IST...), a date in words other than English ones;
 - an Atom text construct whose type cannot be told apart (markup or
-  entities in a title, escaped markup in an untyped or `type="text"`
-  element); an RSS title with markup or entities is read as feedparser
-  reads it (`rss_title`);
+  entities in a title where the entries' titles are of two types,
+  escaped markup in an untyped or `type="text"` summary or content); a
+  title with markup or entities is otherwise read as feedparser reads
+  it (`rss_title`; an Atom one by its type);
 - a body in UTF-16 or UTF-32 (the checks read the bytes as ASCII);
 - `xml:base` (relative links resolved against something else than the
   feed's address), a charset other than UTF-8 in the HTTP header (which
@@ -1581,6 +1582,8 @@ def _atom_types_are_clear(body: bytes) -> bool:
         kind = _value(_TYPE, opening.group(2)) if b"type" in opening.group(2) else None
         if kind is not None and kind.lower() not in _TEXT_TYPES:
             return False  # content of a media type ("image/png"), base64
+        if opening.group(1) == b"title":
+            continue  # read by the kind of its document's titles (`_atom_titles`)
         end = body.find(b"</" + opening.group(1), opening.end())
         inner = body[opening.end() : end if end >= 0 else len(body)]
         # A plain "&amp;" decodes to "&" either way; markup or an entity
@@ -1596,6 +1599,25 @@ def _atom_types_are_clear(body: bytes) -> bool:
         if opening.group(1) == b"content" and b"&" in inner:
             return False
     return True
+
+
+#: An Atom entry's start (group 1), or a title's attributes (group 2).
+_ENTRY_OR_ATOM_TITLE = re.compile(_PASSED + rb"<(entry)[\s>/]|<title(?=[\s>/])([^<>]*+)>")
+
+
+def _atom_titles(body: bytes, start: int) -> str:
+    """How the Atom entries' titles from `start` on are typed: "text"
+    (none has a type, or each "text"), "html" (each "html"), or "" (some
+    other type, or both kinds). feedparser reads a text title as written
+    and an HTML one as HTML, whatever it holds."""
+    kinds = set()
+    for found in _ENTRY_OR_ATOM_TITLE.finditer(body, start):
+        if found.group(2) is None:
+            continue
+        attributes = found.group(2)
+        kind = _value(_TYPE, attributes) if b"type" in attributes else b"text"
+        kinds.add({b"text": "text", b"html": "html"}.get((kind or b"").strip(), ""))
+    return kinds.pop() if len(kinds) == 1 else ""
 
 
 class _Document:
@@ -1627,6 +1649,7 @@ class _Document:
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
         self._media: list[_EntryMedia] | None = None
+        self._atom_titles: str | None = None
         #: The source's zone, for a document whose dates have none.
         self.zone = zone
         self.has_ids = has_ids
@@ -1686,6 +1709,12 @@ class _Document:
         if len(self._summaries) != entries:
             return ""
         return self._summaries[index]
+
+    def atom_titles(self) -> str:
+        """`_atom_titles` of the entries, looked for once, when a title needs it."""
+        if self._atom_titles is None:
+            self._atom_titles = _atom_titles(self._body, self._first_entry)
+        return self._atom_titles
 
     def entry_media(self, index: int, entries: int) -> _EntryMedia | None:
         """Entry `index`'s (of `entries`) Media RSS elements as written
@@ -1906,7 +1935,11 @@ def _item(
         if "<" in title or (
             "&" in title and (_ENTITY.search(title) or html.unescape(title) != title)
         ):
-            return None  # markup or entities ("&amp" too): its type attribute decides
+            # Markup or entities ("&amp" too): its type attribute decides.
+            kind = document.atom_titles()
+            if not kind:
+                return None
+            title = plain_title(title.strip(), f"text/{'plain' if kind == 'text' else kind}")
     elif "<" in title or ("&" in title and _LOOKS_LIKE_A_REFERENCE.search(title)):
         title = rss_title(title)
     summary = str(entry.get("description") or "")
