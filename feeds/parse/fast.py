@@ -948,11 +948,14 @@ def _checked(
     # nested in an element only feedparser looks into.
     if _declined_in_entries(body, first_entry, atom=is_atom, nested=well_formed):
         return None
-    if _in_another_namespace(body, first_entry, atom=is_atom):
+    # Where the entries declare namespaces of their own (none, mostly: one
+    # search then tells).
+    declaring = body.find(b"xmlns", first_entry)
+    if declaring >= 0 and _in_another_namespace(body, declaring, first_entry, atom=is_atom):
         return None
     if _has_c1_controls(body, head):
         return None
-    if _TWICE_ENCODED.search(body):
+    if b"\xc3" in body and _TWICE_ENCODED.search(body):
         # Text that reads as UTF-8 once encoded as ISO-8859-1 ("cafÃ©"):
         # feedparser's path decodes it again ("café"), fastfeedparser not.
         return None
@@ -980,7 +983,13 @@ def _checked(
     # Media RSS's description in Atom (YouTube's), read entry by entry as
     # feedparser reads it where its prefix is Media RSS's and no other
     # prefix is (see `_EntryMedia`).
-    if b"xmlns:media" in body or b"search.yahoo.com/mrss" in body:
+    if (
+        any(prefix == b"media" for prefix, _local in prefixed)
+        or declaring >= 0
+        or body.find(b"yahoo.com/mrss", 0, first_entry) >= 0
+    ):
+        # (Media RSS's namespace is declared before the first entry, or in
+        # the entries, where `declaring` found the first declaration.)
         declared = sum(1 for _ in _MEDIA_PREFIX_BOUND.finditer(body))
         if body.count(b"xmlns:media") != declared or (
             body.count(b"search.yahoo.com/mrss") != declared
@@ -1106,10 +1115,10 @@ _IN_ANOTHER_NAMESPACE = {
 _DEFAULT_NAMESPACE = re.compile(rb"xmlns\s*+=")
 
 
-def _in_another_namespace(body: bytes, start: int, *, atom: bool) -> bool:
+def _in_another_namespace(body: bytes, position: int, start: int, *, atom: bool) -> bool:
     """Whether an element of the entries from `start` on is put in another
-    namespace by a default one of its own (`_IN_ANOTHER_NAMESPACE`)."""
-    position = body.find(b"xmlns", start)
+    namespace by a default one of its own (`_IN_ANOTHER_NAMESPACE`);
+    `position`: the first "xmlns" from `start` on."""
     while position >= 0:
         if _DEFAULT_NAMESPACE.match(body, position):
             search = _IN_ANOTHER_NAMESPACE[atom].finditer(body, start)
