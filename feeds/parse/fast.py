@@ -980,9 +980,6 @@ def _checked(
             body, first_entry, atom_authors, b"author", _ATOM_NAMESPACES, otherwise=True
         ):
             return None
-    # Media RSS's description in Atom (YouTube's), read entry by entry as
-    # feedparser reads it where its prefix is Media RSS's and no other
-    # prefix is (see `_EntryMedia`).
     if (
         any(prefix == b"media" for prefix, _local in prefixed)
         or declaring >= 0
@@ -1001,6 +998,9 @@ def _checked(
             return None
     if locals_ & {b"thumbnail", b"content"} and _URL_IN_ANOTHER_CASE.search(body, first_entry):
         return None  # feedparser reads `URL` as `url` (the last of them), fastfeedparser not
+    # Thumbnails beside media:content, and Media RSS's description in Atom
+    # (YouTube's), are read entry by entry as feedparser reads them, where
+    # the elements are named `media:` (see `_EntryMedia`).
     media_named = bool(locals_ & {b"thumbnail", b"description"}) and _media_named(prefixed)
     described = is_atom and media_named and (b"media", b"description") in prefixed
     if (
