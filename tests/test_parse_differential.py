@@ -550,6 +550,7 @@ FAST_SHAPES = [
     "naive-iso",
     "naive-rfc",
     "pelican-html-summary",
+    "pelican-untyped-summary",
     "reddit",
     "relative-links",
     "ria",
@@ -2798,3 +2799,42 @@ def test_atom_titles_of_two_types_with_markup_are_left_to_feedparser() -> None:
         b"</entry></feed>",
     )
     _declined_and_read_alike(body)
+
+
+@pytest.mark.parametrize(
+    ("summary", "shown"),
+    [
+        # Pelican writes its summaries' HTML escaped, untyped: Atom's text.
+        (
+            "<summary>&lt;p&gt;We &amp;amp; co&lt;/p&gt;</summary>",
+            "&lt;p&gt;We &amp;amp; co&lt;/p&gt;",
+        ),
+        ('<summary type="TEXT">a &lt; b\n\nline</summary>', "a &lt; b<br><br>line"),
+    ],
+)
+def test_atom_summaries_all_of_text_take_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, summary: str, shown: str
+) -> None:
+    """Where every summary is text and no entry has content, each is read
+    as feedparser's path reads text: escaped, its line breaks made <br>."""
+    fetched = _fetched(_atom_story(summary))
+    items = _took_fast_path(monkeypatch, fetched)
+    assert view(items) == view(parse_with_feedparser(fetched, SOURCE, CONTEXT))
+    assert normalise_item(items[0]).summary == shown
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        # Markup written with references in a text construct: "&#60;b>".
+        '<summary>a</summary><content type="html">c</content><rights>&#60;b&#62;R</rights>',
+        # An entity escaped with a reference, or without its semicolon.
+        '<summary type="xhtml">&#38;amp; x</summary><content type="html">c</content>',
+        '<summary type="TEXT">&amp;copy 2026</summary><content type="html">c</content>',
+    ],
+    ids=["reference-to-a-tag", "reference-to-an-ampersand", "entity-without-semicolon"],
+)
+def test_atom_text_with_markup_written_otherwise_is_left_to_feedparser(inner: str) -> None:
+    """Older: the checks of Atom text missed markup and entities written
+    with character references, and entities without their semicolon."""
+    _declined_and_read_alike(_atom_story(inner))

@@ -13,9 +13,11 @@ returns None and the caller falls back to feedparser:
   otherwise (HKT, IST...), a date in words other than English ones;
 - an Atom text construct whose type cannot be told apart (markup or
   entities in a title where the entries' titles are of two types,
-  escaped markup in an untyped or `type="text"` summary or content); a
-  title with markup or entities is otherwise read as feedparser reads
-  it (`rss_title`; an Atom one by its type);
+  escaped markup in an untyped or `type="text"` content, or summary
+  where not every summary is text or some entry has content); a title
+  with markup or entities is otherwise read as feedparser reads it
+  (`rss_title`; an Atom one by its type), and text summaries so too
+  (`text_to_html`);
 - a body in UTF-16 or UTF-32 (the checks read the bytes as ASCII);
 - `xml:base` (relative links resolved against something else than the
   feed's address), a charset other than UTF-8 in the HTTP header (which
@@ -77,6 +79,7 @@ reads each both ways, and checks that the usual ones take this path.
 from __future__ import annotations
 
 import html
+import html.entities
 import io
 import re
 import xml.parsers.expat
@@ -267,7 +270,17 @@ _MOST_PREFIXED = 500
 _WINDOW = 256 * 1024
 _FIRST_ENTRY = re.compile(rb"<(?:item|entry)[\s>/]")
 _ODD_LENGTH = re.compile(rb"""length\s*+=\s*+(?:"(?![0-9]*+")|'(?![0-9]*+'))""")
-_ESCAPED_ENTITY = re.compile(rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+);")
+#: An entity escaped ("&amp;copy;"), or one HTML reads without its
+#: semicolon ("&amp;copy", as `html.unescape` does).
+_ESCAPED_ENTITY = re.compile(
+    rb"&amp;(?:#\d+|#x[0-9a-fA-F]+|\w+;|(?:"
+    + "|".join(
+        sorted((name for name in html.entities.html5 if not name.endswith(";")), key=len)[::-1]
+    ).encode()
+    + rb"))"
+)
+#: A character reference to "<" or "&".
+_REFERENCE_TO_MARKUP = re.compile(rb"&#(?:0*+(?:60|38)|[xX]0*+(?:3[cC]|26));")
 #: A tag, as fastfeedparser takes tags out of a content to make a summary
 #: up ("<[^>]+>"), but for a "<" inside one: with it, a run of "<" made
 #: each search go to the end of the content.
@@ -351,6 +364,8 @@ class _Checked:
     described: bool = False
     #: Whether the entries' Media RSS elements are all named `media:`.
     media_named: bool = False
+    #: Whether every summary is Atom's plain text, and no entry has content.
+    text_summaries: bool = False
 
 
 def read_fast(
@@ -412,6 +427,7 @@ def read_fast(
         is_atom=checked.is_atom,
         described=checked.described,
         media_named=checked.media_named,
+        text_summaries=checked.text_summaries,
     )
     items = []
     for index, entry in enumerate(entries):
@@ -927,8 +943,16 @@ def _checked(
     if is_atom and not _ATOM_ROOT.search(head):
         return None  # Atom with a prefix (<a:feed>): the checks look for <entry>
     dates = _dates_are_zoned(body)
-    if not dates or (is_atom and not _atom_types_are_clear(body)):
+    if not dates:
         return None
+    text_summaries = False
+    if is_atom and not _atom_types_are_clear(body):
+        # Atom entries whose summaries are all text, and no content: each
+        # summary is read as feedparser's path reads text (`text_to_html`;
+        # where the types are clear without it, it changes nothing).
+        text_summaries = _atom_kinds(body, 0, b"summary") == "text" and not _has_content(body)
+        if not text_summaries or not _atom_types_are_clear(body, text_summaries):
+            return None
     if dates == "naive" and not timezone:
         return None
     if well_formed and not _well_formed(body):
@@ -1061,6 +1085,7 @@ def _checked(
         prefixed=frozenset(locals_),
         described=described,
         media_named=media_named,
+        text_summaries=text_summaries,
     )
 
 
@@ -1581,23 +1606,31 @@ def _zoned_date(found: bytes) -> bool:
     )
 
 
-def _atom_types_are_clear(body: bytes) -> bool:
+def _atom_types_are_clear(body: bytes, text_summaries: bool = False) -> bool:
     """In Atom, text constructs default to plain text; an untyped one that
     carries escaped markup or entities would read differently here (the fast
-    path cannot tell the type of a summary)."""
+    path cannot tell the type of a summary), but for titles (read by the
+    kind of the document's titles) and, with `text_summaries`, summaries
+    (all text: each read as text)."""
     for opening in _ATOM_TEXT.finditer(body):
         if _HTML_TYPE.search(opening.group(2)):
             continue
         kind = _value(_TYPE, opening.group(2)) if b"type" in opening.group(2) else None
         if kind is not None and kind.lower() not in _TEXT_TYPES:
             return False  # content of a media type ("image/png"), base64
-        if opening.group(1) == b"title":
-            continue  # read by the kind of its document's titles (`_atom_titles`)
+        if opening.group(1) == b"title" or (text_summaries and opening.group(1) == b"summary"):
+            continue  # read by the kind of its document's titles, or as text
         end = body.find(b"</" + opening.group(1), opening.end())
         inner = body[opening.end() : end if end >= 0 else len(body)]
         # A plain "&amp;" decodes to "&" either way; markup or an entity
-        # once decoded would not.
-        if b"<" in inner or b"&lt;" in inner or _ESCAPED_ENTITY.search(inner):
+        # once decoded would not (written with references too: "&#60;b>",
+        # "&#38;amp;").
+        if (
+            b"<" in inner
+            or b"&lt;" in inner
+            or _ESCAPED_ENTITY.search(inner)
+            or _REFERENCE_TO_MARKUP.search(inner)
+        ):
             return False
         # The feedparser path makes a line break of plain text a <br>.
         if opening.group(1) in (b"summary", b"content") and b"\n" in inner.strip():
@@ -1610,22 +1643,25 @@ def _atom_types_are_clear(body: bytes) -> bool:
     return True
 
 
-#: An Atom entry's start (group 1), or a title's attributes (group 2).
-_ENTRY_OR_ATOM_TITLE = re.compile(_PASSED + rb"<(entry)[\s>/]|<title(?=[\s>/])([^<>]*+)>")
+#: An Atom text construct's start, its name (group 1) and attributes
+#: (group 2), CDATA sections, comments and processing instructions passed
+#: over.
+_ATOM_TEXT_START = re.compile(_PASSED + rb"<(title|summary)(?=[\s>/])([^<>]*+)>")
 
 
-def _atom_titles(body: bytes, start: int) -> str:
-    """How the Atom entries' titles from `start` on are typed: "text"
-    (none has a type, or each "text"), "html" (each "html"), or "" (some
-    other type, or both kinds). feedparser reads a text title as written
-    and an HTML one as HTML, whatever it holds."""
+def _atom_kinds(body: bytes, start: int, name: bytes) -> str:
+    """How the Atom elements `name` (title, summary) from `start` on are
+    typed: "text" (none has a type, or each "text"), "html" (each "html"),
+    or "" (some other type, both kinds, or none at all). feedparser reads a
+    text one as written and an HTML one as HTML, whatever it holds."""
     kinds = set()
-    for found in _ENTRY_OR_ATOM_TITLE.finditer(body, start):
-        if found.group(2) is None:
+    for found in _ATOM_TEXT_START.finditer(body, start):
+        if found.group(1) != name:
             continue
         attributes = found.group(2)
         kind = _value(_TYPE, attributes) if b"type" in attributes else b"text"
-        kinds.add({b"text": "text", b"html": "html"}.get((kind or b"").strip(), ""))
+        # (feedparser reads the type in small letters.)
+        kinds.add({b"text": "text", b"html": "html"}.get((kind or b"").strip().lower(), ""))
     return kinds.pop() if len(kinds) == 1 else ""
 
 
@@ -1645,6 +1681,7 @@ class _Document:
         is_atom: bool = False,
         described: bool = False,
         media_named: bool = False,
+        text_summaries: bool = False,
     ) -> None:
         self._body = body
         self.is_atom = is_atom
@@ -1652,6 +1689,8 @@ class _Document:
         self.described = described
         #: Whether `entry_media` can tell entries' Media RSS elements.
         self.media_named = media_named
+        #: Whether each summary is read as text (see `_checked`).
+        self.text_summaries = text_summaries
         declared = XML_DECLARATION_ENCODING.search(body, 0, _HEAD)
         #: Whether the document is UTF-8 as it declares itself.
         self.in_utf8 = declared is None or _UTF8.fullmatch(declared.group(1)) is not None
@@ -1720,9 +1759,10 @@ class _Document:
         return self._summaries[index]
 
     def atom_titles(self) -> str:
-        """`_atom_titles` of the entries, looked for once, when a title needs it."""
+        """`_atom_kinds` of the entries' titles, looked for once, when a title
+        needs it."""
         if self._atom_titles is None:
-            self._atom_titles = _atom_titles(self._body, self._first_entry)
+            self._atom_titles = _atom_kinds(self._body, self._first_entry, b"title")
         return self._atom_titles
 
     def entry_media(self, index: int, entries: int) -> _EntryMedia | None:
@@ -1989,6 +2029,8 @@ def _item(
             summary, content = content, ""
         elif own == "empty":
             summary = ""
+    if document.text_summaries:
+        summary = text_to_html(summary)  # as feedparser's path reads Atom text
     if document.described:
         media = document.entry_media(index, entries)
         if media is None or media.odd:
@@ -2104,6 +2146,12 @@ def rss_title(text: str) -> str:
     text = text.strip()
     kind = "text/html" if _FeedParserMixin.looks_like_html(text) else "text/plain"
     return plain_title(text, kind)
+
+
+def text_to_html(value: str) -> str:
+    """Plain text as HTML, as the feedparser path makes it: escaped, each
+    line break a <br>."""
+    return html.escape(value, quote=False).replace("\n", "<br>")
 
 
 def plain_title(value: str, kind: str) -> str:

@@ -55,6 +55,7 @@ from feeds.parse.fast import (
     plain_title,
     read_fast,
     tag_names,
+    text_to_html,
 )
 from feeds.parse.parts import Cut, cut_entries
 
@@ -681,7 +682,7 @@ def _parse_json_feed(fetched: Fetched, source: Source, zone: ZoneInfo) -> list[I
         link = (field("url") or field("external_url")).strip()
         content = field("content_html")
         if not content and field("content_text"):
-            content = _text_to_html(field("content_text"))
+            content = text_to_html(field("content_text"))
         image = (field("image") or field("banner_image")).strip()
         summary = html.escape(field("summary"), quote=False)
         if not summary:
@@ -749,12 +750,8 @@ def _html(value: str, kind: str | None) -> str:
     if not value:
         return ""
     if kind and "html" not in kind:
-        return _text_to_html(value)
+        return text_to_html(value)
     return value
-
-
-def _text_to_html(value: str) -> str:
-    return html.escape(value, quote=False).replace("\n", "<br>")
 
 
 def _date(
