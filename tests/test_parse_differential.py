@@ -241,7 +241,9 @@ def test_generated_feeds_give_the_same_items_on_both_paths() -> None:
             body = text.encode("utf-8")
         taken += compare(body)
     # The comparison is only worth something if the fast path really ran.
-    assert taken >= 50  # markup in titles and escaped entities are declined, rightly
+    # 90 of the 120 are: Atom titles of two types over markup, and escaped
+    # markup in text beside content, are declined, rightly.
+    assert taken >= 80
 
 
 @pytest.mark.parametrize(
