@@ -1296,9 +1296,9 @@ _UTF8 = re.compile(rb"(?i:utf-?8)")
 _C1_BYTE = re.compile(rb"[\x80-\x9f]")
 
 
-def names_no_character(hexadecimal: bytes | None, decimal: bytes | None) -> bool:
-    """Whether a character reference of these digits (a
-    `CHARACTER_REFERENCE`'s groups) names no character: a surrogate
+def names_no_character(hexadecimal: bytes | str | None, decimal: bytes | str | None) -> bool:
+    """Whether a character reference of these digits, without leading
+    zeros (a `CHARACTER_REFERENCE`'s groups) names no character: a surrogate
     (`&#xD800;`) or a number past U+10FFFF. The feedparser path reads such
     a reference as U+FFFD's, wherever it is written (see
     `feeds.parse.feed`): also in a CDATA section, where it is text that
@@ -1691,9 +1691,7 @@ class _Document:
         self.media_named = media_named
         #: Whether each summary is read as text (see `_checked`).
         self.text_summaries = text_summaries
-        declared = XML_DECLARATION_ENCODING.search(body, 0, _HEAD)
-        #: Whether the document is UTF-8 as it declares itself.
-        self.in_utf8 = declared is None or _UTF8.fullmatch(declared.group(1)) is not None
+
         self._first_entry = first_entry
         self._summaries: list[str] | None = None
         self._media: list[_EntryMedia] | None = None
@@ -1757,6 +1755,12 @@ class _Document:
         if len(self._summaries) != entries:
             return ""
         return self._summaries[index]
+
+    @property
+    def in_utf8(self) -> bool:
+        """Whether the document is UTF-8 as it declares itself."""
+        declared = XML_DECLARATION_ENCODING.search(self._body, 0, _HEAD)
+        return declared is None or _UTF8.fullmatch(declared.group(1)) is not None
 
     def atom_titles(self) -> str:
         """`_atom_kinds` of the entries' titles, looked for once, when a title
@@ -1859,9 +1863,10 @@ _ENTRY_OR_MEDIA = re.compile(
 #: An attribute of a start tag, from the one before it on: its name (group
 #: 1) and its value, as written (group 2 or 3).
 _ATTRIBUTE = re.compile(rb"""\s++([^\s=/>]++)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
-#: A reference XML reads in an attribute value (a document that gets
-#: here is well-formed: no other is left).
-_XML_REFERENCE = re.compile(r"&(?:#([0-9]++)|#x([0-9a-fA-F]++)|(amp|lt|gt|quot|apos));")
+#: A reference XML reads in an attribute value, its digits without their
+#: leading zeros (a document that gets here is well-formed: no other
+#: reference is left, nor one of zeros alone).
+_XML_REFERENCE = re.compile(r"&(?:#0*+([0-9]++)|#x0*+([0-9a-fA-F]++)|(amp|lt|gt|quot|apos));")
 _XML_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 #: Line ends and the white space XML makes a space of in an attribute value.
 _XML_LINE_END = re.compile(r"\r\n?+")
@@ -1886,13 +1891,9 @@ def _attribute_value(written: bytes) -> str:
         decimal, hexadecimal, name = found.groups()
         if name:
             return _XML_ENTITIES[name]
-        digits = (decimal or hexadecimal).lstrip("0")
-        if len(digits) > 7:
-            raise ValueError(digits)
-        number = int(digits or "0", 10 if decimal else 16)
-        if 0xD800 <= number <= 0xDFFF or number > 0x10FFFF:
-            raise ValueError(number)
-        return chr(number)
+        if names_no_character(hexadecimal, decimal):
+            raise ValueError(found.group())
+        return chr(int(hexadecimal, 16) if hexadecimal else int(decimal))
 
     try:
         text = _XML_REFERENCE.sub(read, text)
@@ -2039,12 +2040,10 @@ def _item(
             # fastfeedparser gives the description to each media:content of
             # its group (or the one holding it); feedparser makes it the
             # summary of an entry without one.
-            given = [m.get("description") for m in entry.get("media_content") or ()]
-            if summary or content or not media.contents or not given or len(set(given)) > 1:
+            given = {m.get("description") for m in entry.get("media_content") or ()}
+            if summary or content or not media.contents or len(given) != 1 or None in given:
                 return None
-            if given[0] is None:
-                return None
-            summary = str(given[0]).strip()
+            summary = str(given.pop()).strip()
     categories = tag_names(entry.get("tags"))
     link = str(entry.get("link") or "").strip()
     if "&" in link and _ENTITY.search(link):
